@@ -1,0 +1,89 @@
+"""``cimhouse db ...``: the embedded cluster and migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from cimhouse.cli.common import console, engine, handle_errors, print_json, quiet_logs, settings
+from cimhouse.db import database_url, embedded_cluster
+from cimhouse.db import migrate as migrations
+from cimhouse.pii import load_master_key
+
+db_app = typer.Typer(help="Run the embedded PostgreSQL + PostGIS cluster and migrations.",
+                     no_args_is_help=True)
+
+
+def _require_embedded() -> None:
+    if not settings().embedded:
+        console.print("CIMHOUSE_DATABASE_URL is set: the server is managed elsewhere")
+        raise typer.Exit(code=1)
+
+
+@db_app.command("start")
+@handle_errors
+def start() -> None:
+    """Create (first time) and start the embedded cluster under ./var/pg.
+
+    Example: cimhouse db start
+    """
+    _require_embedded()
+    current = settings()
+    cluster = embedded_cluster(current)
+    started = cluster.start()
+    cluster.ensure_database(current.database_name)
+    load_master_key(current)  # generates var/secret.key on first start
+    console.print(("started" if started else "already running") + f": {cluster.socket_dir}")
+
+
+@db_app.command("stop")
+@handle_errors
+def stop() -> None:
+    """Stop the embedded cluster (data stays in ./var/pg).
+
+    Example: cimhouse db stop
+    """
+    _require_embedded()
+    stopped = embedded_cluster(settings()).stop()
+    console.print("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+@handle_errors
+def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show whether the embedded cluster exists and runs.
+
+    Example: cimhouse db status --json
+    """
+    current = settings()
+    info: dict[str, object]
+    if not current.embedded:
+        info = {"mode": "external", "url": "CIMHOUSE_DATABASE_URL"}
+    else:
+        st = embedded_cluster(current).status()
+        info = {"mode": "embedded", "initialised": st.initialised, "running": st.running,
+                "pid": st.pid, "data_dir": str(st.data_dir), "socket_dir": str(st.socket_dir)}
+    if as_json:
+        print_json(info)
+    else:
+        for key, value in info.items():
+            console.print(f"{key}: {value}")
+    if current.embedded and not info["running"]:
+        raise typer.Exit(code=3)
+
+
+@db_app.command("upgrade")
+@handle_errors
+def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) -> None:
+    """Apply the Alembic migrations (starts the embedded cluster if needed).
+
+    Example: cimhouse db upgrade
+    """
+    current = settings()
+    database_url(current)
+    with quiet_logs():
+        migrations.upgrade(engine(current), revision)
+    console.print(f"database at {revision}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")

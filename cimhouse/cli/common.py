@@ -1,0 +1,85 @@
+"""What every CLI command shares: settings, engine, console, progress style, errors."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from sqlalchemy import Engine
+
+from cimhouse.db import make_engine
+from cimhouse.errors import CimhouseError
+from cimhouse.settings import Settings
+
+console = Console(stderr=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def engine(current: Settings | None = None) -> Engine:
+    return make_engine(current or settings())
+
+
+def progress(*, transient: bool = False, disable: bool = False) -> Progress:
+    """The one progress-bar style of the CLI (written to stderr)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=transient,
+        disable=disable or not console.is_terminal,
+    )
+
+
+def print_json(data: Any) -> None:
+    """Print a machine-readable result to stdout (one JSON object)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str, indent=2) + "\n")
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn :class:`CimhouseError` into a one-line message and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except CimhouseError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(code=2) from None
+
+    return wrapper
+
+
+@contextmanager
+def quiet_logs() -> Iterator[None]:
+    """Keep library chatter (alembic, procrastinate) off the user's terminal."""
+    previous = logging.root.level
+    logging.root.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.root.setLevel(previous)

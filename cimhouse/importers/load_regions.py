@@ -1,0 +1,215 @@
+"""Load the statistical division codes (统计用区划代码) into ``region``, idempotently.
+
+A reload of the same file changes nothing. A newer file renames regions whose name changed,
+re-parents moved ones, closes codes that disappeared (``valid_to``) and adds new ones;
+nothing is ever deleted. Every change is written to ``change_log``.
+
+Example::
+
+    with session_scope(engine) as session:
+        result = load_regions(session)           # the packaged Zhejiang 2023 file
+    result.added, result.rejected                # (27036, 0) on an empty database
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from cimhouse.db.bulk import copy_rows, create_staging, execute_count
+from cimhouse.errors import InvalidInput
+from cimhouse.schema import ImportRun, Region
+from cimhouse.schema.vocab import LEVEL_CODE_LENGTH, RunStatus
+
+PACKAGED_FILE = "zhejiang_divisions.csv"
+PACKAGED_VALID_FROM = dt.date(2023, 6, 30)  # NBS cut-off date of the packaged file
+REQUIRED_COLUMNS = ("code", "name", "level", "parentCode")
+
+
+@dataclass
+class RejectedRow:
+    line: int
+    row: dict[str, str]
+    reasons: list[str]
+
+
+@dataclass
+class RegionLoadResult:
+    read: int = 0
+    accepted: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+    added: int = 0
+    renamed: int = 0
+    reparented: int = 0
+    closed: int = 0
+    reopened: int = 0
+    import_run_id: int | None = None
+
+    @property
+    def unchanged(self) -> int:
+        return self.accepted - self.added - self.renamed - self.reparented - self.reopened
+
+
+def packaged_regions_path() -> Path:
+    return Path(str(resources.files("cimhouse.data").joinpath(PACKAGED_FILE)))
+
+
+def _validate(rows: list[tuple[int, dict[str, str]]], known: set[str]
+              ) -> tuple[list[tuple[str, str, int, str | None]], list[RejectedRow]]:
+    accepted: dict[str, tuple[str, str, int, str | None]] = {}
+    rejected: list[RejectedRow] = []
+    pending: list[tuple[int, dict[str, str], tuple[str, str, int, str | None]]] = []
+    seen: set[str] = set()
+    for line, row in rows:
+        reasons: list[str] = []
+        code = (row.get("code") or "").strip()
+        name = (row.get("name") or "").strip()
+        parent = (row.get("parentCode") or "").strip() or None
+        level_raw = (row.get("level") or "").strip()
+        level = int(level_raw) if level_raw.isdigit() else 0
+        if not code.isascii() or not code.isdigit():
+            reasons.append("代码不是数字 / code is not numeric")
+        if level not in LEVEL_CODE_LENGTH:
+            reasons.append("层级应为1-5 / level must be 1-5")
+        elif len(code) != LEVEL_CODE_LENGTH[level]:
+            reasons.append(f"代码长度与层级不符 / code length {len(code)} "
+                           f"does not fit level {level}")
+        if not name:
+            reasons.append("名称为空 / name is empty")
+        if level > 1 and not parent:
+            reasons.append("缺少上级代码 / parent code missing")
+        if parent and not code.startswith(parent):
+            reasons.append("代码不以上级代码开头 / code does not start with its parent code")
+        if code in seen:
+            reasons.append("代码重复 / duplicate code")
+        seen.add(code)
+        if reasons:
+            rejected.append(RejectedRow(line, row, reasons))
+        else:
+            pending.append((line, row, (code, name, level, parent)))
+    # Parents must be accepted (in this file) or already known; resolve top-down by level.
+    for line, row, values in sorted(pending, key=lambda item: item[2][2]):
+        parent = values[3]
+        if parent is None or parent in accepted or parent in known:
+            accepted[values[0]] = values
+        else:
+            rejected.append(RejectedRow(line, row, ["上级代码不存在 / parent code unknown"]))
+    rejected.sort(key=lambda r: r.line)
+    return list(accepted.values()), rejected
+
+
+def load_regions(session: Session, path: Path | None = None, *,
+                 valid_from: dt.date | None = None, actor: str = "cli",
+                 dry_run: bool = False) -> RegionLoadResult:
+    """Load a division-code CSV (columns code, name, level, parentCode) into ``region``."""
+    source = path or packaged_regions_path()
+    if valid_from is None:
+        valid_from = PACKAGED_VALID_FROM if path is None else dt.date.today()
+    raw = source.read_bytes()
+    try:
+        textual = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        textual = raw.decode("gb18030")
+    reader = csv.DictReader(textual.splitlines())
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InvalidInput(f"{source.name}: missing columns {', '.join(missing)}")
+    rows = [(index + 2, dict(row)) for index, row in enumerate(reader)]
+    if not rows:
+        raise InvalidInput(f"{source.name}: no rows")
+
+    result = RegionLoadResult(read=len(rows))
+    known = set(session.scalars(select(Region.code)))
+    accepted, result.rejected = _validate(rows, known)
+    result.accepted = len(accepted)
+    savepoint = session.begin_nested()  # a dry run rolls back to here, leaving no trace
+    run = ImportRun(kind="regions", file_name=source.name, dry_run=dry_run, actor=actor,
+                    file_sha256=hashlib.sha256(raw).hexdigest(),
+                    status=RunStatus.RUNNING.value, rows_read=result.read)
+    session.add(run)
+    session.flush()
+    result.import_run_id = run.id
+
+    create_staging(session, "stage_region",
+                   "code text PRIMARY KEY, name text, level smallint, parent_code text")
+    copy_rows(session, "stage_region", ["code", "name", "level", "parent_code"], accepted)
+    _apply(session, result, valid_from, actor, run.id)
+
+    run.rows_accepted = result.accepted
+    run.rows_rejected = len(result.rejected)
+    run.status = RunStatus.SUCCEEDED.value
+    run.finished_at = session.scalar(select(func.now()))
+    run.summary = {k: getattr(result, k) for k in
+                   ("added", "renamed", "reparented", "closed", "reopened", "unchanged")}
+    session.flush()
+    if dry_run:
+        savepoint.rollback()
+        result.import_run_id = None
+    else:
+        savepoint.commit()
+    return result
+
+
+def _apply(session: Session, result: RegionLoadResult, valid_from: dt.date, actor: str,
+           run_id: int) -> None:
+    params = {"vf": valid_from, "actor": actor, "src": f"import_run:{run_id}"}
+    log = """
+        INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
+                                previous, current)
+        SELECT rpad(left(r.code, 6), 6, '0'), 'region', r.code, 'update', :actor, :src,
+               jsonb_build_object({prev}), jsonb_build_object({cur})
+        FROM region r JOIN stage_region s ON s.code = r.code WHERE {cond}
+    """
+    changes = {
+        "renamed": ("'name', r.name", "'name', s.name", "r.name <> s.name",
+                    "name = s.name"),
+        "reparented": ("'parent_code', r.parent_code", "'parent_code', s.parent_code",
+                       "r.parent_code IS DISTINCT FROM s.parent_code",
+                       "parent_code = s.parent_code"),
+        "reopened": ("'valid_to', r.valid_to", "'valid_to', NULL", "r.valid_to IS NOT NULL",
+                     "valid_to = NULL"),
+    }
+    for attr, (prev, cur, cond, assignment) in changes.items():
+        session.execute(text(log.format(prev=prev, cur=cur, cond=cond)), params)
+        count = execute_count(session, text(
+            f"UPDATE region r SET {assignment}, updated_at = now() "
+            f"FROM stage_region s WHERE s.code = r.code AND {cond}"
+        ))
+        setattr(result, attr, count)
+    result.added = execute_count(session, text("""
+        INSERT INTO region (code, code12, name, level, parent_code, valid_from)
+        SELECT s.code, rpad(s.code, 12, '0'), s.name, s.level, s.parent_code, :vf
+        FROM stage_region s WHERE NOT EXISTS (SELECT 1 FROM region r WHERE r.code = s.code)
+    """), params)
+    # Only provinces present in the file are complete in it: close what it no longer lists.
+    closed_cond = ("r.valid_to IS NULL AND left(r.code, 2) IN "
+                   "(SELECT DISTINCT left(code, 2) FROM stage_region) AND NOT EXISTS "
+                   "(SELECT 1 FROM stage_region s WHERE s.code = r.code)")
+    session.execute(text(f"""
+        INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
+                                previous, current)
+        SELECT rpad(left(r.code, 6), 6, '0'), 'region', r.code, 'update', :actor, :src,
+               jsonb_build_object('valid_to', NULL), jsonb_build_object('valid_to', :vf)
+        FROM region r WHERE {closed_cond}
+    """), params)
+    result.closed = execute_count(session, text(
+        f"UPDATE region r SET valid_to = :vf, updated_at = now() WHERE {closed_cond}"
+    ), params)
+
+
+def write_rejects(result: RegionLoadResult, path: Path) -> None:
+    """Write rejected rows (line, original columns, reasons) as a re-importable CSV."""
+    columns = ["code", "code12", "name", "level", "parentCode"]
+    with path.open("w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", *columns, "reasons"])
+        for rej in result.rejected:
+            writer.writerow([rej.line, *(rej.row.get(c, "") for c in columns),
+                             "; ".join(rej.reasons)])

@@ -1,0 +1,103 @@
+"""The code registry (every code ever issued), its lineage, counters and change history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cimhouse.schema.base import Base, BigId, County, Created
+from cimhouse.schema.vocab import CodeStatus, LineageEvent, ObjectKind, check_in
+
+
+class CodeRegistry(Base):
+    """One row per issued code; a code is never changed nor reused, even after retirement."""
+
+    __tablename__ = "code_registry"
+    __table_args__ = (
+        CheckConstraint(check_in("object_kind", ObjectKind), name="object_kind"),
+        CheckConstraint(check_in("status", CodeStatus), name="status"),
+        CheckConstraint("code ~ '^[0-9]{24}[0-9X]$'", name="code_format"),
+        Index("ix_code_registry_county_object", "county", "object_kind", "object_id"),
+    )
+
+    county: Mapped[County]
+    code: Mapped[str] = mapped_column(String(25), primary_key=True)
+    object_kind: Mapped[str] = mapped_column(String(10))
+    object_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10), default=CodeStatus.ACTIVE.value)
+    issued_at: Mapped[Created]
+    issued_by: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    retire_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CodeCounter(Base):
+    """The last number issued under a code prefix (community, estate or building part)."""
+
+    __tablename__ = "code_counter"
+
+    county: Mapped[County]
+    prefix: Mapped[str] = mapped_column(String(19), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CodeLineage(Base):
+    """An edge parent_code -> child_code recorded by a lifecycle event."""
+
+    __tablename__ = "code_lineage"
+    __table_args__ = (
+        CheckConstraint(check_in("event", LineageEvent), name="event"),
+        Index("ix_code_lineage_parent_code", "parent_code"),
+        Index("ix_code_lineage_child_code", "child_code"),
+    )
+
+    county: Mapped[County]
+    id: Mapped[BigId]
+    event: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(25))
+    child_code: Mapped[str | None] = mapped_column(String(25))
+    effective_date: Mapped[dt.date] = mapped_column(Date, server_default=func.current_date())
+    recorded_at: Mapped[Created]
+    actor: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ChangeLog(Base):
+    """History of building, house, person_house (and region) rows, written by the app.
+
+    ``previous`` holds the values before the change (NULL on insert), ``current`` after it
+    (NULL on delete). Citus rejects triggers on distributed tables, hence no triggers.
+    """
+
+    __tablename__ = "change_log"
+    __table_args__ = (
+        CheckConstraint("operation IN ('insert', 'update', 'delete')", name="operation"),
+        Index("ix_change_log_county_object", "county", "object_kind", "object_id"),
+    )
+
+    county: Mapped[County]
+    id: Mapped[BigId]
+    object_kind: Mapped[str] = mapped_column(String(16))
+    object_id: Mapped[str] = mapped_column(String(25))
+    operation: Mapped[str] = mapped_column(String(8))
+    changed_at: Mapped[Created]
+    actor: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    previous: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    current: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

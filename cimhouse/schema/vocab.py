@@ -1,0 +1,128 @@
+"""Controlled vocabularies stored as text with CHECK constraints (portable to Citus)."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class RegionLevel(IntEnum):
+    PROVINCE = 1
+    CITY = 2
+    COUNTY = 3
+    TOWN = 4
+    COMMUNITY = 5
+    ESTATE = 6
+
+
+#: native code length of each region level
+LEVEL_CODE_LENGTH = {1: 2, 2: 4, 3: 6, 4: 9, 5: 12}
+LEVEL_NAMES = {
+    1: "province", 2: "city", 3: "county", 4: "town", 5: "community", 6: "estate",
+}
+
+
+class LifecycleStatus(StrEnum):
+    PLANNED = "planned"
+    UNDER_CONSTRUCTION = "under_construction"
+    IN_USE = "in_use"
+    OUT_OF_USE = "out_of_use"
+    DEMOLISHED = "demolished"
+    REGISTERED_IN_ERROR = "registered_in_error"
+
+
+class HouseUse(StrEnum):
+    RESIDENTIAL = "residential"
+    COMMERCIAL = "commercial"
+    OFFICE = "office"
+    INDUSTRIAL = "industrial"
+    PUBLIC_SERVICE = "public_service"
+    STORAGE = "storage"
+    PARKING = "parking"
+    MIXED = "mixed"
+    OTHER = "other"
+
+
+class EstateKind(StrEnum):
+    COMMODITY = "commodity"  # 商品房小区
+    RESETTLEMENT = "resettlement"  # 安置小区
+    OLD_ESTATE = "old_estate"  # 老旧小区
+    AFFORDABLE = "affordable"  # 保障房
+    WORK_UNIT = "work_unit"  # 单位宿舍/房改房
+    RURAL_GROUP = "rural_group"  # 自然村 / 村民小组
+    SCATTERED = "scattered"  # 散居 (no estate)
+    OTHER = "other"
+
+
+class RelationKind(StrEnum):
+    OWNER = "owner"  # 产权人
+    REGISTERED = "registered"  # 户籍
+    RESIDENT = "resident"  # 常住 / 实住
+    TENANT = "tenant"  # 租住
+    OTHER = "other"
+
+
+class AreaSource(StrEnum):
+    REGISTER = "register"
+    SURVEY = "survey"
+    IFC_QTO = "ifc_qto"  # Qto_SpaceBaseQuantities
+    IFC_BASE_QUANTITIES = "ifc_base_quantities"
+    IFC_VENDOR_PSET = "ifc_vendor_pset"
+    IFC_GEOMETRY = "ifc_geometry"
+    SUM_OF_SPACES = "sum_of_spaces"
+
+
+class FacilityCategory(StrEnum):
+    EDUCATION = "education"
+    MEDICAL = "medical"
+    ELDERLY_CARE = "elderly_care"
+    CHILDCARE = "childcare"
+    SPORTS = "sports"
+    CULTURE = "culture"
+    TRANSPORT = "transport"  # transport and logistics
+    COMMERCE = "commerce"
+    PROPERTY_SERVICE = "property_service"
+    SECURITY = "security"
+    GOVERNANCE = "governance"  # community governance
+
+
+class ObjectKind(StrEnum):
+    ESTATE = "estate"
+    BUILDING = "building"
+    HOUSE = "house"
+
+
+class CodeStatus(StrEnum):
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class LineageEvent(StrEnum):
+    ISSUE = "issue"
+    RETIRE = "retire"
+    SPLIT = "split"
+    MERGE = "merge"
+    RELABEL = "relabel"
+    REGION_CHANGE = "region_change"
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Role(StrEnum):
+    READER = "reader"
+    PERSON_READER = "person_reader"
+    PII_READER = "pii_reader"
+    IMPORTER = "importer"
+    CODER = "coder"
+    ADMIN = "admin"
+
+
+def check_in(column: str, values: type[StrEnum]) -> str:
+    """SQL for a CHECK constraint restricting ``column`` to the enum's values."""
+    quoted = ", ".join(f"'{v.value}'" for v in values)
+    return f"{column} IN ({quoted})"

@@ -1,0 +1,104 @@
+"""Test fixtures: one throwaway PostgreSQL + PostGIS cluster per test session.
+
+- ``pg_cluster``: the cluster (initdb + pg_ctl on a Unix socket in a temp dir; as root the
+  server runs as the ``postgres`` OS user).
+- ``template_db``: a database migrated by Alembic (never ``create_all``) with the Zhejiang
+  regions loaded; every other database is cloned from it.
+- ``engine`` / ``session``: a shared clone; each test runs inside a transaction that is
+  rolled back (the session joins it through savepoints, so code under test may commit).
+- ``fresh_db``: a private clone (URL) for tests that need real commits or subprocesses.
+"""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from cimhouse.db import EmbeddedCluster, make_engine, session_scope
+from cimhouse.db.migrate import upgrade
+from cimhouse.importers.load_regions import load_regions
+from cimhouse.settings import Settings
+
+TEMPLATE = "cimhouse_template"
+TEST_KEY = base64.b64encode(b"k" * 32).decode()
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[EmbeddedCluster]:
+    root = Path(tempfile.mkdtemp(prefix="cimpg-", dir="/tmp"))
+    cluster = EmbeddedCluster(root / "pg")
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+        root.rmdir() if root.exists() and not any(root.iterdir()) else None
+
+
+@pytest.fixture(scope="session")
+def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(var_dir=tmp_path_factory.mktemp("var"), secret_key_b64=TEST_KEY)
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_cluster: EmbeddedCluster, test_settings: Settings) -> str:
+    pg_cluster.ensure_database(TEMPLATE)
+    engine = make_engine(test_settings, url=pg_cluster.url(TEMPLATE))
+    upgrade(engine)
+    with session_scope(engine) as session:
+        load_regions(session, actor="tests")
+    engine.dispose()
+    return TEMPLATE
+
+
+def clone_database(cluster: EmbeddedCluster, template: str, prefix: str = "t") -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    cluster.ensure_database(name, template=template)
+    return name
+
+
+@pytest.fixture(scope="session")
+def engine(pg_cluster: EmbeddedCluster, template_db: str,
+           test_settings: Settings) -> Iterator[Engine]:
+    name = clone_database(pg_cluster, template_db, "shared")
+    eng = make_engine(test_settings, url=pg_cluster.url(name))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    connection = engine.connect()
+    outer = connection.begin()
+    sess = Session(bind=connection, join_transaction_mode="create_savepoint",
+                   expire_on_commit=False)
+    try:
+        yield sess
+    finally:
+        sess.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def fresh_db(pg_cluster: EmbeddedCluster, template_db: str) -> Iterator[str]:
+    """URL of a private database cloned from the migrated template (dropped afterwards)."""
+    name = clone_database(pg_cluster, template_db, "fresh")
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+def fresh_engine(fresh_db: str, test_settings: Settings) -> Iterator[Engine]:
+    eng = make_engine(test_settings, url=fresh_db)
+    yield eng
+    eng.dispose()
