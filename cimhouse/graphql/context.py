@@ -1,19 +1,92 @@
-"""Per-request context: one session (and transaction) per request, settings."""
+"""Per-request context of every resolver: ``info.context`` is a :class:`RequestContext`.
+
+Fields (one request = one session = one transaction, committed by the HTTP edge):
+
+``session``    the SQLAlchemy :class:`~sqlalchemy.orm.Session` of this request; resolvers may
+               flush, never commit (the app commits after a successful request).
+``settings``   the :class:`~cimhouse.settings.Settings` (``max_page_size``, ``metric_srid``...).
+``principal``  the authenticated :class:`~cimhouse.auth.principal.Principal` (``name``,
+               ``scope``, ``roles``); every request to ``/graphql`` carries one.
+
+Helpers (use them instead of re-implementing the checks):
+
+``ctx.scope``               the principal's :class:`~cimhouse.scope.Scope`; put
+                            ``scope_filter(Model, ctx.scope)`` in EVERY query's WHERE clause.
+``ctx.require(Role.X)``     raises ``PermissionDenied`` unless the principal holds the role
+                            (roles imply weaker ones: admin > pii_reader > person_reader >
+                            reader; coder and importer imply reader).
+``ctx.can(Role.X)``         the same check as a bool.
+``ctx.loaders``             the per-request DataLoaders (:mod:`cimhouse.graphql.loaders`).
+``ctx.vault``               the :class:`~cimhouse.pii.PiiVault` (decrypt only via
+                            :func:`cimhouse.graphql.people` paths that audit the read).
+``ctx.audit(action, ...)``  appends an ``audit_log`` row (never put personal data in it).
+``ctx.actor``               ``"api:<principal name>"`` for change_log / job rows.
+
+Example (a resolver in another module)::
+
+    def resolve_things(info: Info[RequestContext, None]) -> list[Thing]:
+        ctx = info.context
+        ctx.require(Role.READER)
+        rows = ctx.session.scalars(select(Estate).where(scope_filter(Estate, ctx.scope)))
+        ...
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 from strawberry.fastapi import BaseContext
 
+from cimhouse.auth.principal import Principal
+from cimhouse.pii import PiiVault
+from cimhouse.schema import AuditLog
+from cimhouse.schema.vocab import Role
+from cimhouse.scope import Scope
 from cimhouse.settings import Settings
+
+if TYPE_CHECKING:
+    from cimhouse.graphql.loaders import Loaders
 
 
 @dataclass
 class RequestContext(BaseContext):
     session: Session
     settings: Settings
+    principal: Principal
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__()
+
+    @property
+    def scope(self) -> Scope:
+        return self.principal.scope
+
+    @property
+    def actor(self) -> str:
+        return self.principal.actor
+
+    def can(self, role: Role) -> bool:
+        return self.principal.has(role)
+
+    def require(self, role: Role) -> None:
+        self.principal.require(role)
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        from cimhouse.graphql.loaders import Loaders
+
+        return Loaders(self)
+
+    @cached_property
+    def vault(self) -> PiiVault:
+        return PiiVault.from_settings(self.settings)
+
+    def audit(self, action: str, object_kind: str | None = None, object_ref: str | None = None,
+              detail: dict[str, Any] | None = None) -> None:
+        """Record who did what to which object (no personal data in ``detail``)."""
+        self.session.add(AuditLog(actor=self.actor, action=action, object_kind=object_kind,
+                                  object_ref=object_ref, detail=detail))
