@@ -1,0 +1,112 @@
+"""Elderly people living alone (独居老人): houses whose only current resident is >= N years.
+
+"Current resident" follows :func:`cimhouse.services.sql.homes_sql`: every person counts once,
+at the house of their current ``resident`` relation, else of their current ``registered``
+one. A house qualifies when exactly one person lives there and is at least ``min_age``
+(60 by default; 80 for the oldest old) on ``as_of``.
+
+Personal data stays masked (name ``张*``, ID ``330402********1234``, phone ``138****5678``)
+unless the caller passes ``reveal=True`` with a vault; every full read then writes one
+``audit_log`` row (action ``pii_read``) per person, without the data itself. Checking that
+the caller holds the ``pii_reader`` role is the edge's job (GraphQL resolver).
+
+Example::
+
+    people = list_elderly_living_alone(session, parse_scope("330402001001"), min_age=80)
+    people[0].house_code, people[0].age, people[0].name
+    # ('330402001001001001001001X', 86, '王*')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from cimhouse.errors import InvalidInput
+from cimhouse.pii import PiiVault
+from cimhouse.schema import AuditLog, House
+from cimhouse.scope import Scope
+from cimhouse.services.sql import homes_sql, scope_sql
+
+
+@dataclass(frozen=True)
+class ElderlyAlone:
+    house_code: str | None
+    address: str | None
+    estate_code: str | None
+    estate_name: str | None
+    region_code: str
+    age: int
+    gender: str | None
+    name: str  # masked unless revealed
+    id_number: str  # masked unless revealed
+    phone: str | None  # masked unless revealed
+    revealed: bool
+
+
+def mask_name(name: str) -> str:
+    """``张三丰`` -> ``张**``: the family name stays, given names are starred."""
+    name = name.strip()
+    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
+
+
+def _sql(scope: Scope | None) -> str:
+    return f"""
+        WITH home AS MATERIALIZED ({homes_sql(scope)}),
+        alone AS (
+            SELECT county, house_id, min(person_id) AS person_id FROM home
+            GROUP BY county, house_id HAVING count(*) = 1)
+        SELECT house.code AS house_code,
+               COALESCE(house.address_norm, b.address_norm) AS address,
+               e.code AS estate_code, e.name AS estate_name, house.region_code,
+               CAST(date_part('year', age(CAST(:as_of AS date), p.birth_date)) AS integer)
+                   AS age,
+               p.id AS person_id, p.gender, p.name, p.id_masked, p.id_cipher,
+               p.phone_masked, p.phone_cipher
+        FROM alone a
+        JOIN house ON house.county = a.county AND house.id = a.house_id
+        JOIN person p ON p.id = a.person_id
+        JOIN building b ON b.county = house.county AND b.id = house.building_id
+        LEFT JOIN estate e ON e.county = b.county AND e.id = b.estate_id
+        WHERE ({scope_sql(House, scope)})
+          AND p.birth_date <= CAST(:as_of AS date) - make_interval(years => :min_age)
+        ORDER BY house.region_code, e.code, house.code, house.id
+        LIMIT :limit OFFSET :offset
+    """
+
+
+def list_elderly_living_alone(session: Session, scope: Scope | None, *, min_age: int = 60,
+                              as_of: dt.date | None = None, limit: int | None = None,
+                              offset: int = 0, reveal: bool = False,
+                              vault: PiiVault | None = None,
+                              actor: str = "cli") -> list[ElderlyAlone]:
+    """Houses in ``scope`` whose only current resident is at least ``min_age`` years old."""
+    if not 0 <= min_age <= 150:
+        raise InvalidInput("min_age must be between 0 and 150")
+    if reveal and vault is None:
+        raise InvalidInput("revealing personal data needs the vault")
+    params = {"as_of": as_of or dt.date.today(), "min_age": min_age, "limit": limit,
+              "offset": max(0, offset)}
+    rows = session.execute(text(_sql(scope)), params).all()
+    people: list[ElderlyAlone] = []
+    for r in rows:
+        if reveal and vault is not None:
+            name, id_number = r.name, vault.decrypt(r.id_cipher)
+            phone = vault.decrypt(r.phone_cipher) if r.phone_cipher else None
+            session.add(AuditLog(actor=actor, action="pii_read", object_kind="person",
+                                 object_ref=str(r.person_id),
+                                 detail={"purpose": "elderly_living_alone",
+                                         "house_code": r.house_code,
+                                         "fields": ["name", "id_number", "phone"]}))
+        else:
+            name, id_number, phone = mask_name(r.name), r.id_masked, r.phone_masked
+        people.append(ElderlyAlone(
+            house_code=r.house_code, address=r.address, estate_code=r.estate_code,
+            estate_name=r.estate_name, region_code=r.region_code, age=int(r.age),
+            gender=r.gender, name=name, id_number=id_number, phone=phone, revealed=reveal))
+    if reveal:
+        session.flush()
+    return people
