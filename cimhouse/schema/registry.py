@@ -32,6 +32,7 @@ class CodeRegistry(Base):
         CheckConstraint(check_in("status", CodeStatus), name="status"),
         CheckConstraint("code ~ '^[0-9]{24}[0-9X]$'", name="code_format"),
         Index("ix_code_registry_county_object", "county", "object_kind", "object_id"),
+        Index("ix_code_registry_code", "code"),  # look a code up without its county
     )
 
     county: Mapped[County]

@@ -1,0 +1,1 @@
+"""The unified urban-rural house code (docs/house-code.md) and its lifecycle."""
