@@ -68,7 +68,8 @@ def homes_sql(scope: Scope | None) -> str:
     counts where they live).
     """
     relations = tuple(RESIDENT_RELATIONS)
-    current = (f"ph.relation IN {relations!r} AND (ph.valid_from IS NULL OR ph.valid_from <= :as_of) "
+    current = (f"ph.relation IN {relations!r} "
+               "AND (ph.valid_from IS NULL OR ph.valid_from <= :as_of) "
                "AND (ph.valid_to IS NULL OR ph.valid_to > :as_of)")
     in_scope = ""
     if scope is not None:

@@ -1,0 +1,145 @@
+"""Set-based SQL that places staged facilities and finds the rows they update.
+
+The staging table ``stage_facility`` holds one validated row per input line. In order:
+
+1. an explicit estate code (``estate_code``) picks the estate and its community;
+2. otherwise the smallest estate whose boundary contains the facility (its point on
+   surface) does;
+3. an explicit community code overrides the community (it must be a current level-5 code);
+4. a facility still without a community takes the community whose boundary contains it,
+   else that of the nearest estate boundary or building footprint within ``max_match_m``;
+5. each placed row is matched to an existing facility: same source + external id, else
+   same name + category within 5 m (or same name, community and address when the row has
+   no location).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from cimhouse.importers.facilities.rows import FacilityRow
+
+STAGE_COLUMNS = ("line", "name", "category", "subtype", "address", "geom", "external_id",
+                 "capacity", "status", "community_code", "estate_code", "attributes")
+STAGE_SQL = """line integer PRIMARY KEY, name text, category text, subtype text,
+    address text, geom geometry(Geometry, 4490), external_id text, capacity integer,
+    status text, community_code text, estate_code text, attributes jsonb,
+    estate_county text, estate_id bigint, region_code text, matched_by text,
+    facility_county text, facility_id bigint, reason text"""
+SAME_PLACE_M = 5.0
+
+
+def stage_values(line: int, row: FacilityRow) -> tuple[object, ...]:
+    import json
+
+    return (line, row.name, row.category, row.subtype, row.address,
+            f"SRID=4490;{row.wkt}" if row.wkt else None, row.external_id, row.capacity,
+            row.status, row.community_code, row.estate_code,
+            json.dumps(row.attributes, ensure_ascii=False))
+
+
+def place_staged(session: Session, *, max_match_m: float, metric_srid: int) -> None:
+    """Fill estate/region/matched_by, or ``reason`` for rows that cannot be placed."""
+    params = {"max_m": max_match_m, "srid": metric_srid}
+    session.execute(text("""
+        UPDATE stage_facility s SET estate_county = e.county, estate_id = e.id,
+               region_code = e.region_code, matched_by = 'estate_code'
+        FROM estate e WHERE e.code = s.estate_code"""))
+    session.execute(text("""
+        UPDATE stage_facility s
+        SET reason = '小区代码不存在 / estate code not found: ' || s.estate_code
+        WHERE s.estate_code IS NOT NULL AND s.estate_id IS NULL"""))
+    session.execute(text("""
+        WITH hit AS (
+            SELECT s.line, e.county, e.id, e.region_code FROM stage_facility s
+            CROSS JOIN LATERAL (
+                SELECT e.county, e.id, e.region_code FROM estate e
+                WHERE e.boundary IS NOT NULL
+                  AND ST_Intersects(e.boundary, ST_PointOnSurface(s.geom))
+                ORDER BY ST_Area(e.boundary), e.id LIMIT 1) e
+            WHERE s.geom IS NOT NULL AND s.estate_id IS NULL AND s.reason IS NULL)
+        UPDATE stage_facility s SET estate_county = hit.county, estate_id = hit.id,
+               region_code = hit.region_code, matched_by = 'estate_boundary'
+        FROM hit WHERE hit.line = s.line"""))
+    session.execute(text("""
+        UPDATE stage_facility s SET region_code = s.community_code,
+               matched_by = COALESCE(s.matched_by || '+', '') || 'community_code'
+        FROM region r
+        WHERE r.code = s.community_code AND r.level = 5 AND r.valid_to IS NULL
+          AND s.reason IS NULL"""))
+    session.execute(text("""
+        UPDATE stage_facility s
+        SET reason = '社区代码不存在或已撤销 / community code unknown or closed: '
+                     || s.community_code
+        WHERE s.community_code IS NOT NULL AND s.reason IS NULL
+          AND s.region_code IS DISTINCT FROM s.community_code"""))
+    session.execute(text("""
+        WITH hit AS (
+            SELECT s.line, r.code FROM stage_facility s
+            CROSS JOIN LATERAL (
+                SELECT r.code FROM region r
+                WHERE r.level = 5 AND r.valid_to IS NULL AND r.boundary IS NOT NULL
+                  AND ST_Intersects(r.boundary, ST_PointOnSurface(s.geom))
+                ORDER BY r.code LIMIT 1) r
+            WHERE s.geom IS NOT NULL AND s.region_code IS NULL AND s.reason IS NULL)
+        UPDATE stage_facility s SET region_code = hit.code, matched_by = 'region_boundary'
+        FROM hit WHERE hit.line = s.line"""))
+    near = """
+        SELECT {cols}, ST_Distance(ST_Transform({geom}, :srid),
+                                   ST_Transform(ST_PointOnSurface(s.geom), :srid)) AS d
+        FROM {table} WHERE {geom} IS NOT NULL ORDER BY {geom} <-> s.geom LIMIT 1"""
+    session.execute(text(f"""
+        WITH cand AS (
+            SELECT s.line, e.region_code AS e_code, e.d AS e_d, b.region_code AS b_code,
+                   b.d AS b_d
+            FROM stage_facility s
+            LEFT JOIN LATERAL ({near.format(cols='region_code', geom='boundary',
+                                            table='estate')}) e ON true
+            LEFT JOIN LATERAL ({near.format(cols='region_code', geom='footprint',
+                                            table='building')}) b ON true
+            WHERE s.geom IS NOT NULL AND s.region_code IS NULL AND s.reason IS NULL),
+        hit AS (
+            SELECT line, CASE WHEN b_d IS NULL OR e_d <= b_d THEN e_code ELSE b_code END
+                   AS code, LEAST(e_d, b_d) AS d
+            FROM cand)
+        UPDATE stage_facility s SET region_code = hit.code, matched_by = 'nearest_estate'
+        FROM hit WHERE hit.line = s.line AND hit.d <= :max_m"""), params)
+    session.execute(text("""
+        UPDATE stage_facility s
+        SET reason = CASE WHEN s.geom IS NULL
+            THEN '无法定位到社区 / no community: give coordinates or a community code'
+            ELSE '该位置附近没有已知小区或社区边界 / no estate or community boundary at '
+                 || 'or within ' || CAST(:max_m AS integer) || ' m of this location' END
+        WHERE s.region_code IS NULL AND s.reason IS NULL"""), params)
+
+
+def find_existing(session: Session, *, source: str, metric_srid: int) -> None:
+    """Set facility_county/facility_id of staged rows that an earlier import created."""
+    params = {"source": source, "srid": metric_srid, "near": SAME_PLACE_M}
+    session.execute(text("""
+        WITH hit AS (
+            SELECT DISTINCT ON (s.line) s.line, f.county, f.id FROM stage_facility s
+            JOIN facility f ON f.source = :source AND f.external_id = s.external_id
+            WHERE s.reason IS NULL AND s.external_id IS NOT NULL
+            ORDER BY s.line, f.id)
+        UPDATE stage_facility s SET facility_county = hit.county, facility_id = hit.id
+        FROM hit WHERE hit.line = s.line"""), params)
+    session.execute(text("""
+        WITH hit AS (
+            SELECT s.line, f.county, f.id FROM stage_facility s
+            CROSS JOIN LATERAL (
+                SELECT f.county, f.id FROM facility f
+                WHERE f.name = s.name AND f.category = s.category
+                  AND (f.source IS NOT DISTINCT FROM :source OR f.external_id IS NULL)
+                  AND ((s.geom IS NOT NULL AND f.geom IS NOT NULL
+                        AND f.geom && ST_Expand(s.geom, 0.001)
+                        AND ST_DWithin(ST_Transform(f.geom, :srid),
+                                       ST_Transform(s.geom, :srid), :near))
+                    OR (s.geom IS NULL AND f.geom IS NULL
+                        AND f.region_code = s.region_code
+                        AND f.address IS NOT DISTINCT FROM s.address))
+                ORDER BY f.id LIMIT 1) f
+            WHERE s.reason IS NULL AND s.external_id IS NULL)
+        UPDATE stage_facility s SET facility_county = hit.county, facility_id = hit.id
+        FROM hit WHERE hit.line = s.line"""), params)
