@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.dialects import postgresql
 
 from cimhouse.schema import Estate, House
@@ -32,10 +33,14 @@ DEG_PER_M_LAT = 1.02 / 110_574.0
 DEG_PER_M_LON = 1.02 / 111_000.0
 
 
+def literal_sql(clause: ColumnElement[Any]) -> str:
+    """A SQLAlchemy clause as PostgreSQL text with its (trusted, validated) literals inlined."""
+    return str(clause.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
+
+
 def scope_sql(model: Any, scope: Scope | None) -> str:
     """The scope predicate for ``model`` as SQL text on the bare table name."""
-    clause = scope_filter(model, scope)
-    return str(clause.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
+    return literal_sql(scope_filter(model, scope))
 
 
 def expand_box_sql(point: str, metres: str) -> str:

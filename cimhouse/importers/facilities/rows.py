@@ -52,7 +52,7 @@ class FacilityRow:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
-def _converter(crs_name: str) -> Callable[[float, float], tuple[float, float]]:
+def coordinate_converter(crs_name: str) -> Callable[[float, float], tuple[float, float]]:
     """lon/lat (or x/y) in ``crs_name`` -> EPSG:4490; raises ValueError when unknown."""
     text = crs_name.strip().upper().replace(" ", "")
     if text.startswith("EPSG:") and text[5:].isdigit() and text[5:] not in ("4490", "4326"):
@@ -62,7 +62,15 @@ def _converter(crs_name: str) -> Callable[[float, float], tuple[float, float]]:
     return lambda x, y: to_cgcs2000(x, y, system)
 
 
-def _in_china(geom: BaseGeometry) -> bool:
+def convert_geometry(geom: BaseGeometry,
+                     convert: Callable[[float, float], tuple[float, float]]) -> BaseGeometry:
+    """Apply a point converter (see :func:`coordinate_converter`) to every vertex."""
+    return shapely.transform(  # type: ignore[no-any-return]
+        geom, lambda coords: np.array([convert(float(x), float(y)) for x, y in coords],
+                                      dtype=float).reshape(-1, 2))
+
+
+def in_china(geom: BaseGeometry) -> bool:
     minx, miny, maxx, maxy = geom.bounds
     return bool(CHINA_LON[0] <= minx and maxx <= CHINA_LON[1]
             and CHINA_LAT[0] <= miny and maxy <= CHINA_LAT[1])
@@ -73,7 +81,7 @@ def _location(row: dict[str, str], default_crs: str, reasons: list[str]) -> str 
     if not (lon or lat or wkt_text):
         return None
     try:
-        convert = _converter(row.get("crs") or default_crs)
+        convert = coordinate_converter(row.get("crs") or default_crs)
     except Exception:  # ValueError, or pyproj's CRSError for an unknown EPSG code
         reasons.append(f"未知坐标系 / unknown coordinate system {row.get('crs') or default_crs!r}")
         return None
@@ -89,10 +97,8 @@ def _location(row: dict[str, str], default_crs: str, reasons: list[str]) -> str 
         reasons.append("坐标无效 / coordinates are not valid numbers or geometry "
                        "(Point, Polygon, MultiPolygon)")
         return None
-    stored = shapely.transform(
-        geom, lambda coords: np.array([convert(float(x), float(y)) for x, y in coords],
-                                      dtype=float).reshape(-1, 2))
-    if not _in_china(stored):
+    stored = convert_geometry(geom, convert)
+    if not in_china(stored):
         reasons.append("坐标不在中国境内，请检查经纬度顺序和坐标系 / coordinates outside China "
                        "(lon/lat swapped or wrong coordinate system?)")
         return None

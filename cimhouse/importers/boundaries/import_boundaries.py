@@ -1,0 +1,285 @@
+"""Set community (region level 5) or estate boundaries from GeoJSON or GeoPackage polygons.
+
+Features are keyed by ``code`` (12-digit community code or 25-character estate code) or
+else by ``name`` (community names match with or without 居委会/村委会; estate names also
+match aliases), optionally narrowed to a region prefix (``within``) so that a name must
+be unique there. Polygons are reprojected to EPSG:4490, repaired (``ST_MakeValid``) and
+stored as MultiPolygon; every changed boundary is written to ``change_log``. After an
+estate import, buildings without an estate are assigned to the smallest estate of their
+county whose boundary contains them (also in ``change_log``). Every feature is accepted or
+rejected with bilingual reasons; the run is recorded in ``import_run`` (kind
+``boundaries``).
+
+Example::
+
+    with session_scope(engine) as session:
+        result = import_boundaries(session, Path("nanhu_estates.geojson"), level="estate",
+                                   within="330402")
+    result.updated, result.buildings_assigned, len(result.rejected)   # (312, 1840, 3)
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, literal_column, select, text
+from sqlalchemy.orm import Session
+
+from cimhouse.db.bulk import copy_rows, create_staging, execute_count
+from cimhouse.errors import InvalidInput
+from cimhouse.importers.boundaries.reading import read_boundary_file
+from cimhouse.importers.facilities.rows import convert_geometry, coordinate_converter, in_china
+from cimhouse.schema import Estate, ImportRun
+from cimhouse.schema.vocab import RunStatus
+from cimhouse.scope import Scope, parse_scope, prefix_range
+from cimhouse.services.sql import literal_sql, scope_sql
+
+LEVELS = ("community", "estate")
+CODE_KEYS = ("code", "代码", "编码", "estate_code", "community_code", "region_code", "小区代码",
+             "社区代码")
+NAME_KEYS = ("name", "名称", "小区名称", "社区名称", "村社名称")
+_SUFFIX = "'(居民委员会|居委会|村民委员会|村委会)$'"
+
+
+@dataclass
+class RejectedFeature:
+    number: int
+    key: str
+    reasons: list[str]
+
+
+@dataclass
+class BoundaryImportResult:
+    read: int = 0
+    updated: int = 0
+    rejected: list[RejectedFeature] = field(default_factory=list)
+    buildings_assigned: int = 0
+    import_run_id: int | None = None
+    report_path: Path | None = None
+
+    @property
+    def accepted(self) -> int:
+        return self.read - len(self.rejected)
+
+    @property
+    def unchanged(self) -> int:
+        return self.accepted - self.updated
+
+    def summary(self) -> dict[str, object]:
+        return {"read": self.read, "accepted": self.accepted, "rejected": len(self.rejected),
+                "updated": self.updated, "unchanged": self.unchanged,
+                "buildings_assigned": self.buildings_assigned,
+                "import_run_id": self.import_run_id,
+                "report": str(self.report_path) if self.report_path else None}
+
+
+def _first(props: dict[str, Any], keys: tuple[str, ...]) -> str:
+    for key in keys:
+        value = props.get(key)
+        if value not in (None, ""):
+            return str(value).strip()
+    return ""
+
+
+def _validate(features: list[Any], crs: str
+              ) -> tuple[list[tuple[int, str, str, str]], list[RejectedFeature]]:
+    staged: list[tuple[int, str, str, str]] = []
+    rejected: list[RejectedFeature] = []
+    seen: dict[str, int] = {}
+    for number, props, geom, srid in features:
+        code, name = _first(props, CODE_KEYS), _first(props, NAME_KEYS)
+        key = code or name
+        reasons: list[str] = []
+        if not key:
+            reasons.append("缺少代码或名称 / neither code nor name")
+        elif key in seen:
+            reasons.append(f"与第{seen[key]}个要素重复 / duplicate of feature {seen[key]}")
+        seen.setdefault(key, number)
+        if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+            reasons.append("几何应为面 / geometry must be a Polygon or MultiPolygon")
+        else:
+            system = crs if srid is None else ("CGCS2000" if srid == 4490 else f"EPSG:{srid}"
+                                               if srid != 4326 else "WGS84")
+            try:
+                geom = convert_geometry(geom, coordinate_converter(system))
+            except Exception:  # ValueError, or pyproj's CRSError for an unknown EPSG code
+                reasons.append(f"未知坐标系 / unknown coordinate system {system!r}")
+            else:
+                if not in_china(geom):
+                    reasons.append("坐标不在中国境内 / coordinates outside China "
+                                   "(wrong coordinate system?)")
+        if reasons:
+            rejected.append(RejectedFeature(number, key, reasons))
+        else:
+            staged.append((number, code, name, f"SRID=4490;{geom.wkt}"))
+    return staged, rejected
+
+
+def _match_sql(level: str, within: str | None) -> str:
+    if level == "community":
+        narrow = f"AND ({prefix_sql('r.code', within)})" if within else ""
+        return f"""
+            UPDATE stage_boundary s SET target_code = m.code, matches = m.n
+            FROM (SELECT s2.line, min(r.code) AS code, count(*) AS n
+                  FROM stage_boundary s2 JOIN region r ON r.level = 5 AND r.valid_to IS NULL
+                   AND (r.code = s2.code OR (s2.code = '' AND
+                        regexp_replace(r.name, {_SUFFIX}, '') =
+                        regexp_replace(s2.name, {_SUFFIX}, '') {narrow}))
+                  GROUP BY s2.line) m
+            WHERE m.line = s.line"""
+    narrow = f"AND ({scope_sql(Estate, _scope(within)).replace('estate.', 'e.')})" \
+        if within else ""
+    return f"""
+        UPDATE stage_boundary s SET target_county = m.county, target_id = m.id,
+               target_code = m.code, matches = m.n
+        FROM (SELECT DISTINCT ON (s2.line) s2.line, e.county, e.id, e.code,
+                     count(*) OVER (PARTITION BY s2.line) AS n
+              FROM stage_boundary s2 JOIN estate e
+                ON e.status NOT IN ('demolished', 'registered_in_error')
+               AND (e.code = s2.code OR (s2.code = '' AND
+                    (e.name = s2.name OR s2.name = ANY(e.aliases)) {narrow}))
+              ORDER BY s2.line, e.id) m
+        WHERE m.line = s.line"""
+
+
+def prefix_sql(column: str, prefix: str | None) -> str:
+    return literal_sql(prefix_range(literal_column(column), prefix or ""))
+
+
+def _scope(within: str | None) -> Scope | None:
+    return parse_scope(within) if within else None
+
+
+def import_boundaries(session: Session, path: Path, *, level: str, crs: str = "CGCS2000",
+                      within: str | None = None, actor: str = "cli", dry_run: bool = False,
+                      report_path: Path | None = None) -> BoundaryImportResult:
+    """Import community (``level="community"``) or estate boundaries from ``path``."""
+    if level not in LEVELS:
+        raise InvalidInput("level must be community or estate")
+    if within is not None:
+        _scope(within)  # validates the code
+    features = read_boundary_file(path)
+    if not features:
+        raise InvalidInput(f"{path.name}: no features")
+    result = BoundaryImportResult(read=len(features))
+    staged, result.rejected = _validate(features, crs)
+    keys = {number: key for number, key, *_ in
+            ((f[0], _first(f[1], CODE_KEYS) or _first(f[1], NAME_KEYS)) for f in features)}
+
+    savepoint = session.begin_nested()
+    run = ImportRun(kind="boundaries", file_name=path.name, dry_run=dry_run, actor=actor,
+                    file_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                    status=RunStatus.RUNNING.value, rows_read=result.read,
+                    options={"level": level, "crs": crs, "within": within})
+    session.add(run)
+    session.flush()
+    create_staging(session, "stage_boundary",
+                   "line integer PRIMARY KEY, code text, name text, geom geometry(Geometry, "
+                   "4490), target_code text, target_county text, target_id bigint, "
+                   "matches integer")
+    copy_rows(session, "stage_boundary", ["line", "code", "name", "geom"], staged)
+    session.execute(text("UPDATE stage_boundary SET geom = ST_Multi(ST_CollectionExtract("
+                         "ST_MakeValid(geom), 3))"))
+    session.execute(text(_match_sql(level, within)))
+    for line, code, name, matches in session.execute(text(
+            "SELECT line, code, name, matches FROM stage_boundary "
+            "WHERE matches IS NULL OR matches > 1 OR ST_IsEmpty(geom)")):
+        what = "社区" if level == "community" else "小区"
+        reason = (f"未找到{what} / no {level} with this {'code' if code else 'name'}"
+                  if matches is None else
+                  f"名称对应{matches}个{what}，请提供代码或 --within / name matches "
+                  f"{matches} {level}s: give a code or narrow with --within"
+                  if matches > 1 else "修复后的几何为空 / geometry is empty after repair")
+        result.rejected.append(RejectedFeature(line, keys.get(line, code or name), [reason]))
+    result.rejected.sort(key=lambda r: r.number)
+    session.execute(text("DELETE FROM stage_boundary "
+                         "WHERE matches IS NULL OR matches > 1 OR ST_IsEmpty(geom)"))
+    params = {"actor": actor, "src": f"import_run:{run.id}"}
+    result.updated = _apply(session, level, params)
+    if level == "estate":
+        result.buildings_assigned = assign_buildings(session, params)
+
+    if report_path is not None and result.rejected:
+        write_rejects(result, report_path)
+        result.report_path = report_path
+    run.rows_accepted, run.rows_rejected = result.accepted, len(result.rejected)
+    run.report_path = str(report_path) if result.report_path else None
+    run.status = RunStatus.SUCCEEDED.value
+    run.finished_at = session.scalar(select(func.now()))
+    run.summary = {"updated": result.updated, "unchanged": result.unchanged,
+                   "buildings_assigned": result.buildings_assigned}
+    session.flush()
+    result.import_run_id = run.id
+    if dry_run:
+        savepoint.rollback()
+        result.import_run_id = None
+    else:
+        savepoint.commit()
+    return result
+
+
+_AREA = "round(CAST(ST_Area(CAST({g} AS geography)) AS numeric), 1)"
+
+
+def _apply(session: Session, level: str, params: dict[str, Any]) -> int:
+    if level == "community":
+        table, join, county, ref = ("region", "t.code = s.target_code",
+                                    "rpad(left(t.code, 6), 6, '0')", "t.code")
+    else:
+        table, join, county, ref = ("estate", "t.county = s.target_county AND t.id = s.target_id",
+                                    "t.county", "COALESCE(t.code, CAST(t.id AS text))")
+    changed = "NOT (t.boundary IS NOT NULL AND ST_OrderingEquals(t.boundary, s.geom))"
+    session.execute(text(f"""
+        INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
+                                previous, current)
+        SELECT {county}, '{table}', {ref}, 'update', :actor, :src,
+               jsonb_build_object('boundary_area_m2', {_AREA.format(g='t.boundary')}),
+               jsonb_build_object('boundary_area_m2', {_AREA.format(g='s.geom')})
+        FROM {table} t JOIN stage_boundary s ON {join} WHERE {changed}"""), params)
+    return execute_count(session, text(f"""
+        UPDATE {table} t SET boundary = s.geom, updated_at = now()
+        FROM stage_boundary s WHERE {join} AND {changed}"""))
+
+
+def assign_buildings(session: Session, params: dict[str, Any]) -> int:
+    """Give buildings without an estate the smallest estate (same county) containing them."""
+    session.execute(text("DROP TABLE IF EXISTS building_estate_hit"))
+    session.execute(text("""
+        CREATE TEMP TABLE building_estate_hit ON COMMIT DROP AS
+        SELECT b.county, b.id, b.code, e.id AS estate_id, e.code AS estate_code
+        FROM building b CROSS JOIN LATERAL (
+            SELECT e.id, e.code FROM estate e
+            WHERE e.county = b.county AND e.boundary && b.footprint
+              AND ST_Intersects(e.boundary, ST_PointOnSurface(b.footprint))
+              AND e.status NOT IN ('demolished', 'registered_in_error')
+            ORDER BY ST_Area(e.boundary), e.id LIMIT 1) e
+        WHERE b.estate_id IS NULL AND b.footprint IS NOT NULL
+          AND b.county IN (SELECT DISTINCT county FROM estate e2
+                           JOIN stage_boundary s ON e2.county = s.target_county
+                            AND e2.id = s.target_id)"""))
+    session.execute(text("""
+        INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
+                                previous, current)
+        SELECT county, 'building', COALESCE(code, CAST(id AS text)), 'update', :actor, :src,
+               jsonb_build_object('estate_id', NULL),
+               jsonb_build_object('estate_id', estate_id, 'estate_code', estate_code)
+        FROM building_estate_hit"""), params)
+    count = execute_count(session, text("""
+        UPDATE building b SET estate_id = h.estate_id, updated_at = now(),
+               version = b.version + 1
+        FROM building_estate_hit h WHERE b.county = h.county AND b.id = h.id"""))
+    session.execute(text("DROP TABLE building_estate_hit"))
+    return count
+
+
+def write_rejects(result: BoundaryImportResult, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["feature", "key", "reasons"])
+        for rej in result.rejected:
+            writer.writerow([rej.number, rej.key, "; ".join(rej.reasons)])

@@ -1,0 +1,109 @@
+"""Read polygon features from GeoJSON or GeoPackage as (number, properties, geometry, srid).
+
+GeoPackage files are SQLite databases: the first feature table listed in
+``gpkg_contents`` is read, its geometry blobs decoded (GeoPackage header + WKB) and its
+``srs_id`` looked up in ``gpkg_spatial_ref_sys``. GeoJSON has no CRS member in RFC 7946;
+its srid is ``None`` and the caller's ``--crs`` applies.
+
+Example::
+
+    features = read_boundary_file(Path("estates.gpkg"))
+    features[0][1]["name"], features[0][2].geom_type, features[0][3]
+    # ('梅湾小区', 'MultiPolygon', 4490)
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import struct
+from pathlib import Path
+from typing import Any
+
+from shapely import wkb
+from shapely.errors import ShapelyError
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from cimhouse.errors import InvalidInput
+
+Feature = tuple[int, dict[str, Any], BaseGeometry | None, int | None]
+_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+
+
+def gpkg_geometry(blob: bytes | None) -> BaseGeometry | None:
+    """Decode a GeoPackage geometry blob; None when empty or unreadable."""
+    if not blob or blob[:2] != b"GP":
+        return None
+    flags = blob[3]
+    if flags & 0b10000:  # empty geometry
+        return None
+    envelope = _ENVELOPE_BYTES.get((flags >> 1) & 0b111)
+    if envelope is None:
+        return None
+    try:
+        return wkb.loads(bytes(blob[8 + envelope:]))
+    except ShapelyError:
+        return None
+
+
+def _gpkg_srs_id(blob: bytes | None) -> int | None:
+    if not blob or blob[:2] != b"GP":
+        return None
+    order = "<" if blob[3] & 1 else ">"
+    return int(struct.unpack(f"{order}i", blob[4:8])[0])
+
+
+def _read_gpkg(path: Path) -> list[Feature]:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        table, column = conn.execute(
+            "SELECT c.table_name, g.column_name FROM gpkg_contents c "
+            "JOIN gpkg_geometry_columns g ON g.table_name = c.table_name "
+            "WHERE c.data_type = 'features' ORDER BY c.table_name LIMIT 1").fetchone()
+        epsg = {int(srs): int(org) for srs, org in conn.execute(
+            "SELECT srs_id, organization_coordsys_id FROM gpkg_spatial_ref_sys "
+            "WHERE upper(organization) = 'EPSG'")}
+        cursor = conn.execute(f'SELECT * FROM "{table}"')
+        names = [d[0] for d in cursor.description]
+        features: list[Feature] = []
+        for number, values in enumerate(cursor, start=1):
+            props = {n: v for n, v in zip(names, values, strict=True) if n != column}
+            blob = values[names.index(column)]
+            srs = _gpkg_srs_id(blob)
+            features.append((number, props, gpkg_geometry(blob),
+                             epsg.get(srs, srs) if srs is not None else None))
+        conn.close()
+    except (sqlite3.DatabaseError, TypeError) as exc:
+        raise InvalidInput(f"{path.name}: not a readable GeoPackage feature table") from exc
+    return features
+
+
+def _read_geojson(path: Path) -> list[Feature]:
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"{path.name}: not valid GeoJSON") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("features"), list):
+        raise InvalidInput(f"{path.name}: GeoJSON must be a FeatureCollection")
+    features: list[Feature] = []
+    for number, feature in enumerate(data["features"], start=1):
+        feature = feature if isinstance(feature, dict) else {}
+        props = dict(feature.get("properties") or {})
+        if feature.get("id") is not None:
+            props.setdefault("id", feature["id"])
+        try:
+            geom = shape(feature["geometry"]) if feature.get("geometry") else None
+        except (ValueError, TypeError, AttributeError, KeyError, ShapelyError):
+            geom = None
+        features.append((number, props, geom, None))
+    return features
+
+
+def read_boundary_file(path: Path) -> list[Feature]:
+    suffix = path.suffix.lower()
+    if suffix == ".gpkg":
+        return _read_gpkg(path)
+    if suffix in (".geojson", ".json"):
+        return _read_geojson(path)
+    raise InvalidInput(f"{path.name}: unsupported file type (use .geojson or .gpkg)")

@@ -1,0 +1,138 @@
+"""Boundary import: GeoJSON and GeoPackage, keys by code or name, building assignment."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import struct
+from pathlib import Path
+
+import pytest
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import MultiPolygon, Polygon, mapping
+from sqlalchemy import select
+from test_services_world import (
+    COMMUNITY_A,
+    COMMUNITY_B,
+    World,
+    build_world,
+    estate_code,
+    square,
+    to_storage,
+)
+
+from cimhouse.crs import transform_point
+from cimhouse.errors import InvalidInput
+from cimhouse.importers.boundaries.import_boundaries import import_boundaries
+from cimhouse.schema import Building, ChangeLog, Estate, ImportRun, Region
+
+
+@pytest.fixture
+def world(session, test_settings) -> World:  # type: ignore[no-untyped-def]
+    return build_world(session, test_settings)
+
+
+def feature(props: dict, geom) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    return {"type": "Feature", "properties": props,
+            "geometry": mapping(geom) if geom is not None else None}
+
+
+def write_geojson(path: Path, features: list[dict]) -> Path:  # type: ignore[type-arg]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features},
+                               ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def area_m2(geom) -> float:  # type: ignore[no-untyped-def]
+    from cimhouse.crs import transform_geometry
+    return float(transform_geometry(to_shape(geom), 4490, 4549).area)
+
+
+def test_estate_boundaries_assign_buildings(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    loose = Building(county="330402", estate_id=None, region_code=COMMUNITY_A,
+                     footprint=from_shape(MultiPolygon([to_storage(square(0, 700, 5))]),
+                                          srid=4490), code=None)
+    outside = Building(county="330402", estate_id=None, region_code=COMMUNITY_A,
+                       footprint=from_shape(MultiPolygon([to_storage(square(0, 5000, 5))]),
+                                            srid=4490))
+    session.add_all([loose, outside])
+    session.flush()
+    path = write_geojson(tmp_path / "estates.geojson", [
+        feature({"code": estate_code(COMMUNITY_A, 2)}, to_storage(square(0, 750, 100))),
+        feature({"name": "E3小区"}, to_storage(square(2000, 0, 60))),
+        feature({"name": "不存在小区"}, to_storage(square(0, 0, 10))),
+        feature({"name": "E1小区"}, None),
+        feature({"code": estate_code(COMMUNITY_A, 2)}, to_storage(square(0, 0, 10))),
+    ])
+    report = tmp_path / "rej.csv"
+    result = import_boundaries(session, path, level="estate", report_path=report)
+    assert (result.read, result.accepted, len(result.rejected)) == (5, 2, 3)
+    assert [r.number for r in result.rejected] == [3, 4, 5]
+    assert "no estate" in result.rejected[0].reasons[0]
+    assert "Polygon" in result.rejected[1].reasons[0]
+    assert "duplicate of feature 1" in result.rejected[2].reasons[0]
+    assert report.exists()
+    assert result.updated == 2 and result.buildings_assigned == 1
+    e2 = session.get(Estate, ("330402", world.estates["E2"].id))
+    session.refresh(e2)
+    assert area_m2(e2.boundary) == pytest.approx(200 * 200, rel=1e-3)
+    session.refresh(loose)
+    session.refresh(outside)
+    assert loose.estate_id == world.estates["E2"].id and outside.estate_id is None
+    logs = session.scalars(select(ChangeLog).where(
+        ChangeLog.source == f"import_run:{result.import_run_id}")).all()
+    kinds = sorted(log.object_kind for log in logs)
+    assert kinds == ["building", "estate", "estate"]
+    assert session.get(ImportRun, result.import_run_id).kind == "boundaries"
+
+    again = import_boundaries(session, path, level="estate")
+    assert (again.updated, again.unchanged, again.buildings_assigned) == (0, 2, 0)
+
+
+def test_community_by_name_suffix_and_within(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = write_geojson(tmp_path / "c.geojson", [
+        feature({"名称": "百福弄社区"}, to_storage(square(0, 0, 500))),
+        feature({"code": COMMUNITY_B}, to_storage(square(2000, 0, 500))),
+        feature({"code": "330402999999"}, to_storage(square(0, 0, 500))),
+    ])
+    result = import_boundaries(session, path, level="community", within="330402")
+    assert (result.updated, [r.number for r in result.rejected]) == (2, [3])
+    region = session.get(Region, COMMUNITY_A)
+    session.refresh(region)
+    assert area_m2(region.boundary) == pytest.approx(1000 * 1000, rel=1e-3)
+    with pytest.raises(InvalidInput):
+        import_boundaries(session, path, level="county")
+
+
+def _gpkg_blob(geom, srs_id: int) -> bytes:  # type: ignore[no-untyped-def]
+    return b"GP" + bytes([0, 1]) + struct.pack("<i", srs_id) + geom.wkb
+
+
+def test_geopackage_in_projected_crs(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shapely.affinity import translate
+    from test_services_world import ORIGIN
+    polygon = translate(square(0, 0, 80), *ORIGIN)  # metres in EPSG:4549
+    path = tmp_path / "e.gpkg"
+    conn = sqlite3.connect(path)
+    conn.executescript("""
+        CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT, srs_id INTEGER PRIMARY KEY,
+            organization TEXT, organization_coordsys_id INTEGER, definition TEXT);
+        CREATE TABLE gpkg_contents (table_name TEXT PRIMARY KEY, data_type TEXT);
+        CREATE TABLE gpkg_geometry_columns (table_name TEXT, column_name TEXT);
+        INSERT INTO gpkg_spatial_ref_sys VALUES ('GK', 4549, 'EPSG', 4549, '');
+        INSERT INTO gpkg_contents VALUES ('estates', 'features');
+        INSERT INTO gpkg_geometry_columns VALUES ('estates', 'geom');
+        CREATE TABLE estates (fid INTEGER PRIMARY KEY, name TEXT, geom BLOB);
+    """)
+    conn.execute("INSERT INTO estates (name, geom) VALUES (?, ?)",
+                 ("E1小区", _gpkg_blob(Polygon(polygon.exterior), 4549)))
+    conn.commit()
+    conn.close()
+    result = import_boundaries(session, path, level="estate")
+    assert (result.updated, len(result.rejected)) == (1, 0)
+    e1 = session.get(Estate, ("330402", world.estates["E1"].id))
+    session.refresh(e1)
+    assert area_m2(e1.boundary) == pytest.approx(160 * 160, rel=1e-3)
+    lon, lat = transform_point(ORIGIN[0], ORIGIN[1], 4549, 4490)
+    centre = to_shape(e1.boundary).centroid
+    assert (centre.x, centre.y) == pytest.approx((lon, lat), abs=1e-6)
