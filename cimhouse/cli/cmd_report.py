@@ -1,0 +1,57 @@
+"""``cimhouse report services``: coverage, gaps, service index and elderly living alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+
+from cimhouse.cli.common import console, engine, handle_errors, settings
+from cimhouse.db import session_scope
+from cimhouse.errors import InvalidInput
+from cimhouse.scope import parse_scope
+from cimhouse.services.policy import ServicePolicy, parse_radius_options
+from cimhouse.services.report import build_services_report, write_report
+
+report_app = typer.Typer(help="Reports for community work.", no_args_is_help=True)
+
+
+@report_app.command("services")
+@handle_errors
+def services(
+    scope: str = typer.Option(..., "--scope",
+                              help="Region code (2/4/6/9/12 digits) or an estate code."),
+    fmt: str = typer.Option("json", "--format", help="json, csv or xlsx."),
+    out: Path | None = typer.Option(None, "--out",
+                                    help="File to write (xlsx needs one; csv writes one file "
+                                         "per section next to it). Default: stdout."),
+    radius: list[str] = typer.Option([], "--radius",
+                                     help="Override a walking radius: category=metres "
+                                          "(repeatable), e.g. --radius childcare=250."),
+    elderly_age: int = typer.Option(60, "--elderly-age",
+                                    help="Minimum age for the elderly-living-alone list."),
+    as_of: str | None = typer.Option(None, "--as-of",
+                                     help="Reference date for ages, YYYY-MM-DD (default "
+                                          "today)."),
+) -> None:
+    """Facility coverage, gaps ranked by people affected, the service index, elderly alone.
+
+    Example: cimhouse report services --scope 330402 --format xlsx --out nanhu.xlsx
+    """
+    current = settings()
+    policy = ServicePolicy.default().with_radii(parse_radius_options(radius))
+    try:
+        reference = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise InvalidInput("--as-of must be a date like 2026-06-30") from None
+    with session_scope(engine(current)) as session:
+        report = build_services_report(session, parse_scope(scope), policy=policy,
+                                       metric_srid=current.metric_srid, as_of=reference,
+                                       elderly_min_age=elderly_age)
+    for path in write_report(report, fmt, out):
+        console.print(f"wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(report_app, name="report")

@@ -1,0 +1,158 @@
+"""The community-services report: coverage, gaps, index and the elderly living alone.
+
+One call gathers every section for a scope (coverage and population are computed once and
+shared); writers turn it into JSON, CSV (one file per section) or XLSX (one sheet per
+section). Personal data in the elderly section is always masked here.
+
+Example::
+
+    report = build_services_report(session, parse_scope("330402"), metric_srid=4549)
+    write_report(report, "xlsx", Path("nanhu_services.xlsx"))
+    sorted(report.sections())   # ['community_gaps', 'coverage', 'elderly_living_alone', ...]
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cimhouse.errors import InvalidInput
+from cimhouse.scope import Scope
+from cimhouse.services.elderly import list_elderly_living_alone
+from cimhouse.services.gaps import find_gaps, load_category_coverage
+from cimhouse.services.policy import ServicePolicy
+from cimhouse.services.service_index import compute_service_index
+
+FORMATS = ("json", "csv", "xlsx")
+
+
+@dataclass
+class ServicesReport:
+    scope: str
+    as_of: dt.date
+    radii_m: dict[str, float]
+    weights: dict[str, float]
+    unlocated_estates: int = 0
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def sections(self) -> dict[str, list[dict[str, Any]]]:
+        return self.tables
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"scope": self.scope, "as_of": self.as_of.isoformat(), "radii_m": self.radii_m,
+                "index_weights": self.weights, "unlocated_estates": self.unlocated_estates,
+                **self.tables}
+
+
+def _metres(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def build_services_report(session: Session, scope: Scope | None, *,
+                          policy: ServicePolicy | None = None, metric_srid: int = 4549,
+                          as_of: dt.date | None = None,
+                          elderly_min_age: int = 60) -> ServicesReport:
+    """Every section of the report for ``scope`` (None: everything)."""
+    policy = policy or ServicePolicy.default()
+    as_of = as_of or dt.date.today()
+    rows = load_category_coverage(session, scope, policy=policy, metric_srid=metric_srid,
+                                  as_of=as_of)
+    gaps = find_gaps(session, scope, policy=policy, metric_srid=metric_srid, rows=rows)
+    index = compute_service_index(session, scope, policy=policy, rows=rows)
+    elderly = list_elderly_living_alone(session, scope, min_age=elderly_min_age, as_of=as_of)
+    report = ServicesReport(
+        scope=scope.code if scope else "all", as_of=as_of,
+        radii_m={c: policy.radius(c) for c in policy.categories},
+        weights={c: policy.index_weight(c) for c in policy.categories},
+        unlocated_estates=gaps.unlocated_estates)
+    report.tables["service_index"] = [
+        {"region_code": s.region_code, "community_name": s.community_name, "index": s.index,
+         "estates": s.estates, "population": s.population,
+         **{f"{c.category}_share": c.share for c in s.components}} for s in index]
+    report.tables["index_components"] = [
+        {"region_code": s.region_code, **asdict(c), "contribution": round(c.contribution, 4)}
+        for s in index for c in s.components]
+    report.tables["community_gaps"] = [asdict(g) for g in gaps.communities]
+    report.tables["estate_gaps"] = [asdict(g) | {"distance_m": _metres(g.distance_m)}
+                                    for g in gaps.estates]
+    report.tables["coverage"] = [
+        {"estate_code": r.estate_code, "estate_name": r.estate_name,
+         "region_code": r.region_code, "category": r.category, "radius_m": r.radius_m,
+         "nearest_facility": r.nearest_facility, "distance_m": _metres(r.distance_m),
+         "covered": r.covered, "affected_group": r.affected_group, "affected": r.affected}
+        for r in sorted(rows, key=lambda r: (r.region_code, r.estate_code or "", r.category))]
+    report.tables["elderly_living_alone"] = [
+        {k: v for k, v in asdict(p).items() if k != "revealed"} for p in elderly]
+    return report
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_report(report: ServicesReport, fmt: str, out: Path | None) -> list[Path]:
+    """Write ``report``; ``out`` None prints JSON/CSV to stdout. Returns the files written.
+
+    CSV to a file writes one file per section next to ``out`` (``out.stem.<section>.csv``).
+    """
+    import sys
+
+    if fmt not in FORMATS:
+        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}")
+    if fmt == "json":
+        data = json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str)
+        if out is None:
+            sys.stdout.write(data + "\n")
+            return []
+        out.write_text(data + "\n", encoding="utf-8")
+        return [out]
+    if fmt == "csv":
+        if out is None:
+            for name, rows in report.tables.items():
+                sys.stdout.write(f"# {name}\n{_csv_text(rows)}\n")
+            return []
+        written = []
+        for name, rows in report.tables.items():
+            path = out.with_name(f"{out.stem}.{name}.csv")
+            path.write_text(_csv_text(rows), encoding="utf-8-sig")
+            written.append(path)
+        return written
+    if out is None:
+        raise InvalidInput("xlsx needs --out FILE")
+    _write_xlsx(report, out)
+    return [out]
+
+
+def _write_xlsx(report: ServicesReport, out: Path) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(out), {"constant_memory": True})
+    bold = book.add_format({"bold": True})
+    about = book.add_worksheet("about")
+    facts: list[tuple[str, Any]] = [("scope", report.scope), ("as_of", str(report.as_of)),
+                                    ("unlocated_estates", report.unlocated_estates)]
+    facts += [(f"radius_m.{c}", r) for c, r in report.radii_m.items()]
+    facts += [(f"index_weight.{c}", w) for c, w in report.weights.items()]
+    for line, (key, value) in enumerate(facts):
+        about.write(line, 0, key, bold)
+        about.write(line, 1, value)
+    for name, rows in report.tables.items():
+        sheet = book.add_worksheet(name[:31])
+        columns = list(rows[0]) if rows else ["(no rows)"]
+        sheet.write_row(0, 0, columns, bold)
+        for r, row in enumerate(rows, start=1):
+            sheet.write_row(r, 0, [row[c] for c in columns])
+        sheet.freeze_panes(1, 0)
+    book.close()
