@@ -171,7 +171,7 @@ def test_elderly_reveal_audits_each_read(session, world, test_settings) -> None:
     assert len(people[0].id_number) == 18 and "*" not in people[0].id_number
     rows = session.scalars(select(AuditLog).where(AuditLog.actor == "tester")).all()
     assert session.scalar(select(func.count()).select_from(AuditLog)) == before + 1
-    assert rows[0].action == "pii_read"
+    assert rows[0].action == "pii.read"
     assert rows[0].object_ref == str(world.persons["P7"].id)
     assert people[0].id_number not in str(rows[0].detail)
     with pytest.raises(InvalidInput):

@@ -7,7 +7,7 @@ one. A house qualifies when exactly one person lives there and is at least ``min
 
 Personal data stays masked (name ``张*``, ID ``330402********1234``, phone ``138****5678``)
 unless the caller passes ``reveal=True`` with a vault; every full read then writes one
-``audit_log`` row (action ``pii_read``) per person, without the data itself. Checking that
+``audit_log`` row (action ``pii.read``) per person, without the data itself. Checking that
 the caller holds the ``pii_reader`` role is the edge's job (GraphQL resolver).
 
 Example::
@@ -96,7 +96,7 @@ def list_elderly_living_alone(session: Session, scope: Scope | None, *, min_age:
         if reveal and vault is not None:
             name, id_number = r.name, vault.decrypt(r.id_cipher)
             phone = vault.decrypt(r.phone_cipher) if r.phone_cipher else None
-            session.add(AuditLog(actor=actor, action="pii_read", object_kind="person",
+            session.add(AuditLog(actor=actor, action="pii.read", object_kind="person",
                                  object_ref=str(r.person_id),
                                  detail={"purpose": "elderly_living_alone",
                                          "house_code": r.house_code,
