@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 from pyproj import Transformer
@@ -43,3 +44,120 @@ def transform_geometry(geom: BaseGeometry, src_srid: int, dst_srid: int) -> Base
 def to_storage(geom: BaseGeometry, src_srid: int) -> BaseGeometry:
     """Reproject a geometry into the storage CRS (EPSG:4490)."""
     return transform_geometry(geom, src_srid, STORAGE_SRID)
+
+
+# -- Chinese web-map offsets (GCJ-02, BD-09) ---------------------------------------------
+# GCJ-02 ("Mars coordinates") is WGS84 shifted by a published, deliberately non-linear
+# formula; BD-09 (Baidu) shifts GCJ-02 once more. Neither is an EPSG CRS, so pyproj cannot
+# do them: the formulas below are the widely published ones (coordtransform, eviltransform).
+# WGS84 and CGCS2000 differ by a few centimetres, far below register precision.
+
+_GCJ_A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 formula
+_GCJ_EE = 0.00669342162296594323
+_BD_X_PI = math.pi * 3000.0 / 180.0
+
+#: names of the coordinate systems accepted by :func:`to_cgcs2000`
+COORDINATE_SYSTEMS = ("CGCS2000", "WGS84", "GCJ02", "BD09")
+
+
+def out_of_china(lon: float, lat: float) -> bool:
+    """True outside the rough box where the GCJ-02 offset is applied."""
+    return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)
+
+
+def _gcj_dlat(x: float, y: float) -> float:
+    ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2 / 3
+    ret += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2 / 3
+    ret += (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2 / 3
+    return ret
+
+
+def _gcj_dlon(x: float, y: float) -> float:
+    ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2 / 3
+    ret += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2 / 3
+    ret += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2 / 3
+    return ret
+
+
+def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
+    """WGS84 -> GCJ-02. ``wgs84_to_gcj02(116.404, 39.915)`` is
+    ``(116.41024449916938, 39.91640428150164)``."""
+    if out_of_china(lon, lat):
+        return lon, lat
+    dlat = _gcj_dlat(lon - 105.0, lat - 35.0)
+    dlon = _gcj_dlon(lon - 105.0, lat - 35.0)
+    radlat = lat / 180.0 * math.pi
+    magic = 1 - _GCJ_EE * math.sin(radlat) ** 2
+    sqrtmagic = math.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_GCJ_A * (1 - _GCJ_EE)) / (magic * sqrtmagic) * math.pi)
+    dlon = (dlon * 180.0) / (_GCJ_A / sqrtmagic * math.cos(radlat) * math.pi)
+    return lon + dlon, lat + dlat
+
+
+def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
+    """GCJ-02 -> WGS84 by fixed-point iteration (error < 1e-9 degree, about 0.1 mm).
+
+    The one-step inverse most libraries publish is off by up to ~0.5 m; iterating the
+    forward formula removes that.
+    """
+    if out_of_china(lon, lat):
+        return lon, lat
+    wlon, wlat = lon, lat
+    for _ in range(30):
+        glon, glat = wgs84_to_gcj02(wlon, wlat)
+        dlon, dlat = glon - lon, glat - lat
+        wlon, wlat = wlon - dlon, wlat - dlat
+        if abs(dlon) < 1e-12 and abs(dlat) < 1e-12:
+            break
+    return wlon, wlat
+
+
+def gcj02_to_bd09(lon: float, lat: float) -> tuple[float, float]:
+    """GCJ-02 -> BD-09. ``gcj02_to_bd09(116.404, 39.915)`` is
+    ``(116.41036949371029, 39.92133699351021)``."""
+    z = math.sqrt(lon * lon + lat * lat) + 0.00002 * math.sin(lat * _BD_X_PI)
+    theta = math.atan2(lat, lon) + 0.000003 * math.cos(lon * _BD_X_PI)
+    return z * math.cos(theta) + 0.0065, z * math.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
+    """BD-09 -> GCJ-02. ``bd09_to_gcj02(116.404, 39.915)`` is
+    ``(116.39762729119315, 39.90865673957631)``."""
+    x, y = lon - 0.0065, lat - 0.006
+    z = math.sqrt(x * x + y * y) - 0.00002 * math.sin(y * _BD_X_PI)
+    theta = math.atan2(y, x) - 0.000003 * math.cos(x * _BD_X_PI)
+    return z * math.cos(theta), z * math.sin(theta)
+
+
+def normalize_coordinate_system(name: str | None) -> str:
+    """Map the many spellings of a coordinate system to one of :data:`COORDINATE_SYSTEMS`.
+
+    Empty means CGCS2000 (the national standard). Raises ``ValueError`` on anything else.
+    """
+    key = "".join((name or "").upper().replace("_", "").replace("-", "").split())
+    aliases = {
+        "": "CGCS2000", "CGCS2000": "CGCS2000", "EPSG4490": "CGCS2000", "4490": "CGCS2000",
+        "2000": "CGCS2000", "国家2000": "CGCS2000", "2000国家大地坐标系": "CGCS2000",
+        "WGS84": "WGS84", "EPSG4326": "WGS84", "4326": "WGS84", "GPS": "WGS84",
+        "GCJ02": "GCJ02", "GCJ": "GCJ02", "火星坐标": "GCJ02", "高德": "GCJ02", "腾讯": "GCJ02",
+        "BD09": "BD09", "BD09LL": "BD09", "BAIDU": "BD09", "百度": "BD09",
+    }
+    if key not in aliases:
+        raise ValueError(f"unknown coordinate system {name!r}")
+    return aliases[key]
+
+
+def to_cgcs2000(lon: float, lat: float, system: str) -> tuple[float, float]:
+    """Convert a lon/lat in CGCS2000, WGS84, GCJ-02 or BD-09 into CGCS2000 (EPSG:4490)."""
+    kind = normalize_coordinate_system(system)
+    if kind == "BD09":
+        lon, lat = bd09_to_gcj02(lon, lat)
+        kind = "GCJ02"
+    if kind == "GCJ02":
+        lon, lat = gcj02_to_wgs84(lon, lat)
+        kind = "WGS84"
+    if kind == "WGS84":
+        return transform_point(lon, lat, 4326, STORAGE_SRID)
+    return lon, lat

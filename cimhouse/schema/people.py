@@ -69,6 +69,7 @@ class PersonHouse(Base):
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
     source: Mapped[str | None] = mapped_column(Text)
     import_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    attributes: Mapped[Json]  # register columns without a field of their own
     created_at: Mapped[Created]
     updated_at: Mapped[Updated]
     version: Mapped[Version]

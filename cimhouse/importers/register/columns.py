@@ -1,0 +1,169 @@
+"""Register columns: canonical fields, their Chinese synonyms, mapping files, header search.
+
+A header cell is matched after normalisation (full-width folded, spaces, ``*`` and brackets
+removed, so ``身份证号*`` and ``身份证号（必填）`` count). A mapping file (JSON object, or a
+CSV/TSV with two columns ``column,field``) names the field of any header explicitly and
+wins over the synonyms; ``field`` ``ignore`` drops a column on purpose.
+
+Example::
+
+    >>> header_field("房屋坐落"), header_field("公民身份号码"), header_field("楼号")
+    ('address', 'id_number', 'building')
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cimhouse.addressing.normalize import normalize_text
+from cimhouse.errors import InvalidInput
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "address": ("房屋坐落", "坐落", "地址", "房屋地址", "住址", "详细地址", "房屋坐落地址",
+                "ADDRESS"),
+    "county": ("区县", "县区", "县(市、区)", "县市区", "所属区县", "COUNTY"),
+    "town": ("街道", "乡镇", "镇街", "乡镇街道", "街道(乡镇)", "所属街道", "TOWN"),
+    "community": ("社区", "村社", "社区(村)", "村(社区)", "社区村", "所属社区", "居委会",
+                  "村委会", "COMMUNITY"),
+    "estate": ("小区", "小区名称", "小区名", "楼盘", "楼盘名称", "ESTATE"),
+    "building": ("幢号", "楼号", "栋", "栋号", "幢", "楼栋", "楼栋号", "BUILDING"),
+    "unit": ("单元", "单元号", "UNIT"),
+    "floor": ("楼层", "所在层", "所在楼层", "层", "层次", "FLOOR"),
+    "room": ("室号", "房号", "房间号", "户号", "门牌号", "ROOM"),
+    "area": ("建筑面积", "面积", "建筑面积(㎡)", "建筑面积(平方米)", "建筑面积M2", "AREA"),
+    "use": ("房屋用途", "用途", "规划用途", "USE"),
+    "name": ("姓名", "产权人", "住户姓名", "权利人", "户主姓名", "人员姓名", "NAME"),
+    "id_number": ("身份证号", "身份证号码", "证件号码", "公民身份号码", "证件号",
+                  "身份证", "ID_NUMBER", "IDNUMBER"),
+    "phone": ("联系电话", "手机", "手机号", "手机号码", "电话", "联系方式", "PHONE"),
+    "relation": ("人房关系", "关系", "居住类型", "人员类型", "RELATION"),
+    "realestate_no": ("不动产单元号", "不动产单元代码", "REALESTATE_UNIT_NO"),
+    "lon": ("经度", "X坐标", "LON", "LONGITUDE", "LNG"),
+    "lat": ("纬度", "Y坐标", "LAT", "LATITUDE"),
+    "crs": ("坐标系", "坐标系统", "CRS", "COORDINATE_SYSTEM"),
+}
+FIELDS = tuple(SYNONYMS)
+#: columns the rejects report adds; ignored when the report is imported again
+REPORT_COLUMNS = ("错误原因/reasons", "原始行号/line", "身份证号(脱敏)/id masked")
+IGNORE = "ignore"
+_STRIP = re.compile(r"[\s*＊:：()（）\[\]【】]|必填|选填")
+
+
+def header_key(cell: str) -> str:
+    return _STRIP.sub("", normalize_text(cell))
+
+
+_LOOKUP = {header_key(syn): name for name, syns in SYNONYMS.items() for syn in syns}
+_LOOKUP.update({header_key(c): IGNORE for c in REPORT_COLUMNS})
+
+
+def header_field(cell: str) -> str | None:
+    """The canonical field a header cell names, or None when it is not a known column."""
+    key = header_key(cell)
+    if key in _LOOKUP:
+        return _LOOKUP[key]
+    # "建筑面积（㎡）" and the like: a known header followed by a unit in brackets
+    for known, name in _LOOKUP.items():
+        if len(known) >= 2 and key.startswith(known) and name in ("area", "lon", "lat"):
+            return name
+    return None
+
+
+def load_mapping(path: Path) -> dict[str, str]:
+    """Read a mapping file: ``{"源列名": "field", ...}`` (JSON) or CSV ``column,field``."""
+    try:
+        text = path.read_text("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"mapping file {path.name} cannot be read: {exc}") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"mapping file {path.name} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise InvalidInput(f"mapping file {path.name} must hold an object column -> field")
+        pairs = [(str(k), str(v)) for k, v in data.items()]
+    else:
+        dialect = "excel-tab" if "\t" in text.splitlines()[0] else "excel"
+        pairs = [(row[0], row[1]) for row in csv.reader(text.splitlines(), dialect=dialect)
+                 if len(row) >= 2 and row[0].strip()]
+        if pairs and pairs[0][1].strip().lower() == "field":
+            pairs = pairs[1:]
+    mapping: dict[str, str] = {}
+    for column, name in pairs:
+        name = name.strip()
+        if name not in FIELDS and name != IGNORE:
+            raise InvalidInput(f"mapping file {path.name}: unknown field {name!r} for column "
+                               f"{column!r}; fields are {', '.join(FIELDS)}, or ignore")
+        mapping[header_key(column)] = name
+    return mapping
+
+
+@dataclass
+class ColumnMap:
+    """Where each field sits in a row; ``extra`` holds the unknown columns (kept)."""
+
+    header: list[str]
+    fields: dict[str, int] = field(default_factory=dict)
+    extra: dict[int, str] = field(default_factory=dict)
+    ignored: list[int] = field(default_factory=list)
+
+    def get(self, row: Sequence[str], name: str) -> str | None:
+        index = self.fields.get(name)
+        if index is None or index >= len(row):
+            return None
+        value = row[index].strip()
+        return value or None
+
+
+def map_header(header: Sequence[str], mapping: Mapping[str, str] | None = None) -> ColumnMap:
+    """Assign each header cell to a field (mapping first, then synonyms); first one wins."""
+    result = ColumnMap(header=[h.strip() for h in header])
+    for index, cell in enumerate(result.header):
+        if not cell:
+            continue
+        key = header_key(cell)
+        name = (mapping or {}).get(key) or header_field(cell)
+        if name == IGNORE:
+            result.ignored.append(index)
+        elif name and name not in result.fields:
+            result.fields[name] = index
+        else:
+            result.extra[index] = cell
+    return result
+
+
+def header_score(row: Sequence[str]) -> int:
+    """How many distinct known fields a row names: the header row scores highest."""
+    return len({header_field(cell) for cell in row if cell and header_field(cell)})
+
+
+def missing_required(columns: ColumnMap) -> list[str]:
+    """Required fields absent from the header, as bilingual names."""
+    missing = []
+    if "name" not in columns.fields:
+        missing.append("姓名 / name")
+    if "id_number" not in columns.fields:
+        missing.append("身份证号 / ID number")
+    if "address" not in columns.fields and "building" not in columns.fields:
+        missing.append("房屋坐落或幢号 / address or building")
+    if "relation" not in columns.fields and owner_header(columns) is None:
+        missing.append("人房关系 / relation")
+    return missing
+
+
+def owner_header(columns: ColumnMap) -> str | None:
+    """A name column titled 产权人/权利人 implies the relation 'owner' when none is given."""
+    index = columns.fields.get("name")
+    if index is None:
+        return None
+    return "owner" if header_key(columns.header[index]) in ("产权人", "权利人") else None
+
+
+__all__ = ["FIELDS", "REPORT_COLUMNS", "SYNONYMS", "ColumnMap", "header_field", "header_score",
+           "load_mapping", "map_header", "missing_required", "owner_header"]

@@ -1,0 +1,205 @@
+"""Read a register file as a stream of rows: CSV/TSV in any common Chinese encoding, XLSX.
+
+:func:`open_table` detects the format (XLSX/XLS by their magic bytes, else delimited text),
+the encoding (BOM, strict UTF-8, else charset-normalizer; GBK and GB2312 are read as
+GB18030, their superset), the delimiter, and the header row (the row among the first 30
+that names the most known columns, so title rows above it are skipped). Merged cells in a
+sheet are filled with their top-left value. Rows stream: memory stays flat whatever the size.
+
+Example::
+
+    table = open_table(Path("register.csv"))
+    table.encoding, table.header_line      # ('gb18030', 3)
+    for line, cells in table.rows():       # 1-based line (CSV) or sheet row number
+        ...
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from charset_normalizer import from_bytes
+
+from cimhouse.errors import InvalidInput
+from cimhouse.importers.register.columns import header_score
+
+SAMPLE_BYTES = 1 << 18
+HEADER_SEARCH_ROWS = 30
+MIN_HEADER_FIELDS = 2
+_GB_FAMILY = {"gb2312", "gbk", "gb18030", "hz", "cp936", "euc_cn"}
+
+
+@dataclass
+class Table:
+    """An opened register: format, encoding, header and a way to stream the data rows."""
+
+    path: Path
+    kind: str  # 'csv' or 'xlsx'
+    encoding: str | None
+    header: list[str]
+    header_line: int
+    sheet: str | None = None
+    _rows: Iterator[tuple[int, list[str]]] | None = field(default=None, repr=False)
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(line number, cells) of every row after the header, blank rows included."""
+        assert self._rows is not None, "rows() can be iterated once"
+        rows, self._rows = self._rows, None
+        return rows
+
+
+def cell_text(value: Any) -> str:
+    """A sheet cell as text: integral floats without '.0', dates as ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return f"{value:.0f}" if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The encoding of a text sample; raise :class:`InvalidInput` when it is not text."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in sample:
+        raise InvalidInput("file is binary, not a CSV/XLSX table")
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 4 and exc.reason.startswith("unexpected end"):
+            return "utf-8"  # the sample cut a multi-byte character in two
+    best = from_bytes(sample).best()
+    if best is None:
+        raise InvalidInput("file encoding could not be recognised (expected UTF-8, GBK or "
+                           "GB18030 text, or XLSX)")
+    encoding = best.encoding.lower().replace("-", "_")
+    return "gb18030" if encoding in _GB_FAMILY else best.encoding
+
+
+def open_table(path: Path) -> Table:
+    """Open ``path`` and find its header; raise :class:`InvalidInput` if it is no table."""
+    try:
+        with path.open("rb") as handle:
+            sample = handle.read(SAMPLE_BYTES)
+    except OSError as exc:
+        raise InvalidInput(f"{path.name} cannot be read: {exc.strerror}") from None
+    if not sample.strip():
+        raise InvalidInput(f"{path.name} is empty")
+    if sample.startswith(b"PK\x03\x04") or sample.startswith(b"\xd0\xcf\x11\xe0"):
+        return _open_sheet(path)
+    return _open_text(path, sample)
+
+
+def _find_header(rows: Iterator[tuple[int, list[str]]], name: str
+                 ) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
+    head = list(islice(rows, HEADER_SEARCH_ROWS))
+    best, best_score = -1, 0
+    for index, (_, cells) in enumerate(head):
+        score = header_score(cells)
+        if score > best_score:
+            best, best_score = index, score
+    if best < 0 or best_score < MIN_HEADER_FIELDS:
+        raise InvalidInput(f"{name}: no header row with register columns (姓名, 身份证号, "
+                           f"房屋坐落 ...) in the first {HEADER_SEARCH_ROWS} rows")
+    line, header = head[best]
+    return line, header, head[best + 1:]
+
+
+def _open_text(path: Path, sample: bytes) -> Table:
+    encoding = detect_encoding(sample)
+    try:
+        preview = sample.decode(encoding, errors="ignore")
+    except LookupError:
+        raise InvalidInput(f"{path.name}: unsupported encoding {encoding}") from None
+    first = next((ln for ln in preview.splitlines() if ln.strip()), "")
+    delimiter = max(",\t;|", key=first.count)
+    if first.count(delimiter) == 0:
+        raise InvalidInput(f"{path.name} is not a delimited table (no , or tab in the header)")
+    handle = path.open("r", encoding=encoding, newline="", errors="strict")
+
+    def generate() -> Iterator[tuple[int, list[str]]]:
+        with handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            try:
+                for cells in reader:
+                    yield reader.line_num, cells
+            except UnicodeDecodeError:
+                raise InvalidInput(f"{path.name}: bytes not valid {encoding} near line "
+                                   f"{reader.line_num + 1}") from None
+            except csv.Error as exc:
+                raise InvalidInput(f"{path.name}: malformed CSV near line "
+                                   f"{reader.line_num}: {exc}") from None
+
+    stream = generate()
+    line, header, buffered = _find_header(stream, path.name)
+    return Table(path, "csv", encoding, header, line,
+                 _rows=_chain(buffered, stream))
+
+
+def _open_sheet(path: Path) -> Table:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        sheet = book.get_sheet_by_index(0)
+        merged = sheet.merged_cell_ranges or []
+        start_row = sheet.start[0] if sheet.start else 0
+        raw_rows = sheet.iter_rows()
+    except (CalamineError, OSError, ValueError) as exc:
+        raise InvalidInput(f"{path.name} is not a readable XLSX/XLS workbook: {exc}") from None
+
+    def generate() -> Iterator[tuple[int, list[str]]]:
+        # merged range: every covered cell but the top-left reads as empty in the file
+        anchors_by_row: dict[int, list[int]] = defaultdict(list)
+        covered_by_row: dict[int, list[tuple[int, tuple[int, int]]]] = defaultdict(list)
+        for (r0, c0), (r1, c1) in merged:
+            anchors_by_row[r0].append(c0)
+            for r in range(r0, r1 + 1):
+                for c in range(c0, c1 + 1):
+                    if (r, c) != (r0, c0):
+                        covered_by_row[r].append((c, (r0, c0)))
+        anchors: dict[tuple[int, int], str] = {}
+        for offset, values in enumerate(raw_rows):
+            row_index = start_row + offset
+            cells = [cell_text(v) for v in values]
+            for c0 in anchors_by_row.pop(row_index, ()):
+                anchors[(row_index, c0)] = cells[c0] if c0 < len(cells) else ""
+            for col, anchor in covered_by_row.pop(row_index, ()):
+                if col < len(cells) and not cells[col]:
+                    cells[col] = anchors.get(anchor, "")
+            yield row_index + 1, cells
+
+    stream = generate()
+    line, header, buffered = _find_header(stream, path.name)
+    return Table(path, "xlsx", None, header, line, sheet=book.sheet_names[0],
+                 _rows=_chain(buffered, stream))
+
+
+def _chain(first: list[tuple[int, list[str]]], rest: Iterator[tuple[int, list[str]]]
+           ) -> Iterator[tuple[int, list[str]]]:
+    yield from first
+    yield from rest
+
+
+def is_blank(cells: list[str]) -> bool:
+    return not any(cell.strip() for cell in cells)
+
+
+__all__ = ["Table", "cell_text", "detect_encoding", "is_blank", "open_table"]

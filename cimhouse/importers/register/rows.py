@@ -1,0 +1,229 @@
+"""Turn one register row into a staged tuple, or into the reasons it is rejected.
+
+:class:`RowValidator` holds what every row needs (columns, gazetteer, vault, caches) and
+:meth:`RowValidator.validate` returns ``(STAGE_COLUMNS tuple, [])`` or ``(None, reasons)``.
+Personal identifiers leave this module only encrypted, hashed or masked.
+
+Example::
+
+    validator = RowValidator(columns, gazetteer, vault, known_estates={})
+    staged, reasons = validator.validate(12, cells)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cimhouse.addressing.gazetteer import Gazetteer
+from cimhouse.addressing.parse_address import (
+    ParsedAddress,
+    building_address,
+    house_address,
+    parse_address,
+)
+from cimhouse.crs import normalize_coordinate_system, to_cgcs2000
+from cimhouse.errors import InvalidInput
+from cimhouse.idnumber import mask_id_number, parse_id_number
+from cimhouse.importers.register.columns import ColumnMap, owner_header
+from cimhouse.importers.register.values import (
+    ID_REASONS,
+    house_use,
+    normalize_phone,
+    parse_area,
+    realestate_unit_problem,
+    relation_kind,
+)
+from cimhouse.pii import PiiVault, mask_phone
+
+SEALED_PREFIX = "sealed:"
+PARSE_CACHE_SIZE = 200_000
+STAGE_COLUMNS = (
+    "line", "county", "region_code", "estate_name", "estate_kind", "building_label",
+    "building_norm", "unit_label", "floor_label", "floor_number", "room_label", "house_norm",
+    "area_m2", "house_use", "realestate_no", "lon", "lat", "person_name", "id_hash",
+    "id_cipher", "id_masked", "gender", "birth_date", "phone_cipher", "phone_masked",
+    "relation", "extra",
+)
+STAGE_SQL = """
+    line integer, county text, region_code text, estate_name text, estate_kind text,
+    building_label text, building_norm text, unit_label text, floor_label text,
+    floor_number smallint, room_label text, house_norm text, area_m2 numeric(10, 2),
+    house_use text, realestate_no text, lon double precision, lat double precision,
+    person_name text, id_hash bytea, id_cipher bytea, id_masked text, gender text,
+    birth_date date, phone_cipher bytea, phone_masked text, relation text, extra jsonb
+"""
+_REGION_HINTS = ("county", "town", "community")
+_ADDRESS_PARTS = ("estate", "building", "unit", "floor", "room")
+
+
+def seal(vault: PiiVault, value: str) -> str:
+    """Encrypt a value for the rejects report, so it can be imported again as it is."""
+    return SEALED_PREFIX + base64.urlsafe_b64encode(vault.encrypt(value)).decode("ascii")
+
+
+def unseal(vault: PiiVault, value: str) -> str:
+    if not value.startswith(SEALED_PREFIX):
+        return value
+    try:
+        return vault.decrypt(base64.urlsafe_b64decode(value[len(SEALED_PREFIX):]))
+    except Exception:  # a token sealed with another key, or damaged
+        raise InvalidInput("sealed value cannot be opened with this key") from None
+
+
+class RowValidator:
+    """Validates rows of one file; caches address parses (rows of one house repeat them)."""
+
+    def __init__(self, columns: ColumnMap, gazetteer: Gazetteer, vault: PiiVault, *,
+                 known_estates: Mapping[str, Sequence[str]], default_crs: str = "CGCS2000",
+                 default_relation: str | None = None) -> None:
+        self.columns = columns
+        self.gazetteer = gazetteer
+        self.vault = vault
+        self.known_estates = known_estates
+        self.default_crs = default_crs
+        self.default_relation = default_relation or owner_header(columns)
+        self._parses: dict[tuple[str | None, ...], tuple[ParsedAddress, str, str]] = {}
+        self._unit_numbers: dict[str, str] = {}  # 不动产单元号 -> house address in this file
+
+    def _address(self, cells: Sequence[str]) -> tuple[ParsedAddress, str, str]:
+        get = self.columns.get
+        key = (get(cells, "address"), *(get(cells, p) for p in _ADDRESS_PARTS),
+               *(get(cells, h) for h in _REGION_HINTS))
+        cached = self._parses.get(key)
+        if cached is not None:
+            return cached
+        hint = "".join(h for h in key[6:] if h) or None
+        parsed = parse_address(key[0], self.gazetteer, parts=dict(zip(_ADDRESS_PARTS, key[1:6],
+                                                                      strict=True)),
+                               region_hint=hint, known_estates=self.known_estates)
+        norms = ("", "")
+        if parsed.accepted:
+            norms = (building_address(self.gazetteer, parsed),
+                     house_address(self.gazetteer, parsed))
+        if len(self._parses) >= PARSE_CACHE_SIZE:
+            self._parses.clear()
+        self._parses[key] = (parsed, *norms)
+        return self._parses[key]
+
+    def validate(self, line: int, cells: Sequence[str]
+                 ) -> tuple[tuple[Any, ...] | None, list[str]]:
+        get = self.columns.get
+        reasons: list[str] = []
+        parsed, building_norm, house_norm = self._address(cells)
+        if not parsed.accepted:
+            reasons += parsed.reasons or ["地址无法解析 / address cannot be parsed"]
+
+        name = " ".join((get(cells, "name") or "").split())
+        if not name:
+            reasons.append("姓名为空 / name is empty")
+        id_raw = get(cells, "id_number")
+        id_hash = id_cipher = id_masked = gender = birth = None
+        if not id_raw:
+            reasons.append("身份证号为空 / ID number is empty")
+        else:
+            try:
+                info = parse_id_number(unseal(self.vault, id_raw))
+                id_hash = self.vault.lookup_hash(info.value)
+                id_cipher = self.vault.encrypt(info.value)
+                id_masked, gender, birth = info.masked, info.gender, info.birth_date
+            except InvalidInput as exc:
+                reasons.append(ID_REASONS.get(str(exc.detail.get("reason")), exc.message))
+
+        phone_cipher = phone_masked = None
+        phone_raw = get(cells, "phone")
+        if phone_raw:
+            try:
+                phone = normalize_phone(unseal(self.vault, phone_raw))
+            except InvalidInput:
+                phone = None
+            if phone is None:
+                reasons.append("联系电话格式不对 / phone number is not a mobile or landline "
+                               "number")
+            else:
+                phone_cipher, phone_masked = self.vault.encrypt(phone), mask_phone(phone)
+
+        relation_raw = get(cells, "relation")
+        relation = relation_kind(relation_raw) if relation_raw else self.default_relation
+        if relation is None:
+            reasons.append(f"人房关系无法识别: {relation_raw or '(空)'} / unknown relation "
+                           f"(expected 产权/户籍/常住/租住)")
+        use_raw = get(cells, "use")
+        use = house_use(use_raw) if use_raw else "residential"
+        if use is None:
+            reasons.append(f"房屋用途无法识别: {use_raw} / unknown house use")
+        area_raw = get(cells, "area")
+        area = parse_area(area_raw) if area_raw else None
+        if area_raw and area is None:
+            reasons.append(f"建筑面积无效: {area_raw} / area is not a positive number")
+
+        unit_no = (get(cells, "realestate_no") or "").upper() or None
+        if unit_no:
+            problem = realestate_unit_problem(unit_no)
+            if problem:
+                reasons.append(problem)
+            elif parsed.county and unit_no[:6] != parsed.county:
+                reasons.append("不动产单元号的区县代码与地址不符 / real-estate unit number "
+                               "belongs to another county than the address")
+            elif house_norm and self._unit_numbers.setdefault(unit_no, house_norm) != house_norm:
+                reasons.append("同一不动产单元号对应不同地址 / the same real-estate unit number "
+                               "is given for another address in this file")
+
+        lon, lat = self._coordinates(cells, reasons)
+        if reasons:
+            return None, reasons
+        assert parsed.community_code is not None
+        extra = {self.columns.header[i]: cells[i].strip() for i in self.columns.extra
+                 if i < len(cells) and cells[i].strip()}
+        estate_kind = "rural_group" if (parsed.estate or "").endswith("组") else "commodity"
+        return (line, parsed.county, parsed.community_code, parsed.estate, estate_kind,
+                parsed.building, building_norm, parsed.unit, parsed.floor,
+                parsed.floor_number, parsed.room, house_norm, area, use, unit_no, lon, lat,
+                name, id_hash, id_cipher, id_masked, gender, birth, phone_cipher, phone_masked,
+                relation, json.dumps(extra, ensure_ascii=False)), []
+
+    def _coordinates(self, cells: Sequence[str], reasons: list[str]
+                     ) -> tuple[float | None, float | None]:
+        get = self.columns.get
+        lon_raw, lat_raw = get(cells, "lon"), get(cells, "lat")
+        if not lon_raw and not lat_raw:
+            return None, None
+        try:
+            lon, lat = float(lon_raw or ""), float(lat_raw or "")
+        except ValueError:
+            reasons.append("经纬度不是数字 / longitude/latitude is not a number")
+            return None, None
+        if 15 <= lon <= 56 and 70 <= lat <= 140:
+            reasons.append("经度与纬度可能颠倒 / longitude and latitude look swapped")
+            return None, None
+        if not (73 <= lon <= 136 and 3 <= lat <= 54):
+            reasons.append("坐标不在中国范围内 / coordinates lie outside China")
+            return None, None
+        try:
+            system = normalize_coordinate_system(get(cells, "crs") or self.default_crs)
+        except ValueError:
+            reasons.append(f"坐标系无法识别: {get(cells, 'crs')} / unknown coordinate system "
+                           "(CGCS2000, WGS84, GCJ02, BD09)")
+            return None, None
+        return to_cgcs2000(lon, lat, system)
+
+    def report_cells(self, cells: Sequence[str]) -> tuple[list[str], str]:
+        """Cells for the rejects report: ID and phone sealed; plus the masked ID number."""
+        out = list(cells) + [""] * max(0, len(self.columns.header) - len(cells))
+        masked = ""
+        for name in ("id_number", "phone"):
+            index = self.columns.fields.get(name)
+            if index is not None and out[index].strip():
+                value = out[index].strip()
+                if not value.startswith(SEALED_PREFIX):
+                    if name == "id_number":
+                        masked = mask_id_number(value)
+                    out[index] = seal(self.vault, value)
+                elif name == "id_number":
+                    masked = mask_id_number(unseal(self.vault, value))
+        return out, masked
+
+
+__all__ = ["SEALED_PREFIX", "STAGE_COLUMNS", "STAGE_SQL", "RowValidator", "seal", "unseal"]
