@@ -1,0 +1,214 @@
+"""Footprints from the model geometry, computed in a child process under a time limit.
+
+Definition (see docs/ifc-import.md):
+
+- a **space polygon** is the vertical projection of the space's body (every non-vertical
+  triangle of its mesh, united);
+- a **building footprint** is the projection of its walls, curtain walls and columns together
+  with its spaces, inner voids under :data:`HOLE_FILL_M2` closed (stair wells, shafts).
+  Roofs, slabs (terraces, eaves), railings, furniture and openings do not count; a building
+  without walls and spaces falls back to its floor and base slabs.
+
+Geometry comes from ``ifcopenshell.geom`` in world coordinates (metres) with opening
+subtraction off: openings are vertical and do not change a projection, and subtracting them
+costs most of the meshing time. The child is forked, so a pathological model that makes the
+kernel hang is killed after ``timeout_s`` instead of hanging the import.
+
+Example::
+
+    result = compute_footprints(model, structure, timeout_s=120)
+    result.buildings["0cVTYHAI3nGeTXA2X4Gxyo"].footprint   # shapely Polygon in model metres
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+import ifcopenshell
+import ifcopenshell.geom
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
+
+from cimhouse.errors import InvalidInput
+from cimhouse.importers.ifc.structure import IfcModel, ModelStructure
+
+OUTLINE_TYPES = ("IfcWall", "IfcCurtainWall", "IfcColumn")
+SLAB_TYPES = ("IfcSlab",)
+#: inner voids of a footprint smaller than this (m²) are closed: stair wells, shafts, gaps
+HOLE_FILL_M2 = 50.0
+#: triangles whose projection is smaller than this (m²) are vertical faces: dropped
+MIN_TRIANGLE_M2 = 1e-7
+
+
+@dataclass
+class SpaceShape:
+    polygon: BaseGeometry
+    area_m2: float
+
+
+@dataclass
+class BuildingShape:
+    footprint: BaseGeometry | None
+    top_z_m: float | None
+
+
+@dataclass
+class FootprintResult:
+    spaces: dict[str, SpaceShape] = field(default_factory=dict)
+    buildings: dict[str, BuildingShape] = field(default_factory=dict)
+    meshed: int = 0
+    failed: int = 0  # elements the geometry kernel could not mesh
+    seconds: float = 0.0
+
+
+def geometry_settings() -> Any:
+    """The settings of the footprint step (the benchmark iterates with the same ones)."""
+    geom: Any = ifcopenshell.geom
+    settings = geom.settings()
+    settings.set("use-world-coords", True)
+    settings.set("disable-opening-subtractions", True)
+    return settings
+
+
+def geometry_elements(model: IfcModel, structure: ModelStructure
+                      ) -> dict[int, tuple[str, str]]:
+    """STEP id -> (building GlobalId, role) of every element the footprint step meshes."""
+    roles: dict[int, tuple[str, str]] = {}
+    for building in structure.buildings:
+        for space in building.spaces:
+            roles[model.by_guid(space.global_id).id()] = (building.global_id, "space")
+        for step_id in building.element_ids:
+            element = model.by_id(step_id)
+            if element.Representation is None:
+                continue
+            if any(element.is_a(t) for t in OUTLINE_TYPES):
+                roles[step_id] = (building.global_id, "outline")
+            elif element.is_a("IfcSlab"):
+                roof = element.PredefinedType == "ROOF" or any(
+                    rel.RelatingObject.is_a("IfcRoof") for rel in element.Decomposes or ())
+                roles[step_id] = (building.global_id, "roof" if roof else "slab")
+            elif element.is_a("IfcRoof"):
+                roles[step_id] = (building.global_id, "roof")
+        for step_id in list(building.element_ids):
+            # slabs of an IfcRoof are aggregated into it, not contained in the storey
+            element = model.by_id(step_id)
+            if element.is_a("IfcRoof"):
+                for rel in element.IsDecomposedBy or ():
+                    for part in rel.RelatedObjects:
+                        if part.Representation is not None:
+                            roles[part.id()] = (building.global_id, "roof")
+    return roles
+
+
+def _projection(verts: Any, faces: Any) -> tuple[BaseGeometry | None, float, float]:
+    points = np.asarray(verts, dtype=np.float64).reshape(-1, 3)
+    if points.size == 0:
+        return None, 0.0, 0.0
+    triangles = points[np.asarray(faces, dtype=np.int64).reshape(-1, 3)][:, :, :2]
+    edge_a = triangles[:, 1] - triangles[:, 0]
+    edge_b = triangles[:, 2] - triangles[:, 0]
+    area = np.abs(edge_a[:, 0] * edge_b[:, 1] - edge_a[:, 1] * edge_b[:, 0]) / 2
+    flat = triangles[area > MIN_TRIANGLE_M2]
+    z_min, z_max = float(points[:, 2].min()), float(points[:, 2].max())
+    if len(flat) == 0:
+        return None, z_min, z_max
+    polygons = shapely.polygons(np.concatenate([flat, flat[:, :1]], axis=1))
+    return shapely.union_all(polygons), z_min, z_max
+
+
+def _close_small_holes(geom: BaseGeometry) -> BaseGeometry:
+    parts = getattr(geom, "geoms", [geom])
+    closed = [Polygon(p.exterior, [r for r in p.interiors if Polygon(r).area >= HOLE_FILL_M2])
+              for p in parts if isinstance(p, Polygon) and not p.is_empty]
+    return shapely.union_all(closed) if closed else geom
+
+
+def _mesh(model: IfcModel, roles: dict[int, tuple[str, str]], threads: int
+          ) -> dict[str, Any]:
+    spaces: dict[str, tuple[bytes, float]] = {}
+    parts: dict[str, dict[str, list[BaseGeometry]]] = {}
+    tops: dict[str, float] = {}
+    meshed = 0
+    include = [model.by_id(step_id) for step_id in roles]
+    if include:
+        geom_module: Any = ifcopenshell.geom
+        iterator = geom_module.iterator(geometry_settings(), model, threads, include=include)
+        if iterator.initialize():
+            while True:
+                shape = iterator.get()
+                building_id, role = roles[shape.id]
+                geom, _, z_max = _projection(shape.geometry.verts, shape.geometry.faces)
+                meshed += 1
+                tops[building_id] = max(tops.get(building_id, z_max), z_max)
+                if geom is not None and not geom.is_empty:
+                    if role == "space":
+                        spaces[shape.guid] = (shapely.to_wkb(geom), float(geom.area))
+                    parts.setdefault(building_id, {}).setdefault(role, []).append(geom)
+                if not iterator.next():
+                    break
+    buildings: dict[str, tuple[bytes | None, float | None]] = {}
+    for building_id in {b for b, _ in roles.values()}:
+        by_role = parts.get(building_id, {})
+        pieces = by_role.get("outline", []) + by_role.get("space", [])
+        pieces = pieces or by_role.get("slab", [])
+        footprint = _close_small_holes(shapely.union_all(pieces)) if pieces else None
+        buildings[building_id] = (shapely.to_wkb(footprint) if footprint else None,
+                                  tops.get(building_id))
+    return {"spaces": spaces, "buildings": buildings, "meshed": meshed,
+            "failed": len(include) - meshed}
+
+
+def _child(connection: Connection, model: IfcModel,
+           roles: dict[int, tuple[str, str]], threads: int) -> None:
+    try:
+        connection.send(("ok", _mesh(model, roles, threads)))
+    except Exception as exc:  # report any kernel failure to the parent instead of dying
+        connection.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        connection.close()
+
+
+def compute_footprints(model: IfcModel, structure: ModelStructure, *,
+                       timeout_s: float = 300.0, threads: int | None = None
+                       ) -> FootprintResult:
+    """Mesh the spaces and outline elements of every building; see the module docstring."""
+    started = time.perf_counter()
+    roles = geometry_elements(model, structure)
+    threads = threads or max(1, min(os.cpu_count() or 1, 8))
+    context = multiprocessing.get_context("fork")  # the child inherits the parsed model
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(sender, model, roles, threads),
+                              daemon=True)
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(timeout_s):
+            raise InvalidInput(
+                f"the geometry step took longer than {timeout_s:g} s and was stopped; raise "
+                "--geometry-timeout or import without footprints (--skip-geometry)")
+        try:
+            status, payload = receiver.recv()
+        except EOFError:
+            raise InvalidInput("the geometry kernel crashed on this model; import without "
+                               "footprints with --skip-geometry") from None
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
+    if status != "ok":
+        raise InvalidInput(f"the geometry step failed: {payload}")
+    result = FootprintResult(meshed=payload["meshed"], failed=payload["failed"])
+    for guid, (wkb, area) in payload["spaces"].items():
+        result.spaces[guid] = SpaceShape(shapely.from_wkb(wkb), area)
+    for guid, (wkb, top) in payload["buildings"].items():
+        result.buildings[guid] = BuildingShape(shapely.from_wkb(wkb) if wkb else None, top)
+    result.seconds = time.perf_counter() - started
+    return result

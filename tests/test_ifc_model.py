@@ -1,0 +1,368 @@
+"""IFC reading without a database: file checks, structure, units, areas, georeferencing,
+dwelling rules and footprints, on the real samples and on models built here with
+ifcopenshell.api (``build_block`` is shared with test_ifc_import.py)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import ifcopenshell
+import ifcopenshell.api.aggregate
+import ifcopenshell.api.context
+import ifcopenshell.api.geometry
+import ifcopenshell.api.georeference
+import ifcopenshell.api.group
+import ifcopenshell.api.project
+import ifcopenshell.api.pset
+import ifcopenshell.api.root
+import ifcopenshell.api.spatial
+import ifcopenshell.api.unit
+import numpy as np
+import pytest
+from shapely.geometry import Point
+
+from cimhouse.errors import InvalidInput
+from cimhouse.importers.ifc.dwellings import DwellingRule, group_dwellings, resolve_rule
+from cimhouse.importers.ifc.footprints import compute_footprints
+from cimhouse.importers.ifc.georef import (
+    CliGeoref,
+    compound_to_degrees,
+    metric_grid_srid,
+    resolve_georeference,
+)
+from cimhouse.importers.ifc.model_file import open_model
+from cimhouse.importers.ifc.structure import read_structure
+
+IFC_DATA = Path(__file__).resolve().parent / "data" / "ifc"
+FZK = IFC_DATA / "AC20-FZK-Haus.ifc"
+DUPLEX = IFC_DATA / "Duplex_A_20110907.ifc"
+GEOREF_EXAMPLE = IFC_DATA / "geographic-referencing_IFC4.ifc"
+
+#: the block's model origin in EPSG:4549 (CGCS2000 GK CM 120E), near Jiaxing
+BLOCK_EAST, BLOCK_NORTH, BLOCK_ROTATION = 571815.2, 3403498.7, 30.0
+BLOCK_LONLAT = (120.75, 30.75)
+
+
+def _dms(value: float) -> tuple[int, int, int, int]:
+    degrees = int(value)
+    rest = (value - degrees) * 60
+    minutes = int(rest)
+    seconds_total = (rest - minutes) * 60
+    seconds = int(seconds_total)
+    return degrees, minutes, seconds, round((seconds_total - seconds) * 1e6)
+
+
+def _place(model: Any, product: Any, x: float, y: float, z: float = 0.0) -> None:
+    matrix = np.eye(4)
+    matrix[:3, 3] = (x, y, z)
+    ifcopenshell.api.geometry.edit_object_placement(model, product=product, matrix=matrix)
+
+
+def build_block(path: Path, *, scale: float | None = 0.001, zones: bool = True,
+                with_walls: bool = True, latlon: tuple[float, float] | None = BLOCK_LONLAT,
+                georeferenced: bool = True, storeys: int = 2, guid_seed: str = "") -> Path:
+    """A two-storey residential block in millimetres: per storey two dwellings (zones named
+    1-101 ... with spaces A101.. numbered per dwelling), 20 m x 5 m walls, georeferenced by
+    an IfcMapConversion to EPSG:4549 (``scale`` None leaves Scale out: the classic error)."""
+    model = ifcopenshell.api.project.create_file(version="IFC4")
+    project = ifcopenshell.api.root.create_entity(model, ifc_class="IfcProject",
+                                                  name="Residential block 7")
+    millimetre = ifcopenshell.api.unit.add_si_unit(model, unit_type="LENGTHUNIT",
+                                                   prefix="MILLI")
+    square_metre = ifcopenshell.api.unit.add_si_unit(model, unit_type="AREAUNIT")
+    ifcopenshell.api.unit.assign_unit(model, units=[millimetre, square_metre])
+    context = ifcopenshell.api.context.add_context(model, context_type="Model")
+    body = ifcopenshell.api.context.add_context(model, context_type="Model",
+                                                context_identifier="Body",
+                                                target_view="MODEL_VIEW", parent=context)
+    if georeferenced:
+        ifcopenshell.api.georeference.add_georeferencing(model, name="EPSG:4549")
+        operation: dict[str, Any] = {
+            "Eastings": BLOCK_EAST, "Northings": BLOCK_NORTH, "OrthogonalHeight": 5.0,
+            "XAxisAbscissa": math.cos(math.radians(BLOCK_ROTATION)),
+            "XAxisOrdinate": math.sin(math.radians(BLOCK_ROTATION))}
+        if scale is not None:
+            operation["Scale"] = scale
+        ifcopenshell.api.georeference.edit_georeferencing(
+            model, coordinate_operation=operation, projected_crs={"Name": "EPSG:4549"})
+        if scale is None:
+            model.by_type("IfcMapConversion")[0].Scale = None
+    site = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSite", name="Block 7")
+    if latlon is not None:
+        site.RefLongitude, site.RefLatitude = _dms(latlon[0]), _dms(latlon[1])
+    building = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuilding",
+                                                   name="7幢")
+    ifcopenshell.api.aggregate.assign_object(model, relating_object=project, products=[site])
+    ifcopenshell.api.aggregate.assign_object(model, relating_object=site, products=[building])
+    for product in (site, building):
+        _place(model, product, 0, 0)
+    for level in range(storeys):
+        storey = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuildingStorey",
+                                                     name=f"{level + 1}F")
+        storey.Elevation = level * 3000.0
+        ifcopenshell.api.aggregate.assign_object(model, relating_object=building,
+                                                 products=[storey])
+        _place(model, storey, 0, 0, level * 3.0)
+        for flat in range(2):
+            letter = "AB"[flat]
+            spaces = []
+            for room, (x0, width) in enumerate(((0.0, 6.0), (6.0, 4.0))):
+                space = ifcopenshell.api.root.create_entity(
+                    model, ifc_class="IfcSpace", name=f"{letter}{level + 1}0{room + 1}",
+                    )
+                space.LongName = ("living", "bedroom")[room]
+                ifcopenshell.api.aggregate.assign_object(model, relating_object=storey,
+                                                         products=[space])
+                shape = ifcopenshell.api.geometry.add_slab_representation(
+                    model, context=body, depth=2.8,
+                    polyline=[(0.0, 0.0), (width, 0.0), (width, 5.0), (0.0, 5.0), (0.0, 0.0)])
+                ifcopenshell.api.geometry.assign_representation(model, product=space,
+                                                                representation=shape)
+                _place(model, space, flat * 10.0 + x0, 0.0, level * 3.0)
+                if room == 0:  # the living room has a quantity, the bedroom only geometry
+                    qto = ifcopenshell.api.pset.add_qto(model, product=space,
+                                                        name="Qto_SpaceBaseQuantities")
+                    ifcopenshell.api.pset.edit_qto(model, qto=qto,
+                                                   properties={"NetFloorArea": 29.5})
+                spaces.append(space)
+            if zones:
+                zone = ifcopenshell.api.root.create_entity(model, ifc_class="IfcZone",
+                                                           name=f"1-{level + 1}0{flat + 1}")
+                ifcopenshell.api.group.assign_group(model, products=spaces, group=zone)
+        if with_walls:
+            for x, y, length, angle in ((0, -0.2, 20.0, 0), (0, 5.0, 20.0, 0),
+                                        (-0.2, -0.2, 5.4, 90), (20.0, -0.2, 5.4, 90)):
+                wall = ifcopenshell.api.root.create_entity(model, ifc_class="IfcWall")
+                shape = ifcopenshell.api.geometry.add_wall_representation(
+                    model, context=body, length=length, height=3.0, thickness=0.2)
+                ifcopenshell.api.geometry.assign_representation(model, product=wall,
+                                                                representation=shape)
+                matrix = np.eye(4)
+                if angle:
+                    matrix[:3, :3] = [[0, -1, 0], [1, 0, 0], [0, 0, 1]]
+                    x += 0.2  # the rotated wall's thickness runs towards -x
+                matrix[:3, 3] = (x, y, level * 3.0)
+                ifcopenshell.api.geometry.edit_object_placement(model, product=wall,
+                                                                matrix=matrix)
+                ifcopenshell.api.spatial.assign_container(model, relating_structure=storey,
+                                                          products=[wall])
+    model.write(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def block(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_block(tmp_path_factory.mktemp("ifc") / "block.ifc")
+
+
+# -- broken files ------------------------------------------------------------------------
+
+def test_truncated_file_is_refused(tmp_path: Path) -> None:
+    broken = tmp_path / "truncated.ifc"
+    broken.write_bytes(FZK.read_bytes()[:1_500_000])
+    with pytest.raises(InvalidInput, match="truncated"):
+        open_model(broken)
+
+
+def test_truncated_file_with_trailer_fails_on_parser_log(tmp_path: Path) -> None:
+    # cut in the middle of DATA, then glue the trailer back: only the parser log tells
+    raw = FZK.read_bytes()
+    broken = tmp_path / "cut.ifc"
+    broken.write_bytes(raw[:1_500_000] + b"\nENDSEC;\nEND-ISO-10303-21;\n")
+    with pytest.raises(InvalidInput, match="damaged"):
+        open_model(broken)
+
+
+def test_wrong_schema_label_is_refused(tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.ifc"
+    wrong.write_bytes(GEOREF_EXAMPLE.read_bytes().replace(b"('IFC4')", b"('IFC9')"))
+    with pytest.raises(InvalidInput, match="unsupported IFC schema"):
+        open_model(wrong)
+
+
+def test_garbage_is_refused(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.ifc"
+    garbage.write_bytes(bytes(range(256)) * 20)
+    with pytest.raises(InvalidInput, match="not an IFC file"):
+        open_model(garbage)
+    half = tmp_path / "half.ifc"
+    half.write_bytes(b"ISO-10303-21;\nHEADER;\nnonsense((\nEND-ISO-10303-21;\n")
+    with pytest.raises(InvalidInput):
+        open_model(half)
+
+
+def test_two_projects_are_refused(tmp_path: Path) -> None:
+    raw = GEOREF_EXAMPLE.read_bytes().replace(
+        b"ENDSEC;\n\nEND", b"#999= IFCPROJECT('2JwSt5ycUHvKFlMZUleKS',$,'Two',$,$,$,$,$,$);"
+                           b"\nENDSEC;\n\nEND")
+    assert b"#999=" in raw
+    two = tmp_path / "two.ifc"
+    two.write_bytes(raw)
+    with pytest.raises(InvalidInput, match="exactly one IfcProject"):
+        open_model(two)
+
+
+# -- structure, units, areas ---------------------------------------------------------------
+
+def test_fzk_structure_and_base_quantities() -> None:
+    structure = read_structure(open_model(FZK).model)
+    assert structure.schema == "IFC4" and structure.length_scale == 1.0
+    [building] = structure.buildings
+    assert building.name == "FZK-Haus"
+    assert [(s.name, s.elevation_m) for s in building.storeys] == [
+        ("Erdgeschoss", 0.0), ("Dachgeschoss", 2.7)]
+    assert len(building.spaces) == 7 and structure.read == 10 and not structure.rejected
+    assert {s.area_source for s in building.spaces} == {"ifc_base_quantities"}
+    kitchen = next(s for s in building.spaces if s.long_name == "Küche")
+    assert kitchen.area_m2 == pytest.approx(16.305, abs=0.01)
+
+
+def test_duplex_vendor_areas_and_prefix_dwellings() -> None:
+    structure = read_structure(open_model(DUPLEX).model)
+    assert structure.schema == "IFC2X3"
+    assert len(structure.spaces) == 21 and len(structure.buildings[0].storeys) == 4
+    assert {s.area_source for s in structure.spaces} == {"ifc_vendor_pset"}
+    rule = resolve_rule(structure, DwellingRule.parse("auto"))
+    assert rule.kind == "prefix"
+    groups = group_dwellings(structure, rule)
+    assert sorted((g.label, len(g.space_ids)) for g in groups) == [("A", 10), ("B", 10)]
+    # the lone roof space R301 joins a dwelling only when one-space groups are admitted
+    assert "R" in {g.label for g in group_dwellings(structure, DwellingRule.parse("prefix:1"))}
+    by_property = group_dwellings(
+        structure, DwellingRule.parse("property:PSet_Revit_Other.OccupancyZoneName"))
+    assert {g.label for g in by_property} >= {"Unit A OccupancyZoneName",
+                                             "Unit B OccupancyZoneName"}
+
+
+def test_millimetre_block_zones_and_geometry_areas(block: Path) -> None:
+    opened = open_model(block)
+    structure = read_structure(opened.model)
+    assert structure.length_scale == pytest.approx(0.001)
+    [building] = structure.buildings
+    assert [s.elevation_m for s in building.storeys] == [0.0, 3.0]
+    rule = resolve_rule(structure, DwellingRule.parse("auto"))
+    assert rule.kind == "zone"
+    groups = group_dwellings(structure, rule)
+    assert sorted(g.label for g in groups) == ["1-101", "1-102", "1-201", "1-202"]
+    shapes = compute_footprints(opened.model, structure, timeout_s=60, threads=1)
+    bedroom = next(s for s in building.spaces if s.number == "A102")
+    assert bedroom.area_m2 is None  # no quantity: the geometry fills in when writing
+    assert shapes.spaces[bedroom.global_id].area_m2 == pytest.approx(20.0, abs=1e-6)
+    footprint = shapes.buildings[building.global_id].footprint
+    assert footprint is not None
+    assert footprint.bounds == pytest.approx((-0.2, -0.2, 20.2, 5.2), abs=1e-6)
+    assert shapes.buildings[building.global_id].top_z_m == pytest.approx(6.0, abs=0.01)
+
+
+def test_fzk_footprint_excludes_roof_overhang() -> None:
+    opened = open_model(FZK)
+    structure = read_structure(opened.model)
+    shapes = compute_footprints(opened.model, structure, timeout_s=120)
+    footprint = shapes.buildings[structure.buildings[0].global_id].footprint
+    assert footprint is not None and footprint.area == pytest.approx(120.0, abs=0.5)
+    assert shapes.failed == 0 and len(shapes.spaces) == 7
+
+
+def test_geometry_time_limit_stops_the_kernel(block: Path) -> None:
+    opened = open_model(block)
+    with pytest.raises(InvalidInput, match="longer than"):
+        compute_footprints(opened.model, read_structure(opened.model), timeout_s=0.0001)
+
+
+# -- georeferencing --------------------------------------------------------------------------
+
+def test_map_conversion_places_block_where_written(block: Path) -> None:
+    opened = open_model(block)
+    structure = read_structure(opened.model)
+    georef = resolve_georeference(opened.model, structure.length_scale)
+    assert georef.source == "ifc_map_conversion" and georef.placement is not None
+    assert georef.placement.srid == 4549 and not georef.warnings
+    assert georef.placement.rotation_deg == pytest.approx(BLOCK_ROTATION)
+    # model point (10 m, 0) lies 10 m along the rotated x axis from the written origin
+    lon, lat = georef.to_storage(Point(10.0, 0.0)).coords[0]
+    from cimhouse.crs import transform_point
+    east, north = transform_point(lon, lat, 4490, 4549)
+    assert east == pytest.approx(BLOCK_EAST + 10 * math.cos(math.radians(30)), abs=0.01)
+    assert north == pytest.approx(BLOCK_NORTH + 10 * math.sin(math.radians(30)), abs=0.01)
+    assert georef.disagreement_m is not None and georef.disagreement_m < 5
+    assert not georef.latlon_disagrees
+
+
+def test_omitted_scale_in_millimetre_model_is_repaired(tmp_path: Path) -> None:
+    path = build_block(tmp_path / "noscale.ifc", scale=None)
+    opened = open_model(path)
+    georef = resolve_georeference(opened.model, read_structure(opened.model).length_scale)
+    assert any("Scale omitted" in w for w in georef.warnings)
+    assert georef.placement is not None and georef.placement.scale == pytest.approx(1.0)
+
+
+def test_inverted_scale_is_repaired_and_sample_scale_omitted() -> None:
+    opened = open_model(GEOREF_EXAMPLE)
+    georef = resolve_georeference(opened.model, 0.001)
+    assert georef.source == "ifc_map_conversion" and georef.placement is not None
+    assert georef.placement.srid == 25832
+    assert any("used 0.001" in w for w in georef.warnings)
+    # a building 1 m east of the origin lands ~1 m away, not 1 km
+    a = georef.placement.apply(np.array([[0.0, 0.0], [1.0, 0.0]]))
+    assert math.dist(a[0], a[1]) == pytest.approx(1.0)
+
+
+def test_disagreeing_latlon_is_flagged(tmp_path: Path) -> None:
+    path = build_block(tmp_path / "far.ifc", latlon=(120.80, 30.75))  # ~4.8 km east
+    opened = open_model(path)
+    georef = resolve_georeference(opened.model, 0.001)
+    assert georef.latlon_disagrees and georef.disagreement_m == pytest.approx(4785, rel=0.05)
+    assert any("RefLatitude/RefLongitude" in w for w in georef.warnings)
+
+
+def test_site_latlon_with_true_north() -> None:
+    opened = open_model(FZK)
+    georef = resolve_georeference(opened.model, 1.0)
+    assert georef.source == "site_ref_latlon" and georef.placement is not None
+    assert georef.placement.srid == 32632
+    lon, lat = georef.to_storage(Point(0.0, 0.0)).coords[0]
+    assert (lon, lat) == pytest.approx((8.436539, 49.100435), abs=1e-5)
+    # TrueNorth (0.766, 0.643) is 40 deg from +x: the model x axis points ~50 deg from east
+    assert georef.placement.rotation_deg == pytest.approx(50.0, abs=1.0)
+
+
+def test_cli_georef_only_when_file_has_none_or_override(tmp_path: Path) -> None:
+    cli = CliGeoref.parse("EPSG:4549", "500000,3400000", 90.0)
+    assert cli is not None
+    plain = build_block(tmp_path / "plain.ifc", georeferenced=False, latlon=None)
+    opened = open_model(plain)
+    georef = resolve_georeference(opened.model, 0.001, cli=cli)
+    assert georef.source == "cli"
+    assert georef.placement is not None
+    east, north = georef.placement.apply(np.array([[1.0, 0.0]]))[0]
+    assert (east, north) == pytest.approx((500000.0, 3400001.0))
+    nothing = resolve_georeference(opened.model, 0.001)
+    assert nothing.source == "none" and nothing.placement is None
+    opened_fzk = open_model(FZK)
+    kept = resolve_georeference(opened_fzk.model, 1.0, cli=cli)
+    assert kept.source == "site_ref_latlon" and any("--override-georef" in w
+                                                     for w in kept.warnings)
+    forced = resolve_georeference(opened_fzk.model, 1.0, cli=cli, override=True)
+    assert forced.source == "cli"
+    with pytest.raises(InvalidInput):
+        CliGeoref.parse("EPSG:4549", None, None)
+    with pytest.raises(InvalidInput):
+        CliGeoref.parse("4549x", "1,2", None)
+
+
+def test_angles_and_grids() -> None:
+    assert compound_to_degrees((49, 6, 1, 566000)) == pytest.approx(49.100435, abs=1e-6)
+    assert compound_to_degrees((-87, -38, -21, -839999)) == pytest.approx(-87.6394, abs=1e-4)
+    assert metric_grid_srid(120.75, 30.75) == 4549
+    assert metric_grid_srid(8.43, 49.1) == 32632
+    assert metric_grid_srid(-87.6, 41.9) == 32616
+
+
+def test_dwelling_rule_parsing() -> None:
+    assert str(DwellingRule.parse("property:Pset_X.Unit")) == "property:Pset_X.Unit"
+    assert DwellingRule.parse("prefix:1").min_spaces == 1
+    for bad in ("rooms", "property:nodot", "prefix:x", "zone:1"):
+        with pytest.raises(InvalidInput):
+            DwellingRule.parse(bad)
