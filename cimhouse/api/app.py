@@ -1,5 +1,9 @@
 """The FastAPI application serving ``/graphql``; built by :func:`create_app`.
 
+Every request to ``/graphql`` needs ``Authorization: Bearer <token>`` (see
+``cimhouse tokens create``); the token's principal decides the scope and roles. One session
+and one transaction per request, with the statement timeout of the settings.
+
 Example::
 
     app = create_app(Settings.from_env())
@@ -11,26 +15,51 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from strawberry.fastapi import GraphQLRouter
 
+from cimhouse.auth.principal import Principal
+from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine
+from cimhouse.errors import CimhouseError, DatabaseUnavailable, Unauthenticated, error_code
 from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.schema import build_schema
+from cimhouse.scope import Scope
 from cimhouse.settings import Settings
+
+#: serves the GraphiQL page only (queries via GET are off); it can read nothing
+IDE_VIEWER = Principal(id=0, name="graphiql-page", scope=Scope("99", 1), roles=frozenset())
+
+
+def _wants_ide(request: Request, settings: Settings) -> bool:
+    return (settings.dev and request.method == "GET"
+            and "text/html" in request.headers.get("accept", ""))
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     db = engine or make_engine(settings, statement_timeout_ms=settings.statement_timeout_ms)
 
     def request_session() -> Iterator[Session]:
-        with Session(db, expire_on_commit=False) as session, session.begin():
+        # The transaction is committed by RequestTransaction after the operation; anything
+        # left uncommitted (a failed request) is rolled back when the session closes.
+        with Session(db, expire_on_commit=False) as session:
             yield session
 
-    async def context(session: Session = Depends(request_session)) -> RequestContext:
-        return RequestContext(session=session, settings=settings)
+    def context(request: Request, session: Session = Depends(request_session)
+                ) -> RequestContext:
+        if _wants_ide(request, settings) and "authorization" not in request.headers:
+            return RequestContext(session=session, settings=settings, principal=IDE_VIEWER)
+        try:
+            principal = authenticate(session, bearer_token(request.headers.get("authorization")))
+            session.commit()  # last_used_at; releases the snapshot before the query starts
+        except SQLAlchemyError:
+            session.rollback()
+            raise DatabaseUnavailable("the database is not available") from None
+        return RequestContext(session=session, settings=settings, principal=principal)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -39,9 +68,17 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             db.dispose()
 
     app = FastAPI(title="cimhouse", version="0.1.0", lifespan=lifespan)
+
+    @app.exception_handler(CimhouseError)
+    async def cimhouse_error(_: Request, exc: CimhouseError) -> JSONResponse:
+        status, code = error_code(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+        return JSONResponse({"errors": [{"message": exc.message, "extensions": {"code": code}}]},
+                            status_code=status, headers=headers)
+
     router: GraphQLRouter[RequestContext, None] = GraphQLRouter(
-        build_schema(), context_getter=context, graphql_ide="graphiql" if settings.dev else None
-    )
+        build_schema(), context_getter=context, allow_queries_via_get=False,
+        graphql_ide="graphiql" if settings.dev else None)
     app.include_router(router, prefix="/graphql")
 
     @app.get("/healthz")
@@ -49,3 +86,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (several worker processes read the environment)."""
+    return create_app(Settings.from_env())

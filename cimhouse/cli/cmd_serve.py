@@ -1,6 +1,8 @@
-"""``cimhouse serve``: the GraphQL endpoint."""
+"""``cimhouse serve``: the GraphQL endpoint; ``cimhouse export-schema``: its SDL contract."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
@@ -12,8 +14,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind."),
     port: int = typer.Option(8000, "--port", help="TCP port."),
     dev: bool = typer.Option(False, "--dev", help="Enable GraphiQL at /graphql."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
 ) -> None:
-    """Serve GraphQL at http://HOST:PORT/graphql.
+    """Serve GraphQL at http://HOST:PORT/graphql (bearer tokens: `cimhouse tokens create`).
 
     Example: cimhouse serve --host 127.0.0.1 --port 8000 --dev
     """
@@ -25,8 +28,33 @@ def serve(
     if dev:
         current = current.with_changes(dev=True)
     console.print(f"GraphQL at http://{host}:{port}/graphql")
+    if workers > 1:
+        import os
+
+        if dev:
+            os.environ["CIMHOUSE_DEV"] = "1"
+        uvicorn.run("cimhouse.api.app:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning")
+        return
     uvicorn.run(create_app(current), host=host, port=port, log_level="warning")
+
+
+@handle_errors
+def export_schema(
+    output: Path | None = typer.Option(None, "--output", "-o",
+                                       help="Where to write (default: the checked-in "
+                                            "cimhouse/graphql/schema.graphql)."),
+) -> None:
+    """Write the GraphQL SDL; commit it whenever the schema changes (a test compares).
+
+    Example: cimhouse export-schema
+    """
+    from cimhouse.graphql.schema import SDL_PATH, export_sdl
+
+    written = export_sdl(output or SDL_PATH)
+    console.print(f"wrote {written}")
 
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("export-schema")(export_schema)

@@ -1,20 +1,76 @@
-"""The root GraphQL schema."""
+"""The root GraphQL schema, merged from one query type per area.
+
+``build_schema()`` is what the app serves; ``export_sdl()`` writes ``schema.graphql`` (the
+checked-in contract, regenerated with ``cimhouse serve --export-schema``).
+"""
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
+from typing import Any
+
 import strawberry
-from strawberry.extensions import QueryDepthLimiter
+from graphql import GraphQLError
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
-from cimhouse.graphql.regions import RegionConnection, RegionType, resolve_region, resolve_regions
+from cimhouse.graphql.built_queries import BuiltQuery
+from cimhouse.graphql.codes import CodeQuery
+from cimhouse.graphql.facilities import FacilityQuery
+from cimhouse.graphql.node import NodeQuery
+from cimhouse.graphql.operations import OperationsQuery
+from cimhouse.graphql.people import PeopleQuery
+from cimhouse.graphql.protection import (
+    RequestTransaction,
+    SafeErrors,
+    limit_extensions,
+    log_errors,
+)
+from cimhouse.graphql.regions import RegionQuery
+from cimhouse.graphql.relations_mutations import RelationMutation
+from cimhouse.graphql.results import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from cimhouse.graphql.statistics import StatisticsQuery
+
+SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 
-@strawberry.type
-class Query:
-    regions: RegionConnection = strawberry.field(
-        resolver=resolve_regions, description="Current regions, filtered and paged by code.")
-    region: RegionType | None = strawberry.field(
-        resolver=resolve_region, description="One region by its native code.")
+def _optional(module: str, name: str) -> list[type[Any]]:
+    """A query type contributed by another area, when that module exists."""
+    try:
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return []
+    return [getattr(found, name)]
+
+
+def query_types() -> tuple[type[Any], ...]:
+    return (NodeQuery, RegionQuery, BuiltQuery, CodeQuery, PeopleQuery, FacilityQuery,
+            StatisticsQuery, OperationsQuery,
+            *_optional("cimhouse.graphql.services", "ServicesQuery"))
+
+
+def mutation_types() -> tuple[type[Any], ...]:
+    return (RelationMutation, *_optional("cimhouse.graphql.code_mutations", "CodeMutation"))
+
+
+class CimhouseSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        log_errors(errors)
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query, extensions=[lambda: QueryDepthLimiter(max_depth=10)])
+    query = merge_types("Query", query_types())
+    mutation = merge_types("Mutation", mutation_types())
+    return CimhouseSchema(
+        query=query, mutation=mutation,
+        types=[InvalidInputError, NotFoundError, ConflictError, ForbiddenError],
+        extensions=[*limit_extensions(), SafeErrors, RequestTransaction])
+
+
+def export_sdl(path: Path = SDL_PATH) -> Path:
+    path.write_text(build_schema().as_str() + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,82 @@
+"""``cimhouse tokens ...``: API principals and their bearer tokens."""
+
+from __future__ import annotations
+
+import getpass
+
+import typer
+
+from cimhouse.auth.tokens import create_token, list_principals, revoke_token
+from cimhouse.cli.common import console, engine, handle_errors, print_json
+from cimhouse.db import session_scope
+
+tokens_app = typer.Typer(help="API principals: scoped, role-based bearer tokens.",
+                         no_args_is_help=True)
+
+
+def _cli_actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@tokens_app.command("create")
+@handle_errors
+def create(
+    name: str = typer.Option(..., "--name", help="Unique name of the calling system."),
+    scope: str = typer.Option(..., "--scope", help="Scope code: 2/4/6/9/12-digit region "
+                                                   "code or a 25-character estate code."),
+    role: list[str] = typer.Option(..., "--role", help="reader, person_reader, pii_reader, "
+                                                       "importer, coder or admin; repeatable."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON object."),
+) -> None:
+    """Issue a bearer token; it is printed once and only its hash is stored.
+
+    Example: cimhouse tokens create --name gis-portal --scope 330402 --role reader
+    --role person_reader
+    """
+    with session_scope(engine()) as session:
+        issued = create_token(session, name=name, scope=scope, roles=role, actor=_cli_actor())
+    if as_json:
+        print_json({"id": issued.principal_id, "name": issued.name, "token": issued.token})
+        return
+    console.print(f"principal {issued.name} (id {issued.principal_id}); token, shown once:")
+    typer.echo(issued.token)
+
+
+@tokens_app.command("list")
+@handle_errors
+def list_(
+    include_revoked: bool = typer.Option(False, "--all", help="Include revoked principals."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List principals (never tokens).
+
+    Example: cimhouse tokens list --all --json
+    """
+    with session_scope(engine()) as session:
+        rows = list_principals(session, include_revoked=include_revoked)
+    if as_json:
+        print_json([row.__dict__ for row in rows])
+        return
+    for row in rows:
+        state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+        used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+        typer.echo(f"{row.id}\t{row.name}\t{row.scope_code}\t{','.join(row.roles)}\t"
+                   f"{state}\tlast used {used}")
+
+
+@tokens_app.command("revoke")
+@handle_errors
+def revoke(
+    principal: str = typer.Argument(..., help="Principal name or id."),
+) -> None:
+    """Revoke a principal's token immediately.
+
+    Example: cimhouse tokens revoke gis-portal
+    """
+    with session_scope(engine()) as session:
+        info = revoke_token(session, principal, actor=_cli_actor())
+    console.print(f"revoked {info.name} (id {info.id})")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(tokens_app, name="tokens")

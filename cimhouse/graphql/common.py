@@ -1,0 +1,270 @@
+"""Shared GraphQL pieces: Relay connections with opaque cursors, global ids, GeoJSON I/O.
+
+Cursors and node ids are URL-safe base64 of ``kind:key`` strings: opaque to callers, stable
+for a given object. Pages are keyset-paged (never OFFSET) and capped by
+``settings.max_page_size``.
+
+Example::
+
+    >>> decode_cursor(encode_cursor("house", "330402:17"), "house")
+    '330402:17'
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+import shapely
+import strawberry
+from geoalchemy2 import WKBElement
+from geoalchemy2.shape import to_shape
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import ColumnElement, and_, func, or_
+from strawberry.scalars import JSON
+
+from cimhouse.crs import gcj02_to_wgs84, transform_geometry, wgs84_to_gcj02
+from cimhouse.errors import InvalidInput
+from cimhouse.settings import STORAGE_SRID, Settings
+
+T = TypeVar("T")
+WGS84_SRID = 4326
+METRES_PER_DEGREE = 111_320.0
+GEOJSON_DECIMALS = 7
+
+
+@strawberry.enum(description="Coordinate systems for geometry input and output.")
+class Crs(Enum):
+    CGCS2000 = "CGCS2000"
+    WGS84 = "WGS84"
+    GCJ02 = "GCJ02"
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type(description="A page of results; pass pageInfo.endCursor as `after`.")
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    count_query: strawberry.Private[Callable[[], int] | None] = None
+
+    @strawberry.field(description="Number of matching objects in scope (all pages).")
+    def total_count(self) -> int:
+        return self.count_query() if self.count_query else len(self.edges)
+
+
+@strawberry.interface(description="An object with a global id, fetchable with node(id).")
+class Node:
+    id: strawberry.ID
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _unb64(text: str) -> str:
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        return base64.urlsafe_b64decode(padded.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("malformed id or cursor") from None
+
+
+def encode_cursor(kind: str, key: str) -> str:
+    return _b64(f"{kind}:{key}")
+
+
+def decode_cursor(cursor: str, kind: str) -> str:
+    found, _, key = _unb64(cursor).partition(":")
+    if found != kind or not key:
+        raise InvalidInput("cursor does not belong to this list")
+    return key
+
+
+def global_id(kind: str, key: str) -> strawberry.ID:
+    return strawberry.ID(_b64(f"{kind}:{key}"))
+
+
+def parse_global_id(value: str) -> tuple[str, str]:
+    kind, _, key = _unb64(value).partition(":")
+    if not kind or not key:
+        raise InvalidInput("malformed id")
+    return kind, key
+
+
+def county_key(county: str, row_id: int) -> str:
+    return f"{county}:{row_id}"
+
+
+def parse_county_key(key: str) -> tuple[str, int]:
+    county, _, raw_id = key.partition(":")
+    if len(county) != 6 or not county.isdigit() or not raw_id.isdigit():
+        raise InvalidInput("malformed id or cursor")
+    return county, int(raw_id)
+
+
+def page_size(first: int | None, settings: Settings) -> int:
+    if first is not None and first < 0:
+        raise InvalidInput("first must not be negative")
+    wanted = settings.max_page_size if first is None else first
+    return max(0, min(wanted, settings.max_page_size))
+
+
+def make_connection(rows: Sequence[Any], limit: int, kind: str, key: Callable[[Any], str],
+                    node: Callable[[Any], T],
+                    count_query: Callable[[], int] | None = None) -> Connection[T]:
+    """Build a page from ``limit + 1`` fetched rows (the extra row says there is more)."""
+    page = rows[:limit]
+    edges = [Edge(cursor=encode_cursor(kind, key(r)), node=node(r)) for r in page]
+    return Connection(edges=edges,
+                      page_info=PageInfo(has_next_page=len(rows) > limit,
+                                         end_cursor=edges[-1].cursor if edges else None),
+                      count_query=count_query)
+
+
+def after_county_id(model: Any, after: str | None, kind: str) -> ColumnElement[bool] | None:
+    """Keyset predicate for rows ordered by (county, id)."""
+    if not after:
+        return None
+    county, row_id = parse_county_key(decode_cursor(after, kind))
+    return or_(model.county > county, and_(model.county == county, model.id > row_id))
+
+
+# -- geometry ----------------------------------------------------------------------------
+
+def _pointwise(geom: BaseGeometry,
+               func_: Callable[[float, float], tuple[float, float]]) -> BaseGeometry:
+    def apply(coords: Any) -> Any:
+        return np.array([func_(float(x), float(y)) for x, y in coords], dtype=float)
+
+    return shapely.transform(geom, apply)  # type: ignore[no-any-return]
+
+
+def _from_wgs84(geom: BaseGeometry, crs: Crs) -> BaseGeometry:
+    return _pointwise(geom, wgs84_to_gcj02) if crs is Crs.GCJ02 else geom
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, GEOJSON_DECIMALS)
+    if isinstance(value, list | tuple):
+        return [_round(v) for v in value]
+    return value
+
+
+def to_geojson(element: WKBElement | None, crs: Crs) -> JSON | None:
+    """A stored geometry as a GeoJSON geometry object in ``crs`` (lon/lat order)."""
+    if element is None:
+        return None
+    geom = to_shape(element)
+    if crs is not Crs.CGCS2000:
+        geom = _from_wgs84(transform_geometry(geom, STORAGE_SRID, WGS84_SRID), crs)
+    data = mapping(geom)
+    return {"type": data["type"], "coordinates": _round(data["coordinates"])}  # type: ignore[return-value]
+
+
+def to_storage_geometry(geom: BaseGeometry, crs: Crs) -> BaseGeometry:
+    """Input geometry in ``crs`` -> storage CRS (EPSG:4490)."""
+    if crs is Crs.CGCS2000:
+        return geom
+    if crs is Crs.GCJ02:
+        geom = _pointwise(geom, gcj02_to_wgs84)
+    return transform_geometry(geom, WGS84_SRID, STORAGE_SRID)
+
+
+def parse_geojson(value: Any, crs: Crs) -> BaseGeometry:
+    """A caller's GeoJSON geometry (object or string), validated, in storage CRS."""
+    try:
+        data = json.loads(value) if isinstance(value, str) else value
+        geom = shape(data)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        raise InvalidInput("not a GeoJSON geometry") from None
+    if geom.is_empty or not geom.is_valid:
+        raise InvalidInput("the GeoJSON geometry is empty or invalid")
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise InvalidInput("a Polygon or MultiPolygon is required")
+    return to_storage_geometry(geom, crs)
+
+
+@strawberry.input(description="A point and a radius in metres.")
+class NearInput:
+    lon: float
+    lat: float
+    metres: float
+    crs: Crs = Crs.CGCS2000
+
+
+@strawberry.input(description="A lon/lat box: west, south, east, north.")
+class BBoxInput:
+    west: float
+    south: float
+    east: float
+    north: float
+    crs: Crs = Crs.CGCS2000
+
+
+def _check_lon_lat(lon: float, lat: float) -> None:
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidInput("longitude must lie in [-180, 180] and latitude in [-90, 90]")
+
+
+def storage_point(lon: float, lat: float, crs: Crs) -> tuple[float, float]:
+    from shapely.geometry import Point
+
+    _check_lon_lat(lon, lat)
+    point = to_storage_geometry(Point(lon, lat), crs)
+    return float(point.x), float(point.y)  # type: ignore[attr-defined]
+
+
+def near_clause(column: Any, near: NearInput) -> ColumnElement[bool]:
+    """``column`` within ``near.metres`` of the point: an index-friendly box, then geodesic."""
+    if not (0 < near.metres <= 50_000):
+        raise InvalidInput("metres must lie in (0, 50000]")
+    x, y = storage_point(near.lon, near.lat, near.crs)
+    point = func.ST_SetSRID(func.ST_MakePoint(x, y), STORAGE_SRID)
+    # One degree of longitude is shortest at the highest latitude the box reaches.
+    import math
+
+    lat_pad = near.metres / METRES_PER_DEGREE
+    lon_pad = lat_pad / max(0.05, math.cos(math.radians(min(89.0, abs(y) + lat_pad))))
+    box = func.ST_MakeEnvelope(x - lon_pad, y - lat_pad, x + lon_pad, y + lat_pad,
+                               STORAGE_SRID)
+    return and_(column.op("&&")(box),
+                func.ST_DWithin(func.geography(column), func.geography(point), near.metres))
+
+
+def bbox_clause(column: Any, bbox: BBoxInput) -> ColumnElement[bool]:
+    if bbox.west >= bbox.east or bbox.south >= bbox.north:
+        raise InvalidInput("bbox needs west < east and south < north")
+    west, south = storage_point(bbox.west, bbox.south, bbox.crs)
+    east, north = storage_point(bbox.east, bbox.north, bbox.crs)
+    return column.op("&&")(func.ST_MakeEnvelope(west, south, east, north, STORAGE_SRID))  # type: ignore[no-any-return]
+
+
+def polygon_clause(column: Any, polygon: Any, crs: Crs) -> ColumnElement[bool]:
+    geom = parse_geojson(polygon, crs)
+    return func.ST_Intersects(column, func.ST_GeomFromText(geom.wkt, STORAGE_SRID))  # type: ignore[no-any-return]
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` with LIKE wildcards escaped (use with ``escape='\\\\'``)."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidInput("search text must not be empty")
+    escaped = cleaned.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -1,0 +1,146 @@
+"""Per-request DataLoaders: one SQL statement per batch of keys, whatever the nesting.
+
+A nested query (estate -> buildings -> houses -> residents) issues one statement per level
+instead of one per row. Every loader applies the principal's scope in SQL, so an object
+reached by traversal is subject to the same rule as one reached by a list.
+
+Example (in a resolver)::
+
+    houses = await info.context.loaders.houses_of_building.load(("330402", 17))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from strawberry.dataloader import DataLoader
+
+from cimhouse.schema import Building, Estate, House, Person, PersonHouse, Region
+from cimhouse.scope import scope_filter
+
+if TYPE_CHECKING:
+    from cimhouse.graphql.context import RequestContext
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+CountyKey = tuple[str, int]
+#: (county, house_id, as_of, relation kinds) / (person_id, as_of, relation kinds)
+HouseRelationKey = tuple[str, int, dt.date | None, tuple[str, ...]]
+PersonRelationKey = tuple[int, dt.date | None, tuple[str, ...]]
+
+
+def valid_on(as_of: dt.date | None) -> ColumnElement[bool]:
+    """Relations valid on ``as_of`` (``valid_to`` is exclusive); None means all of them."""
+    if as_of is None:
+        return and_(True)
+    return and_(or_(PersonHouse.valid_from.is_(None), PersonHouse.valid_from <= as_of),
+                or_(PersonHouse.valid_to.is_(None), PersonHouse.valid_to > as_of))
+
+
+def _loader(batch: Callable[[list[K]], Sequence[V]]) -> DataLoader[K, V]:
+    async def load(keys: list[K]) -> Sequence[V]:
+        return batch(keys)
+
+    return DataLoader(load_fn=load)
+
+
+def _group(rows: Iterable[Any], key: Callable[[Any], Hashable]) -> dict[Hashable, list[Any]]:
+    out: dict[Hashable, list[Any]] = defaultdict(list)
+    for row in rows:
+        out[key(row)].append(row)
+    return out
+
+
+class Loaders:
+    """The DataLoaders of one request (created lazily by ``RequestContext.loaders``)."""
+
+    def __init__(self, ctx: RequestContext) -> None:
+        self.ctx = ctx
+        self.estate: DataLoader[CountyKey, Estate | None] = _loader(self._by_key(Estate))
+        self.building: DataLoader[CountyKey, Building | None] = _loader(self._by_key(Building))
+        self.house: DataLoader[CountyKey, House | None] = _loader(self._by_key(House))
+        self.buildings_of_estate: DataLoader[CountyKey, list[Building]] = _loader(
+            self._children(Building, Building.estate_id))
+        self.houses_of_building: DataLoader[CountyKey, list[House]] = _loader(
+            self._children(House, House.building_id))
+        self.relations_of_house: DataLoader[HouseRelationKey, list[PersonHouse]] = _loader(
+            self._relations_of_house)
+        self.relations_of_person: DataLoader[PersonRelationKey, list[PersonHouse]] = _loader(
+            self._relations_of_person)
+        self.person: DataLoader[int, Person | None] = _loader(self._persons)
+        self.region: DataLoader[str, Region | None] = _loader(self._regions)
+
+    def _by_key(self, model: Any) -> Callable[[list[CountyKey]], list[Any]]:
+        def batch(keys: list[CountyKey]) -> list[Any]:
+            rows = self.ctx.session.scalars(select(model).where(
+                tuple_(model.county, model.id).in_(keys), scope_filter(model, self.ctx.scope)))
+            found = {(r.county, r.id): r for r in rows}
+            return [found.get(k) for k in keys]
+        return batch
+
+    def _children(self, model: Any, parent: Any) -> Callable[[list[CountyKey]], list[list[Any]]]:
+        def batch(keys: list[CountyKey]) -> list[list[Any]]:
+            rows = self.ctx.session.scalars(
+                select(model).where(tuple_(model.county, parent).in_(keys),
+                                    scope_filter(model, self.ctx.scope))
+                .order_by(model.county, model.id))
+            grouped = _group(rows, lambda r: (r.county, getattr(r, parent.key)))
+            return [grouped.get(k, []) for k in keys]
+        return batch
+
+    def _relations_of_house(self, keys: list[HouseRelationKey]) -> list[list[PersonHouse]]:
+        found: dict[HouseRelationKey, list[PersonHouse]] = {}
+        by_filter: dict[tuple[dt.date | None, tuple[str, ...]], list[HouseRelationKey]] = \
+            defaultdict(list)
+        for key in keys:
+            by_filter[(key[2], key[3])].append(key)
+        for (as_of, kinds), group in by_filter.items():
+            pairs = list({(k[0], k[1]) for k in group})
+            query = select(PersonHouse).where(
+                tuple_(PersonHouse.county, PersonHouse.house_id).in_(pairs),
+                scope_filter(PersonHouse, self.ctx.scope), valid_on(as_of))
+            if kinds:
+                query = query.where(PersonHouse.relation.in_(kinds))
+            rows = _group(self.ctx.session.scalars(query.order_by(PersonHouse.id)),
+                          lambda r: (r.county, r.house_id))
+            for key in group:
+                found[key] = rows.get((key[0], key[1]), [])
+        return [found[k] for k in keys]
+
+    def _relations_of_person(self, keys: list[PersonRelationKey]) -> list[list[PersonHouse]]:
+        found: dict[PersonRelationKey, list[PersonHouse]] = {}
+        by_filter: dict[tuple[dt.date | None, tuple[str, ...]], list[PersonRelationKey]] = \
+            defaultdict(list)
+        for key in keys:
+            by_filter[(key[1], key[2])].append(key)
+        for (as_of, kinds), group in by_filter.items():
+            ids = list({k[0] for k in group})
+            query = select(PersonHouse).where(PersonHouse.person_id.in_(ids),
+                                              scope_filter(PersonHouse, self.ctx.scope),
+                                              valid_on(as_of))
+            if kinds:
+                query = query.where(PersonHouse.relation.in_(kinds))
+            rows = _group(self.ctx.session.scalars(query.order_by(PersonHouse.id)),
+                          lambda r: r.person_id)
+            for key in group:
+                found[key] = rows.get(key[0], [])
+        return [found[k] for k in keys]
+
+    def _persons(self, keys: list[int]) -> list[Person | None]:
+        # Persons are reached only through scoped relations, so no scope filter here.
+        rows = {p.id: p for p in self.ctx.session.scalars(select(Person).where(
+            Person.id.in_(keys)))}
+        return [rows.get(k) for k in keys]
+
+    def _regions(self, keys: list[str]) -> list[Region | None]:
+        rows = {r.code: r for r in self.ctx.session.scalars(select(Region).where(
+            Region.code.in_(keys), scope_filter(Region, self.ctx.scope)))}
+        return [rows.get(k) for k in keys]
+
+
+def load_many(loader: DataLoader[K, V], keys: list[K]) -> Awaitable[list[V]]:
+    return loader.load_many(keys)

@@ -1,0 +1,108 @@
+"""What protects the endpoint: safe errors, the request transaction, size limits.
+
+- :class:`SafeErrors` rewrites every error: a :class:`~cimhouse.errors.CimhouseError` keeps its
+  (safe) message and gets its code from the one table in :mod:`cimhouse.errors`; anything else
+  raised while resolving (SQL, bugs) becomes "internal error" — no SQL, no internal text.
+- :class:`RequestTransaction` commits the request's session after the operation (audit rows
+  of reads included) and reports a failed commit as an error instead of a false success.
+- Depth, token and alias limits are strawberry's validators, built fresh per request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from cimhouse.errors import CimhouseError, error_code
+
+log = logging.getLogger("cimhouse.graphql")
+
+MAX_DEPTH = 10
+MAX_TOKENS = 2000
+MAX_ALIASES = 30
+INTERNAL_MESSAGE = "internal error"
+TIMEOUT_MESSAGE = "the request exceeded the time limit; ask for less (smaller pages, " \
+                  "narrower filters)"
+
+
+def _timed_out(error: BaseException | None) -> bool:
+    orig = getattr(error, "orig", None)
+    return isinstance(error, DBAPIError) and getattr(orig, "sqlstate", None) == "57014"
+
+
+def safe_error(error: GraphQLError) -> GraphQLError:
+    """The error as a caller may see it (message and ``extensions.code``)."""
+    original = error.original_error
+    if isinstance(original, CimhouseError):
+        message, code = original.message, error_code(original)[1]
+    elif original is None and not error.path:
+        # Parse/validation/coercion errors name only parts of the caller's own query.
+        message, code = error.message, "GRAPHQL_VALIDATION_FAILED"
+    elif _timed_out(original):
+        message, code = TIMEOUT_MESSAGE, error_code(CimhouseError(""))[1]
+    elif original is None:
+        message, code = error.message, "BAD_REQUEST"
+    else:
+        message, code = INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR"
+    return GraphQLError(message=message, nodes=error.nodes, source=error.source,
+                        positions=error.positions, path=error.path, original_error=None,
+                        extensions={"code": code})
+
+
+class SafeErrors(MaskErrors):
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda _: True)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return safe_error(error)
+
+
+class RequestTransaction(SchemaExtension):
+    """Commit the request session after the operation; a failed commit is an error."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context: Any = self.execution_context.context
+        session = getattr(context, "session", None)
+        if session is None:
+            return
+        try:
+            session.commit()
+        except SQLAlchemyError as exc:
+            session.rollback()
+            log.warning("request commit failed: %s", type(exc).__name__)
+            result = self.execution_context.result
+            if result is not None:
+                result.data = None
+                result.errors = [*(getattr(result, "errors", None) or []),
+                                 GraphQLError(INTERNAL_MESSAGE, original_error=exc)]
+
+
+def limit_extensions() -> list[Any]:
+    """Fresh limiter factories (strawberry 0.341 wants classes or factories, not instances)."""
+    return [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+    ]
+
+
+def log_errors(errors: list[GraphQLError]) -> None:
+    """Log error kinds and paths only: messages of unexpected errors may hold SQL or data."""
+    for error in errors:
+        original = error.original_error
+        kind = type(original).__name__ if original is not None else "GraphQLError"
+        if original is None or isinstance(original, CimhouseError):
+            continue
+        log.error("resolver failed: %s at %s", kind, ".".join(map(str, error.path or [])))

@@ -1,0 +1,125 @@
+"""Statistics of a region or an estate: houses by status and use, persons by age band,
+occupancy, the elderly and small children. All aggregates run inside the caller's scope, so
+a region outside it reports zeros, exactly like a region without data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import strawberry
+from sqlalchemy import ColumnElement, and_, case, distinct, exists, func, select
+from sqlalchemy.orm import Session, aliased
+from strawberry.types import Info
+
+from cimhouse.errors import InvalidInput
+from cimhouse.graphql.context import RequestContext
+from cimhouse.graphql.loaders import valid_on
+from cimhouse.schema import Building, Estate, House, Person, PersonHouse
+from cimhouse.schema.vocab import Role
+from cimhouse.scope import REGION_LEVEL_BY_LENGTH, Scope, prefix_range, scope_filter
+
+LIVING = ("resident", "registered", "tenant")
+#: (label, lowest age, highest age exclusive); ages in whole years on the reference date
+AGE_BANDS = (("0-2", 0, 3), ("3-5", 3, 6), ("6-17", 6, 18), ("18-59", 18, 60),
+             ("60-79", 60, 80), ("80+", 80, 200))
+
+
+@strawberry.type
+class KeyCount:
+    key: str
+    count: int
+
+
+@strawberry.type(description="Aggregates for a region or estate on a reference date.")
+class Statistics:
+    as_of: dt.date
+    houses: int
+    houses_by_status: list[KeyCount]
+    houses_by_use: list[KeyCount]
+    occupied_houses: int = strawberry.field(
+        description="Houses with at least one resident, registered person or tenant.")
+    occupancy_rate: float | None = strawberry.field(
+        description="occupiedHouses / in-use residential houses.")
+    persons: int = strawberry.field(description="Distinct persons living in the houses.")
+    persons_by_age_band: list[KeyCount]
+    persons_unknown_age: int
+    elderly_60_plus: int = strawberry.field(name="elderly60Plus")
+    elderly_80_plus: int = strawberry.field(name="elderly80Plus")
+    children_0_to_3: int = strawberry.field(name="children0To3",
+                                            description="Aged 0-2 (under 3).")
+    children_3_to_6: int = strawberry.field(name="children3To6",
+                                            description="Aged 3-5 (3 up to 6).")
+
+
+def _target(region_code: str | None, estate_code: str | None) -> ColumnElement[bool]:
+    if (region_code is None) == (estate_code is None):
+        raise InvalidInput("give exactly one of regionCode and estateCode")
+    if region_code is not None:
+        if not region_code.isdigit() or len(region_code) not in REGION_LEVEL_BY_LENGTH:
+            raise InvalidInput("regionCode must be a 2, 4, 6, 9 or 12-digit region code")
+        return prefix_range(House.region_code, region_code)
+    est, bld = aliased(Estate), aliased(Building)
+    return exists(select(1).where(bld.county == House.county, bld.id == House.building_id,
+                                  est.county == bld.county, est.id == bld.estate_id,
+                                  est.code == (estate_code or "").strip().upper()))
+
+
+def _counts(session: Session, column: Any, where: ColumnElement[bool]) -> list[KeyCount]:
+    rows = session.execute(select(column, func.count()).where(where).group_by(column)
+                           .order_by(column))
+    return [KeyCount(key=str(k), count=int(n)) for k, n in rows]
+
+
+def compute_statistics(session: Session, scope: Scope, where_house: ColumnElement[bool],
+                       as_of: dt.date) -> Statistics:
+    houses = and_(scope_filter(House, scope), where_house)
+    total = int(session.scalar(select(func.count()).select_from(House).where(houses)) or 0)
+    living = (select(PersonHouse.person_id, PersonHouse.county, PersonHouse.house_id)
+              .join(House, (House.county == PersonHouse.county)
+                    & (House.id == PersonHouse.house_id))
+              .where(houses, PersonHouse.relation.in_(LIVING), valid_on(as_of)).subquery())
+    occupied = int(session.scalar(select(func.count(distinct(
+        func.row(living.c.county, living.c.house_id))))) or 0)
+    age = func.date_part("year", func.age(as_of, Person.birth_date))
+    band_cases = [(and_(age >= lo, age < hi), label) for label, lo, hi in AGE_BANDS]
+    band = case(*band_cases, else_="unknown")
+    people = select(Person.id, band.label("band"), age.label("age")).where(
+        Person.id.in_(select(living.c.person_id))).subquery()
+    band_rows: dict[str, int] = {
+        str(k): int(v) for k, v in session.execute(
+            select(people.c.band, func.count()).group_by(people.c.band))}
+    persons = sum(band_rows.values())
+    in_use_residential = int(session.scalar(select(func.count()).select_from(House).where(
+        houses, House.use == "residential", House.status == "in_use")) or 0)
+    return Statistics(
+        as_of=as_of, houses=total,
+        houses_by_status=_counts(session, House.status, houses),
+        houses_by_use=_counts(session, House.use, houses),
+        occupied_houses=occupied,
+        occupancy_rate=round(occupied / in_use_residential, 4) if in_use_residential else None,
+        persons=persons,
+        persons_by_age_band=[KeyCount(key=label, count=int(band_rows.get(label, 0)))
+                             for label, _, _ in AGE_BANDS],
+        persons_unknown_age=int(band_rows.get("unknown", 0)),
+        elderly_60_plus=int(band_rows.get("60-79", 0)) + int(band_rows.get("80+", 0)),
+        elderly_80_plus=int(band_rows.get("80+", 0)),
+        children_0_to_3=int(band_rows.get("0-2", 0)),
+        children_3_to_6=int(band_rows.get("3-5", 0)))
+
+
+def resolve_statistics(info: Info[RequestContext, None], region_code: str | None = None,
+                       estate_code: str | None = None,
+                       as_of: dt.date | None = None) -> Statistics:
+    ctx = info.context
+    ctx.require(Role.READER)
+    return compute_statistics(ctx.session, ctx.scope, _target(region_code, estate_code),
+                              as_of or dt.date.today())
+
+
+@strawberry.type
+class StatisticsQuery:
+    statistics: Statistics = strawberry.field(
+        resolver=resolve_statistics,
+        description="Aggregates for one region (any level) or one estate, inside your scope.")

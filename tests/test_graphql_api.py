@@ -1,0 +1,288 @@
+"""The GraphQL API over HTTP (FastAPI TestClient): auth, scopes, queries, masking, audit,
+mutations, errors and limits, against a committed multi-county world."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from test_graphql_world import ApiWorld, api_world, post
+
+from cimhouse.api.app import create_app
+from cimhouse.db import EmbeddedCluster
+from cimhouse.schema import AuditLog, ChangeLog
+from cimhouse.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def aw(pg_cluster: EmbeddedCluster, template_db: str,
+       test_settings: Settings) -> Iterator[ApiWorld]:
+    with api_world(pg_cluster, template_db, test_settings) as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
+    return TestClient(create_app(test_settings, engine=aw.engine))
+
+
+def data(reply: dict[str, Any]) -> dict[str, Any]:
+    assert "errors" not in reply, reply
+    return reply["data"]  # type: ignore[no-any-return]
+
+
+def test_no_token_is_401_without_internal_text(client: TestClient) -> None:
+    reply = client.post("/graphql", json={"query": "{ regions { totalCount } }"})
+    assert reply.status_code == 401
+    assert reply.headers["www-authenticate"] == "Bearer"
+    assert reply.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    bad = client.post("/graphql", json={"query": "{ regions { totalCount } }"},
+                      headers={"Authorization": "Bearer cimh_nope"})
+    assert bad.status_code == 401
+
+
+def test_estates_limited_to_scope(client: TestClient, aw: ApiWorld) -> None:
+    community = aw.world.communities[0]
+    reply = data(post(client, aw.tokens["county"],
+                      "{ estates(first: 100) { totalCount edges { node { code regionCode } } } }"))
+    codes = [e["node"]["code"] for e in reply["estates"]["edges"]]
+    assert codes and all(c.startswith(community[:6]) for c in codes)
+    expected = [c for c in aw.world.estates if aw.world.visible(c, community[:6])]
+    assert sorted(codes) == sorted(expected)
+    assert reply["estates"]["totalCount"] == len(expected)
+
+
+def test_paging_with_opaque_cursor(client: TestClient, aw: ApiWorld) -> None:
+    query = """query($after: String) { houses(first: 5, after: $after) {
+        edges { cursor node { code } } pageInfo { hasNextPage endCursor } } }"""
+    seen: list[str] = []
+    after = None
+    while True:
+        page = data(post(client, aw.tokens["province"], query, {"after": after}))["houses"]
+        seen += [e["node"]["code"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    houses = [c for c, o in aw.world.objects.items() if o.kind == "house"]
+    assert sorted(seen) == sorted(houses)
+    assert len(set(seen)) == len(seen)
+
+
+def test_page_size_capped(client: TestClient, aw: ApiWorld, test_settings: Settings) -> None:
+    small = TestClient(create_app(test_settings.with_changes(max_page_size=4),
+                                  engine=aw.engine))
+    page = data(post(small, aw.tokens["province"], "{ houses(first: 1000) { edges { cursor } "
+                     "pageInfo { hasNextPage } } }"))["houses"]
+    assert len(page["edges"]) == 4 and page["pageInfo"]["hasNextPage"]
+
+
+def test_lookup_any_form_with_decoding_and_scope(client: TestClient, aw: ApiWorld) -> None:
+    code = next(c for c, o in aw.world.objects.items() if o.kind == "house")
+    typed = f"{code[:12]}-{code[12:15]} {code[15:19]}-{code[19:24]}-{code[24]}"
+    typed = typed.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})
+    query = """query($c: String!) { lookup(code: $c) { code status decoding { objectKind
+        community county estateNumber buildingNumber houseNumber display }
+        house { code building { code estate { code } } } } }"""
+    found = data(post(client, aw.tokens["county"], query, {"c": typed}))["lookup"]
+    assert found["code"] == code and found["house"]["code"] == code
+    assert found["decoding"]["objectKind"] == "house"
+    assert found["decoding"]["county"] == code[:6]
+    outside = data(post(client, aw.tokens["other_county"], query, {"c": code}))["lookup"]
+    assert outside is None
+
+
+def test_validate_code(client: TestClient, aw: ApiWorld) -> None:
+    code = aw.world.estates[0]
+    bad = code[:-1] + ("0" if code[-1] != "0" else "1")
+    query = "query($c: String!) { validateCode(code: $c) { valid code problem } }"
+    assert data(post(client, aw.tokens["town"], query, {"c": code}))["validateCode"]["valid"]
+    result = data(post(client, aw.tokens["town"], query, {"c": bad}))["validateCode"]
+    assert not result["valid"] and "position 25" in result["problem"]
+
+
+def test_nested_estate_buildings_houses_residents(client: TestClient, aw: ApiWorld) -> None:
+    estate = aw.world.estates[0]
+    query = """query($e: String!) { estates(filter: {estateCode: $e}) { edges { node { name
+        buildings { code houses { code residents { relation person { name idNumber } } } } } } } }"""
+    node = data(post(client, aw.tokens["estate"], query, {"e": estate}))["estates"]["edges"][0]
+    houses = [h for b in node["node"]["buildings"] for h in b["houses"]]
+    assert houses and all(h["residents"] for h in houses)
+    ids = [r["person"]["idNumber"] for h in houses for r in h["residents"]]
+    assert all("********" in i for i in ids)
+
+
+def test_full_id_numbers_only_for_pii_reader_and_audited(client: TestClient,
+                                                         aw: ApiWorld) -> None:
+    pid, number = next(iter(aw.world.id_numbers.items()))
+    query = "query($n: String!) { person(idNumber: $n) { name idNumber phone } }"
+    masked = data(post(client, aw.tokens["county"], query, {"n": number}))["person"]
+    assert masked["idNumber"] == number[:6] + "********" + number[-4:]
+    with aw.engine.connect() as conn:
+        before = conn.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "pii.read"))
+    full = data(post(client, aw.tokens["community"], query, {"n": number}))["person"]
+    assert full["idNumber"] == number and "****" not in full["phone"]
+    with aw.engine.connect() as conn:
+        rows = conn.execute(select(AuditLog).where(AuditLog.action == "pii.read")
+                            .order_by(AuditLog.id)).all()
+        assert len(rows) == before + 2
+        assert all(number not in str(r.detail) and number not in (r.object_ref or "")
+                   for r in rows)
+    assert rows[-1].object_ref == str(pid)
+
+
+def test_person_outside_scope_is_missing(client: TestClient, aw: ApiWorld) -> None:
+    inside = aw.world.persons_in(aw.world.communities[0][:6])
+    other_county = aw.world.communities[-1][:6]
+    pid = next(p for p in aw.world.id_numbers if p not in aw.world.persons_in(other_county))
+    assert pid in inside
+    query = "query($n: String!) { person(idNumber: $n) { name } }"
+    reply = post(client, aw.tokens["other_county"], query, {"n": aw.world.id_numbers[pid]})
+    assert reply["data"]["person"] is None and "errors" not in reply
+
+
+def test_reader_cannot_see_persons(client: TestClient, aw: ApiWorld) -> None:
+    reply = post(client, aw.tokens["town"], "{ persons { totalCount } }")
+    assert reply["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_person_houses_only_in_scope(client: TestClient, aw: ApiWorld) -> None:
+    mover = next(p for p, rels in aw.world.person_houses.items()
+                 if len({c[:6] for c, _, _ in rels}) > 1)
+    query = """query($n: String!) { person(idNumber: $n) { houses(allDates: true) {
+        relation house { code } } coResidents { name } } }"""
+    reply = data(post(client, aw.tokens["county"], query, {"n": aw.world.id_numbers[mover]}))
+    codes = {r["house"]["code"] for r in reply["person"]["houses"]}
+    county = aw.world.communities[0][:6]
+    assert codes and all(c.startswith(county) for c in codes)
+
+
+def test_lineage_hides_codes_outside_scope(client: TestClient, aw: ApiWorld) -> None:
+    edge_parent = next(c for c, o in aw.world.objects.items()
+                       if o.kind == "house" and o.county == aw.world.communities[0][:6])
+    query = """query($c: String!) { lineage(code: $c) { code descendants { event parentCode
+        childCode depth } } }"""
+    full = data(post(client, aw.tokens["province"], query, {"c": edge_parent}))["lineage"]
+    assert {d["event"] for d in full["descendants"]} == {"split", "merge"}
+    scoped = data(post(client, aw.tokens["county"], query, {"c": edge_parent}))["lineage"]
+    assert [d["event"] for d in scoped["descendants"]] == ["split"]
+
+
+def test_statistics_respect_scope(client: TestClient, aw: ApiWorld) -> None:
+    query = """query($r: String!) { statistics(regionCode: $r, asOf: "2026-06-30") {
+        houses housesByStatus { key count } persons personsByAgeBand { key count }
+        occupiedHouses elderly60Plus elderly80Plus children0To3 } }"""
+    county = aw.world.communities[0][:6]
+    mine = data(post(client, aw.tokens["county"], query, {"r": county}))["statistics"]
+    houses = [o for o in aw.world.objects.values() if o.kind == "house"
+              and o.county == county]
+    assert mine["houses"] == len(houses) == mine["occupiedHouses"]
+    assert sum(b["count"] for b in mine["personsByAgeBand"]) == mine["persons"] > 0
+    province = data(post(client, aw.tokens["county"], query, {"r": "33"}))["statistics"]
+    assert province["houses"] == mine["houses"]  # the rest of the province is invisible
+    other = data(post(client, aw.tokens["other_county"], query, {"r": county}))["statistics"]
+    assert other["houses"] == 0 and other["persons"] == 0
+
+
+def test_spatial_filters_and_crs(client: TestClient, aw: ApiWorld) -> None:
+    query = """query($f: BuiltFilter) { estates(filter: $f) { totalCount edges { node {
+        code geometry(crs: GCJ02) } } } }"""
+    near = {"near": {"lon": 120.005, "lat": 30.5, "metres": 300}}
+    found = data(post(client, aw.tokens["province"], query, {"f": near}))["estates"]
+    assert found["totalCount"] >= 1
+    lon = found["edges"][0]["node"]["geometry"]["coordinates"][0][0][0][0]
+    assert 120.0 < lon < 120.02  # GCJ-02 shifts by a few hundred metres, not more
+    bbox = {"bbox": {"west": 119.99, "south": 30.49, "east": 120.02, "north": 30.51}}
+    assert data(post(client, aw.tokens["province"], query, {"f": bbox}))["estates"][
+        "totalCount"] >= 1
+    polygon = {"polygon": {"type": "Polygon", "coordinates": [[[119, 30], [119.001, 30],
+                                                                [119.001, 30.001], [119, 30]]]}}
+    assert data(post(client, aw.tokens["province"], query, {"f": polygon}))["estates"][
+        "totalCount"] == 0
+
+
+def test_facilities_nearest_and_within(client: TestClient, aw: ApiWorld) -> None:
+    estate = aw.world.estates[0]
+    query = """query($e: String!) { nearestFacilities(estateCode: $e, first: 3) { distanceM
+        facility { name category regionCode } } }"""
+    rows = data(post(client, aw.tokens["province"], query, {"e": estate}))["nearestFacilities"]
+    assert rows and rows == sorted(rows, key=lambda r: r["distanceM"])
+    assert rows[0]["distanceM"] < 150
+    scoped = data(post(client, aw.tokens["estate"], query, {"e": estate}))["nearestFacilities"]
+    assert len(scoped) == 1  # an estate scope sees only its own facilities
+
+
+def test_node_roundtrip_and_scope(client: TestClient, aw: ApiWorld) -> None:
+    query = "{ houses(first: 1) { edges { node { id code } } } }"
+    node = data(post(client, aw.tokens["county"], query))["houses"]["edges"][0]["node"]
+    again = "query($id: ID!) { node(id: $id) { id ... on House { code } } }"
+    assert data(post(client, aw.tokens["county"], again, {"id": node["id"]}))["node"][
+        "code"] == node["code"]
+    assert data(post(client, aw.tokens["other_county"], again, {"id": node["id"]}))[
+        "node"] is None
+
+
+def test_jobs_in_scope(client: TestClient, aw: ApiWorld) -> None:
+    jobs = data(post(client, aw.tokens["town"], "{ jobs { edges { node { scopeCode } } } }"))
+    scopes = [e["node"]["scopeCode"] for e in jobs["jobs"]["edges"]]
+    assert scopes == [aw.world.communities[0]]
+
+
+def test_relation_mutations_write_history(client: TestClient, aw: ApiWorld) -> None:
+    house = next(c for c, o in aw.world.objects.items()
+                 if o.kind == "house" and o.estate_code == aw.world.estates[0])
+    number = next(iter(aw.world.id_numbers.values()))
+    upsert = """mutation($i: RelationInput!) { upsertPersonHouseRelation(input: $i) {
+        __typename ... on RelationPayload { created relation { id relation validFrom } }
+        ... on UserError { message code } } }"""
+    variables = {"i": {"houseCode": house, "relation": "TENANT", "idNumber": number,
+                       "validFrom": "2026-01-01"}}
+    made = data(post(client, aw.tokens["estate"], upsert, variables))[
+        "upsertPersonHouseRelation"]
+    assert made["__typename"] == "RelationPayload" and made["created"]
+    rel_id = made["relation"]["id"]
+    end = """mutation($id: ID!, $d: Date!) { endPersonHouseRelation(id: $id, endDate: $d) {
+        __typename ... on UserError { message code } } }"""
+    assert data(post(client, aw.tokens["estate"], end, {"id": rel_id, "d": "2025-01-01"}))[
+        "endPersonHouseRelation"]["__typename"] == "InvalidInputError"
+    assert data(post(client, aw.tokens["estate"], end, {"id": rel_id, "d": "2026-03-01"}))[
+        "endPersonHouseRelation"]["__typename"] == "RelationPayload"
+    again = data(post(client, aw.tokens["estate"], end, {"id": rel_id, "d": "2026-04-01"}))
+    assert again["endPersonHouseRelation"]["__typename"] == "ConflictError"
+    with aw.engine.connect() as conn:
+        log = conn.execute(select(ChangeLog).where(ChangeLog.object_kind == "person_house")
+                           .order_by(ChangeLog.id)).all()
+    assert [r.operation for r in log[-2:]] == ["insert", "update"]
+    assert log[-1].previous["valid_to"] is None and log[-1].current["valid_to"] == "2026-03-01"
+    assert number not in str([r.previous for r in log] + [r.current for r in log])
+    outside = data(post(client, aw.tokens["county"], upsert, variables))
+    assert outside["upsertPersonHouseRelation"]["__typename"] == "ForbiddenError"
+    foreign = dict(variables["i"], houseCode=next(
+        c for c, o in aw.world.objects.items() if o.kind == "house"
+        and o.estate_code != aw.world.estates[0]))
+    missing = data(post(client, aw.tokens["estate"], upsert, {"i": foreign}))
+    assert missing["upsertPersonHouseRelation"]["__typename"] == "NotFoundError"
+
+
+def test_errors_carry_no_internal_text(client: TestClient, aw: ApiWorld) -> None:
+    for query in ['{ node(id: "!!!") { id } }', '{ houses(after: "eA") { totalCount } }',
+                  '{ estates(filter: {regionCode: "33x"}) { totalCount } }',
+                  '{ houses(filter: {polygon: "not json"}) { totalCount } }']:
+        reply = post(client, aw.tokens["province"], query)
+        text = str(reply).lower()
+        assert "errors" in reply
+        assert not any(w in text for w in ("select", "sqlalchemy", "psycopg", "traceback"))
+
+
+def test_depth_and_alias_limits(client: TestClient, aw: ApiWorld) -> None:
+    inner = "code"
+    for _ in range(6):
+        inner = f"building {{ estate {{ buildings {{ houses {{ {inner} }} }} }} }}"
+    deep = f"{{ houses {{ edges {{ node {{ {inner} }} }} }} }}"
+    assert "depth" in str(post(client, aw.tokens["province"], deep)["errors"]).lower()
+    aliases = "{ " + " ".join(f"a{i}: validateCode(code: \"1\") {{ valid }}"
+                              for i in range(40)) + " }"
+    assert "errors" in post(client, aw.tokens["province"], aliases)
