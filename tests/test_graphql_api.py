@@ -286,3 +286,29 @@ def test_depth_and_alias_limits(client: TestClient, aw: ApiWorld) -> None:
     aliases = "{ " + " ".join(f"a{i}: validateCode(code: \"1\") {{ valid }}"
                               for i in range(40)) + " }"
     assert "errors" in post(client, aw.tokens["province"], aliases)
+
+
+def test_nested_query_statement_count_is_bounded(client: TestClient, aw: ApiWorld) -> None:
+    from sqlalchemy import event
+
+    query = """query($n: Int!) { estates(first: $n) { edges { node { code buildings {
+        code estate { name } houses { code building { code } owners { person { name } }
+        residents { relation person { name idNumber } } } } } } } }"""
+    counts: dict[int, int] = {}
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    post(client, aw.tokens["province"], "{ jobs { totalCount } }")  # sets last_used_at
+    event.listen(aw.engine, "before_cursor_execute", count)
+    try:
+        for n in (1, 3, 12):
+            statements.clear()
+            reply = data(post(client, aw.tokens["province"], query, {"n": n}))
+            assert len(reply["estates"]["edges"]) == n
+            counts[n] = len(statements)
+    finally:
+        event.remove(aw.engine, "before_cursor_execute", count)
+    # one statement per level (plus auth and commit), whatever the number of rows
+    assert counts[1] == counts[3] == counts[12] <= 12, counts

@@ -30,6 +30,7 @@ from cimhouse.graphql.protection import (
 from cimhouse.graphql.regions import RegionQuery
 from cimhouse.graphql.relations_mutations import RelationMutation
 from cimhouse.graphql.results import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from cimhouse.graphql.services import ServicesQuery
 from cimhouse.graphql.statistics import StatisticsQuery
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
@@ -48,8 +49,7 @@ def _optional(module: str, name: str) -> list[type[Any]]:
 
 def query_types() -> tuple[type[Any], ...]:
     return (NodeQuery, RegionQuery, BuiltQuery, CodeQuery, PeopleQuery, FacilityQuery,
-            StatisticsQuery, OperationsQuery,
-            *_optional("cimhouse.graphql.services", "ServicesQuery"))
+            StatisticsQuery, OperationsQuery, ServicesQuery)
 
 
 def mutation_types() -> tuple[type[Any], ...]:
