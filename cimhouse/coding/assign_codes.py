@@ -40,7 +40,10 @@ from sqlalchemy.orm import Session, aliased
 from cimhouse.coding import ordering
 from cimhouse.coding.namespace import (
     NUMBER_FIELD,
+    check_char_sql,
+    digits_sum_sql,
     lock_counties,
+    number_sum_sql,
     registered_max_sql,
     require_read_committed,
 )
@@ -102,6 +105,7 @@ def _collect_candidates(session: Session, scope: Scope) -> None:
     _run(session, "CREATE TEMP TABLE cand_house_building ON COMMIT DROP AS "
                   + _sql(union(house_in_scope, building_with_uncoded)))
     _run(session, "ALTER TABLE cand_house_building ADD PRIMARY KEY (county, building_id)")
+    _run(session, "ANALYZE cand_house_building")
     building_in_scope = select(Building.county, Building.id).where(
         Building.code.is_(None), scope_filter(Building, scope))
     _run(session, f"""
@@ -147,100 +151,129 @@ def _drop_coded_meanwhile(session: Session) -> None:
                   "WHERE b.county = c.county AND b.id = c.id AND b.code IS NOT NULL")
 
 
-def _issue(session: Session, *, kind: ObjectKind, numbered_sql: str, prefix_length: int,
-           actor: str, job_id: int | None) -> int:
-    """Number the rows of ``numbered_sql`` (county, id, prefix, rn) and issue their codes."""
-    width, top = NUMBER_FIELD[prefix_length]
-    suffix = "0" * (24 - prefix_length - width)
-    table = kind.value
-    _run(session, "DROP TABLE IF EXISTS issue_batch")
-    _run(session, f"""
-        CREATE TEMP TABLE issue_batch ON COMMIT DROP AS
-        WITH numbered AS ({numbered_sql}),
-        prefixes AS (SELECT prefix, max(rn) AS n FROM numbered GROUP BY prefix),
-        bases AS (
-            SELECT p.prefix, greatest(
-                coalesce((SELECT last_number FROM code_counter cc
-                          WHERE cc.county = left(p.prefix, 6) AND cc.prefix = p.prefix), 0),
-                {registered_max_sql("p.prefix", width)}) AS base
-            FROM prefixes p)
-        SELECT s.*, s.body || cimhouse_mod11_2(s.body) AS code FROM (
-            SELECT n.county, n.id, n.prefix, b.base + n.rn AS number,
-                   n.prefix || lpad((b.base + n.rn)::text, {width}, '0') || '{suffix}' AS body
-            FROM numbered n JOIN bases b ON b.prefix = n.prefix) AS s""")
-    overflow = _run(session, f"SELECT prefix, max(number) FROM issue_batch GROUP BY prefix "
-                             f"HAVING max(number) > {top} LIMIT 1").first()
-    if overflow:
-        raise Conflict(f"{table} numbers under {overflow[0]} exhausted: would reach "
-                       f"{overflow[1]}, the most is {top}")
-    if _run(session, "SELECT 1 FROM issue_batch WHERE prefix IS NULL LIMIT 1").first():
-        raise Conflict(f"a {table} lies in an uncoded parent; rerun the assignment")
-    count = int(_run(session, f"""
-        UPDATE {table} t SET code = i.code, updated_at = now() FROM issue_batch i
-        WHERE t.county = i.county AND t.id = i.id AND t.code IS NULL""").rowcount)
-    _run(session, """
-        INSERT INTO code_registry (county, code, object_kind, object_id, status, issued_by,
-                                   job_id)
-        SELECT county, code, :kind, id, 'active', :actor, :job FROM issue_batch""",
-         kind=kind.value, actor=actor, job=job_id)
-    _run(session, """
+def _write_codes_sql(kind: ObjectKind, coded_sql: str) -> str:
+    """One statement: set the codes of ``coded_sql`` (county, id, code) on the objects and
+    add them to code_registry and code_lineage; its row count is the number issued."""
+    return f"""
+        WITH coded AS ({coded_sql}),
+        updated AS (
+            UPDATE {kind.value} t SET code = c.code, updated_at = now() FROM coded c
+            WHERE t.county = c.county AND t.id = c.id AND t.code IS NULL
+            RETURNING t.county, t.id, t.code),
+        registered AS (
+            INSERT INTO code_registry (county, code, object_kind, object_id, status,
+                                       issued_by, job_id)
+            SELECT county, code, '{kind.value}', id, 'active', :actor, :job FROM updated
+            RETURNING county, code)
         INSERT INTO code_lineage (county, event, child_code, actor, job_id)
-        SELECT county, 'issue', code, :actor, :job FROM issue_batch""", actor=actor, job=job_id)
-    _run(session, """
+        SELECT county, 'issue', code, :actor, :job FROM registered"""
+
+
+def _plan(session: Session, *, plan: str, groups_sql: str, prefix_length: int,
+          kind: ObjectKind) -> None:
+    """Create ``plan`` (group key..., prefix, n, base, prefix_sum, batch) from ``groups_sql``
+    (group key..., prefix, n): the numbers already used under each prefix, checked against
+    the capacity of the number field before anything is written."""
+    width, top = NUMBER_FIELD[prefix_length]
+    _run(session, f"DROP TABLE IF EXISTS {plan}")
+    _run(session, f"""
+        CREATE TEMP TABLE {plan} ON COMMIT DROP AS
+        SELECT g.*, greatest(
+                   coalesce((SELECT last_number FROM code_counter cc
+                             WHERE cc.county = left(g.prefix, 6) AND cc.prefix = g.prefix), 0),
+                   {registered_max_sql("g.prefix", width)}) AS base,
+               {digits_sum_sql("g.prefix", prefix_length)} AS prefix_sum,
+               div(sum(g.n) OVER (ORDER BY g.prefix) - g.n, {HOUSE_BATCH})::int AS batch
+        FROM ({groups_sql}) AS g""")
+    _run(session, f"ANALYZE {plan}")  # temp tables get no autovacuum statistics
+    if _run(session, f"SELECT 1 FROM {plan} WHERE prefix IS NULL LIMIT 1").first():
+        raise Conflict(f"a {kind.value} lies in an uncoded parent; rerun the assignment")
+    overflow = _run(session, f"SELECT prefix, base + n FROM {plan} WHERE base + n > {top} "
+                             "ORDER BY prefix LIMIT 1").first()
+    if overflow:
+        raise Conflict(f"{kind.value} numbers under {overflow[0]} exhausted: would reach "
+                       f"{overflow[1]}, the most is {top}")
+
+
+def _advance_counters(session: Session, plan: str) -> None:
+    _run(session, f"""
         INSERT INTO code_counter (county, prefix, last_number)
-        SELECT left(prefix, 6), prefix, max(number) FROM issue_batch GROUP BY prefix
+        SELECT left(prefix, 6), prefix, max(base + n) FROM {plan} GROUP BY prefix
         ON CONFLICT (county, prefix) DO UPDATE
         SET last_number = greatest(code_counter.last_number, EXCLUDED.last_number)""")
+
+
+def _coded_sql(numbered_sql: str, prefix_length: int) -> str:
+    """(county, id, code) from ``numbered_sql`` rows (county, id, prefix, prefix_sum, number)."""
+    width, _top = NUMBER_FIELD[prefix_length]
+    suffix = "0" * (24 - prefix_length - width)
+    check = check_char_sql("n.prefix_sum + "
+                           + number_sum_sql("n.number", prefix_length + 1, width))
+    return (f"SELECT n.county, n.id, n.prefix || lpad(n.number::text, {width}, '0') "
+            f"|| '{suffix}' || {check} AS code FROM ({numbered_sql}) AS n")
+
+
+def _issue_simple(session: Session, *, kind: ObjectKind, source_sql: str, order: str,
+                  prefix_length: int, actor: str, job_id: int | None) -> int:
+    """Estates or buildings: ``source_sql`` gives (county, id, prefix) plus order columns."""
+    plan = f"plan_{kind.value}"
+    _run(session, f"DROP TABLE IF EXISTS src_{kind.value}")
+    _run(session, f"CREATE TEMP TABLE src_{kind.value} ON COMMIT DROP AS {source_sql}")
+    _plan(session, plan=plan, kind=kind, prefix_length=prefix_length,
+          groups_sql=f"SELECT prefix, count(*) AS n FROM src_{kind.value} GROUP BY prefix")
+    numbered = f"""
+        SELECT s.county, s.id, s.prefix, p.prefix_sum,
+               p.base + row_number() OVER (PARTITION BY s.prefix ORDER BY {order}) AS number
+        FROM src_{kind.value} s JOIN {plan} p ON p.prefix = s.prefix"""
+    count = int(_run(session, _write_codes_sql(kind, _coded_sql(numbered, prefix_length)),
+                     actor=actor, job=job_id).rowcount)
+    _advance_counters(session, plan)
     return count
 
 
 def _issue_estates(session: Session, actor: str, job_id: int | None) -> int:
-    return _issue(session, kind=ObjectKind.ESTATE, prefix_length=12, actor=actor,
-                  job_id=job_id, numbered_sql=f"""
-        SELECT e.county, e.id, e.region_code AS prefix,
-               row_number() OVER (PARTITION BY e.region_code
-                                  ORDER BY {ordering.estate_order('e')}) AS rn
+    return _issue_simple(
+        session, kind=ObjectKind.ESTATE, prefix_length=12, actor=actor, job_id=job_id,
+        order=ordering.estate_order("s"), source_sql="""
+        SELECT e.county, e.id, e.region_code AS prefix, e.name
         FROM estate e JOIN cand_estate c ON c.county = e.county AND c.id = e.id""")
 
 
 def _issue_buildings(session: Session, actor: str, job_id: int | None) -> int:
-    prefix = ("CASE WHEN b.estate_id IS NULL THEN b.region_code || '000' "
-              "ELSE left(e.code, 15) END")
-    return _issue(session, kind=ObjectKind.BUILDING, prefix_length=15, actor=actor,
-                  job_id=job_id, numbered_sql=f"""
-        SELECT b.county, b.id, {prefix} AS prefix,
-               row_number() OVER (PARTITION BY {prefix}
-                                  ORDER BY {ordering.building_order('b')}) AS rn
+    return _issue_simple(
+        session, kind=ObjectKind.BUILDING, prefix_length=15, actor=actor, job_id=job_id,
+        order=ordering.building_order("s"), source_sql="""
+        SELECT b.county, b.id, b.building_label, b.door_number,
+               CASE WHEN b.estate_id IS NULL THEN b.region_code || '000'
+                    ELSE left(e.code, 15) END AS prefix
         FROM building b JOIN cand_building c ON c.county = b.county AND c.id = b.id
         LEFT JOIN estate e ON e.county = b.county AND e.id = b.estate_id""")
 
 
-def _plan_house_batches(session: Session) -> list[tuple[int, int]]:
-    """Split the buildings with uncoded houses into batches of ~HOUSE_BATCH houses."""
-    _run(session, "DROP TABLE IF EXISTS house_batch_plan")
-    _run(session, f"""
-        CREATE TEMP TABLE house_batch_plan ON COMMIT DROP AS
-        SELECT county, building_id, n,
-               div(sum(n) OVER (ORDER BY county, building_id) - n, {HOUSE_BATCH})::int AS batch
-        FROM (SELECT h.county, h.building_id, count(*) AS n FROM house h
-              JOIN cand_house_building c ON c.county = h.county AND c.building_id = h.building_id
-              WHERE h.code IS NULL GROUP BY h.county, h.building_id) AS per_building""")
-    _run(session, "CREATE INDEX ON house_batch_plan (batch)")
-    rows = _run(session, "SELECT batch, sum(n) FROM house_batch_plan GROUP BY batch "
-                         "ORDER BY batch").all()
+def _plan_houses(session: Session) -> list[tuple[int, int]]:
+    """Per building with uncoded houses: its prefix, the count, the base; in batches of
+    ~HOUSE_BATCH houses. Returns (batch, houses) pairs."""
+    _plan(session, plan="plan_house", kind=ObjectKind.HOUSE, prefix_length=19, groups_sql="""
+        SELECT h.county, h.building_id, left(b.code, 19) AS prefix, count(*) AS n
+        FROM house h
+        JOIN cand_house_building c ON c.county = h.county AND c.building_id = h.building_id
+        JOIN building b ON b.county = h.county AND b.id = h.building_id
+        WHERE h.code IS NULL GROUP BY h.county, h.building_id, b.code""")
+    _run(session, "CREATE INDEX ON plan_house (batch)")
+    rows = _run(session, "SELECT batch, sum(n) FROM plan_house GROUP BY batch ORDER BY batch")
     return [(int(batch), int(n)) for batch, n in rows]
 
 
 def _issue_house_batch(session: Session, batch: int, actor: str, job_id: int | None) -> int:
-    return _issue(session, kind=ObjectKind.HOUSE, prefix_length=19, actor=actor,
-                  job_id=job_id, numbered_sql=f"""
-        SELECT h.county, h.id, left(b.code, 19) AS prefix,
-               row_number() OVER (PARTITION BY h.county, h.building_id
-                                  ORDER BY {ordering.house_order('h')}) AS rn
-        FROM house_batch_plan p
-        JOIN building b ON b.county = p.county AND b.id = p.building_id
+    numbered = f"""
+        SELECT h.county, h.id, p.prefix, p.prefix_sum,
+               p.base + row_number() OVER (PARTITION BY h.county, h.building_id
+                                           ORDER BY {ordering.house_order('h')}) AS number
+        FROM plan_house p
         JOIN house h ON h.county = p.county AND h.building_id = p.building_id
-        WHERE p.batch = {int(batch)} AND h.code IS NULL""")
+        WHERE p.batch = {int(batch)} AND h.code IS NULL"""
+    return int(_run(session, _write_codes_sql(ObjectKind.HOUSE, _coded_sql(numbered, 19)),
+                    actor=actor, job=job_id).rowcount)
 
 
 def _job_row(session: Session, scope: Scope, actor: str, job_id: int | None,
@@ -277,6 +310,8 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
 
     savepoint = session.begin_nested() if dry_run else None
     try:
+        # JIT-compiling these large-looking plans costs seconds and saves nothing
+        _run(session, "SET LOCAL jit = off")
         _collect_candidates(session, parsed)
         result.counties = lock_counties(session, _namespaces(session))
         _drop_coded_meanwhile(session)
@@ -284,12 +319,13 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
         report("estates", result.estates, result.estates)
         result.buildings = _issue_buildings(session, actor, job.id)
         report("buildings", result.buildings, result.buildings)
-        batches = _plan_house_batches(session)
+        batches = _plan_houses(session)
         total = sum(n for _, n in batches)
         report("houses", 0, total)
         for batch, _n in batches:
             result.houses += _issue_house_batch(session, batch, actor, job.id)
             report("houses", result.houses, total)
+        _advance_counters(session, "plan_house")
     finally:
         if savepoint is not None and savepoint.is_active:
             savepoint.rollback()
