@@ -128,10 +128,15 @@ def _open_text(path: Path, sample: bytes) -> Table:
         preview = sample.decode(encoding, errors="ignore")
     except LookupError:
         raise InvalidInput(f"{path.name}: unsupported encoding {encoding}") from None
-    first = next((ln for ln in preview.splitlines() if ln.strip()), "")
-    delimiter = max(",\t;|", key=first.count)
-    if first.count(delimiter) == 0:
-        raise InvalidInput(f"{path.name} is not a delimited table (no , or tab in the header)")
+    lines = [ln for ln in preview.splitlines()[:HEADER_SEARCH_ROWS] if ln.strip()]
+
+    def widest(delimiter: str) -> int:
+        return max((ln.count(delimiter) for ln in lines), default=0)
+
+    delimiter = max(",\t;|", key=widest)
+    if widest(delimiter) == 0:
+        raise InvalidInput(f"{path.name} is not a delimited table (no comma, tab, ; or | "
+                           f"in its first lines)")
     handle = path.open("r", encoding=encoding, newline="", errors="strict")
 
     def generate() -> Iterator[tuple[int, list[str]]]:

@@ -1,0 +1,86 @@
+"""The demo generator: real Jiaxing regions, valid fictitious persons, dirt that imports."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from cimhouse.demo.generate_demo import DEMO_TODAY, REGISTER_HEADER, generate_demo
+from cimhouse.idnumber import parse_id_number
+from cimhouse.importers.register.import_register import import_register
+from cimhouse.pii import PiiVault
+from cimhouse.schema.vocab import FacilityCategory
+
+VAULT = PiiVault(b"k" * 32)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    generate_demo(out, houses=600, seed=11)
+    return out
+
+
+def test_same_seed_same_files(clean: Path, tmp_path: Path) -> None:
+    generate_demo(tmp_path, houses=600, seed=11)
+    for name in ("register.csv", "estates.geojson", "buildings.geojson", "facilities.csv"):
+        assert (tmp_path / name).read_bytes() == (clean / name).read_bytes(), name
+
+
+def test_register_persons_are_valid_and_varied(clean: Path) -> None:
+    with (clean / "register.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0].keys()) == REGISTER_HEADER
+    ids = {row["公民身份号码"] for row in rows}
+    ages = {i: (DEMO_TODAY - parse_id_number(i, today=DEMO_TODAY).birth_date).days // 365
+            for i in ids}
+    by_house: dict[str, list[str]] = {}
+    for row in rows:
+        if row["人房关系"] == "常住":
+            by_house.setdefault(row["房屋坐落"], []).append(row["公民身份号码"])
+    alone_elderly = [h for h, people in by_house.items()
+                     if len(people) == 1 and ages[people[0]] >= 70]
+    with_toddlers = [h for h, people in by_house.items() if any(ages[p] < 3 for p in people)]
+    assert alone_elderly and with_toddlers
+    assert {row["人房关系"] for row in rows} == {"产权", "户籍", "常住", "租住"}
+    assert all(row["房屋坐落"].startswith("浙江省嘉兴市") for row in rows)
+
+
+def test_geometry_and_facilities(clean: Path) -> None:
+    estates = json.loads((clean / "estates.geojson").read_text("utf-8"))
+    buildings = json.loads((clean / "buildings.geojson").read_text("utf-8"))
+    assert estates["features"] and buildings["features"]
+    ring = buildings["features"][0]["geometry"]["coordinates"][0][0]
+    assert ring[0] == ring[-1] and 120 < ring[0][0] < 122 and 30 < ring[0][1] < 31.2
+    with (clean / "facilities.csv").open(encoding="utf-8") as handle:
+        categories = Counter(row["category"] for row in csv.DictReader(handle))
+    assert set(categories) == {c.value for c in FacilityCategory}
+
+
+def test_messy_register_imports_with_exactly_the_bad_rows_rejected(
+        session: Session, tmp_path: Path) -> None:
+    summary = generate_demo(tmp_path, houses=400, seed=5, messy=True)
+    raw = (tmp_path / "register.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    assert summary.dirt["bad_checksum"] > 0 and summary.dirt["duplicate_rows"] > 0
+    result = import_register(session, tmp_path / "register.csv", vault=VAULT,
+                             report_path=tmp_path / "rejects.csv")
+    assert result.encoding == "gb18030" and result.header_line == 3
+    assert result.read == summary.register_rows
+    assert result.accepted + result.rejected == result.read
+    assert result.rejected == summary.rejected_expected, result.reasons
+    assert result.blank_lines == summary.dirt["blank_lines"]
+    assert result.repeated_headers == summary.dirt["stray_headers"]
+    assert result.counts["houses_added"] == summary.houses
+    assert result.unknown_columns == ["备注", "民族"]
+    houses = session.execute(text("SELECT count(*), count(area_m2), count(realestate_unit_no), "
+                                  "count(attributes -> 'location') FROM house")).one()
+    assert houses[0] == houses[1] == summary.houses and houses[2] > 0
+    assert houses[3] == summary.houses
