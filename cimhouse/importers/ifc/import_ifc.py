@@ -116,7 +116,7 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
                                          override_georef, str(rule), geometry))
         session.add(run)
         session.flush()
-        counts = write_model(session, target, ModelView(structure, groups, shapes, georef),
+        counts = write_model(session, target, ModelView(structure, groups, shapes, georef, source),
                              actor=actor, source=f"import_run:{run.id}")
         warnings = [*structure.warnings, *georef.warnings]
         if shapes is not None and shapes.failed:

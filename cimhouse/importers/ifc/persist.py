@@ -8,7 +8,7 @@ left it are kept and counted, since a code may hang on them.
 
 Example::
 
-    counts = write_model(session, target, model_view, actor="alice", source="ifc:a.ifc")
+    counts = write_model(session, target, view, actor="alice", source="import_run:7")
     counts["buildings_added"], counts["houses_updated"]
 """
 
@@ -60,6 +60,7 @@ class ModelView:
     dwellings: list[DwellingGroup]
     shapes: FootprintResult | None
     georef: Georeference
+    origin: str  # what the rows' ``source`` says: "ifc:<file name>"
 
 
 def _multipolygon(geom: BaseGeometry | None, georef: Georeference) -> Any:
@@ -70,7 +71,8 @@ def _multipolygon(geom: BaseGeometry | None, georef: Georeference) -> Any:
     polygons = [p for p in getattr(stored, "geoms", [stored]) if isinstance(p, Polygon)]
     if not polygons:
         return None
-    return from_shape(MultiPolygon(polygons), srid=SRID)
+    # normalized: the same model gives the same vertex order, so re-imports compare equal
+    return from_shape(shapely.normalize(MultiPolygon(polygons)), srid=SRID)
 
 
 def _comparable(value: Any) -> Any:
@@ -80,7 +82,7 @@ def _comparable(value: Any) -> Any:
     if isinstance(value, Decimal | float):
         return round(float(value), 3)
     if hasattr(value, "data") and hasattr(value, "srid"):  # a GeoAlchemy2 element
-        return shapely.set_precision(to_shape(value), 1e-9).wkt
+        return shapely.normalize(shapely.set_precision(to_shape(value), 1e-9)).wkt
     return value
 
 
@@ -141,7 +143,7 @@ def _floors(building: BuildingRecord) -> tuple[int, int, float]:
 
 
 def _building_values(record: BuildingRecord, view: ModelView, target: ImportTarget,
-                     source: str, existing: Building | None) -> dict[str, Any]:
+                     existing: Building | None) -> dict[str, Any]:
     above, below, ground = _floors(record)
     shape = view.shapes.buildings.get(record.global_id) if view.shapes else None
     height = None
@@ -149,7 +151,7 @@ def _building_values(record: BuildingRecord, view: ModelView, target: ImportTarg
         height = round(Decimal(max(shape.top_z_m - (record.origin_z_m + ground), 0.0)), 2)
     values: dict[str, Any] = {
         "building_label": record.name or record.long_name,
-        "floors_above": above, "floors_below": below, "source": source,
+        "floors_above": above, "floors_below": below, "source": view.origin,
         "attributes": {**(existing.attributes if existing else {}), "ifc": {
             "name": record.name, "long_name": record.long_name, "site": record.site_name,
             "site_global_id": record.site_id, "schema": view.structure.schema,
@@ -184,7 +186,7 @@ def write_model(session: Session, target: ImportTarget, view: ModelView, *, acto
     buildings = _by_global_id(session, Building, county, [b.global_id for b in records])
     for record in records:
         row = buildings.get(record.global_id)
-        values = _building_values(record, view, target, source, row)
+        values = _building_values(record, view, target, row)
         if row is None:
             row = Building(county=county, ifc_global_id=record.global_id, **values)
             session.add(row)
@@ -262,7 +264,7 @@ def _write_houses(session: Session, view: ModelView, buildings: dict[str, Buildi
             values["region_code"] = building.region_code
         if row is None:
             row = House(county=target.county, use=HouseUse.RESIDENTIAL.value,
-                        ifc_global_id=group.zone_global_id, source=source, **values)
+                        ifc_global_id=group.zone_global_id, source=view.origin, **values)
             session.add(row)
             session.flush()
             _log_insert(session, row, values, "house", actor, source, target.county)

@@ -14,7 +14,7 @@ Example::
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput, NotFound
@@ -54,7 +54,7 @@ def resolve_target(session: Session, *, estate_code: str | None = None,
         name = (estate_name or model_name).strip()
         estate = session.scalars(select(Estate).where(
             Estate.county == community[:6], Estate.region_code == community,
-            or_(Estate.name == name, Estate.aliases.contains([name]))).order_by(Estate.id)).first()
+            or_(Estate.name == name, literal(name) == func.any(Estate.aliases))).order_by(Estate.id)).first()
         if estate is not None:
             return _target(estate, created=False)
         estate = Estate(county=community[:6], name=name, region_code=region.code,
