@@ -62,11 +62,11 @@ def _place(model: Any, product: Any, x: float, y: float, z: float = 0.0) -> None
 
 def build_block(path: Path, *, scale: float | None = 0.001, zones: bool = True,
                 with_walls: bool = True, latlon: tuple[float, float] | None = BLOCK_LONLAT,
-                georeferenced: bool = True, storeys: int = 2, guid_seed: str = "") -> Path:
+                georeferenced: bool = True, storeys: int = 2, version: str = "IFC4") -> Path:
     """A two-storey residential block in millimetres: per storey two dwellings (zones named
     1-101 ... with spaces A101.. numbered per dwelling), 20 m x 5 m walls, georeferenced by
     an IfcMapConversion to EPSG:4549 (``scale`` None leaves Scale out: the classic error)."""
-    model = ifcopenshell.api.project.create_file(version="IFC4")
+    model = ifcopenshell.api.project.create_file(version=version)
     project = ifcopenshell.api.root.create_entity(model, ifc_class="IfcProject",
                                                   name="Residential block 7")
     millimetre = ifcopenshell.api.unit.add_si_unit(model, unit_type="LENGTHUNIT",
@@ -271,6 +271,14 @@ def test_geometry_time_limit_stops_the_kernel(block: Path) -> None:
         compute_footprints(opened.model, read_structure(opened.model), timeout_s=0.0001)
 
 
+def test_ifc4x3_block_reads_like_ifc4(tmp_path: Path) -> None:
+    opened = open_model(build_block(tmp_path / "block4x3.ifc", version="IFC4X3"))
+    structure = read_structure(opened.model)
+    assert opened.model.schema == "IFC4X3" and structure.read == 11 and len(structure.zones) == 4
+    georef = resolve_georeference(opened.model, structure.length_scale)
+    assert georef.source == "ifc_map_conversion" and not georef.warnings
+
+
 # -- georeferencing --------------------------------------------------------------------------
 
 def test_map_conversion_places_block_where_written(block: Path) -> None:
@@ -315,6 +323,32 @@ def test_disagreeing_latlon_is_flagged(tmp_path: Path) -> None:
     georef = resolve_georeference(opened.model, 0.001)
     assert georef.latlon_disagrees and georef.disagreement_m == pytest.approx(4785, rel=0.05)
     assert any("RefLatitude/RefLongitude" in w for w in georef.warnings)
+
+
+def test_ifc2x3_epset_map_conversion_and_revit_default_site(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ifcopenshell.api.owner.settings as owner_settings
+
+    model = ifcopenshell.open(str(DUPLEX))
+    monkeypatch.setattr(owner_settings, "get_user",
+                        lambda f: f.by_type("IfcPersonAndOrganization")[0])
+    monkeypatch.setattr(owner_settings, "get_application",
+                        lambda f: f.by_type("IfcApplication")[0])
+    site = model.by_type("IfcSite")[0]
+    conversion = ifcopenshell.api.pset.add_pset(model, product=site, name="ePSet_MapConversion")
+    ifcopenshell.api.pset.edit_pset(model, pset=conversion, properties={
+        "Eastings": BLOCK_EAST, "Northings": BLOCK_NORTH, "XAxisAbscissa": 0.0,
+        "XAxisOrdinate": 1.0, "Scale": 1.0})
+    crs = ifcopenshell.api.pset.add_pset(model, product=site, name="ePSet_ProjectedCRS")
+    ifcopenshell.api.pset.edit_pset(model, pset=crs, properties={"Name": "EPSG:4549"})
+    path = tmp_path / "duplex-georef.ifc"
+    model.write(str(path))
+    opened = open_model(path)
+    georef = resolve_georeference(opened.model, 1.0)
+    assert georef.source == "epset_map_conversion" and georef.placement is not None
+    assert georef.placement.rotation_deg == pytest.approx(90.0)
+    # Revit's default site (Chicago) contradicts the map conversion (Jiaxing): flagged
+    assert georef.latlon_disagrees and (georef.disagreement_m or 0) > 1_000_000
 
 
 def test_site_latlon_with_true_north() -> None:

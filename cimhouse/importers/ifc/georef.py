@@ -15,7 +15,7 @@ Example::
     >>> georef = Georeference("cli", PlanarPlacement(4549, 500000.0, 3400000.0))
     >>> lon, lat = georef.to_storage(Point(0, 0)).coords[0]
     >>> round(lon, 4), round(lat, 4)
-    (120.0, 30.7188)
+    (120.0, 30.7206)
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from ifcopenshell.util.element import get_psets
 from ifcopenshell.util.placement import get_local_placement
 from ifcopenshell.util.unit import get_unit_scale
 from numpy.typing import NDArray
+from pyproj import Geod
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
@@ -42,6 +43,7 @@ from cimhouse.importers.ifc.structure import IfcEntity, IfcModel
 SCALE_TOLERANCE = 2.0
 #: default distance above which RefLatitude/RefLongitude "disagree" with a map conversion
 DEFAULT_DISAGREEMENT_M = 500.0
+GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid, for distances only
 EPSG_PATTERN = re.compile(r"EPSG\s*:?\s*(\d{4,6})", re.IGNORECASE)
 
 
@@ -306,19 +308,19 @@ def resolve_georeference(model: IfcModel, length_scale: float, *, cli: CliGeoref
     if latlon is not None:
         georef.ref_lonlat = latlon[1]
         if georef.source not in ("site_ref_latlon",) and site is not None:
-            _compare_latlon(georef, latlon[0], _site_origin(site, length_scale), tolerance_m)
+            _compare_latlon(georef, _site_origin(site, length_scale), tolerance_m)
     if georef.placement is not None:
         _warn_outside_china(georef)
     return georef
 
 
-def _compare_latlon(georef: Georeference, latlon: PlanarPlacement,
-                    site_origin: tuple[float, float], tolerance_m: float) -> None:
-    """Distance between the site origin as placed by ``georef`` and by its lat/lon."""
+def _compare_latlon(georef: Georeference, site_origin: tuple[float, float],
+                    tolerance_m: float) -> None:
+    """Geodesic distance between the site origin as placed by ``georef`` and its lat/lon."""
     assert georef.placement is not None and georef.ref_lonlat is not None
     lon, lat = georef.to_storage(Point(site_origin)).coords[0]
-    east, north = transform_point(lon, lat, 4490, latlon.srid)
-    georef.disagreement_m = math.hypot(east - latlon.eastings, north - latlon.northings)
+    _, _, distance = GEOD.inv(lon, lat, georef.ref_lonlat[0], georef.ref_lonlat[1])
+    georef.disagreement_m = float(distance)
     if georef.disagreement_m > tolerance_m:
         georef.latlon_disagrees = True
         georef.warnings.append(

@@ -54,7 +54,8 @@ def resolve_target(session: Session, *, estate_code: str | None = None,
         name = (estate_name or model_name).strip()
         estate = session.scalars(select(Estate).where(
             Estate.county == community[:6], Estate.region_code == community,
-            or_(Estate.name == name, literal(name) == func.any(Estate.aliases))).order_by(Estate.id)).first()
+            or_(Estate.name == name, literal(name) == func.any(Estate.aliases)),
+        ).order_by(Estate.id)).first()
         if estate is not None:
             return _target(estate, created=False)
         estate = Estate(county=community[:6], name=name, region_code=region.code,
