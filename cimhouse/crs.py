@@ -16,8 +16,8 @@ import math
 from functools import lru_cache
 
 from pyproj import Transformer
+import shapely
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform as shapely_transform
 
 from cimhouse.settings import STORAGE_SRID
 
@@ -38,7 +38,9 @@ def transform_point(x: float, y: float, src_srid: int, dst_srid: int) -> tuple[f
 def transform_geometry(geom: BaseGeometry, src_srid: int, dst_srid: int) -> BaseGeometry:
     if src_srid == dst_srid:
         return geom
-    return shapely_transform(transformer(src_srid, dst_srid).transform, geom)
+    project = transformer(src_srid, dst_srid)
+    # vectorised: pyproj transforms whole coordinate arrays at once
+    return shapely.transform(geom, lambda x, y: project.transform(x, y), interleaved=False)
 
 
 def to_storage(geom: BaseGeometry, src_srid: int) -> BaseGeometry:
