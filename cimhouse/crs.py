@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from pyproj import Transformer
 import shapely
+from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from cimhouse.settings import STORAGE_SRID
