@@ -1,0 +1,158 @@
+"""Property: no response contains an object outside the caller's scope.
+
+Hypothesis draws a principal (scopes at all six levels, over a world spanning three
+counties in two cities), a query type (every one the API has) and its arguments (codes, ID
+numbers and ids from anywhere in the world, inside or outside the scope). Every code,
+person, region and job in the reply must lie inside the scope, and counts must equal what
+the scope may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_graphql_world import ApiWorld, World, api_world, issue_token, post
+
+from cimhouse.api.app import create_app
+from cimhouse.db import EmbeddedCluster, session_scope
+from cimhouse.graphql.common import county_key, global_id
+from cimhouse.settings import Settings
+
+NESTED_HOUSE = "code regionCode building { code estate { code } } residents { person { name } }"
+QUERIES: dict[str, str] = {
+    "estates": "{ estates(first: 200) { totalCount edges { node { code regionCode "
+               "buildings { code houses { code } } } } } }",
+    "buildings": "{ buildings(first: 200) { totalCount edges { node { code estate { code } "
+                 "houses { " + NESTED_HOUSE + " } } } } }",
+    "houses": "{ houses(first: 200) { totalCount edges { node { " + NESTED_HOUSE + " } } } }",
+    "houses_by_region": "query($r: String!) { houses(filter: {regionCode: $r}) { totalCount "
+                        "edges { node { code } } } }",
+    "lookup": "query($c: String!) { lookup(code: $c) { code house { code } building { code } "
+              "estate { code buildings { code } } } }",
+    "lineage": "query($c: String!) { lineage(code: $c) { code ancestors { parentCode "
+               "childCode } descendants { parentCode childCode } } }",
+    "history": "query($c: String!) { history(code: $c) { operation } }",
+    "person": "query($n: String!) { person(idNumber: $n) { name houses(allDates: true) { "
+              "house { code } } coResidents { name } } }",
+    "persons": "{ persons(first: 200) { totalCount edges { node { name houses { house { code "
+               "} } } } } }",
+    "node": "query($id: ID!) { node(id: $id) { id ... on House { code } ... on Estate { code } "
+            "... on Building { code } ... on Person { name } } }",
+    "facilities": "{ facilities(first: 200) { totalCount edges { node { name regionCode } } } }",
+    "nearest": "query($c: String!) { nearestFacilities(estateCode: $c, first: 20) { facility { "
+               "regionCode } } }",
+    "statistics": "query($r: String!) { statistics(regionCode: $r, asOf: \"2026-06-30\") { "
+                  "houses persons occupiedHouses } }",
+    "jobs": "{ jobs(first: 200) { edges { node { scopeCode } } } }",
+    "regions": "query($r: String!) { regions(parentCode: $r, first: 200) { edges { node { "
+               "code } } } }",
+    "region": "query($r: String!) { region(code: $r) { code } }",
+}
+
+
+@pytest.fixture(scope="module")
+def aw(pg_cluster: EmbeddedCluster, template_db: str,
+       test_settings: Settings) -> Iterator[ApiWorld]:
+    with api_world(pg_cluster, template_db, test_settings) as built:
+        scopes = {c[:n] for c in built.world.communities for n in (2, 4, 6, 9, 12)}
+        scopes |= set(built.world.estates) | {"330421", "3305"}  # and empty ones
+        with session_scope(built.engine) as session:
+            built.tokens.update({f"scope:{s}": issue_token(session, s, "admin", name=f"p-{s}")
+                                 for s in scopes})
+        yield built
+
+
+@pytest.fixture(scope="module")
+def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
+    return TestClient(create_app(test_settings, engine=aw.engine))
+
+
+def covered(scope: str, world: World, region_code: str) -> bool:
+    if len(scope) == 25:
+        return region_code == world.objects[scope].community
+    return region_code.startswith(scope)
+
+
+def check(value: Any, scope: str, world: World, names: dict[str, int],
+          visible_persons: set[int], key: str = "") -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check(v, scope, world, names, visible_persons, k)
+    elif isinstance(value, list):
+        for v in value:
+            check(v, scope, world, names, visible_persons, key)
+    elif isinstance(value, str):
+        if value in world.objects:
+            assert world.visible(value, scope), (scope, value)
+        if value in names:
+            assert names[value] in visible_persons, (scope, value)
+        if key in ("regionCode", "scopeCode"):
+            assert covered(scope, world, value[:12]), (scope, key, value)
+        if key == "code" and value.isdigit() and len(value) <= 12:
+            assert len(scope) < 25 and value.startswith(scope), (scope, value)
+
+
+def expected_counts(name: str, scope: str, world: World) -> Callable[[dict[str, Any]], None]:
+    def houses(reply: dict[str, Any]) -> None:
+        visible = [c for c, o in world.objects.items() if o.kind == "house"
+                   and world.visible(c, scope)]
+        assert reply["houses"]["totalCount"] == len(visible)
+
+    def persons(reply: dict[str, Any]) -> None:
+        assert reply["persons"]["totalCount"] == len(world.persons_in(scope))
+
+    return {"houses": houses, "persons": persons}.get(name, lambda _: None)
+
+
+@st.composite
+def case(draw: st.DrawFn, world: World, scopes: list[str]) -> tuple[str, str, dict[str, Any]]:
+    scope = draw(st.sampled_from(scopes))
+    name = draw(st.sampled_from(sorted(QUERIES)))
+    codes = sorted(world.objects)
+    code = draw(st.sampled_from(codes))
+    obj = world.objects[code]
+    pid = draw(st.sampled_from(sorted(world.id_numbers)))
+    region = draw(st.sampled_from(sorted({c[:n] for c in world.communities
+                                          for n in (2, 4, 6, 9, 12)})))
+    node_id = draw(st.sampled_from([
+        global_id(obj.kind.capitalize(), county_key(obj.county, obj.id)),
+        global_id("Person", str(pid))]))
+    variables = {"c": code if name != "nearest" else obj.estate_code, "r": region,
+                 "n": world.id_numbers[pid], "id": node_id}
+    used = {k: v for k, v in variables.items() if f"${k}" in QUERIES[name]}
+    return scope, name, used
+
+
+def test_no_object_outside_scope(aw: ApiWorld, client: TestClient) -> None:
+    world = aw.world
+    scopes = sorted(k.split(":", 1)[1] for k in aw.tokens if k.startswith("scope:"))
+    # person names are 居民<seq>; map them to person ids through the world's order
+    ordered = sorted(world.id_numbers)
+    names = {f"居民{i + 1}": pid for i, pid in enumerate(ordered)}
+
+    @settings(max_examples=80, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                     HealthCheck.too_slow])
+    @given(case(world, scopes))
+    def run(drawn: tuple[str, str, dict[str, Any]]) -> None:
+        scope, name, variables = drawn
+        reply = post(client, aw.tokens[f"scope:{scope}"], QUERIES[name], variables)
+        assert "errors" not in reply, reply
+        check(reply["data"], scope, world, names, world.persons_in(scope))
+        expected_counts(name, scope, world)(reply["data"])
+
+    run()
+
+
+def test_statistics_equal_what_the_scope_sees(aw: ApiWorld, client: TestClient) -> None:
+    world = aw.world
+    for scope in ("33", world.communities[0][:6], world.communities[0], world.estates[0]):
+        reply = post(client, aw.tokens[f"scope:{scope}"], QUERIES["statistics"], {"r": "33"})
+        houses = [c for c, o in world.objects.items() if o.kind == "house"
+                  and world.visible(c, scope)]
+        assert reply["data"]["statistics"]["houses"] == len(houses)
