@@ -332,6 +332,7 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
 
     result.seconds = time.perf_counter() - clock
     job.status = RunStatus.SUCCEEDED.value
+    job.error = None
     job.started_at = job.started_at or started_at or dt.datetime.now(dt.UTC)
     job.finished_at = session.scalar(select(func.clock_timestamp()))
     job.counts = {"estates": result.estates, "buildings": result.buildings,
