@@ -1,0 +1,129 @@
+"""Two concurrent jobs on overlapping scopes, and runs killed with SIGKILL mid-way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from test_coding_helpers import COMMUNITY, COMMUNITY_2, build_world
+
+from cimhouse.coding.assign_codes import AssignResult, assign_codes
+from cimhouse.coding.jobs import run_inline_assignment
+from cimhouse.db import session_scope
+from cimhouse.schema import Job
+
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def _assert_consistent(engine: Engine) -> None:
+    """Every object coded once; registry, lineage and objects agree; no code twice."""
+    with engine.connect() as conn:
+        for table in ("estate", "building", "house"):
+            assert conn.execute(text(f"SELECT count(*) FROM {table} WHERE code IS NULL")
+                                ).scalar() == 0, table
+            assert conn.execute(text(
+                f"SELECT count(*) FROM {table} t JOIN code_registry r ON r.code = t.code "
+                f"AND r.object_id = t.id AND r.object_kind = '{table}'")).scalar() == \
+                conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+        assert conn.execute(text(
+            "SELECT count(*) - count(DISTINCT code) FROM code_registry")).scalar() == 0
+        assert conn.execute(text(
+            "SELECT count(*) FROM code_lineage WHERE event = 'issue'")).scalar() == \
+            conn.execute(text("SELECT count(*) FROM code_registry")).scalar()
+
+
+def _waiting_for_advisory_lock(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        ).scalar())
+
+
+def test_overlapping_jobs_serialise_and_both_succeed(fresh_engine: Engine) -> None:
+    with session_scope(fresh_engine) as session:
+        build_world(session, COMMUNITY, estates=2, buildings=3)
+        build_world(session, COMMUNITY_2, estates=1, buildings=2)
+    results: dict[str, AssignResult] = {}
+    errors: list[BaseException] = []
+
+    def second_job() -> None:
+        try:
+            with session_scope(fresh_engine) as session:
+                results["county"] = assign_codes(session, "330402", actor="second")
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    with session_scope(fresh_engine) as session:
+        results["community"] = assign_codes(session, COMMUNITY, actor="first")
+        thread = threading.Thread(target=second_job)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not _waiting_for_advisory_lock(fresh_engine):
+            assert time.monotonic() < deadline, "second job never waited for the first"
+            time.sleep(0.05)
+    # first job committed: the second proceeds and codes only what is left
+    thread.join(60)
+    assert not errors, errors
+    first, second = results["community"], results["county"]
+    with fresh_engine.connect() as conn:
+        total = sum(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() or 0
+                    for t in ("estate", "building", "house"))
+    assert first.issued > 0 and second.issued > 0
+    assert first.issued + second.issued == total
+    _assert_consistent(fresh_engine)
+
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    import cimhouse.coding.assign_codes as module
+    from cimhouse.coding.jobs import run_inline_assignment
+    from cimhouse.db import make_engine
+    from cimhouse.settings import Settings
+
+    module.HOUSE_BATCH = 7  # many small batches: many points to be killed at
+    engine = make_engine(Settings(), url={url!r})
+
+    def progress(stage, done, total):
+        print(stage, done, total, flush=True)
+        time.sleep(0.2)
+
+    run_inline_assignment(engine, "330402", actor="doomed", on_progress=progress)
+    print("finished", flush=True)
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after_lines", [1, 2, 5])
+def test_sigkill_mid_run_then_rerun_completes(fresh_db: str, fresh_engine: Engine,
+                                              kill_after_lines: int) -> None:
+    with session_scope(fresh_engine) as session:
+        build_world(session, COMMUNITY, estates=2, buildings=2, floors=3, per_floor=2)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD.format(tests=str(TESTS_DIR), url=fresh_db)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert child.stdout is not None
+    lines = [child.stdout.readline() for _ in range(kill_after_lines)]
+    assert all(line and not line.startswith("finished") for line in lines), lines
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(30)
+    with fresh_engine.connect() as conn:
+        # the killed transaction left nothing: no code, no registry row, no counter
+        assert conn.execute(text("SELECT count(*) FROM code_registry")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM house WHERE code IS NOT NULL")
+                            ).scalar() == 0
+    rerun = run_inline_assignment(fresh_engine, "330402", actor="rescuer")
+    assert rerun.houses > 0
+    _assert_consistent(fresh_engine)
+    with session_scope(fresh_engine) as session:
+        doomed = session.query(Job).filter(Job.requested_by == "doomed").one()
+        assert doomed.status == "failed" and "interrupted" in (doomed.error or "")
+        assert session.get(Job, rerun.job_id).status == "succeeded"  # type: ignore[union-attr]
