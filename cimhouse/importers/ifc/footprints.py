@@ -182,6 +182,10 @@ def compute_footprints(model: IfcModel, structure: ModelStructure, *,
     started = time.perf_counter()
     roles = geometry_elements(model, structure)
     threads = threads or max(1, min(os.cpu_count() or 1, 8))
+    if not roles:  # nothing to mesh: no child process either
+        return FootprintResult(buildings={b.global_id: BuildingShape(None, None)
+                                          for b in structure.buildings},
+                               seconds=time.perf_counter() - started)
     context = multiprocessing.get_context("fork")  # the child inherits the parsed model
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(sender, model, roles, threads),

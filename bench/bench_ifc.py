@@ -1,0 +1,106 @@
+"""Benchmark: IFC import of each sample, next to ifcopenshell's own geometry iteration.
+
+Run: .venv/bin/python bench/bench_ifc.py [--repeat N]   (or `make bench`)
+
+For each model in tests/data/ifc, in one run on one throwaway cluster:
+
+- lower bound: ``ifcopenshell.open`` + ``ifcopenshell.geom.iterator`` over the same elements
+  with the same settings and thread count as the import's footprint step (no projection, no
+  database);
+- measured: ``import_ifc`` committed through ``session_scope`` (file checks, spatial walk,
+  georeferencing, forked geometry step with footprints, upsert, import run), first import and
+  re-import of the same file.
+
+Best of ``--repeat`` runs (default 3) for each, because the machine is shared. Targets: the
+first import <= 1.5x the bound, AC20-FZK-Haus <= 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import ifcopenshell
+import ifcopenshell.geom
+
+from cimhouse.db import EmbeddedCluster, make_engine, session_scope
+from cimhouse.db.migrate import upgrade
+from cimhouse.importers.ifc.footprints import geometry_elements, geometry_settings
+from cimhouse.importers.ifc.import_ifc import import_ifc
+from cimhouse.importers.ifc.structure import read_structure
+from cimhouse.importers.load_regions import load_regions
+from cimhouse.settings import Settings
+
+SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "data" / "ifc"
+COMMUNITY = "330402007024"
+THREADS = max(1, min(os.cpu_count() or 1, 8))  # what compute_footprints uses by default
+
+
+def iterate_bound(path: Path) -> tuple[float, int]:
+    """Open the model and iterate the import's element set with the import's settings."""
+    started = time.perf_counter()
+    model: Any = ifcopenshell.open(str(path))
+    include = [model.by_id(i) for i in geometry_elements(model, read_structure(model))]
+    count = 0
+    if include:
+        geom: Any = ifcopenshell.geom
+        iterator = geom.iterator(geometry_settings(), model, THREADS, include=include)
+        if iterator.initialize():
+            while True:
+                shape = iterator.get()
+                _ = shape.geometry.verts, shape.geometry.faces
+                count += 1
+                if not iterator.next():
+                    break
+    return time.perf_counter() - started, count
+
+
+def timed_import(engine: Any, path: Path) -> tuple[float, dict[str, int]]:
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        result = import_ifc(session, path, community=COMMUNITY, estate_name=path.stem,
+                            actor="bench", threads=THREADS)
+    return time.perf_counter() - started, result.counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="cimbench-", dir="/tmp"))
+    cluster = EmbeddedCluster(root / "pg")
+    cluster.start()
+    try:
+        cluster.ensure_database("bench")
+        engine = make_engine(Settings(var_dir=root), url=cluster.url("bench"))
+        upgrade(engine)
+        with session_scope(engine) as session:
+            load_regions(session, actor="bench")
+        print(f"threads: {THREADS}, best of {args.repeat}")
+        print(f"{'model':34} {'bound':>8} {'import':>8} {'ratio':>6} {'re-import':>10} "
+              f"{'ratio':>6}  elements")
+        for path in sorted(SAMPLES.glob("*.ifc")):
+            bounds, firsts, agains = [], [], []
+            elements = 0
+            for _ in range(args.repeat):
+                bound, elements = iterate_bound(path)
+                bounds.append(bound)
+                with engine.begin() as connection:  # a first import needs an empty model
+                    for table in ("space", "storey", "house", "building"):
+                        connection.exec_driver_sql(f"DELETE FROM {table}")
+                firsts.append(timed_import(engine, path)[0])
+                agains.append(timed_import(engine, path)[0])
+            bound, first, again = min(bounds), min(firsts), min(agains)
+            print(f"{path.name:34} {bound:7.3f}s {first:7.3f}s {first / bound:5.2f}x "
+                  f"{again:9.3f}s {again / bound:5.2f}x  {elements}", flush=True)
+        engine.dispose()
+    finally:
+        cluster.destroy()
+
+
+if __name__ == "__main__":
+    main()
