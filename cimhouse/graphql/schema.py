@@ -6,7 +6,6 @@ checked-in contract, regenerated with ``cimhouse serve --export-schema``).
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from cimhouse.graphql.built_queries import BuiltQuery
+from cimhouse.graphql.code_mutations import CodeMutation
 from cimhouse.graphql.codes import CodeQuery
 from cimhouse.graphql.facilities import FacilityQuery
 from cimhouse.graphql.node import NodeQuery
@@ -36,24 +36,13 @@ from cimhouse.graphql.statistics import StatisticsQuery
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 
-def _optional(module: str, name: str) -> list[type[Any]]:
-    """A query type contributed by another area, when that module exists."""
-    try:
-        found = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return []
-    return [getattr(found, name)]
-
-
 def query_types() -> tuple[type[Any], ...]:
     return (NodeQuery, RegionQuery, BuiltQuery, CodeQuery, PeopleQuery, FacilityQuery,
             StatisticsQuery, OperationsQuery, ServicesQuery)
 
 
 def mutation_types() -> tuple[type[Any], ...]:
-    return (RelationMutation, *_optional("cimhouse.graphql.code_mutations", "CodeMutation"))
+    return (CodeMutation, RelationMutation)
 
 
 class CimhouseSchema(strawberry.Schema):
