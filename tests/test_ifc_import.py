@@ -11,7 +11,7 @@ import ifcopenshell
 import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
-from test_ifc_model import DUPLEX, FZK, GEOREF_EXAMPLE, build_block
+from test_ifc_model import DUPLEX, FZK, GEOREF_EXAMPLE, build_block, build_campus
 from typer.testing import CliRunner
 
 from cimhouse.errors import Conflict, InvalidInput, NotFound
@@ -154,6 +154,27 @@ def test_scale_error_sample_without_meshable_geometry(session: Session) -> None:
     assert any("used 0.001" in w for w in result.warnings)
     assert result.counts["buildings_added"] == 1 and result.counts.get("houses_added", 0) == 0
     assert result.georef["latlon_disagrees"] is False
+
+
+def test_campus_accounts_for_every_object(session: Session, tmp_path: Path) -> None:
+    campus = build_campus(tmp_path / "campus.ifc")
+    result = import_ifc(session, campus, community=COMMUNITY, dwellings="building",
+                        georef_cli=JIAXING_GRID)
+    assert result.georef["source"] == "cli"
+    assert (result.read, result.accepted, len(result.rejected)) == (7, 5, 2)
+    assert result.accepted + len(result.rejected) == result.read
+    assert result.counts["buildings_added"] == 2 and result.counts["houses_added"] == 2
+    run = session.get(ImportRun, result.import_run_id)
+    assert run is not None and (run.rows_read, run.rows_accepted, run.rows_rejected) == (7, 5, 2)
+    assert {r["reason"] for r in run.summary["rejected"]} == {
+        "not reachable from the IfcProject through a building"}
+    labels = session.execute(select(Building.building_label, Building.footprint.is_(None))
+                             .where(Building.source == "ifc:campus.ifc")
+                             .order_by(Building.id)).all()
+    assert [tuple(r) for r in labels] == [("Hall", False), (None, True)]
+    shed_space = session.scalars(select(Space).where(Space.number == "S1")).one()
+    assert shed_space.storey_id is None and shed_space.footprint is None
+    assert shed_space.area_m2 is None and shed_space.house_id is not None
 
 
 @pytest.mark.parametrize("damage", ["truncated", "schema", "garbage", "no_building"])

@@ -152,6 +152,39 @@ def build_block(path: Path, *, scale: float | None = 0.001, zones: bool = True,
     return path
 
 
+def build_campus(path: Path) -> Path:
+    """Two buildings on one site, the second nameless and without storeys (its space sits
+    directly under it, without geometry); a storey and a space that nothing aggregates."""
+    model = ifcopenshell.api.project.create_file(version="IFC4")
+    project = ifcopenshell.api.root.create_entity(model, ifc_class="IfcProject", name="Campus")
+    ifcopenshell.api.unit.assign_unit(model, units=[
+        ifcopenshell.api.unit.add_si_unit(model, unit_type="LENGTHUNIT")])
+    context = ifcopenshell.api.context.add_context(model, context_type="Model")
+    body = ifcopenshell.api.context.add_context(model, context_type="Model",
+                                                context_identifier="Body",
+                                                target_view="MODEL_VIEW", parent=context)
+    site = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSite", name="Site")
+    ifcopenshell.api.aggregate.assign_object(model, relating_object=project, products=[site])
+    hall = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuilding", name="Hall")
+    shed = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuilding")
+    ifcopenshell.api.aggregate.assign_object(model, relating_object=site, products=[hall, shed])
+    storey = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuildingStorey")
+    ifcopenshell.api.aggregate.assign_object(model, relating_object=hall, products=[storey])
+    room = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSpace")
+    ifcopenshell.api.aggregate.assign_object(model, relating_object=storey, products=[room])
+    shape = ifcopenshell.api.geometry.add_slab_representation(
+        model, context=body, depth=3.0, polyline=[(0, 0), (8, 0), (8, 6), (0, 6), (0, 0)])
+    ifcopenshell.api.geometry.assign_representation(model, product=room, representation=shape)
+    for product in (site, hall, shed, storey, room):
+        _place(model, product, 0, 0)
+    loose = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSpace", name="S1")
+    ifcopenshell.api.aggregate.assign_object(model, relating_object=shed, products=[loose])
+    ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuildingStorey", name="orphan")
+    ifcopenshell.api.root.create_entity(model, ifc_class="IfcSpace", name="lost")
+    model.write(str(path))
+    return path
+
+
 @pytest.fixture(scope="module")
 def block(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_block(tmp_path_factory.mktemp("ifc") / "block.ifc")
@@ -269,6 +302,22 @@ def test_geometry_time_limit_stops_the_kernel(block: Path) -> None:
     opened = open_model(block)
     with pytest.raises(InvalidInput, match="longer than"):
         compute_footprints(opened.model, read_structure(opened.model), timeout_s=0.0001)
+
+
+def test_several_buildings_without_storeys_names_or_geometry(tmp_path: Path) -> None:
+    opened = open_model(build_campus(tmp_path / "campus.ifc"))
+    structure = read_structure(opened.model)
+    hall, shed = structure.buildings
+    assert (hall.name, shed.name) == ("Hall", None)
+    assert len(hall.storeys) == 1 and hall.storeys[0].name is None
+    assert shed.storeys == [] and [s.number for s in shed.spaces] == ["S1"]
+    assert shed.spaces[0].storey_id is None
+    assert structure.read == 7 and len(structure.rejected) == 2
+    assert {r.ifc_class for r in structure.rejected} == {"IfcBuildingStorey", "IfcSpace"}
+    shapes = compute_footprints(opened.model, structure, timeout_s=60, threads=1)
+    assert shapes.failed == 0  # a space without geometry is not a meshing failure
+    assert shapes.buildings[hall.global_id].footprint.area == pytest.approx(48.0)
+    assert shapes.buildings[shed.global_id].footprint is None
 
 
 def test_ifc4x3_block_reads_like_ifc4(tmp_path: Path) -> None:

@@ -83,7 +83,9 @@ def geometry_elements(model: IfcModel, structure: ModelStructure
     roles: dict[int, tuple[str, str]] = {}
     for building in structure.buildings:
         for space in building.spaces:
-            roles[model.by_guid(space.global_id).id()] = (building.global_id, "space")
+            entity = model.by_guid(space.global_id)
+            if entity.Representation is not None:
+                roles[entity.id()] = (building.global_id, "space")
         for step_id in building.element_ids:
             element = model.by_id(step_id)
             if element.Representation is None:
@@ -214,5 +216,7 @@ def compute_footprints(model: IfcModel, structure: ModelStructure, *,
         result.spaces[guid] = SpaceShape(shapely.from_wkb(wkb), area)
     for guid, (wkb, top) in payload["buildings"].items():
         result.buildings[guid] = BuildingShape(shapely.from_wkb(wkb) if wkb else None, top)
+    for building in structure.buildings:  # buildings with nothing to mesh
+        result.buildings.setdefault(building.global_id, BuildingShape(None, None))
     result.seconds = time.perf_counter() - started
     return result
