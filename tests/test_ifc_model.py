@@ -62,17 +62,23 @@ def _place(model: Any, product: Any, x: float, y: float, z: float = 0.0) -> None
 
 def build_block(path: Path, *, scale: float | None = 0.001, zones: bool = True,
                 with_walls: bool = True, latlon: tuple[float, float] | None = BLOCK_LONLAT,
-                georeferenced: bool = True, storeys: int = 2, version: str = "IFC4") -> Path:
+                georeferenced: bool = True, storeys: int = 2, version: str = "IFC4",
+                feet: bool = False) -> Path:
     """A two-storey residential block in millimetres: per storey two dwellings (zones named
     1-101 ... with spaces A101.. numbered per dwelling), 20 m x 5 m walls, georeferenced by
     an IfcMapConversion to EPSG:4549 (``scale`` None leaves Scale out: the classic error)."""
     model = ifcopenshell.api.project.create_file(version=version)
     project = ifcopenshell.api.root.create_entity(model, ifc_class="IfcProject",
                                                   name="Residential block 7")
-    millimetre = ifcopenshell.api.unit.add_si_unit(model, unit_type="LENGTHUNIT",
-                                                   prefix="MILLI")
-    square_metre = ifcopenshell.api.unit.add_si_unit(model, unit_type="AREAUNIT")
-    ifcopenshell.api.unit.assign_unit(model, units=[millimetre, square_metre])
+    if feet:  # an imperial model: foot and square foot
+        units = [ifcopenshell.api.unit.add_conversion_based_unit(model, name="foot"),
+                 ifcopenshell.api.unit.add_conversion_based_unit(model, name="square foot")]
+    else:
+        units = [ifcopenshell.api.unit.add_si_unit(model, unit_type="LENGTHUNIT",
+                                                   prefix="MILLI"),
+                 ifcopenshell.api.unit.add_si_unit(model, unit_type="AREAUNIT")]
+    ifcopenshell.api.unit.assign_unit(model, units=units)
+    length_unit = 0.3048 if feet else 0.001
     context = ifcopenshell.api.context.add_context(model, context_type="Model")
     body = ifcopenshell.api.context.add_context(model, context_type="Model",
                                                 context_identifier="Body",
@@ -101,7 +107,7 @@ def build_block(path: Path, *, scale: float | None = 0.001, zones: bool = True,
     for level in range(storeys):
         storey = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuildingStorey",
                                                      name=f"{level + 1}F")
-        storey.Elevation = level * 3000.0
+        storey.Elevation = level * 3.0 / length_unit
         ifcopenshell.api.aggregate.assign_object(model, relating_object=building,
                                                  products=[storey])
         _place(model, storey, 0, 0, level * 3.0)
@@ -318,6 +324,21 @@ def test_several_buildings_without_storeys_names_or_geometry(tmp_path: Path) -> 
     assert shapes.failed == 0  # a space without geometry is not a meshing failure
     assert shapes.buildings[hall.global_id].footprint.area == pytest.approx(48.0)
     assert shapes.buildings[shed.global_id].footprint is None
+
+
+def test_foot_model_in_metres(tmp_path: Path) -> None:
+    opened = open_model(build_block(tmp_path / "feet.ifc", feet=True, scale=0.3048))
+    structure = read_structure(opened.model)
+    assert structure.length_scale == pytest.approx(0.3048)
+    assert [s.elevation_m for s in structure.buildings[0].storeys] == pytest.approx([0.0, 3.0])
+    living = next(s for s in structure.spaces if s.number == "A101")
+    assert living.area_m2 == pytest.approx(29.5 * 0.3048**2)  # the quantity is in ft²
+    georef = resolve_georeference(opened.model, structure.length_scale)
+    assert not georef.warnings and georef.placement is not None
+    assert georef.placement.scale == pytest.approx(1.0)  # grid metres per model metre
+    shapes = compute_footprints(opened.model, structure, timeout_s=60, threads=1)
+    footprint = shapes.buildings[structure.buildings[0].global_id].footprint
+    assert footprint is not None and footprint.area == pytest.approx(20.4 * 5.4, rel=1e-6)
 
 
 def test_ifc4x3_block_reads_like_ifc4(tmp_path: Path) -> None:

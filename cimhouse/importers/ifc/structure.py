@@ -96,7 +96,9 @@ class ModelStructure:
 
 
 def _children(obj: IfcEntity) -> list[IfcEntity]:
-    return [child for rel in obj.IsDecomposedBy or () for child in rel.RelatedObjects]
+    # RelatedObjects is a SET: file order makes runs (and new row ids) repeatable
+    children = [child for rel in obj.IsDecomposedBy or () for child in rel.RelatedObjects]
+    return sorted(children, key=lambda child: child.id())
 
 
 def _text(value: Any) -> str | None:
