@@ -234,6 +234,12 @@ def test_cli_import_with_codes_then_reimport(fresh_db: str, fresh_engine: Engine
         assert dict(session.execute(select(House.ifc_global_id, House.code)).all()) == codes
         assert session.scalar(select(func.count()).select_from(Building)) == 1
 
+    outcome = runner.invoke(app, ["import", "ifc", str(GEOREF_EXAMPLE), "--community",
+                                  COMMUNITY, "--dwellings", "none"])
+    assert outcome.exit_code == 0, outcome.output
+    assert "georeference: ifc_map_conversion" in outcome.output
+    assert "used 0.001" in outcome.output  # the Scale warning reaches the user
+
     broken = block.parent / "cli-broken.ifc"
     broken.write_bytes(block.read_bytes()[:2000])
     outcome = runner.invoke(app, ["import", "ifc", str(broken), "--community", COMMUNITY])
