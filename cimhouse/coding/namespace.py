@@ -32,7 +32,7 @@ NUMBER_FIELD = {12: (3, 999), 15: (4, 9999), 19: (5, 99999)}
 #: index on code_registry.code through a digit range, valid under every collation.
 REGISTERED_MAX_SQL = """
 SELECT coalesce(max(substr(code, length(p) + 1, {width})::int), 0)
-FROM code_registry, (SELECT {prefix}::text AS p) AS arg
+FROM code_registry, (SELECT CAST({prefix} AS text) AS p) AS arg
 WHERE code >= rpad(p, 25, '0')
   AND code < rpad(lpad((p::numeric + 1)::text, length(p), '0'), 25, '0')
 """
