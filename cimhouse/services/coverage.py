@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.scope import Scope
 from cimhouse.services.policy import ServicePolicy
-from cimhouse.services.sql import base_params, estate_points_sql, expand_box_sql
+from cimhouse.services.sql import base_params, estate_points_sql, expand_box_sql, tune_for_analysis
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,9 @@ def coverage_sql(scope: Scope | None, policy: ServicePolicy) -> tuple[str, dict[
             ORDER BY 2, f.id LIMIT 1) near ON knn.d IS NOT NULL
         LEFT JOIN LATERAL (
             SELECT count(*) AS n FROM facility f
-            WHERE {live} AND f.geom && {expand_box_sql('s.pt', 'c.radius')}
-              AND ST_DWithin({metric_geom}, s.pm, c.radius)) inside ON near.distance_m <= c.radius
+            WHERE near.distance_m <= c.radius  -- a one-time filter: no probe when uncovered
+              AND {live} AND f.geom && {expand_box_sql('s.pt', 'c.radius')}
+              AND ST_DWithin({metric_geom}, s.pm, c.radius)) inside ON true
         WHERE s.pt IS NOT NULL
     """
     return body, params
@@ -96,6 +97,7 @@ def compute_coverage(session: Session, scope: Scope | None, *,
     policy = policy or ServicePolicy.default()
     body, params = coverage_sql(scope, policy)
     params |= base_params(metric_srid, as_of)
+    tune_for_analysis(session)
     rows = session.execute(text(body + " ORDER BY s.region_code, s.code, s.id, c.category"),
                            params)
     return [EstateCoverage(

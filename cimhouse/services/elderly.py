@@ -1,9 +1,9 @@
 """Elderly people living alone (独居老人): houses whose only current resident is >= N years.
 
-"Current resident" follows :func:`cimhouse.services.sql.homes_sql`: every person counts once,
-at the house of their current ``resident`` relation, else of their current ``registered``
-one. A house qualifies when exactly one person lives there and is at least ``min_age``
-(60 by default; 80 for the oldest old) on ``as_of``.
+"Current resident" follows :func:`cimhouse.services.sql.living_sql`: a current
+``resident`` relation, or a current ``registered`` one of a person who has no current
+resident relation anywhere. A house qualifies when exactly one person lives there and is
+at least ``min_age`` (60 by default; 80 for the oldest old) on ``as_of``.
 
 Personal data stays masked (name ``张*``, ID ``330402********1234``, phone ``138****5678``)
 unless the caller passes ``reveal=True`` with a vault; every full read then writes one
@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
 from cimhouse.pii import PiiVault
-from cimhouse.schema import AuditLog, House
+from cimhouse.schema import AuditLog
 from cimhouse.scope import Scope
-from cimhouse.services.sql import homes_sql, scope_sql
+from cimhouse.services.sql import house_scope_sql, living_sql, tune_for_analysis
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,11 @@ def mask_name(name: str) -> str:
 
 def _sql(scope: Scope | None) -> str:
     return f"""
-        WITH home AS MATERIALIZED ({homes_sql(scope)}),
-        alone AS (
-            SELECT county, house_id, min(person_id) AS person_id FROM home
-            GROUP BY county, house_id HAVING count(*) = 1)
+        WITH alone AS (
+            SELECT ph.county, ph.house_id, min(ph.person_id) AS person_id
+            FROM ({living_sql()}) ph JOIN house h ON h.county = ph.county AND h.id = ph.house_id
+            WHERE {house_scope_sql(scope)}
+            GROUP BY ph.county, ph.house_id HAVING count(DISTINCT ph.person_id) = 1)
         SELECT house.code AS house_code,
                COALESCE(house.address_norm, b.address_norm) AS address,
                e.code AS estate_code, e.name AS estate_name, house.region_code,
@@ -71,8 +72,7 @@ def _sql(scope: Scope | None) -> str:
         JOIN person p ON p.id = a.person_id
         JOIN building b ON b.county = house.county AND b.id = house.building_id
         LEFT JOIN estate e ON e.county = b.county AND e.id = b.estate_id
-        WHERE ({scope_sql(House, scope)})
-          AND p.birth_date <= CAST(:as_of AS date) - make_interval(years => :min_age)
+        WHERE p.birth_date <= CAST(:as_of AS date) - make_interval(years => :min_age)
         ORDER BY house.region_code, e.code, house.code, house.id
         LIMIT :limit OFFSET :offset
     """
@@ -90,6 +90,7 @@ def list_elderly_living_alone(session: Session, scope: Scope | None, *, min_age:
         raise InvalidInput("revealing personal data needs the vault")
     params = {"as_of": as_of or dt.date.today(), "min_age": min_age, "limit": limit,
               "offset": max(0, offset)}
+    tune_for_analysis(session)
     rows = session.execute(text(_sql(scope)), params).all()
     people: list[ElderlyAlone] = []
     for r in rows:

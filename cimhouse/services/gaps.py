@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from cimhouse.scope import Scope
 from cimhouse.services.coverage import count_unlocated, coverage_sql
-from cimhouse.services.policy import ServicePolicy
-from cimhouse.services.sql import base_params, estate_population_sql
+from cimhouse.services.policy import AGE_GROUPS, ServicePolicy
+from cimhouse.services.sql import base_params, estate_population_sql, tune_for_analysis
 
 
 @dataclass(frozen=True)
@@ -62,32 +62,6 @@ class GapResult:
     unlocated_estates: int = 0
 
 
-def category_coverage_sql(scope: Scope | None, policy: ServicePolicy
-                          ) -> tuple[str, dict[str, object]]:
-    """Statement body: coverage rows joined with the affected people of each estate.
-
-    Adds ``affected`` (people of the category's age group) and ``covered`` to the columns of
-    :func:`cimhouse.services.coverage.coverage_sql`; the caller appends ORDER BY/filters.
-    """
-    body, params = coverage_sql(scope, policy)
-    cases = " ".join(f"WHEN :cat{i} THEN COALESCE(pop.{policy.group(c).key}, 0)"
-                     for i, c in enumerate(policy.categories))
-    groups = " ".join(f"WHEN :cat{i} THEN CAST(:grp{i} AS text)"
-                      for i, c in enumerate(policy.categories))
-    for i, category in enumerate(policy.categories):
-        params[f"grp{i}"] = policy.group(category).key
-    sql = f"""
-        WITH cov AS ({body}),
-             pop AS MATERIALIZED ({estate_population_sql(scope)})
-        SELECT cov.*, COALESCE(cov.distance_m <= cov.radius, false) AS covered,
-               CASE cov.category {groups} END AS affected_group,
-               CASE cov.category {cases} END AS affected,
-               COALESCE(pop.everyone, 0) AS population
-        FROM cov LEFT JOIN pop ON pop.county = cov.county AND pop.estate_id = cov.estate_id
-    """
-    return sql, params
-
-
 @dataclass(frozen=True)
 class CoverageRow:
     """One estate x category with its affected people (the input of gaps and the index)."""
@@ -105,20 +79,50 @@ class CoverageRow:
     population: int  # everyone living in the estate
 
 
+def count_estate_population(session: Session, scope: Scope | None, *,
+                            as_of: dt.date | None = None
+                            ) -> dict[tuple[str, int], dict[str, int]]:
+    """People per estate (county, id) and age-group key, as living on ``as_of``.
+
+    Run as its own statement with nested loops and sorts off: the planner underestimates
+    the (county, id) joins by orders of magnitude (the two columns are correlated), and
+    index nested loops over a city's residents are what it would otherwise pick.
+    """
+    tune_for_analysis(session)
+    session.execute(text("SELECT set_config('enable_nestloop', 'off', true), "
+                         "set_config('enable_sort', 'off', true)"))
+    try:
+        rows = session.execute(text(estate_population_sql(scope)),
+                               base_params(4549, as_of)).mappings().all()
+    finally:
+        session.execute(text("SELECT set_config('enable_nestloop', 'on', true), "
+                             "set_config('enable_sort', 'on', true)"))
+    return {(r["county"], int(r["estate_id"])): {g.key: int(r[g.key]) for g in AGE_GROUPS}
+            for r in rows}
+
+
 def load_category_coverage(session: Session, scope: Scope | None, *,
                            policy: ServicePolicy | None = None, metric_srid: int = 4549,
                            as_of: dt.date | None = None) -> list[CoverageRow]:
     """All estate x category rows of ``scope`` with the people each gap would affect."""
     policy = policy or ServicePolicy.default()
-    body, params = category_coverage_sql(scope, policy)
+    population = count_estate_population(session, scope, as_of=as_of)
+    body, params = coverage_sql(scope, policy)
     params |= base_params(metric_srid, as_of)
-    rows = session.execute(text(body), params)
-    return [CoverageRow(
-        estate_code=r.estate_code, estate_name=r.estate_name, region_code=r.region_code,
-        category=r.category, radius_m=float(r.radius), nearest_facility=r.facility_name,
-        distance_m=None if r.distance_m is None else float(r.distance_m),
-        covered=bool(r.covered), affected_group=r.affected_group,
-        affected=int(r.affected), population=int(r.population)) for r in rows]
+    tune_for_analysis(session)
+    nobody = {g.key: 0 for g in AGE_GROUPS}
+    out: list[CoverageRow] = []
+    for r in session.execute(text(body), params):
+        people = population.get((r.county, int(r.estate_id)), nobody)
+        group = policy.group(r.category).key
+        distance = None if r.distance_m is None else float(r.distance_m)
+        out.append(CoverageRow(
+            estate_code=r.estate_code, estate_name=r.estate_name, region_code=r.region_code,
+            category=r.category, radius_m=float(r.radius), nearest_facility=r.facility_name,
+            distance_m=distance, covered=distance is not None and distance <= r.radius,
+            affected_group=group, affected=people[group],
+            population=people["everyone"]))
+    return out
 
 
 def community_names(session: Session, codes: set[str]) -> dict[str, str]:

@@ -59,8 +59,6 @@ AFFECTED_GROUP: dict[str, AgeGroup] = {
 DEFAULT_WEIGHT: dict[str, float] = {
     Cat.CHILDCARE: 2.0, Cat.ELDERLY_CARE: 2.0, Cat.EDUCATION: 1.5, Cat.MEDICAL: 1.5,
 }
-#: relations that make a person count as living in a house, in order of preference
-RESIDENT_RELATIONS = ("resident", "registered")
 
 
 @dataclass(frozen=True)

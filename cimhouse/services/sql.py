@@ -7,8 +7,8 @@ Everything is set-based: one statement per question, scoped by the predicates of
 - ``estate_points_sql``: scoped estates in use and one point each (a point on the boundary
   polygon, else the centroid of the buildings' footprints); estates without either are
   "unlocated" and reported, never silently dropped.
-- ``homes_sql``: every person counted once, at one house: the current ``resident`` relation,
-  else the current ``registered`` one (lowest house id on ties).
+- ``living_sql``: who lives where on a date: current ``resident`` relations, and
+  current ``registered`` ones of persons who have no current resident relation.
 - ``estate_population_sql``: people per estate and age group.
 """
 
@@ -17,12 +17,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
 
 from cimhouse.schema import Estate, House
 from cimhouse.scope import Scope, scope_filter
-from cimhouse.services.policy import AGE_GROUPS, RESIDENT_RELATIONS, AgeGroup
+from cimhouse.services.policy import AGE_GROUPS, AgeGroup
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 LIVE_STATUSES = ("in_use", "under_construction")
@@ -65,29 +66,36 @@ def estate_points_sql(scope: Scope | None) -> str:
     """
 
 
-def homes_sql(scope: Scope | None) -> str:
-    """CTE body: person_id, county, house_id - each person once, at their current home.
+def current_sql(alias: str) -> str:
+    """``alias`` (a person_house row) is valid on ``:as_of``."""
+    return (f"({alias}.valid_from IS NULL OR {alias}.valid_from <= :as_of) "
+            f"AND ({alias}.valid_to IS NULL OR {alias}.valid_to > :as_of)")
 
-    Only persons with a current relation to a house in ``scope`` are considered, but their
-    home is chosen among all their relations (someone registered here but living elsewhere
-    counts where they live).
+
+def living_sql() -> str:
+    """Subquery body: (county, house_id, person_id) for everyone living in a house on :as_of.
+
+    A person lives where they have a current ``resident`` (常住) relation; a current
+    ``registered`` (户籍) relation counts only for persons without any current resident
+    relation (registered here but living elsewhere: counted there). Two current resident
+    relations of one person are a register conflict; such a person counts in both houses.
+    Written as UNION ALL so that each branch is a plain join (the registered branch an
+    anti-join), which lets PostgreSQL hash a whole city's relations.
     """
-    relations = tuple(RESIDENT_RELATIONS)
-    current = (f"ph.relation IN {relations!r} "
-               "AND (ph.valid_from IS NULL OR ph.valid_from <= :as_of) "
-               "AND (ph.valid_to IS NULL OR ph.valid_to > :as_of)")
-    in_scope = ""
-    if scope is not None:
-        in_scope = f"""AND ph.person_id IN (
-            SELECT ph2.person_id FROM person_house ph2 JOIN house ON house.county = ph2.county
-              AND house.id = ph2.house_id
-            WHERE {current.replace('ph.', 'ph2.')} AND ({scope_sql(House, scope)}))"""
     return f"""
-        SELECT DISTINCT ON (ph.person_id) ph.person_id, ph.county, ph.house_id
-        FROM person_house ph
-        WHERE {current} {in_scope}
-        ORDER BY ph.person_id, (ph.relation = 'resident') DESC, ph.house_id
+        SELECT ph.county, ph.house_id, ph.person_id FROM person_house ph
+        WHERE ph.relation = 'resident' AND {current_sql('ph')}
+        UNION ALL
+        SELECT ph.county, ph.house_id, ph.person_id FROM person_house ph
+        WHERE ph.relation = 'registered' AND {current_sql('ph')}
+          AND NOT EXISTS (SELECT 1 FROM person_house r WHERE r.person_id = ph.person_id
+                          AND r.relation = 'resident' AND {current_sql('r')})
     """
+
+
+def house_scope_sql(scope: Scope | None, alias: str = "h") -> str:
+    """The scope predicate on house rows aliased ``alias``."""
+    return scope_sql(House, scope).replace("house.", f"{alias}.")
 
 
 def age_condition(group: AgeGroup, birth: str = "p.birth_date") -> str:
@@ -104,18 +112,29 @@ def age_condition(group: AgeGroup, birth: str = "p.birth_date") -> str:
 
 
 def estate_population_sql(scope: Scope | None) -> str:
-    """CTE body: county, estate_id and one count column per age group (``AGE_GROUPS``)."""
+    """Statement: county, estate_id and one count column per age group (``AGE_GROUPS``)."""
     counts = ",\n".join(
         f"count(*) FILTER (WHERE {age_condition(g)}) AS {g.key}" for g in AGE_GROUPS)
     return f"""
         SELECT b.county, b.estate_id, {counts}
-        FROM ({homes_sql(scope)}) home
-        JOIN person p ON p.id = home.person_id
-        JOIN house h ON h.county = home.county AND h.id = home.house_id
+        FROM ({living_sql()}) ph
+        JOIN house h ON h.county = ph.county AND h.id = ph.house_id
         JOIN building b ON b.county = h.county AND b.id = h.building_id
-        WHERE b.estate_id IS NOT NULL
+        JOIN person p ON p.id = ph.person_id
+        WHERE b.estate_id IS NOT NULL AND ({house_scope_sql(scope)})
         GROUP BY b.county, b.estate_id
     """
+
+
+def tune_for_analysis(session: Session) -> None:
+    """Settings for the rest of this transaction that suit one big analytical statement.
+
+    JIT compilation costs more than it saves on these plans (their lateral KNN probes have
+    huge estimated costs but run in microseconds), and sorts/hashes of a city's residents
+    should stay in memory.
+    """
+    session.execute(text("SELECT set_config('jit', 'off', true), "
+                         "set_config('work_mem', '256MB', true)"))
 
 
 def base_params(metric_srid: int, as_of: dt.date | None) -> dict[str, Any]:
