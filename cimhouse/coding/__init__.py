@@ -1,1 +1,67 @@
-"""The unified urban-rural house code (docs/house-code.md) and its lifecycle."""
+"""The unified urban-rural house code (docs/house-code.md): parse, assign, run its lifecycle.
+
+Where to start
+--------------
+Pure functions, no database (:mod:`~cimhouse.coding.house_code`, :mod:`~cimhouse.coding.crossref`)::
+
+    normalize(raw) -> str          validate(raw) -> str (InvalidInput: what and where)
+    encode(region_code, estate, building, house) -> str
+    decode(raw) -> HouseCode       (.object_kind, .region_path, .estate_code, .as_dict())
+    display(code) -> "330402007024-001-0003-00101-8"
+    validate_realestate_unit_no / validate_address_code / validate_ifc_global_id /
+    validate_external_ids
+
+Assignment (importers call exactly this, inside their transaction)::
+
+    assign_codes(session, scope: str | Scope, *, actor: str, dry_run: bool = False,
+                 job_id: int | None = None, on_progress=None) -> AssignResult
+
+Jobs on the procrastinate queue (:mod:`~cimhouse.coding.jobs`; GraphQL
+``startCodeAssignment`` / ``cancelJob``)::
+
+    enqueue_code_assignment(session, scope: str, actor: str, *, dry_run=False) -> Job
+    cancel_job(session, job_id: int, actor: str) -> Job
+    make_app(settings) -> procrastinate.App          # run by ``cimhouse worker``
+
+Lifecycle (GraphQL ``retireHouse`` / ``splitHouse`` / ``mergeHouses``)::
+
+    retire_house(session, code: str, status: str, *, actor: str, reason: str) -> House
+    split_house(session, code: str, parts: int, *, actor: str) -> list[str]
+    merge_houses(session, codes: list[str], *, actor: str) -> str
+    relabel_object(session, code: str, /, *, actor: str, **labels) -> Estate|Building|House
+    apply_region_changes(session, mapping: {old: new}, effective_date: date, *, actor: str,
+                         names: {new: name} | None = None) -> RegionChangeResult
+    lineage(session, code: str) -> LineageView   # .events, .ancestors, .descendants
+
+All take a session, may flush, never commit: the caller owns the transaction.
+
+Example::
+
+    with session_scope(engine) as session:
+        result = assign_codes(session, "330402007024", actor="alice")
+        new_codes = split_house(session, "3304020070240010003001018", 2, actor="alice")
+"""
+
+from cimhouse.coding.apply_region_changes import RegionChangeResult, apply_region_changes
+from cimhouse.coding.assign_codes import AssignResult, assign_codes
+from cimhouse.coding.crossref import (
+    validate_address_code,
+    validate_external_ids,
+    validate_ifc_global_id,
+    validate_realestate_unit_no,
+)
+from cimhouse.coding.house_code import HouseCode, decode, display, encode, normalize, validate
+from cimhouse.coding.jobs import cancel_job, enqueue_code_assignment, make_app
+from cimhouse.coding.lineage import LineageEdge, LineageView, lineage
+from cimhouse.coding.merge_houses import merge_houses
+from cimhouse.coding.relabel_object import relabel, relabel_object
+from cimhouse.coding.retire_house import retire_house
+from cimhouse.coding.split_house import split_house
+
+__all__ = [
+    "AssignResult", "HouseCode", "LineageEdge", "LineageView", "RegionChangeResult",
+    "apply_region_changes", "assign_codes", "cancel_job", "decode", "display", "encode",
+    "enqueue_code_assignment", "lineage", "make_app", "merge_houses", "normalize", "relabel",
+    "relabel_object", "retire_house", "split_house", "validate", "validate_address_code",
+    "validate_external_ids", "validate_ifc_global_id", "validate_realestate_unit_no",
+]

@@ -1,0 +1,29 @@
+"""``cimhouse worker``: run queued jobs (code assignment) from the procrastinate queue."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from cimhouse.cli.common import handle_errors, settings
+
+
+@handle_errors
+def worker(
+    once: bool = typer.Option(False, "--once", help="Run what is queued, then exit."),
+    concurrency: int = typer.Option(1, "--concurrency", min=1, max=8,
+                                    help="Jobs run at the same time."),
+) -> None:
+    """Run queued code-assignment jobs until stopped (Ctrl-C or SIGTERM stop it gracefully).
+
+    Example: cimhouse worker --once
+    """
+    from cimhouse.coding.jobs import QUEUE, make_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    make_app(settings()).run_worker(queues=[QUEUE], wait=not once, concurrency=concurrency)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)
