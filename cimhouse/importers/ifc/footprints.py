@@ -43,6 +43,8 @@ OUTLINE_TYPES = ("IfcWall", "IfcCurtainWall", "IfcColumn")
 SLAB_TYPES = ("IfcSlab",)
 #: inner voids of a footprint smaller than this (m²) are closed: stair wells, shafts, gaps
 HOLE_FILL_M2 = 50.0
+#: below this many elements the geometry kernel runs on one thread
+PARALLEL_FROM = 300
 #: triangles whose projection is smaller than this (m²) are vertical faces: dropped
 MIN_TRIANGLE_M2 = 1e-7
 
@@ -66,6 +68,14 @@ class FootprintResult:
     meshed: int = 0
     failed: int = 0  # elements the geometry kernel could not mesh
     seconds: float = 0.0
+
+
+def default_threads(elements: int) -> int:
+    """Kernel threads for ``elements`` to mesh: one for small models (thread start-up costs
+    more than it saves below a few hundred elements), else up to 8 cores."""
+    if elements < PARALLEL_FROM:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def geometry_settings() -> Any:
@@ -183,7 +193,7 @@ def compute_footprints(model: IfcModel, structure: ModelStructure, *,
     """Mesh the spaces and outline elements of every building; see the module docstring."""
     started = time.perf_counter()
     roles = geometry_elements(model, structure)
-    threads = threads or max(1, min(os.cpu_count() or 1, 8))
+    threads = threads or default_threads(len(roles))
     if not roles:  # nothing to mesh: no child process either
         return FootprintResult(buildings={b.global_id: BuildingShape(None, None)
                                           for b in structure.buildings},

@@ -72,7 +72,7 @@ def open_model(path: Path) -> OpenedModel:
     with _OPEN_LOCK:
         _ifc.get_log()  # drop whatever earlier calls left in the process-wide log
         try:
-            model = _ifc.file.from_string(raw.decode("utf-8", errors="replace"))
+            model = _ifc.open(str(path))
         except ifcopenshell.SchemaError as exc:
             raise InvalidInput(f"{name}: unsupported IFC schema ({exc}); supported: "
                                f"{', '.join(SUPPORTED_SCHEMAS)}") from None

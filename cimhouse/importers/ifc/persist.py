@@ -24,7 +24,7 @@ import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.db.bulk import execute_count
@@ -181,6 +181,9 @@ def write_model(session: Session, target: ImportTarget, view: ModelView, *, acto
     """Upsert ``view`` under ``target``; returns counts of what was added/updated/removed."""
     counts: Counter[str] = Counter()
     county = target.county
+    # two imports into one county at once would race on the GlobalId keys: take turns
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                    {"key": f"cimhouse.ifc_import:{county}"})
     check_other_counties(session, county, view.structure)
     records = view.structure.buildings
     buildings = _by_global_id(session, Building, county, [b.global_id for b in records])
