@@ -134,7 +134,8 @@ def main() -> None:
         for label, sql in GENERATE:
             with session_scope(engine) as session:
                 session.execute(text("SELECT setseed(0.42)"))
-                timed(f"generate {label}", lambda: session.execute(text(sql), sizes))
+                timed(f"generate {label}",
+                      lambda sql=sql, session=session: session.execute(text(sql), sizes))
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             timed("VACUUM ANALYZE", lambda: conn.execute(text("VACUUM ANALYZE")))
         scope = parse_scope("3304")
@@ -145,9 +146,9 @@ def main() -> None:
                            lambda: session.execute(text(POPULATION_BOUND)).scalar_one())
             result, gaps = timed("find_gaps(3304): 11 categories, ranked",
                                  lambda: find_gaps(session, scope))
-            rows, cov = timed("load_category_coverage(3304) again (for the index)",
+            rows, _ = timed("load_category_coverage(3304) again (for the index)",
                               lambda: load_category_coverage(session, scope))
-            scores, idx = timed("compute_service_index from those rows",
+            scores, _ = timed("compute_service_index from those rows",
                                 lambda: compute_service_index(session, scope, rows=rows))
         print(f"estate gaps {len(result.estates)}, community gaps {len(result.communities)}, "
               f"communities scored {len(scores)}")
