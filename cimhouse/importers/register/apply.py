@@ -239,7 +239,8 @@ def _relations(session: Session, params: dict[str, object]) -> tuple[int, int]:
             SELECT 1 FROM person_house ph
             WHERE ph.county = s.county AND ph.house_id = s.house_id
               AND ph.person_id = s.person_id AND ph.relation = s.relation
-              AND ph.valid_to IS NULL)""", params)
+              AND ph.valid_to IS NULL)
+        ORDER BY s.county, s.house_id""", params)  # index order: fewer page visits
     return added, updated
 
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from cimhouse.addressing.gazetteer import Gazetteer
 from cimhouse.addressing.parse_address import (
-    ParsedAddress,
     building_address,
     house_address,
     parse_address,
@@ -57,6 +56,8 @@ STAGE_SQL = """
 """
 _REGION_HINTS = ("county", "town", "community")
 _ADDRESS_PARTS = ("estate", "building", "unit", "floor", "room")
+_HOUSE_FIELDS = ("address", *_ADDRESS_PARTS, *_REGION_HINTS, "use", "area", "realestate_no",
+                 "lon", "lat", "crs")
 
 
 def seal(vault: PiiVault, value: str) -> str:
@@ -85,81 +86,84 @@ class RowValidator:
         self.known_estates = known_estates
         self.default_crs = default_crs
         self.default_relation = default_relation or owner_header(columns)
-        self._parses: dict[tuple[str | None, ...], tuple[ParsedAddress, str, str]] = {}
         self._unit_numbers: dict[str, str] = {}  # 不动产单元号 -> house address in this file
-
-    def _address(self, cells: Sequence[str]) -> tuple[ParsedAddress, str, str]:
-        get = self.columns.get
-        key = (get(cells, "address"), *(get(cells, p) for p in _ADDRESS_PARTS),
-               *(get(cells, h) for h in _REGION_HINTS))
-        cached = self._parses.get(key)
-        if cached is not None:
-            return cached
-        hint = "".join(h for h in key[6:] if h) or None
-        parsed = parse_address(key[0], self.gazetteer, parts=dict(zip(_ADDRESS_PARTS, key[1:6],
-                                                                      strict=True)),
-                               region_hint=hint, known_estates=self.known_estates)
-        norms = ("", "")
-        if parsed.accepted:
-            norms = (building_address(self.gazetteer, parsed),
-                     house_address(self.gazetteer, parsed))
-        if len(self._parses) >= PARSE_CACHE_SIZE:
-            self._parses.clear()
-        self._parses[key] = (parsed, *norms)
-        return self._parses[key]
+        # Rows of one house repeat its columns, rows of one person theirs: validate each
+        # distinct house part and person part once (bounded caches, memory stays flat).
+        index = columns.fields
+        self._house_at = [index.get(f, -1) for f in _HOUSE_FIELDS]
+        self._person_at = [index.get(f, -1) for f in ("name", "id_number", "phone")]
+        self._relation_at = index.get("relation", -1)
+        self._extra_at = sorted(columns.extra)
+        self._houses: dict[tuple[str, ...], tuple[tuple[Any, ...] | None, list[str]]] = {}
+        self._persons: dict[tuple[str, ...], tuple[tuple[Any, ...] | None, list[str]]] = {}
+        self._extras: dict[tuple[str, ...], str] = {}
 
     def validate(self, line: int, cells: Sequence[str]
                  ) -> tuple[tuple[Any, ...] | None, list[str]]:
-        get = self.columns.get
-        reasons: list[str] = []
-        parsed, building_norm, house_norm = self._address(cells)
-        if not parsed.accepted:
-            reasons += parsed.reasons or ["地址无法解析 / address cannot be parsed"]
-
-        name = " ".join((get(cells, "name") or "").split())
-        if not name:
-            reasons.append("姓名为空 / name is empty")
-        id_raw = get(cells, "id_number")
-        id_hash = id_cipher = id_masked = gender = birth = None
-        if not id_raw:
-            reasons.append("身份证号为空 / ID number is empty")
-        else:
-            try:
-                info = parse_id_number(unseal(self.vault, id_raw))
-                id_hash = self.vault.lookup_hash(info.value)
-                id_cipher = self.vault.encrypt(info.value)
-                id_masked, gender, birth = info.masked, info.gender, info.birth_date
-            except InvalidInput as exc:
-                reasons.append(ID_REASONS.get(str(exc.detail.get("reason")), exc.message))
-
-        phone_cipher = phone_masked = None
-        phone_raw = get(cells, "phone")
-        if phone_raw:
-            try:
-                phone = normalize_phone(unseal(self.vault, phone_raw))
-            except InvalidInput:
-                phone = None
-            if phone is None:
-                reasons.append("联系电话格式不对 / phone number is not a mobile or landline "
-                               "number")
-            else:
-                phone_cipher, phone_masked = self.vault.encrypt(phone), mask_phone(phone)
-
-        relation_raw = get(cells, "relation")
+        width = len(cells)
+        house_key = tuple(cells[i] if 0 <= i < width else "" for i in self._house_at)
+        house = self._houses.get(house_key)
+        if house is None:
+            house = self._cached(self._houses, house_key, self._house(house_key))
+        person_key = tuple(cells[i] if 0 <= i < width else "" for i in self._person_at)
+        person = self._persons.get(person_key)
+        if person is None:
+            person = self._cached(self._persons, person_key, self._person(*person_key))
+        relation_raw = (cells[self._relation_at].strip()
+                        if 0 <= self._relation_at < width else "")
         relation = relation_kind(relation_raw) if relation_raw else self.default_relation
-        if relation is None:
-            reasons.append(f"人房关系无法识别: {relation_raw or '(空)'} / unknown relation "
-                           f"(expected 产权/户籍/常住/租住)")
-        use_raw = get(cells, "use")
+        if house[0] is None or person[0] is None or relation is None:
+            reasons = house[1] + person[1]
+            if relation is None:
+                reasons.append(f"人房关系无法识别: {relation_raw or '(空)'} / unknown relation "
+                               f"(expected 产权/户籍/常住/租住)")
+            return None, reasons
+        extra_key = tuple(cells[i] if i < width else "" for i in self._extra_at)
+        extra = self._extras.get(extra_key)
+        if extra is None:
+            values = {self.columns.header[i]: v.strip()
+                      for i, v in zip(self._extra_at, extra_key, strict=True) if v.strip()}
+            extra = self._cached_text(extra_key, json.dumps(values, ensure_ascii=False))
+        return (line, *house[0], *person[0], relation, extra), []
+
+    def _cached_text(self, key: tuple[str, ...], value: str) -> str:
+        if len(self._extras) >= PARSE_CACHE_SIZE:
+            self._extras.clear()
+        self._extras[key] = value
+        return value
+
+    @staticmethod
+    def _cached(cache: dict[tuple[str, ...], tuple[tuple[Any, ...] | None, list[str]]],
+                key: tuple[str, ...], value: tuple[tuple[Any, ...] | None, list[str]]
+                ) -> tuple[tuple[Any, ...] | None, list[str]]:
+        if len(cache) >= PARSE_CACHE_SIZE:
+            cache.clear()
+        cache[key] = value
+        return value
+
+    def _house(self, key: tuple[str, ...]) -> tuple[tuple[Any, ...] | None, list[str]]:
+        """Validate the house columns of a row (address, use, area, unit number, point)."""
+        raw = dict(zip(_HOUSE_FIELDS, (v.strip() or None for v in key), strict=True))
+        reasons: list[str] = []
+        hint = "".join(raw[h] or "" for h in _REGION_HINTS) or None
+        parsed = parse_address(raw["address"], self.gazetteer,
+                               parts={p: raw[p] for p in _ADDRESS_PARTS}, region_hint=hint,
+                               known_estates=self.known_estates)
+        building_norm = house_norm = ""
+        if parsed.accepted:
+            building_norm = building_address(self.gazetteer, parsed)
+            house_norm = house_address(self.gazetteer, parsed)
+        else:
+            reasons += parsed.reasons or ["地址无法解析 / address cannot be parsed"]
+        use_raw = raw["use"]
         use = house_use(use_raw) if use_raw else "residential"
         if use is None:
             reasons.append(f"房屋用途无法识别: {use_raw} / unknown house use")
-        area_raw = get(cells, "area")
+        area_raw = raw["area"]
         area = parse_area(area_raw) if area_raw else None
         if area_raw and area is None:
             reasons.append(f"建筑面积无效: {area_raw} / area is not a positive number")
-
-        unit_no = (get(cells, "realestate_no") or "").upper() or None
+        unit_no = (raw["realestate_no"] or "").upper() or None
         if unit_no:
             problem = realestate_unit_problem(unit_no)
             if problem:
@@ -170,24 +174,51 @@ class RowValidator:
             elif house_norm and self._unit_numbers.setdefault(unit_no, house_norm) != house_norm:
                 reasons.append("同一不动产单元号对应不同地址 / the same real-estate unit number "
                                "is given for another address in this file")
-
-        lon, lat = self._coordinates(cells, reasons)
+        lon, lat = self._coordinates(raw["lon"], raw["lat"], raw["crs"], reasons)
         if reasons:
             return None, reasons
-        assert parsed.community_code is not None
-        extra = {self.columns.header[i]: cells[i].strip() for i in self.columns.extra
-                 if i < len(cells) and cells[i].strip()}
         estate_kind = "rural_group" if (parsed.estate or "").endswith("组") else "commodity"
-        return (line, parsed.county, parsed.community_code, parsed.estate, estate_kind,
+        return (parsed.county, parsed.community_code, parsed.estate, estate_kind,
                 parsed.building, building_norm, parsed.unit, parsed.floor,
-                parsed.floor_number, parsed.room, house_norm, area, use, unit_no, lon, lat,
-                name, id_hash, id_cipher, id_masked, gender, birth, phone_cipher, phone_masked,
-                relation, json.dumps(extra, ensure_ascii=False)), []
+                parsed.floor_number, parsed.room, house_norm, area, use, unit_no, lon,
+                lat), []
 
-    def _coordinates(self, cells: Sequence[str], reasons: list[str]
-                     ) -> tuple[float | None, float | None]:
-        get = self.columns.get
-        lon_raw, lat_raw = get(cells, "lon"), get(cells, "lat")
+    def _person(self, name_raw: str, id_raw: str, phone_raw: str
+                ) -> tuple[tuple[Any, ...] | None, list[str]]:
+        """Validate, hash and encrypt the person columns of a row."""
+        reasons: list[str] = []
+        name = " ".join(name_raw.split())
+        if not name:
+            reasons.append("姓名为空 / name is empty")
+        id_hash = id_cipher = id_masked = gender = birth = None
+        if not id_raw.strip():
+            reasons.append("身份证号为空 / ID number is empty")
+        else:
+            try:
+                info = parse_id_number(unseal(self.vault, id_raw.strip()))
+                id_hash = self.vault.lookup_hash(info.value)
+                id_cipher = self.vault.encrypt(info.value)
+                id_masked, gender, birth = info.masked, info.gender, info.birth_date
+            except InvalidInput as exc:
+                reasons.append(ID_REASONS.get(str(exc.detail.get("reason")), exc.message))
+        phone_cipher = phone_masked = None
+        if phone_raw.strip():
+            try:
+                phone = normalize_phone(unseal(self.vault, phone_raw.strip()))
+            except InvalidInput:
+                phone = None
+            if phone is None:
+                reasons.append("联系电话格式不对 / phone number is not a mobile or landline "
+                               "number")
+            else:
+                phone_cipher, phone_masked = self.vault.encrypt(phone), mask_phone(phone)
+        if reasons:
+            return None, reasons
+        return (name, id_hash, id_cipher, id_masked, gender, birth, phone_cipher,
+                phone_masked), []
+
+    def _coordinates(self, lon_raw: str | None, lat_raw: str | None, crs_raw: str | None,
+                     reasons: list[str]) -> tuple[float | None, float | None]:
         if not lon_raw and not lat_raw:
             return None, None
         try:
@@ -202,9 +233,9 @@ class RowValidator:
             reasons.append("坐标不在中国范围内 / coordinates lie outside China")
             return None, None
         try:
-            system = normalize_coordinate_system(get(cells, "crs") or self.default_crs)
+            system = normalize_coordinate_system(crs_raw or self.default_crs)
         except ValueError:
-            reasons.append(f"坐标系无法识别: {get(cells, 'crs')} / unknown coordinate system "
+            reasons.append(f"坐标系无法识别: {crs_raw} / unknown coordinate system "
                            "(CGCS2000, WGS84, GCJ02, BD09)")
             return None, None
         return to_cgcs2000(lon, lat, system)
