@@ -326,6 +326,19 @@ def test_several_buildings_without_storeys_names_or_geometry(tmp_path: Path) -> 
     assert shapes.buildings[shed.global_id].footprint is None
 
 
+def test_overlapping_zones_are_not_taken_as_dwellings(block: Path, tmp_path: Path) -> None:
+    model = ifcopenshell.open(str(block))
+    fire = ifcopenshell.api.root.create_entity(model, ifc_class="IfcZone", name="fire zone")
+    ifcopenshell.api.group.assign_group(model, products=model.by_type("IfcSpace"), group=fire)
+    layered = tmp_path / "layered.ifc"
+    model.write(str(layered))
+    structure = read_structure(open_model(layered).model)
+    assert len(structure.zones) == 5
+    rule = resolve_rule(structure, DwellingRule.parse("auto"))
+    assert rule.kind == "prefix"  # the fire zone overlaps the flats: zones are not dwellings
+    assert len(group_dwellings(structure, DwellingRule.parse("zone"))) == 5
+
+
 def test_foot_model_in_metres(tmp_path: Path) -> None:
     opened = open_model(build_block(tmp_path / "feet.ifc", feet=True, scale=0.3048))
     structure = read_structure(opened.model)

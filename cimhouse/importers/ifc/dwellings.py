@@ -1,7 +1,8 @@
 """Which spaces form a dwelling (户): the ``--dwellings`` rules.
 
 =========================  ===================================================================
-``auto`` (default)         ``zone`` when the model has IfcZones holding spaces, else ``prefix``
+``auto`` (default)         ``zone`` when the model has IfcZones holding spaces and no space
+                           sits in two zones, else ``prefix``
                            when every numbered space starts with letters (A101, B-203), else
                            ``none``
 ``zone``                   each IfcZone that groups spaces is one dwelling, keyed on the
@@ -94,12 +95,23 @@ def resolve_rule(structure: ModelStructure, rule: DwellingRule) -> DwellingRule:
     """Turn ``auto`` into the rule it stands for on this model."""
     if rule.kind != "auto":
         return rule
-    if structure.zones:
+    if structure.zones and zones_partition_spaces(structure):
         return DwellingRule("zone")
     numbered = [s.number for s in structure.spaces if s.number]
     if numbered and all(space_prefix(n) for n in numbered):
         return DwellingRule("prefix")
     return DwellingRule("none")
+
+
+def zones_partition_spaces(structure: ModelStructure) -> bool:
+    """True when no space sits in two zones: the zones can be dwellings. Models that layer
+    fire, HVAC and lighting zones over the same rooms fail this test."""
+    seen: set[str] = set()
+    for _, members in structure.zones.values():
+        if seen.intersection(members):
+            return False
+        seen.update(members)
+    return True
 
 
 def _building_of_spaces(structure: ModelStructure) -> dict[str, str]:

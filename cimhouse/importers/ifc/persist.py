@@ -187,21 +187,23 @@ def write_model(session: Session, target: ImportTarget, view: ModelView, *, acto
     check_other_counties(session, county, view.structure)
     records = view.structure.buildings
     buildings = _by_global_id(session, Building, county, [b.global_id for b in records])
+    added: list[tuple[Any, dict[str, Any]]] = []
     for record in records:
         row = buildings.get(record.global_id)
         values = _building_values(record, view, target, row)
         if row is None:
             row = Building(county=county, ifc_global_id=record.global_id, **values)
             session.add(row)
-            session.flush()
-            _log_insert(session, row, values, "building", actor, source, county)
+            added.append((row, values))
             buildings[record.global_id] = row
             counts["buildings_added"] += 1
         elif _apply(session, row, values, TRACKED_BUILDING, "building", actor, source, county):
             counts["buildings_updated"] += 1
         else:
             counts["buildings_unchanged"] += 1
-    session.flush()
+    session.flush()  # one batch of inserts; the ids are needed from here on
+    for row, values in added:
+        _log_insert(session, row, values, "building", actor, source, county)
     storey_rows = _write_storeys(session, view, buildings, county, counts)
     house_of_space = _write_houses(session, view, buildings, storey_rows, target, actor,
                                    source, counts)
@@ -243,8 +245,11 @@ def _write_houses(session: Session, view: ModelView, buildings: dict[str, Buildi
     spaces = {s.global_id: s for s in view.structure.spaces}
     house_of_space: dict[str, int] = {}
     seen: set[int] = set()
+    claimed: set[str] = set()  # spaces already in a dwelling of this run
+    added: list[tuple[House, dict[str, Any]]] = []
+    placed: list[tuple[House, list[SpaceRecord]]] = []
     for group in view.dwellings:
-        members = [spaces[i] for i in group.space_ids if i not in house_of_space]
+        members = [spaces[i] for i in group.space_ids if i not in claimed]
         if len(members) < len(group.space_ids):
             counts["spaces_in_two_dwellings"] += len(group.space_ids) - len(members)
         areas = [_space_area(s, view)[0] for s in members]
@@ -269,14 +274,20 @@ def _write_houses(session: Session, view: ModelView, buildings: dict[str, Buildi
             row = House(county=target.county, use=HouseUse.RESIDENTIAL.value,
                         ifc_global_id=group.zone_global_id, source=view.origin, **values)
             session.add(row)
-            session.flush()
-            _log_insert(session, row, values, "house", actor, source, target.county)
+            added.append((row, values))
             counts["houses_added"] += 1
         elif _apply(session, row, values, TRACKED_HOUSE, "house", actor, source,
                     target.county):
             counts["houses_updated"] += 1
         else:
             counts["houses_unchanged"] += 1
+        placed.append((row, members))
+        for space in members:
+            claimed.add(space.global_id)
+    session.flush()  # one batch of inserts
+    for row, values in added:
+        _log_insert(session, row, values, "house", actor, source, target.county)
+    for row, members in placed:
         seen.add(row.id)
         for space in members:
             house_of_space[space.global_id] = row.id
