@@ -206,7 +206,17 @@ def test_targets_and_dry_run(session: Session, block: Path) -> None:
         import_ifc(session, block, community="330402999999")
     with pytest.raises(NotFound):
         import_ifc(session, block, estate="3304020070240009000000000")
-    import_ifc(session, block, community=COMMUNITY)
+    first = import_ifc(session, block, community=COMMUNITY)
+    estate = session.get(Estate, ("330402", first.target["estate_id"]))
+    assert estate is not None
+    estate.code = "330402007024000100000000X"
+    session.flush()
+    fzk = import_ifc(session, FZK, estate=estate.code, dwellings="none")
+    assert fzk.target["estate_id"] == estate.id and fzk.target["created"] is False
+    assert session.scalar(select(func.count()).select_from(Building).where(
+        Building.estate_id == estate.id)) == 2
+    with pytest.raises(InvalidInput, match="not both"):
+        import_ifc(session, FZK, estate=estate.code, community=COMMUNITY)
     with pytest.raises(Conflict, match="county 330402"):
         import_ifc(session, block, community=OTHER_COUNTY_COMMUNITY)
 
