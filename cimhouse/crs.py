@@ -138,7 +138,8 @@ def normalize_coordinate_system(name: str | None) -> str:
 
     Empty means CGCS2000 (the national standard). Raises ``ValueError`` on anything else.
     """
-    key = "".join((name or "").upper().replace("_", "").replace("-", "").split())
+    key = "".join((name or "").upper().replace("_", "").replace("-", "").replace(":", "")
+                  .split())
     aliases = {
         "": "CGCS2000", "CGCS2000": "CGCS2000", "EPSG4490": "CGCS2000", "4490": "CGCS2000",
         "2000": "CGCS2000", "国家2000": "CGCS2000", "2000国家大地坐标系": "CGCS2000",
@@ -155,7 +156,12 @@ def to_cgcs2000(lon: float, lat: float, system: str) -> tuple[float, float]:
     """Convert a lon/lat in CGCS2000, WGS84, GCJ-02 or BD-09 into CGCS2000 (EPSG:4490)."""
     kind = normalize_coordinate_system(system)
     if kind == "BD09":
-        lon, lat = bd09_to_gcj02(lon, lat)
+        # the published inverse is off by ~0.1 m: refine it against the forward formula
+        glon, glat = bd09_to_gcj02(lon, lat)
+        for _ in range(10):
+            blon, blat = gcj02_to_bd09(glon, glat)
+            glon, glat = glon - (blon - lon), glat - (blat - lat)
+        lon, lat = glon, glat
         kind = "GCJ02"
     if kind == "GCJ02":
         lon, lat = gcj02_to_wgs84(lon, lat)
