@@ -121,6 +121,15 @@ def test_reimport_updates_keeps_codes_never_duplicates(session: Session, block: 
     assert _count(session, Space) == totals[3] - 1
 
 
+def test_skip_geometry_keeps_earlier_footprints(session: Session, block: Path) -> None:
+    import_ifc(session, block, community=COMMUNITY)
+    again = import_ifc(session, block, geometry=False)
+    assert again.counts["buildings_unchanged"] == 1 and again.counts["houses_unchanged"] == 4
+    bedroom = session.scalars(select(Space).where(Space.number == "A102")).one()
+    assert bedroom.footprint is not None
+    assert (float(bedroom.area_m2 or 0), bedroom.area_source) == (20.0, "ifc_geometry")
+
+
 def test_duplex_prefix_dwellings_with_command_line_georef(session: Session) -> None:
     result = import_ifc(session, DUPLEX, community=COMMUNITY, estate_name="Duplex",
                         georef_cli=JIAXING_GRID, override_georef=True)

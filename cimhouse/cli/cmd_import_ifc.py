@@ -47,14 +47,16 @@ def import_ifc_command(
         DEFAULT_DISAGREEMENT_M, "--latlon-tolerance",
         help="Metres beyond which the site's lat/lon disagrees with its map conversion."),
     assign_codes: bool = typer.Option(False, "--assign-codes",
-                                      help="Then code the uncoded objects of the community."),
+                                      help="Then code the new estate, buildings and houses "
+                                      "(scope: the estate, or its community before it has "
+                                      "a code)."),
     actor: str = typer.Option("cli", "--actor", help="Who runs the import (recorded)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read and check, write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Import an IFC2X3/IFC4/IFC4X3 model; a re-import updates by GlobalId, keeps codes.
 
-    Example: cimhouse import ifc block7.ifc --community 330106001001 --dwellings prefix
+    Example: cimhouse import ifc block7.ifc --community 330402007024 --dwellings prefix
     --crs EPSG:4549 --origin 571815.2,3403498.7 --rotation 12.5 --json
     """
     georef_cli = CliGeoref.parse(crs, origin, rotation)

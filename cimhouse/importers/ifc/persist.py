@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -61,6 +61,8 @@ class ModelView:
     shapes: FootprintResult | None
     georef: Georeference
     origin: str  # what the rows' ``source`` says: "ifc:<file name>"
+    #: without a geometry step: geometric areas an earlier import stored, by GlobalId
+    kept_geometry_areas: dict[str, float] = field(default_factory=dict)
 
 
 def _multipolygon(geom: BaseGeometry | None, georef: Georeference) -> Any:
@@ -173,6 +175,8 @@ def _space_area(space: SpaceRecord, view: ModelView) -> tuple[float | None, str 
     shape = view.shapes.spaces.get(space.global_id) if view.shapes else None
     if shape is not None and shape.area_m2 > 0:
         return shape.area_m2, AreaSource.IFC_GEOMETRY.value
+    if space.global_id in view.kept_geometry_areas:  # --skip-geometry: the earlier figure
+        return view.kept_geometry_areas[space.global_id], AreaSource.IFC_GEOMETRY.value
     return None, None
 
 
@@ -204,6 +208,12 @@ def write_model(session: Session, target: ImportTarget, view: ModelView, *, acto
     session.flush()  # one batch of inserts; the ids are needed from here on
     for row, values in added:
         _log_insert(session, row, values, "building", actor, source, county)
+    if view.shapes is None:
+        view.kept_geometry_areas = {str(gid): float(area or 0) for gid, area in session.execute(
+            select(Space.ifc_global_id, Space.area_m2).where(
+                Space.county == county, Space.ifc_global_id.in_(
+                    [s.global_id for s in view.structure.spaces]),
+                Space.area_source == AreaSource.IFC_GEOMETRY.value))}
     storey_rows = _write_storeys(session, view, buildings, county, counts)
     house_of_space = _write_houses(session, view, buildings, storey_rows, target, actor,
                                    source, counts)
