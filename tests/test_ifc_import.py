@@ -259,6 +259,15 @@ def test_cli_import_with_codes_then_reimport(fresh_db: str, fresh_engine: Engine
     assert "georeference: ifc_map_conversion" in outcome.output
     assert "used 0.001" in outcome.output  # the Scale warning reaches the user
 
+    campus = build_campus(block.parent / "cli-campus.ifc")
+    report = block.parent / "rejected.csv"
+    outcome = runner.invoke(app, ["import", "ifc", str(campus), "--community", COMMUNITY,
+                                  "--report", str(report)])
+    assert outcome.exit_code == 1, outcome.output  # imported, two objects rejected
+    assert "georeference: none" in outcome.output and "rejected: IfcSpace" in outcome.output
+    lines = report.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "global_id,ifc_class,reason" and len(lines) == 3
+
     broken = block.parent / "cli-broken.ifc"
     broken.write_bytes(block.read_bytes()[:2000])
     outcome = runner.invoke(app, ["import", "ifc", str(broken), "--community", COMMUNITY])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import console, engine, handle_errors, print_json, progress
 from cimhouse.db import session_scope
 from cimhouse.importers.ifc.georef import DEFAULT_DISAGREEMENT_M, CliGeoref
-from cimhouse.importers.ifc.import_ifc import import_ifc
+from cimhouse.importers.ifc.import_ifc import IfcImportResult, import_ifc
 
 
 @import_app.command("ifc")
@@ -50,11 +51,16 @@ def import_ifc_command(
                                       help="Then code the new estate, buildings and houses "
                                       "(scope: the estate, or its community before it has "
                                       "a code)."),
+    report: Path | None = typer.Option(None, "--report", dir_okay=False,
+                                       help="Write the rejected objects here (CSV)."),
     actor: str = typer.Option("cli", "--actor", help="Who runs the import (recorded)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read and check, write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Import an IFC2X3/IFC4/IFC4X3 model; a re-import updates by GlobalId, keeps codes.
+
+    Exit code 0: imported; 1: imported, but some objects were rejected (listed, --report);
+    2: nothing written (broken file, bad option, unknown estate or community).
 
     Example: cimhouse import ifc block7.ifc --community 330402007024 --dwellings prefix
     --crs EPSG:4549 --origin 571815.2,3403498.7 --rotation 12.5 --json
@@ -72,12 +78,23 @@ def import_ifc_command(
             codes = _assign_codes(session, str(scope), actor) \
                 if assign_codes and not dry_run else None
         bar.update(task, total=1, completed=1)
+    if report is not None:
+        with report.open("w", newline="", encoding="utf-8-sig") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["global_id", "ifc_class", "reason"])
+            writer.writeheader()
+            writer.writerows(result.rejected)
     summary = result.as_dict()
     if codes is not None:
         summary["codes"] = codes
     if as_json:
         print_json(summary)
-        return
+    else:
+        _print_summary(file, result, codes)
+    if result.rejected:  # committed, but not everything in the file was taken: say so
+        raise typer.Exit(code=1)
+
+
+def _print_summary(file: Path, result: IfcImportResult, codes: dict[str, Any] | None) -> None:
     counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()) if v)
     console.print(f"{file.name} ({result.schema}): read {result.read}, accepted "
                   f"{result.accepted}, rejected {len(result.rejected)}; {counts}")
