@@ -267,17 +267,20 @@ def _write_houses(session: Session, view: ModelView, buildings: dict[str, Buildi
         member_storeys = [storeys[s.storey_id] for s in members if s.storey_id]
         lowest = min(member_storeys, key=lambda s: s.elevation_m or 0, default=None)
         building = buildings[group.building_global_id]
+        row = by_key.get(group.key)
+        # other systems' identifiers and attributes on the house are kept
+        external_ids = dict(row.external_ids or {}) if row is not None else {}
+        attributes = dict(row.attributes or {}) if row is not None else {}
         values: dict[str, Any] = {
             "building_id": building.id, "room_label": group.label,
             "floor_label": lowest.name if lowest else None,
             "floor_number": _floor_number(building, lowest, storeys) if lowest else None,
             "area_m2": round(Decimal(total), 2) if total else None,
             "area_source": AreaSource.SUM_OF_SPACES.value if total else None,
-            "external_ids": {"ifc_dwelling": group.key},
-            "attributes": {"ifc": {"spaces": len(members), "storeys": sorted(
-                {s.name or s.ifc_global_id for s in member_storeys})}},
+            "external_ids": {**external_ids, "ifc_dwelling": group.key},
+            "attributes": {**attributes, "ifc": {"spaces": len(members), "storeys": sorted(
+                {s.name or s.ifc_global_id or "" for s in member_storeys})}},
         }
-        row = by_key.get(group.key)
         if row is None or row.code is None:
             values["region_code"] = building.region_code
         if row is None:
