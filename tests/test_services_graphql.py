@@ -82,3 +82,37 @@ def test_elderly_roles_and_audit(session, test_settings, world) -> None:  # type
     assert session.scalar(select(func.count()).select_from(AuditLog)) == before + 2
     actors = session.scalars(select(AuditLog.actor).order_by(AuditLog.id.desc()).limit(2))
     assert set(actors) == {"api:gis"}
+
+
+def test_over_http_through_the_app(fresh_engine, test_settings) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from cimhouse.api.app import create_app
+    from cimhouse.auth.tokens import create_token
+    from cimhouse.db import session_scope
+
+    with session_scope(fresh_engine) as session:
+        build_world(session, test_settings)
+        street = create_token(session, name="street", scope="330402007",
+                              roles=["pii_reader"], actor="tests").token
+        village = create_token(session, name="b-only", scope=COMMUNITY_B,
+                               roles=["reader"], actor="tests").token
+    client = TestClient(create_app(test_settings, engine=fresh_engine))
+
+    def post(token: str, query: str) -> dict[str, Any]:
+        reply = client.post("/graphql", json={"query": query},
+                            headers={"Authorization": f"Bearer {token}"})
+        assert reply.status_code < 500, reply.text
+        return reply.json()  # type: ignore[no-any-return]
+
+    reply = post(village, f'{{ serviceIndex(categories: {CATS}, asOf: "2026-06-30") '
+                          '{ regionCode index } }')
+    assert reply["data"]["serviceIndex"] == [{"regionCode": COMMUNITY_B, "index": 37.5}]
+    refused = post(village, '{ elderlyLivingAlone { houseCode } }')
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    full = post(street, '{ elderlyLivingAlone(asOf: "2026-06-30", reveal: true) '
+                        '{ age idNumber } }')
+    assert [p["age"] for p in full["data"]["elderlyLivingAlone"]] == [86, 60, 81]
+    with session_scope(fresh_engine) as session:  # the audit rows were committed
+        assert session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.actor == "api:street", AuditLog.action == "pii.read")) == 3
