@@ -136,3 +136,29 @@ def test_geopackage_in_projected_crs(session, world, tmp_path) -> None:  # type:
     lon, lat = transform_point(ORIGIN[0], ORIGIN[1], 4549, 4490)
     centre = to_shape(e1.boundary).centroid
     assert (centre.x, centre.y) == pytest.approx((lon, lat), abs=1e-6)
+
+
+def test_estate_names_narrowed_by_community_and_legacy_crs(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    twin = Estate(county="330402", name="E1小区", region_code=COMMUNITY_B)  # same name in B
+    session.add(twin)
+    session.flush()
+    path = tmp_path / "e.geojson"
+    path.write_text(json.dumps({
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}},
+        "features": [
+            feature({"name": "E1小区"}, to_storage(square(0, 0, 70))),
+            feature({"name": "E1小区", "community": "百福弄社区居委会"},
+                    to_storage(square(0, 0, 70))),
+            feature({"name": "E1小区", "community_code": COMMUNITY_B},
+                    to_storage(square(3000, 0, 70))),
+        ]}, ensure_ascii=False), encoding="utf-8")
+    result = import_boundaries(session, path, level="estate", crs="BD09")  # file says 4490
+    assert [r.number for r in result.rejected] == [1]
+    assert "matches 2 estates" in result.rejected[0].reasons[0]
+    assert result.updated == 2
+    session.refresh(twin)
+    assert area_m2(twin.boundary) == pytest.approx(140 * 140, rel=1e-3)
+    e1 = session.get(Estate, ("330402", world.estates["E1"].id))
+    session.refresh(e1)
+    assert area_m2(e1.boundary) == pytest.approx(140 * 140, rel=1e-3)

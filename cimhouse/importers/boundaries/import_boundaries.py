@@ -2,9 +2,10 @@
 
 Features are keyed by ``code`` (12-digit community code or 25-character estate code) or
 else by ``name`` (community names match with or without 居委会/村委会; estate names also
-match aliases), optionally narrowed to a region prefix (``within``) so that a name must
-be unique there. Polygons are reprojected to EPSG:4490, repaired (``ST_MakeValid``) and
-stored as MultiPolygon; every changed boundary is written to ``change_log``. After an
+match aliases, narrowed by a ``community`` property, code or name, when present),
+optionally narrowed to a region prefix (``within``) so that a name must be unique there.
+Polygons are reprojected to EPSG:4490, repaired (``ST_MakeValid``) and stored as
+MultiPolygon; every changed boundary is written to ``change_log``. After an
 estate import, buildings without an estate are assigned to the smallest estate of their
 county whose boundary contains them (also in ``change_log``). Every feature is accepted or
 rejected with bilingual reasons; the run is recorded in ``import_run`` (kind
@@ -39,8 +40,10 @@ from cimhouse.scope import Scope, parse_scope, prefix_range
 from cimhouse.services.sql import literal_sql, scope_sql
 
 LEVELS = ("community", "estate")
-CODE_KEYS = ("code", "代码", "编码", "estate_code", "community_code", "region_code", "小区代码",
-             "社区代码")
+CODE_KEYS = {"community": ("code", "community_code", "region_code", "社区代码", "代码", "编码"),
+             "estate": ("code", "estate_code", "小区代码", "代码", "编码")}
+#: on estate features: the community (12-digit code or name) that narrows a name match
+COMMUNITY_KEYS = ("community_code", "社区代码", "community", "社区", "所属社区")
 NAME_KEYS = ("name", "名称", "小区名称", "社区名称", "村社名称")
 _SUFFIX = "'(居民委员会|居委会|村民委员会|村委会)$'"
 
@@ -85,14 +88,22 @@ def _first(props: dict[str, Any], keys: tuple[str, ...]) -> str:
     return ""
 
 
-def _validate(features: list[Any], crs: str
-              ) -> tuple[list[tuple[int, str, str, str]], list[RejectedFeature]]:
-    staged: list[tuple[int, str, str, str]] = []
+def feature_key(props: dict[str, Any], level: str) -> str:
+    """How a feature is named in reports: its code, else [community/]name."""
+    code, name = _first(props, CODE_KEYS[level]), _first(props, NAME_KEYS)
+    community = _first(props, COMMUNITY_KEYS) if level == "estate" else ""
+    return code or (f"{community}/{name}" if community and name else name)
+
+
+def _validate(features: list[Any], crs: str, level: str
+              ) -> tuple[list[tuple[int, str, str, str, str]], list[RejectedFeature]]:
+    staged: list[tuple[int, str, str, str, str]] = []
     rejected: list[RejectedFeature] = []
     seen: dict[str, int] = {}
     for number, props, geom, srid in features:
-        code, name = _first(props, CODE_KEYS), _first(props, NAME_KEYS)
-        key = code or name
+        code, name = _first(props, CODE_KEYS[level]), _first(props, NAME_KEYS)
+        community = _first(props, COMMUNITY_KEYS) if level == "estate" else ""
+        key = feature_key(props, level)
         reasons: list[str] = []
         if not key:
             reasons.append("缺少代码或名称 / neither code nor name")
@@ -115,7 +126,7 @@ def _validate(features: list[Any], crs: str
         if reasons:
             rejected.append(RejectedFeature(number, key, reasons))
         else:
-            staged.append((number, code, name, f"SRID=4490;{geom.wkt}"))
+            staged.append((number, code, name, community, f"SRID=4490;{geom.wkt}"))
     return staged, rejected
 
 
@@ -141,7 +152,11 @@ def _match_sql(level: str, within: str | None) -> str:
               FROM stage_boundary s2 JOIN estate e
                 ON e.status NOT IN ('demolished', 'registered_in_error')
                AND (e.code = s2.code OR (s2.code = '' AND
-                    (e.name = s2.name OR s2.name = ANY(e.aliases)) {narrow}))
+                    (e.name = s2.name OR s2.name = ANY(e.aliases)) {narrow}
+                    AND (s2.community = '' OR e.region_code = s2.community OR EXISTS (
+                        SELECT 1 FROM region r WHERE r.code = e.region_code
+                          AND regexp_replace(r.name, {_SUFFIX}, '') =
+                              regexp_replace(s2.community, {_SUFFIX}, '')))))
               ORDER BY s2.line, e.id) m
         WHERE m.line = s.line"""
 
@@ -166,9 +181,8 @@ def import_boundaries(session: Session, path: Path, *, level: str, crs: str = "C
     if not features:
         raise InvalidInput(f"{path.name}: no features")
     result = BoundaryImportResult(read=len(features))
-    staged, result.rejected = _validate(features, crs)
-    keys = {number: key for number, key, *_ in
-            ((f[0], _first(f[1], CODE_KEYS) or _first(f[1], NAME_KEYS)) for f in features)}
+    staged, result.rejected = _validate(features, crs, level)
+    keys = {f[0]: feature_key(f[1], level) for f in features}
 
     savepoint = session.begin_nested()
     run = ImportRun(kind="boundaries", file_name=path.name, dry_run=dry_run, actor=actor,
@@ -178,10 +192,11 @@ def import_boundaries(session: Session, path: Path, *, level: str, crs: str = "C
     session.add(run)
     session.flush()
     create_staging(session, "stage_boundary",
-                   "line integer PRIMARY KEY, code text, name text, geom geometry(Geometry, "
-                   "4490), target_code text, target_county text, target_id bigint, "
-                   "matches integer")
-    copy_rows(session, "stage_boundary", ["line", "code", "name", "geom"], staged)
+                   "line integer PRIMARY KEY, code text, name text, community text, "
+                   "geom geometry(Geometry, 4490), target_code text, target_county text, "
+                   "target_id bigint, matches integer")
+    copy_rows(session, "stage_boundary", ["line", "code", "name", "community", "geom"],
+              staged)
     session.execute(text("UPDATE stage_boundary SET geom = ST_Multi(ST_CollectionExtract("
                          "ST_MakeValid(geom), 3))"))
     session.execute(text(_match_sql(level, within)))

@@ -3,7 +3,8 @@
 GeoPackage files are SQLite databases: the first feature table listed in
 ``gpkg_contents`` is read, its geometry blobs decoded (GeoPackage header + WKB) and its
 ``srs_id`` looked up in ``gpkg_spatial_ref_sys``. GeoJSON has no CRS member in RFC 7946;
-its srid is ``None`` and the caller's ``--crs`` applies.
+an old-style ``crs`` member (``urn:ogc:def:crs:EPSG::4490``) is honoured, otherwise the srid
+is ``None`` and the caller's ``--crs`` applies.
 
 Example::
 
@@ -15,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import struct
 from pathlib import Path
@@ -86,6 +88,7 @@ def _read_geojson(path: Path) -> list[Feature]:
         raise InvalidInput(f"{path.name}: not valid GeoJSON") from exc
     if not isinstance(data, dict) or not isinstance(data.get("features"), list):
         raise InvalidInput(f"{path.name}: GeoJSON must be a FeatureCollection")
+    srid = _legacy_crs(data.get("crs"))
     features: list[Feature] = []
     for number, feature in enumerate(data["features"], start=1):
         feature = feature if isinstance(feature, dict) else {}
@@ -96,8 +99,20 @@ def _read_geojson(path: Path) -> list[Feature]:
             geom = shape(feature["geometry"]) if feature.get("geometry") else None
         except (ValueError, TypeError, AttributeError, KeyError, ShapelyError):
             geom = None
-        features.append((number, props, geom, None))
+        features.append((number, props, geom, srid))
     return features
+
+
+def _legacy_crs(member: Any) -> int | None:
+    """The EPSG code of a (pre-RFC 7946) ``crs`` member such as EPSG::4490, else None."""
+    name = ((member or {}).get("properties") or {}).get("name") if isinstance(
+        member, dict) else None
+    if not isinstance(name, str):
+        return None
+    if name.upper().endswith("CRS84"):
+        return 4326
+    found = re.search(r"EPSG:+(\d+)$", name.upper())
+    return int(found.group(1)) if found else None
 
 
 def read_boundary_file(path: Path) -> list[Feature]:
