@@ -84,3 +84,16 @@ def test_messy_register_imports_with_exactly_the_bad_rows_rejected(
                                   "count(attributes -> 'location') FROM house")).one()
     assert houses[0] == houses[1] == summary.houses and houses[2] > 0
     assert houses[3] == summary.houses
+
+
+def test_footprints_attach_to_registered_buildings(session: Session, clean: Path) -> None:
+    from cimhouse.importers.register.attach_footprints import attach_footprints
+
+    import_register(session, clean / "register.csv", vault=VAULT)
+    result = attach_footprints(session, clean / "buildings.geojson")
+    assert result.rejected == [] and result.updated == result.read > 0
+    with_footprint = session.scalar(text(
+        "SELECT count(*) FROM building WHERE ST_IsValid(footprint) AND floors_above > 0"))
+    assert with_footprint == result.read
+    again = attach_footprints(session, clean / "buildings.geojson")
+    assert (again.updated, again.unchanged) == (0, result.read)

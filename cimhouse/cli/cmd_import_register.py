@@ -78,6 +78,39 @@ def register_command(
         raise typer.Exit(code=1)
 
 
+@import_app.command("footprints")
+@handle_errors
+def footprints_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                help="GeoJSON polygons with the building's register address "
+                                     "(property address/地址) and optional floors_above."),
+    crs: str = typer.Option("CGCS2000", "--crs",
+                            help=f"Coordinates of features without a crs property: "
+                                 f"{', '.join(COORDINATE_SYSTEMS)}."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+) -> None:
+    """Attach footprints to buildings created by a register import (matched by address).
+
+    Example: cimhouse import footprints var/demo/buildings.geojson
+    """
+    from cimhouse.importers.register.attach_footprints import attach_footprints
+
+    current = settings()
+    with session_scope(engine(current)) as session:
+        result = attach_footprints(session, file, actor=f"cli:{getpass.getuser()}",
+                                   default_crs=crs)
+    summary = result.summary()
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(f"read {result.read}, updated {result.updated}, unchanged "
+                      f"{result.unchanged}, rejected {len(result.rejected)}")
+        for number, address, reasons in result.rejected[:20]:
+            console.print(f"  feature {number} {address}: {'; '.join(reasons)}")
+    if result.rejected:
+        raise typer.Exit(code=1)
+
+
 def _assign_codes(session: Session, counties: list[str], actor: str) -> list[dict[str, Any]]:
     """Code what the import created, county by county, in the import's transaction."""
     from cimhouse.coding.assign_codes import assign_codes  # heavy: only when asked
