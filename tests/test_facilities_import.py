@@ -147,3 +147,27 @@ def test_xlsx_and_bad_files(session, world, tmp_path) -> None:  # type: ignore[n
         import_facilities(session, empty)
     with pytest.raises(InvalidInput):
         import_facilities(session, write_csv(tmp_path / "x.shp", ["x"]))
+
+
+def test_epsg_spellings_and_projected_coordinates(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lon, lat = lonlat(10, 10)
+    x, y = ORIGIN[0] + 10, ORIGIN[1] + 10  # the same place in EPSG:4549 metres
+    path = write_csv(tmp_path / "e.csv", [
+        "name,category,lon,lat,crs",
+        f"甲,托育,{lon},{lat},EPSG:4490",
+        f"乙,托育,{lon},{lat},epsg:4326",
+        f"丙,托育,{x},{y},EPSG:4549",
+        f"丁,托育,{lon},{lat},EPSG:999999",
+    ])
+    result = import_facilities(session, path, source="e")
+    assert (result.added, [r.line for r in result.rejected]) == (3, [5])
+    assert all(f.estate_id == world.estates["E1"].id for f in imported(session, "e").values())
+    geo = tmp_path / "legacy.geojson"
+    geo.write_text(json.dumps({
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4549"}},
+        "features": [{"type": "Feature", "properties": {"name": "戊", "category": "托育"},
+                      "geometry": {"type": "Point", "coordinates": [x, y]}}]}),
+        encoding="utf-8")
+    assert import_facilities(session, geo, source="legacy").added == 1
+    assert imported(session, "legacy")["戊"].estate_id == world.estates["E1"].id

@@ -88,7 +88,7 @@ def _read_geojson(path: Path) -> list[Feature]:
         raise InvalidInput(f"{path.name}: not valid GeoJSON") from exc
     if not isinstance(data, dict) or not isinstance(data.get("features"), list):
         raise InvalidInput(f"{path.name}: GeoJSON must be a FeatureCollection")
-    srid = _legacy_crs(data.get("crs"))
+    srid = legacy_crs(data.get("crs"))
     features: list[Feature] = []
     for number, feature in enumerate(data["features"], start=1):
         feature = feature if isinstance(feature, dict) else {}
@@ -103,7 +103,7 @@ def _read_geojson(path: Path) -> list[Feature]:
     return features
 
 
-def _legacy_crs(member: Any) -> int | None:
+def legacy_crs(member: Any) -> int | None:
     """The EPSG code of a (pre-RFC 7946) ``crs`` member such as EPSG::4490, else None."""
     name = ((member or {}).get("properties") or {}).get("name") if isinstance(
         member, dict) else None

@@ -21,6 +21,7 @@ from typing import Any
 from shapely.geometry import shape
 
 from cimhouse.errors import InvalidInput
+from cimhouse.importers.boundaries.reading import legacy_crs
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("name", "名称", "设施名称", "机构名称"),
@@ -108,10 +109,13 @@ def _read_geojson(raw: bytes) -> list[tuple[int, dict[str, str]]]:
     features = data.get("features") if isinstance(data, dict) else None
     if not isinstance(features, list):
         raise InvalidInput("GeoJSON must be a FeatureCollection")
+    declared = legacy_crs(data.get("crs"))  # an old-style crs member, e.g. EPSG::4490
     rows = []
     for number, feature in enumerate(features, start=1):
         props = (feature or {}).get("properties") or {}
         row = {canonical_header(str(k)): _cell(v) for k, v in props.items()}
+        if declared is not None and not row.get("crs"):
+            row["crs"] = f"EPSG:{declared}"
         if feature.get("id") is not None and "external_id" not in row:
             row["external_id"] = _cell(feature["id"])
         geometry = (feature or {}).get("geometry")

@@ -25,7 +25,7 @@ from shapely import wkt as shapely_wkt
 from shapely.errors import ShapelyError
 from shapely.geometry.base import BaseGeometry
 
-from cimhouse.crs import normalize_coordinate_system, to_cgcs2000, transform_point
+from cimhouse.crs import normalize_coordinate_system, to_cgcs2000, transform_point, transformer
 from cimhouse.importers.facilities.categories import resolve_category
 from cimhouse.schema.vocab import LifecycleStatus
 
@@ -55,10 +55,13 @@ class FacilityRow:
 def coordinate_converter(crs_name: str) -> Callable[[float, float], tuple[float, float]]:
     """lon/lat (or x/y) in ``crs_name`` -> EPSG:4490; raises ValueError when unknown."""
     text = crs_name.strip().upper().replace(" ", "")
-    if text.startswith("EPSG:") and text[5:].isdigit() and text[5:] not in ("4490", "4326"):
-        srid = int(text[5:])
+    code = text.removeprefix("EPSG:").removeprefix("EPSG::")
+    if text.startswith("EPSG:") and code.isdigit() and code not in ("4490", "4326"):
+        srid = int(code)
+        transformer(srid, 4490)  # fails now (CRSError) for an unknown EPSG code
         return lambda x, y: transform_point(x, y, srid, 4490)
-    system = normalize_coordinate_system(crs_name)
+    system = normalize_coordinate_system({"4490": "CGCS2000", "4326": "WGS84"}.get(
+        code, crs_name))
     return lambda x, y: to_cgcs2000(x, y, system)
 
 
