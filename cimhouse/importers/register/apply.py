@@ -37,6 +37,9 @@ def apply_staged(session: Session, *, actor: str, run_id: int) -> dict[str, int]
     """Apply ``stage_register`` to the model; return counts of what was added and updated."""
     params: dict[str, object] = {"actor": actor, "src": f"import_run:{run_id}", "run": run_id}
     counts: dict[str, int] = {}
+    # Sorts and hashes over a million staged rows spill to disk at the default work_mem;
+    # LOCAL keeps the larger setting to this transaction.
+    _run(session, "SET LOCAL work_mem = '256MB'")
     _run(session, _DROP_DERIVED)  # an earlier import in the same transaction left them
     _run(session, "ANALYZE stage_register")
     counts["estates_added"] = _estates(session, params)
