@@ -171,3 +171,13 @@ def test_epsg_spellings_and_projected_coordinates(session, world, tmp_path) -> N
         encoding="utf-8")
     assert import_facilities(session, geo, source="legacy").added == 1
     assert imported(session, "legacy")["戊"].estate_id == world.estates["E1"].id
+
+
+def test_demo_facilities_file_imports_cleanly(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from cimhouse.demo.generate_demo import generate_demo
+
+    summary = generate_demo(tmp_path / "demo", houses=400, seed=3)
+    result = import_facilities(session, tmp_path / "demo" / "facilities.csv", source="demo")
+    assert result.rejected == []
+    assert result.added == result.read == summary.facilities
+    assert result.matched_by == {"community_code": summary.facilities}
