@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cimhouse.cli.common import console, engine, handle_errors, settings
+from cimhouse.cli.common import console, engine, handle_errors, progress, settings
 from cimhouse.db import session_scope
 from cimhouse.errors import InvalidInput
 from cimhouse.scope import parse_scope
@@ -45,10 +45,19 @@ def services(
         reference = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError:
         raise InvalidInput("--as-of must be a date like 2026-06-30") from None
-    with session_scope(engine(current)) as session:
-        report = build_services_report(session, parse_scope(scope), policy=policy,
+    parsed = parse_scope(scope)
+    with progress(transient=True) as bar, session_scope(engine(current)) as session:
+        task = bar.add_task("services report", total=4)
+
+        def step(name: str) -> None:
+            bar.update(task, description=name, advance=0 if name.startswith("coverage")
+                       else 1)
+
+        report = build_services_report(session, parsed, policy=policy,
                                        metric_srid=current.metric_srid, as_of=reference,
-                                       elderly_min_age=elderly_age)
+                                       elderly_min_age=elderly_age, on_step=step)
+        bar.update(task, advance=1)
+    # written after the live display has stopped: it would capture stdout otherwise
     for path in write_report(report, fmt, out):
         console.print(f"wrote {path}")
 

@@ -17,6 +17,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,15 +58,24 @@ def _metres(value: float | None) -> float | None:
 
 def build_services_report(session: Session, scope: Scope | None, *,
                           policy: ServicePolicy | None = None, metric_srid: int = 4549,
-                          as_of: dt.date | None = None,
-                          elderly_min_age: int = 60) -> ServicesReport:
-    """Every section of the report for ``scope`` (None: everything)."""
+                          as_of: dt.date | None = None, elderly_min_age: int = 60,
+                          on_step: Callable[[str], None] | None = None) -> ServicesReport:
+    """Every section of the report for ``scope`` (None: everything).
+
+    ``on_step`` is called with the name of each of the four steps as it starts (for a
+    progress display).
+    """
     policy = policy or ServicePolicy.default()
     as_of = as_of or dt.date.today()
+    step = on_step or (lambda _name: None)
+    step("coverage and people per estate")
     rows = load_category_coverage(session, scope, policy=policy, metric_srid=metric_srid,
                                   as_of=as_of)
+    step("gaps")
     gaps = find_gaps(session, scope, policy=policy, metric_srid=metric_srid, rows=rows)
+    step("service index")
     index = compute_service_index(session, scope, policy=policy, rows=rows)
+    step("elderly living alone")
     elderly = list_elderly_living_alone(session, scope, min_age=elderly_min_age, as_of=as_of)
     report = ServicesReport(
         scope=scope.code if scope else "all", as_of=as_of,
