@@ -335,3 +335,40 @@ def test_code_assignment_jobs(client: TestClient, aw: ApiWorld) -> None:
     assert done == {"__typename": "JobPayload", "job": {"status": "cancelled"}}
     assert data(post(client, aw.tokens["city"], cancel, {"j": job_id}))["cancelJob"][
         "__typename"] == "ConflictError"
+
+
+def test_house_lifecycle_mutations(client: TestClient, aw: ApiWorld) -> None:
+    from cimhouse.coding.house_code import encode
+
+    community = aw.world.communities[0]
+    houses = [c for c, o in aw.world.objects.items() if o.kind == "house"
+              and o.community == community and o.estate_code == aw.world.estates[1]]
+    retire = """mutation($c: String!) { retireHouse(code: $c, status: DEMOLISHED,
+        reason: "survey 2026") { __typename ... on HousePayload { house { code status } }
+        ... on UserError { message } } }"""
+    done = data(post(client, aw.tokens["city"], retire, {"c": houses[0]}))["retireHouse"]
+    assert done == {"__typename": "HousePayload",
+                    "house": {"code": houses[0], "status": "demolished"}}
+    again = data(post(client, aw.tokens["city"], retire, {"c": houses[0]}))["retireHouse"]
+    assert again["__typename"] == "ConflictError"
+    outside = data(post(client, aw.tokens["other_county"], retire, {"c": houses[1]}))
+    unknown_code = encode(community, 998, 9, 999)
+    unknown = data(post(client, aw.tokens["city"], retire, {"c": unknown_code}))
+    assert outside["retireHouse"]["__typename"] == unknown["retireHouse"]["__typename"] \
+        == "NotFoundError"
+    assert outside["retireHouse"]["message"].replace(houses[1], "C") == \
+        unknown["retireHouse"]["message"].replace(unknown_code, "C")
+    split = """mutation($c: String!) { splitHouse(code: $c, parts: 2) { __typename
+        ... on CodesPayload { codes houses { code status } } ... on UserError { message } } }"""
+    parts = data(post(client, aw.tokens["city"], split, {"c": houses[1]}))["splitHouse"]
+    assert parts["__typename"] == "CodesPayload" and len(parts["codes"]) == 2
+    lineage = data(post(client, aw.tokens["county"], """query($c: String!) { lineage(code: $c)
+        { descendants { event childCode } } }""", {"c": houses[1]}))["lineage"]
+    assert {d["childCode"] for d in lineage["descendants"] if d["event"] == "split"} >= set(
+        parts["codes"])
+    merge = """mutation($c: [String!]!) { mergeHouses(codes: $c) { __typename
+        ... on CodesPayload { codes } ... on UserError { message } } }"""
+    merged = data(post(client, aw.tokens["city"], merge, {"c": parts["codes"]}))["mergeHouses"]
+    assert merged["__typename"] == "CodesPayload" and len(merged["codes"]) == 1
+    reader = data(post(client, aw.tokens["town"], split, {"c": houses[2]}))["splitHouse"]
+    assert reader["__typename"] == "ForbiddenError"

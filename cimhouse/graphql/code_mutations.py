@@ -6,14 +6,18 @@ does not exist. The work itself is done by :mod:`cimhouse.coding`.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
+from cimhouse.coding import merge_houses, retire_house, split_house
 from cimhouse.coding.jobs import cancel_job, enqueue_code_assignment
-from cimhouse.errors import NotFound
+from cimhouse.errors import InvalidInput, NotFound
+from cimhouse.graphql.built import HouseType
+from cimhouse.graphql.codes import canonical_code, scoped_registry
 from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.operations import JobType, load_job
 from cimhouse.graphql.results import (
@@ -36,6 +40,66 @@ class JobPayload:
 JobResult = Annotated[
     JobPayload | InvalidInputError | NotFoundError | ConflictError | ForbiddenError,
     strawberry.union("JobResult")]
+
+
+@strawberry.type
+class HousePayload:
+    house: HouseType
+
+
+@strawberry.type
+class CodesPayload:
+    codes: list[str] = strawberry.field(description="The new house codes, in order.")
+    houses: list[HouseType]
+
+
+@strawberry.enum(description="Why a house leaves the register.")
+class RetireStatus(Enum):
+    DEMOLISHED = "demolished"
+    REGISTERED_IN_ERROR = "registered_in_error"
+
+
+HouseResult = Annotated[
+    HousePayload | InvalidInputError | NotFoundError | ConflictError | ForbiddenError,
+    strawberry.union("HouseResult")]
+CodesResult = Annotated[
+    CodesPayload | InvalidInputError | NotFoundError | ConflictError | ForbiddenError,
+    strawberry.union("CodesResult")]
+
+
+def _code_in_scope(ctx: RequestContext, raw: str) -> str:
+    """The canonical code when its object lies in scope; else the 'never issued' NotFound."""
+    canonical = canonical_code(raw)
+    if canonical not in scoped_registry(ctx.session, ctx.scope, [canonical]):
+        raise NotFound(f"code {canonical} has never been issued")
+    return canonical
+
+
+def _houses(ctx: RequestContext, codes: list[str]) -> CodesPayload:
+    found = scoped_registry(ctx.session, ctx.scope, codes)
+    return CodesPayload(codes=codes, houses=[HouseType.from_row(found[c][1]) for c in codes
+                                             if c in found])
+
+
+def retire(ctx: RequestContext, code: str, status: RetireStatus, reason: str) -> HousePayload:
+    ctx.require(Role.CODER)
+    house = retire_house(ctx.session, _code_in_scope(ctx, code), status.value,
+                         actor=ctx.actor, reason=reason)
+    return HousePayload(house=HouseType.from_row(house))
+
+
+def split(ctx: RequestContext, code: str, parts: int) -> CodesPayload:
+    ctx.require(Role.CODER)
+    return _houses(ctx, split_house(ctx.session, _code_in_scope(ctx, code), parts,
+                                    actor=ctx.actor))
+
+
+def merge(ctx: RequestContext, codes: list[str]) -> CodesPayload:
+    ctx.require(Role.CODER)
+    if len(codes) > 50:
+        raise InvalidInput("merge at most 50 houses at once")
+    canonical = [_code_in_scope(ctx, code) for code in codes]
+    return _houses(ctx, [merge_houses(ctx.session, canonical, actor=ctx.actor)])
 
 
 def _scope_exists(ctx: RequestContext, raw: str) -> str:
@@ -78,3 +142,21 @@ class CodeMutation:
     @strawberry.mutation(description="Cancel a queued job, or ask a running one to stop.")
     def cancel_job(self, info: Info[RequestContext, None], job_id: int) -> JobResult:
         return run_mutation(info.context.session, lambda: cancel(info, job_id))
+
+    @strawberry.mutation(description="Retire a house (demolished or registered in error); "
+                                      "its code is never reused.")
+    def retire_house(self, info: Info[RequestContext, None], code: str, status: RetireStatus,
+                     reason: str) -> HouseResult:
+        return run_mutation(info.context.session,
+                            lambda: retire(info.context, code, status, reason))
+
+    @strawberry.mutation(description="Replace a house by 2 or more new houses (new codes, "
+                                      "lineage recorded).")
+    def split_house(self, info: Info[RequestContext, None], code: str,
+                    parts: int) -> CodesResult:
+        return run_mutation(info.context.session, lambda: split(info.context, code, parts))
+
+    @strawberry.mutation(description="Replace houses of one building by one new house.")
+    def merge_houses(self, info: Info[RequestContext, None],
+                     codes: list[str]) -> CodesResult:
+        return run_mutation(info.context.session, lambda: merge(info.context, codes))
