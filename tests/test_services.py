@@ -176,3 +176,25 @@ def test_elderly_reveal_audits_each_read(session, world, test_settings) -> None:
     assert people[0].id_number not in str(rows[0].detail)
     with pytest.raises(InvalidInput):
         list_elderly_living_alone(session, None, reveal=True)
+
+
+def test_tenants_live_there_owners_do_not(session, world, test_settings) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from cimhouse.schema import Person, PersonHouse
+    from cimhouse.services.gaps import count_estate_population
+
+    e1 = (world.estates["E1"].county, world.estates["E1"].id)
+    before = count_estate_population(session, None, as_of=AS_OF)[e1]
+    assert before == {"everyone": 3, "children_0_3": 1, "school_age_6_15": 0,
+                      "elderly_60": 1}
+    for key, relation in (("T1", "tenant"), ("T2", "owner")):
+        person = Person(name=key, id_hash=key.encode() * 16, id_cipher=b"x",
+                        id_masked="x", birth_date=dt.date(2025, 1, 1))
+        session.add(person)
+        session.flush()
+        session.add(PersonHouse(county="330402", person_id=person.id,
+                                house_id=world.houses["H1"].id, relation=relation))
+    session.flush()
+    after = count_estate_population(session, None, as_of=AS_OF)[e1]
+    assert (after["everyone"], after["children_0_3"]) == (4, 2)  # the tenant baby only

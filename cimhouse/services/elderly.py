@@ -1,8 +1,8 @@
 """Elderly people living alone (独居老人): houses whose only current resident is >= N years.
 
 "Current resident" follows :func:`cimhouse.services.sql.living_sql`: a current
-``resident`` relation, or a current ``registered`` one of a person who has no current
-resident relation anywhere. A house qualifies when exactly one person lives there and is
+``resident`` or ``tenant`` relation, or a current ``registered`` one of a person who has
+neither anywhere. A house qualifies when exactly one person lives there and is
 at least ``min_age`` (60 by default; 80 for the oldest old) on ``as_of``.
 
 Personal data stays masked (name ``张*``, ID ``330402********1234``, phone ``138****5678``)

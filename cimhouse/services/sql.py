@@ -7,8 +7,8 @@ Everything is set-based: one statement per question, scoped by the predicates of
 - ``estate_points_sql``: scoped estates in use and one point each (a point on the boundary
   polygon, else the centroid of the buildings' footprints); estates without either are
   "unlocated" and reported, never silently dropped.
-- ``living_sql``: who lives where on a date: current ``resident`` relations, and
-  current ``registered`` ones of persons who have no current resident relation.
+- ``living_sql``: who lives where on a date: current ``resident`` and ``tenant`` relations,
+  and current ``registered`` ones of persons who have neither.
 - ``estate_population_sql``: people per estate and age group.
 """
 
@@ -27,6 +27,8 @@ from cimhouse.services.policy import AGE_GROUPS, AgeGroup
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 LIVE_STATUSES = ("in_use", "under_construction")
+#: relations that mean "lives here"; registered (户籍) counts only without any of these
+LIVING_RELATIONS = ("resident", "tenant")
 # Degrees per metre, deliberately generous (1 deg of latitude >= 110,574 m; of longitude
 # >= 111,000 m * cos(lat) on the CGCS2000 ellipsoid; plus the GK scale error): a box of
 # radius r * these factors always contains the metric circle of radius r.
@@ -75,21 +77,22 @@ def current_sql(alias: str) -> str:
 def living_sql() -> str:
     """Subquery body: (county, house_id, person_id) for everyone living in a house on :as_of.
 
-    A person lives where they have a current ``resident`` (常住) relation; a current
-    ``registered`` (户籍) relation counts only for persons without any current resident
-    relation (registered here but living elsewhere: counted there). Two current resident
-    relations of one person are a register conflict; such a person counts in both houses.
+    A person lives where they have a current ``resident`` (常住) or ``tenant`` (租住)
+    relation; a current ``registered`` (户籍) relation counts only for persons without any
+    current resident/tenant relation (registered here but living elsewhere: counted there).
+    Two current living relations of one person are a register conflict; such a person
+    counts in both houses.
     Written as UNION ALL so that each branch is a plain join (the registered branch an
     anti-join), which lets PostgreSQL hash a whole city's relations.
     """
     return f"""
         SELECT ph.county, ph.house_id, ph.person_id FROM person_house ph
-        WHERE ph.relation = 'resident' AND {current_sql('ph')}
+        WHERE ph.relation IN {LIVING_RELATIONS!r} AND {current_sql('ph')}
         UNION ALL
         SELECT ph.county, ph.house_id, ph.person_id FROM person_house ph
         WHERE ph.relation = 'registered' AND {current_sql('ph')}
           AND NOT EXISTS (SELECT 1 FROM person_house r WHERE r.person_id = ph.person_id
-                          AND r.relation = 'resident' AND {current_sql('r')})
+                          AND r.relation IN {LIVING_RELATIONS!r} AND {current_sql('r')})
     """
 
 
