@@ -84,7 +84,8 @@ def test_overlapping_jobs_serialise_and_both_succeed(fresh_engine: Engine) -> No
 CHILD = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {tests!r})
-    import cimhouse.coding.assign_codes as module
+    import importlib
+    module = importlib.import_module("cimhouse.coding.assign_codes")
     from cimhouse.coding.jobs import run_inline_assignment
     from cimhouse.db import make_engine
     from cimhouse.settings import Settings

@@ -35,33 +35,14 @@ Lifecycle (GraphQL ``retireHouse`` / ``splitHouse`` / ``mergeHouses``)::
 
 All take a session, may flush, never commit: the caller owns the transaction.
 
+Import each from its module, which is named like the function
+(``from cimhouse.coding.assign_codes import assign_codes``); the package re-exports nothing,
+so that ``cimhouse.coding.assign_codes`` stays the module and importing the pure
+functions stays cheap.
+
 Example::
 
     with session_scope(engine) as session:
         result = assign_codes(session, "330402007024", actor="alice")
         new_codes = split_house(session, "3304020070240010003001018", 2, actor="alice")
 """
-
-from cimhouse.coding.apply_region_changes import RegionChangeResult, apply_region_changes
-from cimhouse.coding.assign_codes import AssignResult, assign_codes
-from cimhouse.coding.crossref import (
-    validate_address_code,
-    validate_external_ids,
-    validate_ifc_global_id,
-    validate_realestate_unit_no,
-)
-from cimhouse.coding.house_code import HouseCode, decode, display, encode, normalize, validate
-from cimhouse.coding.jobs import cancel_job, enqueue_code_assignment, make_app
-from cimhouse.coding.lineage import LineageEdge, LineageView, lineage
-from cimhouse.coding.merge_houses import merge_houses
-from cimhouse.coding.relabel_object import relabel, relabel_object
-from cimhouse.coding.retire_house import retire_house
-from cimhouse.coding.split_house import split_house
-
-__all__ = [
-    "AssignResult", "HouseCode", "LineageEdge", "LineageView", "RegionChangeResult",
-    "apply_region_changes", "assign_codes", "cancel_job", "decode", "display", "encode",
-    "enqueue_code_assignment", "lineage", "make_app", "merge_houses", "normalize", "relabel",
-    "relabel_object", "retire_house", "split_house", "validate", "validate_address_code",
-    "validate_external_ids", "validate_ifc_global_id", "validate_realestate_unit_no",
-]
