@@ -33,12 +33,11 @@ Lifecycle (GraphQL ``retireHouse`` / ``splitHouse`` / ``mergeHouses``)::
                          names: {new: name} | None = None) -> RegionChangeResult
     lineage(session, code: str) -> LineageView   # .events, .ancestors, .descendants
 
-All take a session, may flush, never commit: the caller owns the transaction.
-
-Import each from its module, which is named like the function
-(``from cimhouse.coding.assign_codes import assign_codes``); the package re-exports nothing,
-so that ``cimhouse.coding.assign_codes`` stays the module and importing the pure
-functions stays cheap.
+All take a session, may flush, never commit: the caller owns the transaction. Each module
+is named like its function, and the package re-exports the functions: the package
+attribute ``cimhouse.coding.assign_codes`` is therefore the *function*; write
+``from cimhouse.coding.assign_codes import assign_codes`` or
+``from cimhouse.coding import assign_codes`` (both give the function).
 
 Example::
 
@@ -46,3 +45,27 @@ Example::
         result = assign_codes(session, "330402007024", actor="alice")
         new_codes = split_house(session, "3304020070240010003001018", 2, actor="alice")
 """
+
+from cimhouse.coding.apply_region_changes import RegionChangeResult, apply_region_changes
+from cimhouse.coding.assign_codes import AssignResult, assign_codes
+from cimhouse.coding.crossref import (
+    validate_address_code,
+    validate_external_ids,
+    validate_ifc_global_id,
+    validate_realestate_unit_no,
+)
+from cimhouse.coding.house_code import HouseCode, decode, display, encode, normalize, validate
+from cimhouse.coding.jobs import cancel_job, enqueue_code_assignment, make_app
+from cimhouse.coding.lineage import LineageEdge, LineageView, lineage
+from cimhouse.coding.merge_houses import merge_houses
+from cimhouse.coding.relabel_object import relabel, relabel_object
+from cimhouse.coding.retire_house import retire_house
+from cimhouse.coding.split_house import split_house
+
+__all__ = [
+    "AssignResult", "HouseCode", "LineageEdge", "LineageView", "RegionChangeResult",
+    "apply_region_changes", "assign_codes", "cancel_job", "decode", "display", "encode",
+    "enqueue_code_assignment", "lineage", "make_app", "merge_houses", "normalize", "relabel",
+    "relabel_object", "retire_house", "split_house", "validate", "validate_address_code",
+    "validate_external_ids", "validate_ifc_global_id", "validate_realestate_unit_no",
+]
