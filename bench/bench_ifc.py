@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python bench/bench_ifc.py [--repeat N]   (or `make bench`)
 
-For each model in tests/data/ifc, in one run on one throwaway cluster:
+For each model in tests/data/ifc (and a generated 30-storey zoned block, to see how the
+import scales), in one run on one throwaway cluster:
 
 - lower bound: ``ifcopenshell.open`` + ``ifcopenshell.geom.iterator`` over the same elements
   with the same settings and thread count as the import's footprint step (no projection, no
@@ -18,6 +19,7 @@ first import <= 1.5x the bound, AC20-FZK-Haus <= 5 s.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -63,6 +65,14 @@ def iterate_bound(path: Path) -> tuple[float, int]:
     return time.perf_counter() - started, count
 
 
+def generated_block(root: Path, storeys: int) -> Path:
+    """The tests' georeferenced residential block (2 zoned flats, 4 walls per storey)."""
+    sys.path.insert(0, str(SAMPLES.parent.parent))
+    from test_ifc_model import build_block
+
+    return build_block(root / f"generated-block-{storeys}-storeys.ifc", storeys=storeys)
+
+
 def timed_import(engine: Any, path: Path) -> tuple[float, dict[str, int]]:
     started = time.perf_counter()
     with session_scope(engine) as session:
@@ -74,6 +84,8 @@ def timed_import(engine: Any, path: Path) -> tuple[float, dict[str, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--generated-storeys", type=int, default=30,
+                        help="also a generated zoned block of this many storeys (0: none)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="cimbench-", dir="/tmp"))
     cluster = EmbeddedCluster(root / "pg")
@@ -85,9 +97,12 @@ def main() -> None:
         with session_scope(engine) as session:
             load_regions(session, actor="bench")
         print(f"best of {args.repeat}; kernel threads as the import chooses them")
-        print(f"{'model':34} {'bound':>8} {'import':>8} {'ratio':>6} {'re-import':>10} "
+        print(f"{'model':40} {'bound':>8} {'import':>8} {'ratio':>6} {'re-import':>10} "
               f"{'ratio':>6}  elements")
-        for path in sorted(SAMPLES.glob("*.ifc")):
+        models = sorted(SAMPLES.glob("*.ifc"))
+        if args.generated_storeys:
+            models.append(generated_block(root, args.generated_storeys))
+        for path in models:
             bounds, firsts, agains = [], [], []
             elements = 0
             for _ in range(args.repeat):
@@ -99,7 +114,7 @@ def main() -> None:
                 firsts.append(timed_import(engine, path)[0])
                 agains.append(timed_import(engine, path)[0])
             bound, first, again = min(bounds), min(firsts), min(agains)
-            print(f"{path.name:34} {bound:7.3f}s {first:7.3f}s {first / bound:5.2f}x "
+            print(f"{path.name:40} {bound:7.3f}s {first:7.3f}s {first / bound:5.2f}x "
                   f"{again:9.3f}s {again / bound:5.2f}x  {elements}", flush=True)
         engine.dispose()
     finally:

@@ -119,20 +119,24 @@ def geometry_elements(model: IfcModel, structure: ModelStructure
     return roles
 
 
-def _projection(verts: Any, faces: Any) -> tuple[BaseGeometry | None, float, float]:
+def _flat_triangles(verts: Any, faces: Any) -> tuple[Any, float]:
+    """The plan (x, y) of every non-vertical triangle of a mesh, and the mesh's top z."""
     points = np.asarray(verts, dtype=np.float64).reshape(-1, 3)
     if points.size == 0:
-        return None, 0.0, 0.0
+        return np.empty((0, 3, 2)), -np.inf
     triangles = points[np.asarray(faces, dtype=np.int64).reshape(-1, 3)][:, :, :2]
     edge_a = triangles[:, 1] - triangles[:, 0]
     edge_b = triangles[:, 2] - triangles[:, 0]
     area = np.abs(edge_a[:, 0] * edge_b[:, 1] - edge_a[:, 1] * edge_b[:, 0]) / 2
-    flat = triangles[area > MIN_TRIANGLE_M2]
-    z_min, z_max = float(points[:, 2].min()), float(points[:, 2].max())
-    if len(flat) == 0:
-        return None, z_min, z_max
-    polygons = shapely.polygons(np.concatenate([flat, flat[:, :1]], axis=1))
-    return shapely.union_all(polygons), z_min, z_max
+    return triangles[area > MIN_TRIANGLE_M2], float(points[:, 2].max())
+
+
+def _union_of_triangles(triangles: Any) -> BaseGeometry | None:
+    if len(triangles) == 0:
+        return None
+    polygons = shapely.polygons(np.concatenate([triangles, triangles[:, :1]], axis=1))
+    union = shapely.union_all(polygons)
+    return None if union.is_empty else union
 
 
 def _close_small_holes(geom: BaseGeometry) -> BaseGeometry:
@@ -145,7 +149,9 @@ def _close_small_holes(geom: BaseGeometry) -> BaseGeometry:
 def _mesh(model: IfcModel, roles: dict[int, tuple[str, str]], threads: int
           ) -> dict[str, Any]:
     spaces: dict[str, tuple[bytes, float]] = {}
-    parts: dict[str, dict[str, list[BaseGeometry]]] = {}
+    space_shapes: dict[str, list[BaseGeometry]] = {}
+    # triangles of outline elements and slabs, united once per building (not per element)
+    triangles: dict[tuple[str, str], list[Any]] = {}
     tops: dict[str, float] = {}
     meshed = 0
     include = [model.by_id(step_id) for step_id in roles]
@@ -156,23 +162,30 @@ def _mesh(model: IfcModel, roles: dict[int, tuple[str, str]], threads: int
             while True:
                 shape = iterator.get()
                 building_id, role = roles[shape.id]
-                geom, _, z_max = _projection(shape.geometry.verts, shape.geometry.faces)
+                flat, z_max = _flat_triangles(shape.geometry.verts, shape.geometry.faces)
                 meshed += 1
                 tops[building_id] = max(tops.get(building_id, z_max), z_max)
-                if geom is not None and not geom.is_empty:
-                    if role == "space":
-                        spaces[shape.guid] = (shapely.to_wkb(geom), float(geom.area))
-                    parts.setdefault(building_id, {}).setdefault(role, []).append(geom)
+                if role == "space":
+                    polygon = _union_of_triangles(flat)
+                    if polygon is not None:
+                        spaces[shape.guid] = (shapely.to_wkb(polygon), float(polygon.area))
+                        space_shapes.setdefault(building_id, []).append(polygon)
+                elif role in ("outline", "slab") and len(flat):
+                    triangles.setdefault((building_id, role), []).append(flat)
                 if not iterator.next():
                     break
     buildings: dict[str, tuple[bytes | None, float | None]] = {}
     for building_id in {b for b, _ in roles.values()}:
-        by_role = parts.get(building_id, {})
-        pieces = by_role.get("outline", []) + by_role.get("space", [])
-        pieces = pieces or by_role.get("slab", [])
+        outline = triangles.get((building_id, "outline"))
+        pieces = list(space_shapes.get(building_id, []))
+        if outline:
+            pieces.append(_union_of_triangles(np.concatenate(outline)))
+        if not pieces and (slabs := triangles.get((building_id, "slab"))):
+            pieces.append(_union_of_triangles(np.concatenate(slabs)))
         footprint = _close_small_holes(shapely.union_all(pieces)) if pieces else None
+        top = tops.get(building_id)
         buildings[building_id] = (shapely.to_wkb(footprint) if footprint else None,
-                                  tops.get(building_id))
+                                  top if top is not None and np.isfinite(top) else None)
     return {"spaces": spaces, "buildings": buildings, "meshed": meshed,
             "failed": len(include) - meshed}
 
@@ -187,46 +200,73 @@ def _child(connection: Connection, model: IfcModel,
         connection.close()
 
 
+class PendingFootprints:
+    """A running geometry step: the caller works on while the child meshes, then asks for
+    :meth:`result` (which enforces the time limit) or :meth:`cancel`."""
+
+    def __init__(self, model: IfcModel, structure: ModelStructure, timeout_s: float,
+                 threads: int | None) -> None:
+        self.started = time.perf_counter()
+        self.deadline = self.started + timeout_s
+        self.timeout_s = timeout_s
+        self.building_ids = [b.global_id for b in structure.buildings]
+        roles = geometry_elements(model, structure)
+        self.process: Any = None
+        if not roles:  # nothing to mesh: no child process either
+            return
+        context = multiprocessing.get_context("fork")  # the child inherits the parsed model
+        self.receiver, sender = context.Pipe(duplex=False)
+        self.process = context.Process(
+            target=_child, args=(sender, model, roles, threads or default_threads(len(roles))),
+            daemon=True)
+        self.process.start()
+        sender.close()
+
+    def cancel(self) -> None:
+        if self.process is not None:
+            self.receiver.close()
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join()
+            self.process = None
+
+    def result(self) -> FootprintResult:
+        payload: dict[str, Any] = {"spaces": {}, "buildings": {}, "meshed": 0, "failed": 0}
+        if self.process is not None:
+            try:
+                if not self.receiver.poll(max(self.deadline - time.perf_counter(), 0.0)):
+                    raise InvalidInput(
+                        f"the geometry step took longer than {self.timeout_s:g} s and was "
+                        "stopped; raise --geometry-timeout or import without footprints "
+                        "(--skip-geometry)")
+                try:
+                    status, payload = self.receiver.recv()
+                except EOFError:
+                    raise InvalidInput("the geometry kernel crashed on this model; import "
+                                       "without footprints with --skip-geometry") from None
+            finally:
+                self.cancel()
+            if status != "ok":
+                raise InvalidInput(f"the geometry step failed: {payload}")
+        result = FootprintResult(meshed=payload["meshed"], failed=payload["failed"])
+        for guid, (wkb, area) in payload["spaces"].items():
+            result.spaces[guid] = SpaceShape(shapely.from_wkb(wkb), area)
+        for guid, (wkb, top) in payload["buildings"].items():
+            result.buildings[guid] = BuildingShape(shapely.from_wkb(wkb) if wkb else None, top)
+        for building_id in self.building_ids:  # buildings with nothing to mesh
+            result.buildings.setdefault(building_id, BuildingShape(None, None))
+        result.seconds = time.perf_counter() - self.started
+        return result
+
+
+def start_footprints(model: IfcModel, structure: ModelStructure, *, timeout_s: float = 300.0,
+                     threads: int | None = None) -> PendingFootprints:
+    """Fork the geometry step and return at once; see :class:`PendingFootprints`."""
+    return PendingFootprints(model, structure, timeout_s, threads)
+
+
 def compute_footprints(model: IfcModel, structure: ModelStructure, *,
                        timeout_s: float = 300.0, threads: int | None = None
                        ) -> FootprintResult:
     """Mesh the spaces and outline elements of every building; see the module docstring."""
-    started = time.perf_counter()
-    roles = geometry_elements(model, structure)
-    threads = threads or default_threads(len(roles))
-    if not roles:  # nothing to mesh: no child process either
-        return FootprintResult(buildings={b.global_id: BuildingShape(None, None)
-                                          for b in structure.buildings},
-                               seconds=time.perf_counter() - started)
-    context = multiprocessing.get_context("fork")  # the child inherits the parsed model
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, model, roles, threads),
-                              daemon=True)
-    process.start()
-    sender.close()
-    try:
-        if not receiver.poll(timeout_s):
-            raise InvalidInput(
-                f"the geometry step took longer than {timeout_s:g} s and was stopped; raise "
-                "--geometry-timeout or import without footprints (--skip-geometry)")
-        try:
-            status, payload = receiver.recv()
-        except EOFError:
-            raise InvalidInput("the geometry kernel crashed on this model; import without "
-                               "footprints with --skip-geometry") from None
-    finally:
-        receiver.close()
-        if process.is_alive():
-            process.kill()
-        process.join()
-    if status != "ok":
-        raise InvalidInput(f"the geometry step failed: {payload}")
-    result = FootprintResult(meshed=payload["meshed"], failed=payload["failed"])
-    for guid, (wkb, area) in payload["spaces"].items():
-        result.spaces[guid] = SpaceShape(shapely.from_wkb(wkb), area)
-    for guid, (wkb, top) in payload["buildings"].items():
-        result.buildings[guid] = BuildingShape(shapely.from_wkb(wkb) if wkb else None, top)
-    for building in structure.buildings:  # buildings with nothing to mesh
-        result.buildings.setdefault(building.global_id, BuildingShape(None, None))
-    result.seconds = time.perf_counter() - started
-    return result
+    return start_footprints(model, structure, timeout_s=timeout_s, threads=threads).result()

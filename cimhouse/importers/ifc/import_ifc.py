@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
 from cimhouse.importers.ifc.dwellings import DwellingRule, group_dwellings, resolve_rule
-from cimhouse.importers.ifc.footprints import FootprintResult, compute_footprints
+from cimhouse.importers.ifc.footprints import FootprintResult, start_footprints
 from cimhouse.importers.ifc.georef import (
     DEFAULT_DISAGREEMENT_M,
     CliGeoref,
@@ -88,23 +88,17 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
     if not structure.buildings:
         raise InvalidInput(f"{path.name}: no IfcBuilding is reachable from the IfcProject "
                            "(project -> site -> building)")
-    georef = resolve_georeference(model, structure.length_scale, cli=georef_cli,
-                                  override=override_georef, tolerance_m=latlon_tolerance_m)
-    used_rule = resolve_rule(structure, rule)
-    groups = group_dwellings(structure, used_rule)
-    timings["structure"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    shapes: FootprintResult | None = None
-    if geometry:
-        shapes = compute_footprints(model, structure, timeout_s=geometry_timeout_s,
-                                    threads=threads)
-    timings["geometry"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    source = f"ifc:{path.name}"
+    # the geometry child meshes while this process does everything that does not need it
+    pending = start_footprints(model, structure, timeout_s=geometry_timeout_s,
+                               threads=threads) if geometry else None
     savepoint = session.begin_nested()  # a failure or a dry run rolls back to here
     try:
+        georef = resolve_georeference(model, structure.length_scale, cli=georef_cli,
+                                      override=override_georef,
+                                      tolerance_m=latlon_tolerance_m)
+        used_rule = resolve_rule(structure, rule)
+        groups = group_dwellings(structure, used_rule)
+        source = f"ifc:{path.name}"
         target, target_info = resolve_target(
             session, estate_code=estate, community=community, estate_name=estate_name,
             model_name=_model_name(structure, path), source=source, actor=actor,
@@ -116,7 +110,15 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
                                          override_georef, str(rule), geometry))
         session.add(run)
         session.flush()
-        counts = write_model(session, target, ModelView(structure, groups, shapes, georef, source),
+        timings["structure"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        shapes: FootprintResult | None = pending.result() if pending else None
+        timings["geometry_wait"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        counts = write_model(session, target, ModelView(structure, groups, shapes, georef,
+                                                        source),
                              actor=actor, source=f"import_run:{run.id}")
         warnings = [*structure.warnings, *georef.warnings]
         if rule.kind == "auto" and structure.zones and used_rule.kind != "zone":
@@ -130,6 +132,8 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
         rejected = [{"global_id": r.global_id, "ifc_class": r.ifc_class, "reason": r.reason}
                     for r in structure.rejected]
         timings["write"] = time.perf_counter() - clock
+        if shapes is not None:
+            timings["geometry"] = shapes.seconds
         run.rows_accepted = accepted
         run.rows_rejected = len(rejected)
         run.status = RunStatus.SUCCEEDED.value
@@ -140,6 +144,8 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
                        "timings_s": {k: round(v, 3) for k, v in timings.items()}}
         session.flush()
     except BaseException:
+        if pending is not None:
+            pending.cancel()
         savepoint.rollback()
         raise
     if dry_run:

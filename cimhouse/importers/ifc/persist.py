@@ -107,6 +107,16 @@ def _apply(session: Session, row: Any, values: dict[str, Any], tracked: tuple[st
     return bool(previous)
 
 
+def _set_changed(row: Any, values: dict[str, Any]) -> bool:
+    """Set only the values that differ (an unchanged row costs no UPDATE); True if any."""
+    changed = False
+    for name, value in values.items():
+        if _comparable(getattr(row, name)) != _comparable(value):
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
 def _log_insert(session: Session, row: Any, values: dict[str, Any], kind: str, actor: str,
                 source: str, county: str) -> None:
     session.add(ChangeLog(county=county, object_kind=kind, object_id=str(row.id),
@@ -237,8 +247,7 @@ def _write_storeys(session: Session, view: ModelView, buildings: dict[str, Build
             rows[storey.global_id] = row
             counts["storeys_added"] += 1
         else:
-            for name, value in values.items():
-                setattr(row, name, value)
+            _set_changed(row, values)
     session.flush()
     return rows
 
@@ -345,10 +354,10 @@ def _write_spaces(session: Session, view: ModelView, buildings: dict[str, Buildi
         if row is None:
             session.add(Space(county=county, ifc_global_id=space.global_id, **values))
             counts["spaces_added"] += 1
-        else:
-            for name, value in values.items():
-                setattr(row, name, value)
+        elif _set_changed(row, values):
             counts["spaces_updated"] += 1
+        else:
+            counts["spaces_unchanged"] += 1
     session.flush()
     # what left the model: its spaces and storeys go (no code hangs on them)
     building_ids = [b.id for b in buildings.values()]
