@@ -29,7 +29,12 @@ from cimhouse.errors import InvalidInput
 from cimhouse.pii import PiiVault
 from cimhouse.schema import AuditLog
 from cimhouse.scope import Scope
-from cimhouse.services.sql import house_scope_sql, living_sql, tune_for_analysis
+from cimhouse.services.sql import (
+    hash_joins_for_wide_scope,
+    house_scope_sql,
+    living_sql,
+    tune_for_analysis,
+)
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,8 @@ def list_elderly_living_alone(session: Session, scope: Scope | None, *, min_age:
     params = {"as_of": as_of or dt.date.today(), "min_age": min_age, "limit": limit,
               "offset": max(0, offset)}
     tune_for_analysis(session)
-    rows = session.execute(text(_sql(scope)), params).all()
+    with hash_joins_for_wide_scope(session, scope):
+        rows = session.execute(text(_sql(scope)), params).all()
     people: list[ElderlyAlone] = []
     for r in rows:
         if reveal and vault is not None:

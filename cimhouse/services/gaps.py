@@ -26,7 +26,12 @@ from sqlalchemy.orm import Session
 from cimhouse.scope import Scope
 from cimhouse.services.coverage import count_unlocated, coverage_sql
 from cimhouse.services.policy import AGE_GROUPS, ServicePolicy
-from cimhouse.services.sql import base_params, estate_population_sql, tune_for_analysis
+from cimhouse.services.sql import (
+    base_params,
+    estate_population_sql,
+    hash_joins_for_wide_scope,
+    tune_for_analysis,
+)
 
 
 @dataclass(frozen=True)
@@ -84,19 +89,13 @@ def count_estate_population(session: Session, scope: Scope | None, *,
                             ) -> dict[tuple[str, int], dict[str, int]]:
     """People per estate (county, id) and age-group key, as living on ``as_of``.
 
-    Run as its own statement with nested loops and sorts off: the planner underestimates
-    the (county, id) joins by orders of magnitude (the two columns are correlated), and
-    index nested loops over a city's residents are what it would otherwise pick.
+    Its own statement (not a CTE of the coverage query) so that wide scopes can run it
+    with hash joins, see :func:`cimhouse.services.sql.hash_joins_for_wide_scope`.
     """
     tune_for_analysis(session)
-    session.execute(text("SELECT set_config('enable_nestloop', 'off', true), "
-                         "set_config('enable_sort', 'off', true)"))
-    try:
+    with hash_joins_for_wide_scope(session, scope):
         rows = session.execute(text(estate_population_sql(scope)),
                                base_params(4549, as_of)).mappings().all()
-    finally:
-        session.execute(text("SELECT set_config('enable_nestloop', 'on', true), "
-                             "set_config('enable_sort', 'on', true)"))
     return {(r["county"], int(r["estate_id"])): {g.key: int(r[g.key]) for g in AGE_GROUPS}
             for r in rows}
 
