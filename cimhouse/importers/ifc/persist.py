@@ -24,7 +24,7 @@ import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.db.bulk import execute_count
@@ -117,9 +117,9 @@ def _set_changed(row: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
-def _log_insert(session: Session, row: Any, values: dict[str, Any], kind: str, actor: str,
-                source: str, county: str) -> None:
-    session.add(ChangeLog(county=county, object_kind=kind, object_id=str(row.id),
+def _log_insert(session: Session, object_id: int, values: dict[str, Any], kind: str,
+                actor: str, source: str, county: str) -> None:
+    session.add(ChangeLog(county=county, object_kind=kind, object_id=str(object_id),
                           operation="insert", actor=actor, source=source, previous=None,
                           current=json.loads(json.dumps(
                               {k: _comparable(v) for k, v in values.items()}, default=str))))
@@ -217,7 +217,7 @@ def write_model(session: Session, target: ImportTarget, view: ModelView, *, acto
             counts["buildings_unchanged"] += 1
     session.flush()  # one batch of inserts; the ids are needed from here on
     for row, values in added:
-        _log_insert(session, row, values, "building", actor, source, county)
+        _log_insert(session, row.id, values, "building", actor, source, county)
     if view.shapes is None:
         view.kept_geometry_areas = {str(gid): float(area or 0) for gid, area in session.execute(
             select(Space.ifc_global_id, Space.area_m2).where(
@@ -235,6 +235,7 @@ def _write_storeys(session: Session, view: ModelView, buildings: dict[str, Build
                    county: str, counts: Counter[str]) -> dict[str, Storey]:
     records = [(b, s) for b in view.structure.buildings for s in b.storeys]
     rows = _by_global_id(session, Storey, county, [s.global_id for _, s in records])
+    new: list[dict[str, Any]] = []
     for building, storey in records:
         elevation = (None if storey.elevation_m is None
                      else round(Decimal(storey.elevation_m), 3))
@@ -242,13 +243,14 @@ def _write_storeys(session: Session, view: ModelView, buildings: dict[str, Build
                   "elevation_m": elevation}
         row = rows.get(storey.global_id)
         if row is None:
-            row = Storey(county=county, ifc_global_id=storey.global_id, **values)
-            session.add(row)
-            rows[storey.global_id] = row
-            counts["storeys_added"] += 1
+            new.append({"county": county, "ifc_global_id": storey.global_id, **values})
         else:
             _set_changed(row, values)
     session.flush()
+    if new:  # one multi-row INSERT, then the rows (with ids) into the session
+        session.execute(insert(Storey), new)
+        counts["storeys_added"] += len(new)
+        rows.update(_by_global_id(session, Storey, county, [v["ifc_global_id"] for v in new]))
     return rows
 
 
@@ -265,8 +267,8 @@ def _write_houses(session: Session, view: ModelView, buildings: dict[str, Buildi
     house_of_space: dict[str, int] = {}
     seen: set[int] = set()
     claimed: set[str] = set()  # spaces already in a dwelling of this run
-    added: list[tuple[House, dict[str, Any]]] = []
-    placed: list[tuple[House, list[SpaceRecord]]] = []
+    added: list[tuple[dict[str, Any], list[SpaceRecord]]] = []
+    placed: list[tuple[int, list[SpaceRecord]]] = []
     for group in view.dwellings:
         members = [spaces[i] for i in group.space_ids if i not in claimed]
         if len(members) < len(group.space_ids):
@@ -293,26 +295,31 @@ def _write_houses(session: Session, view: ModelView, buildings: dict[str, Buildi
         if row is None or row.code is None:
             values["region_code"] = building.region_code
         if row is None:
-            row = House(county=target.county, use=HouseUse.RESIDENTIAL.value,
-                        ifc_global_id=group.zone_global_id, source=view.origin, **values)
-            session.add(row)
-            added.append((row, values))
+            values["ifc_global_id"] = group.zone_global_id
+            added.append((values, members))
             counts["houses_added"] += 1
-        elif _apply(session, row, values, TRACKED_HOUSE, "house", actor, source,
-                    target.county):
-            counts["houses_updated"] += 1
         else:
-            counts["houses_unchanged"] += 1
-        placed.append((row, members))
+            if _apply(session, row, values, TRACKED_HOUSE, "house", actor, source,
+                      target.county):
+                counts["houses_updated"] += 1
+            else:
+                counts["houses_unchanged"] += 1
+            placed.append((row.id, members))
         for space in members:
             claimed.add(space.global_id)
-    session.flush()  # one batch of inserts
-    for row, values in added:
-        _log_insert(session, row, values, "house", actor, source, target.county)
-    for row, members in placed:
-        seen.add(row.id)
+    session.flush()
+    if added:  # one multi-row INSERT returning the ids in input order
+        new_ids = session.scalars(
+            insert(House).returning(House.id, sort_by_parameter_order=True),
+            [{"county": target.county, "use": HouseUse.RESIDENTIAL.value,
+              "source": view.origin, **values} for values, _ in added]).all()
+        for house_id, (values, members) in zip(new_ids, added, strict=True):
+            _log_insert(session, house_id, values, "house", actor, source, target.county)
+            placed.append((house_id, members))
+    for house_id, members in placed:
+        seen.add(house_id)
         for space in members:
-            house_of_space[space.global_id] = row.id
+            house_of_space[space.global_id] = house_id
     counts["houses_not_in_model"] = sum(
         1 for h in existing if h.id not in seen and "ifc_dwelling" in (h.external_ids or {}))
     return house_of_space
@@ -335,6 +342,7 @@ def _write_spaces(session: Session, view: ModelView, buildings: dict[str, Buildi
                   counts: Counter[str]) -> None:
     records = [(b, s) for b in view.structure.buildings for s in b.spaces]
     rows = _by_global_id(session, Space, county, [s.global_id for _, s in records])
+    new: list[dict[str, Any]] = []
     for building, space in records:
         area, area_source = _space_area(space, view)
         shape = view.shapes.spaces.get(space.global_id) if view.shapes else None
@@ -352,13 +360,15 @@ def _write_spaces(session: Session, view: ModelView, buildings: dict[str, Buildi
             values["footprint"] = _multipolygon(shape.polygon if shape else None, view.georef)
         row = rows.get(space.global_id)
         if row is None:
-            session.add(Space(county=county, ifc_global_id=space.global_id, **values))
-            counts["spaces_added"] += 1
+            new.append({"county": county, "ifc_global_id": space.global_id, **values})
         elif _set_changed(row, values):
             counts["spaces_updated"] += 1
         else:
             counts["spaces_unchanged"] += 1
     session.flush()
+    if new:  # one multi-row INSERT; no ids needed
+        session.execute(insert(Space), new)
+        counts["spaces_added"] += len(new)
     # what left the model: its spaces and storeys go (no code hangs on them)
     building_ids = [b.id for b in buildings.values()]
     kept_spaces = [s.global_id for _, s in records]
