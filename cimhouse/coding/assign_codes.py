@@ -322,9 +322,18 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
         batches = _plan_houses(session)
         total = sum(n for _, n in batches)
         report("houses", 0, total)
+        # A batch touches a few percent of the houses: reach them through the indexes (nested
+        # loops), never by scanning the whole table once per batch, which the planner
+        # otherwise prefers on large tables (measured: ~1 s per batch at 1M houses).
+        _run(session, "SET LOCAL enable_seqscan = off")
+        _run(session, "SET LOCAL enable_hashjoin = off")
+        _run(session, "SET LOCAL enable_mergejoin = off")
         for batch, _n in batches:
             result.houses += _issue_house_batch(session, batch, actor, job.id)
             report("houses", result.houses, total)
+        _run(session, "SET LOCAL enable_seqscan = on")
+        _run(session, "SET LOCAL enable_hashjoin = on")
+        _run(session, "SET LOCAL enable_mergejoin = on")
         _advance_counters(session, "plan_house")
     finally:
         if savepoint is not None and savepoint.is_active:
