@@ -116,16 +116,21 @@ def canonical_code(raw: str) -> str:
 
 
 def scoped_registry(session: Session, scope: Scope, codes: list[str]) -> dict[str, Any]:
-    """Registry rows of ``codes`` whose objects lie in ``scope``, with the objects."""
+    """Registry rows of ``codes`` whose objects lie in ``scope``, with the objects.
+
+    A valid code says what it names (estate, building or house), so only that table is read.
+    """
+    by_kind: dict[str, list[str]] = {}
+    for code in codes:
+        by_kind.setdefault(decode(code).object_kind, []).append(code)
     found: dict[str, Any] = {}
-    if not codes:
-        return found
-    for kind, model in MODELS.items():
+    for kind, wanted in by_kind.items():
+        model = MODELS[kind]
         rows = session.execute(
             select(CodeRegistry, model)
             .join(model, (model.county == CodeRegistry.county)
                   & (model.id == CodeRegistry.object_id))
-            .where(CodeRegistry.code.in_(codes), CodeRegistry.object_kind == kind,
+            .where(CodeRegistry.code.in_(wanted), CodeRegistry.object_kind == kind,
                    scope_filter(model, scope)))
         for registry, obj in rows:
             found[registry.code] = (registry, obj)

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from sqlalchemy import ARRAY, BigInteger, ColumnElement, String, and_, any_, bindparam, or_, select
 from strawberry.dataloader import DataLoader
 
 from cimhouse.schema import Building, Estate, House, Person, PersonHouse, Region
@@ -39,6 +39,18 @@ def valid_on(as_of: dt.date | None) -> ColumnElement[bool]:
         return and_(True)
     return and_(or_(PersonHouse.valid_from.is_(None), PersonHouse.valid_from <= as_of),
                 or_(PersonHouse.valid_to.is_(None), PersonHouse.valid_to > as_of))
+
+
+def _any(column: Any, values: Iterable[Any], item: Any) -> ColumnElement[bool]:
+    """``column = ANY(:array)``: one bound array instead of one parameter per key."""
+    return column == any_(bindparam(None, sorted(set(values)), type_=ARRAY(item)))  # type: ignore[no-any-return]
+
+
+def _pairs(county_col: Any, id_col: Any, keys: Iterable[tuple[str, int]]) -> ColumnElement[bool]:
+    """Rows whose (county, id) may be among ``keys`` (callers keep the exact pairs)."""
+    pairs = list(keys)
+    return and_(_any(county_col, (k[0] for k in pairs), String),
+                _any(id_col, (k[1] for k in pairs), BigInteger))
 
 
 def _loader(batch: Callable[[list[K]], Sequence[V]]) -> DataLoader[K, V]:
@@ -77,7 +89,7 @@ class Loaders:
     def _by_key(self, model: Any) -> Callable[[list[CountyKey]], list[Any]]:
         def batch(keys: list[CountyKey]) -> list[Any]:
             rows = self.ctx.session.scalars(select(model).where(
-                tuple_(model.county, model.id).in_(keys), scope_filter(model, self.ctx.scope)))
+                _pairs(model.county, model.id, keys), scope_filter(model, self.ctx.scope)))
             found = {(r.county, r.id): r for r in rows}
             return [found.get(k) for k in keys]
         return batch
@@ -85,7 +97,7 @@ class Loaders:
     def _children(self, model: Any, parent: Any) -> Callable[[list[CountyKey]], list[list[Any]]]:
         def batch(keys: list[CountyKey]) -> list[list[Any]]:
             rows = self.ctx.session.scalars(
-                select(model).where(tuple_(model.county, parent).in_(keys),
+                select(model).where(_pairs(model.county, parent, keys),
                                     scope_filter(model, self.ctx.scope))
                 .order_by(model.county, model.id))
             grouped = _group(rows, lambda r: (r.county, getattr(r, parent.key)))
@@ -101,7 +113,7 @@ class Loaders:
         for (as_of, kinds), group in by_filter.items():
             pairs = list({(k[0], k[1]) for k in group})
             query = select(PersonHouse).where(
-                tuple_(PersonHouse.county, PersonHouse.house_id).in_(pairs),
+                _pairs(PersonHouse.county, PersonHouse.house_id, pairs),
                 scope_filter(PersonHouse, self.ctx.scope), valid_on(as_of))
             if kinds:
                 query = query.where(PersonHouse.relation.in_(kinds))
@@ -119,7 +131,7 @@ class Loaders:
             by_filter[(key[1], key[2])].append(key)
         for (as_of, kinds), group in by_filter.items():
             ids = list({k[0] for k in group})
-            query = select(PersonHouse).where(PersonHouse.person_id.in_(ids),
+            query = select(PersonHouse).where(_any(PersonHouse.person_id, ids, BigInteger),
                                               scope_filter(PersonHouse, self.ctx.scope),
                                               valid_on(as_of))
             if kinds:
@@ -133,12 +145,12 @@ class Loaders:
     def _persons(self, keys: list[int]) -> list[Person | None]:
         # Persons are reached only through scoped relations, so no scope filter here.
         rows = {p.id: p for p in self.ctx.session.scalars(select(Person).where(
-            Person.id.in_(keys)))}
+            _any(Person.id, keys, BigInteger)))}
         return [rows.get(k) for k in keys]
 
     def _regions(self, keys: list[str]) -> list[Region | None]:
         rows = {r.code: r for r in self.ctx.session.scalars(select(Region).where(
-            Region.code.in_(keys), scope_filter(Region, self.ctx.scope)))}
+            _any(Region.code, keys, String), scope_filter(Region, self.ctx.scope)))}
         return [rows.get(k) for k in keys]
 
 

@@ -20,8 +20,10 @@ from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from cimhouse.errors import CimhouseError, error_code
@@ -89,12 +91,29 @@ class RequestTransaction(SchemaExtension):
                                  GraphQLError(INTERNAL_MESSAGE, original_error=exc)]
 
 
+# The depth and alias rules are built ONCE: strawberry's limiter extensions create a new rule
+# class per instance, which would defeat the validation cache (its key includes the rules).
+LIMIT_RULES = (*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules)
+
+
+class LimitRules(SchemaExtension):
+    """Adds the depth and alias limit rules (the same classes on every request)."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.validation_rules = (*context.validation_rules, *LIMIT_RULES)
+        yield
+
+
 def limit_extensions() -> list[Any]:
-    """Fresh limiter factories (strawberry 0.341 wants classes or factories, not instances)."""
+    """Limiters and caches (strawberry 0.341 wants classes or factories, not instances)."""
     return [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        LimitRules,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        # Clients repeat the same few documents: parse and validate each one once.
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
     ]
 
 
