@@ -38,7 +38,7 @@ from cimhouse.importers.register.values import (
 from cimhouse.pii import PiiVault, mask_phone
 
 SEALED_PREFIX = "sealed:"
-PARSE_CACHE_SIZE = 200_000
+PARSE_CACHE_SIZE = 50_000  # rows of one house or person are near each other in registers
 STAGE_COLUMNS = (
     "line", "county", "region_code", "estate_name", "estate_kind", "building_label",
     "building_norm", "unit_label", "floor_label", "floor_number", "room_label", "house_norm",
