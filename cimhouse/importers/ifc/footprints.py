@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
@@ -192,6 +193,8 @@ def _mesh(model: IfcModel, roles: dict[int, tuple[str, str]], threads: int
 
 def _child(connection: Connection, model: IfcModel,
            roles: dict[int, tuple[str, str]], threads: int) -> None:
+    # a collection would touch every inherited object and copy its memory page (fork COW)
+    gc.disable()
     try:
         connection.send(("ok", _mesh(model, roles, threads)))
     except Exception as exc:  # report any kernel failure to the parent instead of dying
@@ -219,7 +222,11 @@ class PendingFootprints:
         self.process = context.Process(
             target=_child, args=(sender, model, roles, threads or default_threads(len(roles))),
             daemon=True)
-        self.process.start()
+        gc.freeze()  # the parent's objects stay out of the child's collections
+        try:
+            self.process.start()
+        finally:
+            gc.unfreeze()
         sender.close()
 
     def cancel(self) -> None:
