@@ -204,6 +204,13 @@ def test_broken_files_write_nothing(session: Session, tmp_path: Path, damage: st
     assert [_count(session, m) for m in (Building, Estate, ImportRun, ChangeLog)] == before
 
 
+def test_geometry_over_its_time_limit_writes_nothing(session: Session, block: Path) -> None:
+    before = [_count(session, m) for m in (Building, Estate, ImportRun, ChangeLog)]
+    with pytest.raises(InvalidInput, match="--geometry-timeout"):
+        import_ifc(session, block, community=COMMUNITY, geometry_timeout_s=0.0001)
+    assert [_count(session, m) for m in (Building, Estate, ImportRun, ChangeLog)] == before
+
+
 def test_targets_and_dry_run(session: Session, block: Path) -> None:
     before = [_count(session, m) for m in (Building, Estate, ImportRun)]
     result = import_ifc(session, block, community=COMMUNITY, dry_run=True)
