@@ -351,6 +351,12 @@ def test_house_lifecycle_mutations(client: TestClient, aw: ApiWorld) -> None:
                     "house": {"code": houses[0], "status": "demolished"}}
     again = data(post(client, aw.tokens["city"], retire, {"c": houses[0]}))["retireHouse"]
     assert again["__typename"] == "ConflictError"
+    history = """query($c: String!) { lookup(code: $c) { status house { history { operation
+        previous current } } } history(code: $c) { operation } }"""
+    seen = data(post(client, aw.tokens["county"], history, {"c": houses[0]}))
+    assert seen["lookup"]["status"] == "retired"
+    assert seen["lookup"]["house"]["history"] and seen["history"]
+    assert seen["lookup"]["house"]["history"][-1]["current"]["status"] == "demolished"
     outside = data(post(client, aw.tokens["other_county"], retire, {"c": houses[1]}))
     unknown_code = encode(community, 998, 9, 999)
     unknown = data(post(client, aw.tokens["city"], retire, {"c": unknown_code}))

@@ -21,9 +21,11 @@ from cimhouse.schema import Building, Estate, House
 from cimhouse.schema.vocab import RelationKind, Role
 
 if TYPE_CHECKING:
+    from cimhouse.graphql.codes import ChangeEntry
     from cimhouse.graphql.people import PersonHouseRelationType
 
 Relation = Annotated["PersonHouseRelationType", strawberry.lazy("cimhouse.graphql.people")]
+Change = Annotated["ChangeEntry", strawberry.lazy("cimhouse.graphql.codes")]
 MAX_NESTED = 500
 
 
@@ -42,6 +44,13 @@ def _num(value: Any) -> float | None:
 
 def _nested_limit(first: int | None) -> int:
     return MAX_NESTED if first is None else max(0, min(first, MAX_NESTED))
+
+
+def _history(info: Info[RequestContext, None], row: Any, kind: str) -> list[Any]:
+    from cimhouse.graphql.codes import history_of
+
+    keys = [str(row.id)] + ([row.code] if row.code else [])
+    return history_of(info.context.session, row.county, kind, keys)
 
 
 async def _region(info: Info[RequestContext, None], code: str | None) -> RegionType | None:
@@ -69,6 +78,10 @@ class EstateType(Node):
                    code=row.code, name=row.name, aliases=list(row.aliases or []),
                    kind=row.kind, address=row.address, property_company=row.property_company,
                    status=row.status, region_code=row.region_code)
+
+    @strawberry.field(description="Change history (change_log), oldest first.")
+    def history(self, info: Info[RequestContext, None]) -> list[Change]:
+        return _history(info, self.row, "estate")
 
     @strawberry.field(description="Boundary as GeoJSON in the requested CRS.")
     def geometry(self, crs: Crs = Crs.CGCS2000) -> JSON | None:
@@ -112,6 +125,10 @@ class BuildingType(Node):
                    floors_below=row.floors_below, height_m=_num(row.height_m),
                    structure=row.structure, use=row.use, year_built=row.year_built,
                    status=row.status)
+
+    @strawberry.field(description="Change history (change_log), oldest first.")
+    def history(self, info: Info[RequestContext, None]) -> list[Change]:
+        return _history(info, self.row, "building")
 
     @strawberry.field(description="Footprint as GeoJSON in the requested CRS.")
     def geometry(self, crs: Crs = Crs.CGCS2000) -> JSON | None:
@@ -160,6 +177,10 @@ class HouseType(Node):
                    room_label=row.room_label, area_m2=_num(row.area_m2),
                    area_source=row.area_source, use=row.use, status=row.status,
                    address=row.address_norm, realestate_unit_no=row.realestate_unit_no)
+
+    @strawberry.field(description="Change history (change_log), oldest first.")
+    def history(self, info: Info[RequestContext, None]) -> list[Change]:
+        return _history(info, self.row, "house")
 
     @strawberry.field
     async def building(self, info: Info[RequestContext, None]) -> BuildingType | None:
