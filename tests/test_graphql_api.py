@@ -378,3 +378,12 @@ def test_house_lifecycle_mutations(client: TestClient, aw: ApiWorld) -> None:
     assert merged["__typename"] == "CodesPayload" and len(merged["codes"]) == 1
     reader = data(post(client, aw.tokens["town"], split, {"c": houses[2]}))["splitHouse"]
     assert reader["__typename"] == "ForbiddenError"
+
+
+def test_graphiql_page_in_dev_mode_only(aw: ApiWorld, test_settings: Settings) -> None:
+    dev = TestClient(create_app(test_settings.with_changes(dev=True), engine=aw.engine))
+    page = dev.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    assert dev.post("/graphql", json={"query": "{ jobs { totalCount } }"}).status_code == 401
+    prod = TestClient(create_app(test_settings, engine=aw.engine))
+    assert prod.get("/graphql", headers={"Accept": "text/html"}).status_code in (401, 404, 405)
