@@ -8,13 +8,15 @@ Data is generated in SQL (generate_series straight into the real, migrated and i
 tables) on a throwaway cluster: the real Jiaxing communities (loaded by load_regions), one
 estate (with a ~150 m square boundary) per ``houses/200``, 5 buildings per estate, 40 houses
 per building, ``2.2 * houses`` persons with ages spread over 0-95, one current resident
-relation each and a registered relation elsewhere for every tenth, and facilities of the 11 categories spread over the city.
+relation each and a registered relation elsewhere for every tenth, and facilities of the
+11 categories spread over the city.
 
 Timed: ``find_gaps`` for scope 3304 (coverage of every estate x 11 categories with the KNN +
 exact-metres step, people per estate and age group, ranking), then the service index from the
-same rows. Lower bounds from the same run: the bare KNN query for one category (no exact
-step, no population) and the bare join + count of current residents by estate (no ages, no
-dedup of persons); together they are what any answer must at least touch.
+same rows, the elderly living alone of the whole city, and the gaps of one community.
+Lower bounds from the same run: the bare KNN query for one category (no exact step, no
+population) and the bare join + count of current residents by estate (no ages, no
+registered-only rule); together they are what any answer must at least touch.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.db.migrate import upgrade
 from cimhouse.importers.load_regions import load_regions
 from cimhouse.scope import parse_scope
+from cimhouse.services.elderly import list_elderly_living_alone
 from cimhouse.services.gaps import find_gaps, load_category_coverage
 from cimhouse.services.service_index import compute_service_index
 from cimhouse.settings import Settings
@@ -150,8 +153,14 @@ def main() -> None:
                               lambda: load_category_coverage(session, scope))
             scores, _ = timed("compute_service_index from those rows",
                                 lambda: compute_service_index(session, scope, rows=rows))
+            alone, _ = timed("list_elderly_living_alone(3304), 60+, all rows",
+                             lambda: list_elderly_living_alone(session, scope))
+            community = parse_scope(session.execute(text(
+                "SELECT min(region_code) FROM estate")).scalar_one())
+            timed(f"find_gaps({community.code}): one community",
+                  lambda: find_gaps(session, community))
         print(f"estate gaps {len(result.estates)}, community gaps {len(result.communities)}, "
-              f"communities scored {len(scores)}")
+              f"communities scored {len(scores)}, elderly living alone {len(alone)}")
         print(f"find_gaps: {gaps:.2f} s = {gaps / (knn + pop):.1f}x the summed bounds "
               f"({knn:.2f} s KNN for 1 of 11 categories + {pop:.2f} s residents); "
               f"11 x KNN bound + residents bound = {11 * knn + pop:.2f} s; budget 30 s")
