@@ -195,8 +195,11 @@ def _child(connection: Connection, model: IfcModel,
            roles: dict[int, tuple[str, str]], threads: int) -> None:
     # a collection would touch every inherited object and copy its memory page (fork COW)
     gc.disable()
+    started = time.perf_counter()
     try:
-        connection.send(("ok", _mesh(model, roles, threads)))
+        payload = _mesh(model, roles, threads)
+        payload["seconds"] = time.perf_counter() - started
+        connection.send(("ok", payload))
     except Exception as exc:  # report any kernel failure to the parent instead of dying
         connection.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
@@ -229,6 +232,11 @@ class PendingFootprints:
             gc.unfreeze()
         sender.close()
 
+    def _too_long(self) -> InvalidInput:
+        return InvalidInput(f"the geometry step took longer than {self.timeout_s:g} s and was "
+                            "stopped; raise --geometry-timeout or import without footprints "
+                            "(--skip-geometry)")
+
     def cancel(self) -> None:
         if self.process is not None:
             self.receiver.close()
@@ -242,10 +250,7 @@ class PendingFootprints:
         if self.process is not None:
             try:
                 if not self.receiver.poll(max(self.deadline - time.perf_counter(), 0.0)):
-                    raise InvalidInput(
-                        f"the geometry step took longer than {self.timeout_s:g} s and was "
-                        "stopped; raise --geometry-timeout or import without footprints "
-                        "(--skip-geometry)")
+                    raise self._too_long()
                 try:
                     status, payload = self.receiver.recv()
                 except EOFError:
@@ -255,6 +260,8 @@ class PendingFootprints:
                 self.cancel()
             if status != "ok":
                 raise InvalidInput(f"the geometry step failed: {payload}")
+            if payload["seconds"] > self.timeout_s:  # finished while nobody was waiting
+                raise self._too_long()
         result = FootprintResult(meshed=payload["meshed"], failed=payload["failed"])
         for guid, (wkb, area) in payload["spaces"].items():
             result.spaces[guid] = SpaceShape(shapely.from_wkb(wkb), area)
