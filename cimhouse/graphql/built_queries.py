@@ -30,6 +30,7 @@ from cimhouse.graphql.common import (
     polygon_clause,
 )
 from cimhouse.graphql.context import RequestContext
+from cimhouse.graphql.loaders import lean_options
 from cimhouse.schema import Building, Estate, House
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import REGION_LEVEL_BY_LENGTH, prefix_range, scope_filter
@@ -157,7 +158,7 @@ def _page(info: Info[RequestContext, None], model: Any, query: Select[Any], kind
           first: int | None, after: str | None, node: Any) -> Connection[Any]:
     ctx = info.context
     ctx.require(Role.READER)
-    query = query.where(scope_filter(model, ctx.scope))
+    query = query.where(scope_filter(model, ctx.scope)).options(*lean_options(model))
     limit = page_size(first, ctx.settings)
     keyset = after_county_id(model, after, kind)
     paged = query if keyset is None else query.where(keyset)

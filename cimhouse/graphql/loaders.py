@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import ARRAY, BigInteger, ColumnElement, String, and_, any_, bindparam, or_, select
+from sqlalchemy.orm import defer
 from strawberry.dataloader import DataLoader
 
 from cimhouse.schema import Building, Estate, House, Person, PersonHouse, Region
@@ -51,6 +52,16 @@ def _pairs(county_col: Any, id_col: Any, keys: Iterable[tuple[str, int]]) -> Col
     pairs = list(keys)
     return and_(_any(county_col, (k[0] for k in pairs), String),
                 _any(id_col, (k[1] for k in pairs), BigInteger))
+
+
+def lean_options(model: Any) -> list[Any]:
+    """Defer the JSON columns the API never shows (their parsing dominates wide batches)."""
+    return [defer(getattr(model, name)) for name in ("attributes", "external_ids")
+            if hasattr(model, name)]
+
+
+def _lean(model: Any) -> Any:
+    return select(model).options(*lean_options(model))
 
 
 def _loader(batch: Callable[[list[K]], Sequence[V]]) -> DataLoader[K, V]:
@@ -88,7 +99,7 @@ class Loaders:
 
     def _by_key(self, model: Any) -> Callable[[list[CountyKey]], list[Any]]:
         def batch(keys: list[CountyKey]) -> list[Any]:
-            rows = self.ctx.session.scalars(select(model).where(
+            rows = self.ctx.session.scalars(_lean(model).where(
                 _pairs(model.county, model.id, keys), scope_filter(model, self.ctx.scope)))
             found = {(r.county, r.id): r for r in rows}
             return [found.get(k) for k in keys]
@@ -97,7 +108,7 @@ class Loaders:
     def _children(self, model: Any, parent: Any) -> Callable[[list[CountyKey]], list[list[Any]]]:
         def batch(keys: list[CountyKey]) -> list[list[Any]]:
             rows = self.ctx.session.scalars(
-                select(model).where(_pairs(model.county, parent, keys),
+                _lean(model).where(_pairs(model.county, parent, keys),
                                     scope_filter(model, self.ctx.scope))
                 .order_by(model.county, model.id))
             grouped = _group(rows, lambda r: (r.county, getattr(r, parent.key)))
