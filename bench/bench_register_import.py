@@ -92,6 +92,8 @@ def main() -> None:
         print(f"import_register, empty:   {load:7.2f} s  {rows / load:9.0f} rows/s  "
               f"({load / bound:.1f}x bound; accepted {first.accepted}, rejected "
               f"{first.rejected})")
+        print(f"  of which read+validate+stage {first.seconds['read_validate_stage']:.1f} s, "
+              f"set-based apply {first.seconds['apply']:.1f} s")
         print(f"import_register, again:   {reload:7.2f} s  {rows / reload:9.0f} rows/s  "
               f"({reload / bound:.1f}x bound; houses added {again.counts['houses_added']}, "
               f"updated {again.counts['houses_updated']})")

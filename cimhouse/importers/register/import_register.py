@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,7 @@ class RegisterImportResult:
     report_path: Path | None = None
     dry_run: bool = False
     unknown_columns: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # read+stage, apply
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -81,6 +83,7 @@ class RegisterImportResult:
             "rejected_reasons": dict(self.reasons.most_common(20)),
             "report": str(self.report_path) if self.report_path else None,
             "import_run_id": self.import_run_id, "dry_run": self.dry_run,
+            "seconds": self.seconds,
         }
 
 
@@ -137,6 +140,7 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
     result.import_run_id = run.id
     create_staging(session, STAGE_TABLE, STAGE_SQL)
 
+    clock = time.perf_counter()
     id_index = columns.fields["id_number"]
     chunk: list[tuple[Any, ...]] = []
     with RejectsReport(report_path, table.header) as report:
@@ -168,7 +172,10 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
         if result.read == 0:
             raise InvalidInput(f"{path.name}: no data rows after the header "
                                f"(line {table.header_line})")
+        result.seconds["read_validate_stage"] = round(time.perf_counter() - clock, 2)
+        clock = time.perf_counter()
         result.counts = apply_staged(session, actor=actor, run_id=run.id)
+        result.seconds["apply"] = round(time.perf_counter() - clock, 2)
         result.communities = list(session.scalars(text(
             f"SELECT DISTINCT region_code FROM {STAGE_TABLE} ORDER BY 1")))
         result.report_path = report.finish()
