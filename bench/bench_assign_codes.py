@@ -17,6 +17,7 @@ clones are made from it:
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -131,6 +132,8 @@ def main() -> None:
               f"{result.houses / measured:10.0f} codes/s  ({measured / bound:.2f}x bound; "
               f"issued {result.issued})")
         print(f"assign_codes again (idempotent, issues {again.issued}):     {rerun:7.2f} s")
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(f"machine load average at the end (1/5/15 min): {load} on {os.cpu_count()} cores")
     finally:
         cluster.destroy()
 

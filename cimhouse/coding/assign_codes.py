@@ -9,7 +9,7 @@ What a run does, inside the caller's transaction:
 2. Locks the county namespaces it will issue in (:mod:`cimhouse.coding.namespace`), then
    drops candidates that a concurrent job coded meanwhile: two jobs on overlapping scopes
    serialise per county and never issue the same code, and neither fails.
-3. Numbers estates, then buildings, then houses (the last in batches of ~50,000, reporting
+3. Numbers estates, then buildings, then houses (the last in batches of ~100,000, reporting
    progress) with window functions in the order of :mod:`cimhouse.coding.ordering`,
    continuing each prefix's counter; writes the code onto the object, into
    ``code_registry`` and ``code_lineage`` (event ``issue``) and advances ``code_counter``.
@@ -53,7 +53,7 @@ from cimhouse.schema.vocab import ObjectKind, RunStatus
 from cimhouse.scope import Scope, parse_scope, scope_filter
 
 JOB_KIND = "code_assignment"
-HOUSE_BATCH = 50_000
+HOUSE_BATCH = 100_000
 #: ``on_progress(stage, done, total)``: stage is "estates", "buildings" or "houses"
 ProgressCallback = Callable[[str, int, int], None]
 
