@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
@@ -137,7 +137,7 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
         run.rows_accepted = accepted
         run.rows_rejected = len(rejected)
         run.status = RunStatus.SUCCEEDED.value
-        run.finished_at = session.scalar(select(func.now()))
+        run.finished_at = func.now()  # type: ignore[assignment]  # set in the UPDATE
         run.summary = {"schema": structure.schema, "counts": counts,
                        "dwelling_rule": str(used_rule), "georeference": georef.as_dict(),
                        "target": target_info, "rejected": rejected, "warnings": warnings,

@@ -227,7 +227,8 @@ def write_model(session: Session, target: ImportTarget, view: ModelView, *, acto
     storey_rows = _write_storeys(session, view, buildings, county, counts)
     house_of_space = _write_houses(session, view, buildings, storey_rows, target, actor,
                                    source, counts)
-    _write_spaces(session, view, buildings, storey_rows, house_of_space, county, counts)
+    _write_spaces(session, view, buildings, storey_rows, house_of_space, county, counts,
+                  {row.id for row, _ in added})
     return dict(counts)
 
 
@@ -339,7 +340,7 @@ def _floor_number(building: Building, storey: Storey, storeys: dict[str, Storey]
 
 def _write_spaces(session: Session, view: ModelView, buildings: dict[str, Building],
                   storeys: dict[str, Storey], house_of_space: dict[str, int], county: str,
-                  counts: Counter[str]) -> None:
+                  counts: Counter[str], new_building_ids: set[int]) -> None:
     records = [(b, s) for b in view.structure.buildings for s in b.spaces]
     rows = _by_global_id(session, Space, county, [s.global_id for _, s in records])
     new: list[dict[str, Any]] = []
@@ -369,8 +370,11 @@ def _write_spaces(session: Session, view: ModelView, buildings: dict[str, Buildi
     if new:  # one multi-row INSERT; no ids needed
         session.execute(insert(Space), new)
         counts["spaces_added"] += len(new)
-    # what left the model: its spaces and storeys go (no code hangs on them)
-    building_ids = [b.id for b in buildings.values()]
+    # what left the model: its spaces and storeys go (no code hangs on them); buildings new
+    # in this run have nothing to lose
+    building_ids = [b.id for b in buildings.values() if b.id not in new_building_ids]
+    if not building_ids:
+        return
     kept_spaces = [s.global_id for _, s in records]
     counts["spaces_removed"] = execute_count(session, delete(Space).where(
         Space.county == county, Space.building_id.in_(building_ids),
