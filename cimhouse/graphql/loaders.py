@@ -95,6 +95,8 @@ class Loaders:
         self.relations_of_person: DataLoader[PersonRelationKey, list[PersonHouse]] = _loader(
             self._relations_of_person)
         self.person: DataLoader[int, Person | None] = _loader(self._persons)
+        #: persons fetched together with their relations (no second round trip per row)
+        self.persons: dict[int, Person] = {}
         self.region: DataLoader[str, Region | None] = _loader(self._regions)
 
     def _by_key(self, model: Any) -> Callable[[list[CountyKey]], list[Any]]:
@@ -123,12 +125,13 @@ class Loaders:
             by_filter[(key[2], key[3])].append(key)
         for (as_of, kinds), group in by_filter.items():
             pairs = list({(k[0], k[1]) for k in group})
-            query = select(PersonHouse).where(
+            query = select(PersonHouse, Person).join(
+                Person, Person.id == PersonHouse.person_id).where(
                 _pairs(PersonHouse.county, PersonHouse.house_id, pairs),
                 scope_filter(PersonHouse, self.ctx.scope), valid_on(as_of))
             if kinds:
                 query = query.where(PersonHouse.relation.in_(kinds))
-            rows = _group(self.ctx.session.scalars(query.order_by(PersonHouse.id)),
+            rows = _group(self._with_persons(query.order_by(PersonHouse.id)),
                           lambda r: (r.county, r.house_id))
             for key in group:
                 found[key] = rows.get((key[0], key[1]), [])
@@ -149,9 +152,26 @@ class Loaders:
                 query = query.where(PersonHouse.relation.in_(kinds))
             rows = _group(self.ctx.session.scalars(query.order_by(PersonHouse.id)),
                           lambda r: r.person_id)
+            self.persons.update((p.id, p) for p in self.ctx.session.scalars(
+                select(Person).where(_any(Person.id, ids, BigInteger))))
             for key in group:
                 found[key] = rows.get(key[0], [])
         return [found[k] for k in keys]
+
+    def _with_persons(self, query: Any) -> list[PersonHouse]:
+        """Relations of a (PersonHouse, Person) query; the persons are kept for ``person_of``."""
+        relations = []
+        for relation, person in self.ctx.session.execute(query):
+            self.persons[person.id] = person
+            relations.append(relation)
+        return relations
+
+    def person_of(self, relation: PersonHouse) -> Person | None:
+        """The person of a relation: loaded with the relation batch, else fetched by key."""
+        found = self.persons.get(relation.person_id)
+        if found is None:
+            found = self.ctx.session.get(Person, relation.person_id)
+        return found
 
     def _persons(self, keys: list[int]) -> list[Person | None]:
         # Persons are reached only through scoped relations, so no scope filter here.

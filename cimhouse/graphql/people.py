@@ -137,9 +137,9 @@ class PersonHouseRelationType(Node):
                    source=row.source)
 
     @strawberry.field
-    async def person(self, info: Info[RequestContext, None]) -> PersonType | None:
+    def person(self, info: Info[RequestContext, None]) -> PersonType | None:
         info.context.require(Role.PERSON_READER)
-        row = await info.context.loaders.person.load(self.row.person_id)
+        row = info.context.loaders.person_of(self.row)
         return PersonType.from_row(row) if row else None
 
     @strawberry.field
