@@ -1,18 +1,19 @@
 """Import an IFC model (IFC2X3, IFC4, IFC4X3): the public use case of this package.
 
 Steps: open and check the file (:mod:`.model_file`), walk the spatial structure
-(:mod:`.structure`), choose the georeferencing (:mod:`.georef`), group spaces into dwellings
-(:mod:`.dwellings`), mesh footprints under a time limit (:mod:`.footprints`), resolve the
-estate/community (:mod:`.target`) and upsert everything by GlobalId (:mod:`.persist`).
+(:mod:`.structure`), start meshing footprints in a child under a time limit
+(:mod:`.footprints`) and meanwhile choose the georeferencing (:mod:`.georef`), group spaces
+into dwellings (:mod:`.dwellings`) and resolve the estate/community (:mod:`.target`); then
+upsert everything by GlobalId (:mod:`.persist`).
 Everything happens in a savepoint of the caller's transaction: a broken file or a failed step
 leaves nothing behind, a successful run leaves one ``import_run`` row (kind ``ifc``).
 
 Example::
 
     with session_scope(engine) as session:
-        result = import_ifc(session, Path("block7.ifc"), community="330106001001",
+        result = import_ifc(session, Path("block7.ifc"), community="330402007024",
                             actor="alice")
-    result.counts["houses_added"], result.georef["source"]   # (24, 'ifc_map_conversion')
+    result.counts["houses_added"], result.georef["source"]   # (4, 'ifc_map_conversion')
 """
 
 from __future__ import annotations
