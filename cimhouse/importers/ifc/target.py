@@ -8,8 +8,10 @@
 
 Example::
 
-    target = resolve_target(session, community="330106001001", estate_name="Block 7",
-                            model_name="Block 7", source="ifc:block7.ifc", actor="alice")
+    target, info = resolve_target(session, community="330402007024", model_name="Block 7",
+                                  building_ids=["2O2Fr$t4X7Zf8NOew3FLOH"],
+                                  source="ifc:block7.ifc", actor="alice")
+    target.county, info["created"]                 # ('330402', True)
 """
 
 from __future__ import annotations
