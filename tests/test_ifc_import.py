@@ -142,6 +142,9 @@ def test_duplex_prefix_dwellings_with_command_line_georef(session: Session) -> N
     assert [h.room_label for h in houses] == ["A", "B"]
     assert float(houses[0].area_m2) == pytest.approx(138.16, abs=0.01)  # PSet_Revit_Dimensions.Area
     assert houses[0].floor_label == "Level 1"
+    floors = session.execute(select(Building.floors_above, Building.floors_below).where(
+        Building.source == "ifc:Duplex_A_20110907.ifc")).one()
+    assert tuple(floors) == (2, 0)  # the foundation and the roof level are not floors
     outside = session.scalar(select(func.count()).select_from(Space).where(
         Space.number == "R301", Space.house_id.is_(None)))
     assert outside == 1

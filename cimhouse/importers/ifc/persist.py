@@ -145,8 +145,12 @@ def check_other_counties(session: Session, county: str, structure: ModelStructur
                        "of that county")
 
 
-def _floors(building: BuildingRecord) -> tuple[int, int, float]:
-    with_spaces = {s.storey_id for s in building.spaces}
+def _floors(building: BuildingRecord, in_dwellings: set[str]) -> tuple[int, int, float]:
+    """Floors above/below ground and the ground storey's elevation. A storey is a floor when
+    it holds a space of a dwelling (when the building has dwellings), else any space (when it
+    has spaces), so foundation, roof and datum levels do not count."""
+    dwelling_storeys = {s.storey_id for s in building.spaces if s.global_id in in_dwellings}
+    with_spaces = dwelling_storeys or {s.storey_id for s in building.spaces}
     storeys = [s for s in building.storeys if not with_spaces or s.global_id in with_spaces]
     elevations = [s.elevation_m or 0.0 for s in storeys]
     above = [e for e in elevations if e >= BASEMENT_BELOW_M]
@@ -156,7 +160,7 @@ def _floors(building: BuildingRecord) -> tuple[int, int, float]:
 
 def _building_values(record: BuildingRecord, view: ModelView, target: ImportTarget,
                      existing: Building | None) -> dict[str, Any]:
-    above, below, ground = _floors(record)
+    above, below, ground = _floors(record, {i for g in view.dwellings for i in g.space_ids})
     shape = view.shapes.buildings.get(record.global_id) if view.shapes else None
     height = None
     if shape is not None and shape.top_z_m is not None:
