@@ -97,8 +97,9 @@ def test_documented_example_runs(name: str, served: tuple[str, ApiWorld]) -> Non
     query, shown = documented_examples()[name]
     values = world_values(built)
     variables = {key: values[key] for key in shown} if shown else {}
-    result = client_for(url, built.tokens["province"]).execute(
-        gql(query), variable_values=variables)
+    request = gql(query)
+    request.variable_values = variables
+    result = client_for(url, built.tokens["province"]).execute(request)
     assert truthy_leaf(result), (name, result)
     assert "Error" not in json.dumps(result), (name, result)
 
@@ -107,8 +108,9 @@ def test_bad_token_and_masking_over_http(served: tuple[str, ApiWorld]) -> None:
     url, built = served
     query, _ = documented_examples()["person-houses"]
     values = world_values(built)
-    masked = client_for(url, built.tokens["county"]).execute(
-        gql(query), variable_values={"idNumber": values["idNumber"]})
+    request = gql(query)
+    request.variable_values = {"idNumber": values["idNumber"]}
+    masked = client_for(url, built.tokens["county"]).execute(request)
     assert masked["person"]["idNumber"] != values["idNumber"]
     assert "********" in masked["person"]["idNumber"]
     with pytest.raises(TransportQueryError) as failure:
