@@ -87,7 +87,8 @@ def test_assign_lifecycle_and_jobs(cli_env: str, fresh_engine: Engine, tmp_path:
 
 
 def test_every_command_has_help_with_example() -> None:
-    for command in ("validate", "decode", "assign", "retire", "split", "merge", "relabel",
+    for command in ("validate", "decode", "assign", "retire", "status", "split", "merge",
+                    "relabel",
                     "apply-region-changes", "lineage"):
         code, out = run("codes", command, "--help")
         assert code == 0 and "Example: cimhouse codes" in out, command

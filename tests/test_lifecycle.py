@@ -11,6 +11,7 @@ from test_coding_helpers import COMMUNITY, build_world
 
 from cimhouse.coding.apply_region_changes import apply_region_changes
 from cimhouse.coding.assign_codes import assign_codes
+from cimhouse.coding.change_status import change_status
 from cimhouse.coding.house_code import decode, display, encode, is_valid
 from cimhouse.coding.lineage import lineage
 from cimhouse.coding.merge_houses import merge_houses
@@ -158,3 +159,21 @@ def test_county_level_change_and_bad_input(session: Session) -> None:
     with pytest.raises(InvalidInput, match="parent"):
         apply_region_changes(session, {"330498007024": "330498999024"}, dt.date(2027, 1, 1),
                              actor="e")
+
+
+def test_change_status_through_the_lifecycle(session: Session) -> None:
+    codes = _coded_world(session)
+    building_code = session.execute(text("SELECT code FROM building")).scalar_one()
+    for status in ("planned", "under_construction", "in_use"):
+        assert change_status(session, building_code, status, actor="f").status == status
+    house = change_status(session, codes[0], "out_of_use", actor="f", reason="空置")
+    assert house.status == "out_of_use"
+    logged = session.execute(text(
+        "SELECT previous->>'status', current->>'reason' FROM change_log "
+        "WHERE object_id = :c AND source = 'change_status'"), {"c": codes[0]}).one()
+    assert tuple(logged) == ("in_use", "空置")
+    with pytest.raises(InvalidInput, match="retire"):
+        change_status(session, codes[0], "demolished", actor="f")
+    retire_house(session, codes[1], "registered_in_error", actor="f", reason="重复登记")
+    with pytest.raises(Conflict):
+        change_status(session, codes[1], "in_use", actor="f")

@@ -133,6 +133,26 @@ def retire(
         print_json({"code": house.code, "status": house.status})
 
 
+@codes_app.command("status")
+@handle_errors
+def status_cmd(
+    code: str = typer.Argument(..., help="Estate, building or house code."),
+    status: str = typer.Option(..., "--status", help="planned, under_construction, in_use "
+                                                     "or out_of_use."),
+    reason: str | None = typer.Option(None, "--reason", help="Why (kept in change_log)."),
+    actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
+) -> None:
+    """Move an object through its lifecycle (the code stays active).
+
+    Example: cimhouse codes status 3304020070240010003000007 --status in_use --reason 竣工
+    """
+    from cimhouse.coding.change_status import change_status
+
+    with session_scope(engine()) as session:
+        obj = change_status(session, code, status, actor=_actor(actor), reason=reason)
+        print_json({"code": obj.code, "status": obj.status})
+
+
 @codes_app.command("split")
 @handle_errors
 def split(

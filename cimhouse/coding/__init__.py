@@ -26,6 +26,7 @@ Jobs on the procrastinate queue (:mod:`~cimhouse.coding.jobs`; GraphQL
 Lifecycle (GraphQL ``retireHouse`` / ``splitHouse`` / ``mergeHouses``)::
 
     retire_house(session, code: str, status: str, *, actor: str, reason: str) -> House
+    change_status(session, code: str, status: str, *, actor: str, reason=None)  # non-retiring
     split_house(session, code: str, parts: int, *, actor: str) -> list[str]
     merge_houses(session, codes: list[str], *, actor: str) -> str
     relabel_object(session, code: str, /, *, actor: str, **labels) -> Estate|Building|House
@@ -48,6 +49,7 @@ Example::
 
 from cimhouse.coding.apply_region_changes import RegionChangeResult, apply_region_changes
 from cimhouse.coding.assign_codes import AssignResult, assign_codes
+from cimhouse.coding.change_status import change_status
 from cimhouse.coding.crossref import (
     validate_address_code,
     validate_external_ids,
@@ -64,7 +66,8 @@ from cimhouse.coding.split_house import split_house
 
 __all__ = [
     "AssignResult", "HouseCode", "LineageEdge", "LineageView", "RegionChangeResult",
-    "apply_region_changes", "assign_codes", "cancel_job", "decode", "display", "encode",
+    "apply_region_changes", "assign_codes", "cancel_job", "change_status", "decode",
+    "display", "encode",
     "enqueue_code_assignment", "lineage", "make_app", "merge_houses", "normalize", "relabel",
     "relabel_object", "retire_house", "split_house", "validate", "validate_address_code",
     "validate_external_ids", "validate_ifc_global_id", "validate_realestate_unit_no",

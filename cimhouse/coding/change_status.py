@@ -1,0 +1,47 @@
+"""Move an estate, building or house through its lifecycle without retiring its code.
+
+Statuses: planned -> under_construction -> in_use <-> out_of_use. The terminal statuses
+(demolished, registered_in_error) retire the code and go through
+:func:`cimhouse.coding.retire_house.retire_house` instead. The previous status goes to
+``change_log``.
+
+Example::
+
+    change_status(session, "3304020070240010003000007", "in_use", actor="alice",
+                  reason="竣工验收 2026-11")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cimhouse.coding.records import object_of, record_change, registry_entry
+from cimhouse.errors import Conflict, InvalidInput
+from cimhouse.schema.vocab import CodeStatus, LifecycleStatus
+
+ACTIVE_STATUSES = (LifecycleStatus.PLANNED.value, LifecycleStatus.UNDER_CONSTRUCTION.value,
+                   LifecycleStatus.IN_USE.value, LifecycleStatus.OUT_OF_USE.value)
+
+
+def change_status(session: Session, code: str, status: str, *, actor: str,
+                  reason: str | None = None) -> Any:
+    """Set the lifecycle status of the object ``code`` to one of :data:`ACTIVE_STATUSES`."""
+    if status not in ACTIVE_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(ACTIVE_STATUSES)}; demolished "
+                           "and registered_in_error retire the code (retire_house)")
+    entry = registry_entry(session, code, lock=True)
+    if entry.status != CodeStatus.ACTIVE.value:
+        raise Conflict(f"code {entry.code} was retired ({entry.retire_reason})")
+    obj = object_of(session, entry)
+    if obj.status == status:
+        return obj
+    previous = {"status": obj.status}
+    obj.status = status
+    obj.version = (obj.version or 1) + 1
+    record_change(session, kind=entry.object_kind, obj=obj, operation="update", actor=actor,
+                  source="change_status", previous=previous,
+                  current={"status": status, "reason": reason})
+    session.flush()
+    return obj
