@@ -387,3 +387,15 @@ def test_graphiql_page_in_dev_mode_only(aw: ApiWorld, test_settings: Settings) -
     assert dev.post("/graphql", json={"query": "{ jobs { totalCount } }"}).status_code == 401
     prod = TestClient(create_app(test_settings, engine=aw.engine))
     assert prod.get("/graphql", headers={"Accept": "text/html"}).status_code in (401, 404, 405)
+
+
+def test_nested_first_limits_each_parent(client: TestClient, aw: ApiWorld) -> None:
+    query = """{ estates(first: 3) { edges { node { buildings(first: 1) { code
+        houses(first: 2) { code } } } } } }"""
+    edges = data(post(client, aw.tokens["province"], query))["estates"]["edges"]
+    assert len(edges) == 3
+    for edge in edges:
+        buildings = edge["node"]["buildings"]
+        assert len(buildings) == 1 and len(buildings[0]["houses"]) == 2
+        assert all(h["code"].startswith(buildings[0]["code"][:19])
+                   for h in buildings[0]["houses"])

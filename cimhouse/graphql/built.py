@@ -95,8 +95,8 @@ class EstateType(Node):
     async def buildings(self, info: Info[RequestContext, None],
                         first: int | None = None) -> list[BuildingType]:
         rows = await info.context.loaders.buildings_of_estate.load(
-            (self.row.county, self.row.id))
-        return [BuildingType.from_row(r) for r in rows[:_nested_limit(first)]]
+            (self.row.county, self.row.id, _nested_limit(first)))
+        return [BuildingType.from_row(r) for r in rows]
 
 
 @strawberry.type(name="Building", description="A building (幢).")
@@ -149,8 +149,8 @@ class BuildingType(Node):
     async def houses(self, info: Info[RequestContext, None],
                      first: int | None = None) -> list[HouseType]:
         rows = await info.context.loaders.houses_of_building.load(
-            (self.row.county, self.row.id))
-        return [HouseType.from_row(r) for r in rows[:_nested_limit(first)]]
+            (self.row.county, self.row.id, _nested_limit(first)))
+        return [HouseType.from_row(r) for r in rows]
 
 
 @strawberry.type(name="House", description="A house (户): a dwelling or another unit.")

@@ -6,7 +6,7 @@ reached by traversal is subject to the same rule as one reached by a list.
 
 Example (in a resolver)::
 
-    houses = await info.context.loaders.houses_of_building.load(("330402", 17))
+    houses = await info.context.loaders.houses_of_building.load(("330402", 17, 50))
 """
 
 from __future__ import annotations
@@ -16,8 +16,19 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import ARRAY, BigInteger, ColumnElement, String, and_, any_, bindparam, or_, select
-from sqlalchemy.orm import defer
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.orm import aliased, defer
 from strawberry.dataloader import DataLoader
 
 from cimhouse.schema import Building, Estate, House, Person, PersonHouse, Region
@@ -29,6 +40,8 @@ if TYPE_CHECKING:
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 CountyKey = tuple[str, int]
+#: (county, parent id, at most this many children)
+ChildrenKey = tuple[str, int, int]
 #: (county, house_id, as_of, relation kinds) / (person_id, as_of, relation kinds)
 HouseRelationKey = tuple[str, int, dt.date | None, tuple[str, ...]]
 PersonRelationKey = tuple[int, dt.date | None, tuple[str, ...]]
@@ -86,9 +99,9 @@ class Loaders:
         self.estate: DataLoader[CountyKey, Estate | None] = _loader(self._by_key(Estate))
         self.building: DataLoader[CountyKey, Building | None] = _loader(self._by_key(Building))
         self.house: DataLoader[CountyKey, House | None] = _loader(self._by_key(House))
-        self.buildings_of_estate: DataLoader[CountyKey, list[Building]] = _loader(
+        self.buildings_of_estate: DataLoader[ChildrenKey, list[Building]] = _loader(
             self._children(Building, Building.estate_id))
-        self.houses_of_building: DataLoader[CountyKey, list[House]] = _loader(
+        self.houses_of_building: DataLoader[ChildrenKey, list[House]] = _loader(
             self._children(House, House.building_id))
         self.relations_of_house: DataLoader[HouseRelationKey, list[PersonHouse]] = _loader(
             self._relations_of_house)
@@ -107,14 +120,29 @@ class Loaders:
             return [found.get(k) for k in keys]
         return batch
 
-    def _children(self, model: Any, parent: Any) -> Callable[[list[CountyKey]], list[list[Any]]]:
-        def batch(keys: list[CountyKey]) -> list[list[Any]]:
-            rows = self.ctx.session.scalars(
-                _lean(model).where(_pairs(model.county, parent, keys),
-                                    scope_filter(model, self.ctx.scope))
-                .order_by(model.county, model.id))
-            grouped = _group(rows, lambda r: (r.county, getattr(r, parent.key)))
-            return [grouped.get(k, []) for k in keys]
+    def _children(self, model: Any, parent: Any
+                  ) -> Callable[[list[ChildrenKey]], list[list[Any]]]:
+        """Children of many parents, at most ``limit`` each, in one statement per limit."""
+        def batch(keys: list[ChildrenKey]) -> list[list[Any]]:
+            by_limit: dict[int, list[ChildrenKey]] = defaultdict(list)
+            for key in keys:
+                by_limit[key[2]].append(key)
+            found: dict[ChildrenKey, list[Any]] = {}
+            for limit, group in by_limit.items():
+                pairs = [(k[0], k[1]) for k in group]
+                rank = func.row_number().over(partition_by=(model.county, parent),
+                                              order_by=model.id).label("rank")
+                ranked = select(model, rank).where(
+                    _pairs(model.county, parent, pairs),
+                    scope_filter(model, self.ctx.scope)).subquery()
+                child = aliased(model, ranked)
+                rows = self.ctx.session.scalars(
+                    select(child).options(*lean_options(child))
+                    .where(ranked.c.rank <= limit).order_by(child.county, child.id))
+                grouped = _group(rows, lambda r: (r.county, getattr(r, parent.key)))
+                for key in group:
+                    found[key] = grouped.get((key[0], key[1]), [])
+            return [found[k] for k in keys]
         return batch
 
     def _relations_of_house(self, keys: list[HouseRelationKey]) -> list[list[PersonHouse]]:
