@@ -31,7 +31,6 @@ from cimhouse.schema import AuditLog
 from cimhouse.scope import Scope
 from cimhouse.services.sql import (
     hash_joins_for_wide_scope,
-    house_scope_sql,
     living_sql,
     tune_for_analysis,
 )
@@ -62,8 +61,7 @@ def _sql(scope: Scope | None) -> str:
     return f"""
         WITH alone AS (
             SELECT ph.county, ph.house_id, min(ph.person_id) AS person_id
-            FROM ({living_sql()}) ph JOIN house h ON h.county = ph.county AND h.id = ph.house_id
-            WHERE {house_scope_sql(scope)}
+            FROM ({living_sql(scope)}) ph
             GROUP BY ph.county, ph.house_id HAVING count(DISTINCT ph.person_id) = 1)
         SELECT house.code AS house_code,
                COALESCE(house.address_norm, b.address_norm) AS address,

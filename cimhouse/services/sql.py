@@ -76,23 +76,27 @@ def current_sql(alias: str) -> str:
             f"AND ({alias}.valid_to IS NULL OR {alias}.valid_to > :as_of)")
 
 
-def living_sql() -> str:
-    """Subquery body: (county, house_id, person_id) for everyone living in a house on :as_of.
+def living_sql(scope: Scope | None) -> str:
+    """Subquery body: county, house_id, building_id, person_id of everyone living in a house
+    of ``scope`` on ``:as_of``.
 
     A person lives where they have a current ``resident`` (常住) or ``tenant`` (租住)
     relation; a current ``registered`` (户籍) relation counts only for persons without any
     current resident/tenant relation (registered here but living elsewhere: counted there).
     Two current living relations of one person are a register conflict; such a person
-    counts in both houses.
-    Written as UNION ALL so that each branch is a plain join (the registered branch an
-    anti-join), which lets PostgreSQL hash a whole city's relations.
+    counts in both houses. Written as UNION ALL with the house scope inside each branch, so
+    that each branch is a plain join (the registered one an anti-join): PostgreSQL can hash
+    a whole city's relations, or walk the indexes from a community's few houses.
     """
+    houses = f"""FROM house h JOIN person_house ph ON ph.county = h.county
+                 AND ph.house_id = h.id
+            WHERE ({house_scope_sql(scope)}) AND {current_sql('ph')}"""
     return f"""
-        SELECT ph.county, ph.house_id, ph.person_id FROM person_house ph
-        WHERE ph.relation IN {LIVING_RELATIONS!r} AND {current_sql('ph')}
+        SELECT h.county, h.id AS house_id, h.building_id, ph.person_id {houses}
+          AND ph.relation IN {LIVING_RELATIONS!r}
         UNION ALL
-        SELECT ph.county, ph.house_id, ph.person_id FROM person_house ph
-        WHERE ph.relation = 'registered' AND {current_sql('ph')}
+        SELECT h.county, h.id AS house_id, h.building_id, ph.person_id {houses}
+          AND ph.relation = 'registered'
           AND NOT EXISTS (SELECT 1 FROM person_house r WHERE r.person_id = ph.person_id
                           AND r.relation IN {LIVING_RELATIONS!r} AND {current_sql('r')})
     """
@@ -122,11 +126,10 @@ def estate_population_sql(scope: Scope | None) -> str:
         f"count(*) FILTER (WHERE {age_condition(g)}) AS {g.key}" for g in AGE_GROUPS)
     return f"""
         SELECT b.county, b.estate_id, {counts}
-        FROM ({living_sql()}) ph
-        JOIN house h ON h.county = ph.county AND h.id = ph.house_id
-        JOIN building b ON b.county = h.county AND b.id = h.building_id
+        FROM ({living_sql(scope)}) ph
+        JOIN building b ON b.county = ph.county AND b.id = ph.building_id
         JOIN person p ON p.id = ph.person_id
-        WHERE b.estate_id IS NOT NULL AND ({house_scope_sql(scope)})
+        WHERE b.estate_id IS NOT NULL
         GROUP BY b.county, b.estate_id
     """
 
