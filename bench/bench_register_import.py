@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -103,6 +104,7 @@ def main() -> None:
         engine.dispose()
     finally:
         cluster.destroy()
+        shutil.rmtree(root, ignore_errors=True)  # the generated register is ~220 MB
 
 
 if __name__ == "__main__":
