@@ -5,7 +5,7 @@ Example::
     >>> mod11_2("11010519491231002")
     'X'
     >>> mod11_2("330402007024001000300101")
-    '3'
+    '8'
 """
 
 from __future__ import annotations
