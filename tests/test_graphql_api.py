@@ -399,3 +399,20 @@ def test_nested_first_limits_each_parent(client: TestClient, aw: ApiWorld) -> No
         assert len(buildings) == 1 and len(buildings[0]["houses"]) == 2
         assert all(h["code"].startswith(buildings[0]["code"][:19])
                    for h in buildings[0]["houses"])
+
+
+def test_import_runs_and_facilities_within(client: TestClient, aw: ApiWorld) -> None:
+    runs = "{ importRuns { edges { node { kind rowsRead rowsAccepted } } } }"
+    seen = data(post(client, aw.tokens["province"], runs))["importRuns"]["edges"]
+    assert any(e["node"]["kind"] == "regions" and e["node"]["rowsRead"] > 27000 for e in seen)
+    assert data(post(client, aw.tokens["city"], runs))["importRuns"]["edges"] == []
+    assert post(client, aw.tokens["town"], runs)["errors"][0]["extensions"]["code"] == \
+        "FORBIDDEN"
+    near = """query($c: [String!]) { facilities(category: $c, near: {lon: 120.006, lat: 30.5,
+        metres: 200}) { totalCount edges { node { name category geometry(crs: WGS84) } } } }"""
+    found = data(post(client, aw.tokens["province"], near, {"c": None}))["facilities"]
+    assert found["totalCount"] == 1
+    category = found["edges"][0]["node"]["category"]
+    other = [c for c in ("elderly_care", "childcare", "medical", "education") if c != category]
+    assert data(post(client, aw.tokens["province"], near, {"c": other}))["facilities"][
+        "totalCount"] == 0
