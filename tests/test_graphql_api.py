@@ -225,6 +225,14 @@ def test_node_roundtrip_and_scope(client: TestClient, aw: ApiWorld) -> None:
         "node"] is None
 
 
+def test_total_count_covers_all_pages(client: TestClient, aw: ApiWorld) -> None:
+    for query in ("{ persons(first: 1) { totalCount edges { cursor } } }",
+                  "{ jobs(first: 1) { totalCount edges { cursor } } }"):
+        field = query.split("(")[0].strip("{ ")
+        page = data(post(client, aw.tokens["province"], query))[field]
+        assert len(page["edges"]) == 1 and page["totalCount"] > 1
+
+
 def test_jobs_in_scope(client: TestClient, aw: ApiWorld) -> None:
     jobs = data(post(client, aw.tokens["town"], "{ jobs { edges { node { scopeCode } } } }"))
     scopes = [e["node"]["scopeCode"] for e in jobs["jobs"]["edges"]]

@@ -8,10 +8,11 @@ a whole province, plus runs that recorded an ``options.scope`` inside the caller
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, cast
 
 import strawberry
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, Select, false, func, select, true
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -100,6 +101,13 @@ def _id_after(model: Any, after: str | None, kind: str) -> ColumnElement[bool]:
     return model.id < int(key)  # type: ignore[no-any-return]
 
 
+def _counter(ctx: RequestContext, query: Select[Any], column: Any) -> Callable[[], int]:
+    def count() -> int:
+        return int(ctx.session.scalar(select(func.count()).select_from(
+            query.with_only_columns(column).subquery())) or 0)
+    return count
+
+
 def resolve_jobs(info: Info[RequestContext, None], status: list[str] | None = None,
                  kind: str | None = None, first: int | None = 50,
                  after: str | None = None) -> Connection[JobType]:
@@ -107,13 +115,15 @@ def resolve_jobs(info: Info[RequestContext, None], status: list[str] | None = No
     ctx = info.context
     ctx.require(Role.READER)
     limit = page_size(first, ctx.settings)
-    query = select(Job).where(job_in_scope(ctx.scope), _id_after(Job, after, "job"))
+    query = select(Job).where(job_in_scope(ctx.scope))
     if status:
         query = query.where(Job.status.in_(status))
     if kind:
         query = query.where(Job.kind == kind)
-    rows = ctx.session.scalars(query.order_by(Job.id.desc()).limit(limit + 1)).all()
-    return make_connection(rows, limit, "job", lambda r: str(r.id), JobType.from_row)
+    rows = ctx.session.scalars(query.where(_id_after(Job, after, "job"))
+                               .order_by(Job.id.desc()).limit(limit + 1)).all()
+    return make_connection(rows, limit, "job", lambda r: str(r.id), JobType.from_row,
+                           count_query=_counter(ctx, query, Job.id))
 
 
 def resolve_import_runs(info: Info[RequestContext, None], kind: str | None = None,
@@ -123,13 +133,13 @@ def resolve_import_runs(info: Info[RequestContext, None], kind: str | None = Non
     ctx = info.context
     ctx.require(Role.IMPORTER)
     limit = page_size(first, ctx.settings)
-    query = select(ImportRun).where(import_run_in_scope(ctx.scope),
-                                    _id_after(ImportRun, after, "import_run"))
+    query = select(ImportRun).where(import_run_in_scope(ctx.scope))
     if kind:
         query = query.where(ImportRun.kind == kind)
-    rows = ctx.session.scalars(query.order_by(ImportRun.id.desc()).limit(limit + 1)).all()
+    rows = ctx.session.scalars(query.where(_id_after(ImportRun, after, "import_run"))
+                               .order_by(ImportRun.id.desc()).limit(limit + 1)).all()
     return make_connection(rows, limit, "import_run", lambda r: str(r.id),
-                           ImportRunType.from_row)
+                           ImportRunType.from_row, count_query=_counter(ctx, query, ImportRun.id))
 
 
 def load_job(info: Info[RequestContext, None], job_id: int) -> Job | None:

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 from strawberry.types import Info
 
@@ -175,13 +175,20 @@ def resolve_persons(info: Info[RequestContext, None], name_contains: str | None 
     query = select(Person).where(person_in_scope(ctx.scope))
     if name_contains:
         query = query.where(Person.name.ilike(like_pattern(name_contains), escape="\\"))
+    counted = query
     if after:
         key = decode_cursor(after, "person")
         if not key.isdigit():
             raise InvalidInput("malformed cursor")
         query = query.where(Person.id > int(key))
     rows = ctx.session.scalars(query.order_by(Person.id).limit(limit + 1)).all()
-    return make_connection(rows, limit, "person", lambda r: str(r.id), PersonType.from_row)
+
+    def count() -> int:
+        return int(ctx.session.scalar(select(func.count()).select_from(
+            counted.with_only_columns(Person.id).subquery())) or 0)
+
+    return make_connection(rows, limit, "person", lambda r: str(r.id), PersonType.from_row,
+                           count_query=count)
 
 
 @strawberry.type
