@@ -28,6 +28,11 @@ def test_round_trip_without_drift(pg_cluster: EmbeddedCluster, test_settings: Se
         pg_cluster.drop_database("migration_round_trip")
 
 
+def test_single_head() -> None:
+    """Branches from parallel work are merged, so `alembic upgrade head` works too."""
+    assert len(migrations.script_heads()) == 1
+
+
 def test_naming_convention_applied(engine: object) -> None:
     from cimhouse.schema import metadata
 
