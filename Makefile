@@ -30,7 +30,7 @@ demo: install
 	$(CIM) db start
 	$(CIM) db upgrade
 	$(CIM) regions load
-	@if [ -x scripts/demo-data.sh ]; then DEMO_HOUSES=$(DEMO_HOUSES) scripts/demo-data.sh; fi
+	DEMO_HOUSES=$(DEMO_HOUSES) scripts/demo-data.sh
 	$(CIM) serve --host $(HOST) --port $(PORT) --dev
 
 test: install

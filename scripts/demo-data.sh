@@ -15,32 +15,31 @@ HOUSES=${DEMO_HOUSES:-2000}
 SEED=${DEMO_SEED:-7}
 OUT=${DEMO_DIR:-var/demo}
 
-has_command() {  # has_command import boundaries -> true when that CLI command exists
-    "$CIM" "$@" --help >/dev/null 2>&1
-}
-
 echo "== generating about $HOUSES houses (seed $SEED) into $OUT"
 "$CIM" demo generate --houses "$HOUSES" --seed "$SEED" --out "$OUT"
 
-codes=()
-if .venv/bin/python -c "import cimhouse.coding.assign_codes" 2>/dev/null; then
-    codes=(--assign-codes)
-fi
-echo "== importing the register ${codes[*]}"
-"$CIM" import register "$OUT/register.csv" --report "$OUT/register-rejects.csv" "${codes[@]}"
+echo "== importing the register and assigning house codes"
+"$CIM" import register "$OUT/register.csv" --report "$OUT/register-rejects.csv" --assign-codes
 
-if has_command import boundaries; then
-    echo "== estate boundaries"
-    "$CIM" import boundaries "$OUT/estates.geojson" --level estate --within 3304 \
-        --report "$OUT/estates-rejects.csv"
-fi
+echo "== estate boundaries"
+"$CIM" import boundaries "$OUT/estates.geojson" --level estate --within 3304 \
+    --report "$OUT/estates-rejects.csv"
 
 echo "== building footprints"
 "$CIM" import footprints "$OUT/buildings.geojson"
 
-if has_command import facilities; then
-    echo "== public-service facilities"
-    "$CIM" import facilities "$OUT/facilities.csv" --source demo \
-        --report "$OUT/facilities-rejects.csv"
-fi
-echo "== demo data loaded from $OUT"
+echo "== public-service facilities"
+"$CIM" import facilities "$OUT/facilities.csv" --source demo \
+    --report "$OUT/facilities-rejects.csv"
+
+# A fresh token per run (names are unique; old demo tokens stay valid until revoked).
+echo "== demo token (Jiaxing 3304; reader, person_reader, coder)"
+"$CIM" tokens create --name "demo-$(date +%Y%m%d%H%M%S)" --scope 3304 \
+    --role reader --role person_reader --role coder --json \
+    | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["token"])' \
+    > "$OUT/token.txt"
+chmod 600 "$OUT/token.txt"
+echo "== demo data loaded from $OUT; token in $OUT/token.txt. Try:"
+echo "   curl -s -H \"Authorization: Bearer \$(cat $OUT/token.txt)\" -H 'Content-Type: application/json' \\"
+echo "        -d '{\"query\":\"{ regions(parentCode: \\\"3304\\\") { edges { node { code name } } } }\"}' \\"
+echo "        http://127.0.0.1:8000/graphql"
