@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -143,7 +144,10 @@ class House(Base):
     __tablename__ = "house"
     __table_args__ = (
         UniqueConstraint("county", "code"),
-        UniqueConstraint("county", "ifc_global_id"),
+        # Partial: most houses have no GlobalId / 不动产单元号, and a partial index costs
+        # nothing when code assignment rewrites such a row (1M-house benchmark).
+        Index("uq_house_county_ifc_global_id", "county", "ifc_global_id", unique=True,
+              postgresql_where=text("ifc_global_id IS NOT NULL")),
         ForeignKeyConstraint(["county", "building_id"], ["building.county", "building.id"]),
         CheckConstraint(check_in("status", LifecycleStatus), name="status"),
         CheckConstraint(check_in("use", HouseUse), name="use"),
@@ -152,7 +156,8 @@ class House(Base):
         Index("ix_house_county_building_id", "county", "building_id"),
         Index("ix_house_region_code", "region_code"),
         Index("ix_house_county_address_norm", "county", "address_norm"),
-        Index("ix_house_county_realestate_unit_no", "county", "realestate_unit_no"),
+        Index("ix_house_county_realestate_unit_no", "county", "realestate_unit_no",
+              postgresql_where=text("realestate_unit_no IS NOT NULL")),
     )
 
     county: Mapped[County]
