@@ -30,7 +30,7 @@ demo: install
 	$(CIM) db start
 	$(CIM) db upgrade
 	$(CIM) regions load
-	DEMO_HOUSES=$(DEMO_HOUSES) scripts/demo-data.sh
+	DEMO_HOUSES=$(DEMO_HOUSES) DEMO_PORT=$(PORT) scripts/demo-data.sh
 	$(CIM) serve --host $(HOST) --port $(PORT) --dev
 
 test: install

@@ -44,6 +44,15 @@ def test_no_token_is_401_without_internal_text(client: TestClient) -> None:
     assert bad.status_code == 401
 
 
+def test_missing_variable_is_a_client_error(client: TestClient, aw: ApiWorld) -> None:
+    query = "query($c: String!) { validateCode(code: $c) { valid } }"
+    for variables in ({}, {"c": 5}):
+        reply = post(client, aw.tokens["county"], query, variables)
+        error = reply["errors"][0]
+        assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED", reply
+        assert "$c" in error["message"]
+
+
 def test_estates_limited_to_scope(client: TestClient, aw: ApiWorld) -> None:
     community = aw.world.communities[0]
     reply = data(post(client, aw.tokens["county"],

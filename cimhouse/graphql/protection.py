@@ -48,8 +48,9 @@ def safe_error(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if isinstance(original, CimhouseError):
         message, code = original.message, error_code(original)[1]
-    elif original is None and not error.path:
-        # Parse/validation/coercion errors name only parts of the caller's own query.
+    elif (original is None or isinstance(original, GraphQLError)) and not error.path:
+        # Parse/validation/variable-coercion errors name only parts of the caller's own
+        # query (graphql-core wraps a missing or mistyped variable in a second GraphQLError).
         message, code = error.message, "GRAPHQL_VALIDATION_FAILED"
     elif _timed_out(original):
         message, code = TIMEOUT_MESSAGE, error_code(CimhouseError(""))[1]
@@ -122,6 +123,6 @@ def log_errors(errors: list[GraphQLError]) -> None:
     for error in errors:
         original = error.original_error
         kind = type(original).__name__ if original is not None else "GraphQLError"
-        if original is None or isinstance(original, CimhouseError):
+        if original is None or isinstance(original, CimhouseError | GraphQLError):
             continue
         log.error("resolver failed: %s at %s", kind, ".".join(map(str, error.path or [])))
