@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.db.bulk import copy_rows, create_staging, execute_count
 from cimhouse.errors import InvalidInput
-from cimhouse.schema import ImportRun, Region
-from cimhouse.schema.vocab import LEVEL_CODE_LENGTH, RunStatus
+from cimhouse.importers.import_runs import begin_run, end_run
+from cimhouse.schema import Region
+from cimhouse.schema.vocab import LEVEL_CODE_LENGTH
 
 PACKAGED_FILE = "zhejiang_divisions.csv"
 PACKAGED_VALID_FROM = dt.date(2023, 6, 30)  # NBS cut-off date of the packaged file
@@ -129,31 +130,20 @@ def load_regions(session: Session, path: Path | None = None, *,
     known = set(session.scalars(select(Region.code)))
     accepted, result.rejected = _validate(rows, known)
     result.accepted = len(accepted)
-    savepoint = session.begin_nested()  # a dry run rolls back to here, leaving no trace
-    run = ImportRun(kind="regions", file_name=source.name, dry_run=dry_run, actor=actor,
-                    file_sha256=hashlib.sha256(raw).hexdigest(),
-                    status=RunStatus.RUNNING.value, rows_read=result.read)
-    session.add(run)
-    session.flush()
-    result.import_run_id = run.id
+    handle = begin_run(session, kind="regions", path=source, actor=actor, dry_run=dry_run,
+                       rows_read=result.read, sha256=hashlib.sha256(raw).hexdigest())
+    result.import_run_id = handle.id
 
     create_staging(session, "stage_region",
                    "code text PRIMARY KEY, name text, level smallint, parent_code text")
     copy_rows(session, "stage_region", ["code", "name", "level", "parent_code"], accepted)
-    _apply(session, result, valid_from, actor, run.id)
+    _apply(session, result, valid_from, actor, handle.id)
 
-    run.rows_accepted = result.accepted
-    run.rows_rejected = len(result.rejected)
-    run.status = RunStatus.SUCCEEDED.value
-    run.finished_at = session.scalar(select(func.now()))
-    run.summary = {k: getattr(result, k) for k in
-                   ("added", "renamed", "reparented", "closed", "reopened", "unchanged")}
-    session.flush()
-    if dry_run:
-        savepoint.rollback()
-        result.import_run_id = None
-    else:
-        savepoint.commit()
+    summary = {k: getattr(result, k) for k in
+               ("added", "renamed", "reparented", "closed", "reopened", "unchanged")}
+    result.import_run_id = end_run(session, handle, accepted=result.accepted,
+                                   rejected=len(result.rejected), summary=summary,
+                                   dry_run=dry_run)
     return result
 
 

@@ -22,20 +22,19 @@ Example::
 from __future__ import annotations
 
 import csv
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, text
+from sqlalchemy import literal_column, text
 from sqlalchemy.orm import Session
 
 from cimhouse.db.bulk import copy_rows, create_staging, execute_count
 from cimhouse.errors import InvalidInput
 from cimhouse.importers.boundaries.reading import read_boundary_file
 from cimhouse.importers.facilities.rows import convert_geometry, coordinate_converter, in_china
-from cimhouse.schema import Estate, ImportRun
-from cimhouse.schema.vocab import RunStatus
+from cimhouse.importers.import_runs import begin_run, end_run
+from cimhouse.schema import Estate
 from cimhouse.scope import Scope, parse_scope, prefix_range
 from cimhouse.services.sql import literal_sql, scope_sql
 
@@ -184,13 +183,9 @@ def import_boundaries(session: Session, path: Path, *, level: str, crs: str = "C
     staged, result.rejected = _validate(features, crs, level)
     keys = {f[0]: feature_key(f[1], level) for f in features}
 
-    savepoint = session.begin_nested()
-    run = ImportRun(kind="boundaries", file_name=path.name, dry_run=dry_run, actor=actor,
-                    file_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                    status=RunStatus.RUNNING.value, rows_read=result.read,
-                    options={"level": level, "crs": crs, "within": within})
-    session.add(run)
-    session.flush()
+    handle = begin_run(session, kind="boundaries", path=path, actor=actor, dry_run=dry_run,
+                       rows_read=result.read,
+                       options={"level": level, "crs": crs, "within": within})
     create_staging(session, "stage_boundary",
                    "line integer PRIMARY KEY, code text, name text, community text, "
                    "geom geometry(Geometry, 4490), target_code text, target_county text, "
@@ -213,7 +208,7 @@ def import_boundaries(session: Session, path: Path, *, level: str, crs: str = "C
     result.rejected.sort(key=lambda r: r.number)
     session.execute(text("DELETE FROM stage_boundary "
                          "WHERE matches IS NULL OR matches > 1 OR ST_IsEmpty(geom)"))
-    params = {"actor": actor, "src": f"import_run:{run.id}"}
+    params = {"actor": actor, "src": f"import_run:{handle.id}"}
     result.updated = _apply(session, level, params)
     if level == "estate":
         result.buildings_assigned = assign_buildings(session, params)
@@ -221,19 +216,11 @@ def import_boundaries(session: Session, path: Path, *, level: str, crs: str = "C
     if report_path is not None and result.rejected:
         write_rejects(result, report_path)
         result.report_path = report_path
-    run.rows_accepted, run.rows_rejected = result.accepted, len(result.rejected)
-    run.report_path = str(report_path) if result.report_path else None
-    run.status = RunStatus.SUCCEEDED.value
-    run.finished_at = session.scalar(select(func.now()))
-    run.summary = {"updated": result.updated, "unchanged": result.unchanged,
+    summary = {"updated": result.updated, "unchanged": result.unchanged,
                    "buildings_assigned": result.buildings_assigned}
-    session.flush()
-    result.import_run_id = run.id
-    if dry_run:
-        savepoint.rollback()
-        result.import_run_id = None
-    else:
-        savepoint.commit()
+    result.import_run_id = end_run(session, handle, accepted=result.accepted,
+                                   rejected=len(result.rejected), summary=summary,
+                                   dry_run=dry_run, report_path=result.report_path)
     return result
 
 

@@ -17,12 +17,11 @@ Example::
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.db.bulk import copy_rows, create_staging, execute_count
@@ -36,8 +35,7 @@ from cimhouse.importers.facilities.matching import (
 )
 from cimhouse.importers.facilities.reading import read_facility_file
 from cimhouse.importers.facilities.rows import FacilityRow, validate_row
-from cimhouse.schema import ImportRun
-from cimhouse.schema.vocab import RunStatus
+from cimhouse.importers.import_runs import begin_run, end_run
 
 UPDATABLE = ("category", "subtype", "address", "geom", "capacity", "status", "region_code",
              "estate_id", "attributes")
@@ -120,14 +118,10 @@ def import_facilities(session: Session, path: Path, *, source: str | None = None
     accepted, result.rejected = _validate_all(rows, default_crs)
     raw_by_line = dict(rows)
 
-    savepoint = session.begin_nested()
-    run = ImportRun(kind="facilities", file_name=path.name, dry_run=dry_run, actor=actor,
-                    file_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                    status=RunStatus.RUNNING.value, rows_read=result.read,
-                    options={"source": source, "default_crs": default_crs,
-                             "max_match_m": max_match_m})
-    session.add(run)
-    session.flush()
+    handle = begin_run(session, kind="facilities", path=path, actor=actor, dry_run=dry_run,
+                       rows_read=result.read,
+                       options={"source": source, "default_crs": default_crs,
+                                "max_match_m": max_match_m})
     create_staging(session, "stage_facility", STAGE_SQL)
     copy_rows(session, "stage_facility", STAGE_COLUMNS,
               (stage_values(line, row) for line, row in accepted))
@@ -145,19 +139,11 @@ def import_facilities(session: Session, path: Path, *, source: str | None = None
     if report_path is not None and result.rejected:
         write_rejects(result, report_path)
         result.report_path = report_path
-    run.rows_accepted, run.rows_rejected = result.accepted, len(result.rejected)
-    run.report_path = str(report_path) if result.report_path else None
-    run.status = RunStatus.SUCCEEDED.value
-    run.finished_at = session.scalar(select(func.now()))
-    run.summary = {k: v for k, v in result.summary().items()
+    summary = {k: v for k, v in result.summary().items()
                    if k in ("added", "updated", "unchanged", "matched_by")}
-    session.flush()
-    result.import_run_id = run.id
-    if dry_run:
-        savepoint.rollback()
-        result.import_run_id = None
-    else:
-        savepoint.commit()
+    result.import_run_id = end_run(session, handle, accepted=result.accepted,
+                                   rejected=len(result.rejected), summary=summary,
+                                   dry_run=dry_run, report_path=result.report_path)
     return result
 
 

@@ -18,7 +18,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -26,13 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.addressing.gazetteer import Gazetteer
 from cimhouse.addressing.normalize import normalize_estate_name
 from cimhouse.db.bulk import copy_rows, create_staging
 from cimhouse.errors import InvalidInput
+from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.register.apply import apply_staged
 from cimhouse.importers.register.columns import (
     header_field,
@@ -44,8 +44,7 @@ from cimhouse.importers.register.read_table import is_blank, open_table
 from cimhouse.importers.register.report import RejectsReport
 from cimhouse.importers.register.rows import STAGE_COLUMNS, STAGE_SQL, RowValidator
 from cimhouse.pii import PiiVault
-from cimhouse.schema import Estate, ImportRun
-from cimhouse.schema.vocab import RunStatus
+from cimhouse.schema import Estate
 
 CHUNK_ROWS = 20_000
 STAGE_TABLE = "stage_register"
@@ -98,14 +97,6 @@ def _known_estates(session: Session) -> dict[str, list[str]]:
     return known
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def import_register(session: Session, path: Path, *, vault: PiiVault,
                     mapping: Path | Mapping[str, str] | None = None,
                     report_path: Path | None = None, dry_run: bool = False,
@@ -131,13 +122,9 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
                                   unknown_columns=sorted(set(columns.extra.values())))
     validator = RowValidator(columns, Gazetteer.load(session), vault,
                              known_estates=_known_estates(session), default_crs=default_crs)
-    savepoint = session.begin_nested()  # a dry run rolls back to here, leaving no trace
-    run = ImportRun(kind="register", file_name=path.name, file_sha256=_sha256(path),
-                    dry_run=dry_run, actor=actor, status=RunStatus.RUNNING.value,
-                    options={"mapping": bool(mapping), "default_crs": default_crs})
-    session.add(run)
-    session.flush()
-    result.import_run_id = run.id
+    handle = begin_run(session, kind="register", path=path, actor=actor, dry_run=dry_run,
+                       options={"mapping": bool(mapping), "default_crs": default_crs})
+    result.import_run_id = handle.id
     create_staging(session, STAGE_TABLE, STAGE_SQL)
 
     clock = time.perf_counter()
@@ -174,25 +161,17 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
                                f"(line {table.header_line})")
         result.seconds["read_validate_stage"] = round(time.perf_counter() - clock, 2)
         clock = time.perf_counter()
-        result.counts = apply_staged(session, actor=actor, run_id=run.id)
+        result.counts = apply_staged(session, actor=actor, run_id=handle.id)
         result.seconds["apply"] = round(time.perf_counter() - clock, 2)
         result.communities = list(session.scalars(text(
             f"SELECT DISTINCT region_code FROM {STAGE_TABLE} ORDER BY 1")))
         result.report_path = report.finish()
 
-    run.rows_read, run.rows_accepted, run.rows_rejected = (result.read, result.accepted,
-                                                           result.rejected)
-    run.report_path = str(result.report_path) if result.report_path else None
-    run.summary = {k: v for k, v in result.summary().items()
-                   if k not in ("file", "report", "import_run_id", "dry_run")}
-    run.status = RunStatus.SUCCEEDED.value
-    run.finished_at = session.scalar(select(func.now()))
-    session.flush()
-    if dry_run:
-        savepoint.rollback()
-        result.import_run_id = None
-    else:
-        savepoint.commit()
+    summary = {k: v for k, v in result.summary().items()
+               if k not in ("file", "report", "import_run_id", "dry_run")}
+    result.import_run_id = end_run(session, handle, accepted=result.accepted,
+                                   rejected=result.rejected, summary=summary, dry_run=dry_run,
+                                   report_path=result.report_path, rows_read=result.read)
     return result
 
 
