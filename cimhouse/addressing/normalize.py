@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2,
            "三": 3, "叁": 3, "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6,
@@ -27,6 +28,7 @@ _NUMERAL_BEFORE_KEYWORD = re.compile(
 )
 
 
+@lru_cache(maxsize=1 << 16)  # register rows repeat their labels and region columns
 def normalize_text(text: str) -> str:
     """NFKC (full-width digits/letters/punctuation to ASCII), upper case, no whitespace."""
     folded = unicodedata.normalize("NFKC", text)
@@ -60,6 +62,7 @@ def numerals_to_digits(text: str) -> str:
     return _NUMERAL_BEFORE_KEYWORD.sub(repl, text)
 
 
+@lru_cache(maxsize=1 << 14)
 def normalize_label(text: str | None) -> str | None:
     """A building/unit/room label reduced to its number part: '3号楼' -> '3', '0501' -> '501'.
 
@@ -77,6 +80,7 @@ def normalize_label(text: str | None) -> str | None:
     return value or None
 
 
+@lru_cache(maxsize=1 << 14)
 def normalize_estate_name(text: str | None) -> str | None:
     """An estate name as stored and matched: normalised, without a trailing 小区."""
     if text is None:

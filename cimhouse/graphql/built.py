@@ -182,6 +182,11 @@ class HouseType(Node):
     def history(self, info: Info[RequestContext, None]) -> list[Change]:
         return _history(info, self.row, "house")
 
+    @strawberry.field(description="The register's point for the house (its entrance or "
+                                  "building) as GeoJSON in the requested CRS.")
+    def location(self, crs: Crs = Crs.CGCS2000) -> JSON | None:
+        return to_geojson(self.row.location, crs)
+
     @strawberry.field
     async def building(self, info: Info[RequestContext, None]) -> BuildingType | None:
         row = await info.context.loaders.building.load((self.row.county, self.row.building_id))

@@ -177,6 +177,10 @@ class House(Base):
     realestate_unit_no: Mapped[str | None] = mapped_column(String(28))  # 不动产单元号
     address_code: Mapped[str | None] = mapped_column(Text)
     ifc_global_id: Mapped[str | None] = mapped_column(String(22))
+    # The point a register gives for the house (its entrance or building), CGCS2000.
+    location: Mapped[WKBElement | None] = mapped_column(
+        Geometry("POINT", srid=SRID, spatial_index=True)
+    )
     external_ids: Mapped[Json]
     attributes: Mapped[Json]
     source: Mapped[str | None] = mapped_column(Text)

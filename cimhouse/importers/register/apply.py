@@ -21,12 +21,15 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.db.bulk import execute_count
+from cimhouse.settings import STORAGE_SRID
 
 _HOUSE_FIELDS = ("building_id", "unit_label", "floor_label", "floor_number", "room_label",
-                 "area_m2", "use", "address_norm", "realestate_unit_no")
+                 "area_m2", "use", "address_norm", "realestate_unit_no", "location")
+# The register's point (already CGCS2000) as the house location.
+_POINT = "ST_SetSRID(ST_MakePoint({p}lon, {p}lat), " + str(STORAGE_SRID) + ")"
 
 _DROP_DERIVED = ("DROP TABLE IF EXISTS stage_estate, stage_building, stage_house, stage_person, "
-                 "stage_relation")
+                 "stage_person_id, stage_relation")
 
 
 def _run(session: Session, sql: str, params: dict[str, object] | None = None) -> int:
@@ -34,14 +37,14 @@ def _run(session: Session, sql: str, params: dict[str, object] | None = None) ->
 
 
 def apply_staged(session: Session, *, actor: str, run_id: int) -> dict[str, int]:
-    """Apply ``stage_register`` to the model; return counts of what was added and updated."""
+    """Apply ``stage_register`` to the model; return counts of what was added and updated.
+
+    Expects ``stage_house_summary`` (see :func:`.conflicts.reject_conflicts`).
+    """
     params: dict[str, object] = {"actor": actor, "src": f"import_run:{run_id}", "run": run_id}
     counts: dict[str, int] = {}
-    # Sorts and hashes over a million staged rows spill to disk at the default work_mem;
-    # LOCAL keeps the larger setting to this transaction.
-    _run(session, "SET LOCAL work_mem = '256MB'")
     _run(session, _DROP_DERIVED)  # an earlier import in the same transaction left them
-    _run(session, "ANALYZE stage_register")
+    _stage_houses(session)
     counts["estates_added"] = _estates(session, params)
     counts["buildings_added"] = _buildings(session, params)
     counts["houses_added"], counts["houses_updated"] = _houses(session, params)
@@ -51,13 +54,28 @@ def apply_staged(session: Session, *, actor: str, run_id: int) -> dict[str, int]
     return counts
 
 
+def _stage_houses(session: Session) -> None:
+    # One row per house: the labels of its last row; for the columns that may be empty on
+    # some rows, the value of the rows that have one (they agree, see conflicts.py).
+    _run(session, """
+        CREATE TEMP TABLE stage_house ON COMMIT DROP AS
+        SELECT s.county, s.house_norm, r.region_code, r.estate_name, r.estate_kind,
+               r.building_norm, r.building_label, r.unit_label, r.floor_label,
+               s.floor_number_lo AS floor_number, r.room_label, s.area_m2_lo AS area_m2,
+               s.house_use_lo AS house_use, s.realestate_no_lo AS realestate_no,
+               s.lon_lo AS lon, s.lat_lo AS lat,
+               NULL::bigint AS building_id, NULL::bigint AS house_id
+        FROM stage_house_summary s JOIN stage_register r ON r.line = s.line""")
+    _run(session, "ANALYZE stage_house")
+
+
 def _estates(session: Session, params: dict[str, object]) -> int:
     _run(session, """
         CREATE TEMP TABLE stage_estate ON COMMIT DROP AS
-        SELECT DISTINCT ON (county, region_code, estate_name)
-               county, region_code, estate_name, estate_kind, NULL::bigint AS estate_id
-        FROM stage_register WHERE estate_name IS NOT NULL
-        ORDER BY county, region_code, estate_name, line""")
+        SELECT county, region_code, estate_name, min(estate_kind) AS estate_kind,
+               NULL::bigint AS estate_id
+        FROM stage_house WHERE estate_name IS NOT NULL
+        GROUP BY county, region_code, estate_name""")
     match = """
         UPDATE stage_estate s SET estate_id = (
             SELECT min(e.id) FROM estate e
@@ -77,13 +95,13 @@ def _estates(session: Session, params: dict[str, object]) -> int:
 def _buildings(session: Session, params: dict[str, object]) -> int:
     _run(session, """
         CREATE TEMP TABLE stage_building ON COMMIT DROP AS
-        SELECT DISTINCT ON (r.county, r.building_norm)
-               r.county, r.building_norm, r.region_code, r.building_label, se.estate_id,
+        SELECT h.county, h.building_norm, min(h.region_code) AS region_code,
+               min(h.building_label) AS building_label, min(se.estate_id) AS estate_id,
                NULL::bigint AS building_id
-        FROM stage_register r
-        LEFT JOIN stage_estate se ON se.county = r.county AND se.region_code = r.region_code
-                                 AND se.estate_name = r.estate_name
-        ORDER BY r.county, r.building_norm, r.line""")
+        FROM stage_house h
+        LEFT JOIN stage_estate se ON se.county = h.county AND se.region_code = h.region_code
+                                 AND se.estate_name = h.estate_name
+        GROUP BY h.county, h.building_norm""")
     _run(session, "CREATE INDEX ON stage_building (county, building_norm)")
     match = """
         UPDATE stage_building s SET building_id = b.id FROM building b
@@ -98,20 +116,13 @@ def _buildings(session: Session, params: dict[str, object]) -> int:
         FROM stage_building WHERE building_id IS NULL""", params)
     if added:
         _run(session, match)
+    _run(session, """
+        UPDATE stage_house h SET building_id = b.building_id FROM stage_building b
+        WHERE b.county = h.county AND b.building_norm = h.building_norm""")
     return added
 
 
 def _houses(session: Session, params: dict[str, object]) -> tuple[int, int]:
-    # The last row of a house wins (an updated register lists the new values last).
-    _run(session, """
-        CREATE TEMP TABLE stage_house ON COMMIT DROP AS
-        SELECT DISTINCT ON (r.county, r.house_norm)
-               r.county, r.house_norm, r.region_code, sb.building_id, r.unit_label,
-               r.floor_label, r.floor_number, r.room_label, r.area_m2, r.house_use,
-               r.realestate_no, r.lon, r.lat, NULL::bigint AS house_id
-        FROM stage_register r
-        JOIN stage_building sb ON sb.county = r.county AND sb.building_norm = r.building_norm
-        ORDER BY r.county, r.house_norm, r.line DESC""")
     _run(session, "CREATE INDEX ON stage_house (county, house_norm)")
     by_unit_no = """
         UPDATE stage_house s SET house_id = h.id FROM house h
@@ -128,17 +139,17 @@ def _houses(session: Session, params: dict[str, object]) -> tuple[int, int]:
         "floor_label": "COALESCE(s.floor_label, h.floor_label)",
         "floor_number": "COALESCE(s.floor_number, h.floor_number)",
         "room_label": "s.room_label", "area_m2": "COALESCE(s.area_m2, h.area_m2)",
-        "use": "s.house_use", "address_norm": "s.house_norm",
+        "use": "COALESCE(s.house_use, h.use)", "address_norm": "s.house_norm",
         "realestate_unit_no": "COALESCE(s.realestate_no, h.realestate_unit_no)",
+        "location": f"COALESCE({_POINT.format(p='s.')}, h.location)",
     }
-    location = ("CASE WHEN s.lon IS NULL THEN h.attributes ELSE h.attributes || "
-                "jsonb_build_object('location', jsonb_build_array(s.lon, s.lat)) END")
     changed = " OR ".join(f"h.{f} IS DISTINCT FROM {v}" for f, v in new_values.items())
-    changed += f" OR h.attributes IS DISTINCT FROM {location}"
-    prev = ", ".join(f"'{f}', h.{f}" for f in _HOUSE_FIELDS) + ", 'location', " \
-        "h.attributes -> 'location'"
-    cur = ", ".join(f"'{f}', {new_values[f]}" for f in _HOUSE_FIELDS) + ", 'location', " \
-        f"({location}) -> 'location'"
+    # change_log keeps the point as [lon, lat] (JSON), the columns as they are
+    as_json = {f: (f"ST_AsGeoJSON({v})::jsonb -> 'coordinates'" if f == "location" else v)
+               for f, v in new_values.items()}
+    prev = ", ".join(f"'{f}', h.{f}" for f in _HOUSE_FIELDS if f != "location") + \
+        ", 'location', ST_AsGeoJSON(h.location)::jsonb -> 'coordinates'"
+    cur = ", ".join(f"'{f}', {as_json[f]}" for f in _HOUSE_FIELDS)
     _run(session, f"""
         INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
                                 previous, current)
@@ -148,34 +159,33 @@ def _houses(session: Session, params: dict[str, object]) -> tuple[int, int]:
         WHERE {changed}""", params)
     assignments = ", ".join(f"{f} = {v.replace('h.', 'house.')}" for f, v in new_values.items())
     updated = _run(session, f"""
-        UPDATE house SET {assignments},
-               attributes = {location.replace('h.', 'house.')},
-               updated_at = now(), version = house.version + 1
+        UPDATE house SET {assignments}, updated_at = now(), version = house.version + 1
         FROM stage_house s
         WHERE s.county = house.county AND s.house_id = house.id
           AND ({changed.replace('h.', 'house.')})""")
-    added = _run(session, """
+    added = _run(session, f"""
         INSERT INTO house (county, building_id, region_code, unit_label, floor_label,
                            floor_number, room_label, area_m2, area_source, use, address_norm,
-                           realestate_unit_no, attributes, status, source)
+                           realestate_unit_no, location, status, source)
         SELECT county, building_id, region_code, unit_label, floor_label, floor_number,
                room_label, area_m2, CASE WHEN area_m2 IS NULL THEN NULL ELSE 'register' END,
-               house_use, house_norm, realestate_no,
-               CASE WHEN lon IS NULL THEN '{}'::jsonb
-                    ELSE jsonb_build_object('location', jsonb_build_array(lon, lat)) END,
-               'in_use', :src
-        FROM stage_house WHERE house_id IS NULL""", params)
+               COALESCE(house_use, 'residential'), house_norm, realestate_no,
+               {_POINT.format(p='')}, 'in_use', :src
+        FROM stage_house WHERE house_id IS NULL
+        ORDER BY county, building_id""", params)
     if added:
         _run(session, by_address)
     return added, updated
 
 
 def _persons(session: Session, params: dict[str, object]) -> tuple[int, int]:
+    # One row per person: its last row that gives a phone, else its last row (the rows
+    # agree on name and phone, see conflicts.py; the ID columns derive from the ID number).
     _run(session, """
         CREATE TEMP TABLE stage_person ON COMMIT DROP AS
         SELECT DISTINCT ON (id_hash) id_hash, county, person_name, id_cipher, id_masked,
                gender, birth_date, phone_cipher, phone_masked
-        FROM stage_register ORDER BY id_hash, line DESC""")
+        FROM stage_register ORDER BY id_hash, phone_masked IS NULL, line DESC""")
     _run(session, "CREATE UNIQUE INDEX ON stage_person (id_hash)")
     # Phones are compared by their masked form: ciphertexts differ on every encryption.
     changed = ("(p.name <> s.person_name OR (s.phone_masked IS NOT NULL AND "
@@ -201,18 +211,23 @@ def _persons(session: Session, params: dict[str, object]) -> tuple[int, int]:
                phone_masked
         FROM stage_person ORDER BY id_hash
         ON CONFLICT (id_hash) DO NOTHING""")
+    _run(session, """
+        CREATE TEMP TABLE stage_person_id ON COMMIT DROP AS
+        SELECT s.id_hash, p.id AS person_id
+        FROM stage_person s JOIN person p ON p.id_hash = s.id_hash""")
     return added, updated
 
 
 def _relations(session: Session, params: dict[str, object]) -> tuple[int, int]:
+    # The last row of a relation wins (its extra columns); integer keys lead the sort.
     _run(session, """
         CREATE TEMP TABLE stage_relation ON COMMIT DROP AS
-        SELECT DISTINCT ON (r.county, sh.house_id, p.id, r.relation)
-               r.county, sh.house_id, p.id AS person_id, r.relation, r.extra
+        SELECT DISTINCT ON (sh.house_id, sp.person_id, r.relation)
+               r.county, sh.house_id, sp.person_id, r.relation, r.extra
         FROM stage_register r
         JOIN stage_house sh ON sh.county = r.county AND sh.house_norm = r.house_norm
-        JOIN person p ON p.id_hash = r.id_hash
-        ORDER BY r.county, sh.house_id, p.id, r.relation, r.line DESC""")
+        JOIN stage_person_id sp ON sp.id_hash = r.id_hash
+        ORDER BY sh.house_id, sp.person_id, r.relation, r.line DESC""")
     _run(session, "CREATE INDEX ON stage_relation (county, house_id, person_id)")
     current = """
         FROM person_house ph JOIN stage_relation s

@@ -1,11 +1,13 @@
 """Import a housing register (CSV/XLSX) into estates, buildings, houses, persons, relations.
 
 Rows stream from the file in chunks: each is validated (address against the regions, ID
-number, phone, relation, use, area, 不动产单元号, coordinates), rejected rows go to the
-report with every reason, accepted rows are COPYed into a staging table; then set-based SQL
-matches and writes everything (see :mod:`.apply`). It all happens in the caller's
-transaction: a run killed at any point leaves nothing half-written, and running the same
-command again completes it; re-importing a file changes nothing.
+number, phone, relation, use, area, 不动产单元号, coordinates), in worker processes for a
+large file (see :mod:`.validate_chunks`); rejected rows go to the report with every reason,
+accepted rows are COPYed into a staging table. Rows that disagree with other rows of their
+house or person are then rejected too (see :mod:`.conflicts`), and set-based SQL matches
+and writes everything (see :mod:`.apply`). It all happens in the caller's transaction: a
+run killed at any point leaves nothing half-written, and running the same command again
+completes it; re-importing a file changes nothing.
 
 Example::
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.addressing.gazetteer import Gazetteer
 from cimhouse.addressing.normalize import normalize_estate_name
-from cimhouse.db.bulk import copy_rows, create_staging
+from cimhouse.db.bulk import copy_stream, create_staging
 from cimhouse.errors import InvalidInput
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.register.apply import apply_staged
@@ -40,14 +42,21 @@ from cimhouse.importers.register.columns import (
     map_header,
     missing_required,
 )
-from cimhouse.importers.register.read_table import is_blank, open_table
+from cimhouse.importers.register.conflicts import reject_conflicts
+from cimhouse.importers.register.read_table import Table, is_blank, open_table
 from cimhouse.importers.register.report import RejectsReport
 from cimhouse.importers.register.rows import STAGE_COLUMNS, STAGE_SQL, RowValidator
+from cimhouse.importers.register.validate_chunks import (
+    Chunk,
+    ChunkValidation,
+    default_workers,
+)
 from cimhouse.pii import PiiVault
 from cimhouse.schema import Estate
 
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 2_000
 STAGE_TABLE = "stage_register"
+PARALLEL_MIN_BYTES = 4 << 20  # smaller files validate inline: forking would cost more
 
 
 @dataclass
@@ -101,13 +110,14 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
                     mapping: Path | Mapping[str, str] | None = None,
                     report_path: Path | None = None, dry_run: bool = False,
                     actor: str = "cli", default_crs: str = "CGCS2000",
-                    chunk_rows: int = CHUNK_ROWS,
+                    chunk_rows: int = CHUNK_ROWS, workers: int | None = None,
                     on_progress: Callable[[int], None] | None = None) -> RegisterImportResult:
     """Import the register at ``path``; see the module docstring.
 
     ``mapping`` (a file or a dict ``{header: field}``) overrides the header synonyms;
-    ``default_crs`` applies to rows without a 坐标系 column. Raises :class:`InvalidInput`
-    (nothing written) when the file is not a readable register.
+    ``default_crs`` applies to rows without a 坐标系 column. ``workers`` validation
+    processes (0: inline; default: one per core for files over 4 MiB). Raises
+    :class:`InvalidInput` (nothing written) when the file is not a readable register.
     """
     table = open_table(path)
     explicit = load_mapping(mapping) if isinstance(mapping, Path) else dict(mapping or {})
@@ -122,43 +132,41 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
                                   unknown_columns=sorted(set(columns.extra.values())))
     validator = RowValidator(columns, Gazetteer.load(session), vault,
                              known_estates=_known_estates(session), default_crs=default_crs)
+    if workers is None:
+        workers = default_workers() if path.stat().st_size >= PARALLEL_MIN_BYTES else 0
     handle = begin_run(session, kind="register", path=path, actor=actor, dry_run=dry_run,
                        options={"mapping": bool(mapping), "default_crs": default_crs})
     result.import_run_id = handle.id
+    # Hashes and sorts over a million staged rows spill to disk at the default work_mem;
+    # LOCAL keeps the larger setting to this transaction.
+    session.execute(text("SET LOCAL work_mem = '256MB'"))
     create_staging(session, STAGE_TABLE, STAGE_SQL)
 
     clock = time.perf_counter()
-    id_index = columns.fields["id_number"]
-    chunk: list[tuple[Any, ...]] = []
     with RejectsReport(report_path, table.header) as report:
-        for line, cells in table.rows():
-            if is_blank(cells):
-                result.blank_lines += 1
-                continue
-            id_cell = cells[id_index].strip() if id_index < len(cells) else ""
-            if id_cell and not id_cell[:1].isdigit() and header_field(id_cell) == "id_number":
-                result.repeated_headers += 1  # a header pasted again mid-file
-                continue
-            result.read += 1
-            staged, reasons = validator.validate(line, cells)
-            if staged is None:
-                report_cells, masked = validator.report_cells(cells)
-                report.add(line, report_cells, masked, reasons)
-                result.reasons.update(r.split(":")[0].split(" / ")[0] for r in reasons)
-                continue
-            chunk.append(staged)
-            if len(chunk) >= chunk_rows:
-                result.accepted += copy_rows(session, STAGE_TABLE, STAGE_COLUMNS, chunk)
-                chunk.clear()
+        with copy_stream(session, STAGE_TABLE, STAGE_COLUMNS) as copy:
+            validation = ChunkValidation(validator, workers)
+            for chunk, checked in validation.results(_chunks(table, columns.fields,
+                                                             result, chunk_rows)):
+                result.read += len(chunk)
+                result.accepted += checked.accepted
+                if checked.staged:
+                    copy.write(checked.staged)
+                for index, reasons in checked.rejects:
+                    _report(report, validator, result, *chunk[index], reasons)
                 if on_progress:
                     on_progress(result.read)
-        result.accepted += copy_rows(session, STAGE_TABLE, STAGE_COLUMNS, chunk)
-        result.rejected = report.count
-        if on_progress:
-            on_progress(result.read)
         if result.read == 0:
             raise InvalidInput(f"{path.name}: no data rows after the header "
                                f"(line {table.header_line})")
+        session.execute(text(f"ANALYZE {STAGE_TABLE}"))
+        conflicting = reject_conflicts(session)
+        if conflicting:
+            result.accepted -= len(conflicting)
+            for line, cells in open_table(path).rows():
+                if line in conflicting:
+                    _report(report, validator, result, line, cells, conflicting[line])
+        result.rejected = report.count
         result.seconds["read_validate_stage"] = round(time.perf_counter() - clock, 2)
         clock = time.perf_counter()
         result.counts = apply_staged(session, actor=actor, run_id=handle.id)
@@ -173,6 +181,34 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
                                    rejected=result.rejected, summary=summary, dry_run=dry_run,
                                    report_path=result.report_path, rows_read=result.read)
     return result
+
+
+def _chunks(table: Table, fields: Mapping[str, int], result: RegisterImportResult,
+            chunk_rows: int) -> Iterator[Chunk]:
+    """The data rows in chunks; blank rows and headers repeated mid-file are counted, not read."""
+    id_index = fields["id_number"]
+    chunk: Chunk = []
+    for line, cells in table.rows():
+        if is_blank(cells):
+            result.blank_lines += 1
+            continue
+        id_cell = cells[id_index].strip() if id_index < len(cells) else ""
+        if id_cell and not id_cell[:1].isdigit() and header_field(id_cell) == "id_number":
+            result.repeated_headers += 1  # a header pasted again mid-file
+            continue
+        chunk.append((line, cells))
+        if len(chunk) >= chunk_rows:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _report(report: RejectsReport, validator: RowValidator, result: RegisterImportResult,
+            line: int, cells: list[str], reasons: list[str]) -> None:
+    report_cells, masked = validator.report_cells(cells)
+    report.add(line, report_cells, masked, reasons)
+    result.reasons.update(r.split(":")[0].split(" / ")[0] for r in reasons)
 
 
 __all__ = ["RegisterImportResult", "import_register"]

@@ -1,20 +1,23 @@
 """Turn one register row into a staged tuple, or into the reasons it is rejected.
 
 :class:`RowValidator` holds what every row needs (columns, gazetteer, vault, caches) and
-:meth:`RowValidator.validate` returns ``(STAGE_COLUMNS tuple, [])`` or ``(None, reasons)``.
-Personal identifiers leave this module only encrypted, hashed or masked.
+:meth:`RowValidator.validate` returns ``(COPY text line of STAGE_COLUMNS, [])`` or
+``(None, reasons)``. Personal identifiers leave this module only encrypted, hashed or masked.
+Checks that need other rows of the file (one house or person described two ways) run in
+SQL over the staged rows, see :mod:`.conflicts`.
 
 Example::
 
     validator = RowValidator(columns, gazetteer, vault, known_estates={})
-    staged, reasons = validator.validate(12, cells)
+    staged, reasons = validator.validate(12, cells)   # ('12\t330402\t...\n', [])
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from cimhouse.addressing.gazetteer import Gazetteer
@@ -24,6 +27,7 @@ from cimhouse.addressing.parse_address import (
     parse_address,
 )
 from cimhouse.crs import normalize_coordinate_system, to_cgcs2000
+from cimhouse.db.bulk import copy_text_field
 from cimhouse.errors import InvalidInput
 from cimhouse.idnumber import mask_id_number, parse_id_number
 from cimhouse.importers.register.columns import ColumnMap, owner_header
@@ -58,6 +62,9 @@ _REGION_HINTS = ("county", "town", "community")
 _ADDRESS_PARTS = ("estate", "building", "unit", "floor", "room")
 _HOUSE_FIELDS = ("address", *_ADDRESS_PARTS, *_REGION_HINTS, "use", "area", "realestate_no",
                  "lon", "lat", "crs")
+_PERSON_FIELDS = ("name", "id_number", "phone")
+# A validated house or person part: its staged columns as COPY text (None when rejected).
+Part = tuple[str | None, list[str]]
 
 
 def seal(vault: PiiVault, value: str) -> str:
@@ -74,6 +81,23 @@ def unseal(vault: PiiVault, value: str) -> str:
         raise InvalidInput("sealed value cannot be opened with this key") from None
 
 
+def _getter(indexes: Sequence[int]) -> Callable[[Sequence[str]], tuple[str, ...]]:
+    """A function picking ``indexes`` of a row as a tuple (itemgetter, whatever the count)."""
+    if not indexes:
+        return lambda _cells: ()
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda cells: (cells[only],)
+    return itemgetter(*indexes)
+
+
+def _encoded(part: tuple[tuple[Any, ...] | None, list[str]]) -> Part:
+    values, reasons = part
+    if values is None:
+        return None, reasons
+    return "\t".join([copy_text_field(v) for v in values]), reasons
+
+
 class RowValidator:
     """Validates rows of one file; caches address parses (rows of one house repeat them)."""
 
@@ -86,31 +110,34 @@ class RowValidator:
         self.known_estates = known_estates
         self.default_crs = default_crs
         self.default_relation = default_relation or owner_header(columns)
-        self._unit_numbers: dict[str, str] = {}  # 不动产单元号 -> house address in this file
         # Rows of one house repeat its columns, rows of one person theirs: validate each
         # distinct house part and person part once (bounded caches, memory stays flat).
         index = columns.fields
-        self._house_at = [index.get(f, -1) for f in _HOUSE_FIELDS]
-        self._person_at = [index.get(f, -1) for f in ("name", "id_number", "phone")]
+        self._house_fields = tuple(f for f in _HOUSE_FIELDS if f in index)
+        self._person_fields = tuple(f for f in _PERSON_FIELDS if f in index)
+        self._house_key = _getter([index[f] for f in self._house_fields])
+        self._person_key = _getter([index[f] for f in self._person_fields])
         self._relation_at = index.get("relation", -1)
         self._extra_at = sorted(columns.extra)
-        self._houses: dict[tuple[str, ...], tuple[tuple[Any, ...] | None, list[str]]] = {}
-        self._persons: dict[tuple[str, ...], tuple[tuple[Any, ...] | None, list[str]]] = {}
+        self._extra_key = _getter(self._extra_at)
+        self._width = len(columns.header)
+        self._houses: dict[tuple[str, ...], Part] = {}
+        self._persons: dict[tuple[str, ...], Part] = {}
         self._extras: dict[tuple[str, ...], str] = {}
 
-    def validate(self, line: int, cells: Sequence[str]
-                 ) -> tuple[tuple[Any, ...] | None, list[str]]:
-        width = len(cells)
-        house_key = tuple(cells[i] if 0 <= i < width else "" for i in self._house_at)
+    def validate(self, line: int, cells: Sequence[str]) -> tuple[str | None, list[str]]:
+        if len(cells) < self._width:  # a short row: the missing cells are empty
+            cells = [*cells, *[""] * (self._width - len(cells))]
+        house_key = self._house_key(cells)
         house = self._houses.get(house_key)
         if house is None:
-            house = self._cached(self._houses, house_key, self._house(house_key))
-        person_key = tuple(cells[i] if 0 <= i < width else "" for i in self._person_at)
+            house = self._cached(self._houses, house_key, _encoded(self._house(house_key)))
+        person_key = self._person_key(cells)
         person = self._persons.get(person_key)
         if person is None:
-            person = self._cached(self._persons, person_key, self._person(*person_key))
-        relation_raw = (cells[self._relation_at].strip()
-                        if 0 <= self._relation_at < width else "")
+            person = self._cached(self._persons, person_key,
+                                  _encoded(self._person(person_key)))
+        relation_raw = cells[self._relation_at].strip() if self._relation_at >= 0 else ""
         relation = relation_kind(relation_raw) if relation_raw else self.default_relation
         if house[0] is None or person[0] is None or relation is None:
             reasons = house[1] + person[1]
@@ -118,13 +145,14 @@ class RowValidator:
                 reasons.append(f"人房关系无法识别: {relation_raw or '(空)'} / unknown relation "
                                f"(expected 产权/户籍/常住/租住)")
             return None, reasons
-        extra_key = tuple(cells[i] if i < width else "" for i in self._extra_at)
+        extra_key = self._extra_key(cells)
         extra = self._extras.get(extra_key)
         if extra is None:
             values = {self.columns.header[i]: v.strip()
                       for i, v in zip(self._extra_at, extra_key, strict=True) if v.strip()}
-            extra = self._cached_text(extra_key, json.dumps(values, ensure_ascii=False))
-        return (line, *house[0], *person[0], relation, extra), []
+            extra = self._cached_text(extra_key, copy_text_field(
+                json.dumps(values, ensure_ascii=False)))
+        return f"{line}\t{house[0]}\t{person[0]}\t{relation}\t{extra}\n", []
 
     def _cached_text(self, key: tuple[str, ...], value: str) -> str:
         if len(self._extras) >= PARSE_CACHE_SIZE:
@@ -133,9 +161,7 @@ class RowValidator:
         return value
 
     @staticmethod
-    def _cached(cache: dict[tuple[str, ...], tuple[tuple[Any, ...] | None, list[str]]],
-                key: tuple[str, ...], value: tuple[tuple[Any, ...] | None, list[str]]
-                ) -> tuple[tuple[Any, ...] | None, list[str]]:
+    def _cached(cache: dict[tuple[str, ...], Part], key: tuple[str, ...], value: Part) -> Part:
         if len(cache) >= PARSE_CACHE_SIZE:
             cache.clear()
         cache[key] = value
@@ -143,7 +169,8 @@ class RowValidator:
 
     def _house(self, key: tuple[str, ...]) -> tuple[tuple[Any, ...] | None, list[str]]:
         """Validate the house columns of a row (address, use, area, unit number, point)."""
-        raw = dict(zip(_HOUSE_FIELDS, (v.strip() or None for v in key), strict=True))
+        raw: dict[str, str | None] = dict.fromkeys(_HOUSE_FIELDS)
+        raw.update(zip(self._house_fields, (v.strip() or None for v in key), strict=True))
         reasons: list[str] = []
         hint = "".join(raw[h] or "" for h in _REGION_HINTS) or None
         parsed = parse_address(raw["address"], self.gazetteer,
@@ -156,8 +183,8 @@ class RowValidator:
         else:
             reasons += parsed.reasons or ["地址无法解析 / address cannot be parsed"]
         use_raw = raw["use"]
-        use = house_use(use_raw) if use_raw else "residential"
-        if use is None:
+        use = house_use(use_raw) if use_raw else None  # blank: the stored use, else residential
+        if use_raw and use is None:
             reasons.append(f"房屋用途无法识别: {use_raw} / unknown house use")
         area_raw = raw["area"]
         area = parse_area(area_raw) if area_raw else None
@@ -171,9 +198,6 @@ class RowValidator:
             elif parsed.county and unit_no[:6] != parsed.county:
                 reasons.append("不动产单元号的区县代码与地址不符 / real-estate unit number "
                                "belongs to another county than the address")
-            elif house_norm and self._unit_numbers.setdefault(unit_no, house_norm) != house_norm:
-                reasons.append("同一不动产单元号对应不同地址 / the same real-estate unit number "
-                               "is given for another address in this file")
         lon, lat = self._coordinates(raw["lon"], raw["lat"], raw["crs"], reasons)
         if reasons:
             return None, reasons
@@ -183,9 +207,11 @@ class RowValidator:
                 parsed.floor_number, parsed.room, house_norm, area, use, unit_no, lon,
                 lat), []
 
-    def _person(self, name_raw: str, id_raw: str, phone_raw: str
-                ) -> tuple[tuple[Any, ...] | None, list[str]]:
+    def _person(self, key: tuple[str, ...]) -> tuple[tuple[Any, ...] | None, list[str]]:
         """Validate, hash and encrypt the person columns of a row."""
+        raw = dict.fromkeys(_PERSON_FIELDS, "")
+        raw.update(zip(self._person_fields, key, strict=True))
+        name_raw, id_raw, phone_raw = raw["name"], raw["id_number"], raw["phone"]
         reasons: list[str] = []
         name = " ".join(name_raw.split())
         if not name:
