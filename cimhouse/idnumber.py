@@ -73,10 +73,11 @@ def parse_id_number(raw: str, *, today: dt.date | None = None) -> IdNumber:
     if len(value) != 18:
         raise InvalidInput(f"ID number must have 18 characters, got {len(value)}",
                            detail={"reason": "length", "masked": masked})
-    for pos, ch in enumerate(value[:17], start=1):
-        if not ("0" <= ch <= "9"):
-            raise InvalidInput(f"ID number has a non-digit at position {pos}",
-                               detail={"reason": "character", "position": pos})
+    body = value[:17]
+    if not (body.isascii() and body.isdigit()):
+        pos = next(i for i, ch in enumerate(body, start=1) if not "0" <= ch <= "9")
+        raise InvalidInput(f"ID number has a non-digit at position {pos}",
+                           detail={"reason": "character", "position": pos})
     if not (value[17].isdigit() or value[17] == "X"):
         raise InvalidInput("ID number check character must be a digit or X",
                            detail={"reason": "character", "position": 18})
@@ -92,7 +93,7 @@ def parse_id_number(raw: str, *, today: dt.date | None = None) -> IdNumber:
     if birth.year < 1880 or birth > today:
         raise InvalidInput("ID number birth date is out of range",
                            detail={"reason": "birth_date", "masked": masked})
-    expected = mod11_2(value[:17])
+    expected = mod11_2(body)
     if value[17] != expected:
         raise InvalidInput(
             "ID number check character does not match (MOD 11-2)",

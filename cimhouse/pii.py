@@ -16,7 +16,6 @@ Example::
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 import secrets
@@ -66,7 +65,7 @@ class PiiVault:
     def lookup_hash(self, id_number: str) -> bytes:
         """Keyed hash of a normalised ID number, for exact-match lookups and joins."""
         normal = normalize_id_number(id_number)
-        return hmac.new(self._mac_key, normal.encode("ascii"), hashlib.sha256).digest()
+        return hmac.digest(self._mac_key, normal.encode("ascii"), "sha256")
 
 
 @lru_cache(maxsize=4)

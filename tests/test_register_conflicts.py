@@ -113,7 +113,7 @@ def test_worker_processes_give_the_same_result_as_inline(session: Session,
     rows[20][5] = "71"   # one house in conflict (its three rows)
     path = write(tmp_path / "r.csv", rows)
     inline = import_register(session, path, vault=VAULT, workers=0, dry_run=True)
-    forked = import_register(session, path, vault=VAULT, workers=2, chunk_rows=4,
+    forked = import_register(session, path, vault=VAULT, workers=2, chunk_bytes=300,
                              report_path=tmp_path / "rejects.csv")
     assert (forked.read, forked.accepted, forked.rejected) == (60, 56, 4)
     assert forked.counts == inline.counts and forked.reasons == inline.reasons

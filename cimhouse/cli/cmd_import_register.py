@@ -38,12 +38,16 @@ def register_command(
     crs: str = typer.Option("CGCS2000", "--crs",
                             help=f"Coordinates of rows without a 坐标系 column: "
                                  f"{', '.join(COORDINATE_SYSTEMS)}."),
+    workers: int | None = typer.Option(None, "--workers", min=0,
+                                       help="Validation processes (0: in this process; "
+                                            "default: one per core for files over 4 MiB)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
     """Import a register idempotently: re-importing changes nothing, updates keep history.
 
     Every row ends accepted or rejected (accepted + rejected = read); rejected rows go to the
-    report with line number and reasons in Chinese and English.
+    report with line number and reasons in Chinese and English; rows of one house or person
+    that disagree with each other are all rejected, with the values that disagree.
 
     Example: cimhouse import register 南湖区住户登记.xlsx --report rejects.csv --assign-codes
     """
@@ -62,7 +66,7 @@ def register_command(
         task = bar.add_task("rows", total=None)
         result = import_register(session, file, vault=vault, mapping=mapping,
                                  report_path=report, dry_run=dry_run, actor=actor,
-                                 default_crs=crs,
+                                 default_crs=crs, workers=workers,
                                  on_progress=lambda n: bar.update(task, completed=n))
         if assign_codes and not dry_run and result.accepted:
             codes = _assign_codes(session, sorted({c[:6] for c in result.communities}), actor)

@@ -82,7 +82,9 @@ def copy_text_field(value: Any) -> str:
     if value is None:
         return "\\N"
     if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_COPY_ESCAPES)
+        return value
     if isinstance(value, bytes):
         return "\\\\x" + value.hex()
     if isinstance(value, bool):

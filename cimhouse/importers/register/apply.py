@@ -64,7 +64,7 @@ def _stage_houses(session: Session) -> None:
                s.floor_number_lo AS floor_number, r.room_label, s.area_m2_lo AS area_m2,
                s.house_use_lo AS house_use, s.realestate_no_lo AS realestate_no,
                s.lon_lo AS lon, s.lat_lo AS lat,
-               NULL::bigint AS building_id, NULL::bigint AS house_id
+               NULL::bigint AS building_id, NULL::bigint AS house_id, false AS is_new
         FROM stage_house_summary s JOIN stage_register r ON r.line = s.line""")
     _run(session, "ANALYZE stage_house")
 
@@ -123,7 +123,6 @@ def _buildings(session: Session, params: dict[str, object]) -> int:
 
 
 def _houses(session: Session, params: dict[str, object]) -> tuple[int, int]:
-    _run(session, "CREATE INDEX ON stage_house (county, house_norm)")
     by_unit_no = """
         UPDATE stage_house s SET house_id = h.id FROM house h
         WHERE s.realestate_no IS NOT NULL AND h.county = s.county
@@ -163,18 +162,22 @@ def _houses(session: Session, params: dict[str, object]) -> tuple[int, int]:
         FROM stage_house s
         WHERE s.county = house.county AND s.house_id = house.id
           AND ({changed.replace('h.', 'house.')})""")
+    # New houses get their ids here, so nothing has to find them again after the insert.
+    _run(session, """
+        UPDATE stage_house SET house_id = nextval(pg_get_serial_sequence('house', 'id')),
+                               is_new = true
+        WHERE house_id IS NULL""")
     added = _run(session, f"""
-        INSERT INTO house (county, building_id, region_code, unit_label, floor_label,
+        INSERT INTO house (county, id, building_id, region_code, unit_label, floor_label,
                            floor_number, room_label, area_m2, area_source, use, address_norm,
                            realestate_unit_no, location, status, source)
-        SELECT county, building_id, region_code, unit_label, floor_label, floor_number,
-               room_label, area_m2, CASE WHEN area_m2 IS NULL THEN NULL ELSE 'register' END,
+        SELECT county, house_id, building_id, region_code, unit_label, floor_label,
+               floor_number, room_label, area_m2,
+               CASE WHEN area_m2 IS NULL THEN NULL ELSE 'register' END,
                COALESCE(house_use, 'residential'), house_norm, realestate_no,
                {_POINT.format(p='')}, 'in_use', :src
-        FROM stage_house WHERE house_id IS NULL
+        FROM stage_house WHERE is_new
         ORDER BY county, building_id""", params)
-    if added:
-        _run(session, by_address)
     return added, updated
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,24 +37,18 @@ from cimhouse.errors import InvalidInput
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.register.apply import apply_staged
 from cimhouse.importers.register.columns import (
-    header_field,
     load_mapping,
     map_header,
     missing_required,
 )
 from cimhouse.importers.register.conflicts import reject_conflicts
-from cimhouse.importers.register.read_table import Table, is_blank, open_table
+from cimhouse.importers.register.read_table import BLOCK_BYTES, CHUNK_ROWS, open_table
 from cimhouse.importers.register.report import RejectsReport
 from cimhouse.importers.register.rows import STAGE_COLUMNS, STAGE_SQL, RowValidator
-from cimhouse.importers.register.validate_chunks import (
-    Chunk,
-    ChunkValidation,
-    default_workers,
-)
+from cimhouse.importers.register.validate_chunks import ChunkValidation, default_workers
 from cimhouse.pii import PiiVault
 from cimhouse.schema import Estate
 
-CHUNK_ROWS = 2_000
 STAGE_TABLE = "stage_register"
 PARALLEL_MIN_BYTES = 4 << 20  # smaller files validate inline: forking would cost more
 
@@ -110,13 +104,15 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
                     mapping: Path | Mapping[str, str] | None = None,
                     report_path: Path | None = None, dry_run: bool = False,
                     actor: str = "cli", default_crs: str = "CGCS2000",
-                    chunk_rows: int = CHUNK_ROWS, workers: int | None = None,
+                    chunk_rows: int = CHUNK_ROWS, chunk_bytes: int = BLOCK_BYTES,
+                    workers: int | None = None,
                     on_progress: Callable[[int], None] | None = None) -> RegisterImportResult:
     """Import the register at ``path``; see the module docstring.
 
     ``mapping`` (a file or a dict ``{header: field}``) overrides the header synonyms;
     ``default_crs`` applies to rows without a 坐标系 column. ``workers`` validation
-    processes (0: inline; default: one per core for files over 4 MiB). Raises
+    processes (0: inline; default: one per core for files over 4 MiB) get chunks of
+    ``chunk_bytes`` of CSV or ``chunk_rows`` of other tables. Raises
     :class:`InvalidInput` (nothing written) when the file is not a readable register.
     """
     table = open_table(path)
@@ -146,14 +142,16 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
     with RejectsReport(report_path, table.header) as report:
         with copy_stream(session, STAGE_TABLE, STAGE_COLUMNS) as copy:
             validation = ChunkValidation(validator, workers)
-            for chunk, checked in validation.results(_chunks(table, columns.fields,
-                                                             result, chunk_rows)):
-                result.read += len(chunk)
+            for checked in validation.results(table.chunks(chunk_rows=chunk_rows,
+                                                                  block_bytes=chunk_bytes)):
+                result.read += checked.read
                 result.accepted += checked.accepted
+                result.blank_lines += checked.blank_lines
+                result.repeated_headers += checked.repeated_headers
                 if checked.staged:
                     copy.write(checked.staged)
-                for index, reasons in checked.rejects:
-                    _report(report, validator, result, *chunk[index], reasons)
+                for line, cells, reasons in checked.rejects:
+                    _report(report, validator, result, line, cells, reasons)
                 if on_progress:
                     on_progress(result.read)
         if result.read == 0:
@@ -181,27 +179,6 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
                                    rejected=result.rejected, summary=summary, dry_run=dry_run,
                                    report_path=result.report_path, rows_read=result.read)
     return result
-
-
-def _chunks(table: Table, fields: Mapping[str, int], result: RegisterImportResult,
-            chunk_rows: int) -> Iterator[Chunk]:
-    """The data rows in chunks; blank rows and headers repeated mid-file are counted, not read."""
-    id_index = fields["id_number"]
-    chunk: Chunk = []
-    for line, cells in table.rows():
-        if is_blank(cells):
-            result.blank_lines += 1
-            continue
-        id_cell = cells[id_index].strip() if id_index < len(cells) else ""
-        if id_cell and not id_cell[:1].isdigit() and header_field(id_cell) == "id_number":
-            result.repeated_headers += 1  # a header pasted again mid-file
-            continue
-        chunk.append((line, cells))
-        if len(chunk) >= chunk_rows:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _report(report: RejectsReport, validator: RowValidator, result: RegisterImportResult,

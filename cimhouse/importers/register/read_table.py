@@ -6,12 +6,20 @@ GB18030, their superset), the delimiter, and the header row (the row among the f
 that names the most known columns, so title rows above it are skipped). Merged cells in a
 sheet are filled with their top-left value. Rows stream: memory stays flat whatever the size.
 
+:meth:`Table.chunks` hands the data rows out in chunks for validation workers: a CSV in
+UTF-8 or GB18030 as raw blocks of whole records (:class:`TextChunk`, cut at a newline
+outside quotes; parsing them is the workers' job, so the reading process only moves
+bytes), anything else as parsed rows (:class:`RowChunk`).
+
 Example::
 
     table = open_table(Path("register.csv"))
     table.encoding, table.header_line      # ('gb18030', 3)
     for line, cells in table.rows():       # 1-based line (CSV) or sheet row number
         ...
+    for chunk in open_table(Path("register.csv")).chunks():
+        for line, cells in chunk.parsed():  # the same rows, in the same order
+            ...
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import io
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,7 +43,51 @@ from cimhouse.importers.register.columns import header_score
 SAMPLE_BYTES = 1 << 18
 HEADER_SEARCH_ROWS = 30
 MIN_HEADER_FIELDS = 2
+CHUNK_ROWS = 2_000
+BLOCK_BYTES = 1 << 19  # ~2,000 register rows
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "hz", "cp936", "euc_cn"}
+# Encodings in which the bytes of '\n' and '"' never occur inside a character, so a file
+# can be cut into records without decoding it.
+_BLOCK_SAFE = {"utf-8", "utf-8-sig", "gb18030"}
+Rows = list[tuple[int, list[str]]]
+
+
+@dataclass
+class RowChunk:
+    """Data rows already parsed: ``(line, cells)``."""
+
+    rows: Rows
+
+    def parsed(self) -> Rows:
+        return self.rows
+
+
+@dataclass
+class TextChunk:
+    """Raw bytes of whole CSV records; ``lines_before`` physical lines precede them."""
+
+    data: bytes
+    lines_before: int
+    encoding: str
+    delimiter: str
+    file_name: str
+
+    def parsed(self) -> Rows:
+        try:
+            text = self.data.decode(self.encoding)
+        except UnicodeDecodeError as exc:
+            line = self.lines_before + self.data.count(b"\n", 0, exc.start) + 1
+            raise InvalidInput(f"{self.file_name}: bytes not valid {self.encoding} near "
+                               f"line {line}") from None
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
+        try:
+            return [(self.lines_before + reader.line_num, cells) for cells in reader]
+        except csv.Error as exc:
+            raise InvalidInput(f"{self.file_name}: malformed CSV near line "
+                               f"{self.lines_before + reader.line_num}: {exc}") from None
+
+
+Chunk = RowChunk | TextChunk
 
 
 @dataclass
@@ -47,6 +100,8 @@ class Table:
     header: list[str]
     header_line: int
     sheet: str | None = None
+    delimiter: str | None = None
+    block_safe: bool = False  # a CSV that chunks() may cut into raw blocks
     _rows: Iterator[tuple[int, list[str]]] | None = field(default=None, repr=False)
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
@@ -54,6 +109,48 @@ class Table:
         assert self._rows is not None, "rows() can be iterated once"
         rows, self._rows = self._rows, None
         return rows
+
+    def chunks(self, *, chunk_rows: int = CHUNK_ROWS,
+               block_bytes: int = BLOCK_BYTES) -> Iterator[Chunk]:
+        """The rows of :meth:`rows` in chunks (raw CSV blocks where that is safe)."""
+        rows = self.rows()
+        if not self.block_safe:
+            chunk: Rows = []
+            for row in rows:
+                chunk.append(row)
+                if len(chunk) >= chunk_rows:
+                    yield RowChunk(chunk)
+                    chunk = []
+            if chunk:
+                yield RowChunk(chunk)
+            return
+        close = getattr(rows, "close", None)
+        if close:
+            close()  # the data are read again from the raw bytes
+        yield from self._blocks(block_bytes)
+
+    def _blocks(self, block_bytes: int) -> Iterator[TextChunk]:
+        assert self.encoding and self.delimiter
+        encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
+        with self.path.open("rb") as handle:
+            skipped = 0
+            while skipped < self.header_line and handle.readline():
+                skipped += 1
+            lines, carry = self.header_line, b""
+            while True:
+                block = handle.read(block_bytes)
+                data = carry + block
+                cut = len(data) if not block else _record_end(data)
+                if cut == 0 and block:  # one record longer than a block: read on
+                    carry = data
+                    continue
+                if data[:cut]:
+                    yield TextChunk(data[:cut], lines, encoding, self.delimiter,
+                                    self.path.name)
+                    lines += data.count(b"\n", 0, cut)
+                carry = data[cut:]
+                if not block:
+                    return
 
 
 def cell_text(value: Any) -> str:
@@ -107,6 +204,23 @@ def open_table(path: Path) -> Table:
     return _open_text(path, sample)
 
 
+def _record_end(data: bytes) -> int:
+    """The end of the last whole record in ``data`` (0: none): after a newline outside quotes.
+
+    ``data`` starts at a record start, so a newline is outside quotes when the quotes before
+    it are even in number (an escaped quote is doubled and keeps the count even).
+    """
+    cut = data.rfind(b"\n") + 1
+    if cut == 0 or b'"' not in data:
+        return cut
+    odd = data.count(b'"', 0, cut) % 2
+    while odd and cut:
+        previous = data.rfind(b"\n", 0, cut - 1) + 1
+        odd ^= data.count(b'"', previous, cut) % 2
+        cut = previous
+    return cut
+
+
 def _find_header(rows: Iterator[tuple[int, list[str]]], name: str
                  ) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
     head = list(islice(rows, HEADER_SEARCH_ROWS))
@@ -120,6 +234,17 @@ def _find_header(rows: Iterator[tuple[int, list[str]]], name: str
                            f"房屋坐落 ...) in the first {HEADER_SEARCH_ROWS} rows")
     line, header = head[best]
     return line, header, head[best + 1:]
+
+
+def block_safe(encoding: str, sample: bytes) -> bool:
+    """Whether a text file can be cut into raw blocks of records (see :meth:`Table.chunks`).
+
+    Its encoding must keep newline and quote bytes out of characters, and its lines must
+    end in LF or CRLF: csv also counts a lone CR as a line end, a newline count would not.
+    """
+    end = sample.rfind(b"\n")
+    whole_lines = sample[:end + 1] if end >= 0 else sample  # it may end between CR and LF
+    return encoding in _BLOCK_SAFE and whole_lines.count(b"\r") == whole_lines.count(b"\r\n")
 
 
 def _open_text(path: Path, sample: bytes) -> Table:
@@ -154,8 +279,8 @@ def _open_text(path: Path, sample: bytes) -> Table:
 
     stream = generate()
     line, header, buffered = _find_header(stream, path.name)
-    return Table(path, "csv", encoding, header, line,
-                 _rows=_chain(buffered, stream))
+    return Table(path, "csv", encoding, header, line, delimiter=delimiter,
+                 block_safe=block_safe(encoding, sample), _rows=_chain(buffered, stream))
 
 
 def _open_sheet(path: Path) -> Table:
@@ -207,4 +332,5 @@ def is_blank(cells: list[str]) -> bool:
     return not any(cell.strip() for cell in cells)
 
 
-__all__ = ["Table", "cell_text", "detect_encoding", "is_blank", "open_table"]
+__all__ = ["Chunk", "RowChunk", "Table", "TextChunk", "block_safe", "cell_text",
+           "detect_encoding", "is_blank", "open_table"]

@@ -30,7 +30,7 @@ from cimhouse.crs import normalize_coordinate_system, to_cgcs2000
 from cimhouse.db.bulk import copy_text_field
 from cimhouse.errors import InvalidInput
 from cimhouse.idnumber import mask_id_number, parse_id_number
-from cimhouse.importers.register.columns import ColumnMap, owner_header
+from cimhouse.importers.register.columns import ColumnMap, header_field, owner_header
 from cimhouse.importers.register.values import (
     ID_REASONS,
     house_use,
@@ -124,6 +124,12 @@ class RowValidator:
         self._houses: dict[tuple[str, ...], Part] = {}
         self._persons: dict[tuple[str, ...], Part] = {}
         self._extras: dict[tuple[str, ...], str] = {}
+
+    def is_repeated_header(self, cells: Sequence[str]) -> bool:
+        """A header row pasted again mid-file (its ID cell names the ID column)."""
+        at = self.columns.fields["id_number"]
+        cell = cells[at].strip() if at < len(cells) else ""
+        return bool(cell) and not cell[:1].isdigit() and header_field(cell) == "id_number"
 
     def validate(self, line: int, cells: Sequence[str]) -> tuple[str | None, list[str]]:
         if len(cells) < self._width:  # a short row: the missing cells are empty

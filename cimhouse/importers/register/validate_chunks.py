@@ -1,7 +1,8 @@
 """Validate register rows in chunks, in forked worker processes when the file is large.
 
-Validation (address parsing, ID checks, HMAC, AES-GCM) is pure Python and CPU-bound; the
-main process meanwhile reads the file, streams COPY to the database and writes the report.
+Parsing CSV blocks and validation (address parsing, ID checks, HMAC, AES-GCM) are pure
+Python and CPU-bound; the main process meanwhile reads raw blocks of the file, streams
+COPY to the database and writes the report.
 Workers are forked, so they inherit the :class:`~.rows.RowValidator` (gazetteer, vault,
 known estates) without pickling it; each keeps its own parse caches. Chunks come back in
 file order, and at most ``3 x workers`` chunks are in flight, so memory stays flat.
@@ -11,10 +12,10 @@ has been applied then, since applying starts only after the last chunk.
 Example::
 
     validation = ChunkValidation(validator, workers=2)
-    for chunk, checked in validation.results(chunks):   # chunk: [(line, cells), ...]
+    for checked in validation.results(table.chunks()):
         copy.write(checked.staged)                      # COPY text of accepted rows
-        for index, reasons in checked.rejects:
-            line, cells = chunk[index]
+        for line, cells, reasons in checked.rejects:
+            ...
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from cimhouse.errors import CimhouseError
+from cimhouse.importers.register.read_table import Chunk, is_blank
 from cimhouse.importers.register.rows import RowValidator
 
-Chunk = list[tuple[int, list[str]]]
 MAX_WORKERS = 4
 IN_FLIGHT_PER_WORKER = 3
 
@@ -39,25 +40,39 @@ _worker_validator: RowValidator | None = None  # set in each forked worker
 
 @dataclass
 class CheckedChunk:
-    """Accepted rows as COPY text, and the rejected rows' indexes with their reasons."""
+    """How the rows of a chunk ended: accepted rows as COPY text (UTF-8), rejected rows
+    with their cells and reasons; blank rows and headers repeated mid-file are not read."""
 
-    staged: str = ""
+    staged: bytes = b""
+    read: int = 0
     accepted: int = 0
-    rejects: list[tuple[int, list[str]]] = field(default_factory=list)
+    blank_lines: int = 0
+    repeated_headers: int = 0
+    rejects: list[tuple[int, list[str], list[str]]] = field(default_factory=list)
 
 
 def validate_chunk(validator: RowValidator, chunk: Chunk) -> CheckedChunk:
-    """Validate the rows of one chunk (in this process)."""
+    """Parse (if raw) and validate the rows of one chunk, in this process."""
+    checked = CheckedChunk()
     lines: list[str] = []
-    rejects: list[tuple[int, list[str]]] = []
     validate = validator.validate
-    for index, (line, cells) in enumerate(chunk):
+    for line, cells in chunk.parsed():
+        if is_blank(cells):
+            checked.blank_lines += 1
+            continue
+        if validator.is_repeated_header(cells):
+            checked.repeated_headers += 1
+            continue
         staged, reasons = validate(line, cells)
         if staged is None:
-            rejects.append((index, reasons))
+            checked.rejects.append((line, cells, reasons))
         else:
             lines.append(staged)
-    return CheckedChunk("".join(lines), len(lines), rejects)
+    checked.accepted = len(lines)
+    checked.read = checked.accepted + len(checked.rejects)
+    # bytes: they cross the process pipe and go to COPY without being transcoded again
+    checked.staged = "".join(lines).encode("utf-8")
+    return checked
 
 
 def default_workers() -> int:
@@ -82,29 +97,27 @@ class ChunkValidation:
         self.validator = validator
         self.workers = workers
 
-    def results(self, chunks: Iterable[Chunk]) -> Iterator[tuple[Chunk, CheckedChunk]]:
+    def results(self, chunks: Iterable[Chunk]) -> Iterator[CheckedChunk]:
         if self.workers <= 0:
             for chunk in chunks:
-                yield chunk, validate_chunk(self.validator, chunk)
+                yield validate_chunk(self.validator, chunk)
             return
         context = multiprocessing.get_context("fork")
-        pending: deque[tuple[Chunk, Future[CheckedChunk]]] = deque()
+        pending: deque[Future[CheckedChunk]] = deque()
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_adopt,
                                  initargs=(self.validator,)) as pool:
             try:
                 for chunk in chunks:
-                    pending.append((chunk, pool.submit(_validate_in_worker, chunk)))
+                    pending.append(pool.submit(_validate_in_worker, chunk))
                     if len(pending) >= self.workers * IN_FLIGHT_PER_WORKER:
-                        done, future = pending.popleft()
-                        yield done, future.result()
+                        yield pending.popleft().result()
                 while pending:
-                    done, future = pending.popleft()
-                    yield done, future.result()
+                    yield pending.popleft().result()
             except BrokenProcessPool:
                 raise CimhouseError("a validation worker process died (killed or out of "
                                     "memory); nothing was applied, run the import again") from None
             finally:
-                for _, future in pending:
+                for future in pending:
                     future.cancel()
 
 
