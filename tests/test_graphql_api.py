@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from test_graphql_world import ApiWorld, api_world, post
 
 from cimhouse.api.app import create_app
@@ -433,3 +433,19 @@ def test_import_runs_and_facilities_within(client: TestClient, aw: ApiWorld) -> 
     other = [c for c in ("elderly_care", "childcare", "medical", "education") if c != category]
     assert data(post(client, aw.tokens["province"], near, {"c": other}))["facilities"][
         "totalCount"] == 0
+
+
+def test_house_location_in_the_requested_crs(client: TestClient, aw: ApiWorld) -> None:
+    with aw.engine.begin() as conn:
+        house_id = conn.scalar(text("SELECT min(id) FROM house"))
+        conn.execute(text("UPDATE house SET location = ST_SetSRID(ST_MakePoint(120.7, 30.7), "
+                          "4490) WHERE id = :id"), {"id": house_id})
+    query = """{ houses(first: 200) { edges { node { code
+        location gcj: location(crs: GCJ02) } } } }"""
+    nodes = [e["node"] for e in data(post(client, aw.tokens["province"], query))["houses"][
+        "edges"]]
+    located = [n for n in nodes if n["location"]]
+    assert len(located) == 1 and all(n["gcj"] is None for n in nodes if not n["location"])
+    assert located[0]["location"] == {"type": "Point", "coordinates": [120.7, 30.7]}
+    lon, lat = located[0]["gcj"]["coordinates"]
+    assert 120.7 < lon < 120.71 and 30.69 < lat < 30.71  # GCJ-02: a few hundred metres off

@@ -84,15 +84,31 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=600, check=False)
 
 
+def processes_naming(marker: str) -> list[int]:
+    """Pids of live processes whose command line contains ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                state = (entry / "stat").read_text().split(") ", 1)[1][0]
+            except OSError:
+                continue
+            if marker.encode() in cmdline and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("workers", ["0", "2"])
 def test_killed_import_leaves_nothing_and_rerun_completes(
-        fresh_db: str, fresh_engine: Engine, tmp_path: Path) -> None:
+        fresh_db: str, fresh_engine: Engine, tmp_path: Path, workers: str) -> None:
     demo = generate_demo(tmp_path / "demo", houses=2500, seed=3)
     register = str(demo.files["register"])
     env = cli_env(fresh_db, tmp_path / "var")
     proc = subprocess.Popen([sys.executable, "-m", "cimhouse.cli.main", "import", "register",
-                             register, "--json"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                             register, "--json", "--workers", workers], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     staged = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -106,6 +122,10 @@ def test_killed_import_leaves_nothing_and_rerun_completes(
     assert proc.poll() is None, "import finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    deadline = time.monotonic() + 10  # worker processes die with their import
+    while processes_naming(register) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_naming(register) == []
 
     with Session(fresh_engine) as session:
         assert session.scalar(select(func.count()).select_from(House)) == 0

@@ -74,6 +74,8 @@ class RegisterImportResult:
     dry_run: bool = False
     unknown_columns: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # read+stage, apply
+    workers: int = 0
+    worker_peak_mb: float = 0.0  # the largest resident set of a validation worker
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -85,7 +87,8 @@ class RegisterImportResult:
             "rejected_reasons": dict(self.reasons.most_common(20)),
             "report": str(self.report_path) if self.report_path else None,
             "import_run_id": self.import_run_id, "dry_run": self.dry_run,
-            "seconds": self.seconds,
+            "seconds": self.seconds, "workers": self.workers,
+            "worker_peak_mb": self.worker_peak_mb,
         }
 
 
@@ -130,6 +133,7 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
                              known_estates=_known_estates(session), default_crs=default_crs)
     if workers is None:
         workers = default_workers() if path.stat().st_size >= PARALLEL_MIN_BYTES else 0
+    result.workers = workers
     handle = begin_run(session, kind="register", path=path, actor=actor, dry_run=dry_run,
                        options={"mapping": bool(mapping), "default_crs": default_crs})
     result.import_run_id = handle.id
@@ -148,6 +152,8 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
                 result.accepted += checked.accepted
                 result.blank_lines += checked.blank_lines
                 result.repeated_headers += checked.repeated_headers
+                result.worker_peak_mb = max(result.worker_peak_mb,
+                                            round(checked.worker_peak_kb / 1024, 1))
                 if checked.staged:
                     copy.write(checked.staged)
                 for line, cells, reasons in checked.rejects:

@@ -20,8 +20,11 @@ Example::
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import resource
+import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,6 +38,7 @@ from cimhouse.importers.register.rows import RowValidator
 MAX_WORKERS = 4
 IN_FLIGHT_PER_WORKER = 3
 
+_PR_SET_PDEATHSIG = 1
 _worker_validator: RowValidator | None = None  # set in each forked worker
 
 
@@ -49,6 +53,7 @@ class CheckedChunk:
     blank_lines: int = 0
     repeated_headers: int = 0
     rejects: list[tuple[int, list[str], list[str]]] = field(default_factory=list)
+    worker_peak_kb: int = 0  # max resident set of the worker process that did it (0: inline)
 
 
 def validate_chunk(validator: RowValidator, chunk: Chunk) -> CheckedChunk:
@@ -80,14 +85,29 @@ def default_workers() -> int:
     return min(MAX_WORKERS, len(os.sched_getaffinity(0)))
 
 
-def _adopt(validator: RowValidator) -> None:
+def _adopt(validator: RowValidator, parent: int) -> None:
     global _worker_validator
     _worker_validator = validator
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive its import when that is killed (SIGKILL runs no cleanup,
+    and a worker waiting for its next chunk would wait forever)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the parent-pid check below still helps
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _validate_in_worker(chunk: Chunk) -> CheckedChunk:
     assert _worker_validator is not None, "worker started without a validator"
-    return validate_chunk(_worker_validator, chunk)
+    checked = validate_chunk(_worker_validator, chunk)
+    checked.worker_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return checked
 
 
 class ChunkValidation:
@@ -105,7 +125,7 @@ class ChunkValidation:
         context = multiprocessing.get_context("fork")
         pending: deque[Future[CheckedChunk]] = deque()
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_adopt,
-                                 initargs=(self.validator,)) as pool:
+                                 initargs=(self.validator, os.getpid())) as pool:
             try:
                 for chunk in chunks:
                     pending.append(pool.submit(_validate_in_worker, chunk))
