@@ -146,3 +146,25 @@ def test_copy_text_line_round_trips_awkward_values(session: Session) -> None:
                                                    "z"]) as copy:
         copy.write(copy_text_line(values))
     assert tuple(session.execute(text("SELECT * FROM stage_copy_check")).one()) == values
+
+
+def test_changed_extra_columns_update_the_relation_with_history(session: Session,
+                                                                tmp_path: Path) -> None:
+    header = [*HEADER, "备注"]
+    first = import_register(session, write(tmp_path / "a.csv",
+                                           [[*row(501, "王芳", person(1)), "独居"]], header),
+                            vault=VAULT)
+    assert first.counts["relations_added"] == 1
+    same = import_register(session, write(tmp_path / "b.csv",
+                                          [[*row(501, "王芳", person(1)), "独居"]], header),
+                           vault=VAULT)
+    assert same.counts["relations_updated"] == 0
+    changed = import_register(session, write(tmp_path / "c.csv",
+                                             [[*row(501, "王芳", person(1)), "子女同住"]], header),
+                              vault=VAULT)
+    assert changed.counts["relations_updated"] == 1 and changed.counts["relations_added"] == 0
+    log = session.execute(text("SELECT previous, current FROM change_log "
+                               "WHERE object_kind = 'person_house'")).one()
+    assert log == ({"attributes": {"备注": "独居"}}, {"attributes": {"备注": "子女同住"}})
+    version = session.scalar(text("SELECT version FROM person_house"))
+    assert version == 2

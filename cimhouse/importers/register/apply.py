@@ -232,25 +232,24 @@ def _relations(session: Session, params: dict[str, object]) -> tuple[int, int]:
         JOIN stage_person_id sp ON sp.id_hash = r.id_hash
         ORDER BY sh.house_id, sp.person_id, r.relation, r.line DESC""")
     _run(session, "CREATE INDEX ON stage_relation (county, house_id, person_id)")
-    current = """
-        FROM person_house ph JOIN stage_relation s
-          ON s.county = ph.county AND s.house_id = ph.house_id
-         AND s.person_id = ph.person_id AND s.relation = ph.relation
-        WHERE ph.valid_to IS NULL"""
-    _run(session, f"""
+    # One pass finds and updates the changed relations and logs them; `old` is the row as
+    # it was before this statement (a re-import that changes nothing joins only once).
+    updated = _run(session, """
+        WITH changed AS (
+            UPDATE person_house ph SET attributes = ph.attributes || s.extra,
+                   updated_at = now(), version = ph.version + 1
+            FROM stage_relation s, person_house old
+            WHERE s.county = ph.county AND s.house_id = ph.house_id
+              AND s.person_id = ph.person_id AND s.relation = ph.relation
+              AND ph.valid_to IS NULL AND ph.attributes IS DISTINCT FROM ph.attributes || s.extra
+              AND old.county = ph.county AND old.id = ph.id
+            RETURNING ph.county, ph.id, old.attributes AS previous, ph.attributes AS current)
         INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
                                 previous, current)
-        SELECT ph.county, 'person_house', ph.id::text, 'update', :actor, :src,
-               jsonb_build_object('attributes', ph.attributes),
-               jsonb_build_object('attributes', ph.attributes || s.extra)
-        {current} AND ph.attributes IS DISTINCT FROM ph.attributes || s.extra""", params)
-    updated = _run(session, """
-        UPDATE person_house ph SET attributes = ph.attributes || s.extra,
-               updated_at = now(), version = ph.version + 1
-        FROM stage_relation s
-        WHERE s.county = ph.county AND s.house_id = ph.house_id
-          AND s.person_id = ph.person_id AND s.relation = ph.relation
-          AND ph.valid_to IS NULL AND ph.attributes IS DISTINCT FROM ph.attributes || s.extra""")
+        SELECT county, 'person_house', id::text, 'update', :actor, :src,
+               jsonb_build_object('attributes', previous),
+               jsonb_build_object('attributes', current)
+        FROM changed""", params)
     added = _run(session, """
         INSERT INTO person_house (county, person_id, house_id, relation, source,
                                   import_run_id, attributes)
