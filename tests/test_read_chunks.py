@@ -13,6 +13,7 @@ from cimhouse.importers.register.read_table import (
     TextChunk,
     _record_end,
     block_safe,
+    detect_encoding,
     open_table,
 )
 
@@ -77,3 +78,19 @@ def test_bad_bytes_in_a_block_name_the_line(tmp_path: Path) -> None:
     path.write_bytes(data[:at] + b"\xff\xfe" + data[at:])
     with pytest.raises(InvalidInput, match=f"bytes not valid utf-8 near line {line}"):
         all_rows(path)
+
+
+def test_a_sample_cut_inside_a_gb18030_character_is_still_gb18030() -> None:
+    text = "".join(f"嘉兴市南湖区梅花苑{i}幢,王芳{i},33040219700101{i:04d}\r\n"
+                   for i in range(8000)).encode("gb18030")
+    cut = next(n for n in range(1 << 18, 1 << 17, -1)
+               if not _decodes(text[:n], "gb18030"))  # ends on half a character
+    assert detect_encoding(text[:cut]) == "gb18030"
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -176,12 +176,17 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-16"
     if b"\x00" in sample:
         raise InvalidInput("file is binary, not a CSV/XLSX table")
+    # Whole lines only: a sample cut inside a multi-byte character (UTF-8 or GB18030) would
+    # look like no encoding at all.
+    end = sample.rfind(b"\n")
+    if end > 0:
+        sample = sample[:end + 1]
     try:
         sample.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as exc:
         if exc.start >= len(sample) - 4 and exc.reason.startswith("unexpected end"):
-            return "utf-8"  # the sample cut a multi-byte character in two
+            return "utf-8"  # one long line, cut inside a character
     best = from_bytes(sample).best()
     if best is None:
         raise InvalidInput("file encoding could not be recognised (expected UTF-8, GBK or "
