@@ -55,6 +55,15 @@ def test_blocks_give_the_rows_and_lines_of_the_reader(tmp_path: Path, encoding: 
     assert all_rows(path) == expected
 
 
+def test_lf_lines_tabs_and_no_final_newline(tmp_path: Path) -> None:
+    lines = ["\t".join(HEADER)] + [f"梅花苑{i}幢101室\t住户{i}\t1\t" for i in range(50)]
+    path = tmp_path / "r.tsv"
+    path.write_bytes("\n".join(lines).encode("utf-8"))  # no newline after the last row
+    expected = list(open_table(path).rows())
+    assert len(expected) == 50 and expected[-1] == (51, ["梅花苑49幢101室", "住户49", "1", ""])
+    assert all_rows(path, block_bytes=64) == expected
+
+
 def test_block_safe_needs_an_ascii_safe_encoding_and_lf_lines() -> None:
     assert block_safe("utf-8", b"a,b\r\nc,d\r\ne,f\r")  # the sample cut CR from its LF
     assert block_safe("gb18030", b"a,b\nc,d\n")
