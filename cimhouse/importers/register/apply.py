@@ -32,6 +32,13 @@ _DROP_DERIVED = ("DROP TABLE IF EXISTS stage_estate, stage_building, stage_house
                  "stage_person_id, stage_relation")
 
 
+def _as_json(field: str, expression: str) -> str:
+    """A house column for change_log: the point as [lon, lat], the others as they are."""
+    if field == "location":
+        return f"ST_AsGeoJSON({expression})::jsonb -> 'coordinates'"
+    return expression
+
+
 def _run(session: Session, sql: str, params: dict[str, object] | None = None) -> int:
     return execute_count(session, text(sql), params)
 
@@ -143,12 +150,8 @@ def _houses(session: Session, params: dict[str, object]) -> tuple[int, int]:
         "location": f"COALESCE({_POINT.format(p='s.')}, h.location)",
     }
     changed = " OR ".join(f"h.{f} IS DISTINCT FROM {v}" for f, v in new_values.items())
-    # change_log keeps the point as [lon, lat] (JSON), the columns as they are
-    as_json = {f: (f"ST_AsGeoJSON({v})::jsonb -> 'coordinates'" if f == "location" else v)
-               for f, v in new_values.items()}
-    prev = ", ".join(f"'{f}', h.{f}" for f in _HOUSE_FIELDS if f != "location") + \
-        ", 'location', ST_AsGeoJSON(h.location)::jsonb -> 'coordinates'"
-    cur = ", ".join(f"'{f}', {as_json[f]}" for f in _HOUSE_FIELDS)
+    prev = ", ".join(f"'{f}', {_as_json(f, 'h.' + f)}" for f in _HOUSE_FIELDS)
+    cur = ", ".join(f"'{f}', {_as_json(f, new_values[f])}" for f in _HOUSE_FIELDS)
     _run(session, f"""
         INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
                                 previous, current)

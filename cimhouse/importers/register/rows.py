@@ -118,6 +118,7 @@ class RowValidator:
         self._house_key = _getter([index[f] for f in self._house_fields])
         self._person_key = _getter([index[f] for f in self._person_fields])
         self._relation_at = index.get("relation", -1)
+        self._id_at = index["id_number"]
         self._extra_at = sorted(columns.extra)
         self._extra_key = _getter(self._extra_at)
         self._width = len(columns.header)
@@ -127,7 +128,7 @@ class RowValidator:
 
     def is_repeated_header(self, cells: Sequence[str]) -> bool:
         """A header row pasted again mid-file (its ID cell names the ID column)."""
-        at = self.columns.fields["id_number"]
+        at = self._id_at
         cell = cells[at].strip() if at < len(cells) else ""
         return bool(cell) and not cell[:1].isdigit() and header_field(cell) == "id_number"
 
