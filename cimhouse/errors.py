@@ -41,6 +41,14 @@ class DatabaseUnavailable(CimhouseError):
     """The database could not be reached or started."""
 
 
+class TimedOut(CimhouseError):
+    """A statement of the request ran into the statement timeout; nothing it did was kept."""
+
+
+class PayloadTooLarge(CimhouseError):
+    """The request body exceeds the size the API accepts."""
+
+
 class ConfigurationError(CimhouseError):
     """Settings or the environment are inconsistent (missing binary, bad key, ...)."""
 
@@ -53,6 +61,8 @@ ERROR_CODES: dict[type[CimhouseError], tuple[int, str]] = {
     PermissionDenied: (403, "FORBIDDEN"),
     Unauthenticated: (401, "UNAUTHENTICATED"),
     DatabaseUnavailable: (503, "SERVICE_UNAVAILABLE"),
+    TimedOut: (504, "TIMEOUT"),
+    PayloadTooLarge: (413, "PAYLOAD_TOO_LARGE"),
     ConfigurationError: (500, "INTERNAL_SERVER_ERROR"),
     CimhouseError: (400, "BAD_REQUEST"),
 }

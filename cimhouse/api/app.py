@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from strawberry.fastapi import GraphQLRouter
 
+from cimhouse.api.hardening import RequestHardening
 from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine
@@ -67,7 +68,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         if engine is None:
             db.dispose()
 
-    app = FastAPI(title="cimhouse", version="0.1.0", lifespan=lifespan)
+    # No /docs, /redoc or /openapi.json: the contract is the GraphQL SDL, and those pages
+    # would answer without a token and load scripts from a CDN.
+    app = FastAPI(title="cimhouse", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(RequestHardening)  # body size cap, nosniff, no-store
 
     @app.exception_handler(CimhouseError)
     async def cimhouse_error(_: Request, exc: CimhouseError) -> JSONResponse:

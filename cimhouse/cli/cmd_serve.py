@@ -23,6 +23,7 @@ def serve(
     import uvicorn
 
     from cimhouse.api.app import create_app
+    from cimhouse.api.hardening import UVICORN_OPTIONS
 
     current = settings()
     if dev:
@@ -34,9 +35,10 @@ def serve(
         if dev:
             os.environ["CIMHOUSE_DEV"] = "1"
         uvicorn.run("cimhouse.api.app:app_from_env", factory=True, host=host, port=port,
-                    workers=workers, log_level="warning")
+                    workers=workers, log_level="warning", **UVICORN_OPTIONS)
         return
-    uvicorn.run(create_app(current), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(current), host=host, port=port, log_level="warning",
+                **UVICORN_OPTIONS)
 
 
 @handle_errors

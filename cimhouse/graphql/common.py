@@ -30,6 +30,7 @@ from strawberry.scalars import JSON
 
 from cimhouse.crs import gcj02_to_wgs84, transform_geometry, wgs84_to_gcj02
 from cimhouse.errors import InvalidInput
+from cimhouse.graphql.input_limits import check_vertex_count
 from cimhouse.settings import STORAGE_SRID, Settings
 
 T = TypeVar("T")
@@ -191,6 +192,7 @@ def parse_geojson(value: Any, crs: Crs) -> BaseGeometry:
     """A caller's GeoJSON geometry (object or string), validated, in storage CRS."""
     try:
         data = json.loads(value) if isinstance(value, str) else value
+        check_vertex_count(data)
         geom = shape(data)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
         raise InvalidInput("not a GeoJSON geometry") from None

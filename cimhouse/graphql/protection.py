@@ -5,7 +5,11 @@
   raised while resolving (SQL, bugs) becomes "internal error" — no SQL, no internal text.
 - :class:`RequestTransaction` commits the request's session after the operation (audit rows
   of reads included) and reports a failed commit as an error instead of a false success.
-- Depth, token and alias limits are strawberry's validators, built fresh per request.
+  A transaction that a failed statement aborted (e.g. a statement timeout in a nested field)
+  would "commit" as a silent ROLLBACK, losing the audit rows of full reads: such a request
+  answers ``data: null`` with its errors, so personal data never leaves without its audit.
+- Depth, token and alias limits are strawberry's validators, built fresh per request; string
+  arguments are checked by :mod:`cimhouse.graphql.input_limits` (length, NUL, surrogates).
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
+from psycopg.pq import TransactionStatus
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session
 from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
@@ -26,7 +32,8 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from cimhouse.errors import CimhouseError, error_code
+from cimhouse.errors import CimhouseError, TimedOut, error_code
+from cimhouse.graphql.input_limits import InputLimits, TextLiteralRule
 
 log = logging.getLogger("cimhouse.graphql")
 
@@ -48,12 +55,14 @@ def safe_error(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if isinstance(original, CimhouseError):
         message, code = original.message, error_code(original)[1]
+    elif isinstance(error, GraphQLSyntaxError):
+        message, code = error.message, "GRAPHQL_PARSE_FAILED"
     elif (original is None or isinstance(original, GraphQLError)) and not error.path:
         # Parse/validation/variable-coercion errors name only parts of the caller's own
         # query (graphql-core wraps a missing or mistyped variable in a second GraphQLError).
         message, code = error.message, "GRAPHQL_VALIDATION_FAILED"
     elif _timed_out(original):
-        message, code = TIMEOUT_MESSAGE, error_code(CimhouseError(""))[1]
+        message, code = TIMEOUT_MESSAGE, error_code(TimedOut(TIMEOUT_MESSAGE))[1]
     elif original is None:
         message, code = error.message, "BAD_REQUEST"
     else:
@@ -70,6 +79,24 @@ class SafeErrors(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         return safe_error(error)
 
+    def on_operation(self) -> Iterator[None]:
+        try:
+            yield from super().on_operation()
+        except GraphQLError as error:
+            # ParserCache parses inside its hook, so a syntax error is raised through the
+            # operation instead of landing in its result: give it its code here.
+            raise safe_error(error) from None
+
+
+def transaction_failed(session: Session) -> bool:
+    """True when a failed statement aborted the session's transaction (COMMIT would only
+    roll it back, silently)."""
+    if not session.in_transaction():
+        return False
+    dbapi = session.connection().connection.dbapi_connection
+    info = getattr(dbapi, "info", None)
+    return info is not None and info.transaction_status == TransactionStatus.INERROR
+
 
 class RequestTransaction(SchemaExtension):
     """Commit the request session after the operation; a failed commit is an error."""
@@ -81,21 +108,33 @@ class RequestTransaction(SchemaExtension):
         if session is None:
             return
         try:
-            session.commit()
+            if not transaction_failed(session):
+                session.commit()
+                return
+            session.rollback()
+            # The statement that aborted the transaction has its error in the result already.
+            cause: BaseException = RuntimeError("the request transaction was aborted")
+            append = False
         except SQLAlchemyError as exc:
             session.rollback()
             log.warning("request commit failed: %s", type(exc).__name__)
-            result = self.execution_context.result
-            if result is not None:
-                result.data = None
-                result.errors = [*(getattr(result, "errors", None) or []),
-                                 GraphQLError(INTERNAL_MESSAGE, original_error=exc)]
+            cause, append = exc, True
+        # Nothing of the request was kept (audit rows of full reads included): withhold all
+        # data and say why.
+        result = self.execution_context.result
+        if result is not None:
+            result.data = None
+            earlier = list(getattr(result, "errors", None) or [])
+            if append or not earlier:
+                earlier.append(GraphQLError(INTERNAL_MESSAGE, original_error=cause))
+            result.errors = earlier
 
 
 # The depth and alias rules are built ONCE: strawberry's limiter extensions create a new rule
 # class per instance, which would defeat the validation cache (its key includes the rules).
 LIMIT_RULES = (*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules)
+               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+               TextLiteralRule)
 
 
 class LimitRules(SchemaExtension):
@@ -111,6 +150,7 @@ def limit_extensions() -> list[Any]:
     """Limiters and caches (strawberry 0.341 wants classes or factories, not instances)."""
     return [
         LimitRules,
+        InputLimits,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         # Clients repeat the same few documents: parse and validate each one once.
         lambda: ParserCache(maxsize=512),

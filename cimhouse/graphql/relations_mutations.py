@@ -1,9 +1,14 @@
 """Mutations on person-house relations; each change writes a change_log row with the values
 before (``previous``) and after (``current``). Needs the ``importer`` role.
 
-A person is named by a full ID number (they need not have a relation in scope yet: that is
-how someone moving in gets recorded) or by the global id of a person in scope; the house by
-a code in scope.
+A person is named by a full ID number or by a global id, and must be known in the caller's
+scope (a past or present relation to a house in scope); the house by a code in scope.
+
+Scope rule for persons: a person known only outside the scope (registered by another county)
+answers ``NotFoundError`` "person not found in your scope", exactly like an ID number nobody
+knows, so the answer's shape never tells whether someone exists elsewhere and never carries
+another county's name, ID number, phone or birth date. Persons new to the scope (a move-in
+from another county included) come in through a register import.
 """
 
 from __future__ import annotations
@@ -76,6 +81,10 @@ def record_change(session: Session, row: PersonHouse, operation: str,
                           source="graphql", previous=previous, current=snapshot(row)))
 
 
+#: one answer for "unknown" and "known only outside your scope" (see the module docstring)
+PERSON_NOT_FOUND = "person not found in your scope"
+
+
 def _person(ctx: RequestContext, data: RelationInput) -> Person:
     if (data.id_number is None) == (data.person_id is None):
         raise InvalidInput("give exactly one of idNumber and personId")
@@ -84,13 +93,14 @@ def _person(ctx: RequestContext, data: RelationInput) -> Person:
             digest = ctx.vault.lookup_hash(normalize_id_number(data.id_number))
         except (ValueError, InvalidInput):
             raise InvalidInput("not a valid ID number") from None
-        person = ctx.session.scalar(select(Person).where(Person.id_hash == digest))
+        person = ctx.session.scalar(select(Person).where(Person.id_hash == digest,
+                                                         person_in_scope(ctx.scope)))
     else:
         kind, key = parse_global_id(str(data.person_id))
         person = None if kind != "Person" or not key.isdigit() else ctx.session.scalar(
             select(Person).where(Person.id == int(key), person_in_scope(ctx.scope)))
     if person is None:
-        raise NotFound("person not found")
+        raise NotFound(PERSON_NOT_FOUND)
     return person
 
 

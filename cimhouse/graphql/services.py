@@ -2,9 +2,11 @@
 
 Every query runs inside the principal's scope; an optional ``scope`` argument narrows it
 (a code outside the principal's scope is refused). Coverage, gaps and the index need
-``reader``; the elderly list needs ``person_reader`` and shows names, ID numbers and
-phones masked unless the caller is a ``pii_reader`` and asks for ``reveal: true`` (each
-person read in full writes an ``audit_log`` row). Definitions: docs/services.md.
+``reader``; the elderly list needs ``person_reader`` and shows names in full (the one rule
+for names, as in ``persons``), ID numbers and phones masked unless the caller is a
+``pii_reader`` and asks for ``reveal: true`` (each person read in full writes an
+``audit_log`` row). Facilities outside the caller's scope count for coverage and gaps but
+are never named: only their category and distance are given. Definitions: docs/services.md.
 
 Example query::
 
@@ -45,11 +47,15 @@ class ServiceCoverage:
     category: str
     radius_m: float
     nearest_facility: str | None = strawberry.field(
-        description="Name of the nearest facility in use (null: none of the category).")
+        description="Name of the nearest facility in use; null when there is none of the "
+                    "category or when it lies outside your scope (then only distanceM).")
     distance_m: float | None = strawberry.field(
-        description="Straight-line metres in the Gauss-Kruger zone.")
-    covered: bool = strawberry.field(description="A facility lies within the radius.")
-    within_radius: int = strawberry.field(description="Facilities within the radius.")
+        description="Straight-line metres in the Gauss-Kruger zone, to the nearest facility "
+                    "wherever it lies.")
+    covered: bool = strawberry.field(description="A facility lies within the radius "
+                                                 "(inside or outside your scope).")
+    within_radius: int = strawberry.field(
+        description="Facilities of your scope within the radius.")
 
 
 @strawberry.type(description="An estate lacking a category within its radius.")
@@ -59,7 +65,8 @@ class EstateServiceGap:
     region_code: str
     category: str
     radius_m: float
-    nearest_facility: str | None
+    nearest_facility: str | None = strawberry.field(
+        description="Null when none exists or it lies outside your scope.")
     distance_m: float | None
     affected_group: str = strawberry.field(
         description="children_0_3, school_age_6_15, elderly_60 or everyone.")
@@ -122,7 +129,7 @@ class ElderlyLivingAlone:
     region_code: str
     age: int
     gender: str | None
-    name: str = strawberry.field(description="Masked unless revealed.")
+    name: str = strawberry.field(description="Full name, as in `persons { name }`.")
     id_number: str = strawberry.field(description="Masked unless revealed.")
     phone: str | None = strawberry.field(description="Masked unless revealed.")
     revealed: bool
@@ -155,7 +162,8 @@ def resolve_coverage(info: Info[RequestContext, None], scope: str | None = None,
     ctx.require(Role.READER)
     rows = compute_coverage(ctx.session, effective_scope(ctx, scope),
                             policy=_policy(categories, radii),
-                            metric_srid=ctx.settings.metric_srid, as_of=as_of)
+                            metric_srid=ctx.settings.metric_srid, as_of=as_of,
+                            visible=ctx.scope)
     return [ServiceCoverage(
         estate_code=r.estate_code, estate_name=r.estate_name, region_code=r.region_code,
         category=r.category, radius_m=r.radius_m, nearest_facility=r.nearest_facility,
@@ -171,7 +179,7 @@ def resolve_gaps(info: Info[RequestContext, None], scope: str | None = None,
     result = find_gaps(ctx.session, effective_scope(ctx, scope),
                        policy=_policy(categories, radii),
                        metric_srid=ctx.settings.metric_srid, as_of=as_of,
-                       limit=_page(ctx, first))
+                       limit=_page(ctx, first), visible=ctx.scope)
     return ServiceGaps(
         estates=[EstateServiceGap(
             estate_code=g.estate_code, estate_name=g.estate_name, region_code=g.region_code,
@@ -208,7 +216,7 @@ def resolve_elderly(info: Info[RequestContext, None], scope: str | None = None,
     people = list_elderly_living_alone(
         ctx.session, effective_scope(ctx, scope), min_age=min_age, as_of=as_of,
         limit=_page(ctx, first), offset=offset, reveal=reveal,
-        vault=ctx.vault if reveal else None, actor=ctx.actor)
+        vault=ctx.vault if reveal else None, actor=ctx.actor, full_names=True)
     return [ElderlyLivingAlone(**vars(p)) for p in people]
 
 

@@ -19,11 +19,14 @@ from cimhouse.graphql.loaders import valid_on
 from cimhouse.schema import Building, Estate, House, Person, PersonHouse
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import REGION_LEVEL_BY_LENGTH, Scope, prefix_range, scope_filter
+from cimhouse.services.policy import CHILDREN_0_3
 
 LIVING = ("resident", "registered", "tenant")
-#: (label, lowest age, highest age exclusive); ages in whole years on the reference date
-AGE_BANDS = (("0-2", 0, 3), ("3-5", 3, 6), ("6-17", 6, 18), ("18-59", 18, 60),
-             ("60-79", 60, 80), ("80+", 80, 200))
+#: (label, lowest age, highest age exclusive); ages in whole years on the reference date.
+#: The first band is the services' "0-3" group (under 3), so children0To3 and the report agree.
+AGE_BANDS = (("0-2", CHILDREN_0_3.min_age or 0, (CHILDREN_0_3.max_age or 0) + 1),
+             ("3-5", 3, 6), ("6-17", 6, 18), ("18-59", 18, 60), ("60-79", 60, 80),
+             ("80+", 80, 200))
 
 
 @strawberry.type
@@ -47,8 +50,9 @@ class Statistics:
     persons_unknown_age: int
     elderly_60_plus: int = strawberry.field(name="elderly60Plus")
     elderly_80_plus: int = strawberry.field(name="elderly80Plus")
-    children_0_to_3: int = strawberry.field(name="children0To3",
-                                            description="Aged 0-2 (under 3).")
+    children_0_to_3: int = strawberry.field(
+        name="children0To3", description="Children 0-3: under 3, i.e. aged 0, 1 or 2 "
+                                         "(the group children_0_3 of the services report).")
     children_3_to_6: int = strawberry.field(name="children3To6",
                                             description="Aged 3-5 (3 up to 6).")
 

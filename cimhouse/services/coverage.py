@@ -8,6 +8,12 @@ metres among the facilities inside a box that must contain every closer one. Onl
 facilities in use count, wherever they lie: a kindergarten across the community border
 still serves the estate.
 
+Scope rule: a facility counts for coverage wherever it lies, but only facilities inside the
+*visible* scope (the caller's scope; by default the scope asked about) are described. For a
+nearest facility outside it the row carries the category and the distance only (no name, no
+id, no position), and ``within_radius`` counts only the facilities inside it, so nothing
+about a neighbouring county's facilities leaks beyond "one of this category lies this far".
+
 Example::
 
     rows = compute_coverage(session, parse_scope("330402"), metric_srid=4549)
@@ -23,9 +29,16 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from cimhouse.schema import Facility
 from cimhouse.scope import Scope
 from cimhouse.services.policy import ServicePolicy
-from cimhouse.services.sql import base_params, estate_points_sql, expand_box_sql, tune_for_analysis
+from cimhouse.services.sql import (
+    base_params,
+    estate_points_sql,
+    expand_box_sql,
+    scope_sql,
+    tune_for_analysis,
+)
 
 
 @dataclass(frozen=True)
@@ -37,9 +50,9 @@ class EstateCoverage:
     region_code: str
     category: str
     radius_m: float
-    nearest_facility: str | None
+    nearest_facility: str | None  # None also when it lies outside the visible scope
     distance_m: float | None
-    within_radius: int  # facilities of the category within the radius
+    within_radius: int  # facilities of the category within the radius, in the visible scope
 
     @property
     def covered(self) -> bool:
@@ -57,13 +70,22 @@ def categories_sql(policy: ServicePolicy) -> tuple[str, dict[str, object]]:
     return f"(VALUES {rows}) AS c(category, radius)", params
 
 
-def coverage_sql(scope: Scope | None, policy: ServicePolicy) -> tuple[str, dict[str, object]]:
+def facility_scope_sql(visible: Scope | None, alias: str = "f") -> str:
+    """The scope predicate on facility rows aliased ``alias`` (``true`` for no scope)."""
+    return scope_sql(Facility, visible).replace("facility.", f"{alias}.")
+
+
+def coverage_sql(scope: Scope | None, policy: ServicePolicy, *,
+                 visible: Scope | None = None) -> tuple[str, dict[str, object]]:
     """Statement body (no trailing ORDER BY) of estate x category coverage rows.
 
     Columns: county, estate_id, estate_code, estate_name, region_code, category, radius,
     facility_name, distance_m, within_radius. Estates without a location are left out here
-    (see :func:`count_unlocated`).
+    (see :func:`count_unlocated`). ``facility_name`` is NULL when the nearest facility lies
+    outside ``visible`` (default: ``scope``), and ``within_radius`` counts only facilities
+    inside ``visible``; ``distance_m`` always considers every facility.
     """
+    shown = facility_scope_sql(scope if visible is None else visible)
     values, params = categories_sql(policy)
     live = "f.category = c.category AND f.status = 'in_use' AND f.geom IS NOT NULL"
     metric_geom = "ST_Transform(f.geom, CAST(:metric_srid AS integer))"
@@ -77,13 +99,15 @@ def coverage_sql(scope: Scope | None, policy: ServicePolicy) -> tuple[str, dict[
             SELECT ST_Distance({metric_geom}, s.pm) AS d FROM facility f
             WHERE {live} ORDER BY f.geom <-> s.pt LIMIT 1) knn ON true
         LEFT JOIN LATERAL (
-            SELECT f.name, ST_Distance({metric_geom}, s.pm) AS distance_m FROM facility f
+            SELECT CASE WHEN {shown} THEN f.name END AS name,
+                   ST_Distance({metric_geom}, s.pm) AS distance_m FROM facility f
             WHERE {live} AND f.geom && {expand_box_sql('s.pt', 'knn.d')}
             ORDER BY 2, f.id LIMIT 1) near ON knn.d IS NOT NULL
         LEFT JOIN LATERAL (
             SELECT count(*) AS n FROM facility f
             WHERE near.distance_m <= c.radius  -- a one-time filter: no probe when uncovered
-              AND {live} AND f.geom && {expand_box_sql('s.pt', 'c.radius')}
+              AND {live} AND ({shown})
+              AND f.geom && {expand_box_sql('s.pt', 'c.radius')}
               AND ST_DWithin({metric_geom}, s.pm, c.radius)) inside ON true
         WHERE s.pt IS NOT NULL
     """
@@ -92,10 +116,14 @@ def coverage_sql(scope: Scope | None, policy: ServicePolicy) -> tuple[str, dict[
 
 def compute_coverage(session: Session, scope: Scope | None, *,
                      policy: ServicePolicy | None = None, metric_srid: int = 4549,
-                     as_of: dt.date | None = None) -> list[EstateCoverage]:
-    """Coverage rows for every located estate in ``scope``, ordered by estate and category."""
+                     as_of: dt.date | None = None,
+                     visible: Scope | None = None) -> list[EstateCoverage]:
+    """Coverage rows for every located estate in ``scope``, ordered by estate and category.
+
+    Facilities outside ``visible`` (default: ``scope``) count but are not named.
+    """
     policy = policy or ServicePolicy.default()
-    body, params = coverage_sql(scope, policy)
+    body, params = coverage_sql(scope, policy, visible=visible)
     params |= base_params(metric_srid, as_of)
     tune_for_analysis(session)
     rows = session.execute(text(body + " ORDER BY s.region_code, s.code, s.id, c.category"),

@@ -8,7 +8,9 @@ at least ``min_age`` (60 by default; 80 for the oldest old) on ``as_of``.
 Personal data stays masked (name ``张*``, ID ``330402********1234``, phone ``138****5678``)
 unless the caller passes ``reveal=True`` with a vault; every full read then writes one
 ``audit_log`` row (action ``pii.read``) per person, without the data itself. Checking that
-the caller holds the ``pii_reader`` role is the edge's job (GraphQL resolver).
+the caller holds the ``pii_reader`` role is the edge's job (GraphQL resolver). Names follow
+the one rule of the API (docs/graphql.md): a caller who may see persons sees their names in
+full, so GraphQL passes ``full_names=True``; files (the services report) keep them masked.
 
 Example::
 
@@ -84,8 +86,8 @@ def _sql(scope: Scope | None) -> str:
 def list_elderly_living_alone(session: Session, scope: Scope | None, *, min_age: int = 60,
                               as_of: dt.date | None = None, limit: int | None = None,
                               offset: int = 0, reveal: bool = False,
-                              vault: PiiVault | None = None,
-                              actor: str = "cli") -> list[ElderlyAlone]:
+                              vault: PiiVault | None = None, actor: str = "cli",
+                              full_names: bool = False) -> list[ElderlyAlone]:
     """Houses in ``scope`` whose only current resident is at least ``min_age`` years old."""
     if not 0 <= min_age <= 150:
         raise InvalidInput("min_age must be between 0 and 150")
@@ -107,7 +109,8 @@ def list_elderly_living_alone(session: Session, scope: Scope | None, *, min_age:
                                          "house_code": r.house_code,
                                          "fields": ["name", "id_number", "phone"]}))
         else:
-            name, id_number, phone = mask_name(r.name), r.id_masked, r.phone_masked
+            name = r.name if full_names else mask_name(r.name)
+            id_number, phone = r.id_masked, r.phone_masked
         people.append(ElderlyAlone(
             house_code=r.house_code, address=r.address, estate_code=r.estate_code,
             estate_name=r.estate_name, region_code=r.region_code, age=int(r.age),

@@ -102,11 +102,15 @@ def count_estate_population(session: Session, scope: Scope | None, *,
 
 def load_category_coverage(session: Session, scope: Scope | None, *,
                            policy: ServicePolicy | None = None, metric_srid: int = 4549,
-                           as_of: dt.date | None = None) -> list[CoverageRow]:
-    """All estate x category rows of ``scope`` with the people each gap would affect."""
+                           as_of: dt.date | None = None,
+                           visible: Scope | None = None) -> list[CoverageRow]:
+    """All estate x category rows of ``scope`` with the people each gap would affect.
+
+    Facilities outside ``visible`` (default: ``scope``) count but are not named.
+    """
     policy = policy or ServicePolicy.default()
     population = count_estate_population(session, scope, as_of=as_of)
-    body, params = coverage_sql(scope, policy)
+    body, params = coverage_sql(scope, policy, visible=visible)
     params |= base_params(metric_srid, as_of)
     tune_for_analysis(session)
     nobody = {g.key: 0 for g in AGE_GROUPS}
@@ -135,16 +139,18 @@ def community_names(session: Session, codes: set[str]) -> dict[str, str]:
 def find_gaps(session: Session, scope: Scope | None, *, policy: ServicePolicy | None = None,
               metric_srid: int = 4549, as_of: dt.date | None = None,
               limit: int | None = None,
-              rows: list[CoverageRow] | None = None) -> GapResult:
+              rows: list[CoverageRow] | None = None,
+              visible: Scope | None = None) -> GapResult:
     """Estate and community gaps in ``scope``, each list ranked by people affected.
 
     ``limit`` caps each list (None: all). Estates with no location cannot be judged and are
     only counted (``unlocated_estates``). ``rows`` reuses an earlier
-    :func:`load_category_coverage` of the same scope and policy.
+    :func:`load_category_coverage` of the same scope and policy. A nearest facility outside
+    ``visible`` (default: ``scope``) is not named: only its distance is given.
     """
     if rows is None:
         rows = load_category_coverage(session, scope, policy=policy,
-                                      metric_srid=metric_srid, as_of=as_of)
+                                      metric_srid=metric_srid, as_of=as_of, visible=visible)
     result = GapResult(unlocated_estates=count_unlocated(session, scope,
                                                          metric_srid=metric_srid))
     uncovered = [r for r in rows if not r.covered]

@@ -32,7 +32,9 @@ class AgeGroup:
 
 
 EVERYONE = AgeGroup("everyone", "全体常住人口 / everyone")
-CHILDREN_0_3 = AgeGroup("children_0_3", "0-3岁婴幼儿 / children aged 0-3", 0, 3)
+#: "0-3" means under 3 (ages 0, 1 and 2 in completed years), as in 3岁以下婴幼儿照护: the one
+#: definition behind the services report, gaps, the index and GraphQL ``children0To3``
+CHILDREN_0_3 = AgeGroup("children_0_3", "0-3岁婴幼儿(不满3周岁) / children 0-3 (under 3)", 0, 2)
 SCHOOL_AGE = AgeGroup("school_age_6_15", "6-15岁学龄儿童 / school-age children 6-15", 6, 15)
 ELDERLY_60 = AgeGroup("elderly_60", "60岁及以上 / aged 60+", 60, None)
 AGE_GROUPS = (EVERYONE, CHILDREN_0_3, SCHOOL_AGE, ELDERLY_60)

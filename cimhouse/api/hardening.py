@@ -1,0 +1,103 @@
+"""HTTP hardening of the API: a body size cap and the security headers of every response.
+
+:class:`RequestHardening` is an ASGI middleware (``app.add_middleware(RequestHardening)``):
+
+- a request body larger than :data:`MAX_BODY_BYTES` (by ``Content-Length``, or counted while
+  it streams in) is answered ``413`` with ``extensions.code`` ``PAYLOAD_TOO_LARGE`` before the
+  GraphQL layer reads any of it;
+- every response carries ``X-Content-Type-Options: nosniff`` and ``Cache-Control: no-store``
+  (any GraphQL answer may carry personal data, so none may be kept by a browser or a proxy).
+
+The server itself must not announce itself: run uvicorn with :data:`UVICORN_OPTIONS`
+(``cimhouse serve`` does), which drops uvicorn's ``server: uvicorn`` header.
+
+Example::
+
+    app.add_middleware(RequestHardening)
+    uvicorn.run(app, host="127.0.0.1", port=8000, **UVICORN_OPTIONS)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from cimhouse.errors import PayloadTooLarge, error_code
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: largest request body accepted (a GraphQL document, its variables and a polygon filter)
+MAX_BODY_BYTES = 1024 * 1024
+#: keyword arguments for ``uvicorn.run`` / ``uvicorn.Config``
+UVICORN_OPTIONS: dict[str, Any] = {"server_header": False}
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store"))
+
+
+async def _too_large(send: Send) -> None:
+    error = PayloadTooLarge(f"the request body exceeds {MAX_BODY_BYTES:,} bytes")
+    status, code = error_code(error)
+    body = json.dumps({"errors": [{"message": error.message,
+                                   "extensions": {"code": code}}]}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            *SECURITY_HEADERS]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestHardening:
+    """Cap the request body, add the security headers (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit()
+                                     or int(declared) > self.max_body_bytes):
+            await _too_large(send)
+            return
+        # Read the body here (at most the cap) so that an undeclared, streamed body cannot
+        # grow past it either; the application then receives it in one piece.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # http.disconnect: let the application see it
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_body_bytes:
+                await _too_large(send)
+                return
+            if not message.get("more_body", False):
+                message = {"type": "http.request", "body": b"".join(chunks),
+                           "more_body": False}
+                break
+        first: Message | None = message
+
+        async def replay() -> Message:
+            nonlocal first
+            if first is not None:
+                pending, first = first, None
+                return pending
+            return await receive()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in SECURITY_HEADERS}
+                headers = [(k, v) for k, v in message.get("headers") or []
+                           if k.lower() not in names]
+                message = {**message, "headers": [*headers, *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, replay, send_with_headers)
