@@ -83,9 +83,12 @@ class SafeErrors(MaskErrors):
         try:
             yield from super().on_operation()
         except GraphQLError as error:
-            # ParserCache parses inside its hook, so a syntax error is raised through the
-            # operation instead of landing in its result: give it its code here.
+            # ParserCache parses inside its hook (and InputLimits checks inside on_execute),
+            # so their errors are raised through the operation instead of landing in its
+            # result: give them their code here.
             raise safe_error(error) from None
+        except Exception as error:  # noqa: BLE001 - shown as its safe form, never raw
+            raise safe_error(GraphQLError(INTERNAL_MESSAGE, original_error=error)) from None
 
 
 def transaction_failed(session: Session) -> bool:
