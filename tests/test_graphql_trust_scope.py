@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 from geoalchemy2.shape import from_shape

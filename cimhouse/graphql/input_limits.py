@@ -1,11 +1,12 @@
 """Limits on what a caller may send: string arguments, polygons (the body size is capped by
 :mod:`cimhouse.api.hardening`).
 
-Every ``String`` and ``ID`` argument, literal (:class:`TextLiteralRule`, a validation rule)
-or in the variables (:class:`InputLimits`, before execution), passes :func:`check_text`: at most :data:`MAX_STRING_LENGTH` characters, no NUL character
-(PostgreSQL text cannot hold it) and no lone UTF-16 surrogate (not encodable as UTF-8). A
-violation is ``BAD_USER_INPUT`` before any resolver or SQL runs. GeoJSON polygons have at
-most :data:`MAX_POLYGON_VERTICES` vertices (:func:`check_vertex_count`).
+Every ``String`` and ``ID`` argument passes :func:`check_text`: literals through
+:class:`TextLiteralRule` (a validation rule), variables through :class:`InputLimits` (before
+execution). At most :data:`MAX_STRING_LENGTH` characters, no NUL character (PostgreSQL text
+cannot hold it) and no lone UTF-16 surrogate (not encodable as UTF-8); a violation is
+``BAD_USER_INPUT`` before any resolver or SQL runs. GeoJSON polygons have at most
+:data:`MAX_POLYGON_VERTICES` vertices (:func:`check_vertex_count`).
 
 Example::
 

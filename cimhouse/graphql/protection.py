@@ -87,7 +87,7 @@ class SafeErrors(MaskErrors):
             # so their errors are raised through the operation instead of landing in its
             # result: give them their code here.
             raise safe_error(error) from None
-        except Exception as error:  # noqa: BLE001 - shown as its safe form, never raw
+        except Exception as error:
             raise safe_error(GraphQLError(INTERNAL_MESSAGE, original_error=error)) from None
 
 
@@ -116,7 +116,7 @@ class RequestTransaction(SchemaExtension):
                 return
             session.rollback()
             # The statement that aborted the transaction has its error in the result already.
-            cause: BaseException = RuntimeError("the request transaction was aborted")
+            cause: Exception = RuntimeError("the request transaction was aborted")
             append = False
         except SQLAlchemyError as exc:
             session.rollback()
