@@ -24,14 +24,17 @@ from sqlalchemy import Engine, select, text
 from test_graphql_world import ApiWorld, api_world, post
 
 from cimhouse.api.app import create_app
-from cimhouse.api.hardening import MAX_BODY_BYTES, UVICORN_OPTIONS
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.errors import ERROR_CODES
-from cimhouse.graphql.input_limits import MAX_POLYGON_VERTICES, MAX_STRING_LENGTH
 from cimhouse.schema import AuditLog
 from cimhouse.settings import Settings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "graphql.md"
+# The documented limits (docs/graphql.md, "Limits"); cimhouse.api.hardening and
+# cimhouse.graphql.input_limits hold them.
+MAX_BODY_BYTES = 1024 * 1024
+MAX_STRING_LENGTH = 1000
+MAX_POLYGON_VERTICES = 10_000
 TIMEOUT_MS = 300
 
 
@@ -99,7 +102,6 @@ def test_full_reads_never_leave_without_their_audit(
     with LockedTable(aw.engine, "building"):
         reply = post(timed_client, aw.tokens["community"], query)
     audited = pii_audits(aw.engine) - before
-    assert "TIMEOUT" in codes(reply), reply
     returned: set[tuple[str | None, str]] = set()
     for edge in ((reply.get("data") or {}).get("persons") or {}).get("edges") or []:
         node = edge["node"]
@@ -110,6 +112,7 @@ def test_full_reads_never_leave_without_their_audit(
             returned.add((person, "phone"))
     assert returned <= audited, f"{len(returned - audited)} full reads left without audit"
     assert reply.get("data") is None  # the aborted request returns nothing
+    assert "TIMEOUT" in codes(reply), reply
 
 
 def test_statement_timeout_has_the_documented_code(timed_client: TestClient,
@@ -230,7 +233,18 @@ def test_security_headers(client: TestClient, aw: ApiWorld) -> None:
     assert answers[1].status_code == 401
 
 
+def test_documented_limits_are_the_code_limits() -> None:
+    from cimhouse.api import hardening
+    from cimhouse.graphql import input_limits
+
+    assert hardening.MAX_BODY_BYTES == MAX_BODY_BYTES
+    assert input_limits.MAX_STRING_LENGTH == MAX_STRING_LENGTH
+    assert input_limits.MAX_POLYGON_VERTICES == MAX_POLYGON_VERTICES
+
+
 def test_server_does_not_announce_itself(aw: ApiWorld, test_settings: Settings) -> None:
+    from cimhouse.api.hardening import UVICORN_OPTIONS  # what `cimhouse serve` passes
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
