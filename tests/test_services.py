@@ -107,7 +107,7 @@ def test_gaps_ranked_by_people_affected(session, world) -> None:  # type: ignore
         ("E2", "medical", 3),
         ("E2", "elderly_care", 3),     # P4 (exactly 60 today), P5, P6
         ("E3", "education", 2),        # P10 (11), P11 (6)
-        ("E3", "childcare", 1),        # P9 turns 4 tomorrow
+        ("E3", "childcare", 1),        # P9 turns 3 tomorrow ("0-3" = under 3)
         ("E1", "elderly_care", 1),     # P3
         ("E2", "education", 0),
         ("E2", "childcare", 0),

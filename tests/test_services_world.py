@@ -106,7 +106,7 @@ def build_world(session, settings: Settings) -> World:  # type: ignore[no-untype
         ("P7", dt.date(1945, 1, 1), "M", [("H5", "registered", None),
                                           ("H6", "resident", None)]),
         ("P8", dt.date(1930, 1, 1), "F", [("H7", "resident", dt.date(2025, 1, 1))]),
-        ("P9", dt.date(2022, 7, 1), "F", [("H7", "resident", None)]),
+        ("P9", dt.date(2023, 7, 1), "F", [("H7", "resident", None)]),  # 2, 3 tomorrow
         ("P10", dt.date(2015, 1, 1), "M", [("H7", "resident", None)]),
         ("P11", dt.date(2020, 1, 1), "M", [("H7", "resident", None)]),
         ("P12", dt.date(1950, 1, 1), "M", [("H7", "owner", None)]),
