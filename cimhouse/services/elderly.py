@@ -47,7 +47,7 @@ class ElderlyAlone:
     region_code: str
     age: int
     gender: str | None
-    name: str  # masked unless revealed
+    name: str  # masked unless revealed or full_names
     id_number: str  # masked unless revealed
     phone: str | None  # masked unless revealed
     revealed: bool

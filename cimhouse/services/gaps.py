@@ -2,7 +2,7 @@
 
 An estate has a gap in a category when no facility of it in use lies within the radius
 (see :mod:`cimhouse.services.coverage`). The people affected are the estate's residents of
-the category's age group (:mod:`cimhouse.services.policy`): children 0-3 for childcare,
+the category's age group (:mod:`cimhouse.services.policy`): children 0-3 (under 3) for childcare,
 people aged 60+ for elderly care, children 6-15 for education, everyone otherwise.
 A community's gap in a category sums its uncovered estates; both lists are ranked by the
 people affected, most first.
