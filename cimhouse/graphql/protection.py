@@ -87,8 +87,8 @@ class SafeErrors(MaskErrors):
             # so their errors are raised through the operation instead of landing in its
             # result: give them their code here.
             raise safe_error(error) from None
-        except Exception as error:
-            raise safe_error(GraphQLError(INTERNAL_MESSAGE, original_error=error)) from None
+        except CimhouseError as error:
+            raise safe_error(GraphQLError(error.message, original_error=error)) from None
 
 
 def transaction_failed(session: Session) -> bool:
