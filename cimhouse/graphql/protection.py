@@ -32,6 +32,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from cimhouse.db.bulk import driver_connection
 from cimhouse.errors import CimhouseError, TimedOut, error_code
 from cimhouse.graphql.input_limits import InputLimits, TextLiteralRule
 
@@ -96,9 +97,8 @@ def transaction_failed(session: Session) -> bool:
     roll it back, silently)."""
     if not session.in_transaction():
         return False
-    dbapi = session.connection().connection.dbapi_connection
-    info = getattr(dbapi, "info", None)
-    return info is not None and info.transaction_status == TransactionStatus.INERROR
+    status = driver_connection(session).info.transaction_status
+    return status == TransactionStatus.INERROR
 
 
 class RequestTransaction(SchemaExtension):
