@@ -9,7 +9,7 @@ edge old -> new (event ``split``) per new code.
 Example::
 
     split_house(session, "330402007024-001-0003-00101-8", 2, actor="alice")
-    # ['3304020070240010003000076', '330402007024001000300008X'] (next free numbers)
+    # ['3304020070240010003000074', '3304020070240010003000082'] (next free numbers)
 """
 
 from __future__ import annotations
