@@ -37,7 +37,7 @@ def validate_codes(
 ) -> None:
     """Check codes; exit 0 only when every one is valid, else 1 with the reason per code.
 
-    Example: cimhouse codes validate 330402007024-001-0003-00101-8 3304020070240010003001013
+    Example: cimhouse codes validate 330402007024-001-0003-00101-8 3304020070240010003001026
     """
     from cimhouse.coding.house_code import normalize, problem
 
@@ -276,9 +276,11 @@ def list_jobs(
     """
     from sqlalchemy import select
 
+    from cimhouse.coding.jobs import mark_interrupted_jobs
     from cimhouse.schema import Job
 
     with session_scope(engine()) as session:
+        mark_interrupted_jobs(session)  # a job whose process was killed shows failed
         query = select(Job).order_by(Job.id.desc()).limit(limit)
         if status:
             query = query.where(Job.status == status)
@@ -300,9 +302,11 @@ def show_job(job_id: int = typer.Argument(...)) -> None:
 
     Example: cimhouse jobs show 17
     """
+    from cimhouse.coding.jobs import mark_interrupted_jobs
     from cimhouse.schema import Job
 
     with session_scope(engine()) as session:
+        mark_interrupted_jobs(session)
         job = session.get(Job, job_id)
         if job is None:
             raise NotFound(f"job {job_id} not found")
