@@ -200,7 +200,7 @@ def test_register_import_rejects_rows_on_retired_houses(session: Session,
     merged = session.scalars(select(House).where(House.code == merged_code)).one()
     houses_before = session.scalar(text("SELECT count(*) FROM house"))
     # the same register again, and a move-in to the demolished house
-    again = rows + [[ADDRESS.format(room="501"), "新住户", _id(15), "", "租住", "", "", ""]]
+    again = [*rows, [ADDRESS.format(room="501"), "新住户", _id(15), "", "租住", "", "", ""]]
     report = tmp_path / "rejects.csv"
     result = import_register(session, write_csv(tmp_path / "b.csv", again, header),
                              vault=VAULT, report_path=report)

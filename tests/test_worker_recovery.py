@@ -44,6 +44,7 @@ def _wait_for(predicate, seconds: float = 60.0) -> None:  # type: ignore[no-unty
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recovery", ["jobs list", "restarted worker"])
 def test_worker_killed_mid_job_is_recovered(fresh_db: str, fresh_engine: Engine,
                                             tmp_path: Path, recovery: str) -> None:

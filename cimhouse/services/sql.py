@@ -87,9 +87,10 @@ def living_sql(scope: Scope | None) -> str:
     Two current living relations of one person are a register conflict; such a person
     counts in both houses. Nobody lives in a retired house (demolished, registered in error,
     split or merged; see :mod:`cimhouse.coding.house_relations`), whatever relations it
-    still carries from before the lifecycle operations ended them. Written as UNION ALL with the house scope inside each branch, so
-    that each branch is a plain join (the registered one an anti-join): PostgreSQL can hash
-    a whole city's relations, or walk the indexes from a community's few houses.
+    still carries from before the lifecycle operations ended them. Written as UNION ALL
+    with the house scope inside each branch, so that each branch is a plain join (the
+    registered one an anti-join): PostgreSQL can hash a whole city's relations, or walk the
+    indexes from a community's few houses.
     """
     houses = f"""FROM house h JOIN person_house ph ON ph.county = h.county
                  AND ph.house_id = h.id
