@@ -70,6 +70,16 @@ def test_other_bad_arguments(cli_env: str, tmp_path: Path) -> None:
     changes.write_text("330402,330499\n", encoding="utf-8")
     code, out = run("codes", "apply-region-changes", str(changes), "--effective-date", "soon")
     assert code == 2 and "effective" in out.lower()
+    assert run("tokens", "create", "--name", "x", "--scope", "330402", "--role", "king")[0] == 2
+    assert run("codes", "status", "3304020070240010003001018", "--status", "gone")[0] == 2
+    assert run("codes", "relabel", "3304020070240010003001018", "--set", "nonsense")[0] == 2
+    assert run("codes", "lineage", "3304020070240010003001018")[0] == 2
+    assert run("report", "services", "--scope", "330402", "--format", "pdf")[0] == 2
+    assert run("report", "services", "--scope", "330402", "--radius", "x")[0] == 2
+    assert run("import", "boundaries", str(changes), "--level", "house")[0] == 2
+    assert run("import", "register", str(tmp_path / "missing.csv"))[0] == 2
+    assert run("regions", "load", "--report", str(tmp_path / "no" / "dir" / "r.csv"))[0] in (
+        0, 2)
     # a report path in a directory that does not exist: the OS error, one line
     code, out = run("report", "services", "--scope", "330402", "--out",
                     str(tmp_path / "no" / "such" / "dir" / "r.json"))
