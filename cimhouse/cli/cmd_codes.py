@@ -37,7 +37,7 @@ def validate_codes(
 ) -> None:
     """Check codes; exit 0 only when every one is valid, else 1 with the reason per code.
 
-    Example: cimhouse codes validate 330402007024-001-0003-00101-8 3304020070240010003001013
+    Example: cimhouse codes validate 330402007024-001-0003-00101-8 3304020070240010003001026
     """
     from cimhouse.coding.house_code import normalize, problem
 
@@ -122,7 +122,7 @@ def retire(
     reason: str = typer.Option(..., "--reason", help="Why (kept in the registry)."),
     actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
 ) -> None:
-    """Retire a house code (it is never reused).
+    """Retire a house code (it is never reused); its residents' relations end today.
 
     Example: cimhouse codes retire 3304020070240010003001018 --status demolished --reason 拆除
     """
@@ -158,16 +158,20 @@ def status_cmd(
 def split(
     code: str = typer.Argument(..., help="House code."),
     parts: int = typer.Option(..., "--parts", help="Number of new houses (2-99)."),
+    relations_to: int | None = typer.Option(
+        None, "--relations-to", help="Move the current person-house relations to this part "
+                                     "(1..N); default: they end today."),
     actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
 ) -> None:
     """Split a house into N new houses (new codes; the old one retired).
 
-    Example: cimhouse codes split 3304020070240010003001018 --parts 2
+    Example: cimhouse codes split 3304020070240010003001018 --parts 2 --relations-to 1
     """
     from cimhouse.coding.split_house import split_house
 
     with session_scope(engine()) as session:
-        new_codes = split_house(session, code, parts, actor=_actor(actor))
+        new_codes = split_house(session, code, parts, actor=_actor(actor),
+                                relations_to=relations_to)
     print_json({"retired": code, "new_codes": new_codes})
 
 
@@ -177,7 +181,8 @@ def merge(
     codes: list[str] = typer.Argument(..., help="Two or more house codes of one building."),
     actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
 ) -> None:
-    """Merge houses of one building into one new house (new code; the old ones retired).
+    """Merge houses of one building into one new house (new code; the old ones retired);
+    the current person-house relations move to the new house.
 
     Example: cimhouse codes merge 3304020070240010003001018 3304020070240010003001026
     """
@@ -276,9 +281,11 @@ def list_jobs(
     """
     from sqlalchemy import select
 
+    from cimhouse.coding.jobs import mark_interrupted_jobs
     from cimhouse.schema import Job
 
     with session_scope(engine()) as session:
+        mark_interrupted_jobs(session)  # a job whose process was killed shows failed
         query = select(Job).order_by(Job.id.desc()).limit(limit)
         if status:
             query = query.where(Job.status == status)
@@ -300,9 +307,11 @@ def show_job(job_id: int = typer.Argument(...)) -> None:
 
     Example: cimhouse jobs show 17
     """
+    from cimhouse.coding.jobs import mark_interrupted_jobs
     from cimhouse.schema import Job
 
     with session_scope(engine()) as session:
+        mark_interrupted_jobs(session)
         job = session.get(Job, job_id)
         if job is None:
             raise NotFound(f"job {job_id} not found")

@@ -7,6 +7,7 @@ import typer
 from cimhouse.cli.common import console, engine, handle_errors, print_json, quiet_logs, settings
 from cimhouse.db import database_url, embedded_cluster
 from cimhouse.db import migrate as migrations
+from cimhouse.errors import InvalidInput
 from cimhouse.pii import load_master_key
 
 db_app = typer.Typer(help="Run the embedded PostgreSQL + PostGIS cluster and migrations.",
@@ -78,11 +79,32 @@ def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) ->
 
     Example: cimhouse db upgrade
     """
+    from alembic.util import CommandError
+
+    _check_revision(revision)  # before the cluster starts: a typo is no reason to start it
     current = settings()
     database_url(current)
-    with quiet_logs():
-        migrations.upgrade(engine(current), revision)
+    try:
+        with quiet_logs():
+            migrations.upgrade(engine(current), revision)
+    except CommandError as exc:  # e.g. a relative target past the newest revision
+        raise InvalidInput(f"cannot upgrade to {revision!r}: {exc}") from None
     console.print(f"database at {revision}")
+
+
+def _check_revision(revision: str) -> None:
+    """InvalidInput unless ``revision`` names migrations (an id, a prefix, heads, +N, ...)."""
+    from alembic.script import ScriptDirectory
+    from alembic.script.revision import RevisionError
+    from alembic.util import CommandError
+
+    script = ScriptDirectory.from_config(migrations.alembic_config())
+    try:
+        script.get_revisions(revision)
+    except (CommandError, RevisionError) as exc:
+        known = ", ".join(sorted(r.revision for r in script.walk_revisions()))
+        raise InvalidInput(f"unknown revision {revision!r} ({exc}); the revisions are "
+                           f"{known}, or heads") from None
 
 
 def register(app: typer.Typer) -> None:

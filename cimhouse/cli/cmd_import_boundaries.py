@@ -9,6 +9,7 @@ import typer
 
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import console, engine, handle_errors, print_json, settings
+from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import session_scope
 from cimhouse.importers.boundaries.import_boundaries import import_boundaries
 
@@ -38,6 +39,8 @@ def boundaries(
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         report = current.reports_dir / f"boundaries-{stamp}-rejects.csv"
     with session_scope(engine(current)) as session:
+        if within is not None:  # else every feature is rejected as "no estate with this name"
+            resolve_scope(session, within)
         result = import_boundaries(session, file, level=level, crs=crs, within=within,
                                    dry_run=dry_run, report_path=report)
     summary = result.summary() | {"level": level, "dry_run": dry_run}

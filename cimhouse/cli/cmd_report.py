@@ -8,9 +8,9 @@ from pathlib import Path
 import typer
 
 from cimhouse.cli.common import console, engine, handle_errors, progress, settings
+from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import session_scope
 from cimhouse.errors import InvalidInput
-from cimhouse.scope import parse_scope
 from cimhouse.services.policy import ServicePolicy, parse_radius_options
 from cimhouse.services.report import build_services_report, write_report
 
@@ -45,8 +45,8 @@ def services(
         reference = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError:
         raise InvalidInput("--as-of must be a date like 2026-06-30") from None
-    parsed = parse_scope(scope)
     with progress(transient=True) as bar, session_scope(engine(current)) as session:
+        parsed = resolve_scope(session, scope)
         task = bar.add_task("services report", total=4)
 
         def step(name: str) -> None:

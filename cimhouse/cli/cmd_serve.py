@@ -12,7 +12,7 @@ from cimhouse.cli.common import console, handle_errors, settings
 @handle_errors
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind."),
-    port: int = typer.Option(8000, "--port", help="TCP port."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port (1-65535)."),
     dev: bool = typer.Option(False, "--dev", help="Enable GraphiQL at /graphql."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
 ) -> None:

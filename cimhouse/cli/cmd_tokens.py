@@ -8,6 +8,7 @@ import typer
 
 from cimhouse.auth.tokens import create_token, list_principals, revoke_token
 from cimhouse.cli.common import console, engine, handle_errors, print_json
+from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import session_scope
 
 tokens_app = typer.Typer(help="API principals: scoped, role-based bearer tokens.",
@@ -34,6 +35,7 @@ def create(
     --role person_reader
     """
     with session_scope(engine()) as session:
+        resolve_scope(session, scope)  # a token for a region that does not exist sees nothing
         issued = create_token(session, name=name, scope=scope, roles=role, actor=_cli_actor())
     if as_json:
         print_json({"id": issued.principal_id, "name": issued.name, "token": issued.token})

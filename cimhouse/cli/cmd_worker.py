@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from cimhouse.cli.common import handle_errors, settings
+from cimhouse.cli.common import engine, handle_errors, settings
 
 
 @handle_errors
@@ -19,9 +19,12 @@ def worker(
 
     Example: cimhouse worker --once
     """
-    from cimhouse.coding.jobs import QUEUE, make_app
+    from cimhouse.coding.jobs import QUEUE, make_app, mark_interrupted_jobs
+    from cimhouse.db import session_scope
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with session_scope(engine()) as session:  # jobs of a worker that was killed
+        mark_interrupted_jobs(session)
     make_app(settings()).run_worker(queues=[QUEUE], wait=not once, concurrency=concurrency)
 
 

@@ -12,6 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -61,7 +62,11 @@ def print_json(data: Any) -> None:
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn :class:`CimhouseError` into a one-line message and exit code 2."""
+    """Turn :class:`CimhouseError` into a one-line message and exit code 2.
+
+    File-system errors on paths the user named (``--report /no/such/dir/r.csv``, a read-only
+    ``--out``) are bad arguments too: one line, exit code 2, no traceback.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -69,6 +74,10 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except CimhouseError as exc:
             console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(code=2) from None
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            console.print(f"[red]error:[/red] {escape(f'{exc.strerror or exc}{where}')}")
             raise typer.Exit(code=2) from None
 
     return wrapper

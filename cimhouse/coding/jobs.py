@@ -6,7 +6,8 @@
   task :data:`TASK_NAME` runs :func:`run_code_assignment`, i.e. ``assign_codes`` inside its
   own transaction, writing progress to the job row as it goes.
 - :func:`cancel_job` cancels a queued job, or asks a running one to stop (it rolls back).
-- :func:`mark_interrupted_jobs` closes CLI-run jobs whose process died (SIGKILL, power loss).
+- :func:`mark_interrupted_jobs` fails running jobs whose process died (SIGKILL, power loss):
+  CLI runs and worker runs alike.
 
 Example (the GraphQL ``startCodeAssignment`` / ``cancelJob`` mutations do the same)::
 
@@ -30,11 +31,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from cimhouse.coding.assign_codes import JOB_KIND, AssignResult, ProgressCallback, assign_codes
+from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import database_url, make_engine, session_scope
 from cimhouse.errors import CimhouseError, Conflict, NotFound
 from cimhouse.schema import AuditLog, Job
 from cimhouse.schema.vocab import RunStatus
-from cimhouse.scope import parse_scope
 from cimhouse.settings import Settings
 
 QUEUE = "codes"
@@ -77,8 +78,11 @@ def make_app(settings: Settings | None = None, *, url: str | None = None) -> pro
 
 def enqueue_code_assignment(session: Session, scope: str, actor: str, *,
                             dry_run: bool = False) -> Job:
-    """Record a queued code-assignment job and put it on the queue (caller commits)."""
-    parsed = parse_scope(scope)
+    """Record a queued code-assignment job and put it on the queue (caller commits).
+
+    Raises NotFound for a scope that names no region or estate (nothing is queued).
+    """
+    parsed = resolve_scope(session, scope)
     job = Job(kind=JOB_KIND, scope_code=parsed.code, status=RunStatus.QUEUED.value,
               requested_by=actor,
               options={"scope": parsed.code, "dry_run": dry_run, "runner": "worker"})
@@ -125,18 +129,39 @@ def hold_job_lock(session: Session, job_id: int) -> None:
 
 
 def mark_interrupted_jobs(session: Session) -> list[int]:
-    """Fail CLI-run jobs still marked running whose transaction no longer exists."""
+    """Fail jobs still marked running whose process died (SIGKILL, power loss, lost link).
+
+    A running job's work transaction holds the job's advisory lock (:func:`hold_job_lock`)
+    from before the job shows ``running`` until it ends, CLI and worker jobs alike; when the
+    lock is free, nobody is working on the job any more and its work has rolled back. The
+    job becomes ``failed`` with the reason, a worker job's queue entry too (else procrastinate
+    would show it ``doing`` for ever), and an audit row says who recovered it. Called by
+    ``codes assign``, ``cimhouse worker`` on start, ``jobs list`` and ``jobs show``; code
+    assignment is idempotent, so the operator simply runs it again.
+    """
     running = session.scalars(select(Job).where(
-        Job.status == RunStatus.RUNNING.value, Job.queue_job_id.is_(None))).all()
+        Job.status == RunStatus.RUNNING.value).order_by(Job.id).with_for_update(
+        skip_locked=True)).all()
     interrupted = []
     for job in running:
         alive = not session.execute(text("SELECT pg_try_advisory_xact_lock(:ns, :id)"),
                                     {"ns": JOB_LOCK_NAMESPACE, "id": job.id % 2**31}).scalar()
-        if not alive:
-            job.status = RunStatus.FAILED.value
-            job.finished_at = session.scalar(select(func.now()))
-            job.error = "interrupted: the process running it stopped before committing"
-            interrupted.append(job.id)
+        if alive:
+            continue
+        runner = "the worker" if job.queue_job_id is not None else "the process"
+        job.status = RunStatus.FAILED.value
+        job.finished_at = session.scalar(select(func.now()))
+        job.error = f"interrupted: {runner} running it stopped before committing; " \
+                    "nothing was written, run it again"
+        if job.queue_job_id is not None:
+            session.execute(text(
+                "SELECT procrastinate_finish_job_v1(id, 'failed', false) "
+                "FROM procrastinate_jobs WHERE id = :id AND status = 'doing'"),
+                {"id": job.queue_job_id})
+        session.add(AuditLog(actor="system", action="recover_job", object_kind="job",
+                             object_ref=str(job.id), detail={"error": job.error}))
+        log.warning("job %s marked failed: %s", job.id, job.error)
+        interrupted.append(job.id)
     session.flush()
     return interrupted
 
@@ -145,15 +170,15 @@ def run_inline_assignment(engine: Engine, scope: str, *, actor: str, dry_run: bo
                           on_progress: ProgressCallback | None = None) -> AssignResult:
     """Run a code assignment in this process (``cimhouse codes assign``), recorded as a job.
 
-    The job row is committed first (status running), so a killed process leaves a trace that
-    the next run marks as interrupted; the work itself is one transaction holding the job's
-    liveness lock.
+    The job row is committed first, so a killed process leaves a trace that the next run
+    (or ``jobs list``) marks as interrupted; the work itself is one transaction holding the
+    job's liveness lock, taken before the job shows ``running``.
     """
-    parsed = parse_scope(scope)
     with session_scope(engine) as session:
+        parsed = resolve_scope(session, scope)  # an unknown region leaves no job behind
         mark_interrupted_jobs(session)
-        job = Job(kind=JOB_KIND, scope_code=parsed.code, status=RunStatus.RUNNING.value,
-                  requested_by=actor, started_at=func.now(),
+        job = Job(kind=JOB_KIND, scope_code=parsed.code, status=RunStatus.QUEUED.value,
+                  requested_by=actor,
                   options={"scope": parsed.code, "dry_run": dry_run, "runner": "cli"})
         session.add(job)
         session.flush()
@@ -161,6 +186,7 @@ def run_inline_assignment(engine: Engine, scope: str, *, actor: str, dry_run: bo
     try:
         with session_scope(engine) as session:
             hold_job_lock(session, job_id)
+            _mark_running(engine, job_id)
             return assign_codes(session, parsed, actor=actor, dry_run=dry_run, job_id=job_id,
                                 on_progress=on_progress)
     except CimhouseError as exc:
@@ -180,6 +206,26 @@ def _finish(engine: Engine, job_id: int, status: RunStatus, error: str) -> None:
             job.error = error
 
 
+def _mark_running(engine: Engine, job_id: int) -> tuple[str, str, bool] | str:
+    """Show the job running (committed at once): its (scope, actor, dry_run), or the status
+    of a job that has finished (cancelled before it started, say).
+
+    The caller's work transaction already holds the job lock, so whenever a job shows
+    ``running`` a live transaction holds its lock, and :func:`mark_interrupted_jobs` never
+    takes a starting job for a dead one.
+    """
+    with session_scope(engine) as session:
+        job = session.get(Job, job_id, with_for_update=True)
+        if job is None:
+            raise NotFound(f"job {job_id} not found")
+        if job.status in FINISHED:
+            return job.status
+        job.status = RunStatus.RUNNING.value
+        job.started_at = session.scalar(select(func.now()))
+        return job.scope_code or "", job.requested_by or "worker", bool(
+            job.options.get("dry_run"))
+
+
 def run_code_assignment(engine: Engine, job_id: int, *,
                         should_abort: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Run a recorded job: mark it running, assign codes in one transaction, record the end.
@@ -187,17 +233,6 @@ def run_code_assignment(engine: Engine, job_id: int, *,
     Progress (stage, done, total) goes to ``job.counts["progress"]`` in short separate
     transactions, so other sessions can watch it.
     """
-    with session_scope(engine) as session:
-        job = session.get(Job, job_id, with_for_update=True)
-        if job is None:
-            raise NotFound(f"job {job_id} not found")
-        if job.status in FINISHED:
-            return {"job_id": job_id, "status": job.status}
-        job.status = RunStatus.RUNNING.value
-        job.started_at = session.scalar(select(func.now()))
-        scope, actor = job.scope_code or "", job.requested_by or "worker"
-        dry_run = bool(job.options.get("dry_run"))
-
     def progress(stage: str, done: int, total: int) -> None:
         if should_abort is not None and should_abort():
             raise JobCancelled(f"job {job_id} cancelled")
@@ -210,6 +245,11 @@ def run_code_assignment(engine: Engine, job_id: int, *,
 
     try:
         with session_scope(engine) as session:
+            hold_job_lock(session, job_id)  # before the job shows running
+            started = _mark_running(engine, job_id)
+            if isinstance(started, str):
+                return {"job_id": job_id, "status": started}
+            scope, actor, dry_run = started
             result = assign_codes(session, scope, actor=actor, dry_run=dry_run,
                                   job_id=job_id, on_progress=progress)
     except JobCancelled:

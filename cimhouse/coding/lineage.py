@@ -2,7 +2,7 @@
 
 Example::
 
-    view = lineage(session, "3304020070240010003000076")
+    view = lineage(session, "3304020070240010003000074")
     [edge.parent_code for edge in view.ancestors]     # ['3304020070240010003001018']
     view.as_dict()["registry"]["status"]              # 'active'
 """

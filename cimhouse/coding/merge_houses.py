@@ -3,8 +3,9 @@
 The new house takes the next house number under the building's code. Its unit and floor
 come from the house with the lowest code, its room label joins the old labels with ``+``,
 its area is the sum when every area is known, and its use is shared or ``mixed``. The old
-houses become ``out_of_use``; lineage records an edge old -> new (event ``merge``) per old
-code.
+houses become ``out_of_use``; their current person-house relations move to the new house
+(one per person and kind), each change logged (see :mod:`.house_relations`); lineage records
+an edge old -> new (event ``merge``) per old code.
 
 Example::
 
@@ -19,6 +20,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from cimhouse.coding.house_code import validate
+from cimhouse.coding.house_relations import move_relations
 from cimhouse.coding.records import (
     active_house,
     house_snapshot,
@@ -71,5 +73,6 @@ def merge_houses(session: Session, codes: list[str], *, actor: str) -> str:
                       source="merge_houses", previous=previous, current=house_snapshot(house))
     record_change(session, kind="house", obj=merged, operation="insert", actor=actor,
                   source="merge_houses", previous=None, current=house_snapshot(merged))
+    move_relations(session, houses, merged, actor=actor, source="merge_houses")
     session.flush()
     return new_code

@@ -1,7 +1,8 @@
 """Retire a house code: the house was demolished or registered in error.
 
 The code stays in the registry (status ``retired``) and is never issued again; the house
-keeps its row with the new lifecycle status. Lineage gets a ``retire`` event.
+keeps its row with the new lifecycle status. Lineage gets a ``retire`` event. Its current
+person-house relations end that day, each logged (see :mod:`.house_relations`).
 
 Example::
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from cimhouse.coding.house_relations import end_relations
 from cimhouse.coding.records import (
     active_house,
     house_snapshot,
@@ -44,5 +46,7 @@ def retire_house(session: Session, code: str, status: str, *, actor: str,
                    parent=entry.code, child=None, actor=actor, note=reason.strip())
     record_change(session, kind="house", obj=house, operation="update", actor=actor,
                   source="retire_house", previous=previous, current=house_snapshot(house))
+    end_relations(session, house, actor=actor, source="retire_house",
+                  note=f"{status}: {reason.strip()}")
     session.flush()
     return house

@@ -2,20 +2,23 @@
 
 The new houses lie in the same building, take the next house numbers under the building's
 code and copy the old house's attributes; room labels get a suffix ``-1`` .. ``-N`` and the
-area is left for a survey to fill in. The old house becomes ``out_of_use``; its
-person-house relations stay with it as history (move them explicitly). Lineage records an
-edge old -> new (event ``split``) per new code.
+area is left for a survey to fill in. The old house becomes ``out_of_use``. Its current
+person-house relations end that day (the register cannot say who lives in which part;
+record them on the parts), or all move to part ``relations_to`` (1-based) when the operator
+names it; each change is logged (see :mod:`.house_relations`). Lineage records an edge
+old -> new (event ``split``) per new code.
 
 Example::
 
     split_house(session, "330402007024-001-0003-00101-8", 2, actor="alice")
-    # ['3304020070240010003000076', '330402007024001000300008X'] (next free numbers)
+    # ['3304020070240010003000074', '3304020070240010003000082'] (next free numbers)
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from cimhouse.coding.house_relations import end_relations, move_relations
 from cimhouse.coding.records import (
     active_house,
     house_snapshot,
@@ -32,10 +35,14 @@ from cimhouse.schema.vocab import LifecycleStatus, LineageEvent
 MAX_PARTS = 99
 
 
-def split_house(session: Session, code: str, parts: int, *, actor: str) -> list[str]:
+def split_house(session: Session, code: str, parts: int, *, actor: str,
+                relations_to: int | None = None) -> list[str]:
     """Replace the house ``code`` by ``parts`` new houses; return their codes in order."""
     if not 2 <= parts <= MAX_PARTS:
         raise InvalidInput(f"a house is split into 2 to {MAX_PARTS} parts, not {parts}")
+    if relations_to is not None and not 1 <= relations_to <= parts:
+        raise InvalidInput(f"the relations move to one of the parts 1 to {parts}, "
+                           f"not {relations_to}")
     entry, old = active_house(session, code)
     building = session.get(Building, (old.county, old.building_id))
     if building is None:
@@ -59,5 +66,11 @@ def split_house(session: Session, code: str, parts: int, *, actor: str) -> list[
                       source="split_house", previous=None, current=house_snapshot(house))
     record_change(session, kind="house", obj=old, operation="update", actor=actor,
                   source="split_house", previous=previous, current=house_snapshot(old))
+    if relations_to is None:
+        end_relations(session, old, actor=actor, source="split_house",
+                      note=f"split into {', '.join(codes)}")
+    else:
+        move_relations(session, [old], new_houses[relations_to - 1], actor=actor,
+                       source="split_house")
     session.flush()
     return codes

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from strawberry.types import Info
 
+from cimhouse.coding.house_relations import require_open_house
 from cimhouse.errors import Conflict, InvalidInput, NotFound
 from cimhouse.graphql.built import RelationKindEnum
 from cimhouse.graphql.codes import canonical_code
@@ -116,6 +117,7 @@ def upsert_relation(ctx: RequestContext, data: RelationInput) -> RelationPayload
         House.code == canonical_code(data.house_code), scope_filter(House, ctx.scope)))
     if house is None:
         raise NotFound("house not found")
+    require_open_house(ctx.session, house)  # the same rule as the register import
     person = _person(ctx, data)
     existing = ctx.session.scalar(select(PersonHouse).where(
         PersonHouse.county == house.county, PersonHouse.house_id == house.id,

@@ -16,7 +16,7 @@ Example::
 
     people = list_elderly_living_alone(session, parse_scope("330402001001"), min_age=80)
     people[0].house_code, people[0].age, people[0].name
-    # ('330402001001001001001001X', 86, '王*')
+    # ('3304020010010010010010019', 86, '王*')
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from cimhouse.coding.house_relations import retired_house_sql
 from cimhouse.schema import Estate, House
 from cimhouse.scope import Scope, scope_filter
 from cimhouse.services.policy import AGE_GROUPS, AgeGroup
@@ -84,13 +85,17 @@ def living_sql(scope: Scope | None) -> str:
     relation; a current ``registered`` (户籍) relation counts only for persons without any
     current resident/tenant relation (registered here but living elsewhere: counted there).
     Two current living relations of one person are a register conflict; such a person
-    counts in both houses. Written as UNION ALL with the house scope inside each branch, so
-    that each branch is a plain join (the registered one an anti-join): PostgreSQL can hash
-    a whole city's relations, or walk the indexes from a community's few houses.
+    counts in both houses. Nobody lives in a retired house (demolished, registered in error,
+    split or merged; see :mod:`cimhouse.coding.house_relations`), whatever relations it
+    still carries from before the lifecycle operations ended them. Written as UNION ALL
+    with the house scope inside each branch, so that each branch is a plain join (the
+    registered one an anti-join): PostgreSQL can hash a whole city's relations, or walk the
+    indexes from a community's few houses.
     """
     houses = f"""FROM house h JOIN person_house ph ON ph.county = h.county
                  AND ph.house_id = h.id
-            WHERE ({house_scope_sql(scope)}) AND {current_sql('ph')}"""
+            WHERE ({house_scope_sql(scope)}) AND {current_sql('ph')}
+              AND NOT {retired_house_sql('h')}"""
     return f"""
         SELECT h.county, h.id AS house_id, h.building_id, ph.person_id {houses}
           AND ph.relation IN {LIVING_RELATIONS!r}

@@ -20,6 +20,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from cimhouse.coding.house_relations import retired_house_sql
 from cimhouse.db.bulk import execute_count
 from cimhouse.settings import STORAGE_SRID
 
@@ -130,13 +131,16 @@ def _buildings(session: Session, params: dict[str, object]) -> int:
 
 
 def _houses(session: Session, params: dict[str, object]) -> tuple[int, int]:
-    by_unit_no = """
+    # Retired houses take nothing (rows naming only them were rejected before).
+    by_unit_no = f"""
         UPDATE stage_house s SET house_id = h.id FROM house h
         WHERE s.realestate_no IS NOT NULL AND h.county = s.county
-          AND h.realestate_unit_no = s.realestate_no AND s.house_id IS NULL"""
-    by_address = """
+          AND h.realestate_unit_no = s.realestate_no AND s.house_id IS NULL
+          AND NOT {retired_house_sql('h')}"""
+    by_address = f"""
         UPDATE stage_house s SET house_id = h.id FROM house h
-        WHERE h.county = s.county AND h.address_norm = s.house_norm AND s.house_id IS NULL"""
+        WHERE h.county = s.county AND h.address_norm = s.house_norm AND s.house_id IS NULL
+          AND NOT {retired_house_sql('h')}"""
     _run(session, by_unit_no)
     _run(session, by_address)
     # Empty register cells never erase known values: COALESCE keeps the stored one.

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.addressing.gazetteer import Gazetteer
 from cimhouse.addressing.normalize import normalize_estate_name
+from cimhouse.coding.house_relations import reject_rows_on_retired_houses
 from cimhouse.db.bulk import copy_stream, create_staging
 from cimhouse.errors import InvalidInput
 from cimhouse.importers.import_runs import begin_run, end_run
@@ -164,7 +165,8 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
             raise InvalidInput(f"{path.name}: no data rows after the header "
                                f"(line {table.header_line})")
         session.execute(text(f"ANALYZE {STAGE_TABLE}"))
-        conflicting = reject_conflicts(session)
+        # retired houses first: the conflict checks summarise the rows that are left
+        conflicting = reject_rows_on_retired_houses(session) | reject_conflicts(session)
         if conflicting:
             result.accepted -= len(conflicting)
             for line, cells in open_table(path).rows():
