@@ -1,22 +1,32 @@
-"""Benchmark: the GraphQL API under concurrent clients, next to raw SQL of the same answers.
+"""Benchmark: cimhouse's GraphQL API next to PostGraphile 5 and 4 and the HTTP+SQL floor.
 
-Run: .venv/bin/python bench/bench_graphql.py                (40,000 houses, 200 requests per
-     client, 4 clients, uvicorn with 2 workers)
-     .venv/bin/python bench/bench_graphql.py --houses 4000 --requests 30   (quick)
+Run: .venv/bin/python bench/bench_graphql.py                     (40,000 houses)
+     .venv/bin/python bench/bench_graphql.py --houses 1000000    (the large run)
+     .venv/bin/python bench/bench_graphql.py --houses 4000 --rounds 2 --requests 10  (quick)
+     .venv/bin/python bench/bench_graphql.py --keep /tmp/gql40k    (keep the generated cluster
+                                                                    and reuse it next time)
 
 A throwaway cluster gets the real Zhejiang regions and generated data (set-based SQL): estates
 of 10 buildings x 40 houses in the communities of 南湖区 (330402) and 秀洲区 (330411), every
 house coded and registered, two current residents per house with encrypted ID numbers.
-A token scoped to county 330402 (roles reader + person_reader) calls uvicorn on 127.0.0.1.
+A token scoped to county 330402 (roles reader + person_reader) calls cimhouse.
 
-Timed, each with N concurrent clients (threads, one keep-alive HTTP connection each):
+Servers, all on 127.0.0.1, all reading the same database over its Unix socket:
 
-1. nested: one estate's buildings -> houses -> current residents, a page of 50 houses
-   (5 buildings x 10 houses), masked ID numbers;
-2. lookup: a house code (typed with hyphens) with its decoding and house.
+- cimhouse: uvicorn ``--workers 2`` (``--workers``);
+- floor: ``GET /floor/<case>`` on that same uvicorn (bench/graphql_floor.py): one
+  hand-written statement builds the answer's JSON, no GraphQL, no authentication;
+- PostGraphile 5.1.5 (Amber + connection filter) and 4.14.1 (+ connection filter), one Node
+  process each, installed by bench/graphql_peers.py into ``var/bench-node`` (``--no-peers``
+  skips them);
+- sql: the floor's statement over psycopg without HTTP (one connection per client).
 
-Lower bound, same run, same concurrency: raw SQL returning the same rows (one statement,
-psycopg, one connection per client, scope predicate included), no HTTP, no GraphQL.
+Cases: nested (estate -> 5 buildings -> 50 houses -> current residents, masked ID numbers),
+code lookup (typed with hyphens for cimhouse), a community's houses (page of 50 + count).
+Before timing, the answers of every server are compared (same rows, same order). Then each
+round runs every case with 1 and 4 clients (threads, one keep-alive connection each,
+``--requests`` calls per client after a warm-up call) against each server, the servers in
+an order that rotates from round to round; the table shows medians over the rounds.
 """
 
 from __future__ import annotations
@@ -36,8 +46,12 @@ from typing import Any
 
 import httpx
 import psycopg
+from graphql_cases import CIMHOUSE, POSTGRAPHILE, canonical, rows_in, variables
+from graphql_floor import floor_sql
+from graphql_peers import install_peers, start_peer
 from sqlalchemy import text
 
+from cimhouse.api.nodelay import HTTP_PROTOCOL
 from cimhouse.auth.tokens import create_token
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.db.migrate import upgrade
@@ -45,6 +59,8 @@ from cimhouse.importers.load_regions import load_regions
 from cimhouse.settings import Settings
 
 KEY = "YmVuY2hiZW5jaGJlbmNoYmVuY2hiZW5jaGJlbmNoMTI="  # base64 of 32 bytes, synthetic data only
+BENCH_DIR = Path(__file__).resolve().parent
+CASES = ("nested", "lookup", "community")
 
 GENERATE = """
 CREATE TEMP TABLE bc AS
@@ -81,37 +97,12 @@ FROM (SELECT county, id, row_number() OVER (ORDER BY county, id) rn FROM house) 
 ANALYZE;
 """
 
-NESTED = """query($e: String!) { estates(filter: {estateCode: $e}, first: 1) { edges { node {
-  code buildings(first: 5) { code houses(first: 10) { code roomLabel
-    residents { relation person { name idNumber } } } } } } } }"""
-NESTED_SQL = """
-SELECT b.code, h.code, h.room_label, ph.relation, p.name, p.id_masked
-FROM estate e
-JOIN LATERAL (SELECT county, id, code FROM building b WHERE b.county = e.county
-              AND b.estate_id = e.id AND b.region_code >= '330402000000'
-              AND b.region_code < '330403000000' ORDER BY b.county, b.id LIMIT 5) b ON true
-JOIN LATERAL (SELECT county, id, code, room_label FROM house h WHERE h.county = b.county
-              AND h.building_id = b.id AND h.region_code >= '330402000000'
-              AND h.region_code < '330403000000' ORDER BY h.county, h.id LIMIT 10) h ON true
-LEFT JOIN person_house ph ON ph.county = h.county AND ph.house_id = h.id
-     AND ph.relation IN ('resident', 'registered') AND (ph.valid_from IS NULL
-     OR ph.valid_from <= current_date) AND (ph.valid_to IS NULL OR ph.valid_to > current_date)
-LEFT JOIN person p ON p.id = ph.person_id
-WHERE e.code = %s AND e.region_code >= '330402000000' AND e.region_code < '330403000000'
-"""
-LOOKUP = """query($c: String!) { lookup(code: $c) { code status decoding { objectKind county
-  community estateNumber buildingNumber houseNumber } house { code roomLabel status } } }"""
-LOOKUP_SQL = """
-SELECT r.code, r.status, h.code, h.room_label, h.status FROM code_registry r
-JOIN house h ON h.county = r.county AND h.id = r.object_id
-WHERE r.code = %s AND r.object_kind = 'house'
-  AND h.region_code >= '330402000000' AND h.region_code < '330403000000'
-"""
+Call = Callable[[], None]
 
 
-def run_clients(clients: int, per_client: int,
-                make_call: Callable[[int], Callable[[], None]]) -> dict[str, float]:
-    """``clients`` threads each doing ``per_client`` calls; latency percentiles and rate."""
+def run_clients(clients: int, per_client: int, make_call: Callable[[int], Call]
+                ) -> dict[str, float]:
+    """``clients`` threads each doing ``per_client`` calls; median latency and rate."""
     latencies: list[float] = []
     lock = threading.Lock()
     barrier = threading.Barrier(clients + 1)
@@ -136,47 +127,70 @@ def run_clients(clients: int, per_client: int,
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {"p50_ms": 1000 * statistics.median(latencies),
-            "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
-            "rps": len(latencies) / elapsed}
+    return {"p50": 1000 * statistics.median(latencies), "rps": len(latencies) / elapsed}
 
 
-def graphql_call(url: str, token: str, query: str,
-                 variables: Callable[[random.Random], dict[str, Any]],
-                 check: Callable[[dict[str, Any]], None]) -> Callable[[int], Callable[[], None]]:
-    def make(index: int) -> Callable[[], None]:
-        rng = random.Random(index)
-        client = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30)
+def http_caller(server: str, url: str, case: str, args: list[str], seed: int,
+                token: str | None = None) -> Callable[[int], Call]:
+    """Calls of ``case`` against ``server`` with arguments drawn from ``args``."""
+    shape = "postgraphile" if server.startswith("postgraphile") else "cimhouse"
+    query = (POSTGRAPHILE if shape == "postgraphile" else CIMHOUSE)[case]
+
+    def make(index: int) -> Call:
+        rng = random.Random(seed * 100 + index)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        client = httpx.Client(headers=headers, timeout=60)
 
         def call() -> None:
-            reply = client.post(url, json={"query": query, "variables": variables(rng)})
+            arg = rng.choice(args)
+            if server == "floor":
+                reply = client.get(f"{url}/floor/{case}", params={"arg": arg})
+            else:
+                reply = client.post(url, json={"query": query,
+                                               "variables": variables(shape, case, arg)})
             body = reply.json()
-            assert reply.status_code == 200 and "errors" not in body, body
-            check(body["data"])
+            if reply.status_code != 200 or "errors" in body:
+                raise SystemExit(f"{server} {case}: {reply.status_code} {body}")
         return call
     return make
 
 
-def sql_call(dsn: str, sql: str, argument: Callable[[random.Random], str],
-             minimum_rows: int) -> Callable[[int], Callable[[], None]]:
-    def make(index: int) -> Callable[[], None]:
-        rng = random.Random(index)
-        conn = psycopg.connect(dsn, autocommit=True)
+def sql_caller(dsn: str, case: str, args: list[str], seed: int) -> Callable[[int], Call]:
+    def make(index: int) -> Call:
+        rng = random.Random(seed * 100 + index)
+        conn = psycopg.connect(dsn, autocommit=True,
+                               options="-c plan_cache_mode=force_custom_plan")
 
         def call() -> None:
-            rows = conn.execute(sql, (argument(rng),), prepare=True).fetchall()
-            assert len(rows) >= minimum_rows
+            sql, params = floor_sql(case, rng.choice(args))
+            conn.execute(sql, params, prepare=True).fetchone()
         return call
     return make
 
 
-def start_server(url: str, port: int, workers: int, root: Path) -> subprocess.Popen[bytes]:
+def answer(server: str, base: str, case: str, arg: str, token: str) -> Any:
+    """The canonical answer of one server (for the comparison before timing)."""
+    if server == "floor":
+        body = httpx.get(f"{base}/floor/{case}", params={"arg": arg}, timeout=60).json()
+        return canonical("cimhouse", case, body["data"])
+    shape = "postgraphile" if server.startswith("postgraphile") else "cimhouse"
+    query = (POSTGRAPHILE if shape == "postgraphile" else CIMHOUSE)[case]
+    headers = {"Authorization": f"Bearer {token}"} if shape == "cimhouse" else {}
+    body = httpx.post(base, json={"query": query, "variables": variables(shape, case, arg)},
+                      headers=headers, timeout=60).json()
+    if "errors" in body:
+        raise SystemExit(f"{server} {case}: {body['errors']}")
+    return canonical(shape, case, body["data"])
+
+
+def start_cimhouse(url: str, port: int, workers: int, root: Path) -> subprocess.Popen[bytes]:
+    """cimhouse with the floor in front (graphql_floor.app_from_env) on one uvicorn."""
     env = {**os.environ, "CIMHOUSE_DATABASE_URL": url, "CIMHOUSE_SECRET_KEY": KEY,
            "CIMHOUSE_VAR_DIR": str(root)}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "cimhouse.api.app:app_from_env",
-                             "--factory", "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", str(workers), "--log-level", "warning"], env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "graphql_floor:app_from_env",
+                             "--factory", "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", str(workers),
+                             "--log-level", "warning", "--http", HTTP_PROTOCOL], env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -188,90 +202,152 @@ def start_server(url: str, port: int, workers: int, root: Path) -> subprocess.Po
     raise SystemExit("uvicorn did not start")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--houses", type=int, default=40_000)
-    parser.add_argument("--requests", type=int, default=200, help="per client and case")
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
-    args, _ = parser.parse_known_args()
-    root = Path(tempfile.mkdtemp(prefix="cimbench-gql-", dir="/tmp"))
-    cluster = EmbeddedCluster(root / "pg")
-    cluster.start()
-    server = None
-    try:
-        cluster.ensure_database("bench")
-        url = cluster.url("bench")
-        settings = Settings(var_dir=root, secret_key_b64=KEY)
-        engine = make_engine(settings, url=url)
-        upgrade(engine)
-        estates_needed = max(1, args.houses // 400)
-        with session_scope(engine) as session:
-            load_regions(session, actor="bench")
-            communities = session.execute(text(
-                "SELECT count(*) FROM region WHERE level = 5 AND valid_to IS NULL AND "
-                "(code LIKE '330402%' OR code LIKE '330411%')")).scalar_one()
-        per_community = max(1, min(999, estates_needed // communities + 1))
-        used = min(communities, max(1, estates_needed // per_community))
-        started = time.perf_counter()
-        raw = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
+def generate(cluster: EmbeddedCluster, root: Path, houses_wanted: int) -> None:
+    """Create the bench database with about ``houses_wanted`` houses (once per cluster)."""
+    if not cluster.ensure_database("bench"):
+        return
+    url = cluster.url("bench")
+    engine = make_engine(Settings(var_dir=root, secret_key_b64=KEY), url=url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        load_regions(session, actor="bench")
+        communities = session.execute(text(
+            "SELECT count(*) FROM region WHERE level = 5 AND valid_to IS NULL AND "
+            "(code LIKE '330402%' OR code LIKE '330411%')")).scalar_one()
+    engine.dispose()
+    estates_needed = max(1, houses_wanted // 400)
+    per_community = max(1, min(999, estates_needed // communities + 1))
+    used = min(communities, max(1, estates_needed // per_community))
+    started = time.perf_counter()
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as raw:
         for statement in GENERATE.split(";\n"):
             if statement.strip():
                 raw.execute(statement.replace(":per_community", str(per_community))
                             .replace(":communities", str(used)))
-        raw.commit()
-        houses = raw.execute("SELECT count(*) FROM house").fetchone()[0]  # type: ignore[index]
-        estates = [r[0] for r in raw.execute(
-            "SELECT code FROM estate WHERE region_code LIKE '330402%' ORDER BY id")]
-        house_codes = [r[0] for r in raw.execute(
-            "SELECT code FROM house WHERE region_code LIKE '330402%' ORDER BY id")]
-        raw.close()
-        print(f"data: {houses} houses, {2 * houses} persons, {len(estates)} estates in 330402 "
-              f"({time.perf_counter() - started:.1f} s to generate)")
+    print(f"generated in {time.perf_counter() - started:.1f} s")
+
+
+def fallbacks_line(base: str, token: str) -> str:
+    """The compiled path's fallback counter, when the server exposes one (optional)."""
+    try:
+        from cimhouse.graphql.compiled import fallback_count  # type: ignore[attr-defined]
+    except ImportError:
+        return "compiled path: not in this build (the resolver path was measured)"
+    return f"compiled path fallbacks (this process): {fallback_count()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--houses", type=int, default=40_000)
+    parser.add_argument("--requests", type=int, default=30,
+                        help="per client, case, server and round (default 30)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--clients", default="1,4", help="comma-separated (default 1,4)")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (default 2)")
+    parser.add_argument("--keep", type=Path, help="cluster directory kept and reused")
+    parser.add_argument("--no-peers", action="store_true", help="skip PostGraphile")
+    parser.add_argument("--node-dir", type=Path, default=Path("var/bench-node"),
+                        help="where Node and PostGraphile are installed (default var/bench-node)")
+    args, _ = parser.parse_known_args()
+    clients_list = [int(c) for c in args.clients.split(",")]
+    root = args.keep or Path(tempfile.mkdtemp(prefix="cimbench-gql-", dir="/tmp"))
+    root.mkdir(parents=True, exist_ok=True)
+    node = None if args.no_peers else install_peers(args.node_dir.resolve())
+    cluster = EmbeddedCluster(root / "pg")
+    cluster.start()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        generate(cluster, root, args.houses)
+        url = cluster.url("bench")
+        dsn = url.replace("postgresql+psycopg", "postgresql")
+        with psycopg.connect(dsn, autocommit=True) as raw:
+            houses = raw.execute("SELECT count(*) FROM house").fetchone()[0]  # type: ignore[index]
+            estates = [r[0] for r in raw.execute(
+                "SELECT code FROM estate WHERE region_code LIKE '330402%' ORDER BY id")]
+            codes = [r[0] for r in raw.execute(
+                "SELECT code FROM house WHERE region_code LIKE '330402%' ORDER BY id")]
+            communities = [r[0] for r in raw.execute(
+                "SELECT DISTINCT region_code FROM house WHERE region_code LIKE '330402%' "
+                "ORDER BY 1")]
+            load = os.getloadavg()[0]
+        engine = make_engine(Settings(var_dir=root, secret_key_b64=KEY), url=url)
         with session_scope(engine) as session:
-            token = create_token(session, name="bench", scope="330402",
+            token = create_token(session, name=f"bench-{os.getpid()}", scope="330402",
                                  roles=["reader", "person_reader"], actor="bench").token
         engine.dispose()
+        print(f"data: {houses} houses, {2 * houses} persons, {len(estates)} estates and "
+              f"{len(communities)} communities in 330402; load average {load:.1f}")
         port = 18000 + os.getpid() % 1000
-        server = start_server(url, port, args.workers, root)
-        endpoint = f"http://127.0.0.1:{port}/graphql"
-        dsn = url.replace("postgresql+psycopg", "postgresql")
-
-        def nested_check(data: dict[str, Any]) -> None:
-            node = data["estates"]["edges"][0]["node"]
-            assert sum(len(b["houses"]) for b in node["buildings"]) == 50
-
-        def lookup_check(data: dict[str, Any]) -> None:
-            assert data["lookup"]["house"] is not None
-
-        def hyphenated(code: str) -> str:
-            return f"{code[:12]}-{code[12:15]}-{code[15:19]}-{code[19:24]}-{code[24]}"
-
-        cases = [
-            ("nested estate -> 50 houses -> residents",
-             graphql_call(endpoint, token, NESTED, lambda r: {"e": r.choice(estates)},
-                          nested_check),
-             sql_call(dsn, NESTED_SQL, lambda r: r.choice(estates), 50)),
-            ("code lookup",
-             graphql_call(endpoint, token, LOOKUP,
-                          lambda r: {"c": hyphenated(r.choice(house_codes))}, lookup_check),
-             sql_call(dsn, LOOKUP_SQL, lambda r: r.choice(house_codes), 1)),
-        ]
-        print(f"{args.clients} concurrent clients x {args.requests} requests, uvicorn "
-              f"--workers {args.workers}, 127.0.0.1")
-        print(f"{'case':42} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}")
-        for name, api, bound in cases:
-            sql = run_clients(args.clients, args.requests, bound)
-            gql = run_clients(args.clients, args.requests, api)
-            print(f"{'GraphQL ' + name:42} {gql['p50_ms']:8.1f} {gql['p95_ms']:8.1f} "
-                  f"{gql['rps']:8.0f}  ({sql['rps'] / gql['rps']:.1f}x bound)")
-            print(f"{'raw SQL ' + name + ' (bound)':42} {sql['p50_ms']:8.2f} "
-                  f"{sql['p95_ms']:8.2f} {sql['rps']:8.0f}")
+        procs.append(start_cimhouse(url, port, args.workers, root))
+        base = {"cimhouse": f"http://127.0.0.1:{port}/graphql",
+                "floor": f"http://127.0.0.1:{port}"}
+        if node is not None:
+            pg_url = f"postgres:///bench?host={cluster.socket_dir}&user=postgres"
+            for version, offset in ((5, 1), (4, 2)):
+                procs.append(start_peer(node, version, pg_url, port + offset,
+                                        args.node_dir.resolve()))
+                base[f"postgraphile{version}"] = f"http://127.0.0.1:{port + offset}/graphql"
+        inputs = {"nested": estates, "lookup": codes, "community": communities}
+        servers = [*base, "sql"]
+        check_answers(base, inputs, token)
+        results: dict[tuple[str, int, str], list[dict[str, float]]] = {}
+        for round_no in range(args.rounds):
+            for clients in clients_list:
+                for case in CASES:
+                    turn = servers[round_no % len(servers):] + servers[:round_no % len(servers)]
+                    for server in turn:
+                        make = (sql_caller(dsn, case, inputs[case], round_no)
+                                if server == "sql" else
+                                http_caller(server, base[server], case, inputs[case], round_no,
+                                            token if server == "cimhouse" else None))
+                        results.setdefault((case, clients, server), []).append(
+                            run_clients(clients, args.requests, make))
+            print(f"round {round_no + 1}/{args.rounds} done", flush=True)
+        report(results, servers, clients_list, args)
+        print(fallbacks_line(base["cimhouse"], token))
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        cluster.destroy()
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+        if args.keep is None:
+            cluster.destroy()
+        else:
+            cluster.stop()
+
+
+def check_answers(base: dict[str, str], inputs: dict[str, list[str]], token: str) -> None:
+    """Every server returns the same rows for the same arguments (3 per case)."""
+    for case in CASES:
+        picks = random.Random(7).sample(inputs[case], min(3, len(inputs[case])))
+        for arg in picks:
+            expected = answer("floor", base["floor"], case, arg, token)
+            for server in base:
+                got = answer(server, base[server], case, arg, token)
+                if got != expected:
+                    raise SystemExit(f"{server} differs from the floor on {case} {arg}:\n"
+                                     f"{got}\n!=\n{expected}")
+            if rows_in(case, expected) == 0:
+                raise SystemExit(f"{case} {arg}: empty answer")
+    print(f"answers compared: {', '.join(base)} return the same rows (3 arguments per case)")
+
+
+def report(results: dict[tuple[str, int, str], list[dict[str, float]]], servers: list[str],
+           clients_list: list[int], args: argparse.Namespace) -> None:
+    """The medians over rounds as a Markdown table: p50 ms / requests per second."""
+    print(f"\nmedians of {args.rounds} rounds x {args.requests} requests per client; "
+          f"cell = p50 ms / req/s; uvicorn --workers {args.workers}\n")
+    print("| case | clients | " + " | ".join(servers) + " |")
+    print("|---|---|" + "---|" * len(servers))
+    for clients in clients_list:
+        for case in CASES:
+            cells = []
+            for server in servers:
+                runs = results[(case, clients, server)]
+                p50 = statistics.median(r["p50"] for r in runs)
+                rps = statistics.median(r["rps"] for r in runs)
+                cells.append(f"{p50:.2f} ms / {rps:.0f}" if p50 < 10 else
+                             f"{p50:.1f} ms / {rps:.0f}")
+            print(f"| {case} | {clients} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ class Estate(Base):
         UniqueConstraint("county", "code"),
         CheckConstraint(check_in("kind", EstateKind), name="kind"),
         CheckConstraint(check_in("status", LifecycleStatus), name="status"),
-        Index("ix_estate_region_code", "region_code"),
+        Index("ix_estate_region_code_county_id", "region_code", "county", "id"),
         Index("ix_estate_county_name", "county", "name"),
     )
 
@@ -84,7 +84,7 @@ class Building(Base):
         ForeignKeyConstraint(["county", "estate_id"], ["estate.county", "estate.id"]),
         CheckConstraint(check_in("status", LifecycleStatus), name="status"),
         Index("ix_building_county_estate_id", "county", "estate_id"),
-        Index("ix_building_region_code", "region_code"),
+        Index("ix_building_region_code_county_id", "region_code", "county", "id"),
         Index("ix_building_county_address_norm", "county", "address_norm"),
     )
 
@@ -154,7 +154,7 @@ class House(Base):
         CheckConstraint(f"area_source IS NULL OR {check_in('area_source', AreaSource)}",
                         name="area_source"),
         Index("ix_house_county_building_id", "county", "building_id"),
-        Index("ix_house_region_code", "region_code"),
+        Index("ix_house_region_code_county_id", "region_code", "county", "id"),
         Index("ix_house_county_address_norm", "county", "address_norm"),
         Index("ix_house_county_realestate_unit_no", "county", "realestate_unit_no",
               postgresql_where=text("realestate_unit_no IS NOT NULL")),
