@@ -29,10 +29,21 @@ def database_url(settings: Settings, *, start: bool = True) -> str:
 
 
 def make_engine(settings: Settings, *, url: str | None = None,
-                statement_timeout_ms: int | None = None, **kwargs: object) -> Engine:
+                statement_timeout_ms: int | None = None, custom_plans: bool = True,
+                **kwargs: object) -> Engine:
     """Create the SQLAlchemy engine for ``settings`` (the only place engines are made).
 
     Connections use UTC and, when given, a statement timeout in milliseconds.
+
+    ``custom_plans`` (default on) sets ``plan_cache_mode = force_custom_plan``: psycopg
+    prepares a statement after its fifth execution, and PostgreSQL then may switch to one
+    generic plan for all parameter values. Scoped statements carry the scope as parameters
+    (a range of community codes that holds one community or a whole province), so a generic
+    plan fits none of them: at 1M houses it walked the county-wide range of the house index
+    and the nested GraphQL query's houses statement went from ~2 ms to 44-50 ms. Custom
+    plans keep the prepared statement (no parse per execution) and plan with the values;
+    planning these statements costs well under a millisecond (docs/performance.md).
+    ``False`` is for measuring that choice only.
     """
     timeout = statement_timeout_ms
     engine = create_engine(
@@ -48,6 +59,8 @@ def make_engine(settings: Settings, *, url: str | None = None,
             cur.execute("SET TIME ZONE 'UTC'")
             if timeout:
                 cur.execute(f"SET statement_timeout = {int(timeout)}")
+            if custom_plans:
+                cur.execute("SET plan_cache_mode = force_custom_plan")
         dbapi_conn.commit()
 
     return engine
