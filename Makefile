@@ -39,6 +39,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check cimhouse tests bench migrations
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy bench
 
 bench: install
 	$(PY) bench/run_all.py

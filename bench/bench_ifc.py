@@ -73,7 +73,8 @@ def generated_block(root: Path, storeys: int) -> Path:
     sys.path.insert(0, str(SAMPLES.parent.parent))
     from test_ifc_model import build_block
 
-    return build_block(root / f"generated-block-{storeys}-storeys.ifc", storeys=storeys)
+    path: Path = build_block(root / f"generated-block-{storeys}-storeys.ifc", storeys=storeys)
+    return path
 
 
 def timed_import(engine: Any, path: Path) -> tuple[float, dict[str, int]]:
