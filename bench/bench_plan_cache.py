@@ -1,7 +1,8 @@
 """Benchmark: how cimhouse's statements run once psycopg prepares them (plan cache modes).
 
-Run: .venv/bin/python bench/bench_plan_cache.py --keep /tmp/gql1m
-     (a cluster kept by ``bench_graphql.py --houses 1000000 --keep /tmp/gql1m``)
+Run: .venv/bin/python bench/bench_plan_cache.py                  (generates 40,000 houses)
+     .venv/bin/python bench/bench_plan_cache.py --keep /tmp/gql1m
+     (reuses or makes a cluster as ``bench_graphql.py --houses 1000000 --keep /tmp/gql1m``)
 
 psycopg prepares a statement on the server after its fifth execution; PostgreSQL then plans
 the next executions custom (with the values) and, from the sixth on, may keep one generic
@@ -22,11 +23,13 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from bench_graphql import generate
 from fastapi.testclient import TestClient
 from graphql_cases import CIMHOUSE, variables
 from sqlalchemy import event
@@ -75,14 +78,29 @@ def timed(dsn: str, mode: str, runs: list[tuple[str, Any]]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", type=Path, required=True,
-                        help="cluster directory kept by bench_graphql.py --keep")
-    args = parser.parse_args()
-    cluster = EmbeddedCluster(args.keep / "pg")
+    parser.add_argument("--keep", type=Path,
+                        help="cluster directory kept (and reused) as by bench_graphql.py")
+    parser.add_argument("--houses", type=int, default=40_000,
+                        help="houses when the cluster is new (default 40,000)")
+    args, _ = parser.parse_known_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="cimbench-plans-", dir="/tmp"))
+    root.mkdir(parents=True, exist_ok=True)
+    cluster = EmbeddedCluster(root / "pg")
     cluster.start()
+    try:
+        run(cluster, root, args.houses)
+    finally:
+        if args.keep is None:
+            cluster.destroy()
+        else:
+            cluster.stop()
+
+
+def run(cluster: EmbeddedCluster, root: Path, houses_wanted: int = 40_000) -> None:
+    generate(cluster, root, houses_wanted)
     url = cluster.url("bench")
     dsn = url.replace("postgresql+psycopg", "postgresql")
-    settings = Settings(var_dir=args.keep, secret_key_b64=KEY)
+    settings = Settings(var_dir=root, secret_key_b64=KEY)
     engine = make_engine(settings, url=url)
     with psycopg.connect(dsn) as raw:
         estates = [r[0] for r in raw.execute(
@@ -108,7 +126,6 @@ def main() -> None:
             label = " ".join(runs[0][0].split())[:60]
             print(f"{case:10} {label:60} {cells[0]:8.2f} {cells[1]:8.2f} {cells[2]:10.2f}")
     engine.dispose()
-    cluster.stop()
 
 
 if __name__ == "__main__":

@@ -96,3 +96,31 @@ def start_peer(node: Path, version: int, pg_url: str, port: int,
         time.sleep(0.3)
     proc.kill()
     raise SystemExit(f"PostGraphile {version} did not start on port {port}")
+
+
+def main() -> None:
+    """Install the peers and serve one of them by hand until Ctrl-C."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Serve PostGraphile 4 or 5 for the benchmark's database by hand.",
+        epilog="Example: .venv/bin/python bench/graphql_peers.py --version 5 --port 5678 "
+               "--pg-url 'postgres:///bench?host=/tmp/gql40k/pg/run&user=postgres'")
+    parser.add_argument("--version", type=int, choices=(4, 5), default=5)
+    parser.add_argument("--port", type=int, default=5678)
+    parser.add_argument("--pg-url", required=True, help="libpq URL of the database")
+    parser.add_argument("--node-dir", type=Path, default=Path("var/bench-node"))
+    args = parser.parse_args()
+    root = args.node_dir.resolve()
+    proc = start_peer(install_peers(root), args.version, args.pg_url, args.port, root)
+    print(f"PostGraphile {args.version} at http://127.0.0.1:{args.port}/graphql "
+          f"(log: {root / f'v{args.version}.log'})")
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
