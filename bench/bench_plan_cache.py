@@ -62,8 +62,9 @@ def capture(app_client: TestClient, engine: Any, token: str, case: str,
     return sent
 
 
-def timed(dsn: str, mode: str, runs: list[tuple[str, Any]]) -> float:
-    """Median ms of executions 11.. of one statement (``runs``: the same SQL, other values)."""
+def timed(dsn: str, mode: str, runs: list[tuple[str, Any]]) -> tuple[float, int]:
+    """Median ms of executions 11.. of one statement (``runs``: the same SQL, other values),
+    and how many of its executions ran a generic plan (``pg_prepared_statements``)."""
     options = "-c plan_cache_mode=force_custom_plan" if mode == "custom" else ""
     threshold = None if mode == "unprepared" else 5
     with psycopg.connect(dsn, autocommit=True, options=options,
@@ -73,7 +74,9 @@ def timed(dsn: str, mode: str, runs: list[tuple[str, Any]]) -> float:
             started = time.perf_counter()
             conn.execute(statement, parameters).fetchall()
             took.append(time.perf_counter() - started)
-    return 1000 * statistics.median(took[10:])
+        generic = conn.execute("SELECT coalesce(sum(generic_plans), 0) "
+                               "FROM pg_prepared_statements").fetchone()
+    return 1000 * statistics.median(took[10:]), int(generic[0]) if generic else 0
 
 
 def main() -> None:
@@ -115,16 +118,18 @@ def run(cluster: EmbeddedCluster, root: Path, houses_wanted: int = 40_000) -> No
     rng = random.Random(1)
     print(f"{houses} houses; median ms of executions 11-30 of each statement, "
           "30 different arguments")
-    print(f"{'case':10} {'statement':60} {'auto':>8} {'custom':>8} {'unprepared':>10}")
+    print("cells: median ms (executions that ran a generic plan, of 30)")
+    print(f"{'case':10} {'statement':50} {'auto':>12} {'custom':>12} {'unprepared':>12}")
     for case, pool in (("nested", estates), ("community", communities)):
         captured = [capture(client, engine, token, case, rng.choice(pool)) for _ in range(30)]
         for index in range(min(len(c) for c in captured)):
             runs = [c[index] for c in captured]
             if len({statement for statement, _ in runs}) != 1:
                 continue  # a statement whose text varies is never prepared
-            cells = [timed(dsn, mode, runs) for mode in ("auto", "custom", "unprepared")]
-            label = " ".join(runs[0][0].split())[:60]
-            print(f"{case:10} {label:60} {cells[0]:8.2f} {cells[1]:8.2f} {cells[2]:10.2f}")
+            cells = [f"{ms:.2f} ({generic})" for ms, generic in
+                     (timed(dsn, mode, runs) for mode in ("auto", "custom", "unprepared"))]
+            label = " ".join(runs[0][0].split())[:50]
+            print(f"{case:10} {label:50} {cells[0]:>12} {cells[1]:>12} {cells[2]:>12}")
     engine.dispose()
 
 

@@ -82,7 +82,7 @@ def start_peer(node: Path, version: int, pg_url: str, port: int,
     # out of the benchmark's output.
     with open(root / f"v{version}.log", "wb") as log:
         proc = subprocess.Popen(command, cwd=target, env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 300  # slow to start on a loaded machine
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"PostGraphile {version} exited with {proc.returncode}")
