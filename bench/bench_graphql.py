@@ -189,7 +189,8 @@ def start_cimhouse(url: str, port: int, workers: int, root: Path) -> subprocess.
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "graphql_floor:app_from_env",
                              "--factory", "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1",
                              "--port", str(port), "--workers", str(workers),
-                             "--log-level", "warning", "--http", HTTP_PROTOCOL], env=env)
+                             "--log-level", "warning", "--http", HTTP_PROTOCOL,
+                             "--no-server-header"], env=env)  # as `cimhouse serve` runs it
     deadline = time.monotonic() + 300  # a loaded 2-core machine imports slowly
     while time.monotonic() < deadline:
         try:

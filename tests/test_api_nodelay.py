@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import uvicorn
 
-from cimhouse.api.nodelay import HTTP_PROTOCOL
+from cimhouse.api.hardening import UVICORN_OPTIONS
 
 
-def _nodelay_seen_by_server(http: str) -> list[int]:
+def _nodelay_seen_by_server(options: dict[str, Any]) -> list[int]:
     sock = socket.socket(socket.AF_INET)  # as uvicorn's Config.bind_socket: proto 0
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -35,8 +35,8 @@ def _nodelay_seen_by_server(http: str) -> list[int]:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    server = uvicorn.Server(uvicorn.Config(app, http=http, lifespan="off",
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning",
+                                           **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
     thread.start()
     try:
@@ -53,9 +53,9 @@ def _nodelay_seen_by_server(http: str) -> list[int]:
 
 def test_plain_uvicorn_leaves_nagle_on_for_a_shared_socket() -> None:
     # The cause, kept visible: if uvicorn or asyncio change this, nodelay.py can go.
-    assert _nodelay_seen_by_server("h11") == [0]
+    assert _nodelay_seen_by_server({"http": "h11"}) == [0]
 
 
-def test_cimhouse_protocol_sets_nodelay_on_a_shared_socket() -> None:
-    seen = _nodelay_seen_by_server(HTTP_PROTOCOL)
+def test_serve_options_set_nodelay_on_a_shared_socket() -> None:
+    seen = _nodelay_seen_by_server(UVICORN_OPTIONS)  # what `cimhouse serve` passes
     assert seen and all(seen)

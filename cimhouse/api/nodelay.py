@@ -8,6 +8,8 @@ acknowledgement by up to 40 ms: every response of a multi-worker server took >= 
 ``/healthz`` 45-60 ms with two workers against 11-16 ms with one, measured with
 bench/bench_graphql.py's client). Single-worker servers were not affected.
 
+``cimhouse.api.hardening.UVICORN_OPTIONS`` (what ``cimhouse serve`` passes) selects it.
+
 Example::
 
     uvicorn.run("cimhouse.api.app:app_from_env", factory=True, workers=2,
