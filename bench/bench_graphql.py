@@ -19,7 +19,9 @@ Servers, all on 127.0.0.1, all reading the same database over its Unix socket:
 - PostGraphile 5.1.5 (Amber + connection filter) and 4.14.1 (+ connection filter), one Node
   process each, installed by bench/graphql_peers.py into ``var/bench-node`` (``--no-peers``
   skips them);
-- sql: the floor's statement over psycopg without HTTP (one connection per client).
+- sql: the floor's statement over psycopg without HTTP (one connection per client);
+- resolvers (``--resolvers``): a second cimhouse with ``CIMHOUSE_GRAPHQL_COMPILED=0``, so that
+  the compiled read path and the resolver path are timed in the same run.
 
 Cases: nested (estate -> 5 buildings -> 50 houses -> current residents, masked ID numbers),
 code lookup (typed with hyphens for cimhouse), a community's houses (page of 50 + count).
@@ -61,6 +63,7 @@ from cimhouse.settings import Settings
 KEY = "YmVuY2hiZW5jaGJlbmNoYmVuY2hiZW5jaGJlbmNoMTI="  # base64 of 32 bytes, synthetic data only
 BENCH_DIR = Path(__file__).resolve().parent
 CASES = ("nested", "lookup", "community")
+CIMHOUSES = ("cimhouse", "resolvers")  # servers that need the bench token
 
 GENERATE = """
 CREATE TEMP TABLE bc AS
@@ -182,10 +185,16 @@ def answer(server: str, base: str, case: str, arg: str, token: str) -> Any:
     return canonical(shape, case, body["data"])
 
 
-def start_cimhouse(url: str, port: int, workers: int, root: Path) -> subprocess.Popen[bytes]:
-    """cimhouse with the floor in front (graphql_floor.app_from_env) on one uvicorn."""
+def start_cimhouse(url: str, port: int, workers: int, root: Path,
+                   compiled: str = "1") -> subprocess.Popen[bytes]:
+    """cimhouse with the floor in front (graphql_floor.app_from_env) on one uvicorn.
+
+    ``compiled="0"`` sets ``CIMHOUSE_GRAPHQL_COMPILED=0``: the compiled read path's switch
+    (issue 13) to serve every query through the resolvers; builds without that path
+    ignore it.
+    """
     env = {**os.environ, "CIMHOUSE_DATABASE_URL": url, "CIMHOUSE_SECRET_KEY": KEY,
-           "CIMHOUSE_VAR_DIR": str(root)}
+           "CIMHOUSE_VAR_DIR": str(root), "CIMHOUSE_GRAPHQL_COMPILED": compiled}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "graphql_floor:app_from_env",
                              "--factory", "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1",
                              "--port", str(port), "--workers", str(workers),
@@ -261,6 +270,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (default 2)")
     parser.add_argument("--keep", type=Path, help="cluster directory kept and reused")
     parser.add_argument("--no-peers", action="store_true", help="skip PostGraphile")
+    parser.add_argument("--resolvers", action="store_true",
+                        help="also time a second cimhouse with CIMHOUSE_GRAPHQL_COMPILED=0 "
+                             "(column 'resolvers')")
     parser.add_argument("--node-dir", type=Path, default=Path("var/bench-node"),
                         help="where Node and PostGraphile are installed (default var/bench-node)")
     args, _ = parser.parse_known_args()
@@ -302,6 +314,9 @@ def main() -> None:
                 procs.append(start_peer(node, version, pg_url, port + offset,
                                         args.node_dir.resolve()))
                 base[f"postgraphile{version}"] = f"http://127.0.0.1:{port + offset}/graphql"
+        if args.resolvers:
+            procs.append(start_cimhouse(url, port + 3, args.workers, root, compiled="0"))
+            base["resolvers"] = f"http://127.0.0.1:{port + 3}/graphql"
         inputs = {"nested": estates, "lookup": codes, "community": communities}
         servers = [*base, "sql"]
         check_answers(base, inputs, token)
@@ -314,7 +329,7 @@ def main() -> None:
                         make = (sql_caller(dsn, case, inputs[case], round_no)
                                 if server == "sql" else
                                 http_caller(server, base[server], case, inputs[case], round_no,
-                                            token if server == "cimhouse" else None))
+                                            token if server in CIMHOUSES else None))
                         results.setdefault((case, clients, server), []).append(
                             run_clients(clients, args.requests, make))
             print(f"round {round_no + 1}/{args.rounds} done", flush=True)
