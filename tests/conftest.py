@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,11 @@ TEMPLATE = "cimhouse_template"
 TEST_KEY = base64.b64encode(b"k" * 32).decode()
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).resolve().parent / "data"
+
+# Timed assertions do not belong in tests (the machine is shared and noisy): no Hypothesis
+# deadline anywhere; speed is measured in bench/.
+hypothesis_settings.register_profile("cimhouse", deadline=None)
+hypothesis_settings.load_profile("cimhouse")
 
 
 @pytest.fixture(scope="session")
