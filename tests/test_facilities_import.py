@@ -181,3 +181,58 @@ def test_demo_facilities_file_imports_cleanly(session, tmp_path) -> None:  # typ
     assert result.rejected == []
     assert result.added == result.read == summary.facilities
     assert result.matched_by == {"community_code": summary.facilities}
+
+
+def test_same_ids_from_another_county_are_conflicts_not_moves(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11 item 7: three sets all named facilities.csv with ids demo-000001... moved
+    each other's facilities across counties; a renamed facility was reported unchanged."""
+    header = "external_id,name,category,address,community_code,capacity"
+    first = write_csv((tmp_path / "nanhu").mkdir() or tmp_path / "nanhu" / "facilities.csv", [
+        header, "demo-000001,庆丰社区小学,education,庆丰路1号,330402007024,600",
+        "demo-000002,庆丰社区卫生服务站,medical,庆丰路2号,330402007024,"])
+    second = write_csv((tmp_path / "xiuzhou").mkdir() or tmp_path / "xiuzhou" / "facilities.csv",
+                       [header, "demo-000001,秀清社区托育,childcare,秀清路9号,330411005005,40",
+                        "demo-000003,秀清社区菜场,菜场,秀清路3号,330411005005,"])
+    assert import_facilities(session, first).added == 2  # source: the stem, "facilities"
+    report = tmp_path / "rejects.csv"
+    clash = import_facilities(session, second, report_path=report)
+    assert (clash.added, clash.updated, clash.conflicts) == (1, 0, 1)
+    assert [r.line for r in clash.rejected] == [2]
+    reason = clash.rejected[0].reasons[0]
+    assert "已属于县（区）330402 的设施“庆丰社区小学”（330402007024），本行位于 330411005005" in reason
+    assert "a facility never changes county, so nothing was updated" in reason
+    assert "--source" in reason and "demo-000001" in report.read_text("utf-8-sig")
+    school = imported(session, "facilities")["庆丰社区小学"]
+    assert (school.county, school.region_code, school.address, school.category) == (
+        "330402", "330402007024", "庆丰路1号", "education")
+    assert imported(session, "facilities")["秀清社区菜场"].county == "330411"
+    run = session.get(ImportRun, clash.import_run_id)
+    assert run.summary["conflicts"] == 1 and clash.summary()["conflicts"] == 1
+    # the other county's data under its own source is simply added
+    own = import_facilities(session, second, source="xiuzhou")
+    assert (own.added, own.conflicts, own.rejected) == (2, 0, [])
+
+    # A changed row is an update, the name included; an unchanged one stays unchanged.
+    renamed = write_csv(tmp_path / "nanhu" / "facilities.csv", [
+        header, "demo-000001,庆丰实验小学,education,庆丰路1号,330402007024,600",
+        "demo-000002,庆丰社区卫生服务站,medical,庆丰路2号,330402007024,"])
+    result = import_facilities(session, renamed)
+    assert (result.added, result.updated, result.unchanged, result.conflicts) == (0, 1, 1, 0)
+    session.expire_all()  # the import updates in SQL, not through these objects
+    names = imported(session, "facilities")
+    assert "庆丰实验小学" in names and "庆丰社区小学" not in names
+    assert import_facilities(session, renamed).unchanged == 2
+
+
+def test_same_place_in_another_county_is_a_conflict(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Without ids the key is name + category + place: a hit in another county is a conflict."""
+    lon, lat = lonlat(10, 10)  # inside E1 (330402007024)
+    header = "name,category,lon,lat,community_code"
+    import_facilities(session, write_csv(tmp_path / "a.csv", [
+        header, f"边界菜场,菜场,{lon},{lat},"]), source="s")
+    moved = import_facilities(session, write_csv(tmp_path / "b.csv", [
+        header, f"边界菜场,菜场,{lon},{lat},330411005005"]), source="s")
+    assert (moved.added, moved.updated, moved.conflicts, len(moved.rejected)) == (0, 0, 1, 1)
+    assert "facility never changes county" in moved.rejected[0].reasons[0]
+    market = imported(session, "s")["边界菜场"]
+    assert (market.county, market.region_code) == ("330402", COMMUNITY_A)

@@ -72,6 +72,34 @@ def test_mapping_file_errors_are_clear(session: Session, tmp_path: Path) -> None
         import_register(session, path, vault=VAULT)  # 住户证件 unknown without the mapping
 
 
+def test_mapping_naming_an_absent_column_is_refused_before_any_work(
+        session: Session, tmp_path: Path) -> None:
+    """Issue 11 item 12: a mapping column the file does not have was silently ignored."""
+    from cimhouse.errors import InvalidInput
+
+    path = write_sheet(tmp_path / "r.xlsx")
+    mapping = tmp_path / "other-office.json"  # 证件号码 is not in this file: 住户证件 is
+    mapping.write_text(json.dumps({"证件号码（新）": "id_number", "房间": "room",
+                                   "性质": "relation", "住户": "name", "备用列": "ignore"},
+                                  ensure_ascii=False), "utf-8")
+    runs = session.scalar(text("SELECT count(*) FROM import_run"))
+    with pytest.raises(InvalidInput) as refused:
+        import_register(session, path, vault=VAULT, mapping=mapping)
+    message = str(refused.value)
+    assert "证件号码（新）, 备用列" in message and "房间" not in message.split("header")[0]
+    assert "does not have" in message and "不存在" in message
+    assert session.scalar(text("SELECT count(*) FROM import_run")) == runs  # no work done
+    assert session.scalar(select(func.count()).select_from(House)) == 0
+    # a dict mapping is checked the same way, keys compared normalised (spaces, brackets)
+    with pytest.raises(InvalidInput, match="住户 证件X"):
+        import_register(session, path, vault=VAULT,
+                        mapping={"住户 证件X": "id_number", "房间": "room"})
+    ok = import_register(session, path, vault=VAULT,
+                         mapping={"住户 证件": "id_number", "房间": "room", "性质": "relation",
+                                  "住户": "name"})
+    assert (ok.read, ok.accepted) == (3, 3)
+
+
 def cli_env(url: str, var_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(CIMHOUSE_DATABASE_URL=url, CIMHOUSE_SECRET_KEY=TEST_KEY,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -41,17 +41,29 @@ def register_command(
     workers: int | None = typer.Option(None, "--workers", min=0,
                                        help="Validation processes (0: in this process; "
                                             "default: one per core for files over 4 MiB)."),
+    update_persons: bool = typer.Option(False, "--update-persons",
+                                        help="An ID number already stored with another "
+                                             "name takes the file's name (default: the "
+                                             "rows are rejected, the stored name kept)."),
+    as_of: str | None = typer.Option(None, "--as-of",
+                                     help="When the file's data was extracted (2026-12-01 "
+                                          "= end of that day, or 2026-12-01T18:00). House "
+                                          "edits made by codes relabel/split/merge after it "
+                                          "are kept (their rows rejected); without it every "
+                                          "such edit is kept."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
     """Import a register idempotently: re-importing changes nothing, updates keep history.
 
     Every row ends accepted or rejected (accepted + rejected = read); rejected rows go to the
     report with line number and reasons in Chinese and English; rows of one house or person
-    that disagree with each other are all rejected, with the values that disagree.
+    that disagree with each other are all rejected, with the values that disagree, and so
+    are rows that would rename a stored person or undo a newer codes relabel/split/merge.
 
     Example: cimhouse import register 南湖区住户登记.xlsx --report rejects.csv --assign-codes
     """
     current = settings()
+    data_as_of = _parse_as_of(as_of)
     try:
         crs = normalize_coordinate_system(crs)
     except ValueError:
@@ -67,6 +79,7 @@ def register_command(
         result = import_register(session, file, vault=vault, mapping=mapping,
                                  report_path=report, dry_run=dry_run, actor=actor,
                                  default_crs=crs, workers=workers,
+                                 update_persons=update_persons, as_of=data_as_of,
                                  on_progress=lambda n: bar.update(task, completed=n))
         if assign_codes and not dry_run and result.accepted:
             codes = _assign_codes(session, sorted({c[:6] for c in result.communities}), actor)
@@ -113,6 +126,20 @@ def footprints_command(
             console.print(f"  feature {number} {address}: {'; '.join(reasons)}")
     if result.rejected:
         raise typer.Exit(code=1)
+
+
+def _parse_as_of(value: str | None) -> datetime | None:
+    """``2026-12-01`` (the end of that day) or ``2026-12-01T18:00``, in local time."""
+    if value is None:
+        return None
+    try:
+        if len(value.strip()) == 10:
+            return datetime.combine(date.fromisoformat(value.strip()), time.max).astimezone()
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"--as-of must be a date (2026-12-01) or a date-time "
+                           f"(2026-12-01T18:00), not {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.astimezone()
 
 
 def _assign_codes(session: Session, counties: list[str], actor: str) -> list[dict[str, Any]]:

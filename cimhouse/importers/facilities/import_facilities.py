@@ -3,8 +3,10 @@
 Every input row ends up accepted (added, updated or unchanged) or rejected with bilingual
 reasons (accepted + rejected = read); rejected rows go to a CSV report and the run to
 ``import_run`` (kind ``facilities``). Rows are placed by location (see
-:mod:`.matching`) and keyed by source + external id, else by name + category + place, so
-importing the same file again changes nothing.
+:mod:`.matching`) and keyed, within their county, by source + external id, else by name +
+category + place, so importing the same file again changes nothing and a changed row (any
+column, the name included) is an update. A facility never changes county: a key that names
+another county's facility is a conflict (rejected, counted in ``conflicts``), never an update.
 
 Example::
 
@@ -37,7 +39,9 @@ from cimhouse.importers.facilities.reading import read_facility_file
 from cimhouse.importers.facilities.rows import FacilityRow, validate_row
 from cimhouse.importers.import_runs import begin_run, end_run
 
-UPDATABLE = ("category", "subtype", "address", "geom", "capacity", "status", "region_code",
+# Every attribute a file gives is compared and updated; the county never changes (see
+# matching.find_existing), and source + external id are the key.
+UPDATABLE = ("name", "category", "subtype", "address", "geom", "capacity", "status", "region_code",
              "estate_id", "attributes")
 
 
@@ -53,6 +57,7 @@ class FacilityImportResult:
     read: int = 0
     added: int = 0
     updated: int = 0
+    conflicts: int = 0  # rows rejected because their key names another county's facility
     rejected: list[RejectedRow] = field(default_factory=list)
     matched_by: dict[str, int] = field(default_factory=dict)
     import_run_id: int | None = None
@@ -69,7 +74,7 @@ class FacilityImportResult:
     def summary(self) -> dict[str, object]:
         return {"read": self.read, "accepted": self.accepted, "rejected": len(self.rejected),
                 "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "matched_by": self.matched_by, "import_run_id": self.import_run_id,
+                "conflicts": self.conflicts, "matched_by": self.matched_by, "import_run_id": self.import_run_id,
                 "report": str(self.report_path) if self.report_path else None}
 
 
@@ -126,12 +131,12 @@ def import_facilities(session: Session, path: Path, *, source: str | None = None
     copy_rows(session, "stage_facility", STAGE_COLUMNS,
               (stage_values(line, row) for line, row in accepted))
     place_staged(session, max_match_m=max_match_m, metric_srid=metric_srid)
+    result.conflicts = find_existing(session, source=source, metric_srid=metric_srid)
     for line, reason in session.execute(text(
             "SELECT line, reason FROM stage_facility WHERE reason IS NOT NULL")):
         result.rejected.append(RejectedRow(line, raw_by_line[line], [reason]))
     result.rejected.sort(key=lambda r: r.line)
     session.execute(text("DELETE FROM stage_facility WHERE reason IS NOT NULL"))
-    find_existing(session, source=source, metric_srid=metric_srid)
     result.matched_by = dict(Counter(session.scalars(text(
         "SELECT matched_by FROM stage_facility ORDER BY line")).all()))
     _apply(session, result, source)
@@ -140,7 +145,7 @@ def import_facilities(session: Session, path: Path, *, source: str | None = None
         write_rejects(result, report_path)
         result.report_path = report_path
     summary = {k: v for k, v in result.summary().items()
-                   if k in ("added", "updated", "unchanged", "matched_by")}
+                   if k in ("added", "updated", "unchanged", "conflicts", "matched_by")}
     result.import_run_id = end_run(session, handle, accepted=result.accepted,
                                    rejected=len(result.rejected), summary=summary,
                                    dry_run=dry_run, report_path=result.report_path)

@@ -8,9 +8,10 @@ The staging table ``stage_facility`` holds one validated row per input line. In 
 3. an explicit community code overrides the community (it must be a current level-5 code);
 4. a facility still without a community takes the community whose boundary contains it,
    else that of the nearest estate boundary or building footprint within ``max_match_m``;
-5. each placed row is matched to an existing facility: same source + external id, else
-   same name + category within 5 m (or same name, community and address when the row has
-   no location).
+5. each placed row is matched to an existing facility of its county (a facility never
+   changes county): same source + external id, else same name + category within 5 m (or
+   same name, community and address when the row has no location). A key that names a
+   facility of another county is a conflict: the row is rejected, nothing is moved.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from cimhouse.db.bulk import execute_count
 from cimhouse.importers.facilities.rows import FacilityRow
 
 STAGE_COLUMNS = ("line", "name", "category", "subtype", "address", "geom", "external_id",
@@ -114,22 +116,52 @@ def place_staged(session: Session, *, max_match_m: float, metric_srid: int) -> N
         WHERE s.region_code IS NULL AND s.reason IS NULL"""), params)
 
 
-def find_existing(session: Session, *, source: str, metric_srid: int) -> None:
-    """Set facility_county/facility_id of staged rows that an earlier import created."""
+def find_existing(session: Session, *, source: str, metric_srid: int) -> int:
+    """Set facility_county/facility_id of staged rows that an earlier import created.
+
+    A facility never changes county, so only a facility of the row's county (the first six
+    digits of its placed ``region_code``) is matched. A row whose key names a facility of
+    another county is a conflict: it gets a ``reason`` (and is rejected) instead of moving
+    that facility. Returns the number of such conflicts.
+    """
     params = {"source": source, "srid": metric_srid, "near": SAME_PLACE_M}
     session.execute(text("""
         WITH hit AS (
             SELECT DISTINCT ON (s.line) s.line, f.county, f.id FROM stage_facility s
-            JOIN facility f ON f.source = :source AND f.external_id = s.external_id
+            JOIN facility f ON f.county = left(s.region_code, 6) AND f.source = :source
+                           AND f.external_id = s.external_id
             WHERE s.reason IS NULL AND s.external_id IS NOT NULL
             ORDER BY s.line, f.id)
         UPDATE stage_facility s SET facility_county = hit.county, facility_id = hit.id
         FROM hit WHERE hit.line = s.line"""), params)
-    session.execute(text("""
+    conflicts = execute_count(session, text("""
+        WITH clash AS (
+            SELECT DISTINCT ON (s.line) s.line, f.county, f.name, f.region_code
+            FROM stage_facility s
+            JOIN facility f ON f.source = :source AND f.external_id = s.external_id
+                           AND f.county <> left(s.region_code, 6)
+            WHERE s.reason IS NULL AND s.external_id IS NOT NULL AND s.facility_id IS NULL
+            ORDER BY s.line, f.id)
+        UPDATE stage_facility s SET reason = format(
+            '来源 %s 的编号 %s 已属于县（区）%s 的设施“%s”（%s），本行位于 %s；设施不会跨县，'
+            '未作更新。若本文件来自另一数据来源，请用 --source 区分 / source %s external id '
+            '%s already names facility "%s" in county %s (%s) and this row lies in %s; a '
+            'facility never changes county, so nothing was updated. If this file comes from '
+            'another data owner, import it with its own --source',
+            :source, s.external_id, clash.county, clash.name, clash.region_code,
+            s.region_code, :source, s.external_id, clash.name, clash.county,
+            clash.region_code, s.region_code)
+        FROM clash WHERE clash.line = s.line"""), params)
+    # Without an external id: same name and category at the same place (or, without a
+    # location, in the same community at the same address). Same-county hits come first;
+    # a hit only in another county is a conflict as above.
+    same_county = session.scalars(text("""
         WITH hit AS (
-            SELECT s.line, f.county, f.id FROM stage_facility s
+            SELECT s.line, f.county, f.id, f.name, f.region_code,
+                   f.county = left(s.region_code, 6) AS same_county
+            FROM stage_facility s
             CROSS JOIN LATERAL (
-                SELECT f.county, f.id FROM facility f
+                SELECT f.county, f.id, f.name, f.region_code FROM facility f
                 WHERE f.name = s.name AND f.category = s.category
                   AND (f.source IS NOT DISTINCT FROM :source OR f.external_id IS NULL)
                   AND ((s.geom IS NOT NULL AND f.geom IS NOT NULL
@@ -139,7 +171,16 @@ def find_existing(session: Session, *, source: str, metric_srid: int) -> None:
                     OR (s.geom IS NULL AND f.geom IS NULL
                         AND f.region_code = s.region_code
                         AND f.address IS NOT DISTINCT FROM s.address))
-                ORDER BY f.id LIMIT 1) f
+                ORDER BY f.county = left(s.region_code, 6) DESC, f.id LIMIT 1) f
             WHERE s.reason IS NULL AND s.external_id IS NULL)
-        UPDATE stage_facility s SET facility_county = hit.county, facility_id = hit.id
-        FROM hit WHERE hit.line = s.line"""), params)
+        UPDATE stage_facility s
+        SET facility_county = CASE WHEN hit.same_county THEN hit.county END,
+            facility_id = CASE WHEN hit.same_county THEN hit.id END,
+            reason = CASE WHEN NOT hit.same_county THEN format(
+                '同名同类设施“%s”已在县（区）%s（%s）同一位置，本行位于 %s；设施不会跨县，'
+                '未作更新 / facility "%s" of this category already exists at this place in '
+                'county %s (%s) and this row lies in %s; a facility never changes county, '
+                'so nothing was updated', hit.name, hit.county, hit.region_code,
+                s.region_code, hit.name, hit.county, hit.region_code, s.region_code) END
+        FROM hit WHERE hit.line = s.line RETURNING hit.same_county"""), params).all()
+    return conflicts + same_county.count(False)

@@ -75,7 +75,10 @@ def header_field(cell: str) -> str | None:
 
 
 def load_mapping(path: Path) -> dict[str, str]:
-    """Read a mapping file: ``{"源列名": "field", ...}`` (JSON) or CSV ``column,field``."""
+    """Read a mapping file: ``{"源列名": "field", ...}`` (JSON) or CSV ``column,field``.
+
+    Keys are the columns as written; they are compared normalised (see :func:`header_key`).
+    """
     try:
         text = path.read_text("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -100,7 +103,7 @@ def load_mapping(path: Path) -> dict[str, str]:
         if name not in FIELDS and name != IGNORE:
             raise InvalidInput(f"mapping file {path.name}: unknown field {name!r} for column "
                                f"{column!r}; fields are {', '.join(FIELDS)}, or ignore")
-        mapping[header_key(column)] = name
+        mapping[column.strip()] = name
     return mapping
 
 
@@ -124,11 +127,11 @@ class ColumnMap:
 def map_header(header: Sequence[str], mapping: Mapping[str, str] | None = None) -> ColumnMap:
     """Assign each header cell to a field (mapping first, then synonyms); first one wins."""
     result = ColumnMap(header=[h.strip() for h in header])
+    explicit = {header_key(column): name for column, name in (mapping or {}).items()}
     for index, cell in enumerate(result.header):
         if not cell:
             continue
-        key = header_key(cell)
-        name = (mapping or {}).get(key) or header_field(cell)
+        name = explicit.get(header_key(cell)) or header_field(cell)
         if name == IGNORE:
             result.ignored.append(index)
         elif name and name not in result.fields:
@@ -136,6 +139,19 @@ def map_header(header: Sequence[str], mapping: Mapping[str, str] | None = None) 
         else:
             result.extra[index] = cell
     return result
+
+
+def absent_mapped_columns(header: Sequence[str], mapping: Mapping[str, str]) -> list[str]:
+    """Columns a mapping names that the header does not have (compared normalised).
+
+    A mapping written for another office's file would otherwise be ignored without a word
+    and the columns it meant to name read by the synonyms, or not at all.
+
+    >>> absent_mapped_columns(["住户证件", "姓名"], {"住户证件": "id_number", "备注": "ignore"})
+    ['备注']
+    """
+    present = {header_key(cell) for cell in header if cell.strip()}
+    return [column for column in mapping if header_key(column) not in present]
 
 
 def header_score(row: Sequence[str]) -> int:
@@ -165,5 +181,5 @@ def owner_header(columns: ColumnMap) -> str | None:
     return "owner" if header_key(columns.header[index]) in ("产权人", "权利人") else None
 
 
-__all__ = ["FIELDS", "REPORT_COLUMNS", "SYNONYMS", "ColumnMap", "header_field", "header_score",
-           "load_mapping", "map_header", "missing_required", "owner_header"]
+__all__ = ["FIELDS", "REPORT_COLUMNS", "SYNONYMS", "ColumnMap", "absent_mapped_columns",
+           "header_field", "header_score", "load_mapping", "map_header", "missing_required", "owner_header"]

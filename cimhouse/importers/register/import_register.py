@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -38,6 +39,7 @@ from cimhouse.errors import InvalidInput
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.register.apply import apply_staged
 from cimhouse.importers.register.columns import (
+    absent_mapped_columns,
     load_mapping,
     map_header,
     missing_required,
@@ -46,6 +48,7 @@ from cimhouse.importers.register.conflicts import reject_conflicts
 from cimhouse.importers.register.read_table import BLOCK_BYTES, CHUNK_ROWS, open_table
 from cimhouse.importers.register.report import RejectsReport
 from cimhouse.importers.register.rows import STAGE_COLUMNS, STAGE_SQL, RowValidator
+from cimhouse.importers.register.stored_conflicts import reject_stored_conflicts
 from cimhouse.importers.register.validate_chunks import ChunkValidation, default_workers
 from cimhouse.pii import PiiVault
 from cimhouse.schema import Estate
@@ -109,18 +112,28 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
                     report_path: Path | None = None, dry_run: bool = False,
                     actor: str = "cli", default_crs: str = "CGCS2000",
                     chunk_rows: int = CHUNK_ROWS, chunk_bytes: int = BLOCK_BYTES,
-                    workers: int | None = None,
+                    workers: int | None = None, update_persons: bool = False,
+                    as_of: dt.datetime | None = None,
                     on_progress: Callable[[int], None] | None = None) -> RegisterImportResult:
     """Import the register at ``path``; see the module docstring.
 
     ``mapping`` (a file or a dict ``{header: field}``) overrides the header synonyms;
     ``default_crs`` applies to rows without a 坐标系 column. ``workers`` validation
     processes (0: inline; default: one per core for files over 4 MiB) get chunks of
-    ``chunk_bytes`` of CSV or ``chunk_rows`` of other tables. Raises
+    ``chunk_bytes`` of CSV or ``chunk_rows`` of other tables. Rows that would rename a
+    stored person or undo a lifecycle edit made after ``as_of`` are rejected (see
+    :mod:`.stored_conflicts`); ``update_persons`` renames instead. Raises
     :class:`InvalidInput` (nothing written) when the file is not a readable register.
     """
     table = open_table(path)
     explicit = load_mapping(mapping) if isinstance(mapping, Path) else dict(mapping or {})
+    absent = absent_mapped_columns(table.header, explicit)
+    if absent:  # a mapping meant for another file: refuse before any work
+        raise InvalidInput(
+            f"{path.name}: the mapping names columns the file does not have: "
+            f"{', '.join(absent)} (header on line {table.header_line}: "
+            f"{', '.join(h for h in table.header if h.strip())}) / "
+            f"映射文件中的列在本文件中不存在: {'、'.join(absent)}")
     columns = map_header(table.header, explicit)
     missing = missing_required(columns)
     if missing:
@@ -136,7 +149,9 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
         workers = default_workers() if path.stat().st_size >= PARALLEL_MIN_BYTES else 0
     result.workers = workers
     handle = begin_run(session, kind="register", path=path, actor=actor, dry_run=dry_run,
-                       options={"mapping": bool(mapping), "default_crs": default_crs})
+                       options={"mapping": bool(mapping), "default_crs": default_crs,
+                                "update_persons": update_persons,
+                                "as_of": as_of.isoformat() if as_of else None})
     result.import_run_id = handle.id
     # Hashes and sorts over a million staged rows spill to disk at the default work_mem;
     # LOCAL keeps the larger setting to this transaction.
@@ -167,6 +182,9 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
         session.execute(text(f"ANALYZE {STAGE_TABLE}"))
         # retired houses first: the conflict checks summarise the rows that are left
         conflicting = reject_rows_on_retired_houses(session) | reject_conflicts(session)
+        stored, kept = reject_stored_conflicts(session, update_persons=update_persons,
+                                               as_of=as_of)
+        conflicting.update(stored)
         if conflicting:
             result.accepted -= len(conflicting)
             for line, cells in open_table(path).rows():
@@ -175,7 +193,7 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
         result.rejected = report.count
         result.seconds["read_validate_stage"] = round(time.perf_counter() - clock, 2)
         clock = time.perf_counter()
-        result.counts = apply_staged(session, actor=actor, run_id=handle.id)
+        result.counts = apply_staged(session, actor=actor, run_id=handle.id) | kept
         result.seconds["apply"] = round(time.perf_counter() - clock, 2)
         result.communities = list(session.scalars(text(
             f"SELECT DISTINCT region_code FROM {STAGE_TABLE} ORDER BY 1")))

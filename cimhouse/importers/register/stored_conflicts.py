@@ -1,0 +1,147 @@
+"""Rows that disagree with what is already stored: rejected, the stored record is kept.
+
+Two kinds, both reported like the in-file conflicts of :mod:`.conflicts` (every row
+involved goes to the report with a bilingual reason, nothing of it is written):
+
+- **A person renamed.** An ID number already stored with another name is the same clash
+  as two names for one ID number inside one file: the import does not guess, it keeps the
+  stored person and rejects every row of that ID number in the file. ``update_persons``
+  (``--update-persons``) says the file is right: the person is renamed, with history.
+  Reasons carry masked values only (``330402********1234``, ``史**``).
+- **A lifecycle edit undone.** A house field set by ``codes relabel``, ``codes split`` or
+  ``codes merge`` (``change_log`` sources ``relabel``, ``split_house``, ``merge_houses``)
+  is not reverted by a file that still has the old value when the edit is newer than the
+  file's data: every row of that house is rejected and the edit kept. ``as_of`` is when
+  the file's data was extracted; without it every lifecycle edit counts as newer. An edit
+  made at or before ``as_of`` loses to the file (the file's value is applied, with history).
+
+Empty cells say nothing here either: a blank 建筑面积 never conflicts with a stored area.
+
+Example::
+
+    rejected, counts = reject_stored_conflicts(session, update_persons=False, as_of=None)
+    rejected[7]   # ['身份证号 330402********1234 已登记的姓名为 史**，本文件为 付* ...']
+    counts        # {'persons_conflicting': 1, 'houses_edits_kept': 0}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from cimhouse.importers.register.conflicts import summarise_houses
+
+LIFECYCLE_SOURCES = ("relabel", "split_house", "merge_houses")
+
+# name -> (中文, English, the file's value over stage_house_summary c / stage_register r,
+# stored column). Only fields both the lifecycle commands and the import write; a file
+# value of NULL (empty cell) is no disagreement where the import would keep the stored one.
+_FIELDS = {
+    "unit_label": ("单元", "unit", "r.unit_label", "h.unit_label"),
+    "floor_label": ("楼层", "floor label", "r.floor_label", "h.floor_label"),
+    "floor_number": ("所在层", "floor", "c.floor_number_lo", "h.floor_number"),
+    "room_label": ("室号", "room", "r.room_label", "h.room_label"),
+    "area_m2": ("建筑面积", "area", "c.area_m2_lo", "h.area_m2"),
+    "realestate_unit_no": ("不动产单元号", "real-estate unit number", "c.realestate_no_lo",
+                           "h.realestate_unit_no"),
+}
+_KEEPS_STORED_WHEN_EMPTY = {"floor_label", "floor_number", "area_m2", "realestate_unit_no"}
+
+
+def _mask_name(column: str) -> str:
+    """SQL masking a name as the API does: family name kept, the rest starred (史**)."""
+    return f"left({column}, 1) || repeat('*', greatest(1, char_length({column}) - 1))"
+
+
+_PERSON_REASONS = f"""
+    SELECT r.line, r.id_hash, format(
+        '身份证号 %s 已登记的姓名为 %s，本文件为 %s；保留已有记录（确认更名请加 '
+        '--update-persons） / ID number %s is stored with the name %s, this file says %s; '
+        'the stored person is kept (pass --update-persons to rename)',
+        r.id_masked, {_mask_name('p.name')}, {_mask_name('r.person_name')},
+        r.id_masked, {_mask_name('p.name')}, {_mask_name('r.person_name')})
+    FROM stage_register r JOIN person p ON p.id_hash = r.id_hash
+    WHERE p.name <> r.person_name"""
+
+_FILE_VALUES = ", ".join(f"('{name}', '{zh}', '{en}', ({value})::text, ({stored})::text, "
+                         f"{'true' if name in _KEEPS_STORED_WHEN_EMPTY else 'false'})"
+                         for name, (zh, en, value, stored) in _FIELDS.items())
+# The house each staged house will update (as apply.py matches: 不动产单元号 first, then the
+# normalised address), the fields a lifecycle command set on it after ``as_of``, and where
+# the file disagrees with the stored value of such a field.
+_HOUSE_REASONS = f"""
+    WITH matched AS (
+        SELECT c.county, c.house_norm, h.id, h.code
+        FROM stage_house_summary c
+        CROSS JOIN LATERAL (
+            SELECT h.id, h.code FROM house h
+            WHERE h.county = c.county
+              AND (h.realestate_unit_no = c.realestate_no_lo OR h.address_norm = c.house_norm)
+            ORDER BY h.realestate_unit_no IS NOT DISTINCT FROM c.realestate_no_lo DESC, h.id
+            LIMIT 1) h
+        WHERE h.code IS NOT NULL),
+    edits AS (
+        SELECT DISTINCT ON (m.county, m.house_norm, k.field)
+               m.county, m.house_norm, m.code, k.field, e.source, e.changed_at
+        FROM matched m
+        JOIN change_log e ON e.county = m.county AND e.object_kind = 'house'
+                         AND e.object_id = m.code
+        CROSS JOIN LATERAL jsonb_object_keys(e.current) AS k(field)
+        WHERE e.source = ANY (:sources) AND e.current IS NOT NULL
+          AND (CAST(:as_of AS timestamptz) IS NULL OR e.changed_at > :as_of)
+        ORDER BY m.county, m.house_norm, k.field, e.changed_at DESC)
+    SELECT r.line, d.county, d.house_norm, format(
+        '房屋 %s 的%s已于 %s 经 %s 改为 %s，本文件为 %s；该修改晚于本文件数据，予以保留（若本文件'
+        '更新，请用 --as-of 给出其数据日期） / house %s: the %s was set to %s by %s on %s and '
+        'this file says %s; the edit is newer than the file''s data and is kept (if the '
+        'file is newer, give its date with --as-of)',
+        d.code, d.zh, d.edited, d.source, coalesce(d.stored, '（空）'),
+        coalesce(d.value, '（空）'), d.code, d.en, coalesce(d.stored, '(empty)'), d.source,
+        d.edited, coalesce(d.value, '(empty)'))
+    FROM (
+        SELECT c.county, c.house_norm, e.code, e.source,
+               to_char(e.changed_at, 'YYYY-MM-DD HH24:MI') AS edited, f.zh, f.en, f.value,
+               f.stored
+        FROM edits e
+        JOIN stage_house_summary c ON c.county = e.county AND c.house_norm = e.house_norm
+        JOIN stage_register r ON r.line = c.line
+        JOIN house h ON h.county = e.county AND h.code = e.code
+        CROSS JOIN LATERAL (VALUES {_FILE_VALUES})
+            AS f(name, zh, en, value, stored, keeps_stored)
+        WHERE f.name = e.field AND f.value IS DISTINCT FROM f.stored
+          AND NOT (f.keeps_stored AND f.value IS NULL)) d
+    JOIN stage_register r ON r.county = d.county AND r.house_norm = d.house_norm"""
+
+
+def reject_stored_conflicts(session: Session, *, update_persons: bool,
+                            as_of: dt.datetime | None) -> tuple[dict[int, list[str]],
+                                                                dict[str, int]]:
+    """Remove the staged rows that would rename a person or undo a newer lifecycle edit.
+
+    Returns ``({line: reasons}, counts)`` with counts ``persons_conflicting`` (ID numbers)
+    and ``houses_edits_kept`` (houses). Expects ``stage_house_summary``
+    (:func:`.conflicts.reject_conflicts`) and rebuilds it when rows were removed.
+    """
+    rejected: defaultdict[int, list[str]] = defaultdict(list)
+    persons: set[bytes] = set()
+    houses: set[tuple[str, str]] = set()
+    if not update_persons:
+        for line, id_hash, reason in session.execute(text(_PERSON_REASONS)):
+            rejected[line].append(reason)
+            persons.add(bytes(id_hash))
+    for line, county, house_norm, reason in session.execute(
+            text(_HOUSE_REASONS), {"sources": list(LIFECYCLE_SOURCES), "as_of": as_of}):
+        rejected[line].append(reason)
+        houses.add((county, house_norm))
+    if rejected:
+        session.execute(text("DELETE FROM stage_register WHERE line = ANY (:lines)"),
+                        {"lines": sorted(rejected)})
+        summarise_houses(session)
+    return dict(rejected), {"persons_conflicting": len(persons),
+                            "houses_edits_kept": len(houses)}
+
+
+__all__ = ["LIFECYCLE_SOURCES", "reject_stored_conflicts"]
