@@ -5,6 +5,7 @@ keep codes, broken files that write nothing."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import ifcopenshell
@@ -205,6 +206,52 @@ def test_broken_files_write_nothing(session: Session, tmp_path: Path, damage: st
     with pytest.raises(InvalidInput):
         import_ifc(session, broken, community=COMMUNITY)
     assert [_count(session, m) for m in (Building, Estate, ImportRun, ChangeLog)] == before
+
+
+def _declared_as(source: Path, schema: str, target: Path) -> Path:
+    """A real sample whose header names another schema (only the FILE_SCHEMA text edited)."""
+    raw = source.read_bytes()
+    edited, n = re.subn(rb"FILE_SCHEMA\s*\(\s*\('[^']*'\)\s*\)",
+                        b"FILE_SCHEMA(('" + schema.encode() + b"'))", raw, count=1)
+    assert n == 1
+    target.write_bytes(edited)
+    return target
+
+
+@pytest.mark.parametrize(("sample", "declared", "content"), [
+    (DUPLEX, "IFC4", "IFC2X3"), (FZK, "IFC2X3", "IFC4"), (GEOREF_EXAMPLE, "IFC2X3", "IFC4"),
+    (DUPLEX, "IFC4X3_ADD2", "IFC2X3")])
+def test_header_schema_that_does_not_match_the_content_is_refused(
+        session: Session, tmp_path: Path, sample: Path, declared: str, content: str) -> None:
+    """Issue 11 item 13: an IFC2X3 model whose header said IFC4 was imported without a word
+    (ifcopenshell reads the attributes by the declared schema's positions)."""
+    wrong = _declared_as(sample, declared, tmp_path / f"{sample.stem}-{declared}.ifc")
+    before = [_count(session, m) for m in (Building, Estate, House, ImportRun, ChangeLog)]
+    with pytest.raises(InvalidInput) as refused:
+        import_ifc(session, wrong, community=COMMUNITY, georef_cli=JIAXING_GRID,
+                   override_georef=True)
+    message = str(refused.value)
+    declared = declared.removesuffix("_ADD2")
+    assert f"the header says FILE_SCHEMA {declared} but the content is {content}" in message
+    assert f"文件头声明的模式 {declared} 与内容 ({content}) 不符" in message
+    assert [_count(session, m) for m in (Building, Estate, House, ImportRun, ChangeLog)] == before
+
+
+def test_entities_that_fit_no_schema_are_a_warning_in_summary_and_run(
+        session: Session, tmp_path: Path) -> None:
+    """A stray misfit that no other schema explains is imported, with a word about it."""
+    raw = DUPLEX.read_text("utf-8")
+    line = re.search(r"^(#159=IFCPROPERTYSINGLEVALUE\(.*)\);$", raw, re.MULTILINE)
+    assert line is not None
+    odd = tmp_path / "duplex-one-odd.ifc"
+    odd.write_text(raw.replace(line.group(0), line.group(1) + ",$);", 1), "utf-8")
+    result = import_ifc(session, odd, community=COMMUNITY, georef_cli=JIAXING_GRID,
+                        override_georef=True)
+    warning = "1 entities do not fit the schema IFC2X3 the header names"
+    assert any(warning in w for w in result.warnings)
+    run = session.get(ImportRun, result.import_run_id)
+    assert run is not None and any(warning in w for w in run.summary["warnings"])
+    assert result.counts["houses_added"] == 2
 
 
 def test_geometry_over_its_time_limit_writes_nothing(session: Session, block: Path) -> None:

@@ -125,7 +125,7 @@ def test_reimport_keeps_a_newer_relabel_and_reports_the_rows(session: Session,
 
 def test_an_edit_the_file_agrees_with_or_an_untouched_field_is_no_conflict(
         session: Session, tmp_path: Path) -> None:
-    path, code = _coded_house(session, tmp_path)
+    _path, code = _coded_house(session, tmp_path)
     relabel_object(session, code, actor="alice", floor_label="5F")
     rows = [row(501, "王芳", person(11), area="90.1"), row(501, "李强", person(12), area="90.1"),
             row(502, "赵敏", person(13))]  # the area changed, the relabelled field is blank

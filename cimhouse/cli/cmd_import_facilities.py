@@ -20,7 +20,9 @@ def facilities(
                                      "word such as 托育/养老/菜场), address and/or lon,lat."),
     source: str | None = typer.Option(None, "--source",
                                       help="Who owns the data; with the external id it keys "
-                                           "re-imports (default: the file name stem)."),
+                                           "re-imports within a county (default: the file "
+                                           "name stem). An id naming another county's "
+                                           "facility is a conflict, never a move."),
     crs: str = typer.Option("CGCS2000", "--crs",
                             help="Coordinates of rows without a crs column: CGCS2000, WGS84, "
                                  "GCJ02, BD09 or EPSG:NNNN (projected x/y in metres)."),
@@ -34,6 +36,9 @@ def facilities(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Import facilities idempotently; every row is accepted or rejected with a reason.
+
+    The summary says what happened: added, updated (any column changed, the name included),
+    unchanged, and conflicts (rejected: the key names a facility of another county).
 
     Example: cimhouse import facilities jiaxing_facilities.xlsx --crs GCJ02 --source minzheng
     """

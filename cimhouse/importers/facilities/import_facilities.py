@@ -41,8 +41,8 @@ from cimhouse.importers.import_runs import begin_run, end_run
 
 # Every attribute a file gives is compared and updated; the county never changes (see
 # matching.find_existing), and source + external id are the key.
-UPDATABLE = ("name", "category", "subtype", "address", "geom", "capacity", "status", "region_code",
-             "estate_id", "attributes")
+UPDATABLE = ("name", "category", "subtype", "address", "geom", "capacity", "status",
+             "region_code", "estate_id", "attributes")
 
 
 @dataclass
@@ -74,7 +74,8 @@ class FacilityImportResult:
     def summary(self) -> dict[str, object]:
         return {"read": self.read, "accepted": self.accepted, "rejected": len(self.rejected),
                 "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "conflicts": self.conflicts, "matched_by": self.matched_by, "import_run_id": self.import_run_id,
+                "conflicts": self.conflicts, "matched_by": self.matched_by,
+                "import_run_id": self.import_run_id,
                 "report": str(self.report_path) if self.report_path else None}
 
 

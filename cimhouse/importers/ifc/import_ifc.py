@@ -121,7 +121,7 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
         counts = write_model(session, target, ModelView(structure, groups, shapes, georef,
                                                         source),
                              actor=actor, source=f"import_run:{run.id}")
-        warnings = [*structure.warnings, *georef.warnings]
+        warnings = [*opened.warnings, *structure.warnings, *georef.warnings]
         if rule.kind == "auto" and structure.zones and used_rule.kind != "zone":
             warnings.append(f"{len(structure.zones)} IfcZone(s) overlap (a space in two "
                             f"zones), so they were not taken as dwellings; rule used: "

@@ -1,8 +1,17 @@
 """Open an IFC file and refuse broken ones before anything is written.
 
 ifcopenshell opens a truncated file without raising (it logs the damage), so the checks
-are explicit: the STEP trailer ``END-ISO-10303-21;``, a supported schema, no ``[error]``
-line in ifcopenshell's log while parsing, exactly one IfcProject.
+are explicit: the STEP trailer ``END-ISO-10303-21;``, a supported schema, content that fits
+the schema its header names, no ``[error]`` line in ifcopenshell's log while parsing,
+exactly one IfcProject.
+
+ifcopenshell reads the DATA section by the schema that ``FILE_SCHEMA`` names, attribute by
+position: an IFC2X3 model whose header says IFC4 opens without an error, only with warnings
+that entities have the wrong number of attributes, and every attribute after the first
+difference is read as the wrong one. So when entities do not fit the declared schema, the
+file is parsed again under the other supported schemas; when one of them fits far better
+(under a tenth of the misfits), the header is wrong and the file is refused, naming both
+schemas. Misfits that no other schema explains are kept as a warning of the import.
 
 Example::
 
@@ -26,6 +35,11 @@ from cimhouse.errors import InvalidInput
 _ifc: Any = ifcopenshell  # untyped library
 
 SUPPORTED_SCHEMAS = ("IFC2X3", "IFC4", "IFC4X3")
+#: the schema ifcopenshell parses for each supported family
+PARSER_SCHEMAS = {"IFC2X3": "IFC2X3", "IFC4": "IFC4", "IFC4X3": "IFC4X3_ADD2"}
+_LOG_PREFIX = re.compile(r"^(\[[^\]]*\]\s*)+")  # [warning] [VAL016] [2026-12-02 00:53:53]
+#: another schema explains the content when it leaves under this share of the misfits
+MISMATCH_RATIO = 0.1
 TRAILER = b"END-ISO-10303-21;"
 SCHEMA_PATTERN = re.compile(rb"FILE_SCHEMA\s*\(\s*\(\s*'([^']*)'", re.IGNORECASE)
 #: how many parser errors the message quotes
@@ -39,6 +53,7 @@ class OpenedModel:
     model: Any  # ifcopenshell.file
     sha256: str
     size_bytes: int
+    warnings: tuple[str, ...] = ()
 
 
 def _schema_family(schema: str) -> str | None:
@@ -79,6 +94,10 @@ def open_model(path: Path) -> OpenedModel:
         except (ifcopenshell.Error, RuntimeError) as exc:
             raise InvalidInput(f"{name}: the IFC file cannot be parsed ({exc})") from None
         log = _ifc.get_log()
+        declared = _schema_family(label.group(1).decode("ascii", "replace")) or ""
+        misfits = _misfits(log)
+        if misfits:
+            _refuse_other_schema(name, raw, label.span(1), declared, len(misfits), misfits)
     errors = [line.split("] ", 2)[-1] for line in log.splitlines() if line.startswith("[error]")]
     if errors:
         quoted = "; ".join(errors[:QUOTED_ERRORS])
@@ -90,4 +109,36 @@ def open_model(path: Path) -> OpenedModel:
     projects = model.by_type("IfcProject")
     if len(projects) != 1:
         raise InvalidInput(f"{name}: expected exactly one IfcProject, found {len(projects)}")
-    return OpenedModel(model, hashlib.sha256(raw).hexdigest(), len(raw))
+    warnings = (f"{len(misfits)} entities do not fit the schema {declared} the header names "
+                f"(e.g. {misfits[0]}); their attributes may be read wrongly",) if misfits else ()
+    return OpenedModel(model, hashlib.sha256(raw).hexdigest(), len(raw), warnings)
+
+
+def _misfits(log: str) -> list[str]:
+    """Parser messages saying an entity does not fit the schema (arity or unknown name)."""
+    return [_LOG_PREFIX.sub("", line).strip() for line in log.splitlines()
+            if "[VAL016]" in line or "not found in schema" in line]
+
+
+def _refuse_other_schema(name: str, raw: bytes, span: tuple[int, int], declared: str,
+                         count: int, examples: list[str]) -> None:
+    """Raise when another supported schema explains the content far better than the header's.
+
+    Called with the log lock held (the log is process-wide).
+    """
+    for family, parser_schema in PARSER_SCHEMAS.items():
+        if family == declared:
+            continue
+        relabelled = raw[:span[0]] + parser_schema.encode() + raw[span[1]:]
+        _ifc.get_log()
+        try:
+            _ifc.file.from_string(relabelled.decode("utf-8", "replace"))
+        except (ifcopenshell.Error, RuntimeError):
+            continue
+        other = len(_misfits(_ifc.get_log()))
+        if other < count * MISMATCH_RATIO:
+            raise InvalidInput(
+                f"{name}: the header says FILE_SCHEMA {declared} but the content is "
+                f"{family}: {count} entities do not fit {declared} (e.g. {examples[0]}), "
+                f"{other} do not fit {family}; correct FILE_SCHEMA or export the model "
+                f"again / 文件头声明的模式 {declared} 与内容 ({family}) 不符，未导入")

@@ -182,4 +182,5 @@ def owner_header(columns: ColumnMap) -> str | None:
 
 
 __all__ = ["FIELDS", "REPORT_COLUMNS", "SYNONYMS", "ColumnMap", "absent_mapped_columns",
-           "header_field", "header_score", "load_mapping", "map_header", "missing_required", "owner_header"]
+           "header_field", "header_score", "load_mapping", "map_header", "missing_required",
+           "owner_header"]
