@@ -78,16 +78,17 @@ def test_mapping_naming_an_absent_column_is_refused_before_any_work(
     from cimhouse.errors import InvalidInput
 
     path = write_sheet(tmp_path / "r.xlsx")
-    mapping = tmp_path / "other-office.json"  # 证件号码 is not in this file: 住户证件 is
-    mapping.write_text(json.dumps({"证件号码（新）": "id_number", "房间": "room",
-                                   "性质": "relation", "住户": "name", "备用列": "ignore"},
-                                  ensure_ascii=False), "utf-8")
+    mapping = tmp_path / "other-office.json"  # its phone column is not in this file
+    mapping.write_text(json.dumps({"住户证件": "id_number", "房间": "room", "性质": "relation",
+                                   "住户": "name", "手机号码（住户）": "phone",
+                                   "备用列": "ignore"}, ensure_ascii=False), "utf-8")
     runs = session.scalar(text("SELECT count(*) FROM import_run"))
     with pytest.raises(InvalidInput) as refused:
         import_register(session, path, vault=VAULT, mapping=mapping)
     message = str(refused.value)
-    assert "证件号码（新）, 备用列" in message and "房间" not in message.split("header")[0]
-    assert "does not have" in message and "不存在" in message
+    assert "the mapping names columns the file does not have: 手机号码（住户）, 备用列" in message
+    assert "映射文件中的列在本文件中不存在: 手机号码（住户）、备用列" in message
+    assert "header on line 3: 社区, 小区, 楼栋, 房间, 住户, 住户证件, 性质, 面积" in message
     assert session.scalar(text("SELECT count(*) FROM import_run")) == runs  # no work done
     assert session.scalar(select(func.count()).select_from(House)) == 0
     # a dict mapping is checked the same way, keys compared normalised (spaces, brackets)
@@ -95,8 +96,8 @@ def test_mapping_naming_an_absent_column_is_refused_before_any_work(
         import_register(session, path, vault=VAULT,
                         mapping={"住户 证件X": "id_number", "房间": "room"})
     ok = import_register(session, path, vault=VAULT,
-                         mapping={"住户 证件": "id_number", "房间": "room", "性质": "relation",
-                                  "住户": "name"})
+                         mapping={"住户 证件": "id_number", "【房间】": "room",
+                                  "性质": "relation", "住户": "name"})
     assert (ok.read, ok.accepted) == (3, 3)
 
 
