@@ -14,7 +14,7 @@ from cimhouse.coding.assign_codes import assign_codes
 from cimhouse.coding.relabel_object import relabel_object
 from cimhouse.coding.split_house import split_house
 from cimhouse.importers.register.import_register import import_register
-from cimhouse.schema import ChangeLog, House, ImportRun, Person, PersonHouse
+from cimhouse.schema import ChangeLog, Estate, House, ImportRun, Person, PersonHouse
 from tests.test_register_conflicts import HEADER, VAULT, person, report_rows, row, write
 from tests.test_register_files import cli, cli_env
 
@@ -142,8 +142,8 @@ def test_reimport_does_not_undo_a_split(session: Session, tmp_path: Path) -> Non
     # the file's 不动产单元号 names the old house: it matches that one, the new ones keep
     # the labels the split gave them
     assert (result.rejected, result.counts["houses_updated"]) == (0, 0)
-    labels = dict(session.execute(select(House.code, House.room_label).where(
-        House.code.in_([first, second]))).tuples().all())
+    labels = {c: label for c, label in session.execute(select(House.code, House.room_label)
+                                                        .where(House.code.in_([first, second])))}
     assert labels == {first: "501-1", second: "501-2"}
 
 
@@ -168,3 +168,22 @@ def test_cli_update_persons_and_as_of(fresh_db: str, fresh_engine: Engine,
             "SELECT options FROM import_run ORDER BY id DESC LIMIT 1")).scalar_one()
         assert options["as_of"].startswith("2026-12-01T23:59:59")
         assert conn.execute(select(func.count()).select_from(PersonHouse)).scalar() == 1
+
+
+def test_reimport_does_not_make_a_twin_of_a_renamed_estate(session: Session,
+                                                            tmp_path: Path) -> None:
+    """A relabelled estate name: the old file's name would have become a new, empty estate."""
+    path, _code = _coded_house(session, tmp_path)
+    estate = session.scalars(select(Estate)).one()
+    relabel_object(session, estate.code, actor="alice", name="梅花园")
+    report = tmp_path / "rejects.csv"
+    again = import_register(session, path, vault=VAULT, report_path=report)
+    assert (again.counts["estates_added"], again.counts["estates_edits_kept"]) == (0, 1)
+    assert (again.accepted, again.rejected) == (0, 3)
+    assert list(session.scalars(select(Estate.name))) == ["梅花园"]
+    reason = report_rows(report)[1][len(HEADER)]
+    assert "小区 梅花苑 已于" in reason and f"更名为 梅花园（{estate.code}）" in reason
+    assert f"estate 梅花苑 was renamed 梅花园 ({estate.code}) by relabel on" in reason
+    today = session.scalar(select(func.now()))
+    older = import_register(session, path, vault=VAULT, as_of=today - dt.timedelta(days=1))
+    assert older.counts["estates_edits_kept"] == 1

@@ -14,6 +14,8 @@ involved goes to the report with a bilingual reason, nothing of it is written):
   file's data: every row of that house is rejected and the edit kept. ``as_of`` is when
   the file's data was extracted; without it every lifecycle edit counts as newer. An edit
   made at or before ``as_of`` loses to the file (the file's value is applied, with history).
+  The same holds for an estate renamed by ``codes relabel`` while the file still uses the
+  old name: the rows are rejected rather than becoming a new, empty estate of the old name.
 
 Empty cells say nothing here either: a blank 建筑面积 never conflicts with a stored area.
 
@@ -21,7 +23,7 @@ Example::
 
     rejected, counts = reject_stored_conflicts(session, update_persons=False, as_of=None)
     rejected[7]   # ['身份证号 330402********1234 已登记的姓名为 史**，本文件为 付* ...']
-    counts        # {'persons_conflicting': 1, 'houses_edits_kept': 0}
+    counts  # {'persons_conflicting': 1, 'houses_edits_kept': 0, 'estates_edits_kept': 0}
 """
 
 from __future__ import annotations
@@ -116,24 +118,62 @@ _HOUSE_REASONS = f"""
     JOIN stage_register r ON r.county = d.county AND r.house_norm = d.house_norm"""
 
 
+# An estate renamed by ``codes relabel`` whose old name the file still uses: the import
+# would take the old name for a new estate (an empty twin of the renamed one).
+_ESTATE_REASONS = """
+    WITH named AS (
+        SELECT DISTINCT county, region_code, estate_name FROM stage_register
+        WHERE estate_name IS NOT NULL),
+    renamed AS (
+        SELECT DISTINCT ON (n.county, n.region_code, n.estate_name)
+               n.county, n.region_code, n.estate_name, e.code, e.name,
+               to_char(c.changed_at, 'YYYY-MM-DD HH24:MI') AS edited
+        FROM named n
+        JOIN estate e ON e.county = n.county AND e.region_code = n.region_code
+        JOIN change_log c ON c.county = e.county AND c.object_kind = 'estate'
+                         AND c.object_id = e.code AND c.source = 'relabel'
+        WHERE c.previous ->> 'name' = n.estate_name
+          AND (CAST(:as_of AS timestamptz) IS NULL OR c.changed_at > :as_of)
+          AND NOT EXISTS (
+              SELECT 1 FROM estate x
+              WHERE x.county = n.county AND x.region_code = n.region_code
+                AND (x.name = n.estate_name OR n.estate_name = ANY (x.aliases)))
+        ORDER BY n.county, n.region_code, n.estate_name, c.changed_at DESC)
+    SELECT r.line, d.code, format(
+        '小区 %s 已于 %s 经 relabel 更名为 %s（%s），本文件仍用旧名；该修改晚于本文件数据，'
+        '未导入（请改用新名，或用 --as-of 给出本文件的数据日期） / estate %s was renamed %s '
+        '(%s) by relabel on %s and this file still uses the old name; the edit is newer than '
+        'the file''s data, so the rows were not imported (use the new name, or give the '
+        'file''s date with --as-of)', d.estate_name, d.edited, d.name, d.code,
+        d.estate_name, d.name, d.code, d.edited)
+    FROM renamed d
+    JOIN stage_register r ON r.county = d.county AND r.region_code = d.region_code
+                         AND r.estate_name = d.estate_name"""
+
+
 def reject_stored_conflicts(session: Session, *, update_persons: bool,
                             as_of: dt.datetime | None) -> tuple[dict[int, list[str]],
                                                                 dict[str, int]]:
     """Remove the staged rows that would rename a person or undo a newer lifecycle edit.
 
-    Returns ``({line: reasons}, counts)`` with counts ``persons_conflicting`` (ID numbers)
-    and ``houses_edits_kept`` (houses). Expects ``stage_house_summary``
-    (:func:`.conflicts.reject_conflicts`) and rebuilds it when rows were removed.
+    Returns ``({line: reasons}, counts)`` with counts ``persons_conflicting`` (ID numbers),
+    ``houses_edits_kept`` (houses) and ``estates_edits_kept`` (renamed estates). Expects
+    ``stage_house_summary`` (:func:`.conflicts.reject_conflicts`) and rebuilds it when rows
+    were removed.
     """
     rejected: defaultdict[int, list[str]] = defaultdict(list)
     persons: set[bytes] = set()
     houses: set[tuple[str, str]] = set()
+    estates: set[str] = set()
+    params = {"sources": list(LIFECYCLE_SOURCES), "as_of": as_of}
+    for line, code, reason in session.execute(text(_ESTATE_REASONS), params):
+        rejected[line].append(reason)
+        estates.add(code)
     if not update_persons:
         for line, id_hash, reason in session.execute(text(_PERSON_REASONS)):
             rejected[line].append(reason)
             persons.add(bytes(id_hash))
-    for line, county, house_norm, reason in session.execute(
-            text(_HOUSE_REASONS), {"sources": list(LIFECYCLE_SOURCES), "as_of": as_of}):
+    for line, county, house_norm, reason in session.execute(text(_HOUSE_REASONS), params):
         rejected[line].append(reason)
         houses.add((county, house_norm))
     if rejected:
@@ -141,7 +181,7 @@ def reject_stored_conflicts(session: Session, *, update_persons: bool,
                         {"lines": sorted(rejected)})
         summarise_houses(session)
     return dict(rejected), {"persons_conflicting": len(persons),
-                            "houses_edits_kept": len(houses)}
+                            "houses_edits_kept": len(houses), "estates_edits_kept": len(estates)}
 
 
 __all__ = ["LIFECYCLE_SOURCES", "reject_stored_conflicts"]
