@@ -46,13 +46,15 @@ def test_id_number_stored_with_another_name_is_a_conflict_across_files(
     assert sorted(int(r[len(HEADER) + 1]) for r in lines[1:]) == [2, 3]
     reason = lines[1][len(HEADER)]
     masked = someone[:6] + "********" + someone[-4:]
-    assert f"身份证号 {masked} 已登记的姓名为 史**，本文件为 付*" in reason
-    assert f"ID number {masked} is stored with the name 史**, this file says 付*" in reason
+    assert f"身份证号已以另一姓名登记: {masked} 已登记的姓名为 史**，本文件为 付*" in reason
+    assert f"ID number stored with another name: {masked} is stored as 史**, this file " \
+           "says 付*" in reason
     assert "--update-persons" in reason
     report_text = report.read_text("utf-8-sig")
     assert someone not in report_text and "史俊平" not in report_text
     summary = session.get(ImportRun, second.import_run_id).summary  # type: ignore[union-attr]
     assert summary["persons_conflicting"] == 1
+    assert summary["rejected_reasons"] == {"身份证号已以另一姓名登记": 2}
     assert someone not in json.dumps(summary, ensure_ascii=False)
 
     # The operator says the file is right: renamed, with history (masked values only).
@@ -103,8 +105,9 @@ def test_reimport_keeps_a_newer_relabel_and_reports_the_rows(session: Session,
     lines = report_rows(report)
     reasons = lines[1][len(HEADER)]
     assert f"房屋 {code} 的室号已于" in reasons and "经 relabel 改为 1101，本文件为 501" in reasons
-    assert f"house {code}: the room was set to 1101 by relabel on" in reasons
-    assert "the edit is newer than the file's data and is kept" in reasons
+    assert f"house edited after the file's data: house {code}, the room was set to 1101 by " \
+           "relabel on" in reasons
+    assert "and this file says 501; the edit is kept" in reasons
     assert "不动产单元号" in reasons  # each disagreeing field is named
     summary = session.get(ImportRun, again.import_run_id).summary  # type: ignore[union-attr]
     assert summary["houses_edits_kept"] == 1
@@ -183,7 +186,8 @@ def test_reimport_does_not_make_a_twin_of_a_renamed_estate(session: Session,
     assert list(session.scalars(select(Estate.name))) == ["梅花园"]
     reason = report_rows(report)[1][len(HEADER)]
     assert "小区 梅花苑 已于" in reason and f"更名为 梅花园（{estate.code}）" in reason
-    assert f"estate 梅花苑 was renamed 梅花园 ({estate.code}) by relabel on" in reason
+    assert f"estate renamed after the file's data: 梅花苑 was renamed 梅花园 ({estate.code}) " \
+           "by relabel on" in reason
     today = session.scalar(select(func.now()))
     older = import_register(session, path, vault=VAULT, as_of=today - dt.timedelta(days=1))
     assert older.counts["estates_edits_kept"] == 1

@@ -22,7 +22,7 @@ Empty cells say nothing here either: a blank 建筑面积 never conflicts with a
 Example::
 
     rejected, counts = reject_stored_conflicts(session, update_persons=False, as_of=None)
-    rejected[7]   # ['身份证号 330402********1234 已登记的姓名为 史**，本文件为 付* ...']
+    rejected[7]   # ['身份证号已以另一姓名登记: 330402********1234 已登记的姓名为 史**，...']
     counts  # {'persons_conflicting': 1, 'houses_edits_kept': 0, 'estates_edits_kept': 0}
 """
 
@@ -60,9 +60,9 @@ def _mask_name(column: str) -> str:
 
 _PERSON_REASONS = f"""
     SELECT r.line, r.id_hash, format(
-        '身份证号 %s 已登记的姓名为 %s，本文件为 %s；保留已有记录（确认更名请加 '
-        '--update-persons） / ID number %s is stored with the name %s, this file says %s; '
-        'the stored person is kept (pass --update-persons to rename)',
+        '身份证号已以另一姓名登记: %s 已登记的姓名为 %s，本文件为 %s；保留已有记录（确认更名'
+        '请加 --update-persons） / ID number stored with another name: %s is stored as %s, '
+        'this file says %s; the stored person is kept (pass --update-persons to rename)',
         r.id_masked, {_mask_name('p.name')}, {_mask_name('r.person_name')},
         r.id_masked, {_mask_name('p.name')}, {_mask_name('r.person_name')})
     FROM stage_register r JOIN person p ON p.id_hash = r.id_hash
@@ -96,10 +96,10 @@ _HOUSE_REASONS = f"""
           AND (CAST(:as_of AS timestamptz) IS NULL OR e.changed_at > :as_of)
         ORDER BY m.county, m.house_norm, k.field, e.changed_at DESC)
     SELECT r.line, d.county, d.house_norm, format(
-        '房屋 %s 的%s已于 %s 经 %s 改为 %s，本文件为 %s；该修改晚于本文件数据，予以保留（若本文件'
-        '更新，请用 --as-of 给出其数据日期） / house %s: the %s was set to %s by %s on %s and '
-        'this file says %s; the edit is newer than the file''s data and is kept (if the '
-        'file is newer, give its date with --as-of)',
+        '房屋的修改晚于本文件数据: 房屋 %s 的%s已于 %s 经 %s 改为 %s，本文件为 %s；予以保留'
+        '（若本文件更新，请用 --as-of 给出其数据日期） / house edited after the file''s '
+        'data: house %s, the %s was set to %s by %s on %s and this file says %s; the edit is '
+        'kept (if the file is newer, give its date with --as-of)',
         d.code, d.zh, d.edited, d.source, coalesce(d.stored, '（空）'),
         coalesce(d.value, '（空）'), d.code, d.en, coalesce(d.stored, '(empty)'), d.source,
         d.edited, coalesce(d.value, '(empty)'))
@@ -140,11 +140,11 @@ _ESTATE_REASONS = """
                 AND (x.name = n.estate_name OR n.estate_name = ANY (x.aliases)))
         ORDER BY n.county, n.region_code, n.estate_name, c.changed_at DESC)
     SELECT r.line, d.code, format(
-        '小区 %s 已于 %s 经 relabel 更名为 %s（%s），本文件仍用旧名；该修改晚于本文件数据，'
-        '未导入（请改用新名，或用 --as-of 给出本文件的数据日期） / estate %s was renamed %s '
-        '(%s) by relabel on %s and this file still uses the old name; the edit is newer than '
-        'the file''s data, so the rows were not imported (use the new name, or give the '
-        'file''s date with --as-of)', d.estate_name, d.edited, d.name, d.code,
+        '小区的更名晚于本文件数据: 小区 %s 已于 %s 经 relabel 更名为 %s（%s），本文件仍用旧名，'
+        '未导入（请改用新名，或用 --as-of 给出本文件的数据日期） / estate renamed after the '
+        'file''s data: %s was renamed %s (%s) by relabel on %s and this file still uses the '
+        'old name, so the rows were not imported (use the new name, or give the file''s date '
+        'with --as-of)', d.estate_name, d.edited, d.name, d.code,
         d.estate_name, d.name, d.code, d.edited)
     FROM renamed d
     JOIN stage_register r ON r.county = d.county AND r.region_code = d.region_code
