@@ -142,9 +142,10 @@ def test_reimport_does_not_undo_a_split(session: Session, tmp_path: Path) -> Non
     path, code = _coded_house(session, tmp_path)
     first, second = split_house(session, code, 2, actor="alice")
     result = import_register(session, path, vault=VAULT)
-    # the file's 不动产单元号 names the old house: it matches that one, the new ones keep
-    # the labels the split gave them
-    assert (result.rejected, result.counts["houses_updated"]) == (0, 0)
+    # The old house is retired; the file's 501 names a new house by its address, whose
+    # label the split set: the rows are rejected, the labels stay.
+    assert (result.rejected, result.counts["houses_updated"]) == (2, 0)
+    assert result.counts["houses_edits_kept"] == 1
     labels = {c: label for c, label in session.execute(select(House.code, House.room_label)
                                                         .where(House.code.in_([first, second])))}
     assert labels == {first: "501-1", second: "501-2"}

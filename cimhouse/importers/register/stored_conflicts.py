@@ -34,6 +34,7 @@ from collections import defaultdict
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from cimhouse.coding.house_relations import retired_house_sql
 from cimhouse.importers.register.conflicts import summarise_houses
 
 LIFECYCLE_SOURCES = ("relabel", "split_house", "merge_houses")
@@ -71,16 +72,16 @@ _PERSON_REASONS = f"""
 _FILE_VALUES = ", ".join(f"('{name}', '{zh}', '{en}', ({value})::text, ({stored})::text, "
                          f"{'true' if name in _KEEPS_STORED_WHEN_EMPTY else 'false'})"
                          for name, (zh, en, value, stored) in _FIELDS.items())
-# The house each staged house will update (as apply.py matches: 不动产单元号 first, then the
-# normalised address), the fields a lifecycle command set on it after ``as_of``, and where
-# the file disagrees with the stored value of such a field.
+# The house each staged house will update (as apply.py matches: an open house, by
+# 不动产单元号 first, then by the normalised address), the fields a lifecycle command set on
+# it after ``as_of``, and where the file disagrees with the stored value of such a field.
 _HOUSE_REASONS = f"""
     WITH matched AS (
         SELECT c.county, c.house_norm, h.id, h.code
         FROM stage_house_summary c
         CROSS JOIN LATERAL (
             SELECT h.id, h.code FROM house h
-            WHERE h.county = c.county
+            WHERE h.county = c.county AND NOT {retired_house_sql('h')}
               AND (h.realestate_unit_no = c.realestate_no_lo OR h.address_norm = c.house_norm)
             ORDER BY h.realestate_unit_no IS NOT DISTINCT FROM c.realestate_no_lo DESC, h.id
             LIMIT 1) h
