@@ -7,11 +7,17 @@
 - ``engine`` / ``session``: a shared clone; each test runs inside a transaction that is
   rolled back (the session joins it through savepoints, so code under test may commit).
 - ``fresh_db``: a private clone (URL) for tests that need real commits or subprocesses.
+
+With ``CIMHOUSE_TEST_CITUS=1`` (``make test-citus``) ``pg_cluster`` is a local Citus cluster
+(coordinator + 2 workers, :class:`cimhouse.db.citus_nodes.LocalCitusCluster`): every database
+exists on the three nodes, the template is distributed (``cimhouse db distribute``) and each
+clone is copied node by node, so the whole suite runs on distributed tables.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -23,6 +29,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
+from cimhouse.db.citus_nodes import LocalCitusCluster
+from cimhouse.db.distribute import distribute
 from cimhouse.db.migrate import upgrade
 from cimhouse.importers.load_regions import load_regions
 from cimhouse.settings import Settings
@@ -31,6 +39,19 @@ TEMPLATE = "cimhouse_template"
 TEST_KEY = base64.b64encode(b"k" * 32).decode()
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).resolve().parent / "data"
+ON_CITUS = os.environ.get("CIMHOUSE_TEST_CITUS", "") not in ("", "0")
+# Few shards per table: distributing the template is quicker, routing is the same.
+CITUS_TEST_SHARDS = 4
+
+
+def citus_only(reason: str) -> pytest.MarkDecorator:
+    """Skip a test on plain PostgreSQL: it checks Citus itself."""
+    return pytest.mark.skipif(not ON_CITUS, reason=reason)
+
+
+def not_on_citus(reason: str) -> pytest.MarkDecorator:
+    """Skip a test on Citus, with the reason it cannot work there by design."""
+    return pytest.mark.skipif(ON_CITUS, reason=reason)
 
 # Timed assertions do not belong in tests (the machine is shared and noisy): no Hypothesis
 # deadline anywhere; speed is measured in bench/.
@@ -41,10 +62,15 @@ hypothesis_settings.load_profile("cimhouse")
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[EmbeddedCluster]:
     root = Path(tempfile.mkdtemp(prefix="cimpg-", dir="/tmp"))
-    cluster = EmbeddedCluster(root / "pg")
+    cluster: EmbeddedCluster | LocalCitusCluster
+    if ON_CITUS:
+        cluster = LocalCitusCluster(root / "citus", workers=2, shard_count=CITUS_TEST_SHARDS,
+                                    options={"fsync": "off"})
+    else:
+        cluster = EmbeddedCluster(root / "pg")
     cluster.start()
     try:
-        yield cluster
+        yield cluster  # type: ignore[misc]  # same database methods on Citus
     finally:
         cluster.destroy()
         root.rmdir() if root.exists() and not any(root.iterdir()) else None
@@ -62,6 +88,9 @@ def template_db(pg_cluster: EmbeddedCluster, test_settings: Settings) -> str:
     upgrade(engine)
     with session_scope(engine) as session:
         load_regions(session, actor="tests")
+    if ON_CITUS:
+        with engine.connect() as conn:
+            distribute(conn)
     engine.dispose()
     return TEMPLATE
 

@@ -6,6 +6,7 @@ import typer
 
 from cimhouse.cli.common import console, engine, handle_errors, print_json, quiet_logs, settings
 from cimhouse.db import database_url, embedded_cluster
+from cimhouse.db import distribute as distribution
 from cimhouse.db import migrate as migrations
 from cimhouse.errors import InvalidInput
 from cimhouse.pii import load_master_key
@@ -105,6 +106,33 @@ def _check_revision(revision: str) -> None:
         known = ", ".join(sorted(r.revision for r in script.walk_revisions()))
         raise InvalidInput(f"unknown revision {revision!r} ({exc}); the revisions are "
                            f"{known}, or heads") from None
+
+
+@db_app.command("distribute")
+@handle_errors
+def distribute(
+    shard_count: int = typer.Option(0, "--shard-count", min=0,
+                                    help="Shards per distributed table (0: citus.shard_count)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Distribute the migrated schema on Citus: reference and county-distributed tables.
+
+    Idempotent (tables already distributed are skipped); needs the citus extension in the
+    database and the workers registered (citus_add_node). Run it after `db upgrade`.
+
+    Example: CIMHOUSE_DATABASE_URL=postgresql+psycopg://postgres@/cimhouse?host=/run/pg \\
+        cimhouse db distribute --json
+    """
+    current = settings()
+    database_url(current)
+    with engine(current).connect() as conn:
+        report = distribution.distribute(conn, shard_count=shard_count or None)
+    if as_json:
+        print_json(report.__dict__)
+    else:
+        console.print(f"Citus {report.citus_version}, {report.workers} workers: "
+                      f"{len(report.created)} tables distributed now, "
+                      f"{len(report.skipped)} already were")
 
 
 def register(app: typer.Typer) -> None:

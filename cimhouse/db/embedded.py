@@ -74,8 +74,11 @@ class ClusterStatus:
 class EmbeddedCluster:
     """Create, start and stop a private PostgreSQL cluster under ``root``."""
 
-    def __init__(self, root: Path, bindir: Path | None = None) -> None:
+    def __init__(self, root: Path, bindir: Path | None = None,
+                 options: dict[str, str] | None = None) -> None:
         self.root = root.resolve()
+        # Server settings over SERVER_OPTIONS, written by initdb (e.g. Citus's preload library).
+        self.options = {**SERVER_OPTIONS, **(options or {})}
         self.bindir = find_pg_bindir(bindir)
         self.data_dir = self.root / "data"
         self.socket_dir = self.root / "run"
@@ -146,7 +149,7 @@ class EmbeddedCluster:
             "--no-instructions",
         )
         conf = self.data_dir / "postgresql.auto.conf"
-        lines = [f"{key} = {value}" for key, value in SERVER_OPTIONS.items()]
+        lines = [f"{key} = {value}" for key, value in self.options.items()]
         lines.append(f"unix_socket_directories = '{self.socket_dir}'")
         with conf.open("a") as handle:
             handle.write("\n".join(lines) + "\n")
