@@ -14,11 +14,12 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, select, true
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, and_, exists, false, select, text, true
+from sqlalchemy.orm import Session, aliased
 
 from cimhouse.checksum import mod11_2
 from cimhouse.errors import InvalidInput
@@ -35,6 +36,10 @@ class Scope:
 
     code: str
     level: int
+    # The ``county`` values (distribution key) of the objects that can lie in a county or
+    # narrower scope, set by :func:`with_county_keys`. The filter then carries
+    # ``county IN (...)``, so Citus routes the query to those shards; empty: no such predicate.
+    county_keys: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def is_estate(self) -> bool:
@@ -69,6 +74,51 @@ def parse_scope(raw: str) -> Scope:
                                "(building and house parts zero)")
         return Scope(text, ESTATE_LEVEL)
     raise InvalidInput("scope must be a 2, 4, 6, 9 or 12-digit region code or an estate code")
+
+
+def county_keys(scope: Scope, moves: Mapping[str, str]) -> tuple[str, ...]:
+    """The ``county`` values of objects that can lie in ``scope`` (county level or narrower)
+    after the region changes ``moves`` (old code -> new code, all changes ever applied).
+
+    ``county`` is where an object was first registered and never changes, while its region
+    follows boundary changes: a region moved into the scope brings its old county along,
+    through chains of changes too.
+
+    >>> county_keys(parse_scope("330604"), {"330682": "330604"})
+    ('330604', '330682')
+    """
+    if scope.level < REGION_LEVEL_BY_LENGTH[6]:
+        return ()
+    prefixes, keys = {scope.region_prefix}, {scope.region_prefix[:6]}
+    while True:
+        found = set()
+        for old, new in moves.items():
+            for prefix in prefixes:
+                if prefix.startswith(new):  # the scope lies inside a moved region
+                    found.add(old + prefix[len(new):])
+                elif new.startswith(prefix):  # a moved region lies inside the scope
+                    found.add(old)
+        if found <= prefixes:
+            return tuple(sorted(keys))
+        prefixes |= found
+        keys |= {code[:6] for code in found if len(code) >= 6}
+
+
+def with_county_keys(session: Session, scope: Scope) -> Scope:
+    """``scope`` with its :attr:`Scope.county_keys` resolved from the region changes applied
+    so far (``job`` rows of kind ``region_change``); province and city scopes stay as they are.
+
+    >>> with_county_keys(session, parse_scope("330402")).county_keys
+    ('330402',)
+    """
+    if scope.level < REGION_LEVEL_BY_LENGTH[6]:
+        return scope
+    moves: dict[str, str] = {}
+    for mapping in session.execute(text(
+            "SELECT options -> 'mapping' FROM job WHERE kind = 'region_change' "
+            "ORDER BY id")).scalars():
+        moves.update(mapping or {})
+    return replace(scope, county_keys=county_keys(scope, moves))
 
 
 def prefix_range(column: Any, prefix: str) -> ColumnElement[bool]:
@@ -115,9 +165,19 @@ def scope_filter(model: Any, scope: Scope | None) -> ColumnElement[bool]:
     """A WHERE clause limiting ``model`` rows to ``scope`` (``None`` means everything).
 
     Supported models: Region, Estate, Building, Storey, Space, House, Facility, PersonHouse.
+    With :attr:`Scope.county_keys` it also carries ``county IN (...)`` (one shard per key).
     """
     if scope is None:
         return true()
+    clause = _scope_clause(model, scope)
+    if scope.county_keys and model is not Region:
+        keys = scope.county_keys
+        on_county = model.county == keys[0] if len(keys) == 1 else model.county.in_(keys)
+        return and_(on_county, clause)
+    return clause
+
+
+def _scope_clause(model: Any, scope: Scope) -> ColumnElement[bool]:
     if model is Region:
         if scope.is_estate:
             return false()

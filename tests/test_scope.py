@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -9,7 +11,13 @@ from sqlalchemy.orm import Session
 from cimhouse.checksum import mod11_2
 from cimhouse.errors import InvalidInput
 from cimhouse.schema import Building, Estate, House, PersonHouse, Region
-from cimhouse.scope import parse_scope, prefix_range, scope_filter
+from cimhouse.scope import (
+    county_keys,
+    parse_scope,
+    prefix_range,
+    scope_filter,
+    with_county_keys,
+)
 
 
 def estate_code(community: str, number: int) -> str:
@@ -82,3 +90,31 @@ def test_scope_filter_on_objects(session: Session) -> None:
     assert ids(PersonHouse, "3304") == set()
     assert session.scalars(select(Region.code).where(
         scope_filter(Region, parse_scope(est_a.code or "")))).all() == []
+
+
+def test_county_keys_follow_region_changes() -> None:
+    # a county renumbered (330402 -> 330498), then one of its communities moved to 330499
+    moves = {"330402": "330498", "330498007024": "330499001001"}
+    assert county_keys(parse_scope("330498"), moves) == ("330402", "330498")
+    assert county_keys(parse_scope("330499"), moves) == ("330402", "330498", "330499")
+    assert county_keys(parse_scope("330499001001"), moves) == ("330402", "330498", "330499")
+    assert county_keys(parse_scope("330481"), moves) == ("330481",)
+    assert county_keys(parse_scope("3304"), moves) == ()
+
+
+def test_county_predicate_keeps_objects_moved_across_counties(session: Session) -> None:
+    """The county predicate (for Citus routing) must not lose objects whose region moved to
+    another county: their ``county`` stays the old one."""
+    from test_coding_helpers import build_world
+
+    from cimhouse.coding.apply_region_changes import apply_region_changes
+
+    build_world(session, estates=1, buildings=1, floors=1, per_floor=2, scattered=0)
+    apply_region_changes(session, {"330402": "330498"}, dt.date(2027, 1, 1), actor="t")
+    scope = with_county_keys(session, parse_scope("330498"))
+    assert scope.county_keys == ("330402", "330498")
+    assert "county" in str(scope_filter(House, scope))
+    found = session.scalar(select(func.count()).select_from(House)
+                           .where(scope_filter(House, scope)))
+    assert found == 2
+    assert with_county_keys(session, parse_scope("330402")).county_keys == ("330402",)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from cimhouse.auth.principal import Principal, parse_roles
 from cimhouse.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from cimhouse.schema import ApiPrincipal, AuditLog
-from cimhouse.scope import Scope, parse_scope
+from cimhouse.scope import Scope, parse_scope, with_county_keys
 
 TOKEN_PREFIX = "cimh_"
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -126,5 +126,6 @@ def authenticate(session: Session, token: str) -> Principal:
     # last_used_at is informative; writing it at most once a minute keeps reads read-only.
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         row.last_used_at = now
-    return Principal(id=row.id, name=row.name, scope=parse_scope(row.scope_code),
-                     roles=parse_roles(row.roles))
+    # County keys resolved once per request: county-scoped reads route to their shards.
+    scope = with_county_keys(session, parse_scope(row.scope_code))
+    return Principal(id=row.id, name=row.name, scope=scope, roles=parse_roles(row.roles))

@@ -50,7 +50,7 @@ from cimhouse.coding.namespace import (
 from cimhouse.errors import Conflict, NotFound
 from cimhouse.schema import Building, Estate, House, Job
 from cimhouse.schema.vocab import ObjectKind, RunStatus
-from cimhouse.scope import Scope, parse_scope, scope_filter
+from cimhouse.scope import Scope, parse_scope, scope_filter, with_county_keys
 
 JOB_KIND = "code_assignment"
 HOUSE_BATCH = 100_000
@@ -300,7 +300,7 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
     it a job row is created here. A dry run computes the same counts and writes nothing but
     the job record.
     """
-    parsed = scope if isinstance(scope, Scope) else parse_scope(scope)
+    parsed = with_county_keys(session, scope if isinstance(scope, Scope) else parse_scope(scope))
     require_read_committed(session)
     clock = time.perf_counter()
     job = _job_row(session, parsed, actor, job_id, dry_run)

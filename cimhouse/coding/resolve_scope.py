@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.errors import Conflict, NotFound
 from cimhouse.schema import Estate, Region
-from cimhouse.scope import Scope, parse_scope
+from cimhouse.scope import Scope, parse_scope, with_county_keys
 
 LEVEL_NAMES = {1: "province", 2: "city", 3: "county", 4: "street/town", 5: "community/village"}
 
@@ -35,7 +35,7 @@ def resolve_scope(session: Session, raw: str) -> Scope:
     if scope.is_estate:
         if session.scalar(select(Estate.id).where(Estate.code == scope.code)) is None:
             raise NotFound(f"no estate with code {scope.code}")
-        return scope
+        return with_county_keys(session, scope)
     region = session.execute(select(Region.name, Region.valid_to).where(
         Region.code == scope.code)).first()
     if region is None:
@@ -44,7 +44,7 @@ def resolve_scope(session: Session, raw: str) -> Scope:
     if region.valid_to is not None:
         raise Conflict(f"region {scope.code} ({region.name}) was closed on "
                        f"{region.valid_to.isoformat()}; use the code that replaced it")
-    return scope
+    return with_county_keys(session, scope)  # county-scoped work routes to its shards
 
 
 __all__ = ["resolve_scope"]

@@ -116,7 +116,7 @@ def distribute(conn: Connection, *, shard_count: int | None = None) -> Distribut
     """
     version, workers = _check(conn)
     report = DistributionReport(citus_version=version, workers=workers)
-    done = dict(conn.execute(text(
+    done: dict[str, str] = dict(conn.execute(text(
         "SELECT logicalrelid::regclass::text, partmethod::text || repmodel::text "
         "FROM pg_dist_partition")
     ).tuples().all())

@@ -25,7 +25,7 @@ from strawberry.types import Info
 from cimhouse.errors import PermissionDenied
 from cimhouse.graphql.context import RequestContext
 from cimhouse.schema.vocab import Role
-from cimhouse.scope import Scope, parse_scope
+from cimhouse.scope import Scope, parse_scope, with_county_keys
 from cimhouse.services.coverage import compute_coverage
 from cimhouse.services.elderly import list_elderly_living_alone
 from cimhouse.services.gaps import find_gaps
@@ -142,7 +142,7 @@ def effective_scope(ctx: RequestContext, scope: str | None) -> Scope:
     wanted = parse_scope(scope)
     if not ctx.scope.covers_scope(wanted):
         raise PermissionDenied("the requested scope lies outside the caller's scope")
-    return wanted
+    return with_county_keys(ctx.session, wanted)
 
 
 def _policy(categories: list[str] | None, radii: list[RadiusInput] | None) -> ServicePolicy:

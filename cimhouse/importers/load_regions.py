@@ -149,49 +149,70 @@ def load_regions(session: Session, path: Path | None = None, *,
 
 def _apply(session: Session, result: RegionLoadResult, valid_from: dt.date, actor: str,
            run_id: int) -> None:
+    # Citus: region is a reference table and stage_region a local temp table. A statement
+    # writing a distributed or reference table reads the staging through a MATERIALIZED CTE
+    # (an INSERT ... SELECT joining both directly inserts nothing), and region is updated from
+    # arrays of codes read first (UPDATE ... FROM a local table is refused).
     params = {"vf": valid_from, "actor": actor, "src": f"import_run:{run_id}"}
     log = """
+        WITH c AS MATERIALIZED (
+            SELECT r.code, jsonb_build_object({prev}) AS prev, jsonb_build_object({cur}) AS cur
+            FROM region r JOIN stage_region s ON s.code = r.code WHERE {cond})
         INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
                                 previous, current)
-        SELECT rpad(left(r.code, 6), 6, '0'), 'region', r.code, 'update', :actor, :src,
-               jsonb_build_object({prev}), jsonb_build_object({cur})
-        FROM region r JOIN stage_region s ON s.code = r.code WHERE {cond}
+        SELECT rpad(left(code, 6), 6, '0'), 'region', code, 'update', :actor, :src, prev, cur
+        FROM c ORDER BY code
     """
     changes = {
-        "renamed": ("'name', r.name", "'name', s.name", "r.name <> s.name",
-                    "name = s.name"),
+        "renamed": ("'name', r.name", "'name', s.name", "r.name <> s.name", "name", "s.name"),
         "reparented": ("'parent_code', r.parent_code", "'parent_code', s.parent_code",
-                       "r.parent_code IS DISTINCT FROM s.parent_code",
-                       "parent_code = s.parent_code"),
+                       "r.parent_code IS DISTINCT FROM s.parent_code", "parent_code",
+                       "s.parent_code"),
         "reopened": ("'valid_to', r.valid_to", "'valid_to', NULL", "r.valid_to IS NOT NULL",
-                     "valid_to = NULL"),
+                     "valid_to", "NULL"),
     }
-    for attr, (prev, cur, cond, assignment) in changes.items():
+    for attr, (prev, cur, cond, column, value) in changes.items():
+        rows = session.execute(text(
+            f"SELECT r.code, {value}::text FROM region r JOIN stage_region s ON s.code = r.code "
+            f"WHERE {cond} ORDER BY r.code")).all()
         session.execute(text(log.format(prev=prev, cur=cur, cond=cond)), params)
-        count = execute_count(session, text(
-            f"UPDATE region r SET {assignment}, updated_at = now() "
-            f"FROM stage_region s WHERE s.code = r.code AND {cond}"
-        ))
-        setattr(result, attr, count)
+        if rows:
+            session.execute(text(
+                f"UPDATE region r SET {column} = CAST(u.v AS {_COLUMN_TYPES[column]}), "
+                "updated_at = now() "
+                "FROM unnest(CAST(:codes AS text[]), CAST(:vals AS text[])) AS u(code, v) "
+                "WHERE r.code = u.code"),
+                {"codes": [r[0] for r in rows], "vals": [r[1] for r in rows]})
+        setattr(result, attr, len(rows))
     result.added = execute_count(session, text("""
+        WITH s AS MATERIALIZED (
+            SELECT s.code, s.name, s.level, s.parent_code FROM stage_region s
+            WHERE NOT EXISTS (SELECT 1 FROM region r WHERE r.code = s.code))
         INSERT INTO region (code, code12, name, level, parent_code, valid_from)
         SELECT s.code, rpad(s.code, 12, '0'), s.name, s.level, s.parent_code, :vf
-        FROM stage_region s WHERE NOT EXISTS (SELECT 1 FROM region r WHERE r.code = s.code)
+        FROM s ORDER BY s.code
     """), params)
     # Only provinces present in the file are complete in it: close what it no longer lists.
-    closed_cond = ("r.valid_to IS NULL AND left(r.code, 2) IN "
-                   "(SELECT DISTINCT left(code, 2) FROM stage_region) AND NOT EXISTS "
-                   "(SELECT 1 FROM stage_region s WHERE s.code = r.code)")
-    session.execute(text(f"""
-        INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
-                                previous, current)
-        SELECT rpad(left(r.code, 6), 6, '0'), 'region', r.code, 'update', :actor, :src,
-               jsonb_build_object('valid_to', NULL), jsonb_build_object('valid_to', :vf)
-        FROM region r WHERE {closed_cond}
-    """), params)
-    result.closed = execute_count(session, text(
-        f"UPDATE region r SET valid_to = :vf, updated_at = now() WHERE {closed_cond}"
-    ), params)
+    closed = list(session.execute(text("""
+        SELECT r.code FROM region r
+        WHERE r.valid_to IS NULL AND left(r.code, 2) IN (SELECT DISTINCT left(code, 2)
+                                                         FROM stage_region)
+          AND NOT EXISTS (SELECT 1 FROM stage_region s WHERE s.code = r.code)
+        ORDER BY r.code""")).scalars())
+    if closed:
+        session.execute(text("""
+            INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
+                                    previous, current)
+            SELECT rpad(left(code, 6), 6, '0'), 'region', code, 'update', :actor, :src,
+                   jsonb_build_object('valid_to', NULL), jsonb_build_object('valid_to', :vf)
+            FROM unnest(CAST(:codes AS text[])) AS code"""), {**params, "codes": closed})
+        session.execute(text(
+            "UPDATE region SET valid_to = :vf, updated_at = now() "
+            "WHERE code = ANY(CAST(:codes AS text[]))"), {**params, "codes": closed})
+    result.closed = len(closed)
+
+
+_COLUMN_TYPES = {"name": "text", "parent_code": "text", "valid_to": "date"}
 
 
 def write_rejects(result: RegionLoadResult, path: Path) -> None:

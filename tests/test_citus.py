@@ -1,0 +1,63 @@
+"""On Citus (``make test-citus``): the distribution itself and single-shard routing.
+
+The rest of the suite runs unchanged on the distributed schema; these tests check what only
+exists there: ``cimhouse db distribute`` is complete and idempotent, and county-scoped reads
+touch one shard (EXPLAIN shows one task).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import citus_only
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+
+from cimhouse.db.distribute import DISTRIBUTED_TABLES, REFERENCE_TABLES, distribute
+from cimhouse.schema import CodeRegistry, House
+from cimhouse.scope import parse_scope, scope_filter, with_county_keys
+
+pytestmark = citus_only("checks the Citus distribution (make test-citus)")
+
+
+def explain(session: Session, statement: Any) -> str:
+    compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    return "\n".join(session.execute(text(f"EXPLAIN {compiled}")).scalars())
+
+
+def test_distribute_is_complete_and_idempotent(engine: Engine) -> None:
+    with engine.connect() as conn:
+        report = distribute(conn)
+        kinds = dict(conn.execute(text(
+            "SELECT logicalrelid::regclass::text, partmethod::text FROM pg_dist_partition")
+        ).tuples().all())
+        colocated = conn.execute(text(
+            "SELECT count(DISTINCT colocationid) FROM pg_dist_partition "
+            "WHERE logicalrelid::regclass::text = ANY(:t)"),
+            {"t": [t for t, _ in DISTRIBUTED_TABLES]}).scalar()
+    assert report.created == [] and report.workers == 2
+    assert report.citus_version.startswith("13.0")
+    assert all(kinds[t] == "n" for t in REFERENCE_TABLES)
+    assert all(kinds[t] == "h" for t, _ in DISTRIBUTED_TABLES) and kinds["audit_log"] == "h"
+    assert colocated == 1
+
+
+def test_county_scoped_house_list_touches_one_shard(session: Session) -> None:
+    scope = with_county_keys(session, parse_scope("330402"))
+    assert scope.county_keys == ("330402",)
+    plan = explain(session, select(House.id).where(scope_filter(House, scope)))
+    assert "Task Count: 1" in plan, plan
+    community = with_county_keys(session, parse_scope("330402007024"))
+    plan = explain(session, select(House.id).where(scope_filter(House, community)))
+    assert "Task Count: 1" in plan, plan
+    city = with_county_keys(session, parse_scope("3304"))
+    plan = explain(session, select(House.id).where(scope_filter(House, city)))
+    assert "Task Count: 1" not in plan  # a city fans out
+
+
+def test_code_lookup_touches_one_shard(session: Session) -> None:
+    code = "3304020070240010001000104"
+    keys = with_county_keys(session, parse_scope(code[:6])).county_keys
+    plan = explain(session, select(CodeRegistry).where(CodeRegistry.code == code,
+                                                       CodeRegistry.county.in_(keys)))
+    assert "Task Count: 1" in plan, plan
