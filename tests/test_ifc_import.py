@@ -138,7 +138,7 @@ def test_duplex_prefix_dwellings_with_command_line_georef(session: Session) -> N
     assert result.georef["ref_lonlat"] == pytest.approx([-87.6394, 41.8744], abs=1e-3)
     assert result.counts["houses_added"] == 2 and result.counts["spaces_added"] == 21
     houses = session.execute(select(House.room_label, House.area_m2, House.floor_label).join(
-        Building, Building.id == House.building_id).where(
+        Building, (Building.county == House.county) & (Building.id == House.building_id)).where(
         Building.source == "ifc:Duplex_A_20110907.ifc").order_by(House.room_label)).all()
     assert [h.room_label for h in houses] == ["A", "B"]
     assert float(houses[0].area_m2) == pytest.approx(138.16, abs=0.01)  # PSet_Revit_Dimensions.Area

@@ -44,7 +44,6 @@ from cimhouse.coding.namespace import (
     digits_sum_sql,
     lock_counties,
     number_sum_sql,
-    registered_max_sql,
     require_read_committed,
 )
 from cimhouse.errors import Conflict, NotFound
@@ -117,16 +116,16 @@ def _collect_candidates(session: Session, scope: Scope) -> None:
         WHERE b.code IS NULL""")
     estate_in_scope = select(Estate.county, Estate.id).where(
         Estate.code.is_(None), scope_filter(Estate, scope))
+    # An uncorrelated IN over the candidates: Citus refuses EXISTS on local tables here.
     _run(session, f"""
         CREATE TEMP TABLE cand_estate ON COMMIT DROP AS
         {_sql(estate_in_scope)}
         UNION
         SELECT e.county, e.id FROM estate e
         JOIN building b ON b.county = e.county AND b.estate_id = e.id
-        WHERE e.code IS NULL AND (
-            EXISTS (SELECT 1 FROM cand_building c WHERE c.county = b.county AND c.id = b.id)
-            OR EXISTS (SELECT 1 FROM cand_house_building c
-                       WHERE c.county = b.county AND c.building_id = b.id))""")
+        WHERE e.code IS NULL AND (b.county, b.id) IN (
+            SELECT county, id FROM cand_building
+            UNION SELECT county, building_id FROM cand_house_building)""")
 
 
 def _namespaces(session: Session) -> list[str]:
@@ -176,15 +175,28 @@ def _plan(session: Session, *, plan: str, groups_sql: str, prefix_length: int,
     the capacity of the number field before anything is written."""
     width, top = NUMBER_FIELD[prefix_length]
     _run(session, f"DROP TABLE IF EXISTS {plan}")
+    # Joins on the distinct prefixes, not per-row subqueries: Citus cannot correlate
+    # code_counter and code_registry (distributed) with the rows of a local query.
     _run(session, f"""
         CREATE TEMP TABLE {plan} ON COMMIT DROP AS
-        SELECT g.*, greatest(
-                   coalesce((SELECT last_number FROM code_counter cc
-                             WHERE cc.county = left(g.prefix, 6) AND cc.prefix = g.prefix), 0),
-                   {registered_max_sql("g.prefix", width)}) AS base,
+        WITH g AS MATERIALIZED ({groups_sql}),
+        p AS MATERIALIZED (SELECT DISTINCT prefix FROM g WHERE prefix IS NOT NULL),
+        counter AS (
+            SELECT cc.prefix, max(cc.last_number) AS n FROM code_counter cc
+            JOIN p ON cc.county = left(p.prefix, 6) AND cc.prefix = p.prefix
+            GROUP BY cc.prefix),
+        registered AS (
+            SELECT p.prefix, max(substr(r.code, length(p.prefix) + 1, {width})::int) AS n
+            FROM code_registry r
+            JOIN p ON r.code >= rpad(p.prefix, 25, '0')
+                  AND r.code < rpad(lpad((p.prefix::numeric + 1)::text, length(p.prefix),
+                                         '0'), 25, '0')
+            GROUP BY p.prefix)
+        SELECT g.*, greatest(coalesce(counter.n, 0), coalesce(registered.n, 0)) AS base,
                {digits_sum_sql("g.prefix", prefix_length)} AS prefix_sum,
                div(sum(g.n) OVER (ORDER BY g.prefix) - g.n, {HOUSE_BATCH})::int AS batch
-        FROM ({groups_sql}) AS g""")
+        FROM g LEFT JOIN counter ON counter.prefix = g.prefix
+        LEFT JOIN registered ON registered.prefix = g.prefix""")
     _run(session, f"ANALYZE {plan}")  # temp tables get no autovacuum statistics
     if _run(session, f"SELECT 1 FROM {plan} WHERE prefix IS NULL LIMIT 1").first():
         raise Conflict(f"a {kind.value} lies in an uncoded parent; rerun the assignment")

@@ -25,12 +25,14 @@ MODELS: dict[str, Any] = {ObjectKind.ESTATE.value: Estate, ObjectKind.BUILDING.v
 def registry_entry(session: Session, code: str, *, lock: bool = False) -> CodeRegistry:
     """The registry row of a code (validated first); NotFound when never issued."""
     canonical = validate(code)
-    statement = select(CodeRegistry).where(CodeRegistry.code == canonical)
-    if lock:
-        statement = statement.with_for_update()
-    entry = session.scalars(statement).first()
+    entry = session.scalars(select(CodeRegistry).where(CodeRegistry.code == canonical)).first()
     if entry is None:
         raise NotFound(f"code {canonical} has never been issued")
+    if lock:  # locked by its key: Citus locks rows only in a single-shard query
+        entry = session.scalars(
+            select(CodeRegistry).where(CodeRegistry.county == entry.county,
+                                       CodeRegistry.code == canonical)
+            .with_for_update().execution_options(populate_existing=True)).one()
     return entry
 
 

@@ -164,18 +164,22 @@ def resolve_validate(code: str) -> CodeValidation:
                           decoding=CodeDecoding.from_code(decode(canonical)))
 
 
-def _walk(session: Session, code: str, up: bool) -> list[tuple[Any, int]]:
-    """Lineage edges reachable from ``code`` (recursive CTE, bounded depth)."""
+def _walk(session: Session, county: str, code: str, up: bool) -> list[tuple[Any, int]]:
+    """Lineage edges reachable from ``code`` (recursive CTE, bounded depth).
+
+    Splits and merges stay in one building, so in the ``county`` of the code's object: the
+    filter keeps the walk on one shard (Citus runs recursive CTEs only there)."""
     near, far = (CodeLineage.child_code, CodeLineage.parent_code) if up else \
         (CodeLineage.parent_code, CodeLineage.child_code)
     base = select(CodeLineage.id, far.label("next"), literal(1).label("depth")).where(
-        near == code)
+        CodeLineage.county == county, near == code)
     tree = base.cte("tree", recursive=True)
     step = select(CodeLineage.id, far.label("next"), (tree.c.depth + 1).label("depth")).where(
-        near == tree.c.next, tree.c.depth < MAX_LINEAGE_DEPTH)
+        CodeLineage.county == county, near == tree.c.next, tree.c.depth < MAX_LINEAGE_DEPTH)
     tree = tree.union(step)
     rows = session.execute(select(CodeLineage, tree.c.depth)
                            .join(tree, tree.c.id == CodeLineage.id)
+                           .where(CodeLineage.county == county)
                            .order_by(tree.c.depth, CodeLineage.id)).all()
     seen: set[int] = set()
     out: list[tuple[Any, int]] = []
@@ -191,9 +195,12 @@ def resolve_lineage(info: Info[RequestContext, None], code: str) -> Lineage | No
     ctx = info.context
     ctx.require(Role.READER)
     canonical = canonical_code(code)
-    if canonical not in scoped_registry(ctx.session, ctx.scope, [canonical]):
+    hit = scoped_registry(ctx.session, ctx.scope, [canonical]).get(canonical)
+    if hit is None:
         return None
-    up, down = _walk(ctx.session, canonical, True), _walk(ctx.session, canonical, False)
+    county = hit[0].county
+    up = _walk(ctx.session, county, canonical, True)
+    down = _walk(ctx.session, county, canonical, False)
     mentioned = {c for edge, _ in up + down for c in (edge.parent_code, edge.child_code) if c}
     visible = set(scoped_registry(ctx.session, ctx.scope, sorted(mentioned)))
 

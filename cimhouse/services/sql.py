@@ -88,22 +88,30 @@ def living_sql(scope: Scope | None) -> str:
     counts in both houses. Nobody lives in a retired house (demolished, registered in error,
     split or merged; see :mod:`cimhouse.coding.house_relations`), whatever relations it
     still carries from before the lifecycle operations ended them. Written as UNION ALL
-    with the house scope inside each branch, so that each branch is a plain join (the
-    registered one an anti-join): PostgreSQL can hash a whole city's relations, or walk the
-    indexes from a community's few houses.
+    with the house scope inside each branch, so that each branch is a plain join:
+    PostgreSQL can hash a whole city's relations, or walk the indexes from a community's few
+    houses. The registered persons living elsewhere are looked up by person id from the
+    registered ones first (``elsewhere``): relations of one person lie in several counties,
+    and Citus cannot correlate them with a row of another shard, while it can ship the (few)
+    ids to every shard.
     """
     houses = f"""FROM house h JOIN person_house ph ON ph.county = h.county
                  AND ph.house_id = h.id
             WHERE ({house_scope_sql(scope)}) AND {current_sql('ph')}
               AND NOT {retired_house_sql('h')}"""
     return f"""
+        WITH registered AS MATERIALIZED (
+            SELECT h.county, h.id AS house_id, h.building_id, ph.person_id {houses}
+              AND ph.relation = 'registered'),
+        elsewhere AS MATERIALIZED (
+            SELECT DISTINCT r.person_id FROM person_house r
+            WHERE r.person_id IN (SELECT person_id FROM registered)
+              AND r.relation IN {LIVING_RELATIONS!r} AND {current_sql('r')})
         SELECT h.county, h.id AS house_id, h.building_id, ph.person_id {houses}
           AND ph.relation IN {LIVING_RELATIONS!r}
         UNION ALL
-        SELECT h.county, h.id AS house_id, h.building_id, ph.person_id {houses}
-          AND ph.relation = 'registered'
-          AND NOT EXISTS (SELECT 1 FROM person_house r WHERE r.person_id = ph.person_id
-                          AND r.relation IN {LIVING_RELATIONS!r} AND {current_sql('r')})
+        SELECT county, house_id, building_id, person_id FROM registered
+        WHERE person_id NOT IN (SELECT person_id FROM elsewhere)
     """
 
 

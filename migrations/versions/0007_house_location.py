@@ -37,8 +37,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_geospatial_index("idx_house_location", table_name="house",
                              postgresql_using="gist", column_name="location")
+    # The JSON is written as text from IMMUTABLE parts: Citus refuses STABLE functions
+    # (jsonb_build_*, to_jsonb) with column references in a distributed UPDATE.
     op.execute("""
-        UPDATE house SET attributes = attributes || jsonb_build_object(
-                   'location', jsonb_build_array(ST_X(location), ST_Y(location)))
+        UPDATE house SET attributes = attributes || CAST(
+                   '{"location": [' || CAST(ST_X(location) AS text) || ', '
+                   || CAST(ST_Y(location) AS text) || ']}' AS jsonb)
         WHERE location IS NOT NULL""")
     op.drop_column("house", "location")

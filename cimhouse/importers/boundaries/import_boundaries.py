@@ -129,21 +129,24 @@ def _validate(features: list[Any], crs: str, level: str
     return staged, rejected
 
 
-def _match_sql(level: str, within: str | None) -> str:
+def _match_sql(level: str, within: str | None) -> list[str]:
     if level == "community":
+        # Matches go to a temp table first: Citus runs no write whose source joins a local
+        # table with the region reference table (a plain read of that join it runs).
         narrow = f"AND ({prefix_sql('r.code', within)})" if within else ""
-        return f"""
+        return ["DROP TABLE IF EXISTS stage_boundary_match", f"""
+            CREATE TEMP TABLE stage_boundary_match ON COMMIT DROP AS
+            SELECT s2.line, min(r.code) AS code, count(*) AS n
+            FROM stage_boundary s2 JOIN region r ON r.level = 5 AND r.valid_to IS NULL
+             AND (r.code = s2.code OR (s2.code = '' AND
+                  regexp_replace(r.name, {_SUFFIX}, '') =
+                  regexp_replace(s2.name, {_SUFFIX}, '') {narrow}))
+            GROUP BY s2.line""", """
             UPDATE stage_boundary s SET target_code = m.code, matches = m.n
-            FROM (SELECT s2.line, min(r.code) AS code, count(*) AS n
-                  FROM stage_boundary s2 JOIN region r ON r.level = 5 AND r.valid_to IS NULL
-                   AND (r.code = s2.code OR (s2.code = '' AND
-                        regexp_replace(r.name, {_SUFFIX}, '') =
-                        regexp_replace(s2.name, {_SUFFIX}, '') {narrow}))
-                  GROUP BY s2.line) m
-            WHERE m.line = s.line"""
+            FROM stage_boundary_match m WHERE m.line = s.line"""]
     narrow = f"AND ({scope_sql(Estate, _scope(within)).replace('estate.', 'e.')})" \
         if within else ""
-    return f"""
+    return [f"""
         UPDATE stage_boundary s SET target_county = m.county, target_id = m.id,
                target_code = m.code, matches = m.n
         FROM (SELECT DISTINCT ON (s2.line) s2.line, e.county, e.id, e.code,
@@ -157,7 +160,7 @@ def _match_sql(level: str, within: str | None) -> str:
                           AND regexp_replace(r.name, {_SUFFIX}, '') =
                               regexp_replace(s2.community, {_SUFFIX}, '')))))
               ORDER BY s2.line, e.id) m
-        WHERE m.line = s.line"""
+        WHERE m.line = s.line"""]
 
 
 def prefix_sql(column: str, prefix: str | None) -> str:
@@ -194,7 +197,8 @@ def import_boundaries(session: Session, path: Path, *, level: str, crs: str = "C
               staged)
     session.execute(text("UPDATE stage_boundary SET geom = ST_Multi(ST_CollectionExtract("
                          "ST_MakeValid(geom), 3))"))
-    session.execute(text(_match_sql(level, within)))
+    for statement in _match_sql(level, within):
+        session.execute(text(statement))
     for line, code, name, matches in session.execute(text(
             "SELECT line, code, name, matches FROM stage_boundary "
             "WHERE matches IS NULL OR matches > 1 OR ST_IsEmpty(geom)")):

@@ -52,15 +52,15 @@ def place_staged(session: Session, *, max_match_m: float, metric_srid: int) -> N
         UPDATE stage_facility s
         SET reason = '小区代码不存在 / estate code not found: ' || s.estate_code
         WHERE s.estate_code IS NOT NULL AND s.estate_id IS NULL"""))
+    # DISTINCT ON, not LATERAL ... LIMIT 1: Citus cannot push a LIMIT down per outer row.
     session.execute(text("""
         WITH hit AS (
-            SELECT s.line, e.county, e.id, e.region_code FROM stage_facility s
-            CROSS JOIN LATERAL (
-                SELECT e.county, e.id, e.region_code FROM estate e
-                WHERE e.boundary IS NOT NULL
-                  AND ST_Intersects(e.boundary, ST_PointOnSurface(s.geom))
-                ORDER BY ST_Area(e.boundary), e.id LIMIT 1) e
-            WHERE s.geom IS NOT NULL AND s.estate_id IS NULL AND s.reason IS NULL)
+            SELECT DISTINCT ON (s.line) s.line, e.county, e.id, e.region_code
+            FROM stage_facility s
+            JOIN estate e ON e.boundary IS NOT NULL
+                         AND ST_Intersects(e.boundary, ST_PointOnSurface(s.geom))
+            WHERE s.geom IS NOT NULL AND s.estate_id IS NULL AND s.reason IS NULL
+            ORDER BY s.line, ST_Area(e.boundary), e.id)
         UPDATE stage_facility s SET estate_county = hit.county, estate_id = hit.id,
                region_code = hit.region_code, matched_by = 'estate_boundary'
         FROM hit WHERE hit.line = s.line"""))

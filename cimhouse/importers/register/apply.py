@@ -84,12 +84,17 @@ def _estates(session: Session, params: dict[str, object]) -> int:
                NULL::bigint AS estate_id
         FROM stage_house WHERE estate_name IS NOT NULL
         GROUP BY county, region_code, estate_name""")
+    # A join, not a correlated subquery: Citus cannot correlate a distributed table.
     match = """
-        UPDATE stage_estate s SET estate_id = (
-            SELECT min(e.id) FROM estate e
-            WHERE e.county = s.county AND e.region_code = s.region_code
-              AND (e.name = s.estate_name OR s.estate_name = ANY (e.aliases)))
-        WHERE s.estate_id IS NULL"""
+        UPDATE stage_estate s SET estate_id = m.id
+        FROM (SELECT u.county, u.region_code, u.estate_name, min(e.id) AS id
+              FROM stage_estate u
+              JOIN estate e ON e.county = u.county AND e.region_code = u.region_code
+                           AND (e.name = u.estate_name OR u.estate_name = ANY (e.aliases))
+              WHERE u.estate_id IS NULL
+              GROUP BY u.county, u.region_code, u.estate_name) m
+        WHERE m.county = s.county AND m.region_code = s.region_code
+          AND m.estate_name = s.estate_name AND s.estate_id IS NULL"""
     _run(session, match)
     added = _run(session, """
         INSERT INTO estate (county, name, region_code, kind, status, source)
@@ -200,27 +205,34 @@ def _persons(session: Session, params: dict[str, object]) -> tuple[int, int]:
     # Phones are compared by their masked form: ciphertexts differ on every encryption.
     changed = ("(p.name <> s.person_name OR (s.phone_masked IS NOT NULL AND "
                "p.phone_masked IS DISTINCT FROM s.phone_masked))")
-    _run(session, f"""
+    # Citus: person is a reference table, stage_person a local one. The log reads them
+    # through a MATERIALIZED CTE (an INSERT ... SELECT joining both directly inserts nothing)
+    # and one upsert replaces UPDATE ... FROM stage_person (refused).
+    updated = _run(session, f"""
+        WITH c AS MATERIALIZED (
+            SELECT s.county, p.id, p.name, p.phone_masked, s.person_name,
+                   s.phone_masked AS new_phone_masked
+            FROM person p JOIN stage_person s ON s.id_hash = p.id_hash WHERE {changed})
         INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
                                 previous, current)
-        SELECT s.county, 'person', p.id::text, 'update', :actor, :src,
-               jsonb_build_object('name', p.name, 'phone_masked', p.phone_masked),
-               jsonb_build_object('name', s.person_name,
-                                  'phone_masked', COALESCE(s.phone_masked, p.phone_masked))
-        FROM person p JOIN stage_person s ON s.id_hash = p.id_hash WHERE {changed}""", params)
-    updated = _run(session, f"""
-        UPDATE person p SET name = s.person_name,
-               phone_cipher = COALESCE(s.phone_cipher, p.phone_cipher),
-               phone_masked = COALESCE(s.phone_masked, p.phone_masked),
-               updated_at = now(), version = p.version + 1
-        FROM stage_person s WHERE s.id_hash = p.id_hash AND {changed}""")
-    added = _run(session, """
-        INSERT INTO person (name, id_hash, id_cipher, id_masked, gender, birth_date,
-                            phone_cipher, phone_masked)
+        SELECT county, 'person', id::text, 'update', :actor, :src,
+               jsonb_build_object('name', name, 'phone_masked', phone_masked),
+               jsonb_build_object('name', person_name,
+                                  'phone_masked', COALESCE(new_phone_masked, phone_masked))
+        FROM c ORDER BY id""", params)
+    upserted = _run(session, f"""
+        INSERT INTO person AS p (name, id_hash, id_cipher, id_masked, gender, birth_date,
+                                 phone_cipher, phone_masked)
         SELECT person_name, id_hash, id_cipher, id_masked, gender, birth_date, phone_cipher,
                phone_masked
         FROM stage_person ORDER BY id_hash
-        ON CONFLICT (id_hash) DO NOTHING""")
+        ON CONFLICT (id_hash) DO UPDATE SET name = EXCLUDED.name,
+               phone_cipher = COALESCE(EXCLUDED.phone_cipher, p.phone_cipher),
+               phone_masked = COALESCE(EXCLUDED.phone_masked, p.phone_masked),
+               updated_at = now(), version = p.version + 1
+        WHERE {changed.replace('s.person_name', 'EXCLUDED.name')
+                      .replace('s.phone_masked', 'EXCLUDED.phone_masked')}""")
+    added = upserted - updated
     _run(session, """
         CREATE TEMP TABLE stage_person_id ON COMMIT DROP AS
         SELECT s.id_hash, p.id AS person_id
@@ -262,11 +274,11 @@ def _relations(session: Session, params: dict[str, object]) -> tuple[int, int]:
                                   import_run_id, attributes)
         SELECT s.county, s.person_id, s.house_id, s.relation, :src, :run, s.extra
         FROM stage_relation s
-        WHERE NOT EXISTS (
-            SELECT 1 FROM person_house ph
-            WHERE ph.county = s.county AND ph.house_id = s.house_id
+        LEFT JOIN person_house ph  -- an anti-join: Citus refuses NOT EXISTS on a local table
+               ON ph.county = s.county AND ph.house_id = s.house_id
               AND ph.person_id = s.person_id AND ph.relation = s.relation
-              AND ph.valid_to IS NULL)
+              AND ph.valid_to IS NULL
+        WHERE ph.id IS NULL
         ORDER BY s.county, s.house_id""", params)  # index order: fewer page visits
     return added, updated
 

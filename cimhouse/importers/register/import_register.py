@@ -156,6 +156,10 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
     # Hashes and sorts over a million staged rows spill to disk at the default work_mem;
     # LOCAL keeps the larger setting to this transaction.
     session.execute(text("SET LOCAL work_mem = '256MB'"))
+    # Citus: the transaction writes distributed tables (houses) and then the reference table
+    # person, which Citus refuses after a parallel multi-shard write; one connection per node
+    # avoids that. A plain PostgreSQL server keeps it as an unused placeholder setting.
+    session.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
     create_staging(session, STAGE_TABLE, STAGE_SQL)
 
     clock = time.perf_counter()
