@@ -184,13 +184,15 @@ def _apply(session: Session, result: RegionLoadResult, valid_from: dt.date, acto
                 "WHERE r.code = u.code"),
                 {"codes": [r[0] for r in rows], "vals": [r[1] for r in rows]})
         setattr(result, attr, len(rows))
+    # Parents first: distributing the table later copies it in batches, each checking that
+    # the parent_code of its rows exists already.
     result.added = execute_count(session, text("""
         WITH s AS MATERIALIZED (
             SELECT s.code, s.name, s.level, s.parent_code FROM stage_region s
             WHERE NOT EXISTS (SELECT 1 FROM region r WHERE r.code = s.code))
         INSERT INTO region (code, code12, name, level, parent_code, valid_from)
         SELECT s.code, rpad(s.code, 12, '0'), s.name, s.level, s.parent_code, :vf
-        FROM s ORDER BY s.code
+        FROM s ORDER BY s.level, s.code
     """), params)
     # Only provinces present in the file are complete in it: close what it no longer lists.
     closed = list(session.execute(text("""

@@ -220,7 +220,14 @@ def _persons(session: Session, params: dict[str, object]) -> tuple[int, int]:
                jsonb_build_object('name', person_name,
                                   'phone_masked', COALESCE(new_phone_masked, phone_masked))
         FROM c ORDER BY id""", params)
-    upserted = _run(session, f"""
+    # now() as a literal: Citus allows only IMMUTABLE functions in DO UPDATE SET, and does
+    # not pass bound parameters of an INSERT ... SELECT's DO UPDATE SET to the workers.
+    now = session.execute(text("SELECT now()")).scalar_one().isoformat()
+    # Counted before: Citus reports every row of an INSERT ... SELECT ... ON CONFLICT.
+    added = int(session.execute(text(
+        "SELECT count(*) FROM stage_person s "
+        "WHERE NOT EXISTS (SELECT 1 FROM person p WHERE p.id_hash = s.id_hash)")).scalar_one())
+    _run(session, f"""
         INSERT INTO person AS p (name, id_hash, id_cipher, id_masked, gender, birth_date,
                                  phone_cipher, phone_masked)
         SELECT person_name, id_hash, id_cipher, id_masked, gender, birth_date, phone_cipher,
@@ -229,10 +236,9 @@ def _persons(session: Session, params: dict[str, object]) -> tuple[int, int]:
         ON CONFLICT (id_hash) DO UPDATE SET name = EXCLUDED.name,
                phone_cipher = COALESCE(EXCLUDED.phone_cipher, p.phone_cipher),
                phone_masked = COALESCE(EXCLUDED.phone_masked, p.phone_masked),
-               updated_at = now(), version = p.version + 1
+               updated_at = TIMESTAMPTZ '{now}', version = p.version + 1
         WHERE {changed.replace('s.person_name', 'EXCLUDED.name')
                       .replace('s.phone_masked', 'EXCLUDED.phone_masked')}""")
-    added = upserted - updated
     _run(session, """
         CREATE TEMP TABLE stage_person_id ON COMMIT DROP AS
         SELECT s.id_hash, p.id AS person_id

@@ -125,6 +125,12 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
     :mod:`.stored_conflicts`); ``update_persons`` renames instead. Raises
     :class:`InvalidInput` (nothing written) when the file is not a readable register.
     """
+    # Citus: the transaction reads and writes distributed tables (estates, houses) and then
+    # writes the reference table person, which Citus refuses after any parallel multi-shard
+    # access; one connection per node avoids that, set before the first query.
+    # Plain PostgreSQL keeps them as unused placeholder settings.
+    session.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
+    session.execute(text("SET LOCAL citus.max_adaptive_executor_pool_size = 1"))
     table = open_table(path)
     explicit = load_mapping(mapping) if isinstance(mapping, Path) else dict(mapping or {})
     absent = absent_mapped_columns(table.header, explicit)
@@ -156,10 +162,6 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
     # Hashes and sorts over a million staged rows spill to disk at the default work_mem;
     # LOCAL keeps the larger setting to this transaction.
     session.execute(text("SET LOCAL work_mem = '256MB'"))
-    # Citus: the transaction writes distributed tables (houses) and then the reference table
-    # person, which Citus refuses after a parallel multi-shard write; one connection per node
-    # avoids that. A plain PostgreSQL server keeps it as an unused placeholder setting.
-    session.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
     create_staging(session, STAGE_TABLE, STAGE_SQL)
 
     clock = time.perf_counter()
