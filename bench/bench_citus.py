@@ -94,7 +94,7 @@ def measure(name: str, engine: Engine, settings: Settings, path: Path,
     with engine.connect() as conn:
         top = conn.execute(text(
             "SELECT county, count(*) FROM house GROUP BY county ORDER BY 2 DESC, 1 LIMIT 2")
-        ).tuples().all()
+        ).all()
     counties = [c for c, _ in top]
     sequential = assign_counties(engine, counties, parallel=False)
     coded = {c: n for c, n in top}

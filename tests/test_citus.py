@@ -30,7 +30,7 @@ def test_distribute_is_complete_and_idempotent(engine: Engine) -> None:
         report = distribute(conn)
         kinds = dict(conn.execute(text(
             "SELECT logicalrelid::regclass::text, partmethod::text FROM pg_dist_partition")
-        ).tuples().all())
+        ).all())
         colocated = conn.execute(text(
             "SELECT count(DISTINCT colocationid) FROM pg_dist_partition "
             "WHERE logicalrelid::regclass::text = ANY(:t)"),

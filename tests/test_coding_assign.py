@@ -64,7 +64,8 @@ def test_registry_lineage_counters_and_job(session: Session) -> None:
         "SELECT count(*) FROM code_lineage WHERE event = 'issue' AND actor = 'tester' "
         "AND job_id = :j AND parent_code IS NULL"), {"j": result.job_id}).scalar() == total
     assert session.execute(text(
-        "SELECT count(*) FROM code_registry r JOIN house h ON h.code = r.code "
+        "SELECT count(*) FROM code_registry r JOIN house h ON h.county = r.county "
+        "AND h.code = r.code "
         "AND h.id = r.object_id AND r.object_kind = 'house'")).scalar() == counts["houses"]
     assert session.execute(text(
         "SELECT last_number FROM code_counter WHERE prefix = :p"),
@@ -115,8 +116,10 @@ def test_scope_limits_work_and_pulls_in_parents(session: Session) -> None:
     estate_code = session.execute(text(
         "SELECT code FROM estate WHERE region_code = :c"), {"c": COMMUNITY_2}).scalar_one()
     (building_id,) = add_buildings(session, COMMUNITY_2, None, ["9号"])
-    session.execute(text("UPDATE building SET estate_id = (SELECT id FROM estate WHERE "
-                         "code = :e) WHERE id = :b"), {"e": estate_code, "b": building_id})
+    estate_id = session.execute(text("SELECT id FROM estate WHERE code = :e"),
+                                {"e": estate_code}).scalar_one()
+    session.execute(text("UPDATE building SET estate_id = :s WHERE id = :b"),
+                    {"s": estate_id, "b": building_id})
     add_houses(session, COMMUNITY_2, building_id, 1, 1)
     by_estate = assign_codes(session, estate_code, actor="t")
     assert (by_estate.estates, by_estate.buildings, by_estate.houses) == (0, 1, 1)

@@ -30,7 +30,8 @@ def _assert_consistent(engine: Engine) -> None:
             assert conn.execute(text(f"SELECT count(*) FROM {table} WHERE code IS NULL")
                                 ).scalar() == 0, table
             assert conn.execute(text(
-                f"SELECT count(*) FROM {table} t JOIN code_registry r ON r.code = t.code "
+                f"SELECT count(*) FROM {table} t JOIN code_registry r ON r.county = t.county "
+                f"AND r.code = t.code "
                 f"AND r.object_id = t.id AND r.object_kind = '{table}'")).scalar() == \
                 conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
         assert conn.execute(text(

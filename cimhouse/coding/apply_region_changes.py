@@ -126,22 +126,48 @@ def _build_map(session: Session, mapping: Mapping[str, str], names: Mapping[str,
                            "(add the parent change too)")
 
 
+# The map as arrays in the statements that write: Citus writes no reference or distributed
+# table from a local (temp) table; unnest() of bound arrays it can ship to every shard.
+_MAP = ("unnest(CAST(:m_old AS text[]), CAST(:m_new AS text[]), CAST(:m_level AS smallint[]), "
+        "CAST(:m_parent AS text[])) AS m(old, new, level, parent_new)")
+_NAMES = "unnest(CAST(:n_code AS text[]), CAST(:n_name AS text[])) AS n(code, name)"
+
+
+def _map_params(session: Session) -> dict[str, object]:
+    rows = session.execute(text(
+        "SELECT old, new, level, parent_new FROM region_map ORDER BY old")).all()
+    names = session.execute(text("SELECT code, name FROM stage_region_name ORDER BY code")).all()
+    return {"m_old": [r[0] for r in rows], "m_new": [r[1] for r in rows],
+            "m_level": [r[2] for r in rows], "m_parent": [r[3] for r in rows],
+            "n_code": [r[0] for r in names], "n_name": [r[1] for r in names]}
+
+
 def _move_regions(session: Session, effective: dt.date, actor: str,
                   result: RegionChangeResult) -> None:
-    params = {"eff": effective, "actor": actor}
-    result.regions_reopened = int(session.execute(text("""
+    params = {"eff": effective, "actor": actor, **_map_params(session)}
+    result.regions_reopened = int(session.execute(text(f"""
         WITH reopened AS (
-            UPDATE region r SET valid_to = NULL, valid_from = :eff FROM region_map m
+            UPDATE region r SET valid_to = NULL, valid_from = :eff FROM {_MAP}
             WHERE r.code = m.new AND r.valid_to IS NOT NULL RETURNING r.code)
         SELECT count(*) FROM reopened"""), params).scalar_one())
+    added = session.execute(text(f"""
+        SELECT m.new, coalesce(n.name, r.name), m.level, m.parent_new, r.urban_rural
+        FROM {_MAP} JOIN region r ON r.code = m.old
+        LEFT JOIN {_NAMES} ON n.code = m.new
+        WHERE NOT EXISTS (SELECT 1 FROM region x WHERE x.code = m.new)
+        ORDER BY m.level, m.new"""), params).all()
+    # Inserted from arrays of the rows read above: Citus mis-plans an INSERT into a
+    # reference table that selects from the same table.
+    columns = ("a_code", "a_name", "a_level", "a_parent", "a_urban")
+    rows = {key: [row[i] for row in added] for i, key in enumerate(columns)}
     result.regions_added = int(session.execute(text("""
         WITH added AS (
             INSERT INTO region (code, code12, name, level, parent_code, urban_rural, valid_from)
-            SELECT m.new, rpad(m.new, 12, '0'), coalesce(n.name, r.name), m.level, m.parent_new,
-                   r.urban_rural, :eff
-            FROM region_map m JOIN region r ON r.code = m.old
-            LEFT JOIN stage_region_name n ON n.code = m.new
-            WHERE NOT EXISTS (SELECT 1 FROM region x WHERE x.code = m.new)
+            SELECT a.code, rpad(a.code, 12, '0'), a.name, a.level, a.parent, a.urban, :eff
+            FROM unnest(CAST(:a_code AS text[]), CAST(:a_name AS text[]),
+                        CAST(:a_level AS smallint[]), CAST(:a_parent AS text[]),
+                        CAST(:a_urban AS text[])) AS a(code, name, level, parent, urban)
+            ORDER BY a.level, a.code
             RETURNING code, name, parent_code),
         logged AS (
             INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
@@ -151,10 +177,10 @@ def _move_regions(session: Session, effective: dt.date, actor: str,
                    jsonb_build_object('name', name, 'parent_code', parent_code,
                                       'valid_from', :eff)
             FROM added RETURNING 1)
-        SELECT count(*) FROM logged"""), params).scalar_one())
-    result.regions_closed = int(session.execute(text("""
+        SELECT count(*) FROM logged"""), {**params, **rows}).scalar_one())
+    result.regions_closed = int(session.execute(text(f"""
         WITH closed AS (
-            UPDATE region r SET valid_to = :eff FROM region_map m
+            UPDATE region r SET valid_to = :eff FROM {_MAP}
             WHERE r.code = m.old AND r.valid_to IS NULL RETURNING r.code, m.new),
         logged AS (
             INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
@@ -168,16 +194,16 @@ def _move_regions(session: Session, effective: dt.date, actor: str,
 
 def _move_objects(session: Session, effective: dt.date, actor: str, job_id: int,
                   result: RegionChangeResult) -> None:
-    params = {"eff": effective, "actor": actor, "job": job_id}
+    params = {"eff": effective, "actor": actor, "job": job_id, **_map_params(session)}
     for table in MOVED_TABLES:
         if table == "facility":
             result.facilities = execute_count(session, text(
                 "UPDATE facility t SET region_code = m.new, updated_at = now() "
-                "FROM region_map m WHERE t.region_code = m.old"))
+                f"FROM {_MAP} WHERE t.region_code = m.old"), params)
             continue
         moved, logged = session.execute(text(f"""
             WITH moved AS (
-                UPDATE {table} t SET region_code = m.new, updated_at = now() FROM region_map m
+                UPDATE {table} t SET region_code = m.new, updated_at = now() FROM {_MAP}
                 WHERE t.region_code = m.old RETURNING t.county, t.code, m.old, m.new),
             logged AS (
                 INSERT INTO code_lineage (county, event, parent_code, child_code,
@@ -197,6 +223,10 @@ def apply_region_changes(session: Session, mapping: Mapping[str, str],
     """Move regions and the objects in them from old to new codes; codes never change."""
     if not mapping:
         raise InvalidInput("no region changes given")
+    # Citus: regions and the job (reference tables) are written after the objects moved
+    # (distributed): one connection per node, as in the register import.
+    session.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
+    session.execute(text("SET LOCAL citus.max_adaptive_executor_pool_size = 1"))
     _check(session, mapping)
     job = Job(kind=JOB_KIND, status=RunStatus.RUNNING.value, requested_by=actor,
               options={"mapping": dict(mapping), "names": dict(names or {}),

@@ -116,10 +116,10 @@ def distribute(conn: Connection, *, shard_count: int | None = None) -> Distribut
     """
     version, workers = _check(conn)
     report = DistributionReport(citus_version=version, workers=workers)
-    done: dict[str, str] = dict(conn.execute(text(
+    done: dict[str, str] = dict(conn.execute(text(  # type: ignore[arg-type]
         "SELECT logicalrelid::regclass::text, partmethod::text || repmodel::text "
         "FROM pg_dist_partition")
-    ).tuples().all())
+    ).all())
     conn.execute(text("SET citus.enable_local_reference_table_foreign_keys = off"))
     # Shards of tables with a foreign key to a reference table are created over one
     # connection per node, else Citus refuses the DDL ("cannot execute parallel DDL").
