@@ -46,17 +46,13 @@ class LineageView:
 
 
 # Edges that link two different codes (split, merge); walk them transitively, at most 50 deep.
-# Splits and merges stay inside one building, so inside the county of the code: the filter
-# on county keeps the walk on one shard (Citus runs recursive CTEs only there).
 _WALK = """
 WITH RECURSIVE walk AS (
     SELECT l.*, 1 AS depth FROM code_lineage l
-    WHERE l.county = :county AND l.{near} = :code AND l.{far} IS NOT NULL
-      AND l.parent_code <> l.child_code
+    WHERE l.{near} = :code AND l.{far} IS NOT NULL AND l.parent_code <> l.child_code
     UNION
     SELECT l.*, w.depth + 1 FROM code_lineage l JOIN walk w ON l.{near} = w.{far}
-    WHERE l.county = :county AND l.{far} IS NOT NULL AND l.parent_code <> l.child_code
-      AND w.depth < 50
+    WHERE l.{far} IS NOT NULL AND l.parent_code <> l.child_code AND w.depth < 50
 )
 SELECT event, parent_code, child_code, effective_date, actor, note, min(depth)
 FROM walk GROUP BY event, parent_code, child_code, effective_date, actor, note
@@ -74,12 +70,11 @@ def lineage(session: Session, code: str) -> LineageView:
     view = LineageView(code=entry.code, registry=registry)
     rows = session.execute(text(
         "SELECT event, parent_code, child_code, effective_date, actor, note FROM code_lineage "
-        "WHERE county = :county AND (parent_code = :code OR child_code = :code) "
-        "ORDER BY recorded_at, id"), {"code": entry.code, "county": entry.county})
+        "WHERE parent_code = :code OR child_code = :code ORDER BY recorded_at, id"),
+        {"code": entry.code})
     view.events = [LineageEdge(*row) for row in rows]
     for attribute, near, far in (("ancestors", "child_code", "parent_code"),
                                  ("descendants", "parent_code", "child_code")):
-        rows = session.execute(text(_WALK.format(near=near, far=far)),
-                               {"code": entry.code, "county": entry.county})
+        rows = session.execute(text(_WALK.format(near=near, far=far)), {"code": entry.code})
         setattr(view, attribute, [LineageEdge(*row) for row in rows])
     return view

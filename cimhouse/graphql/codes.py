@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any, cast
 
 import strawberry
-from sqlalchemy import literal, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -164,29 +164,27 @@ def resolve_validate(code: str) -> CodeValidation:
                           decoding=CodeDecoding.from_code(decode(canonical)))
 
 
-def _walk(session: Session, county: str, code: str, up: bool) -> list[tuple[Any, int]]:
-    """Lineage edges reachable from ``code`` (recursive CTE, bounded depth).
+def _walk(session: Session, code: str, up: bool) -> list[tuple[Any, int]]:
+    """Lineage edges reachable from ``code`` (breadth first, bounded depth).
 
-    Splits and merges stay in one building, so in the ``county`` of the code's object: the
-    filter keeps the walk on one shard (Citus runs recursive CTEs only there)."""
+    One query per level rather than a recursive CTE: edges of a merge may lie in several
+    counties, and Citus runs a recursive CTE only inside one shard."""
     near, far = (CodeLineage.child_code, CodeLineage.parent_code) if up else \
         (CodeLineage.parent_code, CodeLineage.child_code)
-    base = select(CodeLineage.id, far.label("next"), literal(1).label("depth")).where(
-        CodeLineage.county == county, near == code)
-    tree = base.cte("tree", recursive=True)
-    step = select(CodeLineage.id, far.label("next"), (tree.c.depth + 1).label("depth")).where(
-        CodeLineage.county == county, near == tree.c.next, tree.c.depth < MAX_LINEAGE_DEPTH)
-    tree = tree.union(step)
-    rows = session.execute(select(CodeLineage, tree.c.depth)
-                           .join(tree, tree.c.id == CodeLineage.id)
-                           .where(CodeLineage.county == county)
-                           .order_by(tree.c.depth, CodeLineage.id)).all()
     seen: set[int] = set()
     out: list[tuple[Any, int]] = []
-    for edge, depth in rows:
-        if edge.id not in seen:
-            seen.add(edge.id)
-            out.append((edge, int(depth)))
+    frontier, depth = [code], 1
+    while frontier and depth <= MAX_LINEAGE_DEPTH:
+        edges = session.scalars(select(CodeLineage).where(near.in_(frontier))
+                                .order_by(CodeLineage.id)).all()
+        reached: set[str] = set()
+        for edge in edges:
+            if edge.id not in seen:
+                seen.add(edge.id)
+                out.append((edge, depth))
+                if getattr(edge, far.key):
+                    reached.add(getattr(edge, far.key))
+        frontier, depth = sorted(reached), depth + 1
     return out
 
 
@@ -195,12 +193,9 @@ def resolve_lineage(info: Info[RequestContext, None], code: str) -> Lineage | No
     ctx = info.context
     ctx.require(Role.READER)
     canonical = canonical_code(code)
-    hit = scoped_registry(ctx.session, ctx.scope, [canonical]).get(canonical)
-    if hit is None:
+    if canonical not in scoped_registry(ctx.session, ctx.scope, [canonical]):
         return None
-    county = hit[0].county
-    up = _walk(ctx.session, county, canonical, True)
-    down = _walk(ctx.session, county, canonical, False)
+    up, down = _walk(ctx.session, canonical, True), _walk(ctx.session, canonical, False)
     mentioned = {c for edge, _ in up + down for c in (edge.parent_code, edge.child_code) if c}
     visible = set(scoped_registry(ctx.session, ctx.scope, sorted(mentioned)))
 

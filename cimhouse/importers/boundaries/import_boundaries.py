@@ -235,20 +235,37 @@ def _apply(session: Session, level: str, params: dict[str, Any]) -> int:
     if level == "community":
         table, join, county, ref = ("region", "t.code = s.target_code",
                                     "rpad(left(t.code, 6), 6, '0')", "t.code")
+        key, match = "t.code", "t.code = u.k"
     else:
         table, join, county, ref = ("estate", "t.county = s.target_county AND t.id = s.target_id",
                                     "t.county", "COALESCE(t.code, CAST(t.id AS text))")
+        key, match = "t.county || ':' || t.id", "t.county = split_part(u.k, ':', 1) " \
+            "AND t.id = CAST(split_part(u.k, ':', 2) AS bigint)"
     changed = "NOT (t.boundary IS NOT NULL AND ST_OrderingEquals(t.boundary, s.geom))"
+    # The changes are read into a temp table first, the writes read only it or arrays:
+    # Citus runs no write whose source joins a local table with a reference or distributed
+    # one (an INSERT ... SELECT of such a join even inserts nothing).
+    session.execute(text("DROP TABLE IF EXISTS stage_boundary_change"))
+    session.execute(text(f"""
+        CREATE TEMP TABLE stage_boundary_change ON COMMIT DROP AS
+        SELECT {key} AS k, {county} AS county, {ref} AS ref, s.geom,
+               {_AREA.format(g='t.boundary')} AS previous_m2, {_AREA.format(g='s.geom')} AS m2
+        FROM {table} t JOIN stage_boundary s ON {join} WHERE {changed}"""))
     session.execute(text(f"""
         INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
                                 previous, current)
-        SELECT {county}, '{table}', {ref}, 'update', :actor, :src,
-               jsonb_build_object('boundary_area_m2', {_AREA.format(g='t.boundary')}),
-               jsonb_build_object('boundary_area_m2', {_AREA.format(g='s.geom')})
-        FROM {table} t JOIN stage_boundary s ON {join} WHERE {changed}"""), params)
+        SELECT county, '{table}', ref, 'update', :actor, :src,
+               jsonb_build_object('boundary_area_m2', previous_m2),
+               jsonb_build_object('boundary_area_m2', m2)
+        FROM stage_boundary_change ORDER BY k"""), params)
+    rows = session.execute(text(
+        "SELECT k, encode(ST_AsEWKB(geom), 'hex') FROM stage_boundary_change ORDER BY k")).all()
+    if not rows:
+        return 0
     return execute_count(session, text(f"""
-        UPDATE {table} t SET boundary = s.geom, updated_at = now()
-        FROM stage_boundary s WHERE {join} AND {changed}"""))
+        UPDATE {table} t SET boundary = u.geom, updated_at = now()
+        FROM unnest(CAST(:k AS text[]), CAST(:g AS geometry[])) AS u(k, geom)
+        WHERE {match}"""), {"k": [r[0] for r in rows], "g": [r[1] for r in rows]})
 
 
 def assign_buildings(session: Session, params: dict[str, Any]) -> int:
