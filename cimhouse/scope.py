@@ -113,12 +113,31 @@ def with_county_keys(session: Session, scope: Scope) -> Scope:
     """
     if scope.level < REGION_LEVEL_BY_LENGTH[6]:
         return scope
+    return replace(scope, county_keys=county_keys(scope, region_moves(session)))
+
+
+def region_moves(session: Session) -> dict[str, str]:
+    """Every region change applied so far, old code -> new code (later ones win)."""
     moves: dict[str, str] = {}
     for mapping in session.execute(text(
             "SELECT options -> 'mapping' FROM job WHERE kind = 'region_change' "
             "ORDER BY id")).scalars():
         moves.update(mapping or {})
-    return replace(scope, county_keys=county_keys(scope, moves))
+    return moves
+
+
+def code_county_keys(session: Session, codes: list[str]) -> tuple[str, ...]:
+    """The ``county`` values the objects of house codes can have: a code starts with the
+    community its object was in when coded, so its county lies in that county's keys.
+
+    >>> code_county_keys(session, ["3304020070240010001000104"])
+    ('330402',)
+    """
+    moves = region_moves(session)
+    keys: set[str] = set()
+    for code in codes:
+        keys.update(county_keys(Scope(code[:6], REGION_LEVEL_BY_LENGTH[6]), moves))
+    return tuple(sorted(keys))
 
 
 def prefix_range(column: Any, prefix: str) -> ColumnElement[bool]:

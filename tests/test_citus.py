@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.db.distribute import DISTRIBUTED_TABLES, REFERENCE_TABLES, distribute
 from cimhouse.schema import CodeRegistry, House
-from cimhouse.scope import parse_scope, scope_filter, with_county_keys
+from cimhouse.scope import code_county_keys, parse_scope, scope_filter, with_county_keys
 
 pytestmark = citus_only("checks the Citus distribution (make test-citus)")
 
@@ -58,7 +58,8 @@ def test_county_scoped_house_list_touches_one_shard(session: Session) -> None:
 
 def test_code_lookup_touches_one_shard(session: Session) -> None:
     code = "3304020070240010001000104"
-    keys = with_county_keys(session, parse_scope(code[:6])).county_keys
-    plan = explain(session, select(CodeRegistry).where(CodeRegistry.code == code,
-                                                       CodeRegistry.county.in_(keys)))
+    keys = code_county_keys(session, [code])
+    assert keys == ("330402",)
+    plan = explain(session, select(CodeRegistry).where(CodeRegistry.county.in_(keys),
+                                                       CodeRegistry.code == code))
     assert "Task Count: 1" in plan, plan

@@ -45,19 +45,36 @@ class LineageView:
                 "descendants": [asdict(e) for e in self.descendants]}
 
 
-# Edges that link two different codes (split, merge); walk them transitively, at most 50 deep.
-_WALK = """
-WITH RECURSIVE walk AS (
-    SELECT l.*, 1 AS depth FROM code_lineage l
-    WHERE l.{near} = :code AND l.{far} IS NOT NULL AND l.parent_code <> l.child_code
-    UNION
-    SELECT l.*, w.depth + 1 FROM code_lineage l JOIN walk w ON l.{near} = w.{far}
-    WHERE l.{far} IS NOT NULL AND l.parent_code <> l.child_code AND w.depth < 50
-)
-SELECT event, parent_code, child_code, effective_date, actor, note, min(depth)
-FROM walk GROUP BY event, parent_code, child_code, effective_date, actor, note
-ORDER BY min(depth), parent_code, child_code
+# Edges that link two different codes (split, merge); walked transitively, at most 50 deep,
+# one query per level: the edges of a merge may lie in several counties (shards), and Citus
+# runs a recursive CTE only inside one shard.
+_STEP = """
+SELECT id, event, parent_code, child_code, effective_date, actor, note, {far}
+FROM code_lineage
+WHERE {near} = ANY(CAST(:codes AS text[])) AND {far} IS NOT NULL AND parent_code <> child_code
+ORDER BY id
 """
+MAX_DEPTH = 50
+
+
+def _walk(session: Session, code: str, near: str, far: str) -> list[LineageEdge]:
+    """Edges reachable from ``code`` along ``near`` -> ``far``, each at its least depth,
+    ordered by depth, parent and child code."""
+    depth_of: dict[tuple[Any, ...], int] = {}
+    seen: set[int] = set()
+    frontier, depth = [code], 1
+    while frontier and depth <= MAX_DEPTH:
+        reached: set[str] = set()
+        for row in session.execute(text(_STEP.format(near=near, far=far)),
+                                   {"codes": frontier}):
+            if row[0] in seen:
+                continue
+            seen.add(row[0])
+            depth_of.setdefault(tuple(row[1:7]), depth)
+            reached.add(row[7])
+        frontier, depth = sorted(reached), depth + 1
+    ordered = sorted(depth_of.items(), key=lambda item: (item[1], item[0][1], item[0][2]))
+    return [LineageEdge(k[0], k[1], k[2], k[3], k[4], k[5], level) for k, level in ordered]
 
 
 def lineage(session: Session, code: str) -> LineageView:
@@ -75,6 +92,5 @@ def lineage(session: Session, code: str) -> LineageView:
     view.events = [LineageEdge(*row) for row in rows]
     for attribute, near, far in (("ancestors", "child_code", "parent_code"),
                                  ("descendants", "parent_code", "child_code")):
-        rows = session.execute(text(_WALK.format(near=near, far=far)), {"code": entry.code})
-        setattr(view, attribute, [LineageEdge(*row) for row in rows])
+        setattr(view, attribute, _walk(session, entry.code, near, far))
     return view

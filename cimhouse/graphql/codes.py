@@ -21,7 +21,7 @@ from cimhouse.graphql.built import BuildingType, EstateType, HouseType
 from cimhouse.graphql.context import RequestContext
 from cimhouse.schema import Building, ChangeLog, CodeLineage, CodeRegistry, Estate, House
 from cimhouse.schema.vocab import Role
-from cimhouse.scope import Scope, scope_filter
+from cimhouse.scope import Scope, code_county_keys, scope_filter
 
 MODELS: dict[str, Any] = {"estate": Estate, "building": Building, "house": House}
 MAX_LINEAGE_DEPTH = 20
@@ -124,13 +124,15 @@ def scoped_registry(session: Session, scope: Scope, codes: list[str]) -> dict[st
     for code in codes:
         by_kind.setdefault(decode(code).object_kind, []).append(code)
     found: dict[str, Any] = {}
+    counties = code_county_keys(session, codes)  # on Citus: only the shards of these counties
     for kind, wanted in by_kind.items():
         model = MODELS[kind]
         rows = session.execute(
             select(CodeRegistry, model)
             .join(model, (model.county == CodeRegistry.county)
                   & (model.id == CodeRegistry.object_id))
-            .where(CodeRegistry.code.in_(wanted), CodeRegistry.object_kind == kind,
+            .where(CodeRegistry.county.in_(counties), CodeRegistry.code.in_(wanted),
+                   CodeRegistry.object_kind == kind,
                    scope_filter(model, scope)))
         for registry, obj in rows:
             found[registry.code] = (registry, obj)

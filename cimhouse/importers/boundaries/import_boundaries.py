@@ -263,8 +263,9 @@ def _apply(session: Session, level: str, params: dict[str, Any]) -> int:
     if not rows:
         return 0
     return execute_count(session, text(f"""
-        UPDATE {table} t SET boundary = u.geom, updated_at = now()
-        FROM unnest(CAST(:k AS text[]), CAST(:g AS geometry[])) AS u(k, geom)
+        UPDATE {table} t SET boundary = ST_GeomFromEWKB(decode(u.g, 'hex')),
+               updated_at = now()
+        FROM unnest(CAST(:k AS text[]), CAST(:g AS text[])) AS u(k, g)
         WHERE {match}"""), {"k": [r[0] for r in rows], "g": [r[1] for r in rows]})
 
 
