@@ -68,6 +68,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Citus (distributed schema): functions are dropped after multi-shard DDL in this
+    # transaction, which it allows over one connection per node only. A placeholder on
+    # plain PostgreSQL.
+    op.execute("SET LOCAL citus.multi_shard_modify_mode = 'sequential'")
     for table in PROCRASTINATE_TABLES:
         op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
     op.get_bind().connection.driver_connection.execute(DROP_PROCRASTINATE_ROUTINES)
