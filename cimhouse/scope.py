@@ -130,7 +130,7 @@ def code_county_keys(session: Session, codes: list[str]) -> tuple[str, ...]:
     """The ``county`` values the objects of house codes can have: a code starts with the
     community its object was in when coded, so its county lies in that county's keys.
 
-    >>> code_county_keys(session, ["3304020070240010001000104"])
+    >>> code_county_keys(session, ["330402007024001000100010X"])
     ('330402',)
     """
     moves = region_moves(session)
