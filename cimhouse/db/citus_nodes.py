@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -74,6 +75,7 @@ class LocalCitusCluster:
     def destroy(self) -> None:
         for node in self.nodes:
             node.destroy()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     # -- databases -----------------------------------------------------------------------
     def conninfo(self, dbname: str) -> str:

@@ -61,11 +61,11 @@ def estate_points_sql(scope: Scope | None) -> str:
         SELECT e.county, e.id, e.code, e.name, e.region_code, p.pt,
                ST_Transform(p.pt, CAST(:metric_srid AS integer)) AS pm
         FROM estate e
-        CROSS JOIN LATERAL (
-            SELECT COALESCE(ST_PointOnSurface(e.boundary), (
-                SELECT ST_Centroid(ST_Collect(b.footprint)) FROM building b
-                WHERE b.county = e.county AND b.estate_id = e.id
-                  AND b.footprint IS NOT NULL)) AS pt) p
+        CROSS JOIN LATERAL (  -- an aggregate: one row, also for an estate without buildings
+            SELECT COALESCE(ST_PointOnSurface(e.boundary), ST_Centroid(ST_Collect(b.footprint)))
+                   AS pt
+            FROM building b  -- a FROM joined on county: Citus pushes it down to the shard
+            WHERE b.county = e.county AND b.estate_id = e.id AND b.footprint IS NOT NULL) p
         WHERE ({scope_sql(Estate, scope).replace('estate.', 'e.')})
           AND e.status IN {LIVE_STATUSES!r}
     """
