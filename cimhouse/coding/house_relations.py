@@ -50,9 +50,11 @@ _SNAPSHOT_FIELDS = ("person_id", "house_id", "relation", "valid_from", "valid_to
 
 def retired_house_sql(alias: str = "h") -> str:
     """SQL that is true when the house row ``alias`` is retired (set-based callers)."""
+    # An uncorrelated IN over the (few) retired codes, codes being unique: Citus cannot
+    # correlate code_registry with a house joined to a local table (the register import).
     return (f"({alias}.status IN {RETIRED_STATUSES!r} OR ({alias}.status = 'out_of_use' "
-            f"AND EXISTS (SELECT 1 FROM code_registry rr WHERE rr.county = {alias}.county "
-            f"AND rr.code = {alias}.code AND rr.status = 'retired')))")
+            f"AND {alias}.code IN (SELECT rr.code FROM code_registry rr "
+            f"WHERE rr.status = 'retired')))")
 
 
 def retirement(session: Session, house: House) -> str | None:
@@ -86,16 +88,15 @@ def reject_rows_on_retired_houses(session: Session,
     (after a merge the new house shares the first old house's address: it takes the row).
     The scan starts from the few retired houses, so it costs little on a large register.
     """
+    # Citus: no statement joins the local staging table to a distributed one; the counties,
+    # then the candidate rows, go to the distributed queries as arrays.
+    counties = list(session.execute(text(f"SELECT DISTINCT county FROM {table}")).scalars())
     retired = f"""
         SELECT h.county, h.code, h.address_norm, h.realestate_unit_no FROM house h
         WHERE h.status IN {(*RETIRED_STATUSES, LifecycleStatus.OUT_OF_USE.value)!r}
           AND {retired_house_sql('h')}
-          AND h.county IN (SELECT DISTINCT county FROM {table})"""
-    open_match = f"""
-        SELECT 1 FROM house o WHERE o.county = r.county AND NOT {retired_house_sql('o')}
-          AND (o.address_norm = r.house_norm
-               OR (r.realestate_no IS NOT NULL AND o.realestate_unit_no = r.realestate_no))"""
-    rows = session.execute(text(f"""
+          AND h.county = ANY (CAST(:counties AS text[]))"""
+    candidates = session.execute(text(f"""
         WITH retired AS MATERIALIZED ({retired}),
         matched AS (
             SELECT r.line, x.code FROM retired x JOIN {table} r
@@ -103,9 +104,23 @@ def reject_rows_on_retired_houses(session: Session,
             UNION ALL
             SELECT r.line, x.code FROM retired x JOIN {table} r
               ON r.county = x.county AND r.realestate_no = x.realestate_unit_no)
-        SELECT m.line, min(m.code) AS code FROM matched m JOIN {table} r ON r.line = m.line
-        WHERE NOT EXISTS ({open_match})
-        GROUP BY m.line ORDER BY m.line""")).all()
+        SELECT m.line, min(m.code), min(r.county), min(r.house_norm), min(r.realestate_no)
+        FROM matched m JOIN {table} r ON r.line = m.line
+        GROUP BY m.line ORDER BY m.line"""), {"counties": counties}).all()
+    if not candidates:
+        return {}
+    columns = list(zip(*candidates, strict=True))
+    open_lines = set(session.execute(text(f"""
+        SELECT DISTINCT u.line
+        FROM unnest(CAST(:lines AS bigint[]), CAST(:counties AS text[]),
+                    CAST(:norms AS text[]), CAST(:nos AS text[])) AS u(line, county, norm, no)
+        JOIN house o ON o.county = u.county
+                    AND (o.address_norm = u.norm
+                         OR (u.no IS NOT NULL AND o.realestate_unit_no = u.no))
+        WHERE NOT {retired_house_sql('o')}"""),
+        {"lines": list(columns[0]), "counties": list(columns[2]), "norms": list(columns[3]),
+         "nos": list(columns[4])}).scalars())
+    rows = [(line, code) for line, code, *_ in candidates if line not in open_lines]
     if rows:
         session.execute(text(f"DELETE FROM {table} WHERE line = ANY (:lines)"),
                         {"lines": [line for line, _ in rows]})
