@@ -1,0 +1,265 @@
+"""Find houses by an address as people type it: ranked candidates, scoped in SQL.
+
+The text is split by :func:`~cimhouse.addressing.parse_address.split_search_text` (region,
+estate, building, unit, floor, room; every part optional; shorthands, full-width digits,
+Chinese numerals). Then two statements, both filtered by the principal's scope:
+
+1. estates: the nearest names and aliases by the trigram index on ``estate.name_key``
+   (migration 0014), once inside the named region and once in the whole scope, so that a
+   wrong region name does not hide the estate; Python re-ranks them by edit distance
+   (a typo, 恰景府 for 怡景府, is one edit) and keeps the best few;
+2. houses of those estates, each scored by the parts it matches (weights in
+   :data:`WEIGHTS`, normalised by the parts the text gives), best first.
+
+Without an estate name the region (or an estate scope) stands in for it and every given
+label must match. A text naming neither estate, region nor label finds nothing.
+
+Example::
+
+    found = search_addresses(session, "南湖区恰景府1-1-201", scope=parse_scope("3304"))
+    best = found.candidates[0]
+    best.code, best.score, best.matched
+    # ('330402007024001000100201X', 0.94, ('region', 'estate_fuzzy', 'building', 'unit', 'room'))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Float,
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from cimhouse.addressing.gazetteer import Gazetteer
+from cimhouse.addressing.normalize import normalize_estate_name
+from cimhouse.addressing.parse_address import SearchParts, split_search_text
+from cimhouse.errors import InvalidInput
+from cimhouse.schema import Building, Estate, House
+from cimhouse.scope import Scope, prefix_range, scope_filter
+
+#: how much each part of the text counts; a candidate's score is the weighted share of the
+#: given parts it matches (the estate by its name similarity), so 1.0 means all of them
+WEIGHTS = {"region": 0.1, "estate": 0.4, "building": 0.2, "unit": 0.1, "floor": 0.05,
+           "room": 0.15}
+NEAREST_ESTATES = 24  # per trigram probe; Python re-ranks them
+ESTATES_KEPT = 4
+MIN_SIMILARITY = 0.34  # below: a different name (two of three characters wrong)
+REGION_ONLY_ESTATES = 200
+MAX_FIRST = 50
+MAX_TEXT = 200
+_LABEL_PARTS = ("building", "unit", "floor", "room")
+
+
+@dataclass(frozen=True)
+class AddressCandidate:
+    """One house a text may mean. ``matched`` names the parts that agree: region, estate
+    (or estate_alias: an alias or former name; estate_fuzzy: a near spelling), building,
+    unit, floor, room."""
+
+    county: str
+    house_id: int
+    code: str | None
+    address: str | None
+    region_code: str
+    estate_code: str | None
+    estate_name: str
+    building: str | None
+    unit: str | None
+    floor: int | None
+    room: str | None
+    score: float
+    matched: tuple[str, ...]
+
+
+@dataclass
+class AddressSearch:
+    text: str
+    parts: SearchParts
+    candidates: list[AddressCandidate] = field(default_factory=list)
+
+
+@dataclass
+class _Estate:
+    county: str
+    id: int
+    code: str | None
+    name: str
+    region_code: str
+    similarity: float
+    match: str  # estate | estate_alias | estate_fuzzy
+    in_region: bool
+
+    @property
+    def rank(self) -> float:
+        return WEIGHTS["estate"] * self.similarity + WEIGHTS["region"] * self.in_region
+
+
+def edit_distance(a: str, b: str, *, infix: bool = False) -> int:
+    """Levenshtein distance; with ``infix``, from ``a`` to the closest substring of ``b``.
+
+    >>> edit_distance("恰景府", "怡景府"), edit_distance("怡景府", "百福弄社区怡景府", infix=True)
+    (1, 0)
+    """
+    previous = [0] * (len(b) + 1) if infix else list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (ca != cb)))
+        previous = current
+    return min(previous) if infix else previous[-1]
+
+
+def name_similarity(typed: str, spelling: str) -> float:
+    """1.0 for the same name, 1 - edits/length for a near one; a name typed inside other
+    text (an unrecognised road or community before it) counts a little less."""
+    if not typed or not spelling:
+        return 0.0
+    whole = 1.0 - edit_distance(typed, spelling) / max(len(typed), len(spelling))
+    inside = 1.0 - edit_distance(spelling, typed, infix=True) / len(spelling) - 0.15
+    return max(0.0, whole, inside)
+
+
+def _ranked(row: Any, typed: str, regions: Sequence[str]) -> _Estate:
+    best, match = 0.0, "estate_fuzzy"
+    for index, spelling in enumerate((row.name, *(row.aliases or ()))):
+        norm = normalize_estate_name(spelling) or ""
+        similarity = name_similarity(typed, norm)
+        if similarity > best:
+            best = similarity
+            match = ("estate" if index == 0 else "estate_alias") if norm == typed \
+                else "estate_fuzzy"
+    return _Estate(row.county, row.id, row.code, row.name, row.region_code, best, match,
+                   any(row.region_code.startswith(r) for r in regions))
+
+
+def _region_clause(codes: Sequence[str]) -> ColumnElement[bool]:
+    return or_(*(prefix_range(Estate.region_code, c) for c in codes))
+
+
+def _find_estates(session: Session, parts: SearchParts, scope: Scope | None) -> list[_Estate]:
+    columns = (Estate.county, Estate.id, Estate.code, Estate.name, Estate.aliases,
+               Estate.region_code)
+    base = select(*columns).where(scope_filter(Estate, scope))
+    if not parts.estate:
+        if parts.region_codes:
+            base = base.where(_region_clause(parts.region_codes))
+        elif scope is None or not scope.is_estate:
+            return []
+        rows = session.execute(base.order_by(Estate.county, Estate.id)
+                               .limit(REGION_ONLY_ESTATES)).all()
+        return [_Estate(r.county, r.id, r.code, r.name, r.region_code, 0.0, "", True)
+                for r in rows]
+    key = " ".join(parts.estate) + " "  # the form cimhouse_estate_key gives names
+    nearest = Estate.name_key.op("<->")(key)
+    probe = base.order_by(nearest).limit(NEAREST_ESTATES)
+    if parts.region_codes:
+        within = base.where(_region_clause(parts.region_codes)).order_by(nearest) \
+            .limit(NEAREST_ESTATES)
+        probe = within.union(probe)  # type: ignore[assignment]
+    ranked = [_ranked(row, parts.estate, parts.region_codes)
+              for row in session.execute(probe).all()]
+    ranked = sorted((e for e in ranked if e.similarity >= MIN_SIMILARITY),
+                    key=lambda e: (-e.rank, e.county, e.id))
+    return [e for e in ranked[:ESTATES_KEPT] if e.rank >= ranked[0].rank - 0.1]
+
+
+def _label_checks(parts: SearchParts) -> dict[str, ColumnElement[Any]]:
+    """Per given label: SQL that is 1 when the house (or its building) has it, else 0."""
+    stored: dict[str, ColumnElement[Any]] = {
+        "building": func.cimhouse_label(Building.building_label),
+        "unit": func.cimhouse_label(House.unit_label),
+        "floor": func.cast(House.floor_number, Text),
+        "room": func.cimhouse_label(House.room_label),
+    }
+    return {part: case((stored[part] == getattr(parts, part), 1), else_=0)
+            for part in _LABEL_PARTS if getattr(parts, part)}
+
+
+def _find_houses(session: Session, parts: SearchParts, estates: list[_Estate],
+                 scope: Scope | None, first: int) -> list[AddressCandidate]:
+    # Arrays as parameters (not VALUES literals) keep the statement in SQLAlchemy's cache.
+    arrays = {"county": ([e.county for e in estates], Text),
+              "estate_id": ([e.id for e in estates], BigInteger),
+              "similarity": ([e.similarity for e in estates], Float),
+              "in_region": ([int(e.in_region) for e in estates], Integer)}
+    cand = func.unnest(*(bindparam(f"cand_{name}", value, type_=ARRAY(kind))
+                         for name, (value, kind) in arrays.items())) \
+        .table_valued(*arrays).render_derived(name="cand")
+    checks = _label_checks(parts)
+    given = parts.given()
+    total = sum(WEIGHTS[p] for p in given)
+    score: ColumnElement[Any] = literal(0.0)
+    if "estate" in given:
+        score = score + WEIGHTS["estate"] * cand.c.similarity
+    if "region" in given:
+        score = score + WEIGHTS["region"] * cand.c.in_region
+    for part, check in checks.items():
+        score = score + WEIGHTS[part] * check
+    score = (score / total).label("score")
+    query = (select(House.county, House.id, House.code, House.address_norm, House.region_code,
+                    Building.building_label, House.unit_label, House.floor_number,
+                    House.room_label, cand.c.estate_id, cand.c.in_region, score,
+                    *(c.label(f"ok_{p}") for p, c in checks.items()))
+             .select_from(cand)
+             .join(Building, and_(Building.county == cand.c.county,
+                                  Building.estate_id == cand.c.estate_id))
+             .join(House, and_(House.county == Building.county,
+                               House.building_id == Building.id))
+             .where(scope_filter(House, scope))
+             .order_by(score.desc(), House.county, House.id).limit(first))
+    if "estate" not in given:  # no name to rank by: every given label must match
+        query = query.where(*(c == 1 for c in checks.values()))
+    by_key = {(e.county, e.id): e for e in estates}
+    found = []
+    for row in session.execute(query).all():
+        estate = by_key[(row.county, row.estate_id)]
+        matched = ["region"] if "region" in given and row.in_region else []
+        if "estate" in given:
+            matched.append(estate.match)
+        matched += [p for p in checks if getattr(row, f"ok_{p}")]
+        found.append(AddressCandidate(
+            county=row.county, house_id=row.id, code=row.code, address=row.address_norm,
+            region_code=row.region_code, estate_code=estate.code, estate_name=estate.name,
+            building=row.building_label, unit=row.unit_label, floor=row.floor_number,
+            room=row.room_label, score=round(float(row.score), 4), matched=tuple(matched)))
+    return found
+
+
+def search_addresses(session: Session, text: str, *, scope: Scope | None, first: int = 10,
+                     gazetteer: Gazetteer | None = None) -> AddressSearch:
+    """Houses in ``scope`` (``None``: everywhere) that ``text`` may mean, best first.
+
+    Raises :class:`InvalidInput` for an empty or overlong text or ``first`` outside 1-50.
+    """
+    if not text or not text.strip() or len(text) > MAX_TEXT:
+        raise InvalidInput(f"text must be 1-{MAX_TEXT} characters")
+    if not 1 <= first <= MAX_FIRST:
+        raise InvalidInput(f"first must be 1-{MAX_FIRST}")
+    parts = split_search_text(text, gazetteer or Gazetteer.cached(session))
+    result = AddressSearch(text=text, parts=parts)
+    if not parts.estate and not any(getattr(parts, p) for p in _LABEL_PARTS):
+        return result
+    estates = _find_estates(session, parts, scope)
+    if estates:
+        result.candidates = _find_houses(session, parts, estates, scope, first)
+    return result
+
+
+__all__ = ["WEIGHTS", "AddressCandidate", "AddressSearch", "edit_distance", "name_similarity",
+           "search_addresses"]
