@@ -133,7 +133,10 @@ class Gazetteer:
         """
         if pos >= len(text):
             return []
+        room = len(text) - pos
         for length in self._lengths.get(text[pos], ()):
+            if length > room:  # a slice past the end is shorter than `length`
+                continue
             hits = self._by_variant.get(text[pos:pos + length])
             if not hits:
                 continue

@@ -25,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -263,7 +264,7 @@ _SEARCH_HYPHEN = re.compile(r"^(?P<estate>.*?[^0-9A-Z-]|)\s*(?P<building>[0-9]+[
 _SEARCH_TAIL = re.compile(
     rf"^(?P<estate>.*?)\s*(?:(?P<building>{_LABEL})\s*(?:号楼|幢|栋|座|#|号)\s*)?"
     rf"(?:(?P<unit>{_LABEL})\s*单元\s*)?(?:(?P<floor>-?[0-9]+)\s*(?:层|楼)\s*)?"
-    rf"(?:(?P<room>{_LABEL})\s*(?:室|户)?)?$")
+    rf"(?:(?P<room>{_LABEL})\s*(?:室|户|号)?)?$")
 # A numeral typed without its keyword after the last keyword: 3幢2单元五〇一 -> 501.
 _TRAILING_NUMERAL = re.compile(
     f"(?:(?<=单元)|(?<=号楼)|(?<=[幢栋座#]))([{NUMERAL_CHARS}]+)$")
@@ -284,6 +285,8 @@ class SearchParts:
     unit: str | None = None
     floor: str | None = None
     room: str | None = None
+    #: the same text read with its last, abbreviated region name as part of the estate
+    alternative: SearchParts | None = None
 
     def given(self) -> tuple[str, ...]:
         """The parts present, in address order (``region`` first)."""
@@ -311,7 +314,21 @@ def split_search_text(text: str, gazetteer: Gazetteer) -> SearchParts:
             compact += char
             starts.append(index)
     used, chain, candidates = _match_regions(compact, gazetteer, None)
-    rest = spaced[starts[used]:] if used < len(starts) else ""
+    parts = _search_parts(spaced[starts[used]:] if used < len(starts) else "", chain,
+                          candidates)
+    if chain and chain[-1].abbreviated and used < len(compact):
+        # 桐乡和平公寓: 和平 may be a short community name or the start of the estate name;
+        # the search tries both and keeps the reading whose estate matches better.
+        shorter = used - chain[-1].length
+        used, chain, candidates = _match_regions(compact[:shorter], gazetteer, None)
+        if used == shorter:
+            alternative = _search_parts(spaced[starts[used]:], chain, candidates)
+            parts = dataclasses.replace(parts, alternative=alternative)
+    return parts
+
+
+def _search_parts(rest: str, chain: list[RegionMatch], candidates: list[str] | None
+                  ) -> SearchParts:
     rest = numerals_to_digits(rest)
     rest = _TRAILING_NUMERAL.sub(lambda m: str(chinese_to_int(m.group(1))), rest)
     match = _SEARCH_HYPHEN.match(rest) or _SEARCH_TAIL.match(rest)

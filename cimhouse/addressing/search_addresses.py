@@ -256,6 +256,10 @@ def search_addresses(session: Session, text: str, *, scope: Scope | None, first:
     if not parts.estate and not any(getattr(parts, p) for p in _LABEL_PARTS):
         return result
     estates = _find_estates(session, parts, scope)
+    if parts.alternative is not None and parts.alternative.estate:
+        other = _find_estates(session, parts.alternative, scope)
+        if other and (not estates or other[0].rank > estates[0].rank):
+            parts, estates = parts.alternative, other
     if estates:
         result.candidates = _find_houses(session, parts, estates, scope, first)
     return result
