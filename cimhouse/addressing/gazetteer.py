@@ -106,7 +106,7 @@ class Gazetteer:
         would cost more than the search. After :data:`CACHE_SECONDS` a cheap fingerprint
         (count and last change of the current regions) decides whether to reload.
         """
-        key = str(session.get_bind().url)
+        key = str(session.get_bind().engine.url)
         now = time.monotonic()
         hit = _CACHE.get(key)
         if hit is not None and now - hit[0] < CACHE_SECONDS:
