@@ -91,5 +91,21 @@ def normalize_estate_name(text: str | None) -> str | None:
     return value or None
 
 
-__all__ = ["chinese_to_int", "normalize_estate_name", "normalize_label", "normalize_text",
-           "numerals_to_digits"]
+def edit_distance(a: str, b: str, *, infix: bool = False) -> int:
+    """Levenshtein distance; with ``infix``, from ``a`` to the closest substring of ``b``.
+
+    >>> edit_distance("恰景府", "怡景府"), edit_distance("怡景府", "百福弄社区怡景府", infix=True)
+    (1, 0)
+    """
+    previous = [0] * (len(b) + 1) if infix else list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (ca != cb)))
+        previous = current
+    return min(previous) if infix else previous[-1]
+
+
+__all__ = ["chinese_to_int", "edit_distance", "normalize_estate_name", "normalize_label",
+           "normalize_text", "numerals_to_digits"]

@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from cimhouse.addressing.gazetteer import Gazetteer
-from cimhouse.addressing.normalize import normalize_estate_name
+from cimhouse.addressing.normalize import edit_distance, normalize_estate_name
 from cimhouse.addressing.parse_address import SearchParts, split_search_text
 from cimhouse.errors import InvalidInput
 from cimhouse.schema import Building, Estate, House
@@ -107,22 +107,6 @@ class _Estate:
     @property
     def rank(self) -> float:
         return WEIGHTS["estate"] * self.similarity + WEIGHTS["region"] * self.in_region
-
-
-def edit_distance(a: str, b: str, *, infix: bool = False) -> int:
-    """Levenshtein distance; with ``infix``, from ``a`` to the closest substring of ``b``.
-
-    >>> edit_distance("恰景府", "怡景府"), edit_distance("怡景府", "百福弄社区怡景府", infix=True)
-    (1, 0)
-    """
-    previous = [0] * (len(b) + 1) if infix else list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (ca != cb)))
-        previous = current
-    return min(previous) if infix else previous[-1]
 
 
 def name_similarity(typed: str, spelling: str) -> float:
@@ -265,5 +249,4 @@ def search_addresses(session: Session, text: str, *, scope: Scope | None, first:
     return result
 
 
-__all__ = ["WEIGHTS", "AddressCandidate", "AddressSearch", "edit_distance", "name_similarity",
-           "search_addresses"]
+__all__ = ["WEIGHTS", "AddressCandidate", "AddressSearch", "name_similarity", "search_addresses"]
