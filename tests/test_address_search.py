@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.addressing.gazetteer import Gazetteer
 from cimhouse.addressing.parse_address import split_search_text
-from cimhouse.addressing.normalize import edit_distance
+from cimhouse.addressing.normalize import edit_distance, normalize_label
 from cimhouse.addressing.search_addresses import search_addresses
 from cimhouse.coding.assign_codes import assign_codes
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
@@ -85,12 +85,13 @@ def demo(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Settings,
     with session_scope(engine) as session:
         rows = session.execute(text("""
             SELECT h.county, h.id, e.id AS estate_id, e.name, e.aliases, e.region_code,
-                   cimhouse_label(b.building_label) AS building, h.unit_label, h.room_label
+                   b.building_label, h.unit_label, h.room_label
             FROM house h JOIN building b ON b.county = h.county AND b.id = h.building_id
             JOIN estate e ON e.county = b.county AND e.id = b.estate_id
             ORDER BY h.county, h.id""")).all()
         houses = [Truth(r.county, r.id, r.estate_id, r.name, tuple(r.aliases), r.region_code,
-                        r.building, r.unit_label, r.room_label) for r in rows]
+                        normalize_label(r.building_label) or '', r.unit_label, r.room_label)
+                  for r in rows]
         gazetteer = Gazetteer.load(session)
     names = {h.estate_id: (h.name, *h.aliases) for h in houses}
     yield Demo(engine, gazetteer, houses, names)

@@ -163,16 +163,32 @@ def _find_estates(session: Session, parts: SearchParts, scope: Scope | None) -> 
     return [e for e in ranked[:ESTATES_KEPT] if e.rank >= ranked[0].rank - 0.1]
 
 
+#: how registers and models write a label's number part: 3 -> 3幢, 3栋, 3号楼 ...
+_SPELLINGS = {"building": ("", "幢", "栋", "号楼", "#", "座", "号"), "unit": ("", "单元"),
+              "room": ("", "室", "号", "户")}
+
+
+def _spellings(part: str, label: str) -> list[str]:
+    """Stored forms of a normalised label (equality tests, no regex per row)."""
+    numbers = [label, label.zfill(4)] if label.isdigit() and len(label) == 3 else [label]
+    return [n + suffix for n in numbers for suffix in _SPELLINGS[part]]
+
+
 def _label_checks(parts: SearchParts) -> dict[str, ColumnElement[Any]]:
     """Per given label: SQL that is 1 when the house (or its building) has it, else 0."""
-    stored: dict[str, ColumnElement[Any]] = {
-        "building": func.cimhouse_label(Building.building_label),
-        "unit": func.cimhouse_label(House.unit_label),
-        "floor": func.cast(House.floor_number, Text),
-        "room": func.cimhouse_label(House.room_label),
-    }
-    return {part: case((stored[part] == getattr(parts, part), 1), else_=0)
-            for part in _LABEL_PARTS if getattr(parts, part)}
+    stored = {"building": Building.building_label, "unit": House.unit_label,
+              "room": House.room_label}
+    checks: dict[str, ColumnElement[Any]] = {}
+    for part in _LABEL_PARTS:
+        label = getattr(parts, part)
+        if not label:
+            continue
+        if part == "floor":
+            matches = House.floor_number == (int(label) if label.lstrip("-").isdigit() else None)
+        else:
+            matches = stored[part].in_(_spellings(part, label))
+        checks[part] = case((matches, 1), else_=0)
+    return checks
 
 
 def _find_houses(session: Session, parts: SearchParts, estates: list[_Estate],

@@ -1,4 +1,4 @@
-"""address search: pg_trgm, a trigram key of estate names and aliases, a label function
+"""address search: pg_trgm and a trigram key of estate names and aliases
 
 - ``pg_trgm`` (PostgreSQL contrib) for typo-tolerant estate lookup.
 - ``cimhouse_estate_key(name, aliases)``: the name and aliases, upper case, every character
@@ -8,9 +8,6 @@
   classifies CJK characters as letters (C.UTF-8, zh_CN.UTF-8, en_US.UTF-8 ...; not ``C``).
 - ``estate.name_key``: that key as a stored generated column with a GiST trigram index, so
   the nearest names come from an index scan (``ORDER BY name_key <-> :key``).
-- ``cimhouse_label(text)``: a building/unit/floor/room label reduced to its number part in
-  SQL, as ``cimhouse.addressing.normalize.normalize_label`` does for ASCII text
-  ('3号楼' -> '3', '0501室' -> '501').
 
 Revision ID: 0014
 Revises: 0007
@@ -36,20 +33,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                           '(\S)', '\1 ', 'g')
 $$
 """
-LABEL = r"""
-CREATE OR REPLACE FUNCTION cimhouse_label(label text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT nullif(regexp_replace(regexp_replace(upper(btrim(label)),
-                                 '^第|(号楼|幢|栋|座|#|号|单元|层|楼|室|户)$', '', 'g'),
-                                 '^0+([0-9])', '\1'), '')
-$$
-"""
 
 
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     op.execute(ESTATE_KEY)
-    op.execute(LABEL)
     op.add_column("estate", sa.Column(
         "name_key", sa.Text(),
         sa.Computed("cimhouse_estate_key(name, aliases)", persisted=True), nullable=True))
@@ -61,6 +49,5 @@ def downgrade() -> None:
     op.drop_index("ix_estate_name_key", table_name="estate", postgresql_using="gist",
                   postgresql_ops={"name_key": "gist_trgm_ops"})
     op.drop_column("estate", "name_key")
-    op.execute("DROP FUNCTION IF EXISTS cimhouse_label(text)")
     op.execute("DROP FUNCTION IF EXISTS cimhouse_estate_key(text, text[])")
     op.execute("DROP EXTENSION IF EXISTS pg_trgm")
