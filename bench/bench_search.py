@@ -28,7 +28,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import text
 
 from cimhouse.addressing.gazetteer import Gazetteer
 from cimhouse.addressing.search_addresses import search_addresses

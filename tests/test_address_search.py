@@ -21,8 +21,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from cimhouse.addressing.gazetteer import Gazetteer
-from cimhouse.addressing.parse_address import split_search_text
 from cimhouse.addressing.normalize import edit_distance, normalize_label
+from cimhouse.addressing.parse_address import split_search_text
 from cimhouse.addressing.search_addresses import search_addresses
 from cimhouse.coding.assign_codes import assign_codes
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope

@@ -333,12 +333,13 @@ def _search_parts(rest: str, chain: list[RegionMatch], candidates: list[str] | N
     rest = _TRAILING_NUMERAL.sub(lambda m: str(chinese_to_int(m.group(1))), rest)
     match = _SEARCH_HYPHEN.match(rest) or _SEARCH_TAIL.match(rest)
     groups = match.groupdict() if match else {"estate": rest}
-    labels = {p: normalize_label(groups.get(p)) if groups.get(p) else None
-              for p in ("building", "unit", "floor", "room")}
-    estate = normalize_estate_name(groups.get("estate") or None)
     return SearchParts(region_codes=tuple(candidates or ()) if chain else (),
                        region_level=chain[-1].level if chain else None,
-                       estate=estate, **labels)
+                       estate=normalize_estate_name(groups.get("estate") or None),
+                       building=normalize_label(groups.get("building")),
+                       unit=normalize_label(groups.get("unit")),
+                       floor=normalize_label(groups.get("floor")),
+                       room=normalize_label(groups.get("room")))
 
 
 __all__ = ["ACCEPT_CONFIDENCE", "ParsedAddress", "SearchParts", "building_address",
