@@ -20,6 +20,7 @@ connection (what a caller who already knows the stored form would pay).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -188,10 +189,11 @@ def main() -> None:
         hits = sum(1 for row, got in zip(picked, found, strict=True) if got == (row[0], row[1]))
         s50, s95 = percentiles(spent)
         b50, b95 = percentiles(bound)
+        load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
         print(f"{args.queries} typed addresses, one at a time, scope 3304; top-1 correct "
-              f"{hits / len(picked):.1%}")
+              f"{hits / len(picked):.1%}; load average {load} on {os.cpu_count()} cores")
         print(f"{'case':48} {'p50 ms':>8} {'p95 ms':>8}")
-        print(f"{'searchAddresses (session, split, 2 statements)':48} {s50:8.2f} {s95:8.2f}"
+        print(f"{'search_addresses (session, split, 3 statements)':48} {s50:8.2f} {s95:8.2f}"
               f"  ({s50 / b50:.0f}x bound at p50)")
         print(f"{'exact normalised address, index lookup (bound)':48} {b50:8.2f} {b95:8.2f}")
         engine.dispose()
