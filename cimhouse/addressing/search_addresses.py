@@ -53,7 +53,7 @@ from cimhouse.scope import Scope, prefix_range, scope_filter
 #: given parts it matches (the estate by its name similarity), so 1.0 means all of them
 WEIGHTS = {"region": 0.1, "estate": 0.4, "building": 0.2, "unit": 0.1, "floor": 0.05,
            "room": 0.15}
-NEAREST_ESTATES = 24  # per trigram probe; Python re-ranks them
+NEAREST_ESTATES = 12  # per trigram probe; Python re-ranks them
 ESTATES_KEPT = 4
 MIN_SIMILARITY = 0.34  # below: a different name (two of three characters wrong)
 REGION_ONLY_ESTATES = 200
@@ -113,6 +113,8 @@ def name_similarity(typed: str, spelling: str) -> float:
     if not typed or not spelling:
         return 0.0
     whole = 1.0 - edit_distance(typed, spelling) / max(len(typed), len(spelling))
+    if len(typed) <= len(spelling):
+        return max(0.0, whole)
     inside = 1.0 - edit_distance(spelling, typed, infix=True) / len(spelling) - 0.15
     return max(0.0, whole, inside)
 
