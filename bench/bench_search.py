@@ -152,7 +152,8 @@ def main() -> None:
             raw.execute("CREATE TEMP TABLE bench_names (n int, name text, aliases text[])")
             with raw.cursor().copy("COPY bench_names FROM STDIN") as copy:
                 for n, name in enumerate(names):
-                    former = [f"{FORMER[n % len(FORMER)]}{n}"] if n % 10 == 0 else []
+                    # a former name: 红旗 + the name (unique, and no digits to misread)
+                    former = [FORMER[n % len(FORMER)][:2] + name] if n % 10 == 0 else []
                     copy.write_row((n, name, "{" + ",".join(former) + "}"))
             for statement in GENERATE.split(";\n"):
                 raw.execute(statement)
