@@ -10,6 +10,7 @@ must be at least 95 %.
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,11 +20,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from cimhouse.addressing.gazetteer import Gazetteer
 from cimhouse.addressing.normalize import edit_distance, normalize_label
 from cimhouse.addressing.parse_address import split_search_text
 from cimhouse.addressing.search_addresses import search_addresses
+from cimhouse.cli.main import app
 from cimhouse.coding.assign_codes import assign_codes
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.demo.generate_demo import generate_demo
@@ -260,7 +263,8 @@ def test_no_candidate_outside_the_scope(demo: Demo) -> None:
     typist = Typist(demo, rng)
     sample = rng.sample(demo.houses, 60)
     with session_scope(demo.engine) as session:
-        estate_codes = dict(session.execute(text("SELECT id, code FROM estate")).all())
+        estate_codes: dict[int, str] = dict(
+            session.execute(text("SELECT id, code FROM estate")).tuples().all())
         for house in sample:
             typed = typist.write(house, "register") or ""
             other = next(h for h in demo.houses if h.community[:6] != house.community[:6])
@@ -302,3 +306,22 @@ def test_bad_requests_are_refused(session: Session) -> None:
         with pytest.raises(InvalidInput):
             search_addresses(session, typed, scope=None, first=first)
     assert search_addresses(session, "南湖区", scope=None).candidates == []
+
+
+def test_cli_find(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIMHOUSE_DATABASE_URL",
+                       demo.engine.url.render_as_string(hide_password=False))
+    house = next(h for h in demo.houses if h.unit and h.room)
+    typed = f"{house.name}{house.building}-{house.unit}-{house.room}"
+    runner = CliRunner()
+    result = runner.invoke(app, ["find", typed, "--scope", "3304", "--json", "--first", "2"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert found["parts"]["building"] == house.building
+    assert (found["candidates"][0]["county"], found["candidates"][0]["house_id"]) == \
+        (house.county, house.id)
+    table = runner.invoke(app, ["find", typed])
+    assert table.exit_code == 0 and "building" in table.stdout
+    assert runner.invoke(app, ["find", "南湖区", "--scope", "3304"]).exit_code == 1
+    assert runner.invoke(app, ["find", "梅花苑", "--scope", "12"]).exit_code == 2
+    assert "Example: cimhouse find" in runner.invoke(app, ["find", "--help"]).stdout
