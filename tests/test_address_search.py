@@ -263,8 +263,8 @@ def test_no_candidate_outside_the_scope(demo: Demo) -> None:
     typist = Typist(demo, rng)
     sample = rng.sample(demo.houses, 60)
     with session_scope(demo.engine) as session:
-        estate_codes: dict[int, str] = dict(
-            session.execute(text("SELECT id, code FROM estate")).tuples().all())
+        estate_codes: dict[int, str] = {
+            row.id: row.code for row in session.execute(text("SELECT id, code FROM estate"))}
         for house in sample:
             typed = typist.write(house, "register") or ""
             other = next(h for h in demo.houses if h.community[:6] != house.community[:6])
@@ -323,5 +323,5 @@ def test_cli_find(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
     table = runner.invoke(app, ["find", typed])
     assert table.exit_code == 0 and "building" in table.stdout
     assert runner.invoke(app, ["find", "南湖区", "--scope", "3304"]).exit_code == 1
-    assert runner.invoke(app, ["find", "梅花苑", "--scope", "12"]).exit_code == 2
+    assert runner.invoke(app, ["find", "梅花苑", "--scope", "123"]).exit_code == 2
     assert "Example: cimhouse find" in runner.invoke(app, ["find", "--help"]).stdout
