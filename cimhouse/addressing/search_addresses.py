@@ -19,7 +19,7 @@ Example::
     found = search_addresses(session, "南湖区恰景府1-1-201", scope=parse_scope("3304"))
     best = found.candidates[0]
     best.code, best.score, best.matched
-    # ('330402007024001000100201X', 0.94, ('region', 'estate_fuzzy', 'building', 'unit', 'room'))
+    # ('3304020070240010001002017', 0.94, ('region', 'estate_fuzzy', 'building', 'unit', 'room'))
 """
 
 from __future__ import annotations
