@@ -106,6 +106,13 @@ def test_estate_name_starting_like_a_region_is_kept(gazetteer: Gazetteer) -> Non
     assert parsed.accepted and parsed.estate == "南湖花园"
 
 
+def test_region_at_the_end_of_the_text_has_its_own_length(gazetteer: Gazetteer) -> None:
+    """Regression: a longer spelling sliced past the end ('桐乡' of '桐乡市...') matched with
+    the longer length, so the match claimed characters the text does not have."""
+    match = gazetteer.match_at("嘉兴桐乡", 2, level=3)
+    assert [(m.code, m.length) for m in match] == [("330483", 2)]
+
+
 def test_normalisation_helpers() -> None:
     assert normalize_text(" 梅花苑　３＃ ") == "梅花苑3#"
     assert [chinese_to_int(t) for t in ("十", "十二", "二十", "二十五", "一百零一", "五〇一")] \

@@ -52,6 +52,8 @@ QUERIES: dict[str, str] = {
     "regions": "query($r: String!) { regions(parentCode: $r, first: 200) { edges { node { "
                "code } } } }",
     "region": "query($r: String!) { region(code: $r) { code } }",
+    "search": "query($t: String!) { searchAddresses(text: $t, first: 50) { code regionCode "
+              "estateCode house { code building { code } } } }",
 }
 
 
@@ -109,6 +111,16 @@ def expected_counts(name: str, scope: str, world: World) -> Callable[[dict[str, 
     return {"houses": houses, "persons": persons}.get(name, lambda _: None)
 
 
+def typed_address(world: World, obj: Any) -> list[str]:
+    """Ways to type the address of ``obj`` (names as test_graphql_world gives them); the
+    estate names differ in one character, so every search also finds near names."""
+    ci, e = world.communities.index(obj.community), int(obj.estate_code[12:15])
+    b, h = int(obj.code[15:19]), int(obj.code[19:24])
+    estate = f"测试小区{ci}-{e}"
+    return [f"{estate} {b or 1}幢 {h or 101}室", estate, f"测式小区{ci}-{e} {b or 1}幢",
+            f"{b or 1}幢{h or 101}室"]
+
+
 @st.composite
 def case(draw: st.DrawFn, world: World, scopes: list[str]) -> tuple[str, str, dict[str, Any]]:
     scope = draw(st.sampled_from(scopes))
@@ -123,7 +135,8 @@ def case(draw: st.DrawFn, world: World, scopes: list[str]) -> tuple[str, str, di
         global_id(obj.kind.capitalize(), county_key(obj.county, obj.id)),
         global_id("Person", str(pid))]))
     variables = {"c": code if name != "nearest" else obj.estate_code, "r": region,
-                 "n": world.id_numbers[pid], "id": node_id}
+                 "n": world.id_numbers[pid], "id": node_id,
+                 "t": draw(st.sampled_from(typed_address(world, obj)))}
     used = {k: v for k, v in variables.items() if f"${k}" in QUERIES[name]}
     return scope, name, used
 
@@ -156,3 +169,20 @@ def test_statistics_equal_what_the_scope_sees(aw: ApiWorld, client: TestClient) 
         houses = [c for c, o in world.objects.items() if o.kind == "house"
                   and world.visible(c, scope)]
         assert reply["data"]["statistics"]["houses"] == len(houses)
+
+
+def test_search_finds_inside_and_nothing_outside(aw: ApiWorld, client: TestClient) -> None:
+    """searchAddresses for one house under every scope: top-1 when visible, else none of it."""
+    world = aw.world
+    house = next(o for o in world.objects.values() if o.kind == "house")
+    scopes = sorted(k.split(":", 1)[1] for k in aw.tokens if k.startswith("scope:"))
+    for scope in scopes:
+        reply = post(client, aw.tokens[f"scope:{scope}"], QUERIES["search"],
+                     {"t": typed_address(world, house)[0]})
+        assert "errors" not in reply, reply
+        found = reply["data"]["searchAddresses"]
+        check(found, scope, world, {}, set())
+        if world.visible(house.code, scope):
+            assert found[0]["code"] == house.code, (scope, found[:2])
+        else:
+            assert house.code not in {f["code"] for f in found}

@@ -91,5 +91,28 @@ def normalize_estate_name(text: str | None) -> str | None:
     return value or None
 
 
-__all__ = ["chinese_to_int", "normalize_estate_name", "normalize_label", "normalize_text",
-           "numerals_to_digits"]
+def edit_distance(a: str, b: str, *, infix: bool = False) -> int:
+    """Edits between two strings: insert, delete, substitute, or swap two neighbours (a
+    common slip: 和里平 for 和平里 is one edit). With ``infix``: edits from ``a`` to the
+    closest substring of ``b`` (no swaps).
+
+    >>> edit_distance("恰景府", "怡景府"), edit_distance("和里平", "和平里")
+    (1, 1)
+    >>> edit_distance("怡景府", "百福弄社区怡景府", infix=True)
+    0
+    """
+    before: list[int] = []
+    previous = [0] * (len(b) + 1) if infix else list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if not infix and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, previous = previous, current
+    return min(previous) if infix else previous[-1]
+
+
+__all__ = ["chinese_to_int", "edit_distance", "normalize_estate_name", "normalize_label",
+           "normalize_text", "numerals_to_digits"]

@@ -25,12 +25,16 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cimhouse.addressing.gazetteer import Gazetteer, RegionMatch
 from cimhouse.addressing.normalize import (
+    NUMERAL_CHARS,
+    chinese_to_int,
     normalize_estate_name,
     normalize_label,
     normalize_text,
@@ -254,5 +258,89 @@ def house_address(gazetteer: Gazetteer, parsed: ParsedAddress) -> str:
     return " ".join(pieces)
 
 
-__all__ = ["ACCEPT_CONFIDENCE", "ParsedAddress", "building_address", "house_address",
-           "parse_address"]
+# Search text: every part optional, spaces kept as boundaries (测试小区0-1 1幢 101室).
+_SEARCH_HYPHEN = re.compile(r"^(?P<estate>.*?[^0-9A-Z-]|)\s*(?P<building>[0-9]+[A-Z]?)\s*-\s*"
+                            r"(?:(?P<unit>[0-9]+)\s*-\s*)?(?P<room>[0-9]+[A-Z]?)\s*(?:室|号|户)?$")
+_SEARCH_TAIL = re.compile(
+    rf"^(?P<estate>.*?)\s*(?:(?P<building>{_LABEL})\s*(?:号楼|幢|栋|座|#|号)\s*)?"
+    rf"(?:(?P<unit>{_LABEL})\s*单元\s*)?(?:(?P<floor>-?[0-9]+)\s*(?:层|楼)\s*)?"
+    rf"(?:(?P<room>{_LABEL})\s*(?:室|户|号)?)?$")
+# A numeral typed without its keyword after the last keyword: 3幢2单元五〇一 -> 501.
+_TRAILING_NUMERAL = re.compile(
+    f"(?:(?<=单元)|(?<=号楼)|(?<=[幢栋座#]))([{NUMERAL_CHARS}]+)$")
+
+
+@dataclass(frozen=True)
+class SearchParts:
+    """What a typed search text names; every part may be missing.
+
+    ``region_codes`` are the candidates of the deepest region level named (several when a
+    short name is ambiguous), ``region_level`` that level.
+    """
+
+    region_codes: tuple[str, ...] = ()
+    region_level: int | None = None
+    estate: str | None = None
+    building: str | None = None
+    unit: str | None = None
+    floor: str | None = None
+    room: str | None = None
+    #: the same text read with its last, abbreviated region name as part of the estate
+    alternative: SearchParts | None = None
+
+    def given(self) -> tuple[str, ...]:
+        """The parts present, in address order (``region`` first)."""
+        named = ("region",) if self.region_codes else ()
+        return named + tuple(p for p in _PARTS if getattr(self, p))
+
+
+def split_search_text(text: str, gazetteer: Gazetteer) -> SearchParts:
+    """Split free text as people type it into region, estate, building, unit, floor, room.
+
+    Lenient where :func:`parse_address` is strict: nothing is required, the shorthands
+    ``1-1-201`` and ``1-201`` count, spaces separate parts, Chinese numerals after the last
+    keyword count too.
+
+    Example::
+
+        >>> split_search_text("南湖区 怡景府一幢一单元二〇一", g)
+        SearchParts(region_codes=('330402',), region_level=3, estate='怡景府', building='1',
+                    unit='1', floor=None, room='201')
+    """
+    spaced = " ".join(unicodedata.normalize("NFKC", text).upper().split())
+    compact, starts = "", []  # starts[i]: index in `spaced` of compact[i]
+    for index, char in enumerate(spaced):
+        if char != " ":
+            compact += char
+            starts.append(index)
+    used, chain, candidates = _match_regions(compact, gazetteer, None)
+    parts = _search_parts(spaced[starts[used]:] if used < len(starts) else "", chain,
+                          candidates)
+    if chain and chain[-1].abbreviated and used < len(compact):
+        # 桐乡和平公寓: 和平 may be a short community name or the start of the estate name;
+        # the search tries both and keeps the reading whose estate matches better.
+        shorter = used - chain[-1].length
+        used, chain, candidates = _match_regions(compact[:shorter], gazetteer, None)
+        if used == shorter:
+            alternative = _search_parts(spaced[starts[used]:], chain, candidates)
+            parts = dataclasses.replace(parts, alternative=alternative)
+    return parts
+
+
+def _search_parts(rest: str, chain: list[RegionMatch], candidates: list[str] | None
+                  ) -> SearchParts:
+    rest = numerals_to_digits(rest)
+    rest = _TRAILING_NUMERAL.sub(lambda m: str(chinese_to_int(m.group(1))), rest)
+    match = _SEARCH_HYPHEN.match(rest) or _SEARCH_TAIL.match(rest)
+    groups = match.groupdict() if match else {"estate": rest}
+    return SearchParts(region_codes=tuple(candidates or ()) if chain else (),
+                       region_level=chain[-1].level if chain else None,
+                       estate=normalize_estate_name(groups.get("estate") or None),
+                       building=normalize_label(groups.get("building")),
+                       unit=normalize_label(groups.get("unit")),
+                       floor=normalize_label(groups.get("floor")),
+                       room=normalize_label(groups.get("room")))
+
+
+__all__ = ["ACCEPT_CONFIDENCE", "ParsedAddress", "SearchParts", "building_address",
+           "house_address", "parse_address", "split_search_text"]

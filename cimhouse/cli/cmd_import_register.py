@@ -91,6 +91,10 @@ def register_command(
         console.print(", ".join(f"{k} {v}" for k, v in shown.items()))
         if result.rejected:
             console.print(f"[yellow]{result.rejected} rows rejected[/yellow]: see {report}")
+        for warning in result.estate_warnings:
+            console.print(f"[yellow]new estate {warning['estate']} resembles "
+                          f"{'、'.join(warning['similar'])}[/yellow] ({warning['rows']} rows, "
+                          f"see {report})")
     if result.rejected:
         raise typer.Exit(code=1)
 

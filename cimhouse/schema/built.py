@@ -13,6 +13,7 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     CheckConstraint,
+    Computed,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -51,6 +52,8 @@ class Estate(Base):
         CheckConstraint(check_in("status", LifecycleStatus), name="status"),
         Index("ix_estate_region_code_county_id", "region_code", "county", "id"),
         Index("ix_estate_county_name", "county", "name"),
+        Index("ix_estate_name_key", "name_key", postgresql_using="gist",
+              postgresql_ops={"name_key": "gist_trgm_ops"}),
     )
 
     county: Mapped[County]
@@ -58,6 +61,10 @@ class Estate(Base):
     code: Mapped[Code25]
     name: Mapped[str] = mapped_column(Text)
     aliases: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
+    # Name and aliases as single-character trigram words, for typo-tolerant address search
+    # (migration 0014, cimhouse.addressing.search_addresses).
+    name_key: Mapped[str | None] = mapped_column(
+        Text, Computed("cimhouse_estate_key(name, aliases)", persisted=True))
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))  # current community
     kind: Mapped[str] = mapped_column(String(20), default=EstateKind.COMMODITY.value)
     property_company: Mapped[str | None] = mapped_column(Text)

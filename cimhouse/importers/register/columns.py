@@ -49,7 +49,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 FIELDS = tuple(SYNONYMS)
 #: columns the rejects report adds; ignored when the report is imported again
-REPORT_COLUMNS = ("错误原因/reasons", "原始行号/line", "身份证号(脱敏)/id masked")
+REPORT_COLUMNS = ("错误原因/reasons", "原始行号/line", "身份证号(脱敏)/id masked", "警告/warnings")
 IGNORE = "ignore"
 _STRIP = re.compile(r"[\s*＊:：()（）\[\]【】]|必填|选填")
 

@@ -45,6 +45,7 @@ from cimhouse.importers.register.columns import (
     missing_required,
 )
 from cimhouse.importers.register.conflicts import reject_conflicts
+from cimhouse.importers.register.estate_warnings import EstateWarning, near_duplicate_estates
 from cimhouse.importers.register.read_table import BLOCK_BYTES, CHUNK_ROWS, open_table
 from cimhouse.importers.register.report import RejectsReport
 from cimhouse.importers.register.rows import STAGE_COLUMNS, STAGE_SQL, RowValidator
@@ -80,6 +81,7 @@ class RegisterImportResult:
     seconds: dict[str, float] = field(default_factory=dict)  # read+stage, apply
     workers: int = 0
     worker_peak_mb: float = 0.0  # the largest resident set of a validation worker
+    estate_warnings: list[dict[str, Any]] = field(default_factory=list)  # near-duplicates
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -92,7 +94,7 @@ class RegisterImportResult:
             "report": str(self.report_path) if self.report_path else None,
             "import_run_id": self.import_run_id, "dry_run": self.dry_run,
             "seconds": self.seconds, "workers": self.workers,
-            "worker_peak_mb": self.worker_peak_mb,
+            "worker_peak_mb": self.worker_peak_mb, "estate_warnings": self.estate_warnings,
         }
 
 
@@ -196,6 +198,8 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
             for line, cells in open_table(path).rows():
                 if line in conflicting:
                     _report(report, validator, result, line, cells, conflicting[line])
+        _warn_near_duplicates(path, report, validator, result,
+                              near_duplicate_estates(session, STAGE_TABLE))
         result.rejected = report.count
         result.seconds["read_validate_stage"] = round(time.perf_counter() - clock, 2)
         clock = time.perf_counter()
@@ -218,6 +222,18 @@ def _report(report: RejectsReport, validator: RowValidator, result: RegisterImpo
     report_cells, masked = validator.report_cells(cells)
     report.add(line, report_cells, masked, reasons)
     result.reasons.update(r.split(":")[0].split(" / ")[0] for r in reasons)
+
+
+def _warn_near_duplicates(path: Path, report: RejectsReport, validator: RowValidator,
+                          result: RegisterImportResult, warnings: list[EstateWarning]) -> None:
+    """Rows of a new estate named like one of its community: in the report and summary."""
+    result.estate_warnings = [w.as_dict() for w in warnings]
+    by_line = {line: w.message for w in warnings for line in w.lines}
+    if by_line:
+        for line, cells in open_table(path).rows():
+            if line in by_line:
+                report_cells, masked = validator.report_cells(cells)
+                report.warn(line, report_cells, masked, [by_line[line]])
 
 
 __all__ = ["RegisterImportResult", "import_register"]

@@ -1,5 +1,8 @@
 """The rejects report: original header and cells, line number and every reason.
 
+Accepted rows with a warning (a new estate named like an existing one) appear too, with an
+empty reasons column and the warning in the last column.
+
 ID numbers and phones are written sealed (encrypted with the instance key, prefix
 ``sealed:``) so the report never shows them, yet a corrected report imports again as it is;
 a masked ID column helps find the person. The file appears only when the import succeeds
@@ -30,6 +33,7 @@ class RejectsReport:
         self.path = path
         self.header = list(header)
         self.count = 0
+        self.warned = 0
         self._handle: IO[str] | None = None
         self._csv: Any = None
 
@@ -44,6 +48,17 @@ class RejectsReport:
     def add(self, line: int, cells: Sequence[str], masked_id: str,
             reasons: Sequence[str]) -> None:
         self.count += 1
+        self._write(line, cells, masked_id, reasons, ())
+
+    def warn(self, line: int, cells: Sequence[str], masked_id: str,
+             warnings: Sequence[str]) -> None:
+        """An accepted row worth a look (reasons empty); not counted as rejected. Importing
+        the report again changes nothing for it."""
+        self.warned += 1
+        self._write(line, cells, masked_id, (), warnings)
+
+    def _write(self, line: int, cells: Sequence[str], masked_id: str,
+               reasons: Sequence[str], warnings: Sequence[str]) -> None:
         if self.path is None:
             return
         if self._handle is None:
@@ -53,7 +68,7 @@ class RejectsReport:
             self._csv.writerow([*self.header, *REPORT_COLUMNS])
         width = len(self.header)
         row = [*list(cells)[:width], *[""] * max(0, width - len(cells))]
-        self._csv.writerow([*row, "；".join(reasons), line, masked_id])
+        self._csv.writerow([*row, "；".join(reasons), line, masked_id, "；".join(warnings)])
 
     def finish(self) -> Path | None:
         """Close and publish the report; None when no row was rejected."""
