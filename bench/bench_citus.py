@@ -142,7 +142,7 @@ def main() -> None:
             with session_scope(engine) as session:
                 import_register(session, path, vault=PiiVault.from_settings(settings),
                                 actor="bench")
-            row["parallel"] = parallel_codes(engine, list(row["counties"]))  # type: ignore[arg-type]
+            row["parallel"] = parallel_codes(engine, [str(c) for c in row["counties"]])  # type: ignore[attr-defined]
             engine.dispose()
             results.append(row)
         for row in results:

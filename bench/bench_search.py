@@ -89,8 +89,8 @@ CN = "〇一二三四五六七八九"
 
 def typed(row: tuple[object, ...], rng: random.Random) -> str:
     """One way of typing a house's address, as tests/test_address_search.py does."""
-    _, _, _, name, aliases, b, u, r, path = (str(v) if not isinstance(v, list) else v
-                                             for v in row)
+    name, b, u, r, path = (str(row[i]) for i in (3, 5, 6, 7, 8))
+    aliases = row[4] if isinstance(row[4], list) else []
     style = rng.choice(("register", "bare", "shorthand", "numerals", "full_width", "typo",
                         "alias"))
     tail = f"{b}幢{u}单元{r}室"
