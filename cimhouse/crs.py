@@ -13,8 +13,12 @@ Example::
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
+import numpy as np
 import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
@@ -58,12 +62,43 @@ _GCJ_A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 formula
 _GCJ_EE = 0.00669342162296594323
 _BD_X_PI = math.pi * 3000.0 / 180.0
 
+
+
+class CoordinateSystem(StrEnum):
+    """The named lon/lat systems; GraphQL's ``Crs`` enum wraps this one."""
+
+    CGCS2000 = "CGCS2000"
+    WGS84 = "WGS84"
+    GCJ02 = "GCJ02"
+    BD09 = "BD09"
+
+
 #: names of the coordinate systems accepted by :func:`to_cgcs2000`
-COORDINATE_SYSTEMS = ("CGCS2000", "WGS84", "GCJ02", "BD09")
+COORDINATE_SYSTEMS = tuple(system.value for system in CoordinateSystem)
+
+#: lon/lat (west, south, east, north) a stored coordinate must fall in: the one plausibility
+#: box of every importer (a point outside is a swapped pair or a wrong coordinate system)
+CHINA_BOX = (73.0, 3.0, 136.0, 54.0)
+
+
+def in_china(geom: BaseGeometry) -> bool:
+    """True when ``geom`` (CGCS2000 lon/lat) lies wholly inside :data:`CHINA_BOX`."""
+    minx, miny, maxx, maxy = geom.bounds
+    return point_in_china(minx, miny) and point_in_china(maxx, maxy)
+
+
+def point_in_china(lon: float, lat: float) -> bool:
+    """True when the lon/lat lies inside :data:`CHINA_BOX`."""
+    west, south, east, north = CHINA_BOX
+    return bool(west <= lon <= east and south <= lat <= north)
 
 
 def out_of_china(lon: float, lat: float) -> bool:
-    """True outside the rough box where the GCJ-02 offset is applied."""
+    """True outside the box where the GCJ-02 offset is applied.
+
+    This is part of the published formula (the providers apply no offset outside it), not a
+    plausibility check, so it deliberately differs from :data:`CHINA_BOX`.
+    """
     return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)
 
 
@@ -152,20 +187,96 @@ def normalize_coordinate_system(name: str | None) -> str:
     return aliases[key]
 
 
+def _bd09_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
+    # the published inverse is off by ~0.1 m: refine it against the forward formula
+    glon, glat = bd09_to_gcj02(lon, lat)
+    for _ in range(10):
+        blon, blat = gcj02_to_bd09(glon, glat)
+        glon, glat = glon - (blon - lon), glat - (blat - lat)
+    return gcj02_to_wgs84(glon, glat)
+
+
+def _wgs84_to_bd09(lon: float, lat: float) -> tuple[float, float]:
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+
+# offset systems: WGS84 <-> system, pointwise (the formulas are not vectorisable)
+_FROM_WGS84 = {"GCJ02": wgs84_to_gcj02, "BD09": _wgs84_to_bd09}
+_TO_WGS84 = {"GCJ02": gcj02_to_wgs84, "BD09": _bd09_to_wgs84}
+WGS84_SRID = 4326
+
+
 def to_cgcs2000(lon: float, lat: float, system: str) -> tuple[float, float]:
     """Convert a lon/lat in CGCS2000, WGS84, GCJ-02 or BD-09 into CGCS2000 (EPSG:4490)."""
     kind = normalize_coordinate_system(system)
-    if kind == "BD09":
-        # the published inverse is off by ~0.1 m: refine it against the forward formula
-        glon, glat = bd09_to_gcj02(lon, lat)
-        for _ in range(10):
-            blon, blat = gcj02_to_bd09(glon, glat)
-            glon, glat = glon - (blon - lon), glat - (blat - lat)
-        lon, lat = glon, glat
-        kind = "GCJ02"
-    if kind == "GCJ02":
-        lon, lat = gcj02_to_wgs84(lon, lat)
+    if kind in _TO_WGS84:
+        lon, lat = _TO_WGS84[kind](lon, lat)
         kind = "WGS84"
     if kind == "WGS84":
-        return transform_point(lon, lat, 4326, STORAGE_SRID)
+        return transform_point(lon, lat, WGS84_SRID, STORAGE_SRID)
     return lon, lat
+
+
+def crs_name(name: str | None) -> str:
+    """The one spelling of every CRS form an importer or the API accepts.
+
+    A named system (any alias of :func:`normalize_coordinate_system`, including EPSG:4490 and
+    EPSG:4326) gives its name; any other EPSG code pyproj knows (``EPSG:4549``, ``epsg::4549``)
+    gives ``EPSG:<code>`` with x/y in that CRS's units. Raises ``ValueError`` otherwise.
+
+    >>> crs_name("epsg:4326"), crs_name("EPSG::4549"), crs_name(None)
+    ('WGS84', 'EPSG:4549', 'CGCS2000')
+    """
+    text = "".join((name or "").upper().split())
+    code = text.removeprefix("EPSG").lstrip(":")
+    if text.startswith("EPSG") and code.isdigit() and code not in ("4490", "4326"):
+        try:
+            transformer(int(code), STORAGE_SRID)
+        except Exception:  # pyproj's CRSError: not an EPSG code it knows
+            raise ValueError(f"unknown coordinate system {name!r}") from None
+        return f"EPSG:{int(code)}"
+    return normalize_coordinate_system(name)
+
+
+def coordinate_converter(name: str | None) -> Callable[[float, float], tuple[float, float]]:
+    """lon/lat (or projected x/y) in CRS ``name`` -> EPSG:4490; ``ValueError`` when unknown.
+
+    >>> lon, lat = coordinate_converter("EPSG:4549")(571815.2, 3403498.7)
+    >>> round(lon, 4), round(lat, 4)
+    (120.75, 30.75)
+    """
+    system = crs_name(name)
+    if system.startswith("EPSG:"):
+        srid = int(system.removeprefix("EPSG:"))
+        return lambda x, y: transform_point(x, y, srid, STORAGE_SRID)
+    return lambda x, y: to_cgcs2000(x, y, system)
+
+
+def _pointwise(geom: BaseGeometry, func: Callable[[float, float], tuple[float, float]]
+               ) -> BaseGeometry:
+    def apply(coords: Any) -> Any:
+        return np.array([func(float(x), float(y)) for x, y in coords],
+                        dtype=float).reshape(-1, 2)
+
+    return shapely.transform(geom, apply)  # type: ignore[no-any-return]
+
+
+def geometry_to_storage(geom: BaseGeometry, name: str | None) -> BaseGeometry:
+    """A geometry in CRS ``name`` (any form :func:`crs_name` accepts) -> EPSG:4490."""
+    system = crs_name(name)
+    if system.startswith("EPSG:"):
+        return transform_geometry(geom, int(system.removeprefix("EPSG:")), STORAGE_SRID)
+    if system == "CGCS2000":
+        return geom
+    if system in _TO_WGS84:
+        geom = _pointwise(geom, _TO_WGS84[system])
+    return transform_geometry(geom, WGS84_SRID, STORAGE_SRID)
+
+
+def geometry_from_storage(geom: BaseGeometry, system: str) -> BaseGeometry:
+    """A stored (EPSG:4490) geometry in the named lon/lat ``system`` (for output)."""
+    kind = normalize_coordinate_system(system)
+    if kind == "CGCS2000":
+        return geom
+    geom = transform_geometry(geom, STORAGE_SRID, WGS84_SRID)
+    return _pointwise(geom, _FROM_WGS84[kind]) if kind in _FROM_WGS84 else geom

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import console, engine, handle_errors, print_json, progress, settings
-from cimhouse.crs import COORDINATE_SYSTEMS, normalize_coordinate_system
+from cimhouse.crs import COORDINATE_SYSTEMS, crs_name
 from cimhouse.db import session_scope
 from cimhouse.errors import InvalidInput
 from cimhouse.importers.register.import_register import import_register
@@ -37,7 +37,7 @@ def register_command(
                                            "codes in the same transaction."),
     crs: str = typer.Option("CGCS2000", "--crs",
                             help=f"Coordinates of rows without a 坐标系 column: "
-                                 f"{', '.join(COORDINATE_SYSTEMS)}."),
+                                 f"{', '.join(COORDINATE_SYSTEMS)} or EPSG:NNNN."),
     workers: int | None = typer.Option(None, "--workers", min=0,
                                        help="Validation processes (0: in this process; "
                                             "default: one per core for files over 4 MiB)."),
@@ -65,9 +65,10 @@ def register_command(
     current = settings()
     data_as_of = _parse_as_of(as_of)
     try:
-        crs = normalize_coordinate_system(crs)
+        crs = crs_name(crs)
     except ValueError:
-        raise InvalidInput(f"--crs must be one of {', '.join(COORDINATE_SYSTEMS)}") from None
+        raise InvalidInput(f"--crs must be one of {', '.join(COORDINATE_SYSTEMS)} "
+                           "or EPSG:xxxx") from None
     if report is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         report = current.reports_dir / f"register-{stamp}-rejects.csv"
@@ -107,7 +108,7 @@ def footprints_command(
                                      "(property address/地址) and optional floors_above."),
     crs: str = typer.Option("CGCS2000", "--crs",
                             help=f"Coordinates of features without a crs property: "
-                                 f"{', '.join(COORDINATE_SYSTEMS)}."),
+                                 f"{', '.join(COORDINATE_SYSTEMS)} or EPSG:NNNN."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
     """Attach footprints to buildings created by a register import (matched by address).

@@ -15,11 +15,8 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Sequence
-from enum import Enum
 from typing import Any, Generic, TypeVar
 
-import numpy as np
-import shapely
 import strawberry
 from geoalchemy2 import WKBElement
 from geoalchemy2.shape import to_shape
@@ -28,22 +25,20 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, and_, func, or_
 from strawberry.scalars import JSON
 
-from cimhouse.crs import gcj02_to_wgs84, transform_geometry, wgs84_to_gcj02
+from cimhouse.crs import CoordinateSystem, geometry_from_storage, geometry_to_storage
 from cimhouse.errors import InvalidInput
 from cimhouse.graphql.input_limits import check_vertex_count
 from cimhouse.settings import STORAGE_SRID, Settings
 
 T = TypeVar("T")
-WGS84_SRID = 4326
 METRES_PER_DEGREE = 111_320.0
 GEOJSON_DECIMALS = 7
 
 
-@strawberry.enum(description="Coordinate systems for geometry input and output.")
-class Crs(Enum):
-    CGCS2000 = "CGCS2000"
-    WGS84 = "WGS84"
-    GCJ02 = "GCJ02"
+# the one list of coordinate systems (cimhouse.crs), exposed under GraphQL's name ``Crs``
+strawberry.enum(CoordinateSystem, name="Crs",
+                description="Coordinate systems for geometry input and output.")
+Crs = CoordinateSystem
 
 
 @strawberry.type
@@ -148,18 +143,6 @@ def after_county_id(model: Any, after: str | None, kind: str) -> ColumnElement[b
 
 # -- geometry ----------------------------------------------------------------------------
 
-def _pointwise(geom: BaseGeometry,
-               func_: Callable[[float, float], tuple[float, float]]) -> BaseGeometry:
-    def apply(coords: Any) -> Any:
-        return np.array([func_(float(x), float(y)) for x, y in coords], dtype=float)
-
-    return shapely.transform(geom, apply)  # type: ignore[no-any-return]
-
-
-def _from_wgs84(geom: BaseGeometry, crs: Crs) -> BaseGeometry:
-    return _pointwise(geom, wgs84_to_gcj02) if crs is Crs.GCJ02 else geom
-
-
 def _round(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, GEOJSON_DECIMALS)
@@ -173,19 +156,14 @@ def to_geojson(element: WKBElement | None, crs: Crs) -> JSON | None:
     if element is None:
         return None
     geom = to_shape(element)
-    if crs is not Crs.CGCS2000:
-        geom = _from_wgs84(transform_geometry(geom, STORAGE_SRID, WGS84_SRID), crs)
+    geom = geometry_from_storage(geom, crs)
     data = mapping(geom)
     return {"type": data["type"], "coordinates": _round(data["coordinates"])}  # type: ignore[return-value]
 
 
 def to_storage_geometry(geom: BaseGeometry, crs: Crs) -> BaseGeometry:
     """Input geometry in ``crs`` -> storage CRS (EPSG:4490)."""
-    if crs is Crs.CGCS2000:
-        return geom
-    if crs is Crs.GCJ02:
-        geom = _pointwise(geom, gcj02_to_wgs84)
-    return transform_geometry(geom, WGS84_SRID, STORAGE_SRID)
+    return geometry_to_storage(geom, crs)
 
 
 def parse_geojson(value: Any, crs: Crs) -> BaseGeometry:

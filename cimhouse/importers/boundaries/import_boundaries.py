@@ -29,10 +29,10 @@ from typing import Any
 from sqlalchemy import literal_column, text
 from sqlalchemy.orm import Session
 
+from cimhouse.crs import geometry_to_storage, in_china
 from cimhouse.db.bulk import copy_rows, create_staging, execute_count
 from cimhouse.errors import InvalidInput
 from cimhouse.importers.boundaries.reading import read_boundary_file
-from cimhouse.importers.facilities.rows import convert_geometry, coordinate_converter, in_china
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.schema import Estate
 from cimhouse.scope import Scope, parse_scope, prefix_range
@@ -112,11 +112,10 @@ def _validate(features: list[Any], crs: str, level: str
         if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
             reasons.append("几何应为面 / geometry must be a Polygon or MultiPolygon")
         else:
-            system = crs if srid is None else ("CGCS2000" if srid == 4490 else f"EPSG:{srid}"
-                                               if srid != 4326 else "WGS84")
+            system = crs if srid is None else f"EPSG:{srid}"
             try:
-                geom = convert_geometry(geom, coordinate_converter(system))
-            except Exception:  # ValueError, or pyproj's CRSError for an unknown EPSG code
+                geom = geometry_to_storage(geom, system)
+            except ValueError:
                 reasons.append(f"未知坐标系 / unknown coordinate system {system!r}")
             else:
                 if not in_china(geom):

@@ -15,17 +15,13 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import shapely
 from shapely import wkt as shapely_wkt
 from shapely.errors import ShapelyError
-from shapely.geometry.base import BaseGeometry
 
-from cimhouse.crs import normalize_coordinate_system, to_cgcs2000, transform_point, transformer
+from cimhouse.crs import crs_name, geometry_to_storage, in_china
 from cimhouse.importers.facilities.categories import resolve_category
 from cimhouse.schema.vocab import LifecycleStatus
 
@@ -34,7 +30,6 @@ KNOWN_COLUMNS = {"name", "category", "subtype", "address", "lon", "lat", "crs", 
 STATUS_WORDS = {"在用": "in_use", "运营": "in_use", "正常": "in_use", "规划": "planned",
                 "在建": "under_construction", "停用": "out_of_use", "拆除": "demolished",
                 "已拆除": "demolished"}
-CHINA_LON, CHINA_LAT = (73.0, 136.0), (3.0, 54.0)
 
 
 @dataclass
@@ -52,40 +47,13 @@ class FacilityRow:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
-def coordinate_converter(crs_name: str) -> Callable[[float, float], tuple[float, float]]:
-    """lon/lat (or x/y) in ``crs_name`` -> EPSG:4490; raises ValueError when unknown."""
-    text = crs_name.strip().upper().replace(" ", "")
-    code = text.removeprefix("EPSG:").removeprefix("EPSG::")
-    if text.startswith("EPSG:") and code.isdigit() and code not in ("4490", "4326"):
-        srid = int(code)
-        transformer(srid, 4490)  # fails now (CRSError) for an unknown EPSG code
-        return lambda x, y: transform_point(x, y, srid, 4490)
-    system = normalize_coordinate_system({"4490": "CGCS2000", "4326": "WGS84"}.get(
-        code, crs_name))
-    return lambda x, y: to_cgcs2000(x, y, system)
-
-
-def convert_geometry(geom: BaseGeometry,
-                     convert: Callable[[float, float], tuple[float, float]]) -> BaseGeometry:
-    """Apply a point converter (see :func:`coordinate_converter`) to every vertex."""
-    return shapely.transform(  # type: ignore[no-any-return]
-        geom, lambda coords: np.array([convert(float(x), float(y)) for x, y in coords],
-                                      dtype=float).reshape(-1, 2))
-
-
-def in_china(geom: BaseGeometry) -> bool:
-    minx, miny, maxx, maxy = geom.bounds
-    return bool(CHINA_LON[0] <= minx and maxx <= CHINA_LON[1]
-            and CHINA_LAT[0] <= miny and maxy <= CHINA_LAT[1])
-
-
 def _location(row: dict[str, str], default_crs: str, reasons: list[str]) -> str | None:
     lon, lat, wkt_text = row.get("lon", ""), row.get("lat", ""), row.get("_wkt", "")
     if not (lon or lat or wkt_text):
         return None
     try:
-        convert = coordinate_converter(row.get("crs") or default_crs)
-    except Exception:  # ValueError, or pyproj's CRSError for an unknown EPSG code
+        system = crs_name(row.get("crs") or default_crs)
+    except ValueError:
         reasons.append(f"未知坐标系 / unknown coordinate system {row.get('crs') or default_crs!r}")
         return None
     try:
@@ -100,7 +68,7 @@ def _location(row: dict[str, str], default_crs: str, reasons: list[str]) -> str 
         reasons.append("坐标无效 / coordinates are not valid numbers or geometry "
                        "(Point, Polygon, MultiPolygon)")
         return None
-    stored = convert_geometry(geom, convert)
+    stored = geometry_to_storage(geom, system)
     if not in_china(stored):
         reasons.append("坐标不在中国境内，请检查经纬度顺序和坐标系 / coordinates outside China "
                        "(lon/lat swapped or wrong coordinate system?)")

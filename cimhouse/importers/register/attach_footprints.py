@@ -5,7 +5,8 @@ estate, building number, as in a register) and a Polygon or MultiPolygon; it is 
 the same rules as the register, so it finds exactly the building the register created.
 ``floors_above`` (or ``地上层数``) sets the storey count. Changed footprints are written to
 ``change_log`` with the previous geometry as WKT; unchanged ones are left alone, so a second
-run changes nothing. Coordinates are CGCS2000/WGS84 lon/lat, or GCJ-02/BD-09 with ``crs``.
+run changes nothing. Coordinates are in ``crs`` (per feature, else the default): any form
+:func:`cimhouse.crs.crs_name` accepts (CGCS2000, WGS84, GCJ02, BD09, EPSG:xxxx).
 
 Example::
 
@@ -19,18 +20,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import numpy as np
-import shapely
 from shapely.geometry import MultiPolygon, shape
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from cimhouse.addressing.gazetteer import Gazetteer
 from cimhouse.addressing.parse_address import building_address, parse_address
-from cimhouse.crs import normalize_coordinate_system, to_cgcs2000
+from cimhouse.crs import geometry_to_storage
 from cimhouse.db.bulk import copy_rows, create_staging, execute_count
 from cimhouse.errors import InvalidInput
 
@@ -86,9 +84,14 @@ def attach_footprints(session: Session, path: Path, *, actor: str = "cli",
                 geom = MultiPolygon([geom])
             if geom.geom_type != "MultiPolygon" or geom.is_empty:
                 raise ValueError(geom.geom_type)
-            geom = _to_storage(geom, str(props.get("crs") or default_crs))
         except (ValueError, TypeError, AttributeError, KeyError):
             reasons.append("几何不是面 / geometry is not a polygon")
+            geom = None
+        system = str(props.get("crs") or default_crs)
+        try:
+            geom = geometry_to_storage(geom, system) if geom is not None else None
+        except ValueError:
+            reasons.append(f"未知坐标系 / unknown coordinate system {system!r}")
             geom = None
         floors_raw = str(next((props[k] for k in FLOOR_KEYS if props.get(k)), ""))
         floors = int(floors_raw) if floors_raw.isdigit() else None
@@ -131,17 +134,6 @@ def attach_footprints(session: Session, path: Path, *, actor: str = "cli",
     result.rejected.sort()
     result.unchanged = len(found) - result.updated
     return result
-
-
-def _to_storage(geom: BaseGeometry, crs: str) -> BaseGeometry:
-    system = normalize_coordinate_system(crs)
-    if system == "CGCS2000":
-        return geom
-
-    def convert(coords: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        return np.array([to_cgcs2000(float(x), float(y), system) for x, y in coords])
-
-    return cast(BaseGeometry, shapely.transform(geom, convert))
 
 
 def _sql(statement: str) -> TextClause:

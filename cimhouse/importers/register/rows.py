@@ -26,7 +26,7 @@ from cimhouse.addressing.parse_address import (
     house_address,
     parse_address,
 )
-from cimhouse.crs import normalize_coordinate_system, to_cgcs2000
+from cimhouse.crs import coordinate_converter, crs_name, point_in_china
 from cimhouse.db.bulk import copy_text_field
 from cimhouse.errors import InvalidInput
 from cimhouse.idnumber import mask_id_number, parse_id_number
@@ -259,19 +259,20 @@ class RowValidator:
         except ValueError:
             reasons.append("经纬度不是数字 / longitude/latitude is not a number")
             return None, None
-        if 15 <= lon <= 56 and 70 <= lat <= 140:
-            reasons.append("经度与纬度可能颠倒 / longitude and latitude look swapped")
-            return None, None
-        if not (73 <= lon <= 136 and 3 <= lat <= 54):
-            reasons.append("坐标不在中国范围内 / coordinates lie outside China")
-            return None, None
         try:
-            system = normalize_coordinate_system(crs_raw or self.default_crs)
+            system = crs_name(crs_raw or self.default_crs)
         except ValueError:
             reasons.append(f"坐标系无法识别: {crs_raw} / unknown coordinate system "
-                           "(CGCS2000, WGS84, GCJ02, BD09)")
+                           "(CGCS2000, WGS84, GCJ02, BD09, EPSG:xxxx)")
             return None, None
-        return to_cgcs2000(lon, lat, system)
+        if not system.startswith("EPSG:") and 15 <= lon <= 56 and 70 <= lat <= 140:
+            reasons.append("经度与纬度可能颠倒 / longitude and latitude look swapped")
+            return None, None
+        stored = coordinate_converter(system)(lon, lat)
+        if not point_in_china(*stored):
+            reasons.append("坐标不在中国范围内 / coordinates lie outside China")
+            return None, None
+        return stored
 
     def report_cells(self, cells: Sequence[str]) -> tuple[list[str], str]:
         """Cells for the rejects report: ID and phone sealed; plus the masked ID number."""
