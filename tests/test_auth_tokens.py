@@ -19,7 +19,14 @@ from cimhouse.auth.tokens import (
     revoke_token,
 )
 from cimhouse.cli.main import app
-from cimhouse.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from cimhouse.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    exit_code,
+)
 from cimhouse.schema import ApiPrincipal, AuditLog
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import parse_scope
@@ -98,7 +105,7 @@ def test_cli_create_list_revoke(fresh_engine: Engine, fresh_db: str,
     assert runner.invoke(app, ["tokens", "revoke", "portal"]).exit_code == 0
     bad = runner.invoke(app, ["tokens", "create", "--name", "x", "--scope", "abc",
                               "--role", "reader"])
-    assert bad.exit_code == 2
+    assert bad.exit_code == exit_code(InvalidInput(""))
     for command in (["tokens", "create", "--help"], ["tokens", "list", "--help"],
                     ["tokens", "revoke", "--help"], ["export-schema", "--help"]):
         assert "Example" in runner.invoke(app, command).stdout

@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 
 from cimhouse.cli.main import app
 from cimhouse.coding.resolve_scope import resolve_scope
-from cimhouse.errors import Conflict, InvalidInput, NotFound
+from cimhouse.errors import Conflict, InvalidInput, NotFound, exit_code
 
+# the error table decides the exit code; 2 stays Click's own (usage errors)
+BAD, MISSING, USAGE = exit_code(InvalidInput("")), exit_code(NotFound("")), 2
 UNKNOWN_REGIONS = ["99", "330499", "999999", "9999", "330402999999"]
 
 
@@ -43,13 +45,13 @@ def _count(engine: Engine, table: str) -> int:
 def test_db_upgrade_unknown_revision_is_a_clear_error(tmp_path: Path) -> None:
     # before any cluster is started or any URL read: the revision is checked first
     code, out = run("db", "upgrade", "foo")
-    assert code == 2 and "unknown revision 'foo'" in out and "heads" in out
+    assert code == BAD and "unknown revision 'foo'" in out and "heads" in out
 
 
 def test_db_upgrade_in_a_real_process_prints_no_traceback(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "cimhouse.cli.main", "db", "upgrade", "foo"],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == BAD, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert "unknown revision 'foo'" in done.stderr
 
@@ -57,33 +59,33 @@ def test_db_upgrade_in_a_real_process_prints_no_traceback(tmp_path: Path) -> Non
 @pytest.mark.parametrize("port", ["99999", "65536", "-1"])
 def test_serve_refuses_a_port_outside_1_65535(port: str) -> None:
     code, out = run("serve", "--port", port)
-    assert code == 2 and "--port" in out
+    assert code == USAGE and "--port" in out
 
 
 def test_other_bad_arguments(cli_env: str, tmp_path: Path) -> None:
-    assert run("codes", "decode", "123")[0] == 2
-    assert run("codes", "split", "3304020070240010003001018", "--parts", "1")[0] == 2
-    assert run("jobs", "show", "abc")[0] == 2
-    assert run("jobs", "show", "999999")[0] == 2
-    assert run("report", "services", "--scope", "330402", "--as-of", "yesterday")[0] == 2
+    assert run("codes", "decode", "123")[0] == BAD
+    assert run("codes", "split", "3304020070240010003001018", "--parts", "1")[0] == BAD
+    assert run("jobs", "show", "abc")[0] == USAGE
+    assert run("jobs", "show", "999999")[0] == MISSING
+    assert run("report", "services", "--scope", "330402", "--as-of", "yesterday")[0] == BAD
     changes = tmp_path / "changes.csv"
     changes.write_text("330402,330499\n", encoding="utf-8")
     code, out = run("codes", "apply-region-changes", str(changes), "--effective-date", "soon")
-    assert code == 2 and "effective" in out.lower()
-    assert run("tokens", "create", "--name", "x", "--scope", "330402", "--role", "king")[0] == 2
-    assert run("codes", "status", "3304020070240010003001018", "--status", "gone")[0] == 2
-    assert run("codes", "relabel", "3304020070240010003001018", "--set", "nonsense")[0] == 2
-    assert run("codes", "lineage", "3304020070240010003001018")[0] == 2
-    assert run("report", "services", "--scope", "330402", "--format", "pdf")[0] == 2
-    assert run("report", "services", "--scope", "330402", "--radius", "x")[0] == 2
-    assert run("import", "boundaries", str(changes), "--level", "house")[0] == 2
-    assert run("import", "register", str(tmp_path / "missing.csv"))[0] == 2
+    assert code == BAD and "effective" in out.lower()
+    assert run("tokens", "create", "--name", "x", "--scope", "330402", "--role", "king")[0] == BAD
+    assert run("codes", "status", "3304020070240010003001018", "--status", "gone")[0] == BAD
+    assert run("codes", "relabel", "3304020070240010003001018", "--set", "nonsense")[0] == BAD
+    assert run("codes", "lineage", "3304020070240010003001018")[0] == MISSING
+    assert run("report", "services", "--scope", "330402", "--format", "pdf")[0] == BAD
+    assert run("report", "services", "--scope", "330402", "--radius", "x")[0] == BAD
+    assert run("import", "boundaries", str(changes), "--level", "house")[0] == BAD
+    assert run("import", "register", str(tmp_path / "missing.csv"))[0] == USAGE
     assert run("regions", "load", "--report", str(tmp_path / "no" / "dir" / "r.csv"))[0] in (
-        0, 2)
+        0, BAD)
     # a report path in a directory that does not exist: the OS error, one line
     code, out = run("report", "services", "--scope", "330402", "--out",
                     str(tmp_path / "no" / "such" / "dir" / "r.json"))
-    assert code == 2 and "No such file or directory" in out
+    assert code == BAD and "No such file or directory" in out
 
 
 @pytest.mark.parametrize("scope", ["99", "330499", "330402999999",
@@ -92,14 +94,14 @@ def test_codes_assign_unknown_scope_fails_before_any_job(cli_env: str, fresh_eng
                                                          scope: str) -> None:
     for extra in ([], ["--queue"]):
         code, out = run("codes", "assign", "--scope", scope, "--json", *extra)
-        assert code == 2 and "no " in out and "with code" in out, out
+        assert code == MISSING and "no " in out and "with code" in out, out
     assert _count(fresh_engine, "job") == 0
 
 
 def test_tokens_create_unknown_scope_is_refused(cli_env: str, fresh_engine: Engine) -> None:
     code, out = run("tokens", "create", "--name", "ghost", "--scope", "999999",
                     "--role", "reader")
-    assert code == 2 and "no county with code 999999" in out
+    assert code == MISSING and "no county with code 999999" in out
     assert _count(fresh_engine, "api_principal") == 0
     code, out = run("tokens", "create", "--name", "real", "--scope", "330402",
                     "--role", "reader", "--json")
@@ -109,7 +111,7 @@ def test_tokens_create_unknown_scope_is_refused(cli_env: str, fresh_engine: Engi
 def test_report_services_unknown_scope_is_an_error(cli_env: str, tmp_path: Path) -> None:
     out_file = tmp_path / "r.json"
     code, out = run("report", "services", "--scope", "330499", "--out", str(out_file))
-    assert code == 2 and "no county with code 330499" in out
+    assert code == MISSING and "no county with code 330499" in out
     assert not out_file.exists()
 
 
@@ -123,7 +125,7 @@ def test_import_boundaries_unknown_within_is_one_error(cli_env: str, fresh_engin
     runs = _count(fresh_engine, "import_run")  # the template's regions load made one
     code, out = run("import", "boundaries", str(path), "--level", "estate",
                     "--within", "9999", "--report", str(tmp_path / "rejects.csv"))
-    assert code == 2 and "no city with code 9999" in out
+    assert code == MISSING and "no city with code 9999" in out
     assert _count(fresh_engine, "import_run") == runs
 
 

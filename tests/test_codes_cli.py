@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from cimhouse.cli.main import app
 from cimhouse.db import session_scope
+from cimhouse.errors import Conflict, InvalidInput, NotFound, exit_code
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def test_validate_and_decode_without_database() -> None:
     assert code == 1 and json.loads(out)[0]["valid"] is False
     code, out = run("codes", "decode", "330402007024-001-0003-00101-8")
     assert code == 0 and json.loads(out)["region_path"]["town"] == "330402007"
-    assert run("codes", "decode", "123")[0] == 2
+    assert run("codes", "decode", "123")[0] == exit_code(InvalidInput(""))
 
 
 def test_assign_lifecycle_and_jobs(cli_env: str, fresh_engine: Engine, tmp_path: Path) -> None:
@@ -60,7 +61,7 @@ def test_assign_lifecycle_and_jobs(cli_env: str, fresh_engine: Engine, tmp_path:
     assert code == 0 and json.loads(out)["new_code"]
     code, out = run("codes", "retire", houses[2], "--status", "demolished", "--reason", "拆除")
     assert code == 0 and json.loads(out)["status"] == "demolished"
-    assert run("codes", "retire", houses[2], "--status", "demolished", "--reason", "x")[0] == 2
+    assert run("codes", "retire", houses[2], "--status", "demolished", "--reason", "x")[0] == exit_code(Conflict(""))
     code, out = run("codes", "relabel", new_codes[1], "--set", "room_label=9室")
     assert code == 0 and json.loads(out)["room_label"] == "9室"
     code, out = run("codes", "lineage", houses[0])
@@ -78,7 +79,7 @@ def test_assign_lifecycle_and_jobs(cli_env: str, fresh_engine: Engine, tmp_path:
     assert any(j["requested_by"] == "ops" for j in jobs)
     code, out = run("jobs", "show", str(jobs[0]["id"]))
     assert code == 0 and json.loads(out)["id"] == jobs[0]["id"]
-    assert run("jobs", "show", "999999")[0] == 2
+    assert run("jobs", "show", "999999")[0] == exit_code(NotFound(""))
     code, out = run("codes", "assign", "--scope", "330402", "--queue", "--json")
     queued = json.loads(out)
     assert code == 0 and queued["status"] == "queued"

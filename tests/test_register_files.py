@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.demo.generate_demo import generate_demo
+from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.importers.register.read_table import open_table
 from cimhouse.pii import PiiVault
@@ -185,7 +186,7 @@ def test_cli_dry_run_and_unreadable_file(fresh_db: str, fresh_engine: Engine,
     bad = tmp_path / "empty.csv"
     bad.write_bytes(b"")
     failed = cli("import", "register", str(bad), env=env)
-    assert failed.returncode == 2 and "empty" in failed.stderr
+    assert failed.returncode == exit_code(InvalidInput("")) and "empty" in failed.stderr
     path = write_sheet(tmp_path / "r.xlsx")
     mapping = tmp_path / "m.csv"
     mapping.write_text("column,field\n住户证件,id_number\n房间,room\n性质,relation\n住户,name\n",

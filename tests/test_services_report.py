@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cimhouse.cli.main import app
 from cimhouse.db import session_scope
-from cimhouse.errors import InvalidInput
+from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.scope import parse_scope
 from cimhouse.services.report import build_services_report, write_report
 
@@ -63,7 +63,7 @@ def test_cli_report_and_imports(cli_env, tmp_path: Path) -> None:  # type: ignor
           and r["category"] == "elderly_care"]
     assert e2[0]["covered"] is True  # 600 m within the overridden 650 m
     bad = runner.invoke(app, ["report", "services", "--scope", "33040", "--format", "json"])
-    assert bad.exit_code == 2
+    assert bad.exit_code == exit_code(InvalidInput(""))
 
     path = tmp_path / "f.csv"
     path.write_text("name,category,community_code\n警务室,警务,330402007029\n,托育,\n",
@@ -78,4 +78,4 @@ def test_cli_report_and_imports(cli_env, tmp_path: Path) -> None:  # type: ignor
     geo = tmp_path / "b.geojson"
     geo.write_text(json.dumps({"type": "FeatureCollection", "features": []}), encoding="utf-8")
     result = runner.invoke(app, ["import", "boundaries", str(geo), "--level", "estate"])
-    assert result.exit_code == 2 and "no features" in result.output
+    assert result.exit_code == exit_code(InvalidInput("")) and "no features" in result.output

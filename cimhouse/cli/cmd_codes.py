@@ -16,7 +16,7 @@ from rich.progress import TaskID
 
 from cimhouse.cli.common import console, engine, handle_errors, print_json, progress
 from cimhouse.db import session_scope
-from cimhouse.errors import InvalidInput, NotFound
+from cimhouse.errors import EXIT_REJECTED, InvalidInput, NotFound
 
 codes_app = typer.Typer(help="The 25-character house code: validate, decode, assign, lifecycle.",
                         no_args_is_help=True)
@@ -52,7 +52,7 @@ def validate_codes(
             else:
                 typer.echo(f"invalid  {item['input']}: {item['reason']}")
     if not all(item["valid"] for item in results):
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_REJECTED)
 
 
 @codes_app.command("decode")

@@ -8,7 +8,7 @@ from cimhouse.cli.common import console, engine, handle_errors, print_json, quie
 from cimhouse.db import database_url, embedded_cluster
 from cimhouse.db import distribute as distribution
 from cimhouse.db import migrate as migrations
-from cimhouse.errors import InvalidInput
+from cimhouse.errors import EXIT_NOT_RUNNING, ConfigurationError, InvalidInput
 from cimhouse.pii import load_master_key
 
 db_app = typer.Typer(help="Run the embedded PostgreSQL + PostGIS cluster and migrations.",
@@ -17,8 +17,7 @@ db_app = typer.Typer(help="Run the embedded PostgreSQL + PostGIS cluster and mig
 
 def _require_embedded() -> None:
     if not settings().embedded:
-        console.print("CIMHOUSE_DATABASE_URL is set: the server is managed elsewhere")
-        raise typer.Exit(code=1)
+        raise ConfigurationError("CIMHOUSE_DATABASE_URL is set: the server is managed elsewhere")
 
 
 @db_app.command("start")
@@ -70,7 +69,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
         for key, value in info.items():
             console.print(f"{key}: {value}")
     if current.embedded and not info["running"]:
-        raise typer.Exit(code=3)
+        raise typer.Exit(code=EXIT_NOT_RUNNING)
 
 
 @db_app.command("upgrade")

@@ -11,6 +11,7 @@ from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import console, engine, handle_errors, print_json, settings
 from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import session_scope
+from cimhouse.errors import EXIT_REJECTED
 from cimhouse.importers.boundaries.import_boundaries import import_boundaries
 
 
@@ -49,7 +50,7 @@ def boundaries(
     else:
         console.print(", ".join(f"{k} {v}" for k, v in summary.items()))
     if result.rejected:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_REJECTED)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ import typer
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import console, engine, handle_errors, print_json, settings
 from cimhouse.db import session_scope
+from cimhouse.errors import EXIT_REJECTED
 from cimhouse.importers.facilities.import_facilities import import_facilities
 
 
@@ -58,7 +59,7 @@ def facilities(
     else:
         console.print(", ".join(f"{k} {v}" for k, v in summary.items()))
     if result.rejected:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_REJECTED)
 
 
 def register(app: typer.Typer) -> None:

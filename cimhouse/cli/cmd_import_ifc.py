@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import console, engine, handle_errors, print_json, progress
 from cimhouse.db import session_scope
+from cimhouse.errors import EXIT_REJECTED
 from cimhouse.importers.ifc.georef import DEFAULT_DISAGREEMENT_M, CliGeoref
 from cimhouse.importers.ifc.import_ifc import IfcImportResult, import_ifc
 
@@ -91,7 +92,7 @@ def import_ifc_command(
     else:
         _print_summary(file, result, codes)
     if result.rejected:  # committed, but not everything in the file was taken: say so
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_REJECTED)
 
 
 def _print_summary(file: Path, result: IfcImportResult, codes: dict[str, Any] | None) -> None:

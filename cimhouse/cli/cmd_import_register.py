@@ -14,7 +14,7 @@ from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import console, engine, handle_errors, print_json, progress, settings
 from cimhouse.crs import COORDINATE_SYSTEMS, crs_name
 from cimhouse.db import session_scope
-from cimhouse.errors import InvalidInput
+from cimhouse.errors import EXIT_REJECTED, InvalidInput
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.pii import PiiVault
 
@@ -97,7 +97,7 @@ def register_command(
                           f"{'、'.join(warning['similar'])}[/yellow] ({warning['rows']} rows, "
                           f"see {report})")
     if result.rejected:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_REJECTED)
 
 
 @import_app.command("footprints")
@@ -130,7 +130,7 @@ def footprints_command(
         for number, address, reasons in result.rejected[:20]:
             console.print(f"  feature {number} {address}: {'; '.join(reasons)}")
     if result.rejected:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_REJECTED)
 
 
 def _parse_as_of(value: str | None) -> datetime | None:

@@ -8,6 +8,7 @@ import typer
 
 from cimhouse.cli.common import console, engine, handle_errors, print_json
 from cimhouse.db import session_scope
+from cimhouse.errors import EXIT_REJECTED
 from cimhouse.importers.load_regions import load_regions, write_rejects
 
 regions_app = typer.Typer(help="Administrative regions (levels 1-5).", no_args_is_help=True)
@@ -42,7 +43,7 @@ def load(
     else:
         console.print(", ".join(f"{k} {v}" for k, v in summary.items()))
     if result.rejected:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_REJECTED)
 
 
 def register(app: typer.Typer) -> None:

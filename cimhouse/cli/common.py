@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,7 +25,8 @@ from rich.progress import (
 from sqlalchemy import Engine
 
 from cimhouse.db import make_engine
-from cimhouse.errors import CimhouseError
+from cimhouse.db.integrity import integrity_error, is_integrity_error
+from cimhouse.errors import CimhouseError, InvalidInput, exit_code
 from cimhouse.settings import Settings
 
 console = Console(stderr=True)
@@ -62,10 +63,11 @@ def print_json(data: Any) -> None:
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn :class:`CimhouseError` into a one-line message and exit code 2.
+    """Turn :class:`CimhouseError` into a one-line message and its exit code (4-9, see
+    :mod:`cimhouse.errors`); a database integrity error first becomes its domain error.
 
     File-system errors on paths the user named (``--report /no/such/dir/r.csv``, a read-only
-    ``--out``) are bad arguments too: one line, exit code 2, no traceback.
+    ``--out``) are bad input too: one line, the exit code of ``InvalidInput``, no traceback.
     """
 
     @functools.wraps(func)
@@ -73,14 +75,22 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except CimhouseError as exc:
-            console.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(code=2) from None
+            fail(exc)
         except OSError as exc:
             where = f": {exc.filename}" if exc.filename else ""
-            console.print(f"[red]error:[/red] {escape(f'{exc.strerror or exc}{where}')}")
-            raise typer.Exit(code=2) from None
+            fail(InvalidInput(f"{exc.strerror or exc}{where}"))
+        except Exception as exc:
+            if not is_integrity_error(exc):
+                raise
+            fail(integrity_error(exc))
 
     return wrapper
+
+
+def fail(error: CimhouseError) -> NoReturn:
+    """Print ``error`` as one line on stderr and exit with its code from the error table."""
+    console.print(f"[red]error:[/red] {escape(error.message)}")
+    raise typer.Exit(code=exit_code(error)) from None
 
 
 @contextmanager

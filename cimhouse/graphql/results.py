@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import strawberry
 from sqlalchemy.orm import Session
 
+from cimhouse.db.integrity import integrity_error, is_integrity_error
 from cimhouse.errors import (
     CimhouseError,
     Conflict,
@@ -75,8 +76,10 @@ def run_mutation(session: Session, action: Callable[[], T]) -> T | ErrorType:
     except CimhouseError as exc:
         savepoint.rollback()
         return as_user_error(exc)
-    except BaseException:
+    except BaseException as exc:
         savepoint.rollback()
+        if is_integrity_error(exc):
+            return as_user_error(integrity_error(exc))
         raise
     savepoint.commit()
     return result
