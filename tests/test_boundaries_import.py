@@ -67,7 +67,7 @@ def test_estate_boundaries_assign_buildings(session, world, tmp_path) -> None:  
     report = tmp_path / "rej.csv"
     result = import_boundaries(session, path, level="estate", report_path=report)
     assert (result.read, result.accepted, len(result.rejected)) == (5, 2, 3)
-    assert [r.number for r in result.rejected] == [3, 4, 5]
+    assert [r.line for r in result.rejected] == [3, 4, 5]
     assert "no estate" in result.rejected[0].reasons[0]
     assert "Polygon" in result.rejected[1].reasons[0]
     assert "duplicate of feature 1" in result.rejected[2].reasons[0]
@@ -96,7 +96,7 @@ def test_community_by_name_suffix_and_within(session, tmp_path) -> None:  # type
         feature({"code": "330402999999"}, to_storage(square(0, 0, 500))),
     ])
     result = import_boundaries(session, path, level="community", within="330402")
-    assert (result.updated, [r.number for r in result.rejected]) == (2, [3])
+    assert (result.updated, [r.line for r in result.rejected]) == (2, [3])
     region = session.get(Region, COMMUNITY_A)
     session.refresh(region)
     assert area_m2(region.boundary) == pytest.approx(1000 * 1000, rel=1e-3)
@@ -154,7 +154,7 @@ def test_estate_names_narrowed_by_community_and_legacy_crs(session, world, tmp_p
                     to_storage(square(3000, 0, 70))),
         ]}, ensure_ascii=False), encoding="utf-8")
     result = import_boundaries(session, path, level="estate", crs="BD09")  # file says 4490
-    assert [r.number for r in result.rejected] == [1]
+    assert [r.line for r in result.rejected] == [1]
     assert "matches 2 estates" in result.rejected[0].reasons[0]
     assert result.updated == 2
     session.refresh(twin)

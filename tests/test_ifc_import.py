@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from cimhouse.errors import Conflict, InvalidInput, NotFound, exit_code
 from cimhouse.importers.ifc.georef import CliGeoref
 from cimhouse.importers.ifc.import_ifc import import_ifc
+from cimhouse.importers.rejects import REPORT_COLUMNS
 from cimhouse.schema import Building, ChangeLog, Estate, House, ImportRun, Space, Storey
 
 COMMUNITY = "330402007024"  # a Jiaxing community (the block lies near 120.75E 30.75N)
@@ -323,7 +324,7 @@ def test_cli_import_with_codes_then_reimport(fresh_db: str, fresh_engine: Engine
     assert outcome.exit_code == 1, outcome.output  # imported, two objects rejected
     assert "georeference: none" in outcome.output and "rejected: IfcSpace" in outcome.output
     lines = report.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0] == "global_id,ifc_class,reason" and len(lines) == 3
+    assert lines[0] == ",".join(["global_id", "ifc_class", *REPORT_COLUMNS]) and len(lines) == 3
 
     broken = block.parent / "cli-broken.ifc"
     broken.write_bytes(block.read_bytes()[:2000])

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from cimhouse.importers.load_regions import load_regions, packaged_regions_path, write_rejects
+from cimhouse.importers.load_regions import load_regions, packaged_regions_path
 from cimhouse.schema import ChangeLog, Region
 
 
@@ -61,15 +61,15 @@ def test_newer_file_renames_closes_adds(session: Session, tmp_path: Path) -> Non
         writer = csv.DictWriter(handle, fieldnames=list(rows[0].keys()))
         writer.writeheader()
         writer.writerows(newer)
-    result = load_regions(session, path)
+    report = tmp_path / "rejects.csv"
+    result = load_regions(session, path, report_path=report)
     assert result.read == len(newer)
     assert result.accepted + len(result.rejected) == result.read
     assert (result.added, result.renamed, result.closed) == (1, 1, 1)
     closed = session.get(Region, "330402007024")
     assert closed is not None and closed.valid_to is not None  # closed, never deleted
     assert count(session) == 27037
-    report = tmp_path / "rejects.csv"
-    write_rejects(result, report)
+    assert result.report_path == report
     assert "code is not numeric" in report.read_text("utf-8-sig")
     logged = session.scalars(select(ChangeLog.object_id).where(
         ChangeLog.object_kind == "region")).all()

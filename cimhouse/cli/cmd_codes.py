@@ -6,7 +6,6 @@ Library imports happen inside the commands, so that ``cimhouse --help`` stays fa
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,15 @@ from typing import Any
 import typer
 from rich.progress import TaskID
 
-from cimhouse.cli.common import console, engine, handle_errors, print_json, progress
+from cimhouse.cli.common import (
+    ACTOR_HELP,
+    cli_actor,
+    console,
+    engine,
+    handle_errors,
+    print_json,
+    progress,
+)
 from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED, InvalidInput, NotFound
 
@@ -22,13 +29,6 @@ codes_app = typer.Typer(help="The 25-character house code: validate, decode, ass
                         no_args_is_help=True)
 jobs_app = typer.Typer(help="Administrative jobs (code assignment, region changes).",
                        no_args_is_help=True)
-
-ACTOR_HELP = "Who does this (recorded in job, lineage and change log); default cli:<user>."
-
-
-def _actor(actor: str | None) -> str:
-    return actor or f"cli:{getpass.getuser()}"
-
 
 @codes_app.command("validate")
 def validate_codes(
@@ -100,12 +100,12 @@ def assign(
     eng = engine()
     if queue:
         with session_scope(eng) as session:
-            job = enqueue_code_assignment(session, scope, _actor(actor), dry_run=dry_run)
+            job = enqueue_code_assignment(session, scope, cli_actor(actor), dry_run=dry_run)
             summary: dict[str, Any] = {"job_id": job.id, "status": job.status,
                                        "scope": job.scope_code}
     else:
         with progress() as bar:
-            result = run_inline_assignment(eng, scope, actor=_actor(actor), dry_run=dry_run,
+            result = run_inline_assignment(eng, scope, actor=cli_actor(actor), dry_run=dry_run,
                                            on_progress=_Bar(bar))
         summary = {**result.as_dict(), "status": "succeeded"}
     if as_json:
@@ -129,7 +129,7 @@ def retire(
     from cimhouse.coding.retire_house import retire_house
 
     with session_scope(engine()) as session:
-        house = retire_house(session, code, status, actor=_actor(actor), reason=reason)
+        house = retire_house(session, code, status, actor=cli_actor(actor), reason=reason)
         print_json({"code": house.code, "status": house.status})
 
 
@@ -149,7 +149,7 @@ def status_cmd(
     from cimhouse.coding.change_status import change_status
 
     with session_scope(engine()) as session:
-        obj = change_status(session, code, status, actor=_actor(actor), reason=reason)
+        obj = change_status(session, code, status, actor=cli_actor(actor), reason=reason)
         print_json({"code": obj.code, "status": obj.status})
 
 
@@ -170,7 +170,7 @@ def split(
     from cimhouse.coding.split_house import split_house
 
     with session_scope(engine()) as session:
-        new_codes = split_house(session, code, parts, actor=_actor(actor),
+        new_codes = split_house(session, code, parts, actor=cli_actor(actor),
                                 relations_to=relations_to)
     print_json({"retired": code, "new_codes": new_codes})
 
@@ -189,7 +189,7 @@ def merge(
     from cimhouse.coding.merge_houses import merge_houses
 
     with session_scope(engine()) as session:
-        new_code = merge_houses(session, codes, actor=_actor(actor))
+        new_code = merge_houses(session, codes, actor=cli_actor(actor))
     print_json({"retired": codes, "new_code": new_code})
 
 
@@ -214,7 +214,7 @@ def relabel(
             raise InvalidInput(f"--set expects field=value, got {item!r}")
         changes[name.strip()] = json.loads(value) if name.strip() == "external_ids" else value
     with session_scope(engine()) as session:
-        obj = relabel_object(session, code, actor=_actor(actor), **changes)
+        obj = relabel_object(session, code, actor=cli_actor(actor), **changes)
         print_json({"code": obj.code, **{name: getattr(obj, name) for name in changes}})
 
 
@@ -243,7 +243,7 @@ def apply_region_changes_cmd(
                            ) from exc
     mapping, names = read_region_change_file(file)
     with session_scope(engine()) as session:
-        result = apply_region_changes(session, mapping, effective, actor=_actor(actor),
+        result = apply_region_changes(session, mapping, effective, actor=cli_actor(actor),
                                       names=names)
     print_json(result.as_dict())
 
@@ -329,7 +329,7 @@ def cancel(job_id: int = typer.Argument(...),
     from cimhouse.coding.jobs import cancel_job
 
     with session_scope(engine()) as session:
-        print_json(_job_dict(cancel_job(session, job_id, _actor(actor))))
+        print_json(_job_dict(cancel_job(session, job_id, cli_actor(actor))))
 
 
 def register(app: typer.Typer) -> None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import typer
 
 from cimhouse.cli.cmd_import import import_app
-from cimhouse.cli.common import console, engine, handle_errors, print_json, settings
+from cimhouse.cli.common import (
+    cli_actor,
+    console,
+    default_report_path,
+    engine,
+    handle_errors,
+    print_json,
+    settings,
+)
 from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED
@@ -36,14 +43,12 @@ def boundaries(
     Example: cimhouse import boundaries nanhu_estates.geojson --level estate --within 330402
     """
     current = settings()
-    if report is None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        report = current.reports_dir / f"boundaries-{stamp}-rejects.csv"
+    report = report or default_report_path(current, "boundaries")
     with session_scope(engine(current)) as session:
         if within is not None:  # else every feature is rejected as "no estate with this name"
             resolve_scope(session, within)
         result = import_boundaries(session, file, level=level, crs=crs, within=within,
-                                   dry_run=dry_run, report_path=report)
+                                   dry_run=dry_run, report_path=report, actor=cli_actor())
     summary = result.summary() | {"level": level, "dry_run": dry_run}
     if as_json:
         print_json(summary)

@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 
 from cimhouse.cli.cmd_import import import_app
-from cimhouse.cli.common import console, engine, handle_errors, print_json, settings
+from cimhouse.cli.common import (
+    cli_actor,
+    console,
+    default_report_path,
+    engine,
+    handle_errors,
+    print_json,
+    settings,
+)
 from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED
 from cimhouse.importers.facilities.import_facilities import import_facilities
@@ -44,15 +52,12 @@ def facilities(
     Example: cimhouse import facilities jiaxing_facilities.xlsx --crs GCJ02 --source minzheng
     """
     current = settings()
-    if report is None:
-        from datetime import datetime
-
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        report = current.reports_dir / f"facilities-{stamp}-rejects.csv"
+    report = report or default_report_path(current, "facilities")
     with session_scope(engine(current)) as session:
         result = import_facilities(session, file, source=source, default_crs=crs,
                                    dry_run=dry_run, max_match_m=max_match_m,
-                                   metric_srid=current.metric_srid, report_path=report)
+                                   metric_srid=current.metric_srid, report_path=report,
+                                   actor=cli_actor())
     summary = result.summary() | {"dry_run": dry_run}
     if as_json:
         print_json(summary)

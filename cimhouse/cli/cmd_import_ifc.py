@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,15 @@ import typer
 from sqlalchemy.orm import Session
 
 from cimhouse.cli.cmd_import import import_app
-from cimhouse.cli.common import console, engine, handle_errors, print_json, progress
+from cimhouse.cli.common import (
+    ACTOR_HELP,
+    cli_actor,
+    console,
+    engine,
+    handle_errors,
+    print_json,
+    progress,
+)
 from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED
 from cimhouse.importers.ifc.georef import DEFAULT_DISAGREEMENT_M, CliGeoref
@@ -54,7 +61,7 @@ def import_ifc_command(
                                       "a code)."),
     report: Path | None = typer.Option(None, "--report", dir_okay=False,
                                        help="Write the rejected objects here (CSV)."),
-    actor: str = typer.Option("cli", "--actor", help="Who runs the import (recorded)."),
+    actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read and check, write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
@@ -67,6 +74,7 @@ def import_ifc_command(
     --crs EPSG:4549 --origin 571815.2,3403498.7 --rotation 12.5 --json
     """
     georef_cli = CliGeoref.parse(crs, origin, rotation)
+    actor = cli_actor(actor)
     with progress(transient=True, disable=as_json) as bar:
         task = bar.add_task(f"importing {file.name}", total=None)
         with session_scope(engine()) as session:
@@ -74,16 +82,12 @@ def import_ifc_command(
                 session, file, estate=estate, community=community, estate_name=estate_name,
                 georef_cli=georef_cli, override_georef=override_georef, dwellings=dwellings,
                 geometry=not skip_geometry, geometry_timeout_s=geometry_timeout,
-                latlon_tolerance_m=latlon_tolerance, actor=actor, dry_run=dry_run)
+                latlon_tolerance_m=latlon_tolerance, actor=actor, dry_run=dry_run,
+                report_path=report)
             scope = result.target.get("estate_code") or result.target["region_code"]
             codes = _assign_codes(session, str(scope), actor) \
                 if assign_codes and not dry_run else None
         bar.update(task, total=1, completed=1)
-    if report is not None:
-        with report.open("w", newline="", encoding="utf-8-sig") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["global_id", "ifc_class", "reason"])
-            writer.writeheader()
-            writer.writerows(result.rejected)
     summary = result.as_dict()
     if codes is not None:
         summary["codes"] = codes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,16 @@ import typer
 from sqlalchemy.orm import Session
 
 from cimhouse.cli.cmd_import import import_app
-from cimhouse.cli.common import console, engine, handle_errors, print_json, progress, settings
+from cimhouse.cli.common import (
+    cli_actor,
+    console,
+    default_report_path,
+    engine,
+    handle_errors,
+    print_json,
+    progress,
+    settings,
+)
 from cimhouse.crs import COORDINATE_SYSTEMS, crs_name
 from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED, InvalidInput
@@ -69,10 +77,8 @@ def register_command(
     except ValueError:
         raise InvalidInput(f"--crs must be one of {', '.join(COORDINATE_SYSTEMS)} "
                            "or EPSG:xxxx") from None
-    if report is None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        report = current.reports_dir / f"register-{stamp}-rejects.csv"
-    actor = f"cli:{getpass.getuser()}"
+    report = report or default_report_path(current, "register")
+    actor = cli_actor()
     vault = PiiVault.from_settings(current)
     codes: list[dict[str, Any]] = []
     with progress() as bar, session_scope(engine(current)) as session:
@@ -119,7 +125,7 @@ def footprints_command(
 
     current = settings()
     with session_scope(engine(current)) as session:
-        result = attach_footprints(session, file, actor=f"cli:{getpass.getuser()}",
+        result = attach_footprints(session, file, actor=cli_actor(),
                                    default_crs=crs)
     summary = result.summary()
     if as_json:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import typer
 
-from cimhouse.cli.common import console, engine, handle_errors, print_json
+from cimhouse.cli.common import cli_actor, console, engine, handle_errors, print_json
 from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED
-from cimhouse.importers.load_regions import load_regions, write_rejects
+from cimhouse.importers.load_regions import load_regions
 
 regions_app = typer.Typer(help="Administrative regions (levels 1-5).", no_args_is_help=True)
 
@@ -29,9 +29,8 @@ def load(
     Example: cimhouse regions load --file zhejiang_2024.csv --report rejects.csv
     """
     with session_scope(engine()) as session:
-        result = load_regions(session, file, dry_run=dry_run)
-    if report and result.rejected:
-        write_rejects(result, report)
+        result = load_regions(session, file, dry_run=dry_run, report_path=report,
+                              actor=cli_actor())
     summary = {
         "read": result.read, "accepted": result.accepted, "rejected": len(result.rejected),
         "added": result.added, "renamed": result.renamed, "reparented": result.reparented,

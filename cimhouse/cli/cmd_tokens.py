@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import getpass
-
 import typer
 
 from cimhouse.auth.tokens import create_token, list_principals, revoke_token
-from cimhouse.cli.common import console, engine, handle_errors, print_json
+from cimhouse.cli.common import cli_actor, console, engine, handle_errors, print_json
 from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import session_scope
 
 tokens_app = typer.Typer(help="API principals: scoped, role-based bearer tokens.",
                          no_args_is_help=True)
 
-
-def _cli_actor() -> str:
-    return f"cli:{getpass.getuser()}"
 
 
 @tokens_app.command("create")
@@ -36,7 +31,7 @@ def create(
     """
     with session_scope(engine()) as session:
         resolve_scope(session, scope)  # a token for a region that does not exist sees nothing
-        issued = create_token(session, name=name, scope=scope, roles=role, actor=_cli_actor())
+        issued = create_token(session, name=name, scope=scope, roles=role, actor=cli_actor())
     if as_json:
         print_json({"id": issued.principal_id, "name": issued.name, "token": issued.token})
         return
@@ -76,7 +71,7 @@ def revoke(
     Example: cimhouse tokens revoke gis-portal
     """
     with session_scope(engine()) as session:
-        info = revoke_token(session, principal, actor=_cli_actor())
+        info = revoke_token(session, principal, actor=cli_actor())
     console.print(f"revoked {info.name} (id {info.id})")
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
@@ -55,6 +58,21 @@ def progress(*, transient: bool = False, disable: bool = False) -> Progress:
         transient=transient,
         disable=disable or not console.is_terminal,
     )
+
+
+ACTOR_HELP = ("Who does this (recorded in jobs, import runs, lineage and the change log); "
+              "default cli:<user>.")
+
+
+def cli_actor(actor: str | None = None) -> str:
+    """The one acting user of a CLI command: ``--actor`` if given, else ``cli:<login name>``."""
+    return actor or f"cli:{getpass.getuser()}"
+
+
+def default_report_path(current: Settings, kind: str) -> Path:
+    """Where an import writes its rejected rows unless ``--report`` says otherwise:
+    ``<reports_dir>/<kind>-<YYYYmmdd-HHMMSS>-rejects.csv``."""
+    return current.reports_dir / f"{kind}-{datetime.now():%Y%m%d-%H%M%S}-rejects.csv"
 
 
 def print_json(data: Any) -> None:

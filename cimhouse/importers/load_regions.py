@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from cimhouse.db.bulk import copy_rows, create_staging, execute_count
 from cimhouse.errors import InvalidInput
 from cimhouse.importers.import_runs import begin_run, end_run
+from cimhouse.importers.rejects import RejectedRow, write_rejects
 from cimhouse.schema import Region
 from cimhouse.schema.vocab import LEVEL_CODE_LENGTH
 
@@ -35,17 +36,11 @@ REQUIRED_COLUMNS = ("code", "name", "level", "parentCode")
 
 
 @dataclass
-class RejectedRow:
-    line: int
-    row: dict[str, str]
-    reasons: list[str]
-
-
-@dataclass
 class RegionLoadResult:
     read: int = 0
     accepted: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
+    report_path: Path | None = None
     added: int = 0
     renamed: int = 0
     reparented: int = 0
@@ -108,8 +103,9 @@ def _validate(rows: list[tuple[int, dict[str, str]]], known: set[str]
 
 def load_regions(session: Session, path: Path | None = None, *,
                  valid_from: dt.date | None = None, actor: str = "cli",
-                 dry_run: bool = False) -> RegionLoadResult:
-    """Load a division-code CSV (columns code, name, level, parentCode) into ``region``."""
+                 dry_run: bool = False, report_path: Path | None = None) -> RegionLoadResult:
+    """Load a division-code CSV (columns code, name, level, parentCode) into ``region``;
+    rejected rows go to ``report_path`` (:mod:`cimhouse.importers.rejects`)."""
     source = path or packaged_regions_path()
     if valid_from is None:
         valid_from = PACKAGED_VALID_FROM if path is None else dt.date.today()
@@ -139,11 +135,14 @@ def load_regions(session: Session, path: Path | None = None, *,
     copy_rows(session, "stage_region", ["code", "name", "level", "parent_code"], accepted)
     _apply(session, result, valid_from, actor, handle.id)
 
+    if report_path is not None and result.rejected:
+        result.report_path = write_rejects(report_path, result.rejected,
+                                           header=list(reader.fieldnames or []))
     summary = {k: getattr(result, k) for k in
                ("added", "renamed", "reparented", "closed", "reopened", "unchanged")}
     result.import_run_id = end_run(session, handle, accepted=result.accepted,
                                    rejected=len(result.rejected), summary=summary,
-                                   dry_run=dry_run)
+                                   dry_run=dry_run, report_path=result.report_path)
     return result
 
 
@@ -215,14 +214,3 @@ def _apply(session: Session, result: RegionLoadResult, valid_from: dt.date, acto
 
 
 _COLUMN_TYPES = {"name": "text", "parent_code": "text", "valid_to": "date"}
-
-
-def write_rejects(result: RegionLoadResult, path: Path) -> None:
-    """Write rejected rows (line, original columns, reasons) as a re-importable CSV."""
-    columns = ["code", "code12", "name", "level", "parentCode"]
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["line", *columns, "reasons"])
-        for rej in result.rejected:
-            writer.writerow([rej.line, *(rej.row.get(c, "") for c in columns),
-                             "; ".join(rej.reasons)])

@@ -21,7 +21,6 @@ Example::
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from cimhouse.db.bulk import copy_rows, create_staging, execute_count
 from cimhouse.errors import InvalidInput
 from cimhouse.importers.boundaries.reading import read_boundary_file
 from cimhouse.importers.import_runs import begin_run, end_run
+from cimhouse.importers.rejects import RejectedRow, write_rejects
 from cimhouse.schema import Estate
 from cimhouse.scope import Scope, parse_scope, prefix_range
 from cimhouse.services.sql import literal_sql, scope_sql
@@ -48,17 +48,10 @@ _SUFFIX = "'(居民委员会|居委会|村民委员会|村委会)$'"
 
 
 @dataclass
-class RejectedFeature:
-    number: int
-    key: str
-    reasons: list[str]
-
-
-@dataclass
 class BoundaryImportResult:
     read: int = 0
     updated: int = 0
-    rejected: list[RejectedFeature] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
     buildings_assigned: int = 0
     import_run_id: int | None = None
     report_path: Path | None = None
@@ -95,9 +88,9 @@ def feature_key(props: dict[str, Any], level: str) -> str:
 
 
 def _validate(features: list[Any], crs: str, level: str
-              ) -> tuple[list[tuple[int, str, str, str, str]], list[RejectedFeature]]:
+              ) -> tuple[list[tuple[int, str, str, str, str]], list[RejectedRow]]:
     staged: list[tuple[int, str, str, str, str]] = []
-    rejected: list[RejectedFeature] = []
+    rejected: list[RejectedRow] = []
     seen: dict[str, int] = {}
     for number, props, geom, srid in features:
         code, name = _first(props, CODE_KEYS[level]), _first(props, NAME_KEYS)
@@ -122,7 +115,7 @@ def _validate(features: list[Any], crs: str, level: str
                     reasons.append("坐标不在中国境内 / coordinates outside China "
                                    "(wrong coordinate system?)")
         if reasons:
-            rejected.append(RejectedFeature(number, key, reasons))
+            rejected.append(RejectedRow(number, {"key": key}, reasons))
         else:
             staged.append((number, code, name, community, f"SRID=4490;{geom.wkt}"))
     return staged, rejected
@@ -207,8 +200,9 @@ def import_boundaries(session: Session, path: Path, *, level: str, crs: str = "C
                   f"名称对应{matches}个{what}，请提供代码或 --within / name matches "
                   f"{matches} {level}s: give a code or narrow with --within"
                   if matches > 1 else "修复后的几何为空 / geometry is empty after repair")
-        result.rejected.append(RejectedFeature(line, keys.get(line, code or name), [reason]))
-    result.rejected.sort(key=lambda r: r.number)
+        result.rejected.append(RejectedRow(line, {"key": keys.get(line, code or name)},
+                                           [reason]))
+    result.rejected.sort(key=lambda r: r.line)
     session.execute(text("DELETE FROM stage_boundary "
                          "WHERE matches IS NULL OR matches > 1 OR ST_IsEmpty(geom)"))
     params = {"actor": actor, "src": f"import_run:{handle.id}"}
@@ -217,8 +211,7 @@ def import_boundaries(session: Session, path: Path, *, level: str, crs: str = "C
         result.buildings_assigned = assign_buildings(session, params)
 
     if report_path is not None and result.rejected:
-        write_rejects(result, report_path)
-        result.report_path = report_path
+        result.report_path = write_rejects(report_path, result.rejected)
     summary = {"updated": result.updated, "unchanged": result.unchanged,
                    "buildings_assigned": result.buildings_assigned}
     result.import_run_id = end_run(session, handle, accepted=result.accepted,
@@ -297,12 +290,3 @@ def assign_buildings(session: Session, params: dict[str, Any]) -> int:
         FROM building_estate_hit h WHERE b.county = h.county AND b.id = h.id"""))
     session.execute(text("DROP TABLE building_estate_hit"))
     return count
-
-
-def write_rejects(result: BoundaryImportResult, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["feature", "key", "reasons"])
-        for rej in result.rejected:
-            writer.writerow([rej.number, rej.key, "; ".join(rej.reasons)])

@@ -18,7 +18,6 @@ Example::
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,18 +37,12 @@ from cimhouse.importers.facilities.matching import (
 from cimhouse.importers.facilities.reading import read_facility_file
 from cimhouse.importers.facilities.rows import FacilityRow, validate_row
 from cimhouse.importers.import_runs import begin_run, end_run
+from cimhouse.importers.rejects import RejectedRow, write_rejects
 
 # Every attribute a file gives is compared and updated; the county never changes (see
 # matching.find_existing), and source + external id are the key.
 UPDATABLE = ("name", "category", "subtype", "address", "geom", "capacity", "status",
              "region_code", "estate_id", "attributes")
-
-
-@dataclass
-class RejectedRow:
-    line: int
-    row: dict[str, str]
-    reasons: list[str]
 
 
 @dataclass
@@ -143,8 +136,7 @@ def import_facilities(session: Session, path: Path, *, source: str | None = None
     _apply(session, result, source)
 
     if report_path is not None and result.rejected:
-        write_rejects(result, report_path)
-        result.report_path = report_path
+        result.report_path = write_rejects(report_path, result.rejected)
     summary = {k: v for k, v in result.summary().items()
                    if k in ("added", "updated", "unchanged", "conflicts", "matched_by")}
     result.import_run_id = end_run(session, handle, accepted=result.accepted,
@@ -173,17 +165,3 @@ def _apply(session: Session, result: FacilityImportResult, source: str) -> None:
                s.address, s.status, :source, s.external_id, s.attributes
         FROM stage_facility s WHERE s.facility_id IS NULL ORDER BY s.line"""),
         {"source": source})
-
-
-def write_rejects(result: FacilityImportResult, path: Path) -> None:
-    """Rejected rows as CSV: line, reasons, then the original columns (re-importable)."""
-    columns: list[str] = []
-    for rej in result.rejected:
-        columns += [c for c in rej.row if c not in columns and c != "_wkt"]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["line", "reasons", *columns])
-        for rej in result.rejected:
-            writer.writerow([rej.line, "; ".join(rej.reasons),
-                             *(rej.row.get(c, "") for c in columns)])

@@ -22,6 +22,7 @@ from shapely.geometry import shape
 
 from cimhouse.errors import InvalidInput
 from cimhouse.importers.boundaries.reading import legacy_crs
+from cimhouse.importers.rejects import REPORT_COLUMNS
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("name", "名称", "设施名称", "机构名称"),
@@ -39,6 +40,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 _CANONICAL = {alias.lower(): name for name, aliases in HEADER_ALIASES.items()
               for alias in aliases}
+# a corrected rejects report imports again: its own columns are no facility attributes
+_CANONICAL.update({column.lower(): "" for column in REPORT_COLUMNS})
 
 
 def canonical_header(header: str) -> str:

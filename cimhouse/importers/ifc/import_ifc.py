@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
@@ -38,8 +37,8 @@ from cimhouse.importers.ifc.model_file import open_model
 from cimhouse.importers.ifc.persist import ModelView, write_model
 from cimhouse.importers.ifc.structure import read_structure
 from cimhouse.importers.ifc.target import resolve_target
-from cimhouse.schema import ImportRun
-from cimhouse.schema.vocab import RunStatus
+from cimhouse.importers.import_runs import begin_run, end_run
+from cimhouse.importers.rejects import RejectedRow, write_rejects
 
 IMPORT_KIND = "ifc"
 
@@ -71,8 +70,11 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
                dwellings: str = "auto", geometry: bool = True,
                geometry_timeout_s: float = 300.0, threads: int | None = None,
                latlon_tolerance_m: float = DEFAULT_DISAGREEMENT_M, actor: str = "cli",
-               dry_run: bool = False) -> IfcImportResult:
+               dry_run: bool = False, report_path: Path | None = None) -> IfcImportResult:
     """Import ``path`` into buildings, storeys, houses and spaces; see the module docstring.
+
+    Rejected objects go to ``report_path`` (:mod:`cimhouse.importers.rejects`; the line is the
+    entity's STEP #id).
 
     Raises :class:`~cimhouse.errors.InvalidInput` for a broken file, a bad option or a
     geometry step over ``geometry_timeout_s``; nothing is written then.
@@ -92,7 +94,11 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
     # the geometry child meshes while this process does everything that does not need it
     pending = start_footprints(model, structure, timeout_s=geometry_timeout_s,
                                threads=threads) if geometry else None
-    savepoint = session.begin_nested()  # a failure or a dry run rolls back to here
+    # a failure or a dry run rolls back to the savepoint begin_run opens
+    handle = begin_run(session, kind=IMPORT_KIND, path=path, actor=actor, dry_run=dry_run,
+                       rows_read=structure.read, sha256=opened.sha256,
+                       options=_options(estate, community, estate_name, georef_cli,
+                                        override_georef, str(rule), geometry))
     try:
         georef = resolve_georeference(model, structure.length_scale, cli=georef_cli,
                                       override=override_georef,
@@ -104,13 +110,6 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
             session, estate_code=estate, community=community, estate_name=estate_name,
             model_name=_model_name(structure, path), source=source, actor=actor,
             building_ids=[b.global_id for b in structure.buildings])
-        run = ImportRun(kind=IMPORT_KIND, file_name=path.name, file_sha256=opened.sha256,
-                        status=RunStatus.RUNNING.value, dry_run=dry_run, actor=actor,
-                        rows_read=structure.read,
-                        options=_options(estate, community, estate_name, georef_cli,
-                                         override_georef, str(rule), geometry))
-        session.add(run)
-        session.flush()
         timings["structure"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -120,7 +119,7 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
         clock = time.perf_counter()
         counts = write_model(session, target, ModelView(structure, groups, shapes, georef,
                                                         source),
-                             actor=actor, source=f"import_run:{run.id}")
+                             actor=actor, source=f"import_run:{handle.id}")
         warnings = [*opened.warnings, *structure.warnings, *georef.warnings]
         if rule.kind == "auto" and structure.zones and used_rule.kind != "zone":
             warnings.append(f"{len(structure.zones)} IfcZone(s) overlap (a space in two "
@@ -135,25 +134,24 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
         timings["write"] = time.perf_counter() - clock
         if shapes is not None:
             timings["geometry"] = shapes.seconds
-        run.rows_accepted = accepted
-        run.rows_rejected = len(rejected)
-        run.status = RunStatus.SUCCEEDED.value
-        run.finished_at = func.now()  # type: ignore[assignment]  # set in the UPDATE
-        run.summary = {"schema": structure.schema, "counts": counts,
-                       "dwelling_rule": str(used_rule), "georeference": georef.as_dict(),
-                       "target": target_info, "rejected": rejected, "warnings": warnings,
-                       "timings_s": {k: round(v, 3) for k, v in timings.items()}}
-        session.flush()
+        report = None
+        if report_path is not None and structure.rejected:
+            report = write_rejects(report_path, [
+                RejectedRow(r.step_id, {"global_id": r.global_id, "ifc_class": r.ifc_class},
+                            [r.reason]) for r in structure.rejected])
+        summary = {"schema": structure.schema, "counts": counts,
+                   "dwelling_rule": str(used_rule), "georeference": georef.as_dict(),
+                   "target": target_info, "rejected": rejected, "warnings": warnings,
+                   "timings_s": {k: round(v, 3) for k, v in timings.items()}}
+        run_id = end_run(session, handle, accepted=accepted, rejected=len(rejected),
+                         summary=summary, dry_run=dry_run, report_path=report)
     except BaseException:
         if pending is not None:
             pending.cancel()
-        savepoint.rollback()
+        if handle.savepoint.is_active:
+            handle.savepoint.rollback()
         raise
-    if dry_run:
-        savepoint.rollback()
-    else:
-        savepoint.commit()
-    return IfcImportResult(None if dry_run else run.id, structure.schema, structure.read,
+    return IfcImportResult(run_id, structure.schema, structure.read,
                            accepted, rejected, counts, str(used_rule), georef.as_dict(),
                            target_info, warnings,
                            {k: round(v, 3) for k, v in timings.items()}, dry_run)

@@ -76,6 +76,7 @@ class Rejected:
     global_id: str
     ifc_class: str
     reason: str
+    step_id: int = 0  # the entity's #id in the STEP file: the "line" of the rejects report
 
 
 @dataclass
@@ -150,7 +151,8 @@ class _Walker:
 
     def first_visit(self, obj: IfcEntity) -> bool:
         if self.seen.get(obj.GlobalId, obj.id()) != obj.id():
-            self.rejected.append(Rejected(obj.GlobalId, obj.is_a(), "duplicate GlobalId"))
+            self.rejected.append(Rejected(obj.GlobalId, obj.is_a(), "duplicate GlobalId",
+                                         obj.id()))
             self.duplicates.add(obj.id())
             return False
         if obj.GlobalId in self.seen:
@@ -223,7 +225,7 @@ def read_structure(model: IfcModel) -> ModelStructure:
         if walker.seen.get(obj.GlobalId) != obj.id() and obj.id() not in walker.duplicates:
             walker.rejected.append(Rejected(obj.GlobalId, obj.is_a(),
                                             "not reachable from the IfcProject through a "
-                                            "building"))
+                                            "building", obj.id()))
     for building in walker.buildings:
         building.storeys.sort(key=lambda s: (s.elevation_m is None, s.elevation_m or 0.0))
     space_ids = {s.global_id for b in walker.buildings for s in b.spaces}

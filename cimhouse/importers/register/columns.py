@@ -22,6 +22,7 @@ from pathlib import Path
 
 from cimhouse.addressing.normalize import normalize_text
 from cimhouse.errors import InvalidInput
+from cimhouse.importers import rejects
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "address": ("房屋坐落", "坐落", "地址", "房屋地址", "住址", "详细地址", "房屋坐落地址",
@@ -49,7 +50,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 FIELDS = tuple(SYNONYMS)
 #: columns the rejects report adds; ignored when the report is imported again
-REPORT_COLUMNS = ("错误原因/reasons", "原始行号/line", "身份证号(脱敏)/id masked", "警告/warnings")
+MASKED_ID_COLUMN = "身份证号(脱敏)/id masked"  # the register's extra report column
+REPORT_COLUMNS = (*rejects.REPORT_COLUMNS, MASKED_ID_COLUMN, rejects.WARNINGS_COLUMN)
 IGNORE = "ignore"
 _STRIP = re.compile(r"[\s*＊:：()（）\[\]【】]|必填|选填")
 
@@ -181,6 +183,6 @@ def owner_header(columns: ColumnMap) -> str | None:
     return "owner" if header_key(columns.header[index]) in ("产权人", "权利人") else None
 
 
-__all__ = ["FIELDS", "REPORT_COLUMNS", "SYNONYMS", "ColumnMap", "absent_mapped_columns",
-           "header_field", "header_score", "load_mapping", "map_header", "missing_required",
-           "owner_header"]
+__all__ = ["FIELDS", "MASKED_ID_COLUMN", "REPORT_COLUMNS", "SYNONYMS", "ColumnMap",
+           "absent_mapped_columns", "header_field", "header_score", "load_mapping", "map_header",
+           "missing_required", "owner_header"]

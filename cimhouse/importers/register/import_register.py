@@ -39,6 +39,7 @@ from cimhouse.errors import InvalidInput
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.register.apply import apply_staged
 from cimhouse.importers.register.columns import (
+    MASKED_ID_COLUMN,
     absent_mapped_columns,
     load_mapping,
     map_header,
@@ -47,10 +48,10 @@ from cimhouse.importers.register.columns import (
 from cimhouse.importers.register.conflicts import reject_conflicts
 from cimhouse.importers.register.estate_warnings import EstateWarning, near_duplicate_estates
 from cimhouse.importers.register.read_table import BLOCK_BYTES, CHUNK_ROWS, open_table
-from cimhouse.importers.register.report import RejectsReport
 from cimhouse.importers.register.rows import STAGE_COLUMNS, STAGE_SQL, RowValidator
 from cimhouse.importers.register.stored_conflicts import reject_stored_conflicts
 from cimhouse.importers.register.validate_chunks import ChunkValidation, default_workers
+from cimhouse.importers.rejects import RejectsReport
 from cimhouse.pii import PiiVault
 from cimhouse.schema import Estate
 
@@ -167,7 +168,8 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
     create_staging(session, STAGE_TABLE, STAGE_SQL)
 
     clock = time.perf_counter()
-    with RejectsReport(report_path, table.header) as report:
+    with RejectsReport(report_path, table.header, extra=[MASKED_ID_COLUMN],
+                       warnings=True) as report:
         with copy_stream(session, STAGE_TABLE, STAGE_COLUMNS) as copy:
             validation = ChunkValidation(validator, workers)
             for checked in validation.results(table.chunks(chunk_rows=chunk_rows,
@@ -220,7 +222,7 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
 def _report(report: RejectsReport, validator: RowValidator, result: RegisterImportResult,
             line: int, cells: list[str], reasons: list[str]) -> None:
     report_cells, masked = validator.report_cells(cells)
-    report.add(line, report_cells, masked, reasons)
+    report.add(line, report_cells, reasons, masked)
     result.reasons.update(r.split(":")[0].split(" / ")[0] for r in reasons)
 
 
@@ -233,7 +235,7 @@ def _warn_near_duplicates(path: Path, report: RejectsReport, validator: RowValid
         for line, cells in open_table(path).rows():
             if line in by_line:
                 report_cells, masked = validator.report_cells(cells)
-                report.warn(line, report_cells, masked, [by_line[line]])
+                report.warn(line, report_cells, [by_line[line]], masked)
 
 
 __all__ = ["RegisterImportResult", "import_register"]
