@@ -18,7 +18,7 @@ from cimhouse.coding.jobs import cancel_job, enqueue_code_assignment
 from cimhouse.errors import InvalidInput, NotFound
 from cimhouse.graphql.built import HouseType
 from cimhouse.graphql.codes import canonical_code, scoped_registry
-from cimhouse.graphql.context import RequestContext
+from cimhouse.graphql.context import SCOPE_NOT_FOUND, RequestContext
 from cimhouse.graphql.operations import JobType, load_job
 from cimhouse.graphql.results import (
     ConflictError,
@@ -29,7 +29,7 @@ from cimhouse.graphql.results import (
 )
 from cimhouse.schema import Estate, Region
 from cimhouse.schema.vocab import Role
-from cimhouse.scope import parse_scope, scope_filter
+from cimhouse.scope import scope_filter
 
 
 @strawberry.type
@@ -103,9 +103,7 @@ def merge(ctx: RequestContext, codes: list[str]) -> CodesPayload:
 
 
 def _scope_exists(ctx: RequestContext, raw: str) -> str:
-    wanted = parse_scope(raw)
-    if not ctx.scope.covers_scope(wanted):
-        raise NotFound("scope not found")
+    wanted = ctx.narrow_scope(raw)
     if wanted.is_estate:
         query = select(Estate.code).where(Estate.code == wanted.code,
                                           scope_filter(Estate, ctx.scope))
@@ -113,7 +111,7 @@ def _scope_exists(ctx: RequestContext, raw: str) -> str:
         query = select(Region.code).where(Region.code == wanted.code,
                                           Region.valid_to.is_(None))
     if ctx.session.scalar(query) is None:
-        raise NotFound("scope not found")
+        raise NotFound(SCOPE_NOT_FOUND.format(code=wanted.code))
     return wanted.code
 
 

@@ -35,21 +35,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 from strawberry.fastapi import BaseContext
 
 from cimhouse.auth.principal import Principal
+from cimhouse.errors import NotFound
+from cimhouse.graphql.loaders import Loaders
 from cimhouse.pii import PiiVault
 from cimhouse.schema import AuditLog
 from cimhouse.schema.vocab import Role
-from cimhouse.scope import Scope
+from cimhouse.scope import Scope, parse_scope
 from cimhouse.settings import Settings
 
-if TYPE_CHECKING:
-    from cimhouse.graphql.loaders import Loaders
-
+SCOPE_NOT_FOUND = "scope {code} not found (unknown, or outside your scope)"
 
 @dataclass
 class RequestContext(BaseContext):
@@ -69,6 +69,15 @@ class RequestContext(BaseContext):
     def actor(self) -> str:
         return self.principal.actor
 
+    def narrow_scope(self, raw: str) -> Scope:
+        """The scope ``raw`` names when it lies inside the principal's; else ``NotFound``,
+        worded alike for a scope outside and one that does not exist (the one scope check
+        of the GraphQL arguments)."""
+        wanted = parse_scope(raw)
+        if not self.scope.covers_scope(wanted):
+            raise NotFound(SCOPE_NOT_FOUND.format(code=wanted.code))
+        return wanted
+
     def can(self, role: Role) -> bool:
         return self.principal.has(role)
 
@@ -77,9 +86,7 @@ class RequestContext(BaseContext):
 
     @cached_property
     def loaders(self) -> Loaders:
-        from cimhouse.graphql.loaders import Loaders
-
-        return Loaders(self)
+        return Loaders(self.session, self.scope)
 
     @cached_property
     def vault(self) -> PiiVault:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ARRAY,
@@ -28,14 +28,11 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import aliased, defer
+from sqlalchemy.orm import Session, aliased, defer
 from strawberry.dataloader import DataLoader
 
 from cimhouse.schema import Building, Estate, House, Person, PersonHouse, Region
-from cimhouse.scope import scope_filter
-
-if TYPE_CHECKING:
-    from cimhouse.graphql.context import RequestContext
+from cimhouse.scope import Scope, scope_filter
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -92,10 +89,12 @@ def _group(rows: Iterable[Any], key: Callable[[Any], Hashable]) -> dict[Hashable
 
 
 class Loaders:
-    """The DataLoaders of one request (created lazily by ``RequestContext.loaders``)."""
+    """The DataLoaders of one request (created lazily by ``RequestContext.loaders``): they
+    need only the request's session and the principal's scope."""
 
-    def __init__(self, ctx: RequestContext) -> None:
-        self.ctx = ctx
+    def __init__(self, session: Session, scope: Scope) -> None:
+        self.session = session
+        self.scope = scope
         self.estate: DataLoader[CountyKey, Estate | None] = _loader(self._by_key(Estate))
         self.building: DataLoader[CountyKey, Building | None] = _loader(self._by_key(Building))
         self.house: DataLoader[CountyKey, House | None] = _loader(self._by_key(House))
@@ -114,8 +113,8 @@ class Loaders:
 
     def _by_key(self, model: Any) -> Callable[[list[CountyKey]], list[Any]]:
         def batch(keys: list[CountyKey]) -> list[Any]:
-            rows = self.ctx.session.scalars(_lean(model).where(
-                _pairs(model.county, model.id, keys), scope_filter(model, self.ctx.scope)))
+            rows = self.session.scalars(_lean(model).where(
+                _pairs(model.county, model.id, keys), scope_filter(model, self.scope)))
             found = {(r.county, r.id): r for r in rows}
             return [found.get(k) for k in keys]
         return batch
@@ -134,9 +133,9 @@ class Loaders:
                                               order_by=model.id).label("rank")
                 ranked = select(model, rank).where(
                     _pairs(model.county, parent, pairs),
-                    scope_filter(model, self.ctx.scope)).subquery()
+                    scope_filter(model, self.scope)).subquery()
                 child = aliased(model, ranked)
-                rows = self.ctx.session.scalars(
+                rows = self.session.scalars(
                     select(child).options(*lean_options(child))
                     .where(ranked.c.rank <= limit).order_by(child.county, child.id))
                 grouped = _group(rows, lambda r: (r.county, getattr(r, parent.key)))
@@ -156,7 +155,7 @@ class Loaders:
             query = select(PersonHouse, Person).join(
                 Person, Person.id == PersonHouse.person_id).where(
                 _pairs(PersonHouse.county, PersonHouse.house_id, pairs),
-                scope_filter(PersonHouse, self.ctx.scope), valid_on(as_of))
+                scope_filter(PersonHouse, self.scope), valid_on(as_of))
             if kinds:
                 query = query.where(PersonHouse.relation.in_(kinds))
             rows = _group(self._with_persons(query.order_by(PersonHouse.id)),
@@ -174,13 +173,13 @@ class Loaders:
         for (as_of, kinds), group in by_filter.items():
             ids = list({k[0] for k in group})
             query = select(PersonHouse).where(_any(PersonHouse.person_id, ids, BigInteger),
-                                              scope_filter(PersonHouse, self.ctx.scope),
+                                              scope_filter(PersonHouse, self.scope),
                                               valid_on(as_of))
             if kinds:
                 query = query.where(PersonHouse.relation.in_(kinds))
-            rows = _group(self.ctx.session.scalars(query.order_by(PersonHouse.id)),
+            rows = _group(self.session.scalars(query.order_by(PersonHouse.id)),
                           lambda r: r.person_id)
-            self.persons.update((p.id, p) for p in self.ctx.session.scalars(
+            self.persons.update((p.id, p) for p in self.session.scalars(
                 select(Person).where(_any(Person.id, ids, BigInteger))))
             for key in group:
                 found[key] = rows.get(key[0], [])
@@ -189,7 +188,7 @@ class Loaders:
     def _with_persons(self, query: Any) -> list[PersonHouse]:
         """Relations of a (PersonHouse, Person) query; the persons are kept for ``person_of``."""
         relations = []
-        for relation, person in self.ctx.session.execute(query):
+        for relation, person in self.session.execute(query):
             self.persons[person.id] = person
             relations.append(relation)
         return relations
@@ -198,18 +197,18 @@ class Loaders:
         """The person of a relation: loaded with the relation batch, else fetched by key."""
         found = self.persons.get(relation.person_id)
         if found is None:
-            found = self.ctx.session.get(Person, relation.person_id)
+            found = self.session.get(Person, relation.person_id)
         return found
 
     def _persons(self, keys: list[int]) -> list[Person | None]:
         # Persons are reached only through scoped relations, so no scope filter here.
-        rows = {p.id: p for p in self.ctx.session.scalars(select(Person).where(
+        rows = {p.id: p for p in self.session.scalars(select(Person).where(
             _any(Person.id, keys, BigInteger)))}
         return [rows.get(k) for k in keys]
 
     def _regions(self, keys: list[str]) -> list[Region | None]:
-        rows = {r.code: r for r in self.ctx.session.scalars(select(Region).where(
-            _any(Region.code, keys, String), scope_filter(Region, self.ctx.scope)))}
+        rows = {r.code: r for r in self.session.scalars(select(Region).where(
+            _any(Region.code, keys, String), scope_filter(Region, self.scope)))}
         return [rows.get(k) for k in keys]
 
 

@@ -22,10 +22,10 @@ import datetime as dt
 import strawberry
 from strawberry.types import Info
 
-from cimhouse.errors import PermissionDenied
+from cimhouse.graphql.common import page_size
 from cimhouse.graphql.context import RequestContext
 from cimhouse.schema.vocab import Role
-from cimhouse.scope import Scope, parse_scope, with_county_keys
+from cimhouse.scope import Scope, with_county_keys
 from cimhouse.services.coverage import compute_coverage
 from cimhouse.services.elderly import list_elderly_living_alone
 from cimhouse.services.gaps import find_gaps
@@ -139,19 +139,12 @@ def effective_scope(ctx: RequestContext, scope: str | None) -> Scope:
     """The principal's scope, or a narrower one inside it."""
     if scope is None:
         return ctx.scope
-    wanted = parse_scope(scope)
-    if not ctx.scope.covers_scope(wanted):
-        raise PermissionDenied("the requested scope lies outside the caller's scope")
-    return with_county_keys(ctx.session, wanted)
+    return with_county_keys(ctx.session, ctx.narrow_scope(scope))
 
 
 def _policy(categories: list[str] | None, radii: list[RadiusInput] | None) -> ServicePolicy:
     policy = ServicePolicy.default().with_radii({r.category: r.metres for r in radii or []})
     return policy.only(categories) if categories else policy
-
-
-def _page(ctx: RequestContext, first: int) -> int:
-    return max(1, min(first, ctx.settings.max_page_size))
 
 
 def resolve_coverage(info: Info[RequestContext, None], scope: str | None = None,
@@ -179,7 +172,7 @@ def resolve_gaps(info: Info[RequestContext, None], scope: str | None = None,
     result = find_gaps(ctx.session, effective_scope(ctx, scope),
                        policy=_policy(categories, radii),
                        metric_srid=ctx.settings.metric_srid, as_of=as_of,
-                       limit=_page(ctx, first), visible=ctx.scope)
+                       limit=page_size(first, ctx.settings), visible=ctx.scope)
     return ServiceGaps(
         estates=[EstateServiceGap(
             estate_code=g.estate_code, estate_name=g.estate_name, region_code=g.region_code,
@@ -215,7 +208,7 @@ def resolve_elderly(info: Info[RequestContext, None], scope: str | None = None,
         ctx.require(Role.PII_READER)
     people = list_elderly_living_alone(
         ctx.session, effective_scope(ctx, scope), min_age=min_age, as_of=as_of,
-        limit=_page(ctx, first), offset=offset, reveal=reveal,
+        limit=page_size(first, ctx.settings), offset=offset, reveal=reveal,
         vault=ctx.vault if reveal else None, actor=ctx.actor, full_names=True)
     return [ElderlyLivingAlone(**vars(p)) for p in people]
 
