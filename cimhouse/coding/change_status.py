@@ -19,10 +19,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.coding.records import object_of, record_change, registry_entry
 from cimhouse.errors import Conflict, InvalidInput
-from cimhouse.schema.vocab import CodeStatus, LifecycleStatus
-
-ACTIVE_STATUSES = (LifecycleStatus.PLANNED.value, LifecycleStatus.UNDER_CONSTRUCTION.value,
-                   LifecycleStatus.IN_USE.value, LifecycleStatus.OUT_OF_USE.value)
+from cimhouse.schema.vocab import ACTIVE_STATUSES, CodeStatus
 
 
 def change_status(session: Session, code: str, status: str, *, actor: str,

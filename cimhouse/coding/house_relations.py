@@ -38,10 +38,13 @@ from sqlalchemy.orm import Session
 
 from cimhouse.errors import Conflict
 from cimhouse.schema import ChangeLog, CodeRegistry, House, PersonHouse
-from cimhouse.schema.vocab import CodeStatus, LifecycleStatus
+from cimhouse.schema.vocab import (
+    RETIRING_STATUSES,
+    RETIRING_STATUSES_SQL,
+    CodeStatus,
+    LifecycleStatus,
+)
 
-#: lifecycle statuses that always mean retired; ``out_of_use`` only with a retired code
-RETIRED_STATUSES = (LifecycleStatus.DEMOLISHED.value, LifecycleStatus.REGISTERED_IN_ERROR.value)
 REJECT_REASON = ("房屋已注销（拆除、错登、拆分或合并），不再登记人员关系: {code} / the house "
                  "is retired (demolished, registered in error, split or merged) and takes "
                  "no new relations: {code}")
@@ -52,7 +55,7 @@ def retired_house_sql(alias: str = "h") -> str:
     """SQL that is true when the house row ``alias`` is retired (set-based callers)."""
     # An uncorrelated IN over the (few) retired codes, codes being unique: Citus cannot
     # correlate code_registry with a house joined to a local table (the register import).
-    return (f"({alias}.status IN {RETIRED_STATUSES!r} OR ({alias}.status = 'out_of_use' "
+    return (f"({alias}.status IN {RETIRING_STATUSES_SQL} OR ({alias}.status = 'out_of_use' "
             f"AND {alias}.code IN (SELECT rr.code FROM code_registry rr "
             f"WHERE rr.status = 'retired')))")
 
@@ -60,11 +63,11 @@ def retired_house_sql(alias: str = "h") -> str:
 def retirement(session: Session, house: House) -> str | None:
     """Why ``house`` is retired (the registry's reason), or None when it is not."""
     if house.code is None:
-        return house.status if house.status in RETIRED_STATUSES else None
+        return house.status if house.status in RETIRING_STATUSES else None
     reason = session.scalar(select(CodeRegistry.retire_reason).where(
         CodeRegistry.county == house.county, CodeRegistry.code == house.code,
         CodeRegistry.status == CodeStatus.RETIRED.value))
-    if reason is None and house.status in RETIRED_STATUSES:
+    if reason is None and house.status in RETIRING_STATUSES:
         return house.status
     return reason
 
@@ -93,7 +96,7 @@ def reject_rows_on_retired_houses(session: Session,
     counties = list(session.execute(text(f"SELECT DISTINCT county FROM {table}")).scalars())
     retired = f"""
         SELECT h.county, h.code, h.address_norm, h.realestate_unit_no FROM house h
-        WHERE h.status IN {(*RETIRED_STATUSES, LifecycleStatus.OUT_OF_USE.value)!r}
+        WHERE h.status IN {(*RETIRING_STATUSES, LifecycleStatus.OUT_OF_USE.value)!r}
           AND {retired_house_sql('h')}
           AND h.county = ANY (CAST(:counties AS text[]))"""
     candidates = session.execute(text(f"""
@@ -205,6 +208,6 @@ def _log(session: Session, row: PersonHouse, operation: str, previous: dict[str,
                           current={**_snapshot(row), "note": note}))
 
 
-__all__ = ["REJECT_REASON", "RETIRED_STATUSES", "end_relations", "move_relations",
+__all__ = ["REJECT_REASON", "end_relations", "move_relations",
            "reject_rows_on_retired_houses", "require_open_house", "retired_house_sql",
            "retirement"]

@@ -24,10 +24,7 @@ from cimhouse.coding.records import (
 )
 from cimhouse.errors import InvalidInput
 from cimhouse.schema import House
-from cimhouse.schema.vocab import LifecycleStatus, LineageEvent
-
-RETIRING_STATUSES = (LifecycleStatus.DEMOLISHED.value,
-                     LifecycleStatus.REGISTERED_IN_ERROR.value)
+from cimhouse.schema.vocab import RETIRING_STATUSES, LineageEvent
 
 
 def retire_house(session: Session, code: str, status: str, *, actor: str,

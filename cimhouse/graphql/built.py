@@ -7,7 +7,6 @@ apply the principal's scope; the top-level lists live in :mod:`cimhouse.graphql.
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -29,13 +28,9 @@ Change = Annotated["ChangeEntry", strawberry.lazy("cimhouse.graphql.codes")]
 MAX_NESTED = 500
 
 
-@strawberry.enum(name="RelationKind", description="How a person relates to a house.")
-class RelationKindEnum(Enum):  # GraphQL name: RelationKind
-    OWNER = "owner"
-    REGISTERED = "registered"
-    RESIDENT = "resident"
-    TENANT = "tenant"
-    OTHER = "other"
+# the vocabulary enum itself, exposed under its GraphQL name (declared once, in schema.vocab)
+strawberry.enum(RelationKind, name="RelationKind", description="How a person relates to a house.")
+RelationKindEnum = RelationKind
 
 
 def _num(value: Any) -> float | None:

@@ -6,7 +6,6 @@ does not exist. The work itself is done by :mod:`cimhouse.coding`.
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -28,7 +27,7 @@ from cimhouse.graphql.results import (
     run_mutation,
 )
 from cimhouse.schema import Estate, Region
-from cimhouse.schema.vocab import Role
+from cimhouse.schema.vocab import RetiringStatus, Role
 from cimhouse.scope import scope_filter
 
 
@@ -53,10 +52,8 @@ class CodesPayload:
     houses: list[HouseType]
 
 
-@strawberry.enum(description="Why a house leaves the register.")
-class RetireStatus(Enum):
-    DEMOLISHED = "demolished"
-    REGISTERED_IN_ERROR = "registered_in_error"
+strawberry.enum(RetiringStatus, name="RetireStatus", description="Why a house leaves the register.")
+RetireStatus = RetiringStatus
 
 
 HouseResult = Annotated[

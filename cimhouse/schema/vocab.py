@@ -30,6 +30,22 @@ class LifecycleStatus(StrEnum):
     REGISTERED_IN_ERROR = "registered_in_error"
 
 
+class RetiringStatus(StrEnum):
+    """The lifecycle statuses that retire a house and its code for good (``retire_house``)."""
+
+    DEMOLISHED = LifecycleStatus.DEMOLISHED.value
+    REGISTERED_IN_ERROR = LifecycleStatus.REGISTERED_IN_ERROR.value
+
+
+#: statuses that always mean retired (``out_of_use`` only with a retired code: split, merge)
+RETIRING_STATUSES: tuple[str, ...] = tuple(s.value for s in RetiringStatus)
+#: the statuses an object moves between while it exists (``change_status``)
+ACTIVE_STATUSES: tuple[str, ...] = tuple(s.value for s in LifecycleStatus
+                                         if s.value not in RETIRING_STATUSES)
+#: :data:`RETIRING_STATUSES` as an SQL list, for ``status [NOT] IN ...`` in set-based SQL
+RETIRING_STATUSES_SQL = "(" + ", ".join(f"'{s}'" for s in RETIRING_STATUSES) + ")"
+
+
 class HouseUse(StrEnum):
     RESIDENTIAL = "residential"
     COMMERCIAL = "commercial"

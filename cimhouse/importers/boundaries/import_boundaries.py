@@ -35,6 +35,7 @@ from cimhouse.importers.boundaries.reading import read_boundary_file
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.rejects import RejectedRow, write_rejects
 from cimhouse.schema import Estate
+from cimhouse.schema.vocab import RETIRING_STATUSES_SQL
 from cimhouse.scope import Scope, parse_scope, prefix_range
 from cimhouse.services.sql import literal_sql, scope_sql
 
@@ -144,7 +145,7 @@ def _match_sql(level: str, within: str | None) -> list[str]:
         FROM (SELECT DISTINCT ON (s2.line) s2.line, e.county, e.id, e.code,
                      count(*) OVER (PARTITION BY s2.line) AS n
               FROM stage_boundary s2 JOIN estate e
-                ON e.status NOT IN ('demolished', 'registered_in_error')
+                ON e.status NOT IN {RETIRING_STATUSES_SQL}
                AND (e.code = s2.code OR (s2.code = '' AND
                     (e.name = s2.name OR s2.name = ANY(e.aliases)) {narrow}
                     AND (s2.community = '' OR e.region_code = s2.community OR EXISTS (
@@ -264,14 +265,14 @@ def _apply(session: Session, level: str, params: dict[str, Any]) -> int:
 def assign_buildings(session: Session, params: dict[str, Any]) -> int:
     """Give buildings without an estate the smallest estate (same county) containing them."""
     session.execute(text("DROP TABLE IF EXISTS building_estate_hit"))
-    session.execute(text("""
+    session.execute(text(f"""
         CREATE TEMP TABLE building_estate_hit ON COMMIT DROP AS
         SELECT b.county, b.id, b.code, e.id AS estate_id, e.code AS estate_code
         FROM building b CROSS JOIN LATERAL (
             SELECT e.id, e.code FROM estate e
             WHERE e.county = b.county AND e.boundary && b.footprint
               AND ST_Intersects(e.boundary, ST_PointOnSurface(b.footprint))
-              AND e.status NOT IN ('demolished', 'registered_in_error')
+              AND e.status NOT IN {RETIRING_STATUSES_SQL}
             ORDER BY ST_Area(e.boundary), e.id LIMIT 1) e
         WHERE b.estate_id IS NULL AND b.footprint IS NOT NULL
           AND b.county IN (SELECT DISTINCT county FROM estate e2
