@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cimhouse.coding.assign_codes import assign_codes
 from cimhouse.coding.relabel_object import relabel_object
 from cimhouse.coding.split_house import split_house
+from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.schema import ChangeLog, Estate, House, ImportRun, Person, PersonHouse
 from tests.test_register_conflicts import HEADER, VAULT, person, report_rows, row, write
@@ -164,7 +165,7 @@ def test_cli_update_persons_and_as_of(fresh_db: str, fresh_engine: Engine,
     done = cli("import", "register", str(renamed), "--json", "--update-persons", env=env)
     assert done.returncode == 0 and json.loads(done.stdout)["persons_updated"] == 1
     bad = cli("import", "register", str(renamed), "--as-of", "yesterday", env=env)
-    assert bad.returncode == 2 and "--as-of" in bad.stderr
+    assert bad.returncode == exit_code(InvalidInput("")) and "--as-of" in bad.stderr
     ok = cli("import", "register", str(renamed), "--as-of", "2026-12-01", "--json", env=env)
     assert ok.returncode == 0, ok.stderr
     with fresh_engine.connect() as conn:
