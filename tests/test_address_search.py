@@ -30,7 +30,7 @@ from cimhouse.cli.main import app
 from cimhouse.coding.assign_codes import assign_codes
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.demo.generate_demo import generate_demo
-from cimhouse.errors import InvalidInput
+from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.pii import PiiVault
 from cimhouse.scope import parse_scope
@@ -323,5 +323,6 @@ def test_cli_find(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
     table = runner.invoke(app, ["find", typed])
     assert table.exit_code == 0 and "building" in table.stdout
     assert runner.invoke(app, ["find", "南湖区", "--scope", "3304"]).exit_code == 1
-    assert runner.invoke(app, ["find", "梅花苑", "--scope", "123"]).exit_code == 2
+    assert runner.invoke(app, ["find", "梅花苑", "--scope", "123"]).exit_code == \
+        exit_code(InvalidInput(""))
     assert "Example: cimhouse find" in runner.invoke(app, ["find", "--help"]).stdout

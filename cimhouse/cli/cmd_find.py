@@ -11,6 +11,7 @@ from rich.table import Table
 from cimhouse.addressing.search_addresses import MAX_FIRST, search_addresses
 from cimhouse.cli.common import engine, handle_errors, print_json
 from cimhouse.db import session_scope
+from cimhouse.errors import EXIT_REJECTED
 from cimhouse.scope import parse_scope
 
 
@@ -40,7 +41,7 @@ def find(
     out = Console()
     if not found.candidates:
         out.print("no house found")
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_REJECTED)
     table = Table("score", "address", "matched")
     table.add_column("house code", no_wrap=True)
     for candidate in found.candidates:
