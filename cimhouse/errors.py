@@ -49,6 +49,14 @@ class PayloadTooLarge(CimhouseError):
     """The request body exceeds the size the API accepts."""
 
 
+class QueryTooExpensive(CimhouseError):
+    """The estimated cost of a query (page sizes along its nesting) exceeds the budget."""
+
+
+class DeadlineExceeded(TimedOut):
+    """The request used up its time budget (one deadline for all its SQL)."""
+
+
 class ConfigurationError(CimhouseError):
     """Settings or the environment are inconsistent (missing binary, bad key, ...)."""
 
@@ -63,6 +71,7 @@ ERROR_CODES: dict[type[CimhouseError], tuple[int, str]] = {
     DatabaseUnavailable: (503, "SERVICE_UNAVAILABLE"),
     TimedOut: (504, "TIMEOUT"),
     PayloadTooLarge: (413, "PAYLOAD_TOO_LARGE"),
+    QueryTooExpensive: (400, "QUERY_TOO_EXPENSIVE"),
     ConfigurationError: (500, "INTERNAL_SERVER_ERROR"),
     CimhouseError: (400, "BAD_REQUEST"),
 }

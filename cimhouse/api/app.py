@@ -20,13 +20,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from strawberry.fastapi import GraphQLRouter
 
 from cimhouse.api.hardening import RequestHardening
 from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine
 from cimhouse.errors import CimhouseError, DatabaseUnavailable, Unauthenticated, error_code
+from cimhouse.graphql.compiled.edge import CompiledRouter, install_deadline
 from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.schema import build_schema
 from cimhouse.scope import Scope
@@ -81,10 +81,17 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return JSONResponse({"errors": [{"message": exc.message, "extensions": {"code": code}}]},
                             status_code=status, headers=headers)
 
-    router: GraphQLRouter[RequestContext, None] = GraphQLRouter(
-        build_schema(), context_getter=context, allow_queries_via_get=False,
+    # Queries compile to one SQL statement where they can; the rest take the resolvers.
+    install_deadline(db)
+    router = CompiledRouter(
+        build_schema(), settings, context_getter=context, allow_queries_via_get=False,
         graphql_ide="graphiql" if settings.dev else None)
     app.include_router(router, prefix="/graphql")
+
+    @app.get("/graphql/stats")
+    def graphql_stats() -> dict[str, object]:
+        """Compiled and fallback counts of this worker process (no data, no queries)."""
+        return router.reads.stats.as_dict()
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
