@@ -41,7 +41,9 @@ def _wants_ide(request: Request, settings: Settings) -> bool:
             and "text/html" in request.headers.get("accept", ""))
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+def create_app(settings: Settings, engine: Engine | None = None, *,
+               compiled: bool = True) -> FastAPI:
+    """The app; ``compiled=False`` serves every query through the resolvers (the oracle)."""
     db = engine or make_engine(settings, statement_timeout_ms=settings.statement_timeout_ms)
 
     def request_session() -> Iterator[Session]:
@@ -84,8 +86,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     # Queries compile to one SQL statement where they can; the rest take the resolvers.
     install_deadline(db)
     router = CompiledRouter(
-        build_schema(), settings, context_getter=context, allow_queries_via_get=False,
-        graphql_ide="graphiql" if settings.dev else None)
+        build_schema(), settings, compiled=compiled, context_getter=context,
+        allow_queries_via_get=False, graphql_ide="graphiql" if settings.dev else None)
     app.include_router(router, prefix="/graphql")
 
     @app.get("/graphql/stats")

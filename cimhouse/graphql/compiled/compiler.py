@@ -248,8 +248,8 @@ def checked(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def run(value: Any) -> Any:
         try:
             return fn(value)
-        except CimhouseError as exc:
-            raise Fallback(f"input refused: {exc.message}") from None
+        except CimhouseError:
+            raise Fallback(f"input refused by {getattr(fn, '__name__', 'a check')}") from None
     return run
 
 

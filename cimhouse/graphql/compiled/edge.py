@@ -76,10 +76,12 @@ class CompiledResult(ExecutionResult):
 
 
 class CompiledRouter(GraphQLRouter[RequestContext, None]):
-    def __init__(self, schema: Any, settings: Settings, **kwargs: Any) -> None:
+    def __init__(self, schema: Any, settings: Settings, *, compiled: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.reads = CompiledReads(schema._schema, settings)
         self.settings = settings
+        self.compiled = compiled
 
     async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any,
                              context: Any, root_value: Any, request_data: Any
@@ -112,6 +114,8 @@ class CompiledRouter(GraphQLRouter[RequestContext, None]):
         except CimhouseError as exc:
             return ExecutionResult(data=None, errors=[GraphQLError(
                 exc.message, extensions={"code": error_code(exc)[1]})])
+        if not self.compiled:
+            return None
         bound = self.reads.bind(request_data.query, prepared, variables, context.principal)
         if bound is None:
             return None

@@ -14,13 +14,14 @@ Example::
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from graphql import FieldNode, GraphQLField
 
 from cimhouse.coding.house_code import decode
 from cimhouse.graphql.compiled.compiler import Compiler, Env, checked, object_sql
-from cimhouse.graphql.compiled.objects import named, object_expr, single
+from cimhouse.graphql.compiled.objects import named, single
 from cimhouse.graphql.compiled.sqlparts import scope_sql
 from cimhouse.schema.vocab import Role
 
@@ -39,6 +40,17 @@ def _decoding_fields(code: str, keys: list[tuple[str, str]]) -> str:
         "checkCharacter": parsed.check, "estateCode": parsed.estate_code,
         "buildingCode": parsed.building_code, "__typename": "CodeDecoding"}
     return json.dumps({key: values[name] for key, name in keys}, ensure_ascii=False)
+
+
+def _decoding(code_of: Callable[[Env], str], keys: list[tuple[str, str]]
+              ) -> Callable[[Env], str]:
+    return lambda env: _decoding_fields(code_of(env), keys)
+
+
+def _object_of(r: str, kind: str) -> Callable[[str], list[str]]:
+    """The registry row's object when it is of ``kind`` (scope is checked once, below)."""
+    return lambda x: [f"{r}.object_kind = '{kind}'", f"{x}.county = {r}.county",
+                      f"{x}.id = {r}.object_id"]
 
 
 def compile_lookup(c: Compiler, fd: GraphQLField, nodes: list[FieldNode]) -> str:
@@ -70,14 +82,10 @@ def compile_lookup(c: Compiler, fd: GraphQLField, nodes: list[FieldNode]) -> str
             assert field_def is not None
             dtype = named(field_def)
             keys = [(k, s[0].name.value) for k, s in c.sub(dtype, sub).items()]
-            pairs.append((key, c.param(lambda env, keys=keys: _decoding_fields(
-                code_of(env), keys), "json")))
+            pairs.append((key, c.param(_decoding(code_of, keys), "json")))
         else:
             assert field_def is not None and name in KINDS
-            pairs.append((key, single(
-                c, joins, field_def, sub, name,
-                lambda x, name=name: [f"{r}.object_kind = '{name}'",
-                                      f"{x}.county = {r}.county", f"{x}.id = {r}.object_id"])))
+            pairs.append((key, single(c, joins, field_def, sub, name, _object_of(r, name))))
     in_scope = " OR ".join(
         f"({r}.object_kind = '{k}' AND EXISTS (SELECT 1 FROM {k} o WHERE o.county = "
         f"{r}.county AND o.id = {r}.object_id AND {scope_sql(c, k, 'o')}))" for k in KINDS)

@@ -142,7 +142,8 @@ def connection(c: Compiler, fd: GraphQLField, nodes: list[FieldNode], table: str
             pairs.append((key, _edges(c, conn_type, sub, cursor(q), q, limit, joins)))
         else:
             raise NotCompilable(f"{conn_type.name}.{name}")
-    return f"(SELECT {object_sql(pairs)} FROM ({page}) {q} {' '.join(joins)})"
+    # GROUP BY (): exactly one row, also when only totalCount or constants are selected
+    return f"(SELECT {object_sql(pairs)} FROM ({page}) {q} {' '.join(joins)} GROUP BY ())"
 
 
 def _page_info(c: Compiler, conn_type: GraphQLObjectType, nodes: list[FieldNode],
