@@ -27,7 +27,7 @@ from test_graphql_world import ApiWorld, api_world, issue_token
 from cimhouse.api.app import create_app
 from cimhouse.coding.house_code import display, encode
 from cimhouse.db import EmbeddedCluster, session_scope
-from cimhouse.graphql.common import encode_cursor
+from cimhouse.graphql.common import encode_cursor, global_id
 from cimhouse.schema.vocab import Role
 from cimhouse.settings import Settings
 
@@ -82,7 +82,8 @@ def literal(value: Any, gql_type: str) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(literal(v, gql_type.strip("[]!")) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {literal(v, 'String')}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {literal(v, 'Crs' if k.endswith(('crs', 'Crs')) else '')}"
+                               for k, v in value.items()) + "}"
     if gql_type in ENUMS or gql_type in ("Crs", "RelationKind"):
         return str(value)
     if isinstance(value, bool):
@@ -166,6 +167,7 @@ class Pools:
     codes: list[str]
     filters: list[dict[str, Any]]
     regions: list[str]
+    node_ids: list[str]
 
 
 @st.composite
@@ -174,7 +176,7 @@ def queries(draw: st.DrawFn, pools: Pools) -> tuple[str, str, dict[str, Any]]:
     roots = []
     for index in range(draw(st.integers(1, 2))):
         root = draw(st.sampled_from(["estates", "buildings", "houses", "lookup", "region",
-                                     "regions"]))
+                                     "regions", "node", "persons"]))
         alias = f"r{index}: "
         if root in ("estates", "buildings", "houses"):
             node = {"estates": "Estate", "buildings": "Building", "houses": "House"}[root]
@@ -201,6 +203,23 @@ def queries(draw: st.DrawFn, pools: Pools) -> tuple[str, str, dict[str, Any]]:
                                for kind in ("estate", "building", "house") if draw(st.booleans()))
             body = (f"lookup({code}) {{ code status issuedAt retiredAt decoding {{ objectKind "
                     f"county community display estateCode buildingCode }} {objects} }}")
+        elif root == "node":
+            ident = d.argument(draw, "id", "ID!", draw(st.sampled_from(pools.node_ids)))
+            kinds = draw(st.lists(st.sampled_from(["Estate", "Building", "House", "Region",
+                                                   "Person"]), min_size=1, max_size=2,
+                                  unique=True))
+            spreads = " ".join(f"... on {k} {{ {selection(draw, d, k, 1)} }}" for k in kinds)
+            body = f"node({ident}) {{ id __typename {spreads} }}"
+        elif root == "persons":
+            args = [d.argument(draw, "first", "Int", draw(st.sampled_from([1, 3, None])))]
+            name = draw(st.sampled_from([None, "居民1", " "]))
+            if name is not None:
+                args.append(d.argument(draw, "nameContains", "String", name))
+            if draw(st.booleans()):
+                args.append(d.argument(draw, "after", "String",
+                                       draw(st.sampled_from(pools.cursors["person"]))))
+            body = (f"persons({', '.join(args)}) {{ totalCount pageInfo {{ hasNextPage }} "
+                    f"edges {{ cursor node {{ {selection(draw, d, 'Person', 2)} }} }} }}")
         elif root == "region":
             code = d.argument(draw, "code", "String!", draw(st.sampled_from(pools.regions)))
             body = f"region({code}) {{ {selection(draw, d, 'Region', 0)} }}"
@@ -247,9 +266,27 @@ def oracle(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Setting
                    {"regionCode": community[:9]}, {"regionCode": "12345"},
                    {"codePrefix": community[:8]}, {"status": ["in_use"]},
                    {"text": "测试路0"}, {"text": "  "}, {"buildingCode": building.code},
-                   {"estateCode": world.estates[-1], "status": []}]
+                   {"estateCode": world.estates[-1], "status": []},
+                   {"bbox": {"west": 119.99, "south": 30.49, "east": 120.02, "north": 30.51}},
+                   {"bbox": {"west": 120.0, "south": 30.4, "east": 120.2, "north": 30.6,
+                             "crs": "WGS84"}, "use": ["commercial"]},
+                   {"bbox": {"west": 121.0, "south": 30.4, "east": 120.2, "north": 30.6}},
+                   {"near": {"lon": 120.005, "lat": 30.5, "metres": 400}},
+                   {"near": {"lon": 120.05, "lat": 30.55, "metres": 2000, "crs": "GCJ02"}},
+                   {"near": {"lon": 120.05, "lat": 30.55, "metres": -1}},
+                   {"polygon": {"type": "Polygon", "coordinates": [[
+                       [119.99, 30.49], [120.02, 30.49], [120.02, 30.51], [119.99, 30.51],
+                       [119.99, 30.49]]]}}]
+        persons = sorted(world.id_numbers)
+        cursors["person"] = [encode_cursor("person", str(p)) for p in persons[::7]] + [
+            encode_cursor("person", "x1")]
+        node_ids = [global_id(o.kind.title(), f"{o.county}:{o.id}") for o in objects[::5]]
+        node_ids += [global_id("Person", str(p)) for p in persons[::9]]
+        node_ids += [global_id("Region", community), global_id("Region", community[:6]),
+                     global_id("Job", "1"), global_id("Foo", "1"), global_id("House", "x"),
+                     "!!", global_id("Person", "abc")]
         pools = Pools(tokens, cursors, codes, filters,
-                      [community[:6], community, world.communities[-1], "99"])
+                      [community[:6], community, world.communities[-1], "99"], node_ids)
         # A generous request budget: a loaded CI machine must not turn into a difference.
         patient = test_settings.with_changes(statement_timeout_ms=60_000)
         compiled = TestClient(create_app(patient, engine=built.engine))

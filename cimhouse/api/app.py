@@ -42,8 +42,9 @@ def _wants_ide(request: Request, settings: Settings) -> bool:
 
 
 def create_app(settings: Settings, engine: Engine | None = None, *,
-               compiled: bool = True) -> FastAPI:
-    """The app; ``compiled=False`` serves every query through the resolvers (the oracle)."""
+               compiled: bool | None = None) -> FastAPI:
+    """The app; ``compiled=False`` (default: ``settings.graphql_compiled``) serves every
+    query through the resolvers (the oracle of the compiled path)."""
     db = engine or make_engine(settings, statement_timeout_ms=settings.statement_timeout_ms)
 
     def request_session() -> Iterator[Session]:
@@ -86,7 +87,9 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
     # Queries compile to one SQL statement where they can; the rest take the resolvers.
     install_deadline(db)
     router = CompiledRouter(
-        build_schema(), settings, compiled=compiled, context_getter=context,
+        build_schema(), settings,
+        compiled=settings.graphql_compiled if compiled is None else compiled,
+        context_getter=context,
         allow_queries_via_get=False, graphql_ide="graphiql" if settings.dev else None)
     app.include_router(router, prefix="/graphql")
 

@@ -243,13 +243,15 @@ class Compiler:
         return self.collect(runtime, [n.selection_set for n in nodes])
 
 
-def checked(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def checked(fn: Callable[[Any], Any], what: str = "") -> Callable[[Any], Any]:
     """Run a resolver-path validation; its error becomes a fallback (same error there)."""
+    label = what or getattr(fn, "__name__", "input")
+
     def run(value: Any) -> Any:
         try:
             return fn(value)
         except CimhouseError:
-            raise Fallback(f"input refused by {getattr(fn, '__name__', 'a check')}") from None
+            raise Fallback(f"input refused: {label}") from None
     return run
 
 

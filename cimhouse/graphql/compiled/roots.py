@@ -32,6 +32,7 @@ from cimhouse.graphql.compiled.compiler import (
 )
 from cimhouse.graphql.compiled.lookup import compile_lookup
 from cimhouse.graphql.compiled.objects import named, object_expr
+from cimhouse.graphql.compiled.spatial import spatial_sql
 from cimhouse.graphql.compiled.sqlparts import b64, region_scope_sql, scope_sql
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import REGION_LEVEL_BY_LENGTH
@@ -59,17 +60,14 @@ def _code_prefix(raw: str) -> str:
 
 
 def built_filter(c: Compiler, fd: GraphQLField, node: FieldNode, table: str) -> Where:
-    """BuiltFilter as SQL; spatial members are not compiled yet (resolver path)."""
+    """BuiltFilter as SQL predicates over ``{x}`` (AND), as ``estate_query`` and co."""
     def has(member: str, test: Callable[[Any], bool] = bool) -> bool:
         return bool(c.arg(fd, node, "filter", lambda f: test((f or {}).get(member))))
 
     def value(member: str, transform: Callable[[Any], Any], cast: str) -> str:
         return c.arg_param(fd, node, "filter", lambda f: transform((f or {})[member]), cast)
 
-    out: Where = []
-    for member in ("bbox", "polygon", "near"):
-        if has(member, lambda v: v is not None):
-            raise NotCompilable(f"filter.{member}")
+    out: Where = spatial_sql(c, fd, node, table, lambda m: has(m, lambda v: v is not None))
     if has("regionCode"):
         if c.arg(fd, node, "filter", lambda f: len(f["regionCode"]) if f["regionCode"] else 0) \
                 >= 12:
@@ -114,8 +112,8 @@ def connection(c: Compiler, fd: GraphQLField, nodes: list[FieldNode], table: str
                after: Callable[[str], str] | None) -> str:
     """A Relay connection over ``table`` rows matching ``where``, keyset-paged."""
     node = nodes[0]
-    limit = c.arg_param(fd, node, "first", checked(lambda v: page_size(v, c.env.settings)),
-                        "int")
+    first = checked(lambda v: page_size(v, c.env.settings), "first")
+    limit = c.arg_param(fd, node, "first", first, "int")
     x, q0, q = c.alias(), c.alias(), c.alias()
     conds = [w.replace("{x}", x) for w in where]
     if after is not None:
@@ -187,7 +185,7 @@ def _built(kind: str, table: str) -> Callable[[Compiler, GraphQLField, list[Fiel
         where = [*built_filter(c, fd, node, table), scope_sql(c, table, "{x}")]
         after = None
         if c.arg(fd, node, "after", bool):
-            key = checked(lambda v: parse_county_key(decode_cursor(v, kind)))
+            key = checked(lambda v: parse_county_key(decode_cursor(v, kind)), "after")
             county = c.arg_param(fd, node, "after", lambda v: key(v)[0], "text")
             row_id = c.arg_param(fd, node, "after", lambda v: key(v)[1], "bigint")
             after = lambda x: f"({x}.county, {x}.id) > ({county}, {row_id})"  # noqa: E731
@@ -213,8 +211,8 @@ def _regions(c: Compiler, fd: GraphQLField, nodes: list[FieldNode]) -> str:
         where.append(f"{{x}}.name LIKE {pattern} ESCAPE '\\'")
     after = None
     if c.arg(fd, node, "after", bool):
-        code = c.arg_param(fd, node, "after", checked(lambda v: decode_cursor(v, "region")),
-                           "text")
+        cursor = checked(lambda v: decode_cursor(v, "region"), "after")
+        code = c.arg_param(fd, node, "after", cursor, "text")
         after = lambda x: f"{x}.code > {code}"  # noqa: E731
     return connection(c, fd, nodes, "region", where, ("code",),
                       lambda q: b64(f"'region:' || {q}.code"), after)
@@ -231,10 +229,12 @@ def _region(c: Compiler, fd: GraphQLField, nodes: list[FieldNode]) -> str:
             f"AND {region_scope_sql(c, x)})")
 
 
-ROOTS: dict[str, Callable[[Compiler, GraphQLField, list[FieldNode]], str]] = {
-    "estates": _built("estate", "estate"), "buildings": _built("building", "building"),
-    "houses": _built("house", "house"), "regions": _regions, "region": _region,
-    "lookup": compile_lookup}
+def _roots() -> dict[str, Callable[[Compiler, GraphQLField, list[FieldNode]], str]]:
+    from cimhouse.graphql.compiled.node import compile_node, compile_persons
+
+    return {"estates": _built("estate", "estate"), "buildings": _built("building", "building"),
+            "houses": _built("house", "house"), "regions": _regions, "region": _region,
+            "lookup": compile_lookup, "node": compile_node, "persons": compile_persons}
 
 
 def compile_operation(c: Compiler) -> str:
@@ -249,7 +249,7 @@ def compile_operation(c: Compiler) -> str:
         if name == "__typename":
             pairs.append((key, "'Query'::text"))
             continue
-        compile_ = ROOTS.get(name)
+        compile_ = _roots().get(name)
         if compile_ is None:
             raise NotCompilable(f"Query.{name}")
         pairs.append((key, compile_(c, root.fields[name], nodes)))
