@@ -28,6 +28,7 @@ from cimhouse.api.app import create_app
 from cimhouse.coding.house_code import display, encode
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.graphql.common import encode_cursor, global_id
+from cimhouse.schema import ChangeLog
 from cimhouse.schema.vocab import Role
 from cimhouse.settings import Settings
 
@@ -43,14 +44,18 @@ SCALARS = {
     "Region": ["id", "code", "code12", "name", "level", "parentCode"],
     "PersonHouseRelation": ["id", "relation", "validFrom", "validTo", "source"],
     "Person": ["id", "name", "gender", "birthDate", "idNumber", "phone"],
+    "ChangeEntry": ["operation", "changedAt", "actor", "source", "previous", "current"],
 }
 #: field -> (type of its objects or None for JSON/scalars, arguments)
 NESTED: dict[str, dict[str, tuple[str | None, tuple[str, ...]]]] = {
     "Estate": {"geometry": (None, ("crs",)), "region": ("Region", ()),
+               "history": ("ChangeEntry", ()),
                "buildings": ("Building", ("nfirst",))},
     "Building": {"geometry": (None, ("crs",)), "estate": ("Estate", ()),
+                 "history": ("ChangeEntry", ()),
                  "region": ("Region", ()), "houses": ("House", ("nfirst",))},
     "House": {"location": (None, ("crs",)), "building": ("Building", ()),
+              "history": ("ChangeEntry", ()),
               "region": ("Region", ()),
               "relations": ("PersonHouseRelation", ("kinds", "asOfOpt", "allDates")),
               "owners": ("PersonHouseRelation", ("asOf",)),
@@ -60,6 +65,7 @@ NESTED: dict[str, dict[str, tuple[str | None, tuple[str, ...]]]] = {
     "Person": {"age": (None, ("asOf",)), "coResidents": ("Person", ("asOf",)),
                "houses": ("PersonHouseRelation", ("kinds", "asOfOpt", "allDates"))},
     "Region": {},
+    "ChangeEntry": {},
 }
 DATES = [None, "2019-06-01", "2020-01-01", "2026-06-30"]
 #: argument -> (GraphQL name, type, values)
@@ -253,6 +259,13 @@ def oracle(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Setting
             tokens = [issue_token(session, scope, role.value, name=f"o-{scope}-{role.value}")
                       for scope in scopes for role in Role]
         objects = list(world.objects.values())
+        with session_scope(built.engine) as session:  # some history to show
+            for o in objects[:12]:
+                for ref, op in ((str(o.id), "insert"), (o.code, "update")):
+                    session.add(ChangeLog(county=o.county, object_kind=o.kind, object_id=ref,
+                                          operation=op, actor="tests", source="oracle",
+                                          previous=None if op == "insert" else {"n": 1},
+                                          current={"status": "in_use", "tags": ["a", 2]}))
         cursors = {kind: [*[encode_cursor(kind, f"{o.county}:{o.id}") for o in objects if o.kind == kind][:6], "bm90IGEgY3Vyc29y", encode_cursor("x", "1")]
                    for kind in ("estate", "building", "house")}
         cursors["region"] = [encode_cursor("region", community[:6]),

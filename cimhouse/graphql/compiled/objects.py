@@ -34,6 +34,7 @@ from cimhouse.graphql.compiled.sqlparts import (
 )
 
 MAX_NESTED = 500
+MAX_HISTORY = 200  # as cimhouse.graphql.codes.MAX_HISTORY
 
 #: (compiler, row alias, field definition, field nodes, joins) -> SQL expression
 FieldFn = Callable[[Compiler, str, GraphQLField, list[FieldNode], list[str]], str]
@@ -158,6 +159,17 @@ def _children(table: str, parent_column: str) -> FieldFn:
     return compile_
 
 
+def _history(kind: str) -> FieldFn:
+    """change_log rows of the object (by id or code), oldest first, at most 200."""
+    def compile_(c: Compiler, t: str, fd: GraphQLField, nodes: list[FieldNode],
+                 joins: list[str]) -> str:
+        return many(c, joins, fd, nodes, "change_log",
+                    lambda x: [f"{x}.county = {t}.county", f"{x}.object_kind = '{kind}'",
+                               f"{x}.object_id IN ({t}.id::text, {t}.code)"],
+                    ("changed_at", "id"), str(MAX_HISTORY))
+    return compile_
+
+
 def _columns(**renamed: str) -> dict[str, str]:
     return {name: (col if "{t}" in col else "{t}." + col) for name, col in renamed.items()}
 
@@ -167,6 +179,7 @@ SPECS["Estate"] = TypeSpec("estate", _columns(
     address="address", propertyCompany="property_company", status="status",
     regionCode="region_code"), {
     "id": _id("Estate"), "geometry": _geometry("boundary"), "region": _region,
+    "history": _history("estate"),
     "buildings": _children("building", "estate_id")})
 
 SPECS["Building"] = TypeSpec("building", _columns(
@@ -175,6 +188,7 @@ SPECS["Building"] = TypeSpec("building", _columns(
     floorsBelow="floors_below", heightM="{t}.height_m::float8", structure="structure",
     use="use", yearBuilt="year_built", status="status"), {
     "id": _id("Building"), "geometry": _geometry("footprint"), "region": _region,
+    "history": _history("building"),
     "estate": _by_key("estate", "estate_id"), "houses": _children("house", "building_id")})
 
 SPECS["House"] = TypeSpec("house", _columns(
@@ -183,9 +197,14 @@ SPECS["House"] = TypeSpec("house", _columns(
     areaSource="area_source", use="use", status="status", address="address_norm",
     realestateUnitNo="realestate_unit_no"), {
     "id": _id("House"), "location": _geometry("location"), "region": _region,
+    "history": _history("house"),
     "building": _by_key("building", "building_id")})
 
 SPECS["Region"] = TypeSpec("region", {
     "id": b64("'Region:' || {t}.code"), **_columns(
         code="code", code12="code12", name="name", level="level",
         parentCode="parent_code")})
+
+SPECS["ChangeEntry"] = TypeSpec("change_log", _columns(
+    operation="operation", changedAt="changed_at", actor="actor", source="source",
+    previous="previous", current="current"))
