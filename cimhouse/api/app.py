@@ -12,9 +12,10 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
@@ -47,22 +48,36 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
     query through the resolvers (the oracle of the compiled path)."""
     db = engine or make_engine(settings, statement_timeout_ms=settings.statement_timeout_ms)
 
-    def request_session() -> Iterator[Session]:
-        # The transaction is committed by RequestTransaction after the operation; anything
-        # left uncommitted (a failed request) is rolled back when the session closes.
-        with Session(db, expire_on_commit=False) as session:
+    async def request_session() -> AsyncIterator[Session]:
+        # The transaction is committed by RequestTransaction (or the compiled path) after
+        # the operation; anything left uncommitted (a failed request) is rolled back when
+        # the session closes. Async, so that a request costs no extra thread hops: only a
+        # session still holding a transaction is closed (rolled back) in a worker thread.
+        session = Session(db, expire_on_commit=False)
+        try:
             yield session
+        finally:
+            if session.in_transaction():
+                await anyio.to_thread.run_sync(session.close)
+            else:
+                session.close()
 
-    def context(request: Request, session: Session = Depends(request_session)
-                ) -> RequestContext:
+    async def context(request: Request, session: Session = Depends(request_session)
+                      ) -> RequestContext:
         if _wants_ide(request, settings) and "authorization" not in request.headers:
             return RequestContext(session=session, settings=settings, principal=IDE_VIEWER)
-        try:
-            principal = authenticate(session, bearer_token(request.headers.get("authorization")))
-            session.commit()  # last_used_at; releases the snapshot before the query starts
-        except SQLAlchemyError:
-            session.rollback()
-            raise DatabaseUnavailable("the database is not available") from None
+        token = bearer_token(request.headers.get("authorization"))
+
+        def sign_in() -> Principal:  # in a worker thread: the event loop never waits on SQL
+            try:
+                principal = authenticate(session, token)
+                session.commit()  # last_used_at; releases the snapshot before the query
+            except SQLAlchemyError:
+                session.rollback()
+                raise DatabaseUnavailable("the database is not available") from None
+            return principal
+
+        principal = await anyio.to_thread.run_sync(sign_in)
         return RequestContext(session=session, settings=settings, principal=principal)
 
     @asynccontextmanager

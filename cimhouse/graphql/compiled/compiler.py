@@ -85,6 +85,8 @@ class Env:
     today: dt.date
     nonce: str
     _args: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: values several parameters derive from (a canonical code...), computed once
+    memo: dict[Hashable, Any] = field(default_factory=dict)
 
     def args(self, field_def: GraphQLField, node: FieldNode) -> dict[str, Any]:
         key = id(node)

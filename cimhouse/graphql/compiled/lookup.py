@@ -60,7 +60,10 @@ def compile_lookup(c: Compiler, fd: GraphQLField, nodes: list[FieldNode]) -> str
     node = nodes[0]
 
     def code_of(env: Env) -> str:
-        return str(checked(canonical_code)(env.args(fd, node)["code"]))
+        key = ("lookup", id(node))
+        if key not in env.memo:
+            env.memo[key] = str(checked(canonical_code)(env.args(fd, node)["code"]))
+        return str(env.memo[key])
 
     code_of(c.env)  # a malformed code falls back before any SQL
     code = c.param(code_of, "text")
