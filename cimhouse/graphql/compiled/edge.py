@@ -38,6 +38,7 @@ from cimhouse.errors import CimhouseError, DeadlineExceeded, error_code
 from cimhouse.graphql.compiled.cost import estimate_cost
 from cimhouse.graphql.compiled.service import CompiledReads
 from cimhouse.graphql.context import RequestContext
+from cimhouse.graphql.input_limits import check_variables
 from cimhouse.graphql.protection import TIMEOUT_MESSAGE, safe_error
 from cimhouse.settings import Settings
 
@@ -107,6 +108,11 @@ class CompiledRouter(GraphQLRouter[RequestContext, None]):
             return None
         variables = self.reads.variables(prepared, request_data.variables)
         if variables is None:
+            return None
+        try:  # the string limits of InputLimits; a refused value: the resolvers report it
+            check_variables(self.reads.schema, prepared.document, request_data.operation_name,
+                            request_data.variables)
+        except CimhouseError:
             return None
         try:
             estimate_cost(self.reads.schema, prepared.document, prepared.operation,
