@@ -8,7 +8,7 @@ resolver path's inner join with ``scope_filter``).
 
 Example::
 
-    { lookup(code: "330402007024-001-0001-00101-X") { code decoding { county } house { code } } }
+    { lookup(code: "330402007024-001-0001-00101-4") { code decoding { county } house { code } } }
 """
 
 from __future__ import annotations
