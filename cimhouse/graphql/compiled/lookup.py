@@ -22,7 +22,7 @@ from graphql import FieldNode, GraphQLField
 from cimhouse.coding.house_code import decode
 from cimhouse.graphql.compiled.compiler import Compiler, Env, checked, object_sql
 from cimhouse.graphql.compiled.objects import named, single
-from cimhouse.graphql.compiled.sqlparts import scope_sql
+from cimhouse.graphql.compiled.sqlparts import iso_timestamp, scope_sql
 from cimhouse.schema.vocab import Role
 
 KINDS = ("estate", "building", "house")
@@ -80,7 +80,8 @@ def compile_lookup(c: Compiler, fd: GraphQLField, nodes: list[FieldNode]) -> str
         elif name in ("code", "status", "issuedAt", "retiredAt", "retireReason"):
             column = {"issuedAt": "issued_at", "retiredAt": "retired_at",
                       "retireReason": "retire_reason"}.get(name, name)
-            pairs.append((key, f"{r}.{column}"))
+            value = f"{r}.{column}"
+            pairs.append((key, iso_timestamp(value) if column.endswith("_at") else value))
         elif name == "decoding":
             assert field_def is not None
             dtype = named(field_def)

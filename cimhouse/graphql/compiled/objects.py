@@ -28,6 +28,7 @@ from cimhouse.graphql.compiled.sqlparts import (
     b64,
     county_global_id,
     geojson,
+    iso_timestamp,
     json_list,
     region_scope_sql,
     scope_sql,
@@ -206,5 +207,6 @@ SPECS["Region"] = TypeSpec("region", {
         parentCode="parent_code")})
 
 SPECS["ChangeEntry"] = TypeSpec("change_log", _columns(
-    operation="operation", changedAt="changed_at", actor="actor", source="source",
+    operation="operation", changedAt=iso_timestamp("{t}.changed_at"), actor="actor",
+    source="source",
     previous="previous", current="current"))

@@ -108,3 +108,11 @@ def valid_on_sql(t: str, date_param: str) -> str:
 def json_list(items_sql: str, order: str) -> str:
     """``json_agg`` with a deterministic order, ``[]`` for no rows."""
     return f"coalesce(json_agg({items_sql} ORDER BY {order}), '[]'::json)"
+
+
+def iso_timestamp(expr: str) -> str:
+    """A timestamptz as Python's ``isoformat()`` writes it (UTC sessions; 6 fraction digits,
+    none when zero), not PostgreSQL's JSON form (which trims trailing zeros)."""
+    return (f"(to_char({expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+            f"date_part('microseconds', {expr})::bigint % 1000000 = 0 THEN '' ELSE "
+            f"to_char({expr} AT TIME ZONE 'UTC', '.US') END || '+00:00')")
