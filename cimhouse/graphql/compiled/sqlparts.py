@@ -114,5 +114,5 @@ def iso_timestamp(expr: str) -> str:
     """A timestamptz as Python's ``isoformat()`` writes it (UTC sessions; 6 fraction digits,
     none when zero), not PostgreSQL's JSON form (which trims trailing zeros)."""
     return (f"(to_char({expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
-            f"date_part('microseconds', {expr})::bigint % 1000000 = 0 THEN '' ELSE "
+            f"mod(date_part('microseconds', {expr})::bigint, 1000000) = 0 THEN '' ELSE "
             f"to_char({expr} AT TIME ZONE 'UTC', '.US') END || '+00:00')")
