@@ -57,6 +57,14 @@ class PayloadTooLarge(CimhouseError):
     """The request body exceeds the size the API accepts."""
 
 
+class QueryTooExpensive(CimhouseError):
+    """The estimated cost of a query (page sizes along its nesting) exceeds the budget."""
+
+
+class DeadlineExceeded(TimedOut):
+    """The request used up its time budget (one deadline for all its SQL)."""
+
+
 class ConfigurationError(CimhouseError):
     """Settings or the environment are inconsistent (missing binary, bad key, ...)."""
 
@@ -77,6 +85,7 @@ ERROR_CODES: dict[type[CimhouseError], tuple[int, str, int]] = {
     DatabaseUnavailable: (503, "SERVICE_UNAVAILABLE", 8),
     TimedOut: (504, "TIMEOUT", 8),
     PayloadTooLarge: (413, "PAYLOAD_TOO_LARGE", 4),
+    QueryTooExpensive: (400, "QUERY_TOO_EXPENSIVE", 4),
     ConfigurationError: (500, "INTERNAL_SERVER_ERROR", 9),
     CimhouseError: (400, "BAD_REQUEST", 4),
 }

@@ -12,6 +12,9 @@ Every variable starts with ``CIMHOUSE_``:
 ``METRIC_CRS``            EPSG code of the metric CRS (CGCS2000 3-degree GK), ``4549``.
 ``STATEMENT_TIMEOUT_MS``  Per-request statement timeout of the API, ``5000``.
 ``MAX_PAGE_SIZE``         Largest page a GraphQL connection returns, ``200``.
+``MAX_QUERY_COST``        Most objects a GraphQL query may return by its estimate
+                          (page sizes multiplied along the nesting), ``10000000``.
+``GRAPHQL_COMPILED``      ``0`` serves every query through the resolvers (no compiled SQL).
 ``DEV``                   ``1`` turns on GraphiQL and verbose errors in logs (never in replies).
 ========================  ==============================================================
 """
@@ -36,6 +39,8 @@ class Settings:
     metric_srid: int = DEFAULT_METRIC_SRID
     statement_timeout_ms: int = 5000
     max_page_size: int = 200
+    max_query_cost: int = 10_000_000
+    graphql_compiled: bool = True
     dev: bool = False
     database_name: str = "cimhouse"
 
@@ -57,6 +62,8 @@ class Settings:
             metric_srid=int(get("METRIC_CRS") or DEFAULT_METRIC_SRID),
             statement_timeout_ms=int(get("STATEMENT_TIMEOUT_MS") or 5000),
             max_page_size=int(get("MAX_PAGE_SIZE") or 200),
+            max_query_cost=int(get("MAX_QUERY_COST") or 10_000_000),
+            graphql_compiled=(get("GRAPHQL_COMPILED") or "1") not in ("0", "false", "no"),
             dev=(get("DEV") or "0") not in ("0", "false", "no"),
         )
 

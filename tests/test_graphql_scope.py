@@ -25,8 +25,9 @@ from cimhouse.settings import Settings
 
 NESTED_HOUSE = "code regionCode building { code estate { code } } residents { person { name } }"
 QUERIES: dict[str, str] = {
+    # houses(first: 50): 200 estates x 500 buildings x 500 houses is over the cost budget
     "estates": "{ estates(first: 200) { totalCount edges { node { code regionCode "
-               "buildings { code houses { code } } } } } }",
+               "buildings { code houses(first: 50) { code } } } } } }",
     "buildings": "{ buildings(first: 200) { totalCount edges { node { code estate { code } "
                  "houses { " + NESTED_HOUSE + " } } } } }",
     "houses": "{ houses(first: 200) { totalCount edges { node { " + NESTED_HOUSE + " } } } }",

@@ -12,21 +12,22 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from strawberry.fastapi import GraphQLRouter
 
 from cimhouse.api.hardening import RequestHardening
 from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine
 from cimhouse.errors import CimhouseError, DatabaseUnavailable, Unauthenticated, error_code
+from cimhouse.graphql.compiled.edge import CompiledRouter, install_deadline
 from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.schema import build_schema
 from cimhouse.scope import Scope
@@ -41,25 +42,42 @@ def _wants_ide(request: Request, settings: Settings) -> bool:
             and "text/html" in request.headers.get("accept", ""))
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+def create_app(settings: Settings, engine: Engine | None = None, *,
+               compiled: bool | None = None) -> FastAPI:
+    """The app; ``compiled=False`` (default: ``settings.graphql_compiled``) serves every
+    query through the resolvers (the oracle of the compiled path)."""
     db = engine or make_engine(settings, statement_timeout_ms=settings.statement_timeout_ms)
 
-    def request_session() -> Iterator[Session]:
-        # The transaction is committed by RequestTransaction after the operation; anything
-        # left uncommitted (a failed request) is rolled back when the session closes.
-        with Session(db, expire_on_commit=False) as session:
+    async def request_session() -> AsyncIterator[Session]:
+        # The transaction is committed by RequestTransaction (or the compiled path) after
+        # the operation; anything left uncommitted (a failed request) is rolled back when
+        # the session closes. Async, so that a request costs no extra thread hops: only a
+        # session still holding a transaction is closed (rolled back) in a worker thread.
+        session = Session(db, expire_on_commit=False)
+        try:
             yield session
+        finally:
+            if session.in_transaction():
+                await anyio.to_thread.run_sync(session.close)
+            else:
+                session.close()
 
-    def context(request: Request, session: Session = Depends(request_session)
-                ) -> RequestContext:
+    async def context(request: Request, session: Session = Depends(request_session)
+                      ) -> RequestContext:
         if _wants_ide(request, settings) and "authorization" not in request.headers:
             return RequestContext(session=session, settings=settings, principal=IDE_VIEWER)
-        try:
-            principal = authenticate(session, bearer_token(request.headers.get("authorization")))
-            session.commit()  # last_used_at; releases the snapshot before the query starts
-        except SQLAlchemyError:
-            session.rollback()
-            raise DatabaseUnavailable("the database is not available") from None
+        token = bearer_token(request.headers.get("authorization"))
+
+        def sign_in() -> Principal:  # in a worker thread: the event loop never waits on SQL
+            try:
+                principal = authenticate(session, token)
+                session.commit()  # last_used_at; releases the snapshot before the query
+            except SQLAlchemyError:
+                session.rollback()
+                raise DatabaseUnavailable("the database is not available") from None
+            return principal
+
+        principal = await anyio.to_thread.run_sync(sign_in)
         return RequestContext(session=session, settings=settings, principal=principal)
 
     @asynccontextmanager
@@ -81,10 +99,19 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return JSONResponse({"errors": [{"message": exc.message, "extensions": {"code": code}}]},
                             status_code=status, headers=headers)
 
-    router: GraphQLRouter[RequestContext, None] = GraphQLRouter(
-        build_schema(), context_getter=context, allow_queries_via_get=False,
-        graphql_ide="graphiql" if settings.dev else None)
+    # Queries compile to one SQL statement where they can; the rest take the resolvers.
+    install_deadline(db)
+    router = CompiledRouter(
+        build_schema(), settings,
+        compiled=settings.graphql_compiled if compiled is None else compiled,
+        context_getter=context,
+        allow_queries_via_get=False, graphql_ide="graphiql" if settings.dev else None)
     app.include_router(router, prefix="/graphql")
+
+    @app.get("/graphql/stats")
+    def graphql_stats() -> dict[str, object]:
+        """Compiled and fallback counts of this worker process (no data, no queries)."""
+        return router.reads.stats.as_dict()
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

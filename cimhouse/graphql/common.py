@@ -211,28 +211,41 @@ def storage_point(lon: float, lat: float, crs: Crs) -> tuple[float, float]:
     return float(point.x), float(point.y)  # type: ignore[attr-defined]
 
 
-def near_clause(column: Any, near: NearInput) -> ColumnElement[bool]:
-    """``column`` within ``near.metres`` of the point: an index-friendly box, then geodesic."""
-    if not (0 < near.metres <= 50_000):
+def near_box(lon: float, lat: float, metres: float, crs: Crs) -> tuple[float, float, float,
+                                                                       float]:
+    """The point in storage CRS and the half-sizes (lon, lat) of a box holding the circle."""
+    if not (0 < metres <= 50_000):
         raise InvalidInput("metres must lie in (0, 50000]")
-    x, y = storage_point(near.lon, near.lat, near.crs)
-    point = func.ST_SetSRID(func.ST_MakePoint(x, y), STORAGE_SRID)
+    x, y = storage_point(lon, lat, crs)
     # One degree of longitude is shortest at the highest latitude the box reaches.
     import math
 
-    lat_pad = near.metres / METRES_PER_DEGREE
+    lat_pad = metres / METRES_PER_DEGREE
     lon_pad = lat_pad / max(0.05, math.cos(math.radians(min(89.0, abs(y) + lat_pad))))
+    return x, y, lon_pad, lat_pad
+
+
+def near_clause(column: Any, near: NearInput) -> ColumnElement[bool]:
+    """``column`` within ``near.metres`` of the point: an index-friendly box, then geodesic."""
+    x, y, lon_pad, lat_pad = near_box(near.lon, near.lat, near.metres, near.crs)
+    point = func.ST_SetSRID(func.ST_MakePoint(x, y), STORAGE_SRID)
     box = func.ST_MakeEnvelope(x - lon_pad, y - lat_pad, x + lon_pad, y + lat_pad,
                                STORAGE_SRID)
     return and_(column.op("&&")(box),
                 func.ST_DWithin(func.geography(column), func.geography(point), near.metres))
 
 
-def bbox_clause(column: Any, bbox: BBoxInput) -> ColumnElement[bool]:
-    if bbox.west >= bbox.east or bbox.south >= bbox.north:
+def bbox_corners(west: float, south: float, east: float, north: float, crs: Crs
+                 ) -> tuple[float, float, float, float]:
+    """A caller's box as (west, south, east, north) in storage CRS, validated."""
+    if west >= east or south >= north:
         raise InvalidInput("bbox needs west < east and south < north")
-    west, south = storage_point(bbox.west, bbox.south, bbox.crs)
-    east, north = storage_point(bbox.east, bbox.north, bbox.crs)
+    return (*storage_point(west, south, crs), *storage_point(east, north, crs))
+
+
+def bbox_clause(column: Any, bbox: BBoxInput) -> ColumnElement[bool]:
+    west, south, east, north = bbox_corners(bbox.west, bbox.south, bbox.east, bbox.north,
+                                            bbox.crs)
     return column.op("&&")(func.ST_MakeEnvelope(west, south, east, north, STORAGE_SRID))  # type: ignore[no-any-return]
 
 

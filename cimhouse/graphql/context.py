@@ -5,6 +5,8 @@ Fields (one request = one session = one transaction, committed by the HTTP edge)
 ``session``    the SQLAlchemy :class:`~sqlalchemy.orm.Session` of this request; resolvers may
                flush, never commit (the app commits after a successful request).
 ``settings``   the :class:`~cimhouse.settings.Settings` (``max_page_size``, ``metric_srid``...).
+``deadline``   ``time.monotonic()`` by which all the request's SQL must have finished
+               (``settings.statement_timeout_ms`` after the context was made).
 ``principal``  the authenticated :class:`~cimhouse.auth.principal.Principal` (``name``,
                ``scope``, ``roles``); every request to ``/graphql`` carries one.
 
@@ -33,6 +35,7 @@ Example (a resolver in another module)::
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -57,9 +60,15 @@ class RequestContext(BaseContext):
     settings: Settings
     principal: Principal
     extra: dict[str, Any] = field(default_factory=dict)
+    deadline: float = 0.0
 
     def __post_init__(self) -> None:
         super().__init__()
+        if not self.deadline:
+            self.deadline = time.monotonic() + self.settings.statement_timeout_ms / 1000
+
+    def remaining_ms(self) -> int:
+        return int((self.deadline - time.monotonic()) * 1000)
 
     @property
     def scope(self) -> Scope:

@@ -42,6 +42,11 @@ ChildrenKey = tuple[str, int, int]
 #: (county, house_id, as_of, relation kinds) / (person_id, as_of, relation kinds)
 HouseRelationKey = tuple[str, int, dt.date | None, tuple[str, ...]]
 PersonRelationKey = tuple[int, dt.date | None, tuple[str, ...]]
+#: (person_id, as_of)
+CoResidentKey = tuple[int, dt.date]
+#: relations that mean living in a house, and the most co-residents one person shows
+LIVING = ("resident", "registered", "tenant")
+MAX_CO_RESIDENTS = 500
 
 
 def valid_on(as_of: dt.date | None) -> ColumnElement[bool]:
@@ -107,6 +112,8 @@ class Loaders:
         self.relations_of_person: DataLoader[PersonRelationKey, list[PersonHouse]] = _loader(
             self._relations_of_person)
         self.person: DataLoader[int, Person | None] = _loader(self._persons)
+        self.co_residents: DataLoader[CoResidentKey, list[Person]] = _loader(
+            self._co_residents)
         #: persons fetched together with their relations (no second round trip per row)
         self.persons: dict[int, Person] = {}
         self.region: DataLoader[str, Region | None] = _loader(self._regions)
@@ -199,6 +206,35 @@ class Loaders:
         if found is None:
             found = self.session.get(Person, relation.person_id)
         return found
+
+    def _co_residents(self, keys: list[CoResidentKey]) -> list[list[Person]]:
+        """Co-residents of many persons in one statement per date (not one per person)."""
+        found: dict[CoResidentKey, list[Person]] = {}
+        by_date: dict[dt.date, list[int]] = defaultdict(list)
+        for person_id, as_of in keys:
+            by_date[as_of].append(person_id)
+        for as_of, ids in by_date.items():
+            mine = aliased(PersonHouse)
+            other = PersonHouse  # scope_filter and valid_on name the unaliased entity
+            pairs = (select(mine.person_id.label("me"), other.person_id.label("them"))
+                     .join(mine, (mine.county == other.county)
+                           & (mine.house_id == other.house_id))
+                     .where(_any(mine.person_id, ids, BigInteger), mine.relation.in_(LIVING),
+                            other.relation.in_(LIVING), other.person_id != mine.person_id,
+                            scope_filter(PersonHouse, self.scope), valid_on(as_of),
+                            or_(mine.valid_from.is_(None), mine.valid_from <= as_of),
+                            or_(mine.valid_to.is_(None), mine.valid_to > as_of))
+                     .distinct().subquery())
+            rank = func.row_number().over(partition_by=pairs.c.me,
+                                          order_by=pairs.c.them).label("rank")
+            ranked = select(pairs.c.me, pairs.c.them, rank).subquery()
+            rows = self.session.execute(
+                select(ranked.c.me, Person).join(Person, Person.id == ranked.c.them)
+                .where(ranked.c.rank <= MAX_CO_RESIDENTS).order_by(ranked.c.me, Person.id))
+            grouped = _group(rows, lambda r: r[0])
+            for person_id in ids:
+                found[(person_id, as_of)] = [r[1] for r in grouped.get(person_id, [])]
+        return [found[k] for k in keys]
 
     def _persons(self, keys: list[int]) -> list[Person | None]:
         # Persons are reached only through scoped relations, so no scope filter here.

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 from strawberry.types import Info
 
 from cimhouse.errors import InvalidInput
@@ -27,7 +26,6 @@ from cimhouse.graphql.common import (
     page_size,
 )
 from cimhouse.graphql.context import RequestContext
-from cimhouse.graphql.loaders import valid_on
 from cimhouse.idnumber import normalize_id_number
 from cimhouse.schema import Person, PersonHouse
 from cimhouse.schema.vocab import Role
@@ -38,7 +36,6 @@ if TYPE_CHECKING:
 
 House = Annotated["HouseType", strawberry.lazy("cimhouse.graphql.built")]
 RelationKindArg = Annotated["RelationKindEnum", strawberry.lazy("cimhouse.graphql.built")]
-LIVING = ("resident", "registered", "tenant")
 
 
 def person_in_scope(scope: Scope) -> Any:
@@ -104,22 +101,13 @@ class PersonType(Node):
 
     @strawberry.field(description="Other persons living (resident, registered or tenant) "
                                   "in the same houses on `asOf` (default today).")
-    def co_residents(self, info: Info[RequestContext, None],
-                     as_of: dt.date | None = None) -> list[PersonType]:
+    async def co_residents(self, info: Info[RequestContext, None],
+                           as_of: dt.date | None = None) -> list[PersonType]:
         ctx = info.context
         ctx.require(Role.PERSON_READER)
-        date = as_of or dt.date.today()
-        mine = aliased(PersonHouse)
-        other = PersonHouse
-        query = (select(Person).join(other, other.person_id == Person.id)
-                 .join(mine, (mine.county == other.county) & (mine.house_id == other.house_id))
-                 .where(mine.person_id == self.row.id, mine.relation.in_(LIVING),
-                        other.relation.in_(LIVING), Person.id != self.row.id,
-                        scope_filter(PersonHouse, ctx.scope), valid_on(date),
-                        (mine.valid_from.is_(None) | (mine.valid_from <= date)),
-                        (mine.valid_to.is_(None) | (mine.valid_to > date)))
-                 .distinct().order_by(Person.id).limit(500))
-        return [PersonType.from_row(p) for p in ctx.session.scalars(query)]
+        # Batched: one statement for all persons of the request, not one per person.
+        rows = await ctx.loaders.co_residents.load((self.row.id, as_of or dt.date.today()))
+        return [PersonType.from_row(p) for p in rows]
 
 
 @strawberry.type(name="PersonHouseRelation",
