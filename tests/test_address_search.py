@@ -32,11 +32,10 @@ from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.demo.generate_demo import generate_demo
 from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.importers.register.import_register import import_register
-from cimhouse.pii import PiiVault
 from cimhouse.scope import parse_scope
 from cimhouse.settings import Settings
+from tests.helpers.keys import VAULT
 
-VAULT = PiiVault(b"k" * 32)
 QUERIES = 1200
 FORMER_NAMES = ("红旗新村", "纺织厂宿舍", "东风小区", "人民新村", "粮站宿舍", "机械厂新村",
                 "胜利新村", "农机厂宿舍", "丝厂宿舍", "供销社宿舍")

@@ -11,7 +11,12 @@ import pytest
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import MultiPolygon, Polygon, mapping
 from sqlalchemy import select
-from test_services_world import (
+
+from cimhouse.crs import transform_point
+from cimhouse.errors import InvalidInput
+from cimhouse.importers.boundaries.import_boundaries import import_boundaries
+from cimhouse.schema import Building, ChangeLog, Estate, ImportRun, Region
+from tests.helpers.services_world import (
     COMMUNITY_A,
     COMMUNITY_B,
     World,
@@ -20,11 +25,6 @@ from test_services_world import (
     square,
     to_storage,
 )
-
-from cimhouse.crs import transform_point
-from cimhouse.errors import InvalidInput
-from cimhouse.importers.boundaries.import_boundaries import import_boundaries
-from cimhouse.schema import Building, ChangeLog, Estate, ImportRun, Region
 
 
 @pytest.fixture
@@ -110,7 +110,8 @@ def _gpkg_blob(geom, srs_id: int) -> bytes:  # type: ignore[no-untyped-def]
 
 def test_geopackage_in_projected_crs(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from shapely.affinity import translate
-    from test_services_world import ORIGIN
+
+    from tests.helpers.services_world import ORIGIN
     polygon = translate(square(0, 0, 80), *ORIGIN)  # metres in EPSG:4549
     path = tmp_path / "e.gpkg"
     conn = sqlite3.connect(path)

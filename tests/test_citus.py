@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import citus_only
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.db.distribute import DISTRIBUTED_TABLES, REFERENCE_TABLES, distribute
 from cimhouse.schema import CodeRegistry, House
 from cimhouse.scope import code_county_keys, parse_scope, scope_filter, with_county_keys
+from tests.helpers.database import citus_only
 
 pytestmark = citus_only("checks the Citus distribution (make test-citus)")
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from test_coding_helpers import COMMUNITY, build_world
 from typer.testing import CliRunner
 
 from cimhouse.cli.main import app
 from cimhouse.db import session_scope
 from cimhouse.errors import Conflict, InvalidInput, NotFound, exit_code
+from tests.helpers.coding_world import COMMUNITY, build_world
 
 
 @pytest.fixture

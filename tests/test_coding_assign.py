@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from test_coding_helpers import (
+
+from cimhouse.checksum import mod11_2
+from cimhouse.coding.assign_codes import assign_codes
+from cimhouse.coding.house_code import decode, is_valid
+from cimhouse.errors import InvalidInput
+from cimhouse.schema import Job
+from tests.helpers.coding_world import (
     COMMUNITY,
     COMMUNITY_2,
     OTHER_COUNTY_COMMUNITY,
@@ -14,12 +20,6 @@ from test_coding_helpers import (
     all_codes,
     build_world,
 )
-
-from cimhouse.checksum import mod11_2
-from cimhouse.coding.assign_codes import assign_codes
-from cimhouse.coding.house_code import decode, is_valid
-from cimhouse.errors import InvalidInput
-from cimhouse.schema import Job
 
 
 def test_codes_every_object_with_valid_structured_codes(session: Session) -> None:

@@ -9,18 +9,15 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from test_coding_helpers import COMMUNITY, COMMUNITY_2, build_world
 
 from cimhouse.coding.assign_codes import AssignResult, assign_codes
 from cimhouse.coding.jobs import run_inline_assignment
 from cimhouse.db import session_scope
 from cimhouse.schema import Job
-
-TESTS_DIR = Path(__file__).resolve().parent
+from tests.helpers.coding_world import COMMUNITY, COMMUNITY_2, build_world
 
 
 def _assert_consistent(engine: Engine) -> None:
@@ -83,8 +80,7 @@ def test_overlapping_jobs_serialise_and_both_succeed(fresh_engine: Engine) -> No
 
 
 CHILD = textwrap.dedent("""
-    import sys, time
-    sys.path.insert(0, {tests!r})
+    import time
     import importlib
     module = importlib.import_module("cimhouse.coding.assign_codes")
     from cimhouse.coding.jobs import run_inline_assignment
@@ -110,7 +106,7 @@ def test_sigkill_mid_run_then_rerun_completes(fresh_db: str, fresh_engine: Engin
     with session_scope(fresh_engine) as session:
         build_world(session, COMMUNITY, estates=2, buildings=2, floors=3, per_floor=2)
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD.format(tests=str(TESTS_DIR), url=fresh_db)],
+        [sys.executable, "-c", CHILD.format(url=fresh_db)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert child.stdout is not None
     lines = [child.stdout.readline() for _ in range(kill_after_lines)]

@@ -14,10 +14,8 @@ from sqlalchemy.orm import Session
 from cimhouse.demo.generate_demo import DEMO_TODAY, REGISTER_HEADER, generate_demo
 from cimhouse.idnumber import parse_id_number
 from cimhouse.importers.register.import_register import import_register
-from cimhouse.pii import PiiVault
 from cimhouse.schema.vocab import FacilityCategory
-
-VAULT = PiiVault(b"k" * 32)
+from tests.helpers.keys import VAULT
 
 
 @pytest.fixture(scope="module")

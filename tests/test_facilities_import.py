@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
-from test_services_world import COMMUNITY_A, COMMUNITY_B, ORIGIN, build_world, estate_code
 
 from cimhouse.crs import transform_point, wgs84_to_gcj02
 from cimhouse.errors import InvalidInput
 from cimhouse.importers.facilities.import_facilities import import_facilities
 from cimhouse.schema import Facility, ImportRun
+from tests.helpers.services_world import COMMUNITY_A, COMMUNITY_B, ORIGIN, build_world, estate_code
 
 
 def lonlat(x: float, y: float) -> tuple[float, float]:
-    """Local metres (see test_services_world) -> CGCS2000 lon/lat."""
+    """Local metres (see tests/helpers/services_world.py) -> CGCS2000 lon/lat."""
     return transform_point(ORIGIN[0] + x, ORIGIN[1] + y, 4549, 4490)
 
 

@@ -3,30 +3,15 @@ mutations, errors and limits, against a committed multi-county world."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
-from test_graphql_world import ApiWorld, api_world, post
 
 from cimhouse.api.app import create_app
-from cimhouse.db import EmbeddedCluster
 from cimhouse.schema import AuditLog, ChangeLog
 from cimhouse.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def aw(pg_cluster: EmbeddedCluster, template_db: str,
-       test_settings: Settings) -> Iterator[ApiWorld]:
-    with api_world(pg_cluster, template_db, test_settings) as built:
-        yield built
-
-
-@pytest.fixture(scope="module")
-def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
-    return TestClient(create_app(test_settings, engine=aw.engine))
+from tests.helpers.graphql_world import ApiWorld, post
 
 
 def data(reply: dict[str, Any]) -> dict[str, Any]:

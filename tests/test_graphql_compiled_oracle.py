@@ -21,8 +21,6 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_graphql_client import documented_examples, world_values
-from test_graphql_world import ApiWorld, api_world, issue_token
 
 from cimhouse.api.app import create_app
 from cimhouse.coding.house_code import display, encode
@@ -31,6 +29,8 @@ from cimhouse.graphql.common import encode_cursor, global_id
 from cimhouse.schema import ChangeLog
 from cimhouse.schema.vocab import Role
 from cimhouse.settings import Settings
+from tests.helpers.graphql_examples import documented_examples, world_values
+from tests.helpers.graphql_world import ApiWorld, api_world, issue_token
 
 SCALARS = {
     "Estate": ["id", "code", "name", "aliases", "kind", "address", "propertyCompany",

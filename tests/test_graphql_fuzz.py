@@ -9,12 +9,12 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from test_graphql_world import api_world
 
 from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster
 from cimhouse.graphql.schema import SDL_PATH
 from cimhouse.settings import Settings
+from tests.helpers.graphql_world import api_world
 
 schema = schemathesis.graphql.from_path(str(SDL_PATH))
 INTERNAL_WORDS = ("traceback", "sqlalchemy", "psycopg", "select ", "insert into", "syntax error at",

@@ -21,13 +21,13 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text
-from test_graphql_world import ApiWorld, api_world, post
 
 from cimhouse.api.app import create_app
-from cimhouse.db import EmbeddedCluster, make_engine, session_scope
+from cimhouse.db import make_engine, session_scope
 from cimhouse.errors import ERROR_CODES
 from cimhouse.schema import AuditLog
 from cimhouse.settings import Settings
+from tests.helpers.graphql_world import ApiWorld, post
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "graphql.md"
 # The documented limits (docs/graphql.md, "Limits"); cimhouse.api.hardening and
@@ -36,18 +36,6 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_STRING_LENGTH = 1000
 MAX_POLYGON_VERTICES = 10_000
 TIMEOUT_MS = 300
-
-
-@pytest.fixture(scope="module")
-def aw(pg_cluster: EmbeddedCluster, template_db: str,
-       test_settings: Settings) -> Iterator[ApiWorld]:
-    with api_world(pg_cluster, template_db, test_settings) as built:
-        yield built
-
-
-@pytest.fixture(scope="module")
-def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
-    return TestClient(create_app(test_settings, engine=aw.engine))
 
 
 @pytest.fixture(scope="module")

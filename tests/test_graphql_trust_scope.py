@@ -1,7 +1,7 @@
 """Issue 11, items 1, 2 and 17: nothing of another scope leaks through coverage, gaps or
 upsertPersonHouseRelation, and "0-3" means the same in the services report and GraphQL.
 
-The world (tests/test_graphql_world.py) spans 330402, 330411 and 330106; this module adds a
+The world (tests/helpers/graphql_world.py) spans 330402, 330411 and 330106; this module adds a
 community of 330421 (海盐县) with facilities next to the first estate of 330402, and small
 children aged exactly 2 and 3.
 """
@@ -17,9 +17,7 @@ from fastapi.testclient import TestClient
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import func, select
-from test_graphql_world import AS_OF, ApiWorld, api_world, issue_token, post
 
-from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.idnumber import make_id_number, mask_id_number
 from cimhouse.pii import PiiVault
@@ -27,6 +25,7 @@ from cimhouse.schema import Facility, House, Person, PersonHouse, Region
 from cimhouse.scope import parse_scope
 from cimhouse.services.report import build_services_report
 from cimhouse.settings import Settings
+from tests.helpers.graphql_world import AS_OF, ApiWorld, api_world, issue_token, post
 
 OUTSIDE_NAMES = ("海盐跨界体育馆", "海盐跨界医院")
 LEVELS = ("province", "city", "county", "town", "community", "estate")
@@ -83,11 +82,6 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
                     session, code, "importer", "pii_reader", name=f"i-{level}")
                 built.tokens[f"scope:{level}"] = code
         yield built
-
-
-@pytest.fixture(scope="module")
-def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
-    return TestClient(create_app(test_settings, engine=aw.engine))
 
 
 def facility_regions(aw: ApiWorld) -> dict[str, tuple[str, str | None, str]]:

@@ -1,5 +1,5 @@
 """``import_ifc`` and ``cimhouse import ifc`` on a real PostGIS database: the samples, a
-georeferenced residential block with zones (built in test_ifc_model.py), re-imports that
+georeferenced residential block with zones (built in tests/helpers/ifc_model.py), re-imports that
 keep codes, broken files that write nothing."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import ifcopenshell
 import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
-from test_ifc_model import DUPLEX, FZK, GEOREF_EXAMPLE, build_block, build_campus
 from typer.testing import CliRunner
 
 from cimhouse.errors import Conflict, InvalidInput, NotFound, exit_code
@@ -20,6 +19,7 @@ from cimhouse.importers.ifc.georef import CliGeoref
 from cimhouse.importers.ifc.import_ifc import import_ifc
 from cimhouse.importers.rejects import REPORT_COLUMNS
 from cimhouse.schema import Building, ChangeLog, Estate, House, ImportRun, Space, Storey
+from tests.helpers.ifc_model import DUPLEX, FZK, GEOREF_EXAMPLE, build_block, build_campus
 
 COMMUNITY = "330402007024"  # a Jiaxing community (the block lies near 120.75E 30.75N)
 OTHER_COUNTY_COMMUNITY = "330102001051"

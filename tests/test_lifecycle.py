@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from test_coding_helpers import COMMUNITY, build_world
 
 from cimhouse.coding.apply_region_changes import apply_region_changes
 from cimhouse.coding.assign_codes import assign_codes
@@ -21,6 +20,7 @@ from cimhouse.coding.split_house import split_house
 from cimhouse.errors import Conflict, InvalidInput, NotFound
 from cimhouse.schema import House
 from cimhouse.scope import parse_scope, scope_filter
+from tests.helpers.coding_world import COMMUNITY, build_world
 
 
 def _coded_world(session: Session) -> list[str]:

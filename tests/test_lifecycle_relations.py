@@ -5,16 +5,12 @@ same rule for GraphQL and the register import) and the analyses leave retired ho
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, true
 from sqlalchemy.orm import Session
-from test_coding_helpers import COMMUNITY, build_world
-from test_graphql_world import ApiWorld, api_world, post
-from test_register_import import VAULT, write_csv
 
 from cimhouse.api.app import create_app
 from cimhouse.coding.assign_codes import assign_codes
@@ -22,7 +18,7 @@ from cimhouse.coding.house_relations import require_open_house, retired_house_sq
 from cimhouse.coding.merge_houses import merge_houses
 from cimhouse.coding.retire_house import retire_house
 from cimhouse.coding.split_house import split_house
-from cimhouse.db import EmbeddedCluster, session_scope
+from cimhouse.db import session_scope
 from cimhouse.errors import Conflict, InvalidInput
 from cimhouse.graphql.statistics import compute_statistics
 from cimhouse.idnumber import make_id_number
@@ -32,6 +28,10 @@ from cimhouse.scope import parse_scope
 from cimhouse.services.elderly import list_elderly_living_alone
 from cimhouse.services.gaps import count_estate_population
 from cimhouse.settings import Settings
+from tests.helpers.coding_world import COMMUNITY, build_world
+from tests.helpers.graphql_world import ApiWorld, post
+from tests.helpers.keys import VAULT
+from tests.helpers.register_rows import write_csv
 
 OLD = dt.date(1940, 1, 1)
 
@@ -221,13 +221,6 @@ def test_register_import_rejects_rows_on_retired_houses(session: Session,
     assert (tenant.id, "resident") in _current(session, merged)
     assert _current(session, by_room["503"]) == []
     assert _current(session, by_room["504"]) != []
-
-
-@pytest.fixture(scope="module")
-def aw(pg_cluster: EmbeddedCluster, template_db: str,
-       test_settings: Settings) -> Iterator[ApiWorld]:
-    with api_world(pg_cluster, template_db, test_settings) as built:
-        yield built
 
 
 def test_graphql_move_in_to_a_retired_house_is_a_conflict(aw: ApiWorld,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from conftest import ON_CITUS
 from sqlalchemy import inspect, text
 
 from cimhouse.db import EmbeddedCluster, make_engine
 from cimhouse.db import migrate as migrations
 from cimhouse.db.distribute import distribute
 from cimhouse.settings import Settings
+from tests.helpers.database import ON_CITUS
 
 
 def test_round_trip_without_drift(pg_cluster: EmbeddedCluster, test_settings: Settings) -> None:

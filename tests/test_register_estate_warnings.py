@@ -9,12 +9,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from test_register_import import HEADER, VAULT, write_csv
 
 from cimhouse.idnumber import make_id_number
 from cimhouse.importers.register.estate_warnings import is_near
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.schema import Estate
+from tests.helpers.keys import VAULT
+from tests.helpers.register_rows import HEADER, write_csv
 
 PLACE = "浙江省嘉兴市南湖区建设街道百福弄社区居委会"
 

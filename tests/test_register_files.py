@@ -19,12 +19,10 @@ from cimhouse.demo.generate_demo import generate_demo
 from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.importers.register.read_table import open_table
-from cimhouse.pii import PiiVault
 from cimhouse.schema import House, PersonHouse
-from tests.conftest import TEST_KEY
-from tests.test_register_import import ID_A, ID_B, ID_C
-
-VAULT = PiiVault(b"k" * 32)
+from tests.helpers.cli import cli, cli_env
+from tests.helpers.keys import VAULT
+from tests.helpers.register_rows import ID_A, ID_B, ID_C
 
 
 def write_sheet(path: Path) -> Path:
@@ -100,18 +98,6 @@ def test_mapping_naming_an_absent_column_is_refused_before_any_work(
                          mapping={"住户 证件": "id_number", "【房间】": "room",
                                   "性质": "relation", "住户": "name"})
     assert (ok.read, ok.accepted) == (3, 3)
-
-
-def cli_env(url: str, var_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(CIMHOUSE_DATABASE_URL=url, CIMHOUSE_SECRET_KEY=TEST_KEY,
-               CIMHOUSE_VAR_DIR=str(var_dir))
-    return env
-
-
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cimhouse.cli.main", *args], env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
 
 
 def processes_naming(marker: str) -> list[int]:

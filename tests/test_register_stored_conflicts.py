@@ -16,8 +16,9 @@ from cimhouse.coding.split_house import split_house
 from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.schema import ChangeLog, Estate, House, ImportRun, Person, PersonHouse
-from tests.test_register_conflicts import HEADER, VAULT, person, report_rows, row, write
-from tests.test_register_files import cli, cli_env
+from tests.helpers.cli import cli, cli_env
+from tests.helpers.keys import VAULT
+from tests.helpers.register_conflicts import HEADER, person, report_rows, row, write
 
 
 def _log_text(session: Session) -> str:

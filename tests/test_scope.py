@@ -105,9 +105,8 @@ def test_county_keys_follow_region_changes() -> None:
 def test_county_predicate_keeps_objects_moved_across_counties(session: Session) -> None:
     """The county predicate (for Citus routing) must not lose objects whose region moved to
     another county: their ``county`` stays the old one."""
-    from test_coding_helpers import build_world
-
     from cimhouse.coding.apply_region_changes import apply_region_changes
+    from tests.helpers.coding_world import build_world
 
     build_world(session, estates=1, buildings=1, floors=1, per_floor=2, scattered=0)
     apply_region_changes(session, {"330402": "330498"}, dt.date(2027, 1, 1), actor="t")

@@ -1,6 +1,6 @@
 """Coverage, gaps, elderly living alone and the service index on a hand-checked world.
 
-See tests/test_services_world.py for the layout; distances are Pythagoras in EPSG:4549.
+See tests/helpers/services_world.py for the layout; distances are Pythagoras in EPSG:4549.
 """
 
 from __future__ import annotations
@@ -9,15 +9,6 @@ import math
 
 import pytest
 from sqlalchemy import func, select
-from test_services_world import (
-    AS_OF,
-    COMMUNITY_A,
-    COMMUNITY_B,
-    POLICY,
-    World,
-    build_world,
-    estate_code,
-)
 
 from cimhouse.errors import InvalidInput
 from cimhouse.pii import PiiVault
@@ -28,6 +19,15 @@ from cimhouse.services.elderly import list_elderly_living_alone, mask_name
 from cimhouse.services.gaps import find_gaps
 from cimhouse.services.policy import ServicePolicy, parse_radius_options
 from cimhouse.services.service_index import compute_service_index
+from tests.helpers.services_world import (
+    AS_OF,
+    COMMUNITY_A,
+    COMMUNITY_B,
+    POLICY,
+    World,
+    build_world,
+    estate_code,
+)
 
 TOLERANCE_M = 0.5
 

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 import strawberry
 from sqlalchemy import func, select
-from test_services_world import COMMUNITY_A, COMMUNITY_B, build_world
 
 from cimhouse.auth.principal import Principal
 from cimhouse.graphql.context import RequestContext
@@ -15,6 +14,7 @@ from cimhouse.graphql.services import ServicesQuery
 from cimhouse.schema import AuditLog
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import parse_scope
+from tests.helpers.services_world import COMMUNITY_A, COMMUNITY_B, build_world
 
 SCHEMA = strawberry.Schema(query=ServicesQuery)
 CATS = '["childcare", "elderly_care", "education", "medical", "commerce"]'

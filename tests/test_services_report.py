@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from test_services_world import AS_OF, COMMUNITY_A, POLICY, build_world
 from typer.testing import CliRunner
 
 from cimhouse.cli.main import app
@@ -15,6 +14,7 @@ from cimhouse.db import session_scope
 from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.scope import parse_scope
 from cimhouse.services.report import build_services_report, write_report
+from tests.helpers.services_world import AS_OF, COMMUNITY_A, POLICY, build_world
 
 
 def test_report_sections_and_writers(session, test_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]

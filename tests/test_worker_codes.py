@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine, text
-from test_coding_helpers import COMMUNITY, build_world
 
 from cimhouse.coding.jobs import (
     QUEUE,
@@ -18,6 +17,7 @@ from cimhouse.db import session_scope
 from cimhouse.errors import Conflict, InvalidInput
 from cimhouse.schema import Job
 from cimhouse.settings import Settings
+from tests.helpers.coding_world import COMMUNITY, build_world
 
 
 def _run_worker(url: str, settings: Settings) -> None:

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from test_coding_helpers import COMMUNITY, build_world
 
 from cimhouse.coding.jobs import enqueue_code_assignment, mark_interrupted_jobs
 from cimhouse.coding.namespace import LOCK_NAMESPACE
 from cimhouse.db import session_scope
 from cimhouse.schema import Job
+from tests.helpers.coding_world import COMMUNITY, build_world
 
 
 def _cli(url: str, *args: str, cwd: Path) -> subprocess.Popen[str]:
