@@ -72,13 +72,15 @@ def test_estate_boundaries_assign_buildings(session, world, tmp_path) -> None:  
     assert "Polygon" in result.rejected[1].reasons[0]
     assert "duplicate of feature 1" in result.rejected[2].reasons[0]
     assert report.exists()
-    assert result.updated == 2 and result.buildings_assigned == 1
+    assert result.updated == 2
+    assert result.buildings_assigned == 1
     e2 = session.get(Estate, ("330402", world.estates["E2"].id))
     session.refresh(e2)
     assert area_m2(e2.boundary) == pytest.approx(200 * 200, rel=1e-3)
     session.refresh(loose)
     session.refresh(outside)
-    assert loose.estate_id == world.estates["E2"].id and outside.estate_id is None
+    assert loose.estate_id == world.estates["E2"].id
+    assert outside.estate_id is None
     logs = session.scalars(select(ChangeLog).where(
         ChangeLog.source == f"import_run:{result.import_run_id}")).all()
     kinds = sorted(log.object_kind for log in logs)

@@ -35,10 +35,12 @@ def test_distribute_is_complete_and_idempotent(engine: Engine) -> None:
             "SELECT count(DISTINCT colocationid) FROM pg_dist_partition "
             "WHERE logicalrelid::regclass::text = ANY(:t)"),
             {"t": [t for t, _ in DISTRIBUTED_TABLES]}).scalar()
-    assert report.created == [] and report.workers == 2
+    assert report.created == []
+    assert report.workers == 2
     assert report.citus_version.startswith("13.0")
     assert all(kinds[t] == "n" for t in REFERENCE_TABLES)
-    assert all(kinds[t] == "h" for t, _ in DISTRIBUTED_TABLES) and kinds["audit_log"] == "h"
+    assert all(kinds[t] == "h" for t, _ in DISTRIBUTED_TABLES)
+    assert kinds["audit_log"] == "h"
     assert colocated == 1
 
 

@@ -74,7 +74,8 @@ def test_overlapping_jobs_serialise_and_both_succeed(fresh_engine: Engine) -> No
     with fresh_engine.connect() as conn:
         total = sum(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() or 0
                     for t in ("estate", "building", "house"))
-    assert first.issued > 0 and second.issued > 0
+    assert first.issued > 0
+    assert second.issued > 0
     assert first.issued + second.issued == total
     _assert_consistent(fresh_engine)
 
@@ -123,5 +124,6 @@ def test_sigkill_mid_run_then_rerun_completes(fresh_db: str, fresh_engine: Engin
     _assert_consistent(fresh_engine)
     with session_scope(fresh_engine) as session:
         doomed = session.query(Job).filter(Job.requested_by == "doomed").one()
-        assert doomed.status == "failed" and "interrupted" in (doomed.error or "")
+        assert doomed.status == "failed"
+        assert "interrupted" in (doomed.error or "")
         assert session.get(Job, rerun.job_id).status == "succeeded"  # type: ignore[union-attr]

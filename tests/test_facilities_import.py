@@ -61,9 +61,12 @@ def test_csv_placed_by_boundary_code_and_nearest(session, world, tmp_path) -> No
     assert (result.added, result.updated, result.unchanged) == (4, 0, 0)
     assert [r.line for r in result.rejected] == [5, 7, 8, 9, 10, 11]
     reasons = {r.line: " ".join(r.reasons) for r in result.rejected}
-    assert "1000 m" in reasons[5] and "名称为空" in reasons[7]
-    assert "unknown facility category" in reasons[8] and "outside China" in reasons[9]
-    assert "duplicate of line 2" in reasons[10] and "capacity" in reasons[11]
+    assert "1000 m" in reasons[5]
+    assert "名称为空" in reasons[7]
+    assert "unknown facility category" in reasons[8]
+    assert "outside China" in reasons[9]
+    assert "duplicate of line 2" in reasons[10]
+    assert "capacity" in reasons[11]
     assert report.read_text(encoding="utf-8-sig").count("\n") == 7
     rows = imported(session, "test")
     toddler = rows["阳光托育园"]
@@ -92,7 +95,8 @@ def test_csv_placed_by_boundary_code_and_nearest(session, world, tmp_path) -> No
     assert len(imported(session, "test")) == 4
 
 
-def test_reimport_updates_changed_rows_and_keys_without_ids(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_reimport_updates_changed_rows_and_keys_without_ids(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
     lon, lat = lonlat(10, 10)
     first = write_csv(tmp_path / "a.csv", ["name,category,lon,lat,capacity",
                                            f"小太阳幼儿园,幼儿园,{lon},{lat},100"])
@@ -130,7 +134,8 @@ def test_geojson_polygons_estate_code_and_dry_run(session, world, tmp_path) -> N
     assert result.matched_by == {"nearest_estate": 1, "estate_code": 1}
 
 
-def test_xlsx_and_bad_files(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_xlsx_and_bad_files(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import xlsxwriter
 
     lon, lat = lonlat(0, 0)
@@ -201,13 +206,15 @@ def test_same_ids_from_another_county_are_conflicts_not_moves(session, tmp_path)
     reason = clash.rejected[0].reasons[0]
     assert "已属于县（区）330402 的设施“庆丰社区小学”（330402007024），本行位于 330411005005" in reason
     assert "a facility never changes county, so nothing was updated" in reason
-    assert "--source" in reason and "demo-000001" in report.read_text("utf-8-sig")
+    assert "--source" in reason
+    assert "demo-000001" in report.read_text("utf-8-sig")
     school = imported(session, "facilities")["庆丰社区小学"]
     assert (school.county, school.region_code, school.address, school.category) == (
         "330402", "330402007024", "庆丰路1号", "education")
     assert imported(session, "facilities")["秀清社区菜场"].county == "330411"
     run = session.get(ImportRun, clash.import_run_id)
-    assert run.summary["conflicts"] == 1 and clash.summary()["conflicts"] == 1
+    assert run.summary["conflicts"] == 1
+    assert clash.summary()["conflicts"] == 1
     # the other county's data under its own source is simply added
     own = import_facilities(session, second, source="xiuzhou")
     assert (own.added, own.conflicts, own.rejected) == (2, 0, [])
@@ -220,11 +227,13 @@ def test_same_ids_from_another_county_are_conflicts_not_moves(session, tmp_path)
     assert (result.added, result.updated, result.unchanged, result.conflicts) == (0, 1, 1, 0)
     session.expire_all()  # the import updates in SQL, not through these objects
     names = imported(session, "facilities")
-    assert "庆丰实验小学" in names and "庆丰社区小学" not in names
+    assert "庆丰实验小学" in names
+    assert "庆丰社区小学" not in names
     assert import_facilities(session, renamed).unchanged == 2
 
 
-def test_same_place_in_another_county_is_a_conflict(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_same_place_in_another_county_is_a_conflict(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Without ids the key is name + category + place: a hit in another county is a conflict."""
     lon, lat = lonlat(10, 10)  # inside E1 (330402007024)
     header = "name,category,lon,lat,community_code"

@@ -37,7 +37,7 @@ class Statements:
     def __exit__(self, *_: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._count)
 
-    def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def _count(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.seen.append(statement)
 
 
@@ -58,7 +58,8 @@ def test_nested_query_is_one_statement_sent_as_postgres_json(client: TestClient,
     assert data["code"] == aw.world.estates[0]
     ids = [r["person"]["idNumber"] for b in data["buildings"] for h in b["houses"]
            for r in h["residents"]]
-    assert ids and all("********" in i for i in ids)
+    assert ids
+    assert all("********" in i for i in ids)
     reads = [s for s in seen if "json_build_object" in s]
     assert len(reads) == 1, seen
     assert _stats(client)["compiled"] == before + 2
@@ -81,7 +82,8 @@ def test_full_numbers_audited_in_the_same_transaction(client: TestClient,
     persons = [r["person"] for e in reply["data"]["estates"]["edges"]
                for b in e["node"]["buildings"] for h in b["houses"] for r in h["residents"]]
     numbers = set(aw.world.id_numbers.values())
-    assert persons and all(p["idNumber"] in numbers for p in persons)
+    assert persons
+    assert all(p["idNumber"] in numbers for p in persons)
     assert audit_rows() == before + 2 * len(persons)  # one row per number read
     # No audit, no number: make audit_log refuse inserts for a moment.
     with aw.engine.begin() as conn:

@@ -176,6 +176,28 @@ class Pools:
     node_ids: list[str]
 
 
+def _connection(draw: st.DrawFn, d: Draft, pools: Pools, root: str) -> str:
+    """One of the estates/buildings/houses connections, with arguments and a selection."""
+    node = {"estates": "Estate", "buildings": "Building", "houses": "House"}[root]
+    args = [d.argument(draw, "first", "Int", draw(st.sampled_from([None, 1, 2, 3, 50,
+                                                                  500, -2])))]
+    flt = draw(st.sampled_from(pools.filters))
+    if flt:
+        args.append(d.argument(draw, "filter", "BuiltFilter", flt))
+    if draw(st.booleans()):
+        kind = root[:-1] if root != "houses" else "house"
+        args.append(d.argument(draw, "after", "String",
+                               draw(st.sampled_from(pools.cursors[kind]))))
+    parts = [f"edges {{ cursor node {{ {selection(draw, d, node, 3)} }} }}"]
+    if draw(st.integers(0, 4)) == 0:
+        parts = ["__typename"]
+    if draw(st.booleans()):
+        parts.append("totalCount")
+    if draw(st.booleans()):
+        parts.append("pageInfo { hasNextPage endCursor }")
+    return f"{root}({', '.join(args)}) {{ {' '.join(draw(st.permutations(parts)))} }}"
+
+
 @st.composite
 def queries(draw: st.DrawFn, pools: Pools) -> tuple[str, str, dict[str, Any]]:
     d = Draft()
@@ -185,24 +207,7 @@ def queries(draw: st.DrawFn, pools: Pools) -> tuple[str, str, dict[str, Any]]:
                                      "regions", "node", "persons"]))
         alias = f"r{index}: "
         if root in ("estates", "buildings", "houses"):
-            node = {"estates": "Estate", "buildings": "Building", "houses": "House"}[root]
-            args = [d.argument(draw, "first", "Int", draw(st.sampled_from([None, 1, 2, 3, 50,
-                                                                          500, -2])))]
-            flt = draw(st.sampled_from(pools.filters))
-            if flt:
-                args.append(d.argument(draw, "filter", "BuiltFilter", flt))
-            if draw(st.booleans()):
-                kind = root[:-1] if root != "houses" else "house"
-                args.append(d.argument(draw, "after", "String",
-                                       draw(st.sampled_from(pools.cursors[kind]))))
-            parts = [f"edges {{ cursor node {{ {selection(draw, d, node, 3)} }} }}"]
-            if draw(st.integers(0, 4)) == 0:
-                parts = ["__typename"]
-            if draw(st.booleans()):
-                parts.append("totalCount")
-            if draw(st.booleans()):
-                parts.append("pageInfo { hasNextPage endCursor }")
-            body = f"{root}({', '.join(args)}) {{ {' '.join(draw(st.permutations(parts)))} }}"
+            body = _connection(draw, d, pools, root)
         elif root == "lookup":
             code = d.argument(draw, "code", "String!", draw(st.sampled_from(pools.codes)))
             objects = " ".join(f"{kind} {{ {selection(draw, d, kind.title(), 2)} }}"
@@ -332,7 +337,6 @@ def test_compiled_path_equals_resolver_path(oracle: Any) -> None:
 
     run()
     after = compiled.get("/graphql/stats").json()
-    print("compiled-path stats", after)
     ran = after["compiled"] - before["compiled"]
     fell = after["fallback"] - before["fallback"]
     # most drawn queries must really take the compiled path (fallbacks: refused inputs,

@@ -91,7 +91,8 @@ def check(value: Any, scope: str, world: World, names: dict[str, int],
         if key in ("regionCode", "scopeCode"):
             assert covered(scope, world, value[:12]), (scope, key, value)
         if key == "code" and value.isdigit() and len(value) <= 12:
-            assert len(scope) < 25 and value.startswith(scope), (scope, value)
+            assert len(scope) < 25, (scope, value)
+            assert value.startswith(scope), (scope, value)
 
 
 def expected_counts(name: str, scope: str, world: World) -> Callable[[dict[str, Any]], None]:

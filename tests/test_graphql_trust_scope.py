@@ -124,8 +124,10 @@ def test_coverage_and_gaps_never_name_facilities_outside_the_scope(
     first = [r for r in rows if r["estateCode"] == aw.world.estates[0]]
     sports = next(r for r in first if r["category"] == "sports")
     # The 330421 sports hall still serves the estate: counted, distance given, not named.
-    assert sports["nearestFacility"] is None and sports["covered"]
-    assert sports["distanceM"] is not None and sports["distanceM"] < 100
+    assert sports["nearestFacility"] is None
+    assert sports["covered"]
+    assert sports["distanceM"] is not None
+    assert sports["distanceM"] < 100
     assert sports["withinRadius"] == 0
     # withinRadius counts facilities of the scope only.
     medical_in_scope = sum(1 for name in in_scope if where[name][2] == "medical")
@@ -141,7 +143,8 @@ def test_coverage_and_gaps_never_name_facilities_outside_the_scope(
     mine = [g for g in gaps["data"]["gaps"]["estates"] if g["estateCode"] == aw.world.estates[0]]
     assert {g["category"] for g in mine} == {"sports", "medical"}
     for gap in mine:  # nearest of both lies in 330421, 50 m away: distance only
-        assert gap["nearestFacility"] is None and 0 < gap["distanceM"] < 100
+        assert gap["nearestFacility"] is None
+        assert 0 < gap["distanceM"] < 100
 
 
 MOVE_IN = """mutation($house: String!, $id: String!) {
@@ -220,6 +223,7 @@ def test_children_0_to_3_agree_between_report_and_graphql(
     report_count = sum(r["affected"] for r in report.tables["coverage"]
                        if r["category"] == "childcare")
     under_3 = sum(1 for b in births if b is not None and b > dt.date(2023, 6, 30))
-    assert dt.date(2023, 6, 30) in births and dt.date(2023, 7, 1) in births
+    assert dt.date(2023, 6, 30) in births
+    assert dt.date(2023, 7, 1) in births
     assert graphql_count == report_count == index_count == under_3
 

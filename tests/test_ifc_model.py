@@ -101,12 +101,15 @@ def test_two_projects_are_refused(tmp_path: Path) -> None:
 
 def test_fzk_structure_and_base_quantities() -> None:
     structure = read_structure(open_model(FZK).model)
-    assert structure.schema == "IFC4" and structure.length_scale == 1.0
+    assert structure.schema == "IFC4"
+    assert structure.length_scale == 1.0
     [building] = structure.buildings
     assert building.name == "FZK-Haus"
     assert [(s.name, s.elevation_m) for s in building.storeys] == [
         ("Erdgeschoss", 0.0), ("Dachgeschoss", 2.7)]
-    assert len(building.spaces) == 7 and structure.read == 10 and not structure.rejected
+    assert len(building.spaces) == 7
+    assert structure.read == 10
+    assert not structure.rejected
     assert {s.area_source for s in building.spaces} == {"ifc_base_quantities"}
     kitchen = next(s for s in building.spaces if s.long_name == "Küche")
     assert kitchen.area_m2 == pytest.approx(16.305, abs=0.01)
@@ -115,7 +118,8 @@ def test_fzk_structure_and_base_quantities() -> None:
 def test_duplex_vendor_areas_and_prefix_dwellings() -> None:
     structure = read_structure(open_model(DUPLEX).model)
     assert structure.schema == "IFC2X3"
-    assert len(structure.spaces) == 21 and len(structure.buildings[0].storeys) == 4
+    assert len(structure.spaces) == 21
+    assert len(structure.buildings[0].storeys) == 4
     assert {s.area_source for s in structure.spaces} == {"ifc_vendor_pset"}
     rule = resolve_rule(structure, DwellingRule.parse("auto"))
     assert rule.kind == "prefix"
@@ -154,8 +158,10 @@ def test_fzk_footprint_excludes_roof_overhang() -> None:
     structure = read_structure(opened.model)
     shapes = compute_footprints(opened.model, structure, timeout_s=120)
     footprint = shapes.buildings[structure.buildings[0].global_id].footprint
-    assert footprint is not None and footprint.area == pytest.approx(120.0, abs=0.5)
-    assert shapes.failed == 0 and len(shapes.spaces) == 7
+    assert footprint is not None
+    assert footprint.area == pytest.approx(120.0, abs=0.5)
+    assert shapes.failed == 0
+    assert len(shapes.spaces) == 7
 
 
 def test_geometry_time_limit_stops_the_kernel(block: Path) -> None:
@@ -169,10 +175,13 @@ def test_several_buildings_without_storeys_names_or_geometry(tmp_path: Path) -> 
     structure = read_structure(opened.model)
     hall, shed = structure.buildings
     assert (hall.name, shed.name) == ("Hall", None)
-    assert len(hall.storeys) == 1 and hall.storeys[0].name is None
-    assert shed.storeys == [] and [s.number for s in shed.spaces] == ["S1"]
+    assert len(hall.storeys) == 1
+    assert hall.storeys[0].name is None
+    assert shed.storeys == []
+    assert [s.number for s in shed.spaces] == ["S1"]
     assert shed.spaces[0].storey_id is None
-    assert structure.read == 7 and len(structure.rejected) == 2
+    assert structure.read == 7
+    assert len(structure.rejected) == 2
     assert {r.ifc_class for r in structure.rejected} == {"IfcBuildingStorey", "IfcSpace"}
     shapes = compute_footprints(opened.model, structure, timeout_s=60, threads=1)
     assert shapes.failed == 0  # a space without geometry is not a meshing failure
@@ -201,19 +210,24 @@ def test_foot_model_in_metres(tmp_path: Path) -> None:
     living = next(s for s in structure.spaces if s.number == "A101")
     assert living.area_m2 == pytest.approx(29.5 * 0.3048**2)  # the quantity is in ft²
     georef = resolve_georeference(opened.model, structure.length_scale)
-    assert not georef.warnings and georef.placement is not None
+    assert not georef.warnings
+    assert georef.placement is not None
     assert georef.placement.scale == pytest.approx(1.0)  # grid metres per model metre
     shapes = compute_footprints(opened.model, structure, timeout_s=60, threads=1)
     footprint = shapes.buildings[structure.buildings[0].global_id].footprint
-    assert footprint is not None and footprint.area == pytest.approx(20.4 * 5.4, rel=1e-6)
+    assert footprint is not None
+    assert footprint.area == pytest.approx(20.4 * 5.4, rel=1e-6)
 
 
 def test_ifc4x3_block_reads_like_ifc4(tmp_path: Path) -> None:
     opened = open_model(build_block(tmp_path / "block4x3.ifc", version="IFC4X3"))
     structure = read_structure(opened.model)
-    assert opened.model.schema == "IFC4X3" and structure.read == 11 and len(structure.zones) == 4
+    assert opened.model.schema == "IFC4X3"
+    assert structure.read == 11
+    assert len(structure.zones) == 4
     georef = resolve_georeference(opened.model, structure.length_scale)
-    assert georef.source == "ifc_map_conversion" and not georef.warnings
+    assert georef.source == "ifc_map_conversion"
+    assert not georef.warnings
 
 
 # -- georeferencing --------------------------------------------------------------------------
@@ -222,8 +236,10 @@ def test_map_conversion_places_block_where_written(block: Path) -> None:
     opened = open_model(block)
     structure = read_structure(opened.model)
     georef = resolve_georeference(opened.model, structure.length_scale)
-    assert georef.source == "ifc_map_conversion" and georef.placement is not None
-    assert georef.placement.srid == 4549 and not georef.warnings
+    assert georef.source == "ifc_map_conversion"
+    assert georef.placement is not None
+    assert georef.placement.srid == 4549
+    assert not georef.warnings
     assert georef.placement.rotation_deg == pytest.approx(BLOCK_ROTATION)
     # model point (10 m, 0) lies 10 m along the rotated x axis from the written origin
     lon, lat = georef.to_storage(Point(10.0, 0.0)).coords[0]
@@ -231,7 +247,8 @@ def test_map_conversion_places_block_where_written(block: Path) -> None:
     east, north = transform_point(lon, lat, 4490, 4549)
     assert east == pytest.approx(BLOCK_EAST + 10 * math.cos(math.radians(30)), abs=0.01)
     assert north == pytest.approx(BLOCK_NORTH + 10 * math.sin(math.radians(30)), abs=0.01)
-    assert georef.disagreement_m is not None and georef.disagreement_m < 5
+    assert georef.disagreement_m is not None
+    assert georef.disagreement_m < 5
     assert not georef.latlon_disagrees
 
 
@@ -240,13 +257,15 @@ def test_omitted_scale_in_millimetre_model_is_repaired(tmp_path: Path) -> None:
     opened = open_model(path)
     georef = resolve_georeference(opened.model, read_structure(opened.model).length_scale)
     assert any("Scale omitted" in w for w in georef.warnings)
-    assert georef.placement is not None and georef.placement.scale == pytest.approx(1.0)
+    assert georef.placement is not None
+    assert georef.placement.scale == pytest.approx(1.0)
 
 
 def test_inverted_scale_is_repaired_and_sample_scale_omitted() -> None:
     opened = open_model(GEOREF_EXAMPLE)
     georef = resolve_georeference(opened.model, 0.001)
-    assert georef.source == "ifc_map_conversion" and georef.placement is not None
+    assert georef.source == "ifc_map_conversion"
+    assert georef.placement is not None
     assert georef.placement.srid == 25832
     assert any("used 0.001" in w for w in georef.warnings)
     # a building 1 m east of the origin lands ~1 m away, not 1 km
@@ -258,7 +277,8 @@ def test_disagreeing_latlon_is_flagged(tmp_path: Path) -> None:
     path = build_block(tmp_path / "far.ifc", latlon=(120.80, 30.75))  # ~4.8 km east
     opened = open_model(path)
     georef = resolve_georeference(opened.model, 0.001)
-    assert georef.latlon_disagrees and georef.disagreement_m == pytest.approx(4785, rel=0.05)
+    assert georef.latlon_disagrees
+    assert georef.disagreement_m == pytest.approx(4785, rel=0.05)
     assert any("RefLatitude/RefLongitude" in w for w in georef.warnings)
 
 
@@ -282,16 +302,19 @@ def test_ifc2x3_epset_map_conversion_and_revit_default_site(
     model.write(str(path))
     opened = open_model(path)
     georef = resolve_georeference(opened.model, 1.0)
-    assert georef.source == "epset_map_conversion" and georef.placement is not None
+    assert georef.source == "epset_map_conversion"
+    assert georef.placement is not None
     assert georef.placement.rotation_deg == pytest.approx(90.0)
     # Revit's default site (Chicago) contradicts the map conversion (Jiaxing): flagged
-    assert georef.latlon_disagrees and (georef.disagreement_m or 0) > 1_000_000
+    assert georef.latlon_disagrees
+    assert (georef.disagreement_m or 0) > 1_000_000
 
 
 def test_site_latlon_with_true_north() -> None:
     opened = open_model(FZK)
     georef = resolve_georeference(opened.model, 1.0)
-    assert georef.source == "site_ref_latlon" and georef.placement is not None
+    assert georef.source == "site_ref_latlon"
+    assert georef.placement is not None
     assert georef.placement.srid == 32632
     lon, lat = georef.to_storage(Point(0.0, 0.0)).coords[0]
     assert (lon, lat) == pytest.approx((8.436539, 49.100435), abs=1e-5)
@@ -310,10 +333,12 @@ def test_cli_georef_only_when_file_has_none_or_override(tmp_path: Path) -> None:
     east, north = georef.placement.apply(np.array([[1.0, 0.0]]))[0]
     assert (east, north) == pytest.approx((500000.0, 3400001.0))
     nothing = resolve_georeference(opened.model, 0.001)
-    assert nothing.source == "none" and nothing.placement is None
+    assert nothing.source == "none"
+    assert nothing.placement is None
     opened_fzk = open_model(FZK)
     kept = resolve_georeference(opened_fzk.model, 1.0, cli=cli)
-    assert kept.source == "site_ref_latlon" and any("--override-georef" in w
+    assert kept.source == "site_ref_latlon"
+    assert any("--override-georef" in w
                                                      for w in kept.warnings)
     forced = resolve_georeference(opened_fzk.model, 1.0, cli=cli, override=True)
     assert forced.source == "cli"

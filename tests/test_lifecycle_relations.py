@@ -85,7 +85,8 @@ def test_retire_ends_current_relations_and_logs_them(session: Session) -> None:
     assert _current(session, houses[1]) == [(a.id, "resident")]
     today = session.scalar(text("SELECT current_date"))
     log = _log(session, "retire_house")
-    assert len(log) == 2 and all(r.actor == "alice" and r.operation == "update" for r in log)
+    assert len(log) == 2
+    assert all(r.actor == "alice" and r.operation == "update" for r in log)
     assert all(r.previous["valid_to"] is None and r.current["valid_to"] == today.isoformat()
                for r in log)
     assert "demolished: 拆除" in log[0].current["note"]
@@ -103,11 +104,13 @@ def test_merge_moves_relations_to_the_new_house(session: Session) -> None:
     new_code = merge_houses(session, [houses[0].code or "", houses[1].code or ""],
                             actor="bob")
     merged = session.scalars(select(House).where(House.code == new_code)).one()
-    assert _current(session, houses[0]) == [] and _current(session, houses[1]) == []
+    assert _current(session, houses[0]) == []
+    assert _current(session, houses[1]) == []
     assert _current(session, merged) == sorted([(a.id, "owner"), (b.id, "tenant")])
     lease = session.scalars(select(PersonHouse).where(
         PersonHouse.house_id == merged.id, PersonHouse.relation == "tenant")).one()
-    assert lease.valid_to == lease_end and lease.source == "register"
+    assert lease.valid_to == lease_end
+    assert lease.source == "register"
     assert lease.attributes == {"民族": "汉"}
     log = _log(session, "merge_houses")
     assert sorted(r.operation for r in log) == ["insert", "insert", "update", "update",
@@ -130,7 +133,8 @@ def test_split_ends_relations_or_moves_them_to_the_named_part(session: Session) 
         split_house(session, houses[1].code or "", 2, actor="carol", relations_to=3)
     parts = split_house(session, houses[1].code or "", 3, actor="carol", relations_to=2)
     second = session.scalars(select(House).where(House.code == parts[1])).one()
-    assert _current(session, houses[1]) == [] and _current(session, second) == [
+    assert _current(session, houses[1]) == []
+    assert _current(session, second) == [
         (b.id, "resident")]
 
 
@@ -163,18 +167,21 @@ def test_analyses_leave_retired_houses_out(session: Session) -> None:
         return sum(v["everyone"] for v in count_estate_population(session, scope,
                                                                    as_of=as_of).values())
 
-    assert len(elderly()) == 4 and population() == 4
+    assert len(elderly()) == 4
+    assert population() == 4
     stats = compute_statistics(session, scope, true(), as_of)
     assert (stats.persons, stats.occupied_houses) == (4, 4)
     retire_house(session, houses[0].code or "", "demolished", actor="a", reason="拆除")
     merged = merge_houses(session, [houses[1].code or "", houses[2].code or ""], actor="a")
     # the merged house now has two residents: nobody there lives alone
-    assert elderly() == [houses[3].code] and population() == 3
+    assert elderly() == [houses[3].code]
+    assert population() == 3
     stats = compute_statistics(session, scope, true(), as_of)
     assert (stats.persons, stats.occupied_houses) == (3, 2)
     # relations left current on a retired house (written before this rule) count nowhere
     _live(session, _person(session, "ghost"), houses[0])
-    assert elderly() == [houses[3].code] and population() == 3
+    assert elderly() == [houses[3].code]
+    assert population() == 3
     assert merged not in elderly()
 
 
@@ -209,7 +216,8 @@ def test_register_import_rejects_rows_on_retired_houses(session: Session,
     # newer than the file: rejected too (docs/register-import.md, issue 11 item 10)
     assert (result.read, result.accepted, result.rejected) == (5, 1, 4), report.read_text()
     text_of_report = report.read_text(encoding="utf-8-sig")
-    assert "房屋已注销" in text_of_report and "the house is retired" in text_of_report
+    assert "房屋已注销" in text_of_report
+    assert "the house is retired" in text_of_report
     assert f"house edited after the file's data: house {merged_code}" in text_of_report
     session.refresh(merged)
     assert (merged.room_label, str(merged.area_m2)) == ("502+503", "160.00")
@@ -244,5 +252,6 @@ def test_graphql_move_in_to_a_retired_house_is_a_conflict(aw: ApiWorld,
         merge_houses(session, houses[1:3], actor="ops")
     for code in houses[:3]:
         refused = move_in(code)
-        assert refused["__typename"] == "ConflictError" and "retired" in refused["message"]
+        assert refused["__typename"] == "ConflictError"
+        assert "retired" in refused["message"]
     assert move_in(houses[3])["__typename"] == "RelationPayload"

@@ -54,6 +54,8 @@ def test_near_duplicate_estate_is_reported_not_silently_created(session: Session
 
 
 def test_what_counts_as_near() -> None:
-    assert is_near("恰景府", "怡景府") and is_near("锦绣花园", "锦秀华园")
+    assert is_near("恰景府", "怡景府")
+    assert is_near("锦绣花园", "锦秀华园")
     assert not is_near("梅花苑", "桂香苑")  # two of three characters: another estate
-    assert not is_near("怡景府", "怡景府") and not is_near("梅花苑", "阳光花园")
+    assert not is_near("怡景府", "怡景府")
+    assert not is_near("梅花苑", "阳光花园")

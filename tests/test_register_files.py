@@ -54,7 +54,8 @@ def test_xlsx_with_title_merged_cells_and_mapping(session: Session, tmp_path: Pa
                                    "住户": "name"}, ensure_ascii=False), "utf-8")
     result = import_register(session, path, vault=VAULT, mapping=mapping)
     assert (result.read, result.accepted, result.rejected) == (3, 3, 0), result.reasons
-    assert result.counts["houses_added"] == 2 and result.kind == "xlsx"
+    assert result.counts["houses_added"] == 2
+    assert result.kind == "xlsx"
     rooms = set(session.scalars(select(House.room_label)))
     assert rooms == {"501", "602"}
 
@@ -172,7 +173,8 @@ def test_cli_dry_run_and_unreadable_file(fresh_db: str, fresh_engine: Engine,
     bad = tmp_path / "empty.csv"
     bad.write_bytes(b"")
     failed = cli("import", "register", str(bad), env=env)
-    assert failed.returncode == exit_code(InvalidInput("")) and "empty" in failed.stderr
+    assert failed.returncode == exit_code(InvalidInput(""))
+    assert "empty" in failed.stderr
     path = write_sheet(tmp_path / "r.xlsx")
     mapping = tmp_path / "m.csv"
     mapping.write_text("column,field\n住户证件,id_number\n房间,room\n性质,relation\n住户,name\n",

@@ -36,7 +36,9 @@ def test_estate_scope_accepts_display_form() -> None:
     code = estate_code("330402007024", 1)
     display = f"{code[:12]}-{code[12:15]}-{code[15:19]}-{code[19:24]}-{code[24]}"
     scope = parse_scope(display.replace("0", "０", 1))
-    assert scope.level == 6 and scope.code == code and scope.region_prefix == code[:12]
+    assert scope.level == 6
+    assert scope.code == code
+    assert scope.region_prefix == code[:12]
 
 
 @pytest.mark.parametrize("raw", ["3", "33040", "abc", "3304020070240010000000000",
@@ -50,7 +52,8 @@ def test_covers() -> None:
     assert parse_scope("3304").covers_scope(parse_scope("330402007024"))
     assert not parse_scope("3305").covers_scope(parse_scope("330402"))
     est = parse_scope(estate_code("330402007024", 1))
-    assert parse_scope("330402").covers_scope(est) and not est.covers_scope(parse_scope("33"))
+    assert parse_scope("330402").covers_scope(est)
+    assert not est.covers_scope(parse_scope("33"))
 
 
 def test_prefix_range_selects_exactly_the_prefix(session: Session) -> None:
@@ -59,7 +62,8 @@ def test_prefix_range_selects_exactly_the_prefix(session: Session) -> None:
                                   .where(prefix_range(Region.code12, prefix)))
         by_like = session.scalar(select(func.count()).select_from(Region)
                                  .where(Region.code12.startswith(prefix)))
-        assert by_range == by_like and by_range
+        assert by_range == by_like
+        assert by_range
 
 
 def test_scope_filter_on_objects(session: Session) -> None:
@@ -86,7 +90,8 @@ def test_scope_filter_on_objects(session: Session) -> None:
     assert ids(House, "3304") >= {house_a.id, house_b.id}
     assert ids(House, est_b.code or "") == {house_b.id}
     assert ids(Estate, est_a.code or "") == {est_a.id}
-    assert ids(Building, "330411002") and not ids(Building, "330421")
+    assert ids(Building, "330411002")
+    assert not ids(Building, "330421")
     assert ids(PersonHouse, "3304") == set()
     assert session.scalars(select(Region.code).where(
         scope_filter(Region, parse_scope(est_a.code or "")))).all() == []

@@ -42,7 +42,8 @@ def coverage_map(session, scope=None, policy=POLICY):  # type: ignore[no-untyped
     return {(r.estate_name[:2], r.category): r for r in rows}
 
 
-def test_nearest_distances_match_pythagoras(session, world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_nearest_distances_match_pythagoras(session) -> None:  # type: ignore[no-untyped-def]
     cov = coverage_map(session)
     expected = {
         ("E1", "childcare"): (200, True, "托育F1"),
@@ -73,7 +74,8 @@ def test_nearest_distances_match_pythagoras(session, world) -> None:  # type: ig
     assert count_unlocated(session, None) == 1
 
 
-def test_category_without_facilities_and_radius_override(session, world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_category_without_facilities_and_radius_override(session) -> None:  # type: ignore[no-untyped-def]
     policy = ServicePolicy.default().with_radii({"elderly_care": 650}).only(
         ["elderly_care", "sports"])
     cov = coverage_map(session, policy=policy)
@@ -87,7 +89,8 @@ def test_category_without_facilities_and_radius_override(session, world) -> None
         parse_radius_options(["childcare"])
 
 
-def test_scope_limits_estates(session, world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_scope_limits_estates(session) -> None:  # type: ignore[no-untyped-def]
     assert {k[0] for k in coverage_map(session, parse_scope(COMMUNITY_B))} == {"E3"}
     assert {k[0] for k in coverage_map(session, parse_scope("330402007"))} == {"E1", "E2",
                                                                                "E3"}
@@ -97,7 +100,8 @@ def test_scope_limits_estates(session, world) -> None:  # type: ignore[no-untype
     assert count_unlocated(session, parse_scope("330402008016")) == 1
 
 
-def test_gaps_ranked_by_people_affected(session, world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_gaps_ranked_by_people_affected(session) -> None:  # type: ignore[no-untyped-def]
     result = find_gaps(session, None, policy=POLICY, as_of=AS_OF)
     ranked = [(g.estate_name[:2], g.category, g.affected) for g in result.estates]
     assert ranked == [
@@ -129,7 +133,8 @@ def test_gaps_ranked_by_people_affected(session, world) -> None:  # type: ignore
     assert len(find_gaps(session, None, policy=POLICY, as_of=AS_OF, limit=2).estates) == 2
 
 
-def test_service_index_formula(session, world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_service_index_formula(session) -> None:  # type: ignore[no-untyped-def]
     scores = {s.region_code: s for s in compute_service_index(session, None, policy=POLICY,
                                                               as_of=AS_OF)}
     a, b = scores[COMMUNITY_A], scores[COMMUNITY_B]
@@ -152,7 +157,9 @@ def test_elderly_living_alone_masked(session, world) -> None:  # type: ignore[no
         (world.houses["H2"].code, 86), (world.houses["H3"].code, 60),
         (world.houses["H6"].code, 81)]
     first = people[0]
-    assert first.name == "王**" and "*" in first.id_number and first.phone == "138****5678"
+    assert first.name == "王**"
+    assert "*" in first.id_number
+    assert first.phone == "138****5678"
     assert not first.revealed
     oldest = list_elderly_living_alone(session, None, min_age=80, as_of=AS_OF)
     assert [p.house_code for p in oldest] == [world.houses["H2"].code,
@@ -167,8 +174,10 @@ def test_elderly_reveal_audits_each_read(session, world, test_settings) -> None:
     before = session.scalar(select(func.count()).select_from(AuditLog))
     people = list_elderly_living_alone(session, parse_scope(COMMUNITY_B), as_of=AS_OF,
                                        reveal=True, vault=vault, actor="tester")
-    assert len(people) == 1 and people[0].name == "王P7"
-    assert len(people[0].id_number) == 18 and "*" not in people[0].id_number
+    assert len(people) == 1
+    assert people[0].name == "王P7"
+    assert len(people[0].id_number) == 18
+    assert "*" not in people[0].id_number
     rows = session.scalars(select(AuditLog).where(AuditLog.actor == "tester")).all()
     assert session.scalar(select(func.count()).select_from(AuditLog)) == before + 1
     assert rows[0].action == "pii.read"
@@ -178,7 +187,7 @@ def test_elderly_reveal_audits_each_read(session, world, test_settings) -> None:
         list_elderly_living_alone(session, None, reveal=True)
 
 
-def test_tenants_live_there_owners_do_not(session, world, test_settings) -> None:  # type: ignore[no-untyped-def]
+def test_tenants_live_there_owners_do_not(session, world) -> None:  # type: ignore[no-untyped-def]
     import datetime as dt
 
     from cimhouse.schema import Person, PersonHouse

@@ -33,7 +33,8 @@ def run(session, settings, query: str, scope: str = "330402",  # type: ignore[no
     return result.data, [e.message for e in result.errors or []]
 
 
-def test_gaps_and_index_in_scope(session, test_settings, world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_gaps_and_index_in_scope(session, test_settings) -> None:  # type: ignore[no-untyped-def]
     data, errors = run(session, test_settings, f"""{{
         gaps(categories: {CATS}, first: 2, asOf: "2026-06-30") {{
             estates {{ estateName category affected distanceM }}
@@ -48,28 +49,33 @@ def test_gaps_and_index_in_scope(session, test_settings, world) -> None:  # type
     assert [s["index"] for s in data["serviceIndex"]] == [37.5, 43.8]
 
 
-def test_narrower_scope_and_refusal(session, test_settings, world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_narrower_scope_and_refusal(session, test_settings) -> None:  # type: ignore[no-untyped-def]
     query = f'{{ coverage(scope: "{COMMUNITY_B}", categories: ["commerce"]) ' \
             '{ estateName nearestFacility distanceM covered withinRadius } }'
     data, errors = run(session, test_settings, query)
-    assert errors == [] and data["coverage"] == [
+    assert errors == []
+    assert data["coverage"] == [
         {"estateName": "E3小区", "nearestFacility": "菜场F8", "distanceM": 450.0,
          "covered": True, "withinRadius": 2}]
     data, errors = run(session, test_settings, query, scope=COMMUNITY_A)
-    assert data is None and "outside" in errors[0]
+    assert data is None
+    assert "outside" in errors[0]
     _, errors = run(session, test_settings,
                     '{ coverage(radii: [{category: "parks", metres: 100}]) { category } }')
     assert "unknown facility category" in errors[0]
 
 
-def test_elderly_roles_and_audit(session, test_settings, world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_elderly_roles_and_audit(session, test_settings) -> None:  # type: ignore[no-untyped-def]
     query = '{ elderlyLivingAlone(asOf: "2026-06-30", minAge: 80%s) ' \
             '{ houseCode age name idNumber revealed } }'
     _, errors = run(session, test_settings, query % "")
     assert "person_reader" in errors[0]
     data, errors = run(session, test_settings, query % "",
                        roles=frozenset({Role.PERSON_READER}))
-    assert errors == [] and [p["age"] for p in data["elderlyLivingAlone"]] == [86, 81]
+    assert errors == []
+    assert [p["age"] for p in data["elderlyLivingAlone"]] == [86, 81]
     assert all("*" in p["idNumber"] for p in data["elderlyLivingAlone"])
     _, errors = run(session, test_settings, query % ", reveal: true",
                     roles=frozenset({Role.PERSON_READER}))
@@ -77,7 +83,8 @@ def test_elderly_roles_and_audit(session, test_settings, world) -> None:  # type
     before = session.scalar(select(func.count()).select_from(AuditLog))
     data, errors = run(session, test_settings, query % ", reveal: true",
                        roles=frozenset({Role.PII_READER}))
-    assert errors == [] and data["elderlyLivingAlone"][0]["name"] == "王P3"
+    assert errors == []
+    assert data["elderlyLivingAlone"][0]["name"] == "王P3"
     assert "*" not in data["elderlyLivingAlone"][0]["idNumber"]
     assert session.scalar(select(func.count()).select_from(AuditLog)) == before + 2
     actors = session.scalars(select(AuditLog.actor).order_by(AuditLog.id.desc()).limit(2))

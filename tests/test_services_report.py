@@ -30,13 +30,15 @@ def test_report_sections_and_writers(session, test_settings, tmp_path) -> None: 
 
     written = write_report(report, "xlsx", tmp_path / "r.xlsx")
     book = load_workbook(written[0], read_only=True)
-    assert "estate_gaps" in book.sheetnames and "about" in book.sheetnames
+    assert "estate_gaps" in book.sheetnames
+    assert "about" in book.sheetnames
     csv_files = write_report(report, "csv", tmp_path / "r.csv")
     assert {p.name for p in csv_files} >= {"r.coverage.csv", "r.service_index.csv"}
     assert (tmp_path / "r.coverage.csv").read_text(encoding="utf-8-sig").count("\n") == 16
     json_file = write_report(report, "json", tmp_path / "r.json")[0]
     data = json.loads(json_file.read_text(encoding="utf-8"))
-    assert data["radii_m"]["childcare"] == 300.0 and data["index_weights"]["childcare"] == 2.0
+    assert data["radii_m"]["childcare"] == 300.0
+    assert data["index_weights"]["childcare"] == 2.0
     with pytest.raises(InvalidInput):
         write_report(report, "pdf", None)
     with pytest.raises(InvalidInput):
@@ -52,7 +54,8 @@ def cli_env(fresh_db, fresh_engine, test_settings, monkeypatch):  # type: ignore
     monkeypatch.setenv("CIMHOUSE_VAR_DIR", str(test_settings.var_dir))
 
 
-def test_cli_report_and_imports(cli_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("cli_env")
+def test_cli_report_and_imports(tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     runner = CliRunner()
     result = runner.invoke(app, ["report", "services", "--scope", COMMUNITY_A, "--format",
                                  "json", "--as-of", "2026-06-30", "--radius", "elderly_care=650"])
@@ -78,4 +81,5 @@ def test_cli_report_and_imports(cli_env, tmp_path: Path) -> None:  # type: ignor
     geo = tmp_path / "b.geojson"
     geo.write_text(json.dumps({"type": "FeatureCollection", "features": []}), encoding="utf-8")
     result = runner.invoke(app, ["import", "boundaries", str(geo), "--level", "estate"])
-    assert result.exit_code == exit_code(InvalidInput("")) and "no features" in result.output
+    assert result.exit_code == exit_code(InvalidInput(""))
+    assert "no features" in result.output

@@ -86,7 +86,9 @@ def test_worker_killed_mid_job_is_recovered(fresh_db: str, fresh_engine: Engine,
 
     _wait_for(recovered)
     job = _job(fresh_engine, job_id)
-    assert job.error is not None and "interrupted" in job.error and "worker" in job.error
+    assert job.error is not None
+    assert "interrupted" in job.error
+    assert "worker" in job.error
     assert job.finished_at is not None
     with fresh_engine.connect() as conn:
         assert conn.execute(text("SELECT status FROM procrastinate_jobs WHERE id = :i"),
