@@ -28,7 +28,7 @@ def explain(session: Session, statement: Any) -> str:
 def test_distribute_is_complete_and_idempotent(engine: Engine) -> None:
     with engine.connect() as conn:
         report = distribute(conn)
-        kinds = dict(conn.execute(text(
+        kinds: dict[str, str] = dict(conn.execute(text(
             "SELECT logicalrelid::regclass::text, partmethod::text FROM pg_dist_partition")
         ).all())
         colocated = conn.execute(text(

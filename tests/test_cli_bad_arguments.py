@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cimhouse.cli.main import app
@@ -145,7 +146,7 @@ def test_import_boundaries_unknown_within_is_one_error(fresh_engine: Engine,
     assert _count(fresh_engine, "import_run") == runs
 
 
-def test_resolve_scope(session) -> None:  # type: ignore[no-untyped-def]
+def test_resolve_scope(session: Session) -> None:
     assert resolve_scope(session, "330402").level == 3
     assert resolve_scope(session, "330402007024").level == 5
     for scope in UNKNOWN_REGIONS:

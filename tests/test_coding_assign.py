@@ -31,7 +31,7 @@ def test_codes_every_object_with_valid_structured_codes(session: Session) -> Non
     for table, values in codes.items():
         assert all(code is not None and is_valid(code) for code in values), table
         assert {decode(code).object_kind for code in values if code} == {table}
-    estates = dict(session.execute(text("SELECT name, code FROM estate")).all())
+    estates: dict[str, str] = dict(session.execute(text("SELECT name, code FROM estate")).all())
     assert estates == {"小区A": COMMUNITY + "001" + "0" * 9 + mod11_2(COMMUNITY + "001" + "0" * 9),
                        "小区B": COMMUNITY + "002" + "0" * 9 + mod11_2(COMMUNITY + "002" + "0" * 9)}
     # buildings were inserted 3幢, 2幢, 1幢: numbered by label, not by insertion order

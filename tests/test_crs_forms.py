@@ -117,4 +117,5 @@ def test_footprints_accept_every_form(session: Session, tmp_path: Path, crs: str
     result = attach_footprints(session, tmp_path / "f.geojson")
     assert (result.updated, result.rejected) == (1, []), result.rejected
     building = session.scalars(select(Building)).one()
+    assert building.footprint is not None
     assert to_shape(building.footprint).centroid.distance(Point(LON, LAT)) < 1e-6

@@ -120,8 +120,8 @@ def test_full_id_numbers_only_for_pii_reader_and_audited(client: TestClient,
     masked = data(post(client, aw.tokens["county"], query, {"n": number}))["person"]
     assert masked["idNumber"] == number[:6] + "********" + number[-4:]
     with aw.engine.connect() as conn:
-        before = conn.scalar(select(func.count()).select_from(AuditLog).where(
-            AuditLog.action == "pii.read"))
+        before = conn.execute(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "pii.read")).scalar_one()
     full = data(post(client, aw.tokens["community"], query, {"n": number}))["person"]
     assert full["idNumber"] == number
     assert "****" not in full["phone"]

@@ -279,7 +279,7 @@ def oracle(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Setting
         building = next(o for o in objects if o.kind == "building")
         codes = [display(house.code), house.code.lower(), building.code, world.estates[1],
                  encode(community, 9, 9, 9), "123", objects[-1].code]
-        filters = [{}, {"estateCode": world.estates[0]}, {"regionCode": community},
+        filters: list[dict[str, Any]] = [{}, {"estateCode": world.estates[0]}, {"regionCode": community},
                    {"regionCode": community[:6], "use": ["residential"]},
                    {"regionCode": community[:9]}, {"regionCode": "12345"},
                    {"codePrefix": community[:8]}, {"status": ["in_use"]},
@@ -298,7 +298,7 @@ def oracle(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Setting
         persons = sorted(world.id_numbers)
         cursors["person"] = [encode_cursor("person", str(p)) for p in persons[::7]] + [
             encode_cursor("person", "x1")]
-        node_ids = [global_id(o.kind.title(), f"{o.county}:{o.id}") for o in objects[::5]]
+        node_ids: list[str] = [global_id(o.kind.title(), f"{o.county}:{o.id}") for o in objects[::5]]
         node_ids += [global_id("Person", str(p)) for p in persons[::9]]
         node_ids += [global_id("Region", community), global_id("Region", community[:6]),
                      global_id("Job", "1"), global_id("Foo", "1"), global_id("House", "x"),

@@ -73,7 +73,7 @@ def probe_relations(client: TestClient, token: str) -> bool:
     reply = post(client, token, 'mutation { endPersonHouseRelation(id: "bm90aGluZw", '
                                 'endDate: "2026-01-01") { __typename } }')
     runs = post(client, token, "{ importRuns(first: 1) { totalCount } }")
-    allowed = reply["data"]["endPersonHouseRelation"]["__typename"] != "ForbiddenError"
+    allowed: bool = reply["data"]["endPersonHouseRelation"]["__typename"] != "ForbiddenError"
     assert allowed == _ok(runs), (reply, runs)
     return allowed
 

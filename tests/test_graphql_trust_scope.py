@@ -90,8 +90,12 @@ def facility_regions(aw: ApiWorld) -> dict[str, tuple[str, str | None, str]]:
         rows = session.execute(select(Facility.name, Facility.region_code, Facility.county,
                                       Facility.estate_id, Facility.category)).all()
     estates = {(o.county, o.id): o.code for o in aw.world.objects.values() if o.kind == "estate"}
-    return {name: (region, estates.get((county, estate_id)), category)
-            for name, region, county, estate_id, category in rows}
+    found: dict[str, tuple[str, str | None, str]] = {}
+    for name, region, county, estate_id, category in rows:
+        assert region is not None  # every facility of this world lies in a community
+        found[name] = (region, None if estate_id is None else estates.get((county, estate_id)),
+                       category)
+    return found
 
 
 def visible_facility(scope: str, region: str, estate: str | None) -> bool:

@@ -19,7 +19,7 @@ from cimhouse.importers.ifc.georef import CliGeoref
 from cimhouse.importers.ifc.import_ifc import import_ifc
 from cimhouse.importers.rejects import REPORT_COLUMNS
 from cimhouse.schema import Building, ChangeLog, Estate, House, ImportRun, Space, Storey
-from tests.helpers.ifc_model import DUPLEX, FZK, GEOREF_EXAMPLE, build_block, build_campus
+from tests.helpers.ifc_model import DUPLEX, FZK, GEOREF_EXAMPLE, build_block, build_campus, open_ifc
 
 COMMUNITY = "330402007024"  # a Jiaxing community (the block lies near 120.75E 30.75N)
 OTHER_COUNTY_COMMUNITY = "330102001051"
@@ -106,7 +106,7 @@ def test_reimport_updates_keeps_codes_never_duplicates(session: Session, block: 
     assert again.target["estate_id"] == first.target["estate_id"]
 
     # the architect renames the building, enlarges a quantity and drops a room
-    model = ifcopenshell.open(str(block))
+    model = open_ifc(block)
     model.by_type("IfcBuilding")[0].Name = "7号楼"
     for quantity in model.by_type("IfcQuantityArea"):
         quantity.AreaValue = 31.0

@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.importers.load_regions import load_regions, packaged_regions_path
 from cimhouse.schema import ChangeLog, Region
 
 
-def count(session: Session, *where: object) -> int:
+def count(session: Session, *where: ColumnElement[bool]) -> int:
     return session.scalar(select(func.count()).select_from(Region).where(*where)) or 0
 
 

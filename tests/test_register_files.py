@@ -32,7 +32,7 @@ def write_sheet(path: Path) -> Path:
     sheet.write_row(2, 0, ["社区", "小区", "楼栋", "房间", "住户", "住户证件", "性质", "面积"])
     sheet.merge_range(3, 0, 5, 0, "南湖区百福弄社区")  # merged down: one community cell
     sheet.merge_range(3, 1, 5, 1, "梅花苑")
-    rows = [["3", "501", "王芳", ID_A, "产权", 88.5],
+    rows: list[list[str | float | None]] = [["3", "501", "王芳", ID_A, "产权", 88.5],
             ["3", "501", "李强", ID_B, "常住", 88.5],
             ["三号楼", "六〇二", "赵小宝", ID_C, "户籍", None]]
     for offset, row in enumerate(rows):

@@ -47,6 +47,7 @@ def test_import_then_reimport_changes_nothing(session: Session, tmp_path: Path) 
     assert house.floor_number == 5
     assert house.unit_label == "2"
     assert str(house.area_m2) == "88.50"
+    assert house.address_norm is not None
     assert house.address_norm.endswith("梅花苑 3幢 2单元 501室")
     person = session.scalars(select(Person).where(Person.name == "王芳")).one()
     assert person.id_masked == ID_A[:6] + "********" + ID_A[-4:]

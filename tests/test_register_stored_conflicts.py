@@ -119,7 +119,7 @@ def test_reimport_keeps_a_newer_relabel_and_reports_the_rows(session: Session,
     assert summary["houses_edits_kept"] == 1
 
     # The file's data predates the edit: still kept. A file newer than the edit wins.
-    today = session.scalar(select(func.now()))
+    today = session.execute(select(func.now())).scalar_one()
     older = import_register(session, path, vault=VAULT, as_of=today - dt.timedelta(days=1))
     assert older.counts["houses_edits_kept"] == 1
     assert older.rejected == 2
@@ -190,6 +190,7 @@ def test_reimport_does_not_make_a_twin_of_a_renamed_estate(session: Session,
     """A relabelled estate name: the old file's name would have become a new, empty estate."""
     path, _code = _coded_house(session, tmp_path)
     estate = session.scalars(select(Estate)).one()
+    assert estate.code is not None
     relabel_object(session, estate.code, actor="alice", name="梅花园")
     report = tmp_path / "rejects.csv"
     again = import_register(session, path, vault=VAULT, report_path=report)
@@ -201,6 +202,6 @@ def test_reimport_does_not_make_a_twin_of_a_renamed_estate(session: Session,
     assert f"更名为 梅花园（{estate.code}）" in reason
     assert f"estate renamed after the file's data: 梅花苑 was renamed 梅花园 ({estate.code}) " \
            "by relabel on" in reason
-    today = session.scalar(select(func.now()))
+    today = session.execute(select(func.now())).scalar_one()
     older = import_register(session, path, vault=VAULT, as_of=today - dt.timedelta(days=1))
     assert older.counts["estates_edits_kept"] == 1

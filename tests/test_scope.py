@@ -83,7 +83,7 @@ def test_scope_filter_on_objects(session: Session) -> None:
     est_a, house_a = add_estate("330402007024", 1)
     est_b, house_b = add_estate("330411002001", 2)
 
-    def ids(model: type, code: str) -> set[int]:
+    def ids(model: type[House | Estate | Building | PersonHouse], code: str) -> set[int]:
         return set(session.scalars(select(model.id).where(scope_filter(model, parse_scope(code)))))
 
     assert ids(House, "330402") == {house_a.id}

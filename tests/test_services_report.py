@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cimhouse.cli.main import app
@@ -14,10 +16,11 @@ from cimhouse.db import session_scope
 from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.scope import parse_scope
 from cimhouse.services.report import build_services_report, write_report
+from cimhouse.settings import Settings
 from tests.helpers.services_world import AS_OF, COMMUNITY_A, POLICY, build_world
 
 
-def test_report_sections_and_writers(session, test_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_report_sections_and_writers(session: Session, test_settings: Settings, tmp_path: Path) -> None:
     build_world(session, test_settings)
     report = build_services_report(session, parse_scope("330402"), policy=POLICY, as_of=AS_OF)
     assert set(report.tables) == {"service_index", "index_components", "community_gaps",
@@ -46,16 +49,17 @@ def test_report_sections_and_writers(session, test_settings, tmp_path) -> None: 
 
 
 @pytest.fixture
-def cli_env(fresh_db, fresh_engine, test_settings, monkeypatch):  # type: ignore[no-untyped-def]
+def cli_env(fresh_db: str, fresh_engine: Engine, test_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     with session_scope(fresh_engine) as session:
         build_world(session, test_settings)
     monkeypatch.setenv("CIMHOUSE_DATABASE_URL", fresh_db)
+    assert test_settings.secret_key_b64 is not None
     monkeypatch.setenv("CIMHOUSE_SECRET_KEY", test_settings.secret_key_b64)
     monkeypatch.setenv("CIMHOUSE_VAR_DIR", str(test_settings.var_dir))
 
 
 @pytest.mark.usefixtures("cli_env")
-def test_cli_report_and_imports(tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_report_and_imports(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["report", "services", "--scope", COMMUNITY_A, "--format",
                                  "json", "--as-of", "2026-06-30", "--radius", "elderly_care=650"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import ifcopenshell
 import ifcopenshell.api.aggregate
@@ -31,6 +31,13 @@ BLOCK_EAST, BLOCK_NORTH, BLOCK_ROTATION = 571815.2, 3403498.7, 30.0
 BLOCK_LONLAT = (120.75, 30.75)
 
 
+def open_ifc(path: Path) -> ifcopenshell.file:
+    """A .ifc file opened for editing (``ifcopenshell.open`` may also give its SQLite form)."""
+    model = ifcopenshell.open(str(path))
+    assert not isinstance(model, ifcopenshell.sqlite)
+    return model
+
+
 def _dms(value: float) -> tuple[int, int, int, int]:
     degrees = int(value)
     rest = (value - degrees) * 60
@@ -48,7 +55,8 @@ def _place(model: Any, product: Any, x: float, y: float, z: float = 0.0) -> None
 
 def build_block(path: Path, *, scale: float | None = 0.001, zones: bool = True,
                 with_walls: bool = True, latlon: tuple[float, float] | None = BLOCK_LONLAT,
-                georeferenced: bool = True, storeys: int = 2, version: str = "IFC4",
+                georeferenced: bool = True, storeys: int = 2,
+                version: Literal["IFC2X3", "IFC4", "IFC4X3"] = "IFC4",
                 feet: bool = False) -> Path:
     """A two-storey residential block in millimetres: per storey two dwellings (zones named
     1-101 ... with spaces A101.. numbered per dwelling), 20 m x 5 m walls, georeferenced by
