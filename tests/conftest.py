@@ -7,6 +7,8 @@
 - ``engine`` / ``session``: a shared clone; each test runs inside a transaction that is
   rolled back (the session joins it through savepoints, so code under test may commit).
 - ``fresh_db``: a private clone (URL) for tests that need real commits or subprocesses.
+- ``cli_env``: the in-process CLI (typer's ``CliRunner``) pointed at ``fresh_db``, with the
+  suite's key and a temporary var directory in the environment; the URL.
 - ``aw`` / ``client``: per test module, a private database holding the committed multi-county
   GraphQL world (:func:`tests.helpers.graphql_world.api_world`) and a FastAPI TestClient over
   it. A module that needs more in its world overrides ``aw`` and keeps ``client``.
@@ -127,6 +129,14 @@ def fresh_engine(fresh_db: str, test_settings: Settings) -> Iterator[Engine]:
     eng = make_engine(test_settings, url=fresh_db)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def cli_env(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CIMHOUSE_DATABASE_URL", fresh_db)
+    monkeypatch.setenv("CIMHOUSE_SECRET_KEY", TEST_KEY)
+    monkeypatch.setenv("CIMHOUSE_VAR_DIR", str(tmp_path / "var"))
+    return fresh_db
 
 
 @pytest.fixture(scope="module")

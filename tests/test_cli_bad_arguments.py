@@ -22,12 +22,6 @@ BAD, MISSING, USAGE = exit_code(InvalidInput("")), exit_code(NotFound("")), 2
 UNKNOWN_REGIONS = ["99", "330499", "999999", "9999", "330402999999"]
 
 
-@pytest.fixture
-def cli_env(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("CIMHOUSE_DATABASE_URL", fresh_db)
-    return fresh_db
-
-
 def run(*args: str) -> tuple[int, str]:
     """Exit code and everything printed; fails the test on an uncaught exception."""
     result = CliRunner().invoke(app, list(args))

@@ -15,12 +15,6 @@ from cimhouse.errors import Conflict, InvalidInput, NotFound, exit_code
 from tests.helpers.coding_world import COMMUNITY, build_world
 
 
-@pytest.fixture
-def cli_env(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("CIMHOUSE_DATABASE_URL", fresh_db)
-    return fresh_db
-
-
 def run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout

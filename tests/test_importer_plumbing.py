@@ -61,13 +61,6 @@ def test_a_corrected_facilities_report_imports_again(session: Session, tmp_path:
     assert not set(attributes) & set(REPORT_COLUMNS)
 
 
-@pytest.fixture
-def cli_env(fresh_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    monkeypatch.setenv("CIMHOUSE_DATABASE_URL", fresh_db)
-    monkeypatch.setenv("CIMHOUSE_VAR_DIR", str(tmp_path / "var"))
-    return fresh_db
-
-
 @pytest.mark.usefixtures("cli_env")
 def test_cli_imports_record_the_acting_user(fresh_engine: Engine,
                                             tmp_path: Path) -> None:

@@ -49,16 +49,13 @@ def test_report_sections_and_writers(session: Session, test_settings: Settings, 
 
 
 @pytest.fixture
-def cli_env(fresh_db: str, fresh_engine: Engine, test_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def fresh_world(fresh_engine: Engine, test_settings: Settings) -> None:
+    """The services world committed to the private clone the CLI reads."""
     with session_scope(fresh_engine) as session:
         build_world(session, test_settings)
-    monkeypatch.setenv("CIMHOUSE_DATABASE_URL", fresh_db)
-    assert test_settings.secret_key_b64 is not None
-    monkeypatch.setenv("CIMHOUSE_SECRET_KEY", test_settings.secret_key_b64)
-    monkeypatch.setenv("CIMHOUSE_VAR_DIR", str(test_settings.var_dir))
 
 
-@pytest.mark.usefixtures("cli_env")
+@pytest.mark.usefixtures("cli_env", "fresh_world")
 def test_cli_report_and_imports(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["report", "services", "--scope", COMMUNITY_A, "--format",
