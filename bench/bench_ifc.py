@@ -70,8 +70,8 @@ def iterate_bound(path: Path) -> tuple[float, int]:
 
 def generated_block(root: Path, storeys: int) -> Path:
     """The tests' georeferenced residential block (2 zoned flats, 4 walls per storey)."""
-    sys.path.insert(0, str(SAMPLES.parent.parent))
-    from test_ifc_model import build_block
+    sys.path.insert(0, str(SAMPLES.parent.parent.parent))  # the repository root: tests.helpers
+    from tests.helpers.ifc_model import build_block
 
     path: Path = build_block(root / f"generated-block-{storeys}-storeys.ifc", storeys=storeys)
     return path

@@ -46,11 +46,11 @@ def time_statements(engine: Engine) -> list[tuple[float, str]]:
     timings: list[tuple[float, str]] = []
 
     @event.listens_for(engine, "before_cursor_execute")
-    def started(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+    def started(conn: Any, *_: Any) -> None:
         conn.info["bench_started"] = time.perf_counter()
 
     @event.listens_for(engine, "after_cursor_execute")
-    def finished(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+    def finished(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         seconds = time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
         timings.append((seconds, " ".join(statement.split())[:90]))
 

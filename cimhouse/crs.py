@@ -258,7 +258,7 @@ def _pointwise(geom: BaseGeometry, func: Callable[[float, float], tuple[float, f
         return np.array([func(float(x), float(y)) for x, y in coords],
                         dtype=float).reshape(-1, 2)
 
-    return shapely.transform(geom, apply)  # type: ignore[no-any-return]
+    return shapely.transform(geom, apply)
 
 
 def geometry_to_storage(geom: BaseGeometry, name: str | None) -> BaseGeometry:

@@ -94,7 +94,7 @@ ERROR_CODES: dict[type[CimhouseError], tuple[int, str, int]] = {
 def _codes(error: CimhouseError) -> tuple[int, str, int]:
     for cls in type(error).__mro__:
         if cls in ERROR_CODES:
-            return ERROR_CODES[cls]  # type: ignore[index]
+            return ERROR_CODES[cls]
     return ERROR_CODES[CimhouseError]
 
 

@@ -7,6 +7,11 @@
 - ``engine`` / ``session``: a shared clone; each test runs inside a transaction that is
   rolled back (the session joins it through savepoints, so code under test may commit).
 - ``fresh_db``: a private clone (URL) for tests that need real commits or subprocesses.
+- ``cli_env``: the in-process CLI (typer's ``CliRunner``) pointed at ``fresh_db``, with the
+  suite's key and a temporary var directory in the environment; the URL.
+- ``aw`` / ``client``: per test module, a private database holding the committed multi-county
+  GraphQL world (:func:`tests.helpers.graphql_world.api_world`) and a FastAPI TestClient over
+  it. A module that needs more in its world overrides ``aw`` and keeps ``client``.
 
 With ``CIMHOUSE_TEST_CITUS=1`` (``make test-citus``) ``pg_cluster`` is a local Citus cluster
 (coordinator + 2 workers, :class:`cimhouse.db.citus_nodes.LocalCitusCluster`): every database
@@ -16,42 +21,30 @@ clone is copied node by node, so the whole suite runs on distributed tables.
 
 from __future__ import annotations
 
-import base64
-import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.db.citus_nodes import LocalCitusCluster
 from cimhouse.db.distribute import distribute
 from cimhouse.db.migrate import upgrade
 from cimhouse.importers.load_regions import load_regions
 from cimhouse.settings import Settings
+from tests.helpers.database import ON_CITUS, clone_database
+from tests.helpers.graphql_world import ApiWorld, api_world
+from tests.helpers.keys import TEST_KEY
 
 TEMPLATE = "cimhouse_template"
-TEST_KEY = base64.b64encode(b"k" * 32).decode()
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TEST_DATA = Path(__file__).resolve().parent / "data"
-ON_CITUS = os.environ.get("CIMHOUSE_TEST_CITUS", "") not in ("", "0")
 # Few shards per table: distributing the template is quicker, routing is the same.
 CITUS_TEST_SHARDS = 4
-
-
-def citus_only(reason: str) -> pytest.MarkDecorator:
-    """Skip a test on plain PostgreSQL: it checks Citus itself."""
-    return pytest.mark.skipif(not ON_CITUS, reason=reason)
-
-
-def not_on_citus(reason: str) -> pytest.MarkDecorator:
-    """Skip a test on Citus, with the reason it cannot work there by design."""
-    return pytest.mark.skipif(ON_CITUS, reason=reason)
 
 # Timed assertions do not belong in tests (the machine is shared and noisy): no Hypothesis
 # deadline anywhere; speed is measured in bench/.
@@ -95,12 +88,6 @@ def template_db(pg_cluster: EmbeddedCluster, test_settings: Settings) -> str:
     return TEMPLATE
 
 
-def clone_database(cluster: EmbeddedCluster, template: str, prefix: str = "t") -> str:
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    cluster.ensure_database(name, template=template)
-    return name
-
-
 @pytest.fixture(scope="session")
 def engine(pg_cluster: EmbeddedCluster, template_db: str,
            test_settings: Settings) -> Iterator[Engine]:
@@ -142,3 +129,23 @@ def fresh_engine(fresh_db: str, test_settings: Settings) -> Iterator[Engine]:
     eng = make_engine(test_settings, url=fresh_db)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def cli_env(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CIMHOUSE_DATABASE_URL", fresh_db)
+    monkeypatch.setenv("CIMHOUSE_SECRET_KEY", TEST_KEY)
+    monkeypatch.setenv("CIMHOUSE_VAR_DIR", str(tmp_path / "var"))
+    return fresh_db
+
+
+@pytest.fixture(scope="module")
+def aw(pg_cluster: EmbeddedCluster, template_db: str,
+       test_settings: Settings) -> Iterator[ApiWorld]:
+    with api_world(pg_cluster, template_db, test_settings) as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
+    return TestClient(create_app(test_settings, engine=aw.engine))

@@ -32,11 +32,10 @@ from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.demo.generate_demo import generate_demo
 from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.importers.register.import_register import import_register
-from cimhouse.pii import PiiVault
 from cimhouse.scope import parse_scope
 from cimhouse.settings import Settings
+from tests.helpers.keys import VAULT
 
-VAULT = PiiVault(b"k" * 32)
 QUERIES = 1200
 FORMER_NAMES = ("红旗新村", "纺织厂宿舍", "东风小区", "人民新村", "粮站宿舍", "机械厂新村",
                 "胜利新村", "农机厂宿舍", "丝厂宿舍", "供销社宿舍")
@@ -234,7 +233,8 @@ def test_typed_addresses_find_their_house(demo: Demo, capsys: pytest.CaptureFixt
                   f"{s} {hits[s]}/{tried[s]}" for s in sorted(tried)))
         for miss in misses[:40]:
             print("  missed:", *miss)
-    assert len(cases) >= 1000 and set(tried) >= set(STYLES)
+    assert len(cases) >= 1000
+    assert set(tried) >= set(STYLES)
     assert accuracy >= 0.95, misses[:20]
 
 
@@ -251,9 +251,11 @@ def test_the_issue_examples(demo: Demo) -> None:
             found = search_addresses(session, typed, scope=None, gazetteer=demo.gazetteer)
             best = found.candidates[0]
             assert (best.county, best.house_id) == wanted, typed
-            assert best.code and len(best.code) == 25
+            assert best.code
+            assert len(best.code) == 25
         found = search_addresses(session, "恰景府", scope=None, gazetteer=demo.gazetteer)
-        assert found.candidates and {c.estate_name for c in found.candidates} == {"怡景府"}
+        assert found.candidates
+        assert {c.estate_name for c in found.candidates} == {"怡景府"}
         assert found.candidates[0].matched == ("estate_fuzzy",)
         session.rollback()
 
@@ -321,7 +323,8 @@ def test_cli_find(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (found["candidates"][0]["county"], found["candidates"][0]["house_id"]) == \
         (house.county, house.id)
     table = runner.invoke(app, ["find", typed])
-    assert table.exit_code == 0 and "building" in table.stdout
+    assert table.exit_code == 0
+    assert "building" in table.stdout
     assert runner.invoke(app, ["find", "南湖区", "--scope", "3304"]).exit_code == 1
     assert runner.invoke(app, ["find", "梅花苑", "--scope", "123"]).exit_code == \
         exit_code(InvalidInput(""))

@@ -26,11 +26,11 @@ def _nodelay_seen_by_server(options: dict[str, Any]) -> list[int]:
     port = sock.getsockname()[1]
     seen: list[int] = []
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: dict[str, Any], _receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
         for connection in server.server_state.connections:
-            raw = connection.transport.get_extra_info("socket")  # type: ignore[attr-defined]
+            raw = connection.transport.get_extra_info("socket")
             seen.append(raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
@@ -58,4 +58,5 @@ def test_plain_uvicorn_leaves_nagle_on_for_a_shared_socket() -> None:
 
 def test_serve_options_set_nodelay_on_a_shared_socket() -> None:
     seen = _nodelay_seen_by_server(UVICORN_OPTIONS)  # what `cimhouse serve` passes
-    assert seen and all(seen)
+    assert seen
+    assert all(seen)

@@ -6,7 +6,7 @@ import hashlib
 import json
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -38,7 +38,8 @@ def test_token_is_stored_only_as_hash(session: Session) -> None:
     assert row.token_hash == hashlib.sha256(issued.token.encode()).digest()
     assert issued.token not in str(session.scalars(select(AuditLog.detail)).all())
     principal = authenticate(session, issued.token)
-    assert principal.scope == parse_scope("330402") and principal.roles == {Role.READER}
+    assert principal.scope == parse_scope("330402")
+    assert principal.roles == {Role.READER}
     assert row.last_used_at is not None
 
 
@@ -84,14 +85,16 @@ def test_bearer_header_parsing() -> None:
 
 def test_roles_imply_weaker_ones() -> None:
     pii = Principal(1, "p", parse_scope("33"), parse_roles(["pii_reader"]))
-    assert pii.has(Role.PERSON_READER) and pii.has(Role.READER) and not pii.has(Role.CODER)
+    assert pii.has(Role.PERSON_READER)
+    assert pii.has(Role.READER)
+    assert not pii.has(Role.CODER)
     with pytest.raises(PermissionDenied):
         pii.require(Role.IMPORTER)
     admin = Principal(2, "a", parse_scope("33"), parse_roles(["admin"]))
     assert all(admin.has(r) for r in Role)
 
 
-def test_cli_create_list_revoke(fresh_engine: Engine, fresh_db: str,
+def test_cli_create_list_revoke(fresh_db: str,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CIMHOUSE_DATABASE_URL", fresh_db)
     runner = CliRunner()

@@ -6,12 +6,21 @@ import json
 import sqlite3
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import MultiPolygon, Polygon, mapping
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
-from test_services_world import (
+from sqlalchemy.orm import Session
+
+from cimhouse.crs import transform_point
+from cimhouse.errors import InvalidInput
+from cimhouse.importers.boundaries.import_boundaries import import_boundaries
+from cimhouse.schema import Building, ChangeLog, Estate, ImportRun, Region
+from cimhouse.settings import Settings
+from tests.helpers.services_world import (
     COMMUNITY_A,
     COMMUNITY_B,
     World,
@@ -21,34 +30,29 @@ from test_services_world import (
     to_storage,
 )
 
-from cimhouse.crs import transform_point
-from cimhouse.errors import InvalidInput
-from cimhouse.importers.boundaries.import_boundaries import import_boundaries
-from cimhouse.schema import Building, ChangeLog, Estate, ImportRun, Region
-
 
 @pytest.fixture
-def world(session, test_settings) -> World:  # type: ignore[no-untyped-def]
+def world(session: Session, test_settings: Settings) -> World:
     return build_world(session, test_settings)
 
 
-def feature(props: dict, geom) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def feature(props: dict[str, Any], geom: BaseGeometry) -> dict[str, Any]:
     return {"type": "Feature", "properties": props,
             "geometry": mapping(geom) if geom is not None else None}
 
 
-def write_geojson(path: Path, features: list[dict]) -> Path:  # type: ignore[type-arg]
+def write_geojson(path: Path, features: list[dict[str, Any]]) -> Path:
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features},
                                ensure_ascii=False), encoding="utf-8")
     return path
 
 
-def area_m2(geom) -> float:  # type: ignore[no-untyped-def]
+def area_m2(geom: BaseGeometry) -> float:
     from cimhouse.crs import transform_geometry
     return float(transform_geometry(to_shape(geom), 4490, 4549).area)
 
 
-def test_estate_boundaries_assign_buildings(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_estate_boundaries_assign_buildings(session: Session, world: World, tmp_path: Path) -> None:
     loose = Building(county="330402", estate_id=None, region_code=COMMUNITY_A,
                      footprint=from_shape(MultiPolygon([to_storage(square(0, 700, 5))]),
                                           srid=4490), code=None)
@@ -72,24 +76,29 @@ def test_estate_boundaries_assign_buildings(session, world, tmp_path) -> None:  
     assert "Polygon" in result.rejected[1].reasons[0]
     assert "duplicate of feature 1" in result.rejected[2].reasons[0]
     assert report.exists()
-    assert result.updated == 2 and result.buildings_assigned == 1
+    assert result.updated == 2
+    assert result.buildings_assigned == 1
     e2 = session.get(Estate, ("330402", world.estates["E2"].id))
+    assert e2 is not None
     session.refresh(e2)
     assert area_m2(e2.boundary) == pytest.approx(200 * 200, rel=1e-3)
     session.refresh(loose)
     session.refresh(outside)
-    assert loose.estate_id == world.estates["E2"].id and outside.estate_id is None
+    assert loose.estate_id == world.estates["E2"].id
+    assert outside.estate_id is None
     logs = session.scalars(select(ChangeLog).where(
         ChangeLog.source == f"import_run:{result.import_run_id}")).all()
     kinds = sorted(log.object_kind for log in logs)
     assert kinds == ["building", "estate", "estate"]
-    assert session.get(ImportRun, result.import_run_id).kind == "boundaries"
+    run = session.get(ImportRun, result.import_run_id)
+    assert run is not None
+    assert run.kind == "boundaries"
 
     again = import_boundaries(session, path, level="estate")
     assert (again.updated, again.unchanged, again.buildings_assigned) == (0, 2, 0)
 
 
-def test_community_by_name_suffix_and_within(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_community_by_name_suffix_and_within(session: Session, tmp_path: Path) -> None:
     path = write_geojson(tmp_path / "c.geojson", [
         feature({"名称": "百福弄社区"}, to_storage(square(0, 0, 500))),
         feature({"code": COMMUNITY_B}, to_storage(square(2000, 0, 500))),
@@ -98,19 +107,22 @@ def test_community_by_name_suffix_and_within(session, tmp_path) -> None:  # type
     result = import_boundaries(session, path, level="community", within="330402")
     assert (result.updated, [r.line for r in result.rejected]) == (2, [3])
     region = session.get(Region, COMMUNITY_A)
+    assert region is not None
     session.refresh(region)
     assert area_m2(region.boundary) == pytest.approx(1000 * 1000, rel=1e-3)
     with pytest.raises(InvalidInput):
         import_boundaries(session, path, level="county")
 
 
-def _gpkg_blob(geom, srs_id: int) -> bytes:  # type: ignore[no-untyped-def]
-    return b"GP" + bytes([0, 1]) + struct.pack("<i", srs_id) + geom.wkb
+def _gpkg_blob(geom: BaseGeometry, srs_id: int) -> bytes:
+    wkb: bytes = geom.wkb
+    return b"GP" + bytes([0, 1]) + struct.pack("<i", srs_id) + wkb
 
 
-def test_geopackage_in_projected_crs(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_geopackage_in_projected_crs(session: Session, world: World, tmp_path: Path) -> None:
     from shapely.affinity import translate
-    from test_services_world import ORIGIN
+
+    from tests.helpers.services_world import ORIGIN
     polygon = translate(square(0, 0, 80), *ORIGIN)  # metres in EPSG:4549
     path = tmp_path / "e.gpkg"
     conn = sqlite3.connect(path)
@@ -131,14 +143,16 @@ def test_geopackage_in_projected_crs(session, world, tmp_path) -> None:  # type:
     result = import_boundaries(session, path, level="estate")
     assert (result.updated, len(result.rejected)) == (1, 0)
     e1 = session.get(Estate, ("330402", world.estates["E1"].id))
+    assert e1 is not None
     session.refresh(e1)
     assert area_m2(e1.boundary) == pytest.approx(160 * 160, rel=1e-3)
     lon, lat = transform_point(ORIGIN[0], ORIGIN[1], 4549, 4490)
+    assert e1.boundary is not None
     centre = to_shape(e1.boundary).centroid
     assert (centre.x, centre.y) == pytest.approx((lon, lat), abs=1e-6)
 
 
-def test_estate_names_narrowed_by_community_and_legacy_crs(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_estate_names_narrowed_by_community_and_legacy_crs(session: Session, world: World, tmp_path: Path) -> None:
     twin = Estate(county="330402", name="E1小区", region_code=COMMUNITY_B)  # same name in B
     session.add(twin)
     session.flush()
@@ -160,5 +174,6 @@ def test_estate_names_narrowed_by_community_and_legacy_crs(session, world, tmp_p
     session.refresh(twin)
     assert area_m2(twin.boundary) == pytest.approx(140 * 140, rel=1e-3)
     e1 = session.get(Estate, ("330402", world.estates["E1"].id))
+    assert e1 is not None
     session.refresh(e1)
     assert area_m2(e1.boundary) == pytest.approx(140 * 140, rel=1e-3)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import citus_only
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.db.distribute import DISTRIBUTED_TABLES, REFERENCE_TABLES, distribute
 from cimhouse.schema import CodeRegistry, House
 from cimhouse.scope import code_county_keys, parse_scope, scope_filter, with_county_keys
+from tests.helpers.database import citus_only
 
 pytestmark = citus_only("checks the Citus distribution (make test-citus)")
 
@@ -28,17 +28,19 @@ def explain(session: Session, statement: Any) -> str:
 def test_distribute_is_complete_and_idempotent(engine: Engine) -> None:
     with engine.connect() as conn:
         report = distribute(conn)
-        kinds = dict(conn.execute(text(
+        kinds: dict[str, str] = dict(conn.execute(text(
             "SELECT logicalrelid::regclass::text, partmethod::text FROM pg_dist_partition")
         ).all())
         colocated = conn.execute(text(
             "SELECT count(DISTINCT colocationid) FROM pg_dist_partition "
             "WHERE logicalrelid::regclass::text = ANY(:t)"),
             {"t": [t for t, _ in DISTRIBUTED_TABLES]}).scalar()
-    assert report.created == [] and report.workers == 2
+    assert report.created == []
+    assert report.workers == 2
     assert report.citus_version.startswith("13.0")
     assert all(kinds[t] == "n" for t in REFERENCE_TABLES)
-    assert all(kinds[t] == "h" for t, _ in DISTRIBUTED_TABLES) and kinds["audit_log"] == "h"
+    assert all(kinds[t] == "h" for t, _ in DISTRIBUTED_TABLES)
+    assert kinds["audit_log"] == "h"
     assert colocated == 1
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cimhouse.cli.main import app
@@ -19,12 +20,6 @@ from cimhouse.errors import Conflict, InvalidInput, NotFound, exit_code
 # the error table decides the exit code; 2 stays Click's own (usage errors)
 BAD, MISSING, USAGE = exit_code(InvalidInput("")), exit_code(NotFound("")), 2
 UNKNOWN_REGIONS = ["99", "330499", "999999", "9999", "330402999999"]
-
-
-@pytest.fixture
-def cli_env(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("CIMHOUSE_DATABASE_URL", fresh_db)
-    return fresh_db
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -42,10 +37,12 @@ def _count(engine: Engine, table: str) -> int:
         return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
-def test_db_upgrade_unknown_revision_is_a_clear_error(tmp_path: Path) -> None:
+def test_db_upgrade_unknown_revision_is_a_clear_error() -> None:
     # before any cluster is started or any URL read: the revision is checked first
     code, out = run("db", "upgrade", "foo")
-    assert code == BAD and "unknown revision 'foo'" in out and "heads" in out
+    assert code == BAD
+    assert "unknown revision 'foo'" in out
+    assert "heads" in out
 
 
 def test_db_upgrade_in_a_real_process_prints_no_traceback(tmp_path: Path) -> None:
@@ -59,10 +56,12 @@ def test_db_upgrade_in_a_real_process_prints_no_traceback(tmp_path: Path) -> Non
 @pytest.mark.parametrize("port", ["99999", "65536", "-1"])
 def test_serve_refuses_a_port_outside_1_65535(port: str) -> None:
     code, out = run("serve", "--port", port)
-    assert code == USAGE and "--port" in out
+    assert code == USAGE
+    assert "--port" in out
 
 
-def test_other_bad_arguments(cli_env: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("cli_env")
+def test_other_bad_arguments(tmp_path: Path) -> None:
     assert run("codes", "decode", "123")[0] == BAD
     assert run("codes", "split", "3304020070240010003001018", "--parts", "1")[0] == BAD
     assert run("jobs", "show", "abc")[0] == USAGE
@@ -71,7 +70,8 @@ def test_other_bad_arguments(cli_env: str, tmp_path: Path) -> None:
     changes = tmp_path / "changes.csv"
     changes.write_text("330402,330499\n", encoding="utf-8")
     code, out = run("codes", "apply-region-changes", str(changes), "--effective-date", "soon")
-    assert code == BAD and "effective" in out.lower()
+    assert code == BAD
+    assert "effective" in out.lower()
     assert run("tokens", "create", "--name", "x", "--scope", "330402", "--role", "king")[0] == BAD
     assert run("codes", "status", "3304020070240010003001018", "--status", "gone")[0] == BAD
     assert run("codes", "relabel", "3304020070240010003001018", "--set", "nonsense")[0] == BAD
@@ -85,37 +85,47 @@ def test_other_bad_arguments(cli_env: str, tmp_path: Path) -> None:
     # a report path in a directory that does not exist: the OS error, one line
     code, out = run("report", "services", "--scope", "330402", "--out",
                     str(tmp_path / "no" / "such" / "dir" / "r.json"))
-    assert code == BAD and "No such file or directory" in out
+    assert code == BAD
+    assert "No such file or directory" in out
 
 
 @pytest.mark.parametrize("scope", ["99", "330499", "330402999999",
                                    "3304020070249990000000005"])
-def test_codes_assign_unknown_scope_fails_before_any_job(cli_env: str, fresh_engine: Engine,
+@pytest.mark.usefixtures("cli_env")
+def test_codes_assign_unknown_scope_fails_before_any_job(fresh_engine: Engine,
                                                          scope: str) -> None:
     for extra in ([], ["--queue"]):
         code, out = run("codes", "assign", "--scope", scope, "--json", *extra)
-        assert code == MISSING and "no " in out and "with code" in out, out
+        assert code == MISSING, out
+        assert "no " in out, out
+        assert "with code" in out, out
     assert _count(fresh_engine, "job") == 0
 
 
-def test_tokens_create_unknown_scope_is_refused(cli_env: str, fresh_engine: Engine) -> None:
+@pytest.mark.usefixtures("cli_env")
+def test_tokens_create_unknown_scope_is_refused(fresh_engine: Engine) -> None:
     code, out = run("tokens", "create", "--name", "ghost", "--scope", "999999",
                     "--role", "reader")
-    assert code == MISSING and "no county with code 999999" in out
+    assert code == MISSING
+    assert "no county with code 999999" in out
     assert _count(fresh_engine, "api_principal") == 0
     code, out = run("tokens", "create", "--name", "real", "--scope", "330402",
                     "--role", "reader", "--json")
-    assert code == 0 and json.loads(out)["name"] == "real"
+    assert code == 0
+    assert json.loads(out)["name"] == "real"
 
 
-def test_report_services_unknown_scope_is_an_error(cli_env: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("cli_env")
+def test_report_services_unknown_scope_is_an_error(tmp_path: Path) -> None:
     out_file = tmp_path / "r.json"
     code, out = run("report", "services", "--scope", "330499", "--out", str(out_file))
-    assert code == MISSING and "no county with code 330499" in out
+    assert code == MISSING
+    assert "no county with code 330499" in out
     assert not out_file.exists()
 
 
-def test_import_boundaries_unknown_within_is_one_error(cli_env: str, fresh_engine: Engine,
+@pytest.mark.usefixtures("cli_env")
+def test_import_boundaries_unknown_within_is_one_error(fresh_engine: Engine,
                                                        tmp_path: Path) -> None:
     path = tmp_path / "estates.geojson"
     square = [[[120.75, 30.75], [120.76, 30.75], [120.76, 30.76], [120.75, 30.75]]]
@@ -125,11 +135,12 @@ def test_import_boundaries_unknown_within_is_one_error(cli_env: str, fresh_engin
     runs = _count(fresh_engine, "import_run")  # the template's regions load made one
     code, out = run("import", "boundaries", str(path), "--level", "estate",
                     "--within", "9999", "--report", str(tmp_path / "rejects.csv"))
-    assert code == MISSING and "no city with code 9999" in out
+    assert code == MISSING
+    assert "no city with code 9999" in out
     assert _count(fresh_engine, "import_run") == runs
 
 
-def test_resolve_scope(session) -> None:  # type: ignore[no-untyped-def]
+def test_resolve_scope(session: Session) -> None:
     assert resolve_scope(session, "330402").level == 3
     assert resolve_scope(session, "330402007024").level == 5
     for scope in UNKNOWN_REGIONS:

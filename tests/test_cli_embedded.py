@@ -36,15 +36,19 @@ def test_lifecycle_keeps_data(var_dir: Path) -> None:
     assert (var_dir / "secret.key").exists()
     assert run("db", "upgrade")[0] == 0
     code, out = run("regions", "load", "--json")
-    assert code == 0 and json.loads(out)["added"] == 27036
+    assert code == 0
+    assert json.loads(out)["added"] == 27036
     code, out = run("db", "status", "--json")
-    assert code == 0 and json.loads(out)["running"] is True
+    assert code == 0
+    assert json.loads(out)["running"] is True
     assert run("db", "stop")[0] == 0
     assert run("db", "status")[0] == 3  # not running
     assert run("db", "start")[0] == 0
     code, out = run("regions", "load", "--json")
     summary = json.loads(out)
-    assert code == 0 and summary["added"] == 0 and summary["unchanged"] == 27036
+    assert code == 0
+    assert summary["added"] == 0
+    assert summary["unchanged"] == 27036
 
 
 def test_every_command_has_help_with_example() -> None:

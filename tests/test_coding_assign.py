@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from test_coding_helpers import (
+
+from cimhouse.checksum import mod11_2
+from cimhouse.coding.assign_codes import assign_codes
+from cimhouse.coding.house_code import decode, is_valid
+from cimhouse.errors import InvalidInput
+from cimhouse.schema import Job
+from tests.helpers.coding_world import (
     COMMUNITY,
     COMMUNITY_2,
     OTHER_COUNTY_COMMUNITY,
@@ -14,12 +20,6 @@ from test_coding_helpers import (
     all_codes,
     build_world,
 )
-
-from cimhouse.checksum import mod11_2
-from cimhouse.coding.assign_codes import assign_codes
-from cimhouse.coding.house_code import decode, is_valid
-from cimhouse.errors import InvalidInput
-from cimhouse.schema import Job
 
 
 def test_codes_every_object_with_valid_structured_codes(session: Session) -> None:
@@ -31,7 +31,7 @@ def test_codes_every_object_with_valid_structured_codes(session: Session) -> Non
     for table, values in codes.items():
         assert all(code is not None and is_valid(code) for code in values), table
         assert {decode(code).object_kind for code in values if code} == {table}
-    estates = dict(session.execute(text("SELECT name, code FROM estate")).all())
+    estates: dict[str, str] = dict(session.execute(text("SELECT name, code FROM estate")).all())
     assert estates == {"小区A": COMMUNITY + "001" + "0" * 9 + mod11_2(COMMUNITY + "001" + "0" * 9),
                        "小区B": COMMUNITY + "002" + "0" * 9 + mod11_2(COMMUNITY + "002" + "0" * 9)}
     # buildings were inserted 3幢, 2幢, 1幢: numbered by label, not by insertion order
@@ -44,7 +44,8 @@ def test_codes_every_object_with_valid_structured_codes(session: Session) -> Non
             assert code[:15] == estate_code[:15]
             assert int(code[15:19]) == int(label.rstrip("幢"))
         else:
-            assert code[:15] == COMMUNITY + "000" and code[15:19] == "0001"
+            assert code[:15] == COMMUNITY + "000"
+            assert code[15:19] == "0001"
     # houses inserted in reverse room order: numbered unit, floor, room
     first_building = session.execute(text(
         "SELECT h.room_label, h.code FROM house h JOIN building b "
@@ -71,9 +72,13 @@ def test_registry_lineage_counters_and_job(session: Session) -> None:
         "SELECT last_number FROM code_counter WHERE prefix = :p"),
         {"p": COMMUNITY}).scalar() == 1
     job = session.get(Job, result.job_id)
-    assert job is not None and job.status == "succeeded" and job.requested_by == "tester"
-    assert job.counts["houses"] == counts["houses"] and job.finished_at is not None
-    assert job.scope_code == "330402" and job.kind == "code_assignment"
+    assert job is not None
+    assert job.status == "succeeded"
+    assert job.requested_by == "tester"
+    assert job.counts["houses"] == counts["houses"]
+    assert job.finished_at is not None
+    assert job.scope_code == "330402"
+    assert job.kind == "code_assignment"
 
 
 def test_idempotent_and_continues_numbering(session: Session) -> None:
@@ -81,7 +86,8 @@ def test_idempotent_and_continues_numbering(session: Session) -> None:
     assign_codes(session, COMMUNITY, actor="t")
     before = all_codes(session)
     again = assign_codes(session, COMMUNITY, actor="t")
-    assert again.issued == 0 and all_codes(session) == before
+    assert again.issued == 0
+    assert all_codes(session) == before
     # new objects later: numbers continue after the highest issued, old codes untouched
     estate_id = session.execute(text("SELECT id FROM estate")).scalar_one()
     (new_building,) = add_buildings(session, COMMUNITY, estate_id, ["1幢"])  # same label
@@ -125,17 +131,20 @@ def test_scope_limits_work_and_pulls_in_parents(session: Session) -> None:
     assert (by_estate.estates, by_estate.buildings, by_estate.houses) == (0, 1, 1)
     # a house scope reaches into an uncoded building outside the scope's buildings
     other = assign_codes(session, "330411", actor="t")
-    assert other.counties == ["330411"] and other.houses > 0
+    assert other.counties == ["330411"]
+    assert other.houses > 0
 
 
 def test_dry_run_writes_nothing_but_the_job(session: Session) -> None:
     counts = build_world(session, estates=1, buildings=1)
     result = assign_codes(session, "3304", actor="t", dry_run=True)
-    assert result.houses == counts["houses"] and result.dry_run
+    assert result.houses == counts["houses"]
+    assert result.dry_run
     assert session.execute(text("SELECT count(*) FROM house WHERE code IS NOT NULL")).scalar() == 0
     assert session.execute(text("SELECT count(*) FROM code_registry")).scalar() == 0
     job = session.get(Job, result.job_id)
-    assert job is not None and job.counts["dry_run"] is True
+    assert job is not None
+    assert job.counts["dry_run"] is True
 
 
 def test_deterministic_across_databases(session: Session) -> None:

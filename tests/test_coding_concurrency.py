@@ -9,18 +9,15 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from test_coding_helpers import COMMUNITY, COMMUNITY_2, build_world
 
 from cimhouse.coding.assign_codes import AssignResult, assign_codes
 from cimhouse.coding.jobs import run_inline_assignment
 from cimhouse.db import session_scope
 from cimhouse.schema import Job
-
-TESTS_DIR = Path(__file__).resolve().parent
+from tests.helpers.coding_world import COMMUNITY, COMMUNITY_2, build_world
 
 
 def _assert_consistent(engine: Engine) -> None:
@@ -77,14 +74,14 @@ def test_overlapping_jobs_serialise_and_both_succeed(fresh_engine: Engine) -> No
     with fresh_engine.connect() as conn:
         total = sum(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() or 0
                     for t in ("estate", "building", "house"))
-    assert first.issued > 0 and second.issued > 0
+    assert first.issued > 0
+    assert second.issued > 0
     assert first.issued + second.issued == total
     _assert_consistent(fresh_engine)
 
 
 CHILD = textwrap.dedent("""
-    import sys, time
-    sys.path.insert(0, {tests!r})
+    import time
     import importlib
     module = importlib.import_module("cimhouse.coding.assign_codes")
     from cimhouse.coding.jobs import run_inline_assignment
@@ -110,7 +107,7 @@ def test_sigkill_mid_run_then_rerun_completes(fresh_db: str, fresh_engine: Engin
     with session_scope(fresh_engine) as session:
         build_world(session, COMMUNITY, estates=2, buildings=2, floors=3, per_floor=2)
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD.format(tests=str(TESTS_DIR), url=fresh_db)],
+        [sys.executable, "-c", CHILD.format(url=fresh_db)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert child.stdout is not None
     lines = [child.stdout.readline() for _ in range(kill_after_lines)]
@@ -127,5 +124,6 @@ def test_sigkill_mid_run_then_rerun_completes(fresh_db: str, fresh_engine: Engin
     _assert_consistent(fresh_engine)
     with session_scope(fresh_engine) as session:
         doomed = session.query(Job).filter(Job.requested_by == "doomed").one()
-        assert doomed.status == "failed" and "interrupted" in (doomed.error or "")
+        assert doomed.status == "failed"
+        assert "interrupted" in (doomed.error or "")
         assert session.get(Job, rerun.job_id).status == "succeeded"  # type: ignore[union-attr]

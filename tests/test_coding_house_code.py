@@ -50,7 +50,8 @@ def test_round_trip(value: tuple[str, int, int, int]) -> None:
     decoded = decode(code)
     assert (decoded.region_code, decoded.estate_number, decoded.building_number,
             decoded.house_number) == value
-    assert decoded.code == code and validate(display(code)) == code
+    assert decoded.code == code
+    assert validate(display(code)) == code
     fullwidth = display(code).translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
     assert normalize(fullwidth.replace("-", " ").lower()) == code
     kind = decoded.object_kind

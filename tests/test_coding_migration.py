@@ -41,7 +41,7 @@ def test_downgrade_removes_procrastinate_and_upgrade_restores(
     try:
         migrations.upgrade(engine)
         with engine.connect() as conn:
-            assert conn.execute(leftovers).scalar() > 20
+            assert conn.execute(leftovers).scalar_one() > 20
         migrations.check(engine)  # procrastinate's tables, types, functions are ignored
         migrations.downgrade(engine, "base")
         with engine.connect() as conn:

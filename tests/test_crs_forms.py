@@ -35,7 +35,7 @@ FORMS = [("CGCS2000", LON, LAT), ("epsg:4490", LON, LAT), ("EPSG::4326", LON, LA
          ("EPSG:4549", X, Y), ("epsg 4549", X, Y), ("高德", *wgs84_to_gcj02(LON, LAT))]
 
 
-@pytest.mark.parametrize("name, expected", [
+@pytest.mark.parametrize(("name", "expected"), [
     ("", "CGCS2000"), ("EPSG:4490", "CGCS2000"), ("epsg:4326", "WGS84"), ("百度", "BD09"),
     ("EPSG:4549", "EPSG:4549"), ("EPSG::4549", "EPSG:4549"), ("epsg:04549", "EPSG:4549")])
 def test_one_spelling_of_every_form(name: str, expected: str) -> None:
@@ -44,7 +44,7 @@ def test_one_spelling_of_every_form(name: str, expected: str) -> None:
 
 @pytest.mark.parametrize("name", ["Beijing54", "EPSG:999999", "EPSG:"])
 def test_unknown_forms_raise_value_error(name: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown coordinate system"):
         crs_name(name)
 
 
@@ -55,22 +55,24 @@ def test_output_and_input_round_trip(system: str) -> None:
     assert (back.x, back.y) == pytest.approx((LON, LAT), abs=1e-8)
 
 
-@pytest.mark.parametrize("crs, x, y", FORMS)
+@pytest.mark.parametrize(("crs", "x", "y"), FORMS)
 def test_facilities_accept_every_form(crs: str, x: float, y: float) -> None:
     row, reasons = validate_row({"name": "菜场", "category": "菜场", "lon": str(x),
                                  "lat": str(y)}, default_crs=crs)
     assert reasons == []
-    assert row is not None and row.wkt is not None
+    assert row is not None
+    assert row.wkt is not None
     assert Point(*_xy(row.wkt)).distance(Point(LON, LAT)) < 1e-6
 
 
-@pytest.mark.parametrize("crs, x, y", FORMS)
+@pytest.mark.parametrize(("crs", "x", "y"), FORMS)
 def test_boundaries_accept_every_form(crs: str, x: float, y: float) -> None:
     square = box(x - 1e-4, y - 1e-4, x + 1e-4, y + 1e-4) if x < 1000 else box(x - 10, y - 10,
                                                                                x + 10, y + 10)
     staged, rejected = _validate([(1, {"code": "330402007024", "name": "百福弄"}, square, None)],
                                  crs, "community")
-    assert rejected == [] and len(staged) == 1
+    assert rejected == []
+    assert len(staged) == 1
 
 
 def _xy(wkt: str) -> tuple[float, float]:
@@ -82,7 +84,7 @@ def _xy(wkt: str) -> tuple[float, float]:
 ADDRESS = "浙江省嘉兴市南湖区建设街道百福弄社区居委会梅花苑小区3幢2单元501室"
 
 
-@pytest.mark.parametrize("crs, x, y", FORMS)
+@pytest.mark.parametrize(("crs", "x", "y"), FORMS)
 def test_register_accepts_every_form(session: Session, tmp_path: Path, crs: str, x: float,
                                      y: float) -> None:
     path = tmp_path / "r.csv"
@@ -97,7 +99,7 @@ def test_register_accepts_every_form(session: Session, tmp_path: Path, crs: str,
     assert to_shape(house.location).distance(Point(LON, LAT)) < 1e-6
 
 
-@pytest.mark.parametrize("crs, x, y", FORMS)
+@pytest.mark.parametrize(("crs", "x", "y"), FORMS)
 def test_footprints_accept_every_form(session: Session, tmp_path: Path, crs: str, x: float,
                                       y: float) -> None:
     path = tmp_path / "r.csv"
@@ -115,4 +117,5 @@ def test_footprints_accept_every_form(session: Session, tmp_path: Path, crs: str
     result = attach_footprints(session, tmp_path / "f.geojson")
     assert (result.updated, result.rejected) == (1, []), result.rejected
     building = session.scalars(select(Building)).one()
+    assert building.footprint is not None
     assert to_shape(building.footprint).centroid.distance(Point(LON, LAT)) < 1e-6

@@ -35,7 +35,7 @@ def test_inverse_is_exact_where_the_published_one_step_inverse_is_not() -> None:
     assert wgs84_to_gcj02(*ours) == pytest.approx(BEIJING, abs=1e-9)  # and exact round trip
 
 
-@pytest.mark.parametrize("lon, lat", [(120.7555, 30.7461), (121.02, 30.70), (118.9, 32.1)])
+@pytest.mark.parametrize(("lon", "lat"), [(120.7555, 30.7461), (121.02, 30.70), (118.9, 32.1)])
 def test_round_trips_in_jiaxing(lon: float, lat: float) -> None:
     assert gcj02_to_wgs84(*wgs84_to_gcj02(lon, lat)) == pytest.approx((lon, lat), abs=1e-9)
     bd = gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
@@ -48,5 +48,5 @@ def test_outside_china_untouched_and_names() -> None:
     assert wgs84_to_gcj02(2.35, 48.85) == (2.35, 48.85)
     assert [normalize_coordinate_system(n) for n in ("", "gcj-02", "百度", "EPSG:4326", "国家2000")] \
         == ["CGCS2000", "GCJ02", "BD09", "WGS84", "CGCS2000"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown coordinate system"):
         normalize_coordinate_system("Beijing54")

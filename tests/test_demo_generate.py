@@ -14,10 +14,8 @@ from sqlalchemy.orm import Session
 from cimhouse.demo.generate_demo import DEMO_TODAY, REGISTER_HEADER, generate_demo
 from cimhouse.idnumber import parse_id_number
 from cimhouse.importers.register.import_register import import_register
-from cimhouse.pii import PiiVault
 from cimhouse.schema.vocab import FacilityCategory
-
-VAULT = PiiVault(b"k" * 32)
+from tests.helpers.keys import VAULT
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +45,8 @@ def test_register_persons_are_valid_and_varied(clean: Path) -> None:
     alone_elderly = [h for h, people in by_house.items()
                      if len(people) == 1 and ages[people[0]] >= 70]
     with_toddlers = [h for h, people in by_house.items() if any(ages[p] < 3 for p in people)]
-    assert alone_elderly and with_toddlers
+    assert alone_elderly
+    assert with_toddlers
     assert {row["人房关系"] for row in rows} == {"产权", "户籍", "常住", "租住"}
     assert all(row["房屋坐落"].startswith("浙江省嘉兴市") for row in rows)
 
@@ -55,9 +54,12 @@ def test_register_persons_are_valid_and_varied(clean: Path) -> None:
 def test_geometry_and_facilities(clean: Path) -> None:
     estates = json.loads((clean / "estates.geojson").read_text("utf-8"))
     buildings = json.loads((clean / "buildings.geojson").read_text("utf-8"))
-    assert estates["features"] and buildings["features"]
+    assert estates["features"]
+    assert buildings["features"]
     ring = buildings["features"][0]["geometry"]["coordinates"][0][0]
-    assert ring[0] == ring[-1] and 120 < ring[0][0] < 122 and 30 < ring[0][1] < 31.2
+    assert ring[0] == ring[-1]
+    assert 120 < ring[0][0] < 122
+    assert 30 < ring[0][1] < 31.2
     with (clean / "facilities.csv").open(encoding="utf-8") as handle:
         categories = Counter(row["category"] for row in csv.DictReader(handle))
     assert set(categories) == {c.value for c in FacilityCategory}
@@ -69,10 +71,12 @@ def test_messy_register_imports_with_exactly_the_bad_rows_rejected(
     raw = (tmp_path / "register.csv").read_bytes()
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")
-    assert summary.dirt["bad_checksum"] > 0 and summary.dirt["duplicate_rows"] > 0
+    assert summary.dirt["bad_checksum"] > 0
+    assert summary.dirt["duplicate_rows"] > 0
     result = import_register(session, tmp_path / "register.csv", vault=VAULT,
                              report_path=tmp_path / "rejects.csv")
-    assert result.encoding == "gb18030" and result.header_line == 3
+    assert result.encoding == "gb18030"
+    assert result.header_line == 3
     assert result.read == summary.register_rows
     assert result.accepted + result.rejected == result.read
     assert result.rejected == summary.rejected_expected, result.reasons
@@ -84,7 +88,8 @@ def test_messy_register_imports_with_exactly_the_bad_rows_rejected(
                                   "count(location), count(*) FILTER (WHERE ST_Intersects(location, "
                                   "ST_MakeEnvelope(120.3, 30.2, 121.3, 31.1, 4490))) FROM house")
                              ).one()
-    assert houses[0] == houses[1] == summary.houses and houses[2] > 0
+    assert houses[0] == houses[1] == summary.houses
+    assert houses[2] > 0
     assert houses[3] == houses[4] == summary.houses  # a CGCS2000 point in Jiaxing each
 
 
@@ -93,7 +98,8 @@ def test_footprints_attach_to_registered_buildings(session: Session, clean: Path
 
     import_register(session, clean / "register.csv", vault=VAULT)
     result = attach_footprints(session, clean / "buildings.geojson")
-    assert result.rejected == [] and result.updated == result.read > 0
+    assert result.rejected == []
+    assert result.updated == result.read > 0
     with_footprint = session.scalar(text(
         "SELECT count(*) FROM building WHERE ST_IsValid(footprint) AND floors_above > 0"))
     assert with_footprint == result.read

@@ -62,7 +62,8 @@ def _sources() -> Iterator[tuple[str, str]]:
 
 def test_help_texts_are_walked() -> None:
     names = [name for name, _ in _help_texts()]
-    assert "cimhouse codes validate" in names and "cimhouse serve" in names
+    assert "cimhouse codes validate" in names
+    assert "cimhouse serve" in names
     assert len(names) > 25
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -12,10 +13,10 @@ from cimhouse.db import EmbeddedCluster
 
 
 @pytest.fixture
-def cluster() -> EmbeddedCluster:
+def cluster() -> Iterator[EmbeddedCluster]:
     root = Path(tempfile.mkdtemp(prefix="cimemb-", dir="/tmp"))
     c = EmbeddedCluster(root / "pg")
-    yield c  # type: ignore[misc]
+    yield c
     c.destroy()
 
 
@@ -29,7 +30,8 @@ def test_start_stop_restart_keeps_data(cluster: EmbeddedCluster) -> None:
         conn.execute("INSERT INTO t VALUES ('survives')")
         assert conn.execute("SELECT postgis_version()").fetchone()
     status = cluster.status()
-    assert status.running and status.pid
+    assert status.running
+    assert status.pid
     assert cluster.stop() is True
     assert cluster.stop() is False
     assert not cluster.status().running

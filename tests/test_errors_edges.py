@@ -34,7 +34,8 @@ def test_domain_errors_never_exit_with_clicks_usage_code() -> None:
     assert all(4 <= code <= 9 for code in exits.values()), exits
     assert EXIT_USAGE not in exits.values()
     assert {EXIT_REJECTED, EXIT_NOT_RUNNING}.isdisjoint(exits.values())
-    assert exit_code(Conflict("x")) == 6 and exit_code(CimhouseError("x")) == 4
+    assert exit_code(Conflict("x")) == 6
+    assert exit_code(CimhouseError("x")) == 4
 
 
 def test_a_unique_violation_becomes_a_conflict(session: Session) -> None:
@@ -48,7 +49,8 @@ def test_a_unique_violation_becomes_a_conflict(session: Session) -> None:
     error = integrity_error(caught.value)
     assert isinstance(error, Conflict)
     assert error.message == "a principal with this name already exists"
-    assert "INSERT" not in error.message and "twice" not in error.message
+    assert "INSERT" not in error.message
+    assert "twice" not in error.message
 
 
 def test_a_check_violation_becomes_invalid_input(session: Session) -> None:
@@ -56,7 +58,8 @@ def test_a_check_violation_becomes_invalid_input(session: Session) -> None:
         session.execute(text("INSERT INTO api_principal (name, scope_code, scope_level, roles,"
                              " token_hash) VALUES ('x', '33', 9, '{}', 'x')"))
     error = integrity_error(caught.value)
-    assert isinstance(error, InvalidInput) and error.message == "unknown scope level"
+    assert isinstance(error, InvalidInput)
+    assert error.message == "unknown scope level"
 
 
 def test_mutations_answer_an_integrity_error_with_its_type(session: Session) -> None:
@@ -70,7 +73,8 @@ def test_mutations_answer_an_integrity_error_with_its_type(session: Session) -> 
         return row
 
     answer = run_mutation(session, create)
-    assert isinstance(answer, ConflictError) and answer.code == "CONFLICT"
+    assert isinstance(answer, ConflictError)
+    assert answer.code == "CONFLICT"
     assert "already exists" in answer.message
     # the savepoint was rolled back: the session goes on
     bad = run_mutation(session, lambda: session.execute(text(

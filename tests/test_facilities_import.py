@@ -8,16 +8,25 @@ from pathlib import Path
 import pytest
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
-from test_services_world import COMMUNITY_A, COMMUNITY_B, ORIGIN, build_world, estate_code
+from sqlalchemy.orm import Session
 
 from cimhouse.crs import transform_point, wgs84_to_gcj02
 from cimhouse.errors import InvalidInput
 from cimhouse.importers.facilities.import_facilities import import_facilities
 from cimhouse.schema import Facility, ImportRun
+from cimhouse.settings import Settings
+from tests.helpers.services_world import (
+    COMMUNITY_A,
+    COMMUNITY_B,
+    ORIGIN,
+    World,
+    build_world,
+    estate_code,
+)
 
 
 def lonlat(x: float, y: float) -> tuple[float, float]:
-    """Local metres (see test_services_world) -> CGCS2000 lon/lat."""
+    """Local metres (see tests/helpers/services_world.py) -> CGCS2000 lon/lat."""
     return transform_point(ORIGIN[0] + x, ORIGIN[1] + y, 4549, 4490)
 
 
@@ -27,16 +36,16 @@ def write_csv(path: Path, lines: list[str]) -> Path:
 
 
 @pytest.fixture
-def world(session, test_settings):  # type: ignore[no-untyped-def]
+def world(session: Session, test_settings: Settings) -> World:
     return build_world(session, test_settings)
 
 
-def imported(session, source: str) -> dict[str, Facility]:  # type: ignore[no-untyped-def]
+def imported(session: Session, source: str) -> dict[str, Facility]:
     rows = session.scalars(select(Facility).where(Facility.source == source)).all()
     return {f.name: f for f in rows}
 
 
-def test_csv_placed_by_boundary_code_and_nearest(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_csv_placed_by_boundary_code_and_nearest(session: Session, world: World, tmp_path: Path) -> None:
     in_e1 = lonlat(10, 10)        # inside E1's boundary
     near_e3 = lonlat(2000, 300)   # 250 m from E3's boundary, outside every boundary
     far = lonlat(20000, 20000)    # nothing within 1 km
@@ -61,9 +70,12 @@ def test_csv_placed_by_boundary_code_and_nearest(session, world, tmp_path) -> No
     assert (result.added, result.updated, result.unchanged) == (4, 0, 0)
     assert [r.line for r in result.rejected] == [5, 7, 8, 9, 10, 11]
     reasons = {r.line: " ".join(r.reasons) for r in result.rejected}
-    assert "1000 m" in reasons[5] and "名称为空" in reasons[7]
-    assert "unknown facility category" in reasons[8] and "outside China" in reasons[9]
-    assert "duplicate of line 2" in reasons[10] and "capacity" in reasons[11]
+    assert "1000 m" in reasons[5]
+    assert "名称为空" in reasons[7]
+    assert "unknown facility category" in reasons[8]
+    assert "outside China" in reasons[9]
+    assert "duplicate of line 2" in reasons[10]
+    assert "capacity" in reasons[11]
     assert report.read_text(encoding="utf-8-sig").count("\n") == 7
     rows = imported(session, "test")
     toddler = rows["阳光托育园"]
@@ -76,6 +88,7 @@ def test_csv_placed_by_boundary_code_and_nearest(session, world, tmp_path) -> No
         "elderly_care", COMMUNITY_B, None, 40)
     market = rows["高德菜场"]  # GCJ-02 converted back: inside E1 again
     assert market.estate_id == world.estates["E1"].id
+    assert market.geom is not None
     point = to_shape(market.geom)
     x, y = transform_point(point.x, point.y, 4490, 4549)
     assert (x - ORIGIN[0], y - ORIGIN[1]) == pytest.approx((0, 20), abs=0.05)
@@ -83,6 +96,7 @@ def test_csv_placed_by_boundary_code_and_nearest(session, world, tmp_path) -> No
     assert (police.category, police.geom, police.region_code) == ("security", None,
                                                                   COMMUNITY_B)
     run = session.get(ImportRun, result.import_run_id)
+    assert run is not None
     assert (run.kind, run.rows_read, run.rows_accepted, run.rows_rejected) == (
         "facilities", 10, 4, 6)
     assert run.report_path == str(report)
@@ -92,7 +106,8 @@ def test_csv_placed_by_boundary_code_and_nearest(session, world, tmp_path) -> No
     assert len(imported(session, "test")) == 4
 
 
-def test_reimport_updates_changed_rows_and_keys_without_ids(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_reimport_updates_changed_rows_and_keys_without_ids(session: Session, tmp_path: Path) -> None:
     lon, lat = lonlat(10, 10)
     first = write_csv(tmp_path / "a.csv", ["name,category,lon,lat,capacity",
                                            f"小太阳幼儿园,幼儿园,{lon},{lat},100"])
@@ -105,7 +120,7 @@ def test_reimport_updates_changed_rows_and_keys_without_ids(session, world, tmp_
     assert imported(session, "s")["小太阳幼儿园"].capacity == 120
 
 
-def test_geojson_polygons_estate_code_and_dry_run(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_geojson_polygons_estate_code_and_dry_run(session: Session, world: World, tmp_path: Path) -> None:
     ring = [list(lonlat(x, y)) for x, y in ((1900, -100), (1950, -100), (1950, -50),
                                             (1900, -50), (1900, -100))]
     data = {"type": "FeatureCollection", "features": [
@@ -130,7 +145,8 @@ def test_geojson_polygons_estate_code_and_dry_run(session, world, tmp_path) -> N
     assert result.matched_by == {"nearest_estate": 1, "estate_code": 1}
 
 
-def test_xlsx_and_bad_files(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_xlsx_and_bad_files(session: Session, tmp_path: Path) -> None:
     import xlsxwriter
 
     lon, lat = lonlat(0, 0)
@@ -149,7 +165,7 @@ def test_xlsx_and_bad_files(session, world, tmp_path) -> None:  # type: ignore[n
         import_facilities(session, write_csv(tmp_path / "x.shp", ["x"]))
 
 
-def test_epsg_spellings_and_projected_coordinates(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_epsg_spellings_and_projected_coordinates(session: Session, world: World, tmp_path: Path) -> None:
     lon, lat = lonlat(10, 10)
     x, y = ORIGIN[0] + 10, ORIGIN[1] + 10  # the same place in EPSG:4549 metres
     path = write_csv(tmp_path / "e.csv", [
@@ -173,7 +189,7 @@ def test_epsg_spellings_and_projected_coordinates(session, world, tmp_path) -> N
     assert imported(session, "legacy")["戊"].estate_id == world.estates["E1"].id
 
 
-def test_demo_facilities_file_imports_cleanly(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_facilities_file_imports_cleanly(session: Session, tmp_path: Path) -> None:
     from cimhouse.demo.generate_demo import generate_demo
 
     summary = generate_demo(tmp_path / "demo", houses=400, seed=3)
@@ -183,14 +199,16 @@ def test_demo_facilities_file_imports_cleanly(session, tmp_path) -> None:  # typ
     assert result.matched_by == {"community_code": summary.facilities}
 
 
-def test_same_ids_from_another_county_are_conflicts_not_moves(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_same_ids_from_another_county_are_conflicts_not_moves(session: Session, tmp_path: Path) -> None:
     """Issue 11 item 7: three sets all named facilities.csv with ids demo-000001... moved
     each other's facilities across counties; a renamed facility was reported unchanged."""
     header = "external_id,name,category,address,community_code,capacity"
-    first = write_csv((tmp_path / "nanhu").mkdir() or tmp_path / "nanhu" / "facilities.csv", [
+    (tmp_path / "nanhu").mkdir()
+    (tmp_path / "xiuzhou").mkdir()
+    first = write_csv(tmp_path / "nanhu" / "facilities.csv", [
         header, "demo-000001,庆丰社区小学,education,庆丰路1号,330402007024,600",
         "demo-000002,庆丰社区卫生服务站,medical,庆丰路2号,330402007024,"])
-    second = write_csv((tmp_path / "xiuzhou").mkdir() or tmp_path / "xiuzhou" / "facilities.csv",
+    second = write_csv(tmp_path / "xiuzhou" / "facilities.csv",
                        [header, "demo-000001,秀清社区托育,childcare,秀清路9号,330411005005,40",
                         "demo-000003,秀清社区菜场,菜场,秀清路3号,330411005005,"])
     assert import_facilities(session, first).added == 2  # source: the stem, "facilities"
@@ -201,13 +219,16 @@ def test_same_ids_from_another_county_are_conflicts_not_moves(session, tmp_path)
     reason = clash.rejected[0].reasons[0]
     assert "已属于县（区）330402 的设施“庆丰社区小学”（330402007024），本行位于 330411005005" in reason
     assert "a facility never changes county, so nothing was updated" in reason
-    assert "--source" in reason and "demo-000001" in report.read_text("utf-8-sig")
+    assert "--source" in reason
+    assert "demo-000001" in report.read_text("utf-8-sig")
     school = imported(session, "facilities")["庆丰社区小学"]
     assert (school.county, school.region_code, school.address, school.category) == (
         "330402", "330402007024", "庆丰路1号", "education")
     assert imported(session, "facilities")["秀清社区菜场"].county == "330411"
     run = session.get(ImportRun, clash.import_run_id)
-    assert run.summary["conflicts"] == 1 and clash.summary()["conflicts"] == 1
+    assert run is not None
+    assert run.summary["conflicts"] == 1
+    assert clash.summary()["conflicts"] == 1
     # the other county's data under its own source is simply added
     own = import_facilities(session, second, source="xiuzhou")
     assert (own.added, own.conflicts, own.rejected) == (2, 0, [])
@@ -220,11 +241,13 @@ def test_same_ids_from_another_county_are_conflicts_not_moves(session, tmp_path)
     assert (result.added, result.updated, result.unchanged, result.conflicts) == (0, 1, 1, 0)
     session.expire_all()  # the import updates in SQL, not through these objects
     names = imported(session, "facilities")
-    assert "庆丰实验小学" in names and "庆丰社区小学" not in names
+    assert "庆丰实验小学" in names
+    assert "庆丰社区小学" not in names
     assert import_facilities(session, renamed).unchanged == 2
 
 
-def test_same_place_in_another_county_is_a_conflict(session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_same_place_in_another_county_is_a_conflict(session: Session, tmp_path: Path) -> None:
     """Without ids the key is name + category + place: a hit in another county is a conflict."""
     lon, lat = lonlat(10, 10)  # inside E1 (330402007024)
     header = "name,category,lon,lat,community_code"

@@ -3,30 +3,15 @@ mutations, errors and limits, against a committed multi-county world."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
-from test_graphql_world import ApiWorld, api_world, post
 
 from cimhouse.api.app import create_app
-from cimhouse.db import EmbeddedCluster
 from cimhouse.schema import AuditLog, ChangeLog
 from cimhouse.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def aw(pg_cluster: EmbeddedCluster, template_db: str,
-       test_settings: Settings) -> Iterator[ApiWorld]:
-    with api_world(pg_cluster, template_db, test_settings) as built:
-        yield built
-
-
-@pytest.fixture(scope="module")
-def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
-    return TestClient(create_app(test_settings, engine=aw.engine))
+from tests.helpers.graphql_world import ApiWorld, post
 
 
 def data(reply: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +43,8 @@ def test_estates_limited_to_scope(client: TestClient, aw: ApiWorld) -> None:
     reply = data(post(client, aw.tokens["county"],
                       "{ estates(first: 100) { totalCount edges { node { code regionCode } } } }"))
     codes = [e["node"]["code"] for e in reply["estates"]["edges"]]
-    assert codes and all(c.startswith(community[:6]) for c in codes)
+    assert codes
+    assert all(c.startswith(community[:6]) for c in codes)
     expected = [c for c in aw.world.estates if aw.world.visible(c, community[:6])]
     assert sorted(codes) == sorted(expected)
     assert reply["estates"]["totalCount"] == len(expected)
@@ -80,12 +66,13 @@ def test_paging_with_opaque_cursor(client: TestClient, aw: ApiWorld) -> None:
     assert len(set(seen)) == len(seen)
 
 
-def test_page_size_capped(client: TestClient, aw: ApiWorld, test_settings: Settings) -> None:
+def test_page_size_capped(aw: ApiWorld, test_settings: Settings) -> None:
     small = TestClient(create_app(test_settings.with_changes(max_page_size=4),
                                   engine=aw.engine))
     page = data(post(small, aw.tokens["province"], "{ houses(first: 1000) { edges { cursor } "
                      "pageInfo { hasNextPage } } }"))["houses"]
-    assert len(page["edges"]) == 4 and page["pageInfo"]["hasNextPage"]
+    assert len(page["edges"]) == 4
+    assert page["pageInfo"]["hasNextPage"]
 
 
 def test_lookup_any_form_with_decoding_and_scope(client: TestClient, aw: ApiWorld) -> None:
@@ -96,7 +83,8 @@ def test_lookup_any_form_with_decoding_and_scope(client: TestClient, aw: ApiWorl
         community county estateNumber buildingNumber houseNumber display }
         house { code building { code estate { code } } } } }"""
     found = data(post(client, aw.tokens["county"], query, {"c": typed}))["lookup"]
-    assert found["code"] == code and found["house"]["code"] == code
+    assert found["code"] == code
+    assert found["house"]["code"] == code
     assert found["decoding"]["objectKind"] == "house"
     assert found["decoding"]["county"] == code[:6]
     outside = data(post(client, aw.tokens["other_county"], query, {"c": code}))["lookup"]
@@ -109,7 +97,8 @@ def test_validate_code(client: TestClient, aw: ApiWorld) -> None:
     query = "query($c: String!) { validateCode(code: $c) { valid code problem } }"
     assert data(post(client, aw.tokens["town"], query, {"c": code}))["validateCode"]["valid"]
     result = data(post(client, aw.tokens["town"], query, {"c": bad}))["validateCode"]
-    assert not result["valid"] and "position 25" in result["problem"]
+    assert not result["valid"]
+    assert "position 25" in result["problem"]
 
 
 def test_nested_estate_buildings_houses_residents(client: TestClient, aw: ApiWorld) -> None:
@@ -118,7 +107,8 @@ def test_nested_estate_buildings_houses_residents(client: TestClient, aw: ApiWor
         buildings { code houses { code residents { relation person { name idNumber } } } } } } } }"""
     node = data(post(client, aw.tokens["estate"], query, {"e": estate}))["estates"]["edges"][0]
     houses = [h for b in node["node"]["buildings"] for h in b["houses"]]
-    assert houses and all(h["residents"] for h in houses)
+    assert houses
+    assert all(h["residents"] for h in houses)
     ids = [r["person"]["idNumber"] for h in houses for r in h["residents"]]
     assert all("********" in i for i in ids)
 
@@ -130,10 +120,11 @@ def test_full_id_numbers_only_for_pii_reader_and_audited(client: TestClient,
     masked = data(post(client, aw.tokens["county"], query, {"n": number}))["person"]
     assert masked["idNumber"] == number[:6] + "********" + number[-4:]
     with aw.engine.connect() as conn:
-        before = conn.scalar(select(func.count()).select_from(AuditLog).where(
-            AuditLog.action == "pii.read"))
+        before = conn.execute(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "pii.read")).scalar_one()
     full = data(post(client, aw.tokens["community"], query, {"n": number}))["person"]
-    assert full["idNumber"] == number and "****" not in full["phone"]
+    assert full["idNumber"] == number
+    assert "****" not in full["phone"]
     with aw.engine.connect() as conn:
         rows = conn.execute(select(AuditLog).where(AuditLog.action == "pii.read")
                             .order_by(AuditLog.id)).all()
@@ -150,7 +141,8 @@ def test_person_outside_scope_is_missing(client: TestClient, aw: ApiWorld) -> No
     assert pid in inside
     query = "query($n: String!) { person(idNumber: $n) { name } }"
     reply = post(client, aw.tokens["other_county"], query, {"n": aw.world.id_numbers[pid]})
-    assert reply["data"]["person"] is None and "errors" not in reply
+    assert reply["data"]["person"] is None
+    assert "errors" not in reply
 
 
 def test_reader_cannot_see_persons(client: TestClient, aw: ApiWorld) -> None:
@@ -166,7 +158,8 @@ def test_person_houses_only_in_scope(client: TestClient, aw: ApiWorld) -> None:
     reply = data(post(client, aw.tokens["county"], query, {"n": aw.world.id_numbers[mover]}))
     codes = {r["house"]["code"] for r in reply["person"]["houses"]}
     county = aw.world.communities[0][:6]
-    assert codes and all(c.startswith(county) for c in codes)
+    assert codes
+    assert all(c.startswith(county) for c in codes)
 
 
 def test_lineage_hides_codes_outside_scope(client: TestClient, aw: ApiWorld) -> None:
@@ -193,7 +186,8 @@ def test_statistics_respect_scope(client: TestClient, aw: ApiWorld) -> None:
     province = data(post(client, aw.tokens["county"], query, {"r": "33"}))["statistics"]
     assert province["houses"] == mine["houses"]  # the rest of the province is invisible
     other = data(post(client, aw.tokens["other_county"], query, {"r": county}))["statistics"]
-    assert other["houses"] == 0 and other["persons"] == 0
+    assert other["houses"] == 0
+    assert other["persons"] == 0
 
 
 def test_spatial_filters_and_crs(client: TestClient, aw: ApiWorld) -> None:
@@ -218,7 +212,8 @@ def test_facilities_nearest_and_within(client: TestClient, aw: ApiWorld) -> None
     query = """query($e: String!) { nearestFacilities(estateCode: $e, first: 3) { distanceM
         facility { name category regionCode } } }"""
     rows = data(post(client, aw.tokens["province"], query, {"e": estate}))["nearestFacilities"]
-    assert rows and rows == sorted(rows, key=lambda r: r["distanceM"])
+    assert rows
+    assert rows == sorted(rows, key=lambda r: r["distanceM"])
     assert rows[0]["distanceM"] < 150
     scoped = data(post(client, aw.tokens["estate"], query, {"e": estate}))["nearestFacilities"]
     assert len(scoped) == 1  # an estate scope sees only its own facilities
@@ -239,7 +234,8 @@ def test_total_count_covers_all_pages(client: TestClient, aw: ApiWorld) -> None:
                   "{ jobs(first: 1) { totalCount edges { cursor } } }"):
         field = query.split("(")[0].strip("{ ")
         page = data(post(client, aw.tokens["province"], query))[field]
-        assert len(page["edges"]) == 1 and page["totalCount"] > 1
+        assert len(page["edges"]) == 1
+        assert page["totalCount"] > 1
 
 
 def test_jobs_in_scope(client: TestClient, aw: ApiWorld) -> None:
@@ -259,7 +255,8 @@ def test_relation_mutations_write_history(client: TestClient, aw: ApiWorld) -> N
                        "validFrom": "2026-01-01"}}
     made = data(post(client, aw.tokens["estate"], upsert, variables))[
         "upsertPersonHouseRelation"]
-    assert made["__typename"] == "RelationPayload" and made["created"]
+    assert made["__typename"] == "RelationPayload"
+    assert made["created"]
     rel_id = made["relation"]["id"]
     end = """mutation($id: ID!, $d: Date!) { endPersonHouseRelation(id: $id, endDate: $d) {
         __typename ... on UserError { message code } } }"""
@@ -273,7 +270,8 @@ def test_relation_mutations_write_history(client: TestClient, aw: ApiWorld) -> N
         log = conn.execute(select(ChangeLog).where(ChangeLog.object_kind == "person_house")
                            .order_by(ChangeLog.id)).all()
     assert [r.operation for r in log[-2:]] == ["insert", "update"]
-    assert log[-1].previous["valid_to"] is None and log[-1].current["valid_to"] == "2026-03-01"
+    assert log[-1].previous["valid_to"] is None
+    assert log[-1].current["valid_to"] == "2026-03-01"
     assert number not in str([r.previous for r in log] + [r.current for r in log])
     outside = data(post(client, aw.tokens["county"], upsert, variables))
     assert outside["upsertPersonHouseRelation"]["__typename"] == "ForbiddenError"
@@ -316,7 +314,7 @@ def test_nested_query_statement_count_is_bounded(client: TestClient, aw: ApiWorl
     counts: dict[int, int] = {}
     statements: list[str] = []
 
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement)
 
     post(client, aw.tokens["province"], "{ jobs { totalCount } }")  # sets last_used_at
@@ -338,7 +336,8 @@ def test_code_assignment_jobs(client: TestClient, aw: ApiWorld) -> None:
         ... on JobPayload { job { jobId status scopeCode } } ... on UserError { code } } }"""
     community = aw.world.communities[0]
     made = data(post(client, aw.tokens["city"], start, {"s": community}))["startCodeAssignment"]
-    assert made["__typename"] == "JobPayload" and made["job"]["status"] == "queued"
+    assert made["__typename"] == "JobPayload"
+    assert made["job"]["status"] == "queued"
     outside = data(post(client, aw.tokens["city"], start, {"s": aw.world.communities[-1]}))
     unknown = data(post(client, aw.tokens["city"], start, {"s": community[:9] + "999"}))
     assert outside["startCodeAssignment"] == unknown["startCodeAssignment"] == {
@@ -374,7 +373,8 @@ def test_house_lifecycle_mutations(client: TestClient, aw: ApiWorld) -> None:
         previous current } } } history(code: $c) { operation } }"""
     seen = data(post(client, aw.tokens["county"], history, {"c": houses[0]}))
     assert seen["lookup"]["status"] == "retired"
-    assert seen["lookup"]["house"]["history"] and seen["history"]
+    assert seen["lookup"]["house"]["history"]
+    assert seen["history"]
     assert seen["lookup"]["house"]["history"][-1]["current"]["status"] == "demolished"
     outside = data(post(client, aw.tokens["other_county"], retire, {"c": houses[1]}))
     unknown_code = encode(community, 998, 9, 999)
@@ -386,7 +386,8 @@ def test_house_lifecycle_mutations(client: TestClient, aw: ApiWorld) -> None:
     split = """mutation($c: String!) { splitHouse(code: $c, parts: 2) { __typename
         ... on CodesPayload { codes houses { code status } } ... on UserError { message } } }"""
     parts = data(post(client, aw.tokens["city"], split, {"c": houses[1]}))["splitHouse"]
-    assert parts["__typename"] == "CodesPayload" and len(parts["codes"]) == 2
+    assert parts["__typename"] == "CodesPayload"
+    assert len(parts["codes"]) == 2
     lineage = data(post(client, aw.tokens["county"], """query($c: String!) { lineage(code: $c)
         { descendants { event childCode } } }""", {"c": houses[1]}))["lineage"]
     assert {d["childCode"] for d in lineage["descendants"] if d["event"] == "split"} >= set(
@@ -394,7 +395,8 @@ def test_house_lifecycle_mutations(client: TestClient, aw: ApiWorld) -> None:
     merge = """mutation($c: [String!]!) { mergeHouses(codes: $c) { __typename
         ... on CodesPayload { codes } ... on UserError { message } } }"""
     merged = data(post(client, aw.tokens["city"], merge, {"c": parts["codes"]}))["mergeHouses"]
-    assert merged["__typename"] == "CodesPayload" and len(merged["codes"]) == 1
+    assert merged["__typename"] == "CodesPayload"
+    assert len(merged["codes"]) == 1
     reader = data(post(client, aw.tokens["town"], split, {"c": houses[2]}))["splitHouse"]
     assert reader["__typename"] == "ForbiddenError"
 
@@ -402,7 +404,8 @@ def test_house_lifecycle_mutations(client: TestClient, aw: ApiWorld) -> None:
 def test_graphiql_page_in_dev_mode_only(aw: ApiWorld, test_settings: Settings) -> None:
     dev = TestClient(create_app(test_settings.with_changes(dev=True), engine=aw.engine))
     page = dev.get("/graphql", headers={"Accept": "text/html"})
-    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
     assert dev.post("/graphql", json={"query": "{ jobs { totalCount } }"}).status_code == 401
     prod = TestClient(create_app(test_settings, engine=aw.engine))
     assert prod.get("/graphql", headers={"Accept": "text/html"}).status_code in (401, 404, 405)
@@ -415,7 +418,8 @@ def test_nested_first_limits_each_parent(client: TestClient, aw: ApiWorld) -> No
     assert len(edges) == 3
     for edge in edges:
         buildings = edge["node"]["buildings"]
-        assert len(buildings) == 1 and len(buildings[0]["houses"]) == 2
+        assert len(buildings) == 1
+        assert len(buildings[0]["houses"]) == 2
         assert all(h["code"].startswith(buildings[0]["code"][:19])
                    for h in buildings[0]["houses"])
 
@@ -447,7 +451,9 @@ def test_house_location_in_the_requested_crs(client: TestClient, aw: ApiWorld) -
     nodes = [e["node"] for e in data(post(client, aw.tokens["province"], query))["houses"][
         "edges"]]
     located = [n for n in nodes if n["location"]]
-    assert len(located) == 1 and all(n["gcj"] is None for n in nodes if not n["location"])
+    assert len(located) == 1
+    assert all(n["gcj"] is None for n in nodes if not n["location"])
     assert located[0]["location"] == {"type": "Point", "coordinates": [120.7, 30.7]}
     lon, lat = located[0]["gcj"]["coordinates"]
-    assert 120.7 < lon < 120.71 and 30.69 < lat < 30.71  # GCJ-02: a few hundred metres off
+    assert 120.7 < lon < 120.71
+    assert 30.69 < lat < 30.71

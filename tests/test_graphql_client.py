@@ -4,12 +4,9 @@ docs/graphql.md, so they cannot drift) over HTTP against uvicorn on a loopback p
 from __future__ import annotations
 
 import json
-import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,30 +14,13 @@ import uvicorn
 from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.requests import RequestsHTTPTransport
-from test_graphql_world import ApiWorld, api_world
 
 from cimhouse.api.app import create_app
-from cimhouse.coding.house_code import display
-from cimhouse.crs import wgs84_to_gcj02
 from cimhouse.db import EmbeddedCluster
 from cimhouse.settings import Settings
-
-DOC = Path(__file__).resolve().parent.parent / "docs" / "graphql.md"
-EXAMPLE = re.compile(r"```graphql\n# example: (?P<name>[\w-]+)\n(?P<query>.*?)```"
-                     r"(?:\n```json\n(?P<variables>.*?)```)?", re.S)
-
-
-def documented_examples() -> dict[str, tuple[str, dict[str, Any]]]:
-    found = {m["name"]: (m["query"], json.loads(m["variables"]) if m["variables"] else {})
-             for m in EXAMPLE.finditer(DOC.read_text(encoding="utf-8"))}
-    assert len(found) >= 10, "docs/graphql.md lost its examples"
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers.graphql_examples import documented_examples, world_values
+from tests.helpers.graphql_world import ApiWorld, api_world
+from tests.helpers.ports import free_port
 
 
 @pytest.fixture(scope="module")
@@ -62,20 +42,6 @@ def served(pg_cluster: EmbeddedCluster, template_db: str,
         finally:
             server.should_exit = True
             thread.join(timeout=10)
-
-
-def world_values(built: ApiWorld) -> dict[str, Any]:
-    """Real values from the test world for the variables the examples use."""
-    world = built.world
-    estate = world.estates[0]
-    house = next(c for c, o in world.objects.items() if o.kind == "house"
-                 and o.estate_code == estate)
-    pid = next(p for p, rels in world.person_houses.items() if rels[0][0] == house)
-    lon, lat = wgs84_to_gcj02(120.005, 30.5)  # the first estate's centre, as a web map has it
-    return {"code": display(house).lower(), "estateCode": estate, "houseCode": display(house),
-            "regionCode": world.communities[0], "idNumber": world.id_numbers[pid],
-            "scope": world.communities[0], "lon": lon, "lat": lat, "after": None,
-            "text": "测式小区0-1 1-101"}  # 测试小区0-1 1幢101室 with a typo
 
 
 def client_for(url: str, token: str) -> Client:

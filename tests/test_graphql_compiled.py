@@ -3,7 +3,6 @@ the cost budget, the request deadline, concurrency of one worker, batched co-res
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,28 +13,16 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select, text
-from test_graphql_world import ApiWorld, api_world, post
 
 from cimhouse.api.app import create_app
-from cimhouse.db import EmbeddedCluster
 from cimhouse.schema import AuditLog
 from cimhouse.settings import Settings
+from tests.helpers.graphql_world import ApiWorld, post
+from tests.helpers.ports import free_port
 
 NESTED = """query($e: String!) { estates(filter: {estateCode: $e}, first: 1) { edges { node {
   code buildings(first: 5) { code houses(first: 10) { code roomLabel
     residents { relation person { name idNumber phone } } } } } } } }"""
-
-
-@pytest.fixture(scope="module")
-def aw(pg_cluster: EmbeddedCluster, template_db: str,
-       test_settings: Settings) -> Iterator[ApiWorld]:
-    with api_world(pg_cluster, template_db, test_settings) as built:
-        yield built
-
-
-@pytest.fixture(scope="module")
-def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
-    return TestClient(create_app(test_settings, engine=aw.engine))
 
 
 class Statements:
@@ -50,7 +37,7 @@ class Statements:
     def __exit__(self, *_: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._count)
 
-    def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def _count(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.seen.append(statement)
 
 
@@ -71,7 +58,8 @@ def test_nested_query_is_one_statement_sent_as_postgres_json(client: TestClient,
     assert data["code"] == aw.world.estates[0]
     ids = [r["person"]["idNumber"] for b in data["buildings"] for h in b["houses"]
            for r in h["residents"]]
-    assert ids and all("********" in i for i in ids)
+    assert ids
+    assert all("********" in i for i in ids)
     reads = [s for s in seen if "json_build_object" in s]
     assert len(reads) == 1, seen
     assert _stats(client)["compiled"] == before + 2
@@ -94,7 +82,8 @@ def test_full_numbers_audited_in_the_same_transaction(client: TestClient,
     persons = [r["person"] for e in reply["data"]["estates"]["edges"]
                for b in e["node"]["buildings"] for h in b["houses"] for r in h["residents"]]
     numbers = set(aw.world.id_numbers.values())
-    assert persons and all(p["idNumber"] in numbers for p in persons)
+    assert persons
+    assert all(p["idNumber"] in numbers for p in persons)
     assert audit_rows() == before + 2 * len(persons)  # one row per number read
     # No audit, no number: make audit_log refuse inserts for a moment.
     with aw.engine.begin() as conn:
@@ -142,19 +131,13 @@ def test_co_residents_batched_on_the_resolver_path(aw: ApiWorld,
     assert counts[2] == counts[20], counts
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(aw: ApiWorld, test_settings: Settings) -> Iterator[dict[str, str]]:
     """One uvicorn worker per path, a budget of 1.5 s per request."""
     urls = {}
     servers = []
     for name, compiled in (("compiled", True), ("resolvers", False)):
-        port = _free_port()
+        port = free_port()
         app = create_app(test_settings.with_changes(statement_timeout_ms=1500),
                          engine=aw.engine, compiled=compiled)
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,

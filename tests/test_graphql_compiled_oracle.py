@@ -21,8 +21,6 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_graphql_client import documented_examples, world_values
-from test_graphql_world import ApiWorld, api_world, issue_token
 
 from cimhouse.api.app import create_app
 from cimhouse.coding.house_code import display, encode
@@ -31,6 +29,8 @@ from cimhouse.graphql.common import encode_cursor, global_id
 from cimhouse.schema import ChangeLog
 from cimhouse.schema.vocab import Role
 from cimhouse.settings import Settings
+from tests.helpers.graphql_examples import documented_examples, world_values
+from tests.helpers.graphql_world import ApiWorld, api_world, issue_token
 
 SCALARS = {
     "Estate": ["id", "code", "name", "aliases", "kind", "address", "propertyCompany",
@@ -176,6 +176,28 @@ class Pools:
     node_ids: list[str]
 
 
+def _connection(draw: st.DrawFn, d: Draft, pools: Pools, root: str) -> str:
+    """One of the estates/buildings/houses connections, with arguments and a selection."""
+    node = {"estates": "Estate", "buildings": "Building", "houses": "House"}[root]
+    args = [d.argument(draw, "first", "Int", draw(st.sampled_from([None, 1, 2, 3, 50,
+                                                                  500, -2])))]
+    flt = draw(st.sampled_from(pools.filters))
+    if flt:
+        args.append(d.argument(draw, "filter", "BuiltFilter", flt))
+    if draw(st.booleans()):
+        kind = root[:-1] if root != "houses" else "house"
+        args.append(d.argument(draw, "after", "String",
+                               draw(st.sampled_from(pools.cursors[kind]))))
+    parts = [f"edges {{ cursor node {{ {selection(draw, d, node, 3)} }} }}"]
+    if draw(st.integers(0, 4)) == 0:
+        parts = ["__typename"]
+    if draw(st.booleans()):
+        parts.append("totalCount")
+    if draw(st.booleans()):
+        parts.append("pageInfo { hasNextPage endCursor }")
+    return f"{root}({', '.join(args)}) {{ {' '.join(draw(st.permutations(parts)))} }}"
+
+
 @st.composite
 def queries(draw: st.DrawFn, pools: Pools) -> tuple[str, str, dict[str, Any]]:
     d = Draft()
@@ -185,24 +207,7 @@ def queries(draw: st.DrawFn, pools: Pools) -> tuple[str, str, dict[str, Any]]:
                                      "regions", "node", "persons"]))
         alias = f"r{index}: "
         if root in ("estates", "buildings", "houses"):
-            node = {"estates": "Estate", "buildings": "Building", "houses": "House"}[root]
-            args = [d.argument(draw, "first", "Int", draw(st.sampled_from([None, 1, 2, 3, 50,
-                                                                          500, -2])))]
-            flt = draw(st.sampled_from(pools.filters))
-            if flt:
-                args.append(d.argument(draw, "filter", "BuiltFilter", flt))
-            if draw(st.booleans()):
-                kind = root[:-1] if root != "houses" else "house"
-                args.append(d.argument(draw, "after", "String",
-                                       draw(st.sampled_from(pools.cursors[kind]))))
-            parts = [f"edges {{ cursor node {{ {selection(draw, d, node, 3)} }} }}"]
-            if draw(st.integers(0, 4)) == 0:
-                parts = ["__typename"]
-            if draw(st.booleans()):
-                parts.append("totalCount")
-            if draw(st.booleans()):
-                parts.append("pageInfo { hasNextPage endCursor }")
-            body = f"{root}({', '.join(args)}) {{ {' '.join(draw(st.permutations(parts)))} }}"
+            body = _connection(draw, d, pools, root)
         elif root == "lookup":
             code = d.argument(draw, "code", "String!", draw(st.sampled_from(pools.codes)))
             objects = " ".join(f"{kind} {{ {selection(draw, d, kind.title(), 2)} }}"
@@ -274,7 +279,7 @@ def oracle(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Setting
         building = next(o for o in objects if o.kind == "building")
         codes = [display(house.code), house.code.lower(), building.code, world.estates[1],
                  encode(community, 9, 9, 9), "123", objects[-1].code]
-        filters = [{}, {"estateCode": world.estates[0]}, {"regionCode": community},
+        filters: list[dict[str, Any]] = [{}, {"estateCode": world.estates[0]}, {"regionCode": community},
                    {"regionCode": community[:6], "use": ["residential"]},
                    {"regionCode": community[:9]}, {"regionCode": "12345"},
                    {"codePrefix": community[:8]}, {"status": ["in_use"]},
@@ -293,7 +298,7 @@ def oracle(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Setting
         persons = sorted(world.id_numbers)
         cursors["person"] = [encode_cursor("person", str(p)) for p in persons[::7]] + [
             encode_cursor("person", "x1")]
-        node_ids = [global_id(o.kind.title(), f"{o.county}:{o.id}") for o in objects[::5]]
+        node_ids: list[str] = [global_id(o.kind.title(), f"{o.county}:{o.id}") for o in objects[::5]]
         node_ids += [global_id("Person", str(p)) for p in persons[::9]]
         node_ids += [global_id("Region", community), global_id("Region", community[:6]),
                      global_id("Job", "1"), global_id("Foo", "1"), global_id("House", "x"),
@@ -332,7 +337,6 @@ def test_compiled_path_equals_resolver_path(oracle: Any) -> None:
 
     run()
     after = compiled.get("/graphql/stats").json()
-    print("compiled-path stats", after)
     ran = after["compiled"] - before["compiled"]
     fell = after["fallback"] - before["fallback"]
     # most drawn queries must really take the compiled path (fallbacks: refused inputs,

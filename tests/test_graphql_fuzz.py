@@ -4,17 +4,18 @@ the app with an admin token on a populated world: no server error, no internal t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from test_graphql_world import api_world
 
 from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster
 from cimhouse.graphql.schema import SDL_PATH
 from cimhouse.settings import Settings
+from tests.helpers.graphql_world import api_world
 
 schema = schemathesis.graphql.from_path(str(SDL_PATH))
 INTERNAL_WORDS = ("traceback", "sqlalchemy", "psycopg", "select ", "insert into", "syntax error at",
@@ -34,7 +35,7 @@ def fuzz_client(pg_cluster: EmbeddedCluster, template_db: str,
 @settings(max_examples=6, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
-def test_fuzz_no_server_error(case: schemathesis.Case,
+def test_fuzz_no_server_error(case: schemathesis.Case[Any],
                               fuzz_client: tuple[TestClient, str]) -> None:
     client, token = fuzz_client
     reply = client.post("/graphql", json={"query": case.body},

@@ -21,13 +21,13 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text
-from test_graphql_world import ApiWorld, api_world, post
 
 from cimhouse.api.app import create_app
-from cimhouse.db import EmbeddedCluster, make_engine, session_scope
+from cimhouse.db import make_engine, session_scope
 from cimhouse.errors import ERROR_CODES
 from cimhouse.schema import AuditLog
 from cimhouse.settings import Settings
+from tests.helpers.graphql_world import ApiWorld, post
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "graphql.md"
 # The documented limits (docs/graphql.md, "Limits"); cimhouse.api.hardening and
@@ -36,18 +36,6 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_STRING_LENGTH = 1000
 MAX_POLYGON_VERTICES = 10_000
 TIMEOUT_MS = 300
-
-
-@pytest.fixture(scope="module")
-def aw(pg_cluster: EmbeddedCluster, template_db: str,
-       test_settings: Settings) -> Iterator[ApiWorld]:
-    with api_world(pg_cluster, template_db, test_settings) as built:
-        yield built
-
-
-@pytest.fixture(scope="module")
-def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
-    return TestClient(create_app(test_settings, engine=aw.engine))
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +108,8 @@ def test_statement_timeout_has_the_documented_code(timed_client: TestClient,
     with LockedTable(aw.engine, "building"):
         reply = post(timed_client, aw.tokens["county"], "{ buildings { totalCount } }")
     assert codes(reply) == ["TIMEOUT"], reply
-    assert "pg_" not in json.dumps(reply) and "statement" not in reply["errors"][0]["message"]
+    assert "pg_" not in json.dumps(reply)
+    assert "statement" not in reply["errors"][0]["message"]
 
 
 def test_every_error_code_is_documented() -> None:
@@ -160,7 +149,8 @@ def test_long_strings_are_refused_before_any_sql(client: TestClient, aw: ApiWorl
     started = time.monotonic()
     reply = post(client, token, "query($s: String!) { persons(nameContains: $s) "
                                 "{ totalCount } }", {"s": long})
-    assert codes(reply) == ["BAD_USER_INPUT"] and "at most" in reply["errors"][0]["message"]
+    assert codes(reply) == ["BAD_USER_INPUT"]
+    assert "at most" in reply["errors"][0]["message"]
     assert long not in json.dumps(reply, ensure_ascii=False)  # not echoed back
     literal = '{ houses(filter: {text: "LONG"}) { totalCount } }'.replace("LONG", long)
     reply = post(client, token, literal)
@@ -187,7 +177,8 @@ def test_polygon_vertex_cap(client: TestClient, aw: ApiWorld) -> None:
     token = aw.tokens["county"]
     big = {"type": "Polygon", "coordinates": [_ring(MAX_POLYGON_VERTICES + 10)]}
     reply = post(client, token, query, {"p": big})
-    assert codes(reply) == ["BAD_USER_INPUT"] and "vertices" in reply["errors"][0]["message"]
+    assert codes(reply) == ["BAD_USER_INPUT"]
+    assert "vertices" in reply["errors"][0]["message"]
     as_text = post(client, token, query, {"p": json.dumps(big)})
     assert codes(as_text) == ["BAD_USER_INPUT"], as_text
     small = post(client, token, query, {"p": {"type": "Polygon", "coordinates": [_ring(500)]}})
@@ -213,7 +204,8 @@ def test_body_size_cap(client: TestClient, aw: ApiWorld) -> None:
     assert streamed.status_code == 413
     ok = client.post("/graphql", content=json.dumps({"query": "{ houses { totalCount } }"}),
                      headers=headers)
-    assert ok.status_code == 200 and "errors" not in ok.json()
+    assert ok.status_code == 200
+    assert "errors" not in ok.json()
 
 
 def test_no_api_docs_pages(client: TestClient) -> None:
@@ -276,11 +268,13 @@ def test_one_rule_for_names(client: TestClient, aw: ApiWorld) -> None:
                                 '"2026-06-30") { name idNumber revealed } }')
     assert "errors" not in alone, alone
     rows = alone["data"]["elderlyLivingAlone"]
-    assert rows and all(r["name"] in names and "*" not in r["name"] for r in rows)
+    assert rows
+    assert all(r["name"] in names and "*" not in r["name"] for r in rows)
     assert all(re.search(r"\*{4}", r["idNumber"]) and not r["revealed"] for r in rows)
     residents = post(client, token, "{ houses(first: 20) { edges { node { residents { "
                                     "person { name } } } } } }")
     shown = {r["person"]["name"] for e in residents["data"]["houses"]["edges"]
              for r in e["node"]["residents"]}
-    assert shown and shown <= names
+    assert shown
+    assert shown <= names
 

@@ -13,13 +13,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from test_graphql_world import ApiWorld, api_world, issue_token, post
 
-from cimhouse.api.app import create_app
 from cimhouse.coding.house_code import encode
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.schema.vocab import Role
 from cimhouse.settings import Settings
+from tests.helpers.graphql_world import ApiWorld, api_world, issue_token, post
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "graphql.md"
 MARKER = "<!-- roles-table:"
@@ -74,7 +73,7 @@ def probe_relations(client: TestClient, token: str) -> bool:
     reply = post(client, token, 'mutation { endPersonHouseRelation(id: "bm90aGluZw", '
                                 'endDate: "2026-01-01") { __typename } }')
     runs = post(client, token, "{ importRuns(first: 1) { totalCount } }")
-    allowed = reply["data"]["endPersonHouseRelation"]["__typename"] != "ForbiddenError"
+    allowed: bool = reply["data"]["endPersonHouseRelation"]["__typename"] != "ForbiddenError"
     assert allowed == _ok(runs), (reply, runs)
     return allowed
 
@@ -109,11 +108,6 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
                     session, built.world.communities[0][:6], role.value,
                     name=f"only-{role.value}")
         yield built
-
-
-@pytest.fixture(scope="module")
-def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
-    return TestClient(create_app(test_settings, engine=aw.engine))
 
 
 def _probe_for(operation_class: str) -> Callable[[TestClient, str], bool]:

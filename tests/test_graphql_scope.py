@@ -16,12 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_graphql_world import ApiWorld, World, api_world, issue_token, post
 
-from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.graphql.common import county_key, global_id
 from cimhouse.settings import Settings
+from tests.helpers.graphql_world import ApiWorld, World, api_world, issue_token, post
 
 NESTED_HOUSE = "code regionCode building { code estate { code } } residents { person { name } }"
 QUERIES: dict[str, str] = {
@@ -70,11 +69,6 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
         yield built
 
 
-@pytest.fixture(scope="module")
-def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
-    return TestClient(create_app(test_settings, engine=aw.engine))
-
-
 def covered(scope: str, world: World, region_code: str) -> bool:
     if len(scope) == 25:
         return region_code == world.objects[scope].community
@@ -97,7 +91,8 @@ def check(value: Any, scope: str, world: World, names: dict[str, int],
         if key in ("regionCode", "scopeCode"):
             assert covered(scope, world, value[:12]), (scope, key, value)
         if key == "code" and value.isdigit() and len(value) <= 12:
-            assert len(scope) < 25 and value.startswith(scope), (scope, value)
+            assert len(scope) < 25, (scope, value)
+            assert value.startswith(scope), (scope, value)
 
 
 def expected_counts(name: str, scope: str, world: World) -> Callable[[dict[str, Any]], None]:
@@ -113,7 +108,7 @@ def expected_counts(name: str, scope: str, world: World) -> Callable[[dict[str, 
 
 
 def typed_address(world: World, obj: Any) -> list[str]:
-    """Ways to type the address of ``obj`` (names as test_graphql_world gives them); the
+    """Ways to type the address of ``obj`` (names as tests/helpers/graphql_world.py gives them); the
     estate names differ in one character, so every search also finds near names."""
     ci, e = world.communities.index(obj.community), int(obj.estate_code[12:15])
     b, h = int(obj.code[15:19]), int(obj.code[19:24])

@@ -33,7 +33,8 @@ def test_loaders_need_only_session_and_scope(session: Session) -> None:
         return [await loaders.region.load(code) for code in ("330402", "330411")]
 
     inside, outside = asyncio.run(load("330402"))
-    assert inside is not None and getattr(inside, "code", None) == "330402"
+    assert inside is not None
+    assert getattr(inside, "code", None) == "330402"
     assert outside is None  # another county: as if it did not exist
 
 

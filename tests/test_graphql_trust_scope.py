@@ -1,7 +1,7 @@
 """Issue 11, items 1, 2 and 17: nothing of another scope leaks through coverage, gaps or
 upsertPersonHouseRelation, and "0-3" means the same in the services report and GraphQL.
 
-The world (tests/test_graphql_world.py) spans 330402, 330411 and 330106; this module adds a
+The world (tests/helpers/graphql_world.py) spans 330402, 330411 and 330106; this module adds a
 community of 330421 (海盐县) with facilities next to the first estate of 330402, and small
 children aged exactly 2 and 3.
 """
@@ -17,9 +17,7 @@ from fastapi.testclient import TestClient
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import func, select
-from test_graphql_world import AS_OF, ApiWorld, api_world, issue_token, post
 
-from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.idnumber import make_id_number, mask_id_number
 from cimhouse.pii import PiiVault
@@ -27,6 +25,7 @@ from cimhouse.schema import Facility, House, Person, PersonHouse, Region
 from cimhouse.scope import parse_scope
 from cimhouse.services.report import build_services_report
 from cimhouse.settings import Settings
+from tests.helpers.graphql_world import AS_OF, ApiWorld, api_world, issue_token, post
 
 OUTSIDE_NAMES = ("海盐跨界体育馆", "海盐跨界医院")
 LEVELS = ("province", "city", "county", "town", "community", "estate")
@@ -85,19 +84,18 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
         yield built
 
 
-@pytest.fixture(scope="module")
-def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
-    return TestClient(create_app(test_settings, engine=aw.engine))
-
-
 def facility_regions(aw: ApiWorld) -> dict[str, tuple[str, str | None, str]]:
     """Facility name -> (region code, estate code or None, category)."""
     with session_scope(aw.engine) as session:
         rows = session.execute(select(Facility.name, Facility.region_code, Facility.county,
                                       Facility.estate_id, Facility.category)).all()
     estates = {(o.county, o.id): o.code for o in aw.world.objects.values() if o.kind == "estate"}
-    return {name: (region, estates.get((county, estate_id)), category)
-            for name, region, county, estate_id, category in rows}
+    found: dict[str, tuple[str, str | None, str]] = {}
+    for name, region, county, estate_id, category in rows:
+        assert region is not None  # every facility of this world lies in a community
+        found[name] = (region, None if estate_id is None else estates.get((county, estate_id)),
+                       category)
+    return found
 
 
 def visible_facility(scope: str, region: str, estate: str | None) -> bool:
@@ -130,8 +128,10 @@ def test_coverage_and_gaps_never_name_facilities_outside_the_scope(
     first = [r for r in rows if r["estateCode"] == aw.world.estates[0]]
     sports = next(r for r in first if r["category"] == "sports")
     # The 330421 sports hall still serves the estate: counted, distance given, not named.
-    assert sports["nearestFacility"] is None and sports["covered"]
-    assert sports["distanceM"] is not None and sports["distanceM"] < 100
+    assert sports["nearestFacility"] is None
+    assert sports["covered"]
+    assert sports["distanceM"] is not None
+    assert sports["distanceM"] < 100
     assert sports["withinRadius"] == 0
     # withinRadius counts facilities of the scope only.
     medical_in_scope = sum(1 for name in in_scope if where[name][2] == "medical")
@@ -147,7 +147,8 @@ def test_coverage_and_gaps_never_name_facilities_outside_the_scope(
     mine = [g for g in gaps["data"]["gaps"]["estates"] if g["estateCode"] == aw.world.estates[0]]
     assert {g["category"] for g in mine} == {"sports", "medical"}
     for gap in mine:  # nearest of both lies in 330421, 50 m away: distance only
-        assert gap["nearestFacility"] is None and 0 < gap["distanceM"] < 100
+        assert gap["nearestFacility"] is None
+        assert 0 < gap["distanceM"] < 100
 
 
 MOVE_IN = """mutation($house: String!, $id: String!) {
@@ -226,6 +227,7 @@ def test_children_0_to_3_agree_between_report_and_graphql(
     report_count = sum(r["affected"] for r in report.tables["coverage"]
                        if r["category"] == "childcare")
     under_3 = sum(1 for b in births if b is not None and b > dt.date(2023, 6, 30))
-    assert dt.date(2023, 6, 30) in births and dt.date(2023, 7, 1) in births
+    assert dt.date(2023, 6, 30) in births
+    assert dt.date(2023, 7, 1) in births
     assert graphql_count == report_count == index_count == under_3
 

@@ -1,5 +1,5 @@
 """``import_ifc`` and ``cimhouse import ifc`` on a real PostGIS database: the samples, a
-georeferenced residential block with zones (built in test_ifc_model.py), re-imports that
+georeferenced residential block with zones (built in tests/helpers/ifc_model.py), re-imports that
 keep codes, broken files that write nothing."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import ifcopenshell
 import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
-from test_ifc_model import DUPLEX, FZK, GEOREF_EXAMPLE, build_block, build_campus
 from typer.testing import CliRunner
 
 from cimhouse.errors import Conflict, InvalidInput, NotFound, exit_code
@@ -20,6 +19,7 @@ from cimhouse.importers.ifc.georef import CliGeoref
 from cimhouse.importers.ifc.import_ifc import import_ifc
 from cimhouse.importers.rejects import REPORT_COLUMNS
 from cimhouse.schema import Building, ChangeLog, Estate, House, ImportRun, Space, Storey
+from tests.helpers.ifc_model import DUPLEX, FZK, GEOREF_EXAMPLE, build_block, build_campus, open_ifc
 
 COMMUNITY = "330402007024"  # a Jiaxing community (the block lies near 120.75E 30.75N)
 OTHER_COUNTY_COMMUNITY = "330102001051"
@@ -37,10 +37,12 @@ def block(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_block_with_zones_lands_in_jiaxing(session: Session, block: Path) -> None:
     result = import_ifc(session, block, community=COMMUNITY, actor="tester")
-    assert result.georef["source"] == "ifc_map_conversion" and not result.warnings
+    assert result.georef["source"] == "ifc_map_conversion"
+    assert not result.warnings
     assert result.dwelling_rule == "zone"
     assert (result.read, result.accepted, result.rejected) == (11, 11, [])
-    assert result.target["created"] is True and result.target["estate_name"] == "Block 7"
+    assert result.target["created"] is True
+    assert result.target["estate_name"] == "Block 7"
     counts = result.counts
     assert (counts["buildings_added"], counts["storeys_added"], counts["houses_added"],
             counts["spaces_added"]) == (1, 2, 4, 8)
@@ -57,7 +59,8 @@ def test_block_with_zones_lands_in_jiaxing(session: Session, block: Path) -> Non
         "SELECT ST_Area(footprint::geography), ST_X(ST_Centroid(footprint)), "
         "ST_Y(ST_Centroid(footprint)) FROM building WHERE id = :id"), {"id": building.id}).one()
     assert area == pytest.approx(20.4 * 5.4, rel=0.01)
-    assert lon == pytest.approx(120.7509, abs=0.001) and lat == pytest.approx(30.7502, abs=0.001)
+    assert lon == pytest.approx(120.7509, abs=0.001)
+    assert lat == pytest.approx(30.7502, abs=0.001)
 
     houses = session.scalars(select(House).where(House.building_id == building.id)
                              .order_by(House.room_label)).all()
@@ -68,12 +71,15 @@ def test_block_with_zones_lands_in_jiaxing(session: Session, block: Path) -> Non
     assert houses[0].area_source == "sum_of_spaces"
     sources = dict(session.execute(select(Space.number, Space.area_source).where(
         Space.building_id == building.id)).all())
-    assert sources["A101"] == "ifc_qto" and sources["A102"] == "ifc_geometry"
+    assert sources["A101"] == "ifc_qto"
+    assert sources["A102"] == "ifc_geometry"
     assert session.scalar(select(func.count()).select_from(Space).where(
         Space.building_id == building.id, Space.footprint.is_not(None),
         Space.house_id.is_not(None))) == 8
     run = session.get(ImportRun, result.import_run_id)
-    assert run is not None and run.kind == "ifc" and run.status == "succeeded"
+    assert run is not None
+    assert run.kind == "ifc"
+    assert run.status == "succeeded"
     assert (run.rows_read, run.rows_accepted, run.rows_rejected) == (11, 11, 0)
     logged = session.scalars(select(ChangeLog.object_kind).where(
         ChangeLog.source == f"import_run:{run.id}")).all()
@@ -94,12 +100,13 @@ def test_reimport_updates_keeps_codes_never_duplicates(session: Session, block: 
     totals = [_count(session, m) for m in (Building, Storey, House, Space, Estate)]
 
     again = import_ifc(session, block)  # no target: found from the earlier import
-    assert again.counts["buildings_unchanged"] == 1 and again.counts["houses_unchanged"] == 4
+    assert again.counts["buildings_unchanged"] == 1
+    assert again.counts["houses_unchanged"] == 4
     assert [_count(session, m) for m in (Building, Storey, House, Space, Estate)] == totals
     assert again.target["estate_id"] == first.target["estate_id"]
 
     # the architect renames the building, enlarges a quantity and drops a room
-    model = ifcopenshell.open(str(block))
+    model = open_ifc(block)
     model.by_type("IfcBuilding")[0].Name = "7号楼"
     for quantity in model.by_type("IfcQuantityArea"):
         quantity.AreaValue = 31.0
@@ -108,13 +115,16 @@ def test_reimport_updates_keeps_codes_never_duplicates(session: Session, block: 
     changed = tmp_path / "block-v2.ifc"
     model.write(str(changed))
     third = import_ifc(session, changed, community=COMMUNITY)
-    assert third.counts["buildings_updated"] == 1 and third.counts["houses_updated"] == 4
+    assert third.counts["buildings_updated"] == 1
+    assert third.counts["houses_updated"] == 4
     assert third.counts["spaces_removed"] == 1
     session.refresh(building)
     session.refresh(house)
-    assert building.code == "3304020070240001000000000" and building.building_label == "7号楼"
+    assert building.code == "3304020070240001000000000"
+    assert building.building_label == "7号楼"
     assert building.version == 2
-    assert house.code == "3304020070240001000100001" and float(house.area_m2 or 0) == 51.0
+    assert house.code == "3304020070240001000100001"
+    assert float(house.area_m2 or 0) == 51.0
     change = session.scalars(select(ChangeLog).where(
         ChangeLog.object_kind == "building", ChangeLog.object_id == str(building.id),
         ChangeLog.operation == "update")).one()
@@ -126,7 +136,8 @@ def test_reimport_updates_keeps_codes_never_duplicates(session: Session, block: 
 def test_skip_geometry_keeps_earlier_footprints(session: Session, block: Path) -> None:
     import_ifc(session, block, community=COMMUNITY)
     again = import_ifc(session, block, geometry=False)
-    assert again.counts["buildings_unchanged"] == 1 and again.counts["houses_unchanged"] == 4
+    assert again.counts["buildings_unchanged"] == 1
+    assert again.counts["houses_unchanged"] == 4
     bedroom = session.scalars(select(Space).where(Space.number == "A102")).one()
     assert bedroom.footprint is not None
     assert (float(bedroom.area_m2 or 0), bedroom.area_source) == (20.0, "ifc_geometry")
@@ -135,9 +146,11 @@ def test_skip_geometry_keeps_earlier_footprints(session: Session, block: Path) -
 def test_duplex_prefix_dwellings_with_command_line_georef(session: Session) -> None:
     result = import_ifc(session, DUPLEX, community=COMMUNITY, estate_name="Duplex",
                         georef_cli=JIAXING_GRID, override_georef=True)
-    assert result.georef["source"] == "cli" and result.dwelling_rule == "prefix"
+    assert result.georef["source"] == "cli"
+    assert result.dwelling_rule == "prefix"
     assert result.georef["ref_lonlat"] == pytest.approx([-87.6394, 41.8744], abs=1e-3)
-    assert result.counts["houses_added"] == 2 and result.counts["spaces_added"] == 21
+    assert result.counts["houses_added"] == 2
+    assert result.counts["spaces_added"] == 21
     houses = session.execute(select(House.room_label, House.area_m2, House.floor_label).join(
         Building, (Building.county == House.county) & (Building.id == House.building_id)).where(
         Building.source == "ifc:Duplex_A_20110907.ifc").order_by(House.room_label)).all()
@@ -166,7 +179,8 @@ def test_fzk_as_one_dwelling_outside_china_is_warned(session: Session) -> None:
 def test_scale_error_sample_without_meshable_geometry(session: Session) -> None:
     result = import_ifc(session, GEOREF_EXAMPLE, community=COMMUNITY)
     assert any("used 0.001" in w for w in result.warnings)
-    assert result.counts["buildings_added"] == 1 and result.counts.get("houses_added", 0) == 0
+    assert result.counts["buildings_added"] == 1
+    assert result.counts.get("houses_added", 0) == 0
     assert result.georef["latlon_disagrees"] is False
 
 
@@ -177,9 +191,11 @@ def test_campus_accounts_for_every_object(session: Session, tmp_path: Path) -> N
     assert result.georef["source"] == "cli"
     assert (result.read, result.accepted, len(result.rejected)) == (7, 5, 2)
     assert result.accepted + len(result.rejected) == result.read
-    assert result.counts["buildings_added"] == 2 and result.counts["houses_added"] == 2
+    assert result.counts["buildings_added"] == 2
+    assert result.counts["houses_added"] == 2
     run = session.get(ImportRun, result.import_run_id)
-    assert run is not None and (run.rows_read, run.rows_accepted, run.rows_rejected) == (7, 5, 2)
+    assert run is not None
+    assert (run.rows_read, run.rows_accepted, run.rows_rejected) == (7, 5, 2)
     assert {r["reason"] for r in run.summary["rejected"]} == {
         "not reachable from the IfcProject through a building"}
     labels = session.execute(select(Building.building_label, Building.footprint.is_(None))
@@ -187,8 +203,10 @@ def test_campus_accounts_for_every_object(session: Session, tmp_path: Path) -> N
                              .order_by(Building.id)).all()
     assert [tuple(r) for r in labels] == [("Hall", False), (None, True)]
     shed_space = session.scalars(select(Space).where(Space.number == "S1")).one()
-    assert shed_space.storey_id is None and shed_space.footprint is None
-    assert shed_space.area_m2 is None and shed_space.house_id is not None
+    assert shed_space.storey_id is None
+    assert shed_space.footprint is None
+    assert shed_space.area_m2 is None
+    assert shed_space.house_id is not None
 
 
 @pytest.mark.parametrize("damage", ["truncated", "schema", "garbage", "no_building"])
@@ -251,7 +269,8 @@ def test_entities_that_fit_no_schema_are_a_warning_in_summary_and_run(
     warning = "1 entities do not fit the schema IFC2X3 the header names"
     assert any(warning in w for w in result.warnings)
     run = session.get(ImportRun, result.import_run_id)
-    assert run is not None and any(warning in w for w in run.summary["warnings"])
+    assert run is not None
+    assert any(warning in w for w in run.summary["warnings"])
     assert result.counts["houses_added"] == 2
 
 
@@ -265,7 +284,9 @@ def test_geometry_over_its_time_limit_writes_nothing(session: Session, block: Pa
 def test_targets_and_dry_run(session: Session, block: Path) -> None:
     before = [_count(session, m) for m in (Building, Estate, ImportRun)]
     result = import_ifc(session, block, community=COMMUNITY, dry_run=True)
-    assert result.dry_run and result.import_run_id is None and result.counts["houses_added"]
+    assert result.dry_run
+    assert result.import_run_id is None
+    assert result.counts["houses_added"]
     assert [_count(session, m) for m in (Building, Estate, ImportRun)] == before
     with pytest.raises(InvalidInput, match="--estate"):
         import_ifc(session, block)
@@ -279,7 +300,8 @@ def test_targets_and_dry_run(session: Session, block: Path) -> None:
     estate.code = "330402007024000100000000X"
     session.flush()
     fzk = import_ifc(session, FZK, estate=estate.code, dwellings="none")
-    assert fzk.target["estate_id"] == estate.id and fzk.target["created"] is False
+    assert fzk.target["estate_id"] == estate.id
+    assert fzk.target["created"] is False
     assert session.scalar(select(func.count()).select_from(Building).where(
         Building.estate_id == estate.id)) == 2
     with pytest.raises(InvalidInput, match="not both"):
@@ -299,10 +321,12 @@ def test_cli_import_with_codes_then_reimport(fresh_db: str, fresh_engine: Engine
                                   "--assign-codes", "--json"])
     assert outcome.exit_code == 0, outcome.output
     summary = json.loads(outcome.stdout)
-    assert summary["codes"]["houses"] == 4 and summary["codes"]["buildings"] == 1
+    assert summary["codes"]["houses"] == 4
+    assert summary["codes"]["buildings"] == 1
     with Session(fresh_engine) as session:
         codes = dict(session.execute(select(House.ifc_global_id, House.code)).all())
-    assert len(codes) == 4 and all(codes.values())
+    assert len(codes) == 4
+    assert all(codes.values())
 
     outcome = runner.invoke(app, ["import", "ifc", str(block), "--json"])
     assert outcome.exit_code == 0, outcome.output
@@ -322,11 +346,14 @@ def test_cli_import_with_codes_then_reimport(fresh_db: str, fresh_engine: Engine
     outcome = runner.invoke(app, ["import", "ifc", str(campus), "--community", COMMUNITY,
                                   "--report", str(report)])
     assert outcome.exit_code == 1, outcome.output  # imported, two objects rejected
-    assert "georeference: none" in outcome.output and "rejected: IfcSpace" in outcome.output
+    assert "georeference: none" in outcome.output
+    assert "rejected: IfcSpace" in outcome.output
     lines = report.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0] == ",".join(["global_id", "ifc_class", *REPORT_COLUMNS]) and len(lines) == 3
+    assert lines[0] == ",".join(["global_id", "ifc_class", *REPORT_COLUMNS])
+    assert len(lines) == 3
 
     broken = block.parent / "cli-broken.ifc"
     broken.write_bytes(block.read_bytes()[:2000])
     outcome = runner.invoke(app, ["import", "ifc", str(broken), "--community", COMMUNITY])
-    assert outcome.exit_code == exit_code(InvalidInput("")) and "truncated" in outcome.output
+    assert outcome.exit_code == exit_code(InvalidInput(""))
+    assert "truncated" in outcome.output

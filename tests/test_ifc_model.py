@@ -1,12 +1,11 @@
 """IFC reading without a database: file checks, structure, units, areas, georeferencing,
 dwelling rules and footprints, on the real samples and on models built here with
-ifcopenshell.api (``build_block`` is shared with test_ifc_import.py)."""
+ifcopenshell.api (the builders are in tests/helpers/ifc_model.py)."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
 import ifcopenshell
 import ifcopenshell.api.aggregate
@@ -34,161 +33,17 @@ from cimhouse.importers.ifc.georef import (
 )
 from cimhouse.importers.ifc.model_file import open_model
 from cimhouse.importers.ifc.structure import read_structure
-
-IFC_DATA = Path(__file__).resolve().parent / "data" / "ifc"
-FZK = IFC_DATA / "AC20-FZK-Haus.ifc"
-DUPLEX = IFC_DATA / "Duplex_A_20110907.ifc"
-GEOREF_EXAMPLE = IFC_DATA / "geographic-referencing_IFC4.ifc"
-
-#: the block's model origin in EPSG:4549 (CGCS2000 GK CM 120E), near Jiaxing
-BLOCK_EAST, BLOCK_NORTH, BLOCK_ROTATION = 571815.2, 3403498.7, 30.0
-BLOCK_LONLAT = (120.75, 30.75)
-
-
-def _dms(value: float) -> tuple[int, int, int, int]:
-    degrees = int(value)
-    rest = (value - degrees) * 60
-    minutes = int(rest)
-    seconds_total = (rest - minutes) * 60
-    seconds = int(seconds_total)
-    return degrees, minutes, seconds, round((seconds_total - seconds) * 1e6)
-
-
-def _place(model: Any, product: Any, x: float, y: float, z: float = 0.0) -> None:
-    matrix = np.eye(4)
-    matrix[:3, 3] = (x, y, z)
-    ifcopenshell.api.geometry.edit_object_placement(model, product=product, matrix=matrix)
-
-
-def build_block(path: Path, *, scale: float | None = 0.001, zones: bool = True,
-                with_walls: bool = True, latlon: tuple[float, float] | None = BLOCK_LONLAT,
-                georeferenced: bool = True, storeys: int = 2, version: str = "IFC4",
-                feet: bool = False) -> Path:
-    """A two-storey residential block in millimetres: per storey two dwellings (zones named
-    1-101 ... with spaces A101.. numbered per dwelling), 20 m x 5 m walls, georeferenced by
-    an IfcMapConversion to EPSG:4549 (``scale`` None leaves Scale out: the classic error)."""
-    model = ifcopenshell.api.project.create_file(version=version)
-    project = ifcopenshell.api.root.create_entity(model, ifc_class="IfcProject",
-                                                  name="Residential block 7")
-    if feet:  # an imperial model: foot and square foot
-        units = [ifcopenshell.api.unit.add_conversion_based_unit(model, name="foot"),
-                 ifcopenshell.api.unit.add_conversion_based_unit(model, name="square foot")]
-    else:
-        units = [ifcopenshell.api.unit.add_si_unit(model, unit_type="LENGTHUNIT",
-                                                   prefix="MILLI"),
-                 ifcopenshell.api.unit.add_si_unit(model, unit_type="AREAUNIT")]
-    ifcopenshell.api.unit.assign_unit(model, units=units)
-    length_unit = 0.3048 if feet else 0.001
-    context = ifcopenshell.api.context.add_context(model, context_type="Model")
-    body = ifcopenshell.api.context.add_context(model, context_type="Model",
-                                                context_identifier="Body",
-                                                target_view="MODEL_VIEW", parent=context)
-    if georeferenced:
-        ifcopenshell.api.georeference.add_georeferencing(model, name="EPSG:4549")
-        operation: dict[str, Any] = {
-            "Eastings": BLOCK_EAST, "Northings": BLOCK_NORTH, "OrthogonalHeight": 5.0,
-            "XAxisAbscissa": math.cos(math.radians(BLOCK_ROTATION)),
-            "XAxisOrdinate": math.sin(math.radians(BLOCK_ROTATION))}
-        if scale is not None:
-            operation["Scale"] = scale
-        ifcopenshell.api.georeference.edit_georeferencing(
-            model, coordinate_operation=operation, projected_crs={"Name": "EPSG:4549"})
-        if scale is None:
-            model.by_type("IfcMapConversion")[0].Scale = None
-    site = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSite", name="Block 7")
-    if latlon is not None:
-        site.RefLongitude, site.RefLatitude = _dms(latlon[0]), _dms(latlon[1])
-    building = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuilding",
-                                                   name="7幢")
-    ifcopenshell.api.aggregate.assign_object(model, relating_object=project, products=[site])
-    ifcopenshell.api.aggregate.assign_object(model, relating_object=site, products=[building])
-    for product in (site, building):
-        _place(model, product, 0, 0)
-    for level in range(storeys):
-        storey = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuildingStorey",
-                                                     name=f"{level + 1}F")
-        storey.Elevation = level * 3.0 / length_unit
-        ifcopenshell.api.aggregate.assign_object(model, relating_object=building,
-                                                 products=[storey])
-        _place(model, storey, 0, 0, level * 3.0)
-        for flat in range(2):
-            letter = "AB"[flat]
-            spaces = []
-            for room, (x0, width) in enumerate(((0.0, 6.0), (6.0, 4.0))):
-                space = ifcopenshell.api.root.create_entity(
-                    model, ifc_class="IfcSpace", name=f"{letter}{level + 1}0{room + 1}",
-                    )
-                space.LongName = ("living", "bedroom")[room]
-                ifcopenshell.api.aggregate.assign_object(model, relating_object=storey,
-                                                         products=[space])
-                shape = ifcopenshell.api.geometry.add_slab_representation(
-                    model, context=body, depth=2.8,
-                    polyline=[(0.0, 0.0), (width, 0.0), (width, 5.0), (0.0, 5.0), (0.0, 0.0)])
-                ifcopenshell.api.geometry.assign_representation(model, product=space,
-                                                                representation=shape)
-                _place(model, space, flat * 10.0 + x0, 0.0, level * 3.0)
-                if room == 0:  # the living room has a quantity, the bedroom only geometry
-                    qto = ifcopenshell.api.pset.add_qto(model, product=space,
-                                                        name="Qto_SpaceBaseQuantities")
-                    ifcopenshell.api.pset.edit_qto(model, qto=qto,
-                                                   properties={"NetFloorArea": 29.5})
-                spaces.append(space)
-            if zones:
-                zone = ifcopenshell.api.root.create_entity(model, ifc_class="IfcZone",
-                                                           name=f"1-{level + 1}0{flat + 1}")
-                ifcopenshell.api.group.assign_group(model, products=spaces, group=zone)
-        if with_walls:
-            for x, y, length, angle in ((0, -0.2, 20.0, 0), (0, 5.0, 20.0, 0),
-                                        (-0.2, -0.2, 5.4, 90), (20.0, -0.2, 5.4, 90)):
-                wall = ifcopenshell.api.root.create_entity(model, ifc_class="IfcWall")
-                shape = ifcopenshell.api.geometry.add_wall_representation(
-                    model, context=body, length=length, height=3.0, thickness=0.2)
-                ifcopenshell.api.geometry.assign_representation(model, product=wall,
-                                                                representation=shape)
-                matrix = np.eye(4)
-                if angle:
-                    matrix[:3, :3] = [[0, -1, 0], [1, 0, 0], [0, 0, 1]]
-                    x += 0.2  # the rotated wall's thickness runs towards -x
-                matrix[:3, 3] = (x, y, level * 3.0)
-                ifcopenshell.api.geometry.edit_object_placement(model, product=wall,
-                                                                matrix=matrix)
-                ifcopenshell.api.spatial.assign_container(model, relating_structure=storey,
-                                                          products=[wall])
-    model.write(str(path))
-    return path
-
-
-def build_campus(path: Path) -> Path:
-    """Two buildings on one site, the second nameless and without storeys (its space sits
-    directly under it, without geometry); a storey and a space that nothing aggregates."""
-    model = ifcopenshell.api.project.create_file(version="IFC4")
-    project = ifcopenshell.api.root.create_entity(model, ifc_class="IfcProject", name="Campus")
-    ifcopenshell.api.unit.assign_unit(model, units=[
-        ifcopenshell.api.unit.add_si_unit(model, unit_type="LENGTHUNIT")])
-    context = ifcopenshell.api.context.add_context(model, context_type="Model")
-    body = ifcopenshell.api.context.add_context(model, context_type="Model",
-                                                context_identifier="Body",
-                                                target_view="MODEL_VIEW", parent=context)
-    site = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSite", name="Site")
-    ifcopenshell.api.aggregate.assign_object(model, relating_object=project, products=[site])
-    hall = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuilding", name="Hall")
-    shed = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuilding")
-    ifcopenshell.api.aggregate.assign_object(model, relating_object=site, products=[hall, shed])
-    storey = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuildingStorey")
-    ifcopenshell.api.aggregate.assign_object(model, relating_object=hall, products=[storey])
-    room = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSpace")
-    ifcopenshell.api.aggregate.assign_object(model, relating_object=storey, products=[room])
-    shape = ifcopenshell.api.geometry.add_slab_representation(
-        model, context=body, depth=3.0, polyline=[(0, 0), (8, 0), (8, 6), (0, 6), (0, 0)])
-    ifcopenshell.api.geometry.assign_representation(model, product=room, representation=shape)
-    for product in (site, hall, shed, storey, room):
-        _place(model, product, 0, 0)
-    loose = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSpace", name="S1")
-    ifcopenshell.api.aggregate.assign_object(model, relating_object=shed, products=[loose])
-    ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuildingStorey", name="orphan")
-    ifcopenshell.api.root.create_entity(model, ifc_class="IfcSpace", name="lost")
-    model.write(str(path))
-    return path
+from tests.helpers.ifc_model import (
+    BLOCK_EAST,
+    BLOCK_NORTH,
+    BLOCK_ROTATION,
+    DUPLEX,
+    FZK,
+    GEOREF_EXAMPLE,
+    build_block,
+    build_campus,
+    open_ifc,
+)
 
 
 @pytest.fixture(scope="module")
@@ -247,12 +102,15 @@ def test_two_projects_are_refused(tmp_path: Path) -> None:
 
 def test_fzk_structure_and_base_quantities() -> None:
     structure = read_structure(open_model(FZK).model)
-    assert structure.schema == "IFC4" and structure.length_scale == 1.0
+    assert structure.schema == "IFC4"
+    assert structure.length_scale == 1.0
     [building] = structure.buildings
     assert building.name == "FZK-Haus"
     assert [(s.name, s.elevation_m) for s in building.storeys] == [
         ("Erdgeschoss", 0.0), ("Dachgeschoss", 2.7)]
-    assert len(building.spaces) == 7 and structure.read == 10 and not structure.rejected
+    assert len(building.spaces) == 7
+    assert structure.read == 10
+    assert not structure.rejected
     assert {s.area_source for s in building.spaces} == {"ifc_base_quantities"}
     kitchen = next(s for s in building.spaces if s.long_name == "Küche")
     assert kitchen.area_m2 == pytest.approx(16.305, abs=0.01)
@@ -261,7 +119,8 @@ def test_fzk_structure_and_base_quantities() -> None:
 def test_duplex_vendor_areas_and_prefix_dwellings() -> None:
     structure = read_structure(open_model(DUPLEX).model)
     assert structure.schema == "IFC2X3"
-    assert len(structure.spaces) == 21 and len(structure.buildings[0].storeys) == 4
+    assert len(structure.spaces) == 21
+    assert len(structure.buildings[0].storeys) == 4
     assert {s.area_source for s in structure.spaces} == {"ifc_vendor_pset"}
     rule = resolve_rule(structure, DwellingRule.parse("auto"))
     assert rule.kind == "prefix"
@@ -300,8 +159,10 @@ def test_fzk_footprint_excludes_roof_overhang() -> None:
     structure = read_structure(opened.model)
     shapes = compute_footprints(opened.model, structure, timeout_s=120)
     footprint = shapes.buildings[structure.buildings[0].global_id].footprint
-    assert footprint is not None and footprint.area == pytest.approx(120.0, abs=0.5)
-    assert shapes.failed == 0 and len(shapes.spaces) == 7
+    assert footprint is not None
+    assert footprint.area == pytest.approx(120.0, abs=0.5)
+    assert shapes.failed == 0
+    assert len(shapes.spaces) == 7
 
 
 def test_geometry_time_limit_stops_the_kernel(block: Path) -> None:
@@ -315,21 +176,26 @@ def test_several_buildings_without_storeys_names_or_geometry(tmp_path: Path) -> 
     structure = read_structure(opened.model)
     hall, shed = structure.buildings
     assert (hall.name, shed.name) == ("Hall", None)
-    assert len(hall.storeys) == 1 and hall.storeys[0].name is None
-    assert shed.storeys == [] and [s.number for s in shed.spaces] == ["S1"]
+    assert len(hall.storeys) == 1
+    assert hall.storeys[0].name is None
+    assert shed.storeys == []
+    assert [s.number for s in shed.spaces] == ["S1"]
     assert shed.spaces[0].storey_id is None
-    assert structure.read == 7 and len(structure.rejected) == 2
+    assert structure.read == 7
+    assert len(structure.rejected) == 2
     assert {r.ifc_class for r in structure.rejected} == {"IfcBuildingStorey", "IfcSpace"}
     shapes = compute_footprints(opened.model, structure, timeout_s=60, threads=1)
     assert shapes.failed == 0  # a space without geometry is not a meshing failure
-    assert shapes.buildings[hall.global_id].footprint.area == pytest.approx(48.0)
+    hall_footprint = shapes.buildings[hall.global_id].footprint
+    assert hall_footprint is not None
+    assert hall_footprint.area == pytest.approx(48.0)
     assert shapes.buildings[shed.global_id].footprint is None
 
 
 def test_overlapping_zones_are_not_taken_as_dwellings(block: Path, tmp_path: Path) -> None:
-    model = ifcopenshell.open(str(block))
+    model = open_ifc(block)
     fire = ifcopenshell.api.root.create_entity(model, ifc_class="IfcZone", name="fire zone")
-    ifcopenshell.api.group.assign_group(model, products=model.by_type("IfcSpace"), group=fire)
+    ifcopenshell.api.group.assign_group(model, products=list(model.by_type("IfcSpace")), group=fire)
     layered = tmp_path / "layered.ifc"
     model.write(str(layered))
     structure = read_structure(open_model(layered).model)
@@ -347,19 +213,24 @@ def test_foot_model_in_metres(tmp_path: Path) -> None:
     living = next(s for s in structure.spaces if s.number == "A101")
     assert living.area_m2 == pytest.approx(29.5 * 0.3048**2)  # the quantity is in ft²
     georef = resolve_georeference(opened.model, structure.length_scale)
-    assert not georef.warnings and georef.placement is not None
+    assert not georef.warnings
+    assert georef.placement is not None
     assert georef.placement.scale == pytest.approx(1.0)  # grid metres per model metre
     shapes = compute_footprints(opened.model, structure, timeout_s=60, threads=1)
     footprint = shapes.buildings[structure.buildings[0].global_id].footprint
-    assert footprint is not None and footprint.area == pytest.approx(20.4 * 5.4, rel=1e-6)
+    assert footprint is not None
+    assert footprint.area == pytest.approx(20.4 * 5.4, rel=1e-6)
 
 
 def test_ifc4x3_block_reads_like_ifc4(tmp_path: Path) -> None:
     opened = open_model(build_block(tmp_path / "block4x3.ifc", version="IFC4X3"))
     structure = read_structure(opened.model)
-    assert opened.model.schema == "IFC4X3" and structure.read == 11 and len(structure.zones) == 4
+    assert opened.model.schema == "IFC4X3"
+    assert structure.read == 11
+    assert len(structure.zones) == 4
     georef = resolve_georeference(opened.model, structure.length_scale)
-    assert georef.source == "ifc_map_conversion" and not georef.warnings
+    assert georef.source == "ifc_map_conversion"
+    assert not georef.warnings
 
 
 # -- georeferencing --------------------------------------------------------------------------
@@ -368,8 +239,10 @@ def test_map_conversion_places_block_where_written(block: Path) -> None:
     opened = open_model(block)
     structure = read_structure(opened.model)
     georef = resolve_georeference(opened.model, structure.length_scale)
-    assert georef.source == "ifc_map_conversion" and georef.placement is not None
-    assert georef.placement.srid == 4549 and not georef.warnings
+    assert georef.source == "ifc_map_conversion"
+    assert georef.placement is not None
+    assert georef.placement.srid == 4549
+    assert not georef.warnings
     assert georef.placement.rotation_deg == pytest.approx(BLOCK_ROTATION)
     # model point (10 m, 0) lies 10 m along the rotated x axis from the written origin
     lon, lat = georef.to_storage(Point(10.0, 0.0)).coords[0]
@@ -377,7 +250,8 @@ def test_map_conversion_places_block_where_written(block: Path) -> None:
     east, north = transform_point(lon, lat, 4490, 4549)
     assert east == pytest.approx(BLOCK_EAST + 10 * math.cos(math.radians(30)), abs=0.01)
     assert north == pytest.approx(BLOCK_NORTH + 10 * math.sin(math.radians(30)), abs=0.01)
-    assert georef.disagreement_m is not None and georef.disagreement_m < 5
+    assert georef.disagreement_m is not None
+    assert georef.disagreement_m < 5
     assert not georef.latlon_disagrees
 
 
@@ -386,13 +260,15 @@ def test_omitted_scale_in_millimetre_model_is_repaired(tmp_path: Path) -> None:
     opened = open_model(path)
     georef = resolve_georeference(opened.model, read_structure(opened.model).length_scale)
     assert any("Scale omitted" in w for w in georef.warnings)
-    assert georef.placement is not None and georef.placement.scale == pytest.approx(1.0)
+    assert georef.placement is not None
+    assert georef.placement.scale == pytest.approx(1.0)
 
 
 def test_inverted_scale_is_repaired_and_sample_scale_omitted() -> None:
     opened = open_model(GEOREF_EXAMPLE)
     georef = resolve_georeference(opened.model, 0.001)
-    assert georef.source == "ifc_map_conversion" and georef.placement is not None
+    assert georef.source == "ifc_map_conversion"
+    assert georef.placement is not None
     assert georef.placement.srid == 25832
     assert any("used 0.001" in w for w in georef.warnings)
     # a building 1 m east of the origin lands ~1 m away, not 1 km
@@ -404,7 +280,8 @@ def test_disagreeing_latlon_is_flagged(tmp_path: Path) -> None:
     path = build_block(tmp_path / "far.ifc", latlon=(120.80, 30.75))  # ~4.8 km east
     opened = open_model(path)
     georef = resolve_georeference(opened.model, 0.001)
-    assert georef.latlon_disagrees and georef.disagreement_m == pytest.approx(4785, rel=0.05)
+    assert georef.latlon_disagrees
+    assert georef.disagreement_m == pytest.approx(4785, rel=0.05)
     assert any("RefLatitude/RefLongitude" in w for w in georef.warnings)
 
 
@@ -412,7 +289,7 @@ def test_ifc2x3_epset_map_conversion_and_revit_default_site(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ifcopenshell.api.owner.settings as owner_settings
 
-    model = ifcopenshell.open(str(DUPLEX))
+    model = open_ifc(DUPLEX)
     monkeypatch.setattr(owner_settings, "get_user",
                         lambda f: f.by_type("IfcPersonAndOrganization")[0])
     monkeypatch.setattr(owner_settings, "get_application",
@@ -428,16 +305,19 @@ def test_ifc2x3_epset_map_conversion_and_revit_default_site(
     model.write(str(path))
     opened = open_model(path)
     georef = resolve_georeference(opened.model, 1.0)
-    assert georef.source == "epset_map_conversion" and georef.placement is not None
+    assert georef.source == "epset_map_conversion"
+    assert georef.placement is not None
     assert georef.placement.rotation_deg == pytest.approx(90.0)
     # Revit's default site (Chicago) contradicts the map conversion (Jiaxing): flagged
-    assert georef.latlon_disagrees and (georef.disagreement_m or 0) > 1_000_000
+    assert georef.latlon_disagrees
+    assert (georef.disagreement_m or 0) > 1_000_000
 
 
 def test_site_latlon_with_true_north() -> None:
     opened = open_model(FZK)
     georef = resolve_georeference(opened.model, 1.0)
-    assert georef.source == "site_ref_latlon" and georef.placement is not None
+    assert georef.source == "site_ref_latlon"
+    assert georef.placement is not None
     assert georef.placement.srid == 32632
     lon, lat = georef.to_storage(Point(0.0, 0.0)).coords[0]
     assert (lon, lat) == pytest.approx((8.436539, 49.100435), abs=1e-5)
@@ -456,10 +336,12 @@ def test_cli_georef_only_when_file_has_none_or_override(tmp_path: Path) -> None:
     east, north = georef.placement.apply(np.array([[1.0, 0.0]]))[0]
     assert (east, north) == pytest.approx((500000.0, 3400001.0))
     nothing = resolve_georeference(opened.model, 0.001)
-    assert nothing.source == "none" and nothing.placement is None
+    assert nothing.source == "none"
+    assert nothing.placement is None
     opened_fzk = open_model(FZK)
     kept = resolve_georeference(opened_fzk.model, 1.0, cli=cli)
-    assert kept.source == "site_ref_latlon" and any("--override-georef" in w
+    assert kept.source == "site_ref_latlon"
+    assert any("--override-georef" in w
                                                      for w in kept.warnings)
     forced = resolve_georeference(opened_fzk.model, 1.0, cli=cli, override=True)
     assert forced.source == "cli"

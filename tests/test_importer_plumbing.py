@@ -44,7 +44,8 @@ def test_every_importer_writes_the_one_layout(session: Session, tmp_path: Path) 
     assert headers[2] == ["key", *REPORT_COLUMNS]
     with (tmp_path / "r2.csv").open(encoding="utf-8-sig", newline="") as handle:
         row = next(iter(csv.DictReader(handle)))
-    assert row[REPORT_COLUMNS[1]] == "2" and "名称为空" in row[REPORT_COLUMNS[0]]
+    assert row[REPORT_COLUMNS[1]] == "2"
+    assert "名称为空" in row[REPORT_COLUMNS[0]]
 
 
 def test_a_corrected_facilities_report_imports_again(session: Session, tmp_path: Path) -> None:
@@ -60,14 +61,8 @@ def test_a_corrected_facilities_report_imports_again(session: Session, tmp_path:
     assert not set(attributes) & set(REPORT_COLUMNS)
 
 
-@pytest.fixture
-def cli_env(fresh_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    monkeypatch.setenv("CIMHOUSE_DATABASE_URL", fresh_db)
-    monkeypatch.setenv("CIMHOUSE_VAR_DIR", str(tmp_path / "var"))
-    return fresh_db
-
-
-def test_cli_imports_record_the_acting_user(cli_env: str, fresh_engine: Engine,
+@pytest.mark.usefixtures("cli_env")
+def test_cli_imports_record_the_acting_user(fresh_engine: Engine,
                                             tmp_path: Path) -> None:
     facilities = tmp_path / "f.csv"
     facilities.write_text("name,category,lon,lat\n托育园,托育,120.7,30.7\n,托育,1,1\n",

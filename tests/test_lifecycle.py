@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from test_coding_helpers import COMMUNITY, build_world
 
 from cimhouse.coding.apply_region_changes import apply_region_changes
 from cimhouse.coding.assign_codes import assign_codes
@@ -21,6 +20,7 @@ from cimhouse.coding.split_house import split_house
 from cimhouse.errors import Conflict, InvalidInput, NotFound
 from cimhouse.schema import House
 from cimhouse.scope import parse_scope, scope_filter
+from tests.helpers.coding_world import COMMUNITY, build_world
 
 
 def _coded_world(session: Session) -> list[str]:
@@ -38,7 +38,8 @@ def test_retire_house(session: Session) -> None:
     codes = _coded_world(session)
     house = retire_house(session, display(codes[0]), "demolished", actor="alice",
                          reason="旧改拆除")
-    assert house.status == "demolished" and house.code == codes[0]
+    assert house.status == "demolished"
+    assert house.code == codes[0]
     assert _registry_status(session, codes[0]) == "retired"
     with pytest.raises(Conflict):
         retire_house(session, codes[0], "demolished", actor="alice", reason="again")
@@ -58,7 +59,8 @@ def test_retire_house(session: Session) -> None:
 def test_split_then_merge_with_lineage_both_ways(session: Session) -> None:
     codes = _coded_world(session)
     parts = split_house(session, codes[0], 3, actor="bob")
-    assert len(parts) == 3 and all(is_valid(c) for c in parts)
+    assert len(parts) == 3
+    assert all(is_valid(c) for c in parts)
     assert [decode(c).house_number for c in parts] == [5, 6, 7]  # after the 4 issued
     assert all(c[:19] == codes[0][:19] for c in parts)
     assert _registry_status(session, codes[0]) == "retired"
@@ -100,12 +102,14 @@ def test_relabel_keeps_code_and_logs_previous(session: Session) -> None:
     house = relabel_object(session, codes[0], actor="dora", room_label="1101室",
                            floor_number=11,
                            realestate_unit_no="330402 001 002 GB00012 F 0003 0101")
-    assert isinstance(house, House) and house.code == codes[0]
+    assert isinstance(house, House)
+    assert house.code == codes[0]
     assert house.realestate_unit_no == "330402001002GB00012F00030101"
     row = session.execute(text(
         "SELECT previous, current FROM change_log WHERE object_id = :c AND source = 'relabel'"),
         {"c": codes[0]}).one()
-    assert row[0]["room_label"] == "101室" and row[1]["room_label"] == "1101室"
+    assert row[0]["room_label"] == "101室"
+    assert row[1]["room_label"] == "1101室"
     assert [e.event for e in lineage(session, codes[0]).events] == ["issue", "relabel"]
     with pytest.raises(InvalidInput, match="不动产单元号"):
         relabel_object(session, codes[0], actor="d", realestate_unit_no="33040200100")
@@ -122,7 +126,8 @@ def test_region_change_moves_objects_not_codes(session: Session) -> None:
     result = apply_region_changes(session, {COMMUNITY: "330402007099"}, dt.date(2026, 12, 1),
                                   actor="eve", names={"330402007099": "新百福社区"})
     assert (result.regions_added, result.regions_closed) == (1, 1)
-    assert result.houses == len(codes) and result.estates == 1
+    assert result.houses == len(codes)
+    assert result.estates == 1
     assert session.execute(text("SELECT code FROM house ORDER BY code")).scalars().all() == codes
     assert session.execute(text("SELECT DISTINCT region_code FROM house")).scalars().all() == [
         "330402007099"]
@@ -136,7 +141,8 @@ def test_region_change_moves_objects_not_codes(session: Session) -> None:
                                        ).count() == len(codes)
     assert decode(codes[0]).region_code == COMMUNITY
     events = lineage(session, codes[0]).events
-    assert events[-1].event == "region_change" and events[-1].effective_date == dt.date(2026, 12, 1)
+    assert events[-1].event == "region_change"
+    assert events[-1].effective_date == dt.date(2026, 12, 1)
     # new objects in the new community are coded under its code
     build_world(session, "330402007099", estates=1, buildings=1, floors=1, per_floor=1,
                 scattered=0)
@@ -149,7 +155,8 @@ def test_county_level_change_and_bad_input(session: Session) -> None:
     codes = _coded_world(session)
     result = apply_region_changes(session, {"330402": "330498"}, dt.date(2027, 1, 1),
                                   actor="eve")
-    assert result.regions_added > 100 and result.houses == len(codes)
+    assert result.regions_added > 100
+    assert result.houses == len(codes)
     assert session.execute(text("SELECT DISTINCT region_code FROM house")).scalar_one() == \
         "330498007024"
     with pytest.raises(InvalidInput, match="does not exist or is already closed"):

@@ -16,7 +16,6 @@ came last. The statements explained are the ones the GraphQL resolver sent (capt
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -63,7 +62,7 @@ def _indexes(plan: dict[str, Any]) -> set[str]:
 
 
 @pytest.fixture
-def generated(fresh_engine: Engine, test_settings: Settings) -> Iterator[tuple[str, str]]:
+def generated(fresh_engine: Engine) -> tuple[str, str]:
     """(token scoped to county 330402, the community whose houses have the highest ids)."""
     with fresh_engine.begin() as conn:
         for statement in GENERATE.split(";\n"):
@@ -75,7 +74,7 @@ def generated(fresh_engine: Engine, test_settings: Settings) -> Iterator[tuple[s
     with session_scope(fresh_engine) as session:
         token = create_token(session, name="plans", scope="330402", roles=["reader"],
                              actor="tests").token
-    yield token, community
+    return token, community
 
 
 def test_community_page_walks_the_region_index(fresh_engine: Engine, test_settings: Settings,

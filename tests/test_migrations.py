@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from conftest import ON_CITUS
+import pytest
 from sqlalchemy import inspect, text
 
 from cimhouse.db import EmbeddedCluster, make_engine
 from cimhouse.db import migrate as migrations
 from cimhouse.db.distribute import distribute
 from cimhouse.settings import Settings
+from tests.helpers.database import ON_CITUS
 
 
 def test_round_trip_without_drift(pg_cluster: EmbeddedCluster, test_settings: Settings) -> None:
@@ -39,9 +40,11 @@ def test_single_head() -> None:
     assert len(migrations.script_heads()) == 1
 
 
-def test_naming_convention_applied(engine: object) -> None:
+@pytest.mark.usefixtures("engine")
+def test_naming_convention_applied() -> None:
     from cimhouse.schema import metadata
 
     names = {c.name for t in metadata.tables.values() for c in t.constraints}
-    assert "pk_house" in names and "uq_house_county_code" in names
+    assert "pk_house" in names
+    assert "uq_house_county_code" in names
     assert "fk_house_county_building_id_building" in names

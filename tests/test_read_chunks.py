@@ -48,9 +48,11 @@ def test_blocks_give_the_rows_and_lines_of_the_reader(tmp_path: Path, encoding: 
     rows.insert(50, [""] * 4)
     path = write(tmp_path / "r.csv", rows, encoding=encoding, preamble="登记表,,,\r\n")
     expected = list(open_table(path).rows())
-    assert expected[0][0] == 4 and len(expected) == 201  # a record ends on line 4
+    assert expected[0][0] == 4
+    assert len(expected) == 201
     chunks = list(open_table(path).chunks(block_bytes=97))
-    assert len(chunks) > 20 and all(isinstance(c, TextChunk) for c in chunks)
+    assert len(chunks) > 20
+    assert all(isinstance(c, TextChunk) for c in chunks)
     assert all_rows(path, block_bytes=97) == expected
     assert all_rows(path) == expected
 
@@ -60,7 +62,8 @@ def test_lf_lines_tabs_and_no_final_newline(tmp_path: Path) -> None:
     path = tmp_path / "r.tsv"
     path.write_bytes("\n".join(lines).encode("utf-8"))  # no newline after the last row
     expected = list(open_table(path).rows())
-    assert len(expected) == 50 and expected[-1] == (51, ["梅花苑49幢101室", "住户49", "1", ""])
+    assert len(expected) == 50
+    assert expected[-1] == (51, ["梅花苑49幢101室", "住户49", "1", ""])
     assert all_rows(path, block_bytes=64) == expected
 
 

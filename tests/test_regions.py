@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.importers.load_regions import load_regions, packaged_regions_path
 from cimhouse.schema import ChangeLog, Region
 
 
-def count(session: Session, *where: object) -> int:
+def count(session: Session, *where: ColumnElement[bool]) -> int:
     return session.scalar(select(func.count()).select_from(Region).where(*where)) or 0
 
 
@@ -67,17 +67,20 @@ def test_newer_file_renames_closes_adds(session: Session, tmp_path: Path) -> Non
     assert result.accepted + len(result.rejected) == result.read
     assert (result.added, result.renamed, result.closed) == (1, 1, 1)
     closed = session.get(Region, "330402007024")
-    assert closed is not None and closed.valid_to is not None  # closed, never deleted
+    assert closed is not None
+    assert closed.valid_to is not None
     assert count(session) == 27037
     assert result.report_path == report
     assert "code is not numeric" in report.read_text("utf-8-sig")
     logged = session.scalars(select(ChangeLog.object_id).where(
         ChangeLog.object_kind == "region")).all()
-    assert "330402" in logged and "330402007024" in logged
+    assert "330402" in logged
+    assert "330402007024" in logged
 
 
 def test_dry_run_writes_nothing(session: Session) -> None:
     session.execute(text("UPDATE region SET name = 'x' WHERE code = '3304'"))
     result = load_regions(session, dry_run=True)
-    assert result.renamed == 1 and result.import_run_id is None
+    assert result.renamed == 1
+    assert result.import_run_id is None
     assert session.get(Region, "3304").name == "x"  # type: ignore[union-attr]

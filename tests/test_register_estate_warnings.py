@@ -9,12 +9,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from test_register_import import HEADER, VAULT, write_csv
 
 from cimhouse.idnumber import make_id_number
 from cimhouse.importers.register.estate_warnings import is_near
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.schema import Estate
+from tests.helpers.keys import VAULT
+from tests.helpers.register_rows import HEADER, write_csv
 
 PLACE = "浙江省嘉兴市南湖区建设街道百福弄社区居委会"
 
@@ -53,6 +54,8 @@ def test_near_duplicate_estate_is_reported_not_silently_created(session: Session
 
 
 def test_what_counts_as_near() -> None:
-    assert is_near("恰景府", "怡景府") and is_near("锦绣花园", "锦秀华园")
+    assert is_near("恰景府", "怡景府")
+    assert is_near("锦绣花园", "锦秀华园")
     assert not is_near("梅花苑", "桂香苑")  # two of three characters: another estate
-    assert not is_near("怡景府", "怡景府") and not is_near("梅花苑", "阳光花园")
+    assert not is_near("怡景府", "怡景府")
+    assert not is_near("梅花苑", "阳光花园")

@@ -19,12 +19,10 @@ from cimhouse.demo.generate_demo import generate_demo
 from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.importers.register.read_table import open_table
-from cimhouse.pii import PiiVault
 from cimhouse.schema import House, PersonHouse
-from tests.conftest import TEST_KEY
-from tests.test_register_import import ID_A, ID_B, ID_C
-
-VAULT = PiiVault(b"k" * 32)
+from tests.helpers.cli import cli, cli_env
+from tests.helpers.keys import VAULT
+from tests.helpers.register_rows import ID_A, ID_B, ID_C
 
 
 def write_sheet(path: Path) -> Path:
@@ -34,7 +32,7 @@ def write_sheet(path: Path) -> Path:
     sheet.write_row(2, 0, ["社区", "小区", "楼栋", "房间", "住户", "住户证件", "性质", "面积"])
     sheet.merge_range(3, 0, 5, 0, "南湖区百福弄社区")  # merged down: one community cell
     sheet.merge_range(3, 1, 5, 1, "梅花苑")
-    rows = [["3", "501", "王芳", ID_A, "产权", 88.5],
+    rows: list[list[str | float | None]] = [["3", "501", "王芳", ID_A, "产权", 88.5],
             ["3", "501", "李强", ID_B, "常住", 88.5],
             ["三号楼", "六〇二", "赵小宝", ID_C, "户籍", None]]
     for offset, row in enumerate(rows):
@@ -56,7 +54,8 @@ def test_xlsx_with_title_merged_cells_and_mapping(session: Session, tmp_path: Pa
                                    "住户": "name"}, ensure_ascii=False), "utf-8")
     result = import_register(session, path, vault=VAULT, mapping=mapping)
     assert (result.read, result.accepted, result.rejected) == (3, 3, 0), result.reasons
-    assert result.counts["houses_added"] == 2 and result.kind == "xlsx"
+    assert result.counts["houses_added"] == 2
+    assert result.kind == "xlsx"
     rooms = set(session.scalars(select(House.room_label)))
     assert rooms == {"501", "602"}
 
@@ -100,18 +99,6 @@ def test_mapping_naming_an_absent_column_is_refused_before_any_work(
                          mapping={"住户 证件": "id_number", "【房间】": "room",
                                   "性质": "relation", "住户": "name"})
     assert (ok.read, ok.accepted) == (3, 3)
-
-
-def cli_env(url: str, var_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(CIMHOUSE_DATABASE_URL=url, CIMHOUSE_SECRET_KEY=TEST_KEY,
-               CIMHOUSE_VAR_DIR=str(var_dir))
-    return env
-
-
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cimhouse.cli.main", *args], env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
 
 
 def processes_naming(marker: str) -> list[int]:
@@ -186,7 +173,8 @@ def test_cli_dry_run_and_unreadable_file(fresh_db: str, fresh_engine: Engine,
     bad = tmp_path / "empty.csv"
     bad.write_bytes(b"")
     failed = cli("import", "register", str(bad), env=env)
-    assert failed.returncode == exit_code(InvalidInput("")) and "empty" in failed.stderr
+    assert failed.returncode == exit_code(InvalidInput(""))
+    assert "empty" in failed.stderr
     path = write_sheet(tmp_path / "r.xlsx")
     mapping = tmp_path / "m.csv"
     mapping.write_text("column,field\n住户证件,id_number\n房间,room\n性质,relation\n住户,name\n",

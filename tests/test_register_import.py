@@ -14,25 +14,9 @@ from cimhouse.errors import InvalidInput
 from cimhouse.idnumber import make_id_number
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.importers.register.rows import SEALED_PREFIX
-from cimhouse.pii import PiiVault
 from cimhouse.schema import ChangeLog, Estate, House, ImportRun, Person, PersonHouse
-
-VAULT = PiiVault(b"k" * 32)
-ID_A = make_id_number("330402", dt.date(1950, 3, 1), 11, "F")
-ID_B = make_id_number("330402", dt.date(1985, 7, 9), 12, "M")
-ID_C = make_id_number("330411", dt.date(2021, 1, 2), 13, "M")
-HEADER = ["房屋坐落", "姓名", "公民身份号码", "手机", "人房关系", "建筑面积", "用途", "民族"]
-
-
-def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER,
-              encoding: str = "utf-8", preamble: list[str] | None = None) -> Path:
-    with path.open("w", newline="", encoding=encoding) as handle:
-        for line in preamble or []:
-            handle.write(line + "\n")
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
+from tests.helpers.keys import VAULT
+from tests.helpers.register_rows import HEADER, ID_A, ID_B, ID_C, write_csv
 
 
 def base_rows() -> list[list[str]]:
@@ -52,18 +36,26 @@ def test_import_then_reimport_changes_nothing(session: Session, tmp_path: Path) 
     path = write_csv(tmp_path / "r.csv", base_rows())
     first = import_register(session, path, vault=VAULT)
     assert (first.read, first.accepted, first.rejected) == (3, 3, 0)
-    assert first.counts["estates_added"] == 1 and first.counts["buildings_added"] == 1
-    assert first.counts["houses_added"] == 2 and first.counts["persons_added"] == 3
+    assert first.counts["estates_added"] == 1
+    assert first.counts["buildings_added"] == 1
+    assert first.counts["houses_added"] == 2
+    assert first.counts["persons_added"] == 3
     assert first.communities == ["330402007024"]
     house = session.scalars(select(House).where(House.room_label == "501")).one()
-    assert house.county == "330402" and house.region_code == "330402007024"
-    assert house.floor_number == 5 and house.unit_label == "2" and str(house.area_m2) == "88.50"
+    assert house.county == "330402"
+    assert house.region_code == "330402007024"
+    assert house.floor_number == 5
+    assert house.unit_label == "2"
+    assert str(house.area_m2) == "88.50"
+    assert house.address_norm is not None
     assert house.address_norm.endswith("梅花苑 3幢 2单元 501室")
     person = session.scalars(select(Person).where(Person.name == "王芳")).one()
     assert person.id_masked == ID_A[:6] + "********" + ID_A[-4:]
-    assert VAULT.decrypt(person.id_cipher) == ID_A and person.phone_masked == "138****5678"
+    assert VAULT.decrypt(person.id_cipher) == ID_A
+    assert person.phone_masked == "138****5678"
     rel = session.scalars(select(PersonHouse).where(PersonHouse.person_id == person.id)).one()
-    assert rel.relation == "owner" and rel.attributes == {"民族": "汉"}
+    assert rel.relation == "owner"
+    assert rel.attributes == {"民族": "汉"}
     assert rel.import_run_id == first.import_run_id
 
     log_before = count(session, ChangeLog)
@@ -71,7 +63,8 @@ def test_import_then_reimport_changes_nothing(session: Session, tmp_path: Path) 
     assert again.accepted == 3
     assert all(v == 0 for v in again.counts.values()), again.counts
     assert count(session, ChangeLog) == log_before
-    assert count(session, House) == 2 and count(session, PersonHouse) == 3
+    assert count(session, House) == 2
+    assert count(session, PersonHouse) == 3
 
 
 def test_updated_file_updates_with_history(session: Session, tmp_path: Path) -> None:
@@ -84,11 +77,14 @@ def test_updated_file_updates_with_history(session: Session, tmp_path: Path) -> 
     assert result.counts["persons_updated"] == 1
     assert result.counts["houses_added"] == 0
     house = session.scalars(select(House).where(House.room_label == "501")).one()
-    assert str(house.area_m2) == "90.10" and house.version == 2
+    assert str(house.area_m2) == "90.10"
+    assert house.version == 2
     log = session.scalars(select(ChangeLog).where(ChangeLog.object_kind == "house",
                                                   ChangeLog.object_id == str(house.id))).one()
-    assert log.previous is not None and log.current is not None
-    assert log.previous["area_m2"] == 88.5 and log.current["area_m2"] == 90.1
+    assert log.previous is not None
+    assert log.current is not None
+    assert log.previous["area_m2"] == 88.5
+    assert log.current["area_m2"] == 90.1
     plog = session.scalars(select(ChangeLog).where(ChangeLog.object_kind == "person")).one()
     assert plog.previous == {"name": "王芳", "phone_masked": "138****5678"}
     assert ID_A not in str(plog.current)
@@ -109,15 +105,21 @@ def test_rejects_with_reasons_and_reimportable_report(session: Session, tmp_path
                              report_path=report)
     assert (result.read, result.accepted, result.rejected) == (6, 3, 3)
     text_ = report.read_text("utf-8-sig")
-    assert bad_id not in text_ and SEALED_PREFIX in text_
-    assert "ID number check character is wrong" in text_ and "校验位错误" in text_
+    assert bad_id not in text_
+    assert SEALED_PREFIX in text_
+    assert "ID number check character is wrong" in text_
+    assert "校验位错误" in text_
     assert "community or village not found" in text_
-    assert "unknown relation" in text_ and "unknown house use" in text_
-    assert "phone number" in text_ and "area is not a positive number" in text_
+    assert "unknown relation" in text_
+    assert "unknown house use" in text_
+    assert "phone number" in text_
+    assert "area is not a positive number" in text_
     lines = list(csv.reader(text_.splitlines()))
-    assert lines[0][:len(HEADER)] == HEADER and lines[1][lines[0].index("原始行号/line")] == "5"
+    assert lines[0][:len(HEADER)] == HEADER
+    assert lines[1][lines[0].index("原始行号/line")] == "5"
     run = session.get(ImportRun, result.import_run_id)
-    assert run is not None and (run.rows_read, run.rows_accepted, run.rows_rejected) == (6, 3, 3)
+    assert run is not None
+    assert (run.rows_read, run.rows_accepted, run.rows_rejected) == (6, 3, 3)
 
     # Fix the relation/use/area/phone row in the report and import the report as it is.
     fixed = [lines[0]] + [row for row in lines[1:] if row[1] == "关系错"]
@@ -132,7 +134,8 @@ def test_dry_run_writes_nothing(session: Session, tmp_path: Path) -> None:
     before = (count(session, Estate), count(session, ImportRun))
     result = import_register(session, write_csv(tmp_path / "r.csv", base_rows()), vault=VAULT,
                              dry_run=True)
-    assert result.counts["houses_added"] == 2 and result.import_run_id is None
+    assert result.counts["houses_added"] == 2
+    assert result.import_run_id is None
     assert (count(session, Estate), count(session, ImportRun)) == before
 
 
@@ -143,12 +146,13 @@ def test_gbk_title_rows_blank_lines_repeated_header(session: Session, tmp_path: 
     path = write_csv(tmp_path / "gbk.csv", rows, encoding="gbk",
                      preamble=["嘉兴市南湖区住户登记表,,,", "填报单位：建设街道,,,"])
     result = import_register(session, path, vault=VAULT)
-    assert result.encoding == "gb18030" and result.header_line == 3
+    assert result.encoding == "gb18030"
+    assert result.header_line == 3
     assert (result.read, result.accepted, result.blank_lines, result.repeated_headers) == \
         (3, 3, 1, 1)
 
 
-@pytest.mark.parametrize("content, message", [
+@pytest.mark.parametrize(("content", "message"), [
     (b"", "empty"),
     (b"\x00\x01\x02binary", "binary"),
     (b"just some words\nand more", "not a delimited table"),
@@ -164,7 +168,8 @@ def test_unreadable_file_one_error_nothing_written(session: Session, tmp_path: P
     with pytest.raises(InvalidInput, match=message):
         import_register(session, path, vault=VAULT, report_path=tmp_path / "rep.csv")
     session.rollback()
-    assert count(session, ImportRun) == before and not (tmp_path / "rep.csv").exists()
+    assert count(session, ImportRun) == before
+    assert not (tmp_path / "rep.csv").exists()
 
 
 def test_realestate_number_matches_and_is_validated(session: Session, tmp_path: Path) -> None:
@@ -175,7 +180,8 @@ def test_realestate_number_matches_and_is_validated(session: Session, tmp_path: 
     result = import_register(session, write_csv(tmp_path / "u.csv", rows, header=header),
                              vault=VAULT)
     assert (result.accepted, result.rejected) == (1, 1)
-    assert result.reasons and "不动产单元号应为28位，实际10位" in result.reasons
+    assert result.reasons
+    assert "不动产单元号应为28位，实际10位" in result.reasons
     # The same unit number with a changed room label finds the same house and updates it.
     rows = [["梅花苑", "3", "0501", "南湖区百福弄社区", "王芳", ID_A, "产权", unit_no]]
     again = import_register(session, write_csv(tmp_path / "u2.csv", rows, header=header),

@@ -16,8 +16,9 @@ from cimhouse.coding.split_house import split_house
 from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.schema import ChangeLog, Estate, House, ImportRun, Person, PersonHouse
-from tests.test_register_conflicts import HEADER, VAULT, person, report_rows, row, write
-from tests.test_register_files import cli, cli_env
+from tests.helpers.cli import cli, cli_env
+from tests.helpers.keys import VAULT
+from tests.helpers.register_conflicts import HEADER, person, report_rows, row, write
 
 
 def _log_text(session: Session) -> str:
@@ -38,7 +39,8 @@ def test_id_number_stored_with_another_name_is_a_conflict_across_files(
         row(503, "付阳", someone),                   # every row of that ID number goes
         row(502, "王芳", other, relation="租住")]), vault=VAULT, report_path=report)
     assert (second.read, second.accepted, second.rejected) == (3, 1, 2)
-    assert second.counts["persons_updated"] == 0 and second.counts["persons_conflicting"] == 1
+    assert second.counts["persons_updated"] == 0
+    assert second.counts["persons_conflicting"] == 1
     assert second.counts["relations_added"] == 1  # 王芳's new relation still imports
     names = set(session.scalars(select(Person.name)))
     assert names == {"史俊平", "王芳"}
@@ -52,7 +54,8 @@ def test_id_number_stored_with_another_name_is_a_conflict_across_files(
            "says 付*" in reason
     assert "--update-persons" in reason
     report_text = report.read_text("utf-8-sig")
-    assert someone not in report_text and "史俊平" not in report_text
+    assert someone not in report_text
+    assert "史俊平" not in report_text
     summary = session.get(ImportRun, second.import_run_id).summary  # type: ignore[union-attr]
     assert summary["persons_conflicting"] == 1
     assert summary["rejected_reasons"] == {"身份证号已以另一姓名登记": 2}
@@ -98,14 +101,16 @@ def test_reimport_keeps_a_newer_relabel_and_reports_the_rows(session: Session,
                    realestate_unit_no="330402007024GB00012F00031101")
     report = tmp_path / "rejects.csv"
     again = import_register(session, path, vault=VAULT, report_path=report)
-    assert again.counts["houses_updated"] == 0 and again.counts["houses_edits_kept"] == 1
+    assert again.counts["houses_updated"] == 0
+    assert again.counts["houses_edits_kept"] == 1
     assert (again.accepted, again.rejected) == (1, 2)  # both rows of house 501
     house = session.scalars(select(House).where(House.code == code)).one()
     assert house.room_label == "1101"
     assert house.realestate_unit_no == "330402007024GB00012F00031101"
     lines = report_rows(report)
     reasons = lines[1][len(HEADER)]
-    assert f"房屋 {code} 的室号已于" in reasons and "经 relabel 改为 1101，本文件为 501" in reasons
+    assert f"房屋 {code} 的室号已于" in reasons
+    assert "经 relabel 改为 1101，本文件为 501" in reasons
     assert f"house edited after the file's data: house {code}, the room was set to 1101 by " \
            "relabel on" in reasons
     assert "and this file says 501; the edit is kept" in reasons
@@ -114,11 +119,13 @@ def test_reimport_keeps_a_newer_relabel_and_reports_the_rows(session: Session,
     assert summary["houses_edits_kept"] == 1
 
     # The file's data predates the edit: still kept. A file newer than the edit wins.
-    today = session.scalar(select(func.now()))
+    today = session.execute(select(func.now())).scalar_one()
     older = import_register(session, path, vault=VAULT, as_of=today - dt.timedelta(days=1))
-    assert older.counts["houses_edits_kept"] == 1 and older.rejected == 2
+    assert older.counts["houses_edits_kept"] == 1
+    assert older.rejected == 2
     newer = import_register(session, path, vault=VAULT, as_of=today + dt.timedelta(days=1))
-    assert newer.counts["houses_edits_kept"] == 0 and newer.rejected == 0
+    assert newer.counts["houses_edits_kept"] == 0
+    assert newer.rejected == 0
     assert newer.counts["houses_updated"] == 1
     session.refresh(house)
     assert house.room_label == "501"
@@ -160,12 +167,15 @@ def test_cli_update_persons_and_as_of(fresh_db: str, fresh_engine: Engine,
         row(501, "史俊平", someone)])), "--json", env=env).returncode == 0
     renamed = write(tmp_path / "b.csv", [row(501, "付阳", someone)])
     kept = cli("import", "register", str(renamed), "--json", env=env)
-    assert kept.returncode == 1 and json.loads(kept.stdout)["persons_conflicting"] == 1
+    assert kept.returncode == 1
+    assert json.loads(kept.stdout)["persons_conflicting"] == 1
     assert someone not in kept.stdout + kept.stderr
     done = cli("import", "register", str(renamed), "--json", "--update-persons", env=env)
-    assert done.returncode == 0 and json.loads(done.stdout)["persons_updated"] == 1
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["persons_updated"] == 1
     bad = cli("import", "register", str(renamed), "--as-of", "yesterday", env=env)
-    assert bad.returncode == exit_code(InvalidInput("")) and "--as-of" in bad.stderr
+    assert bad.returncode == exit_code(InvalidInput(""))
+    assert "--as-of" in bad.stderr
     ok = cli("import", "register", str(renamed), "--as-of", "2026-12-01", "--json", env=env)
     assert ok.returncode == 0, ok.stderr
     with fresh_engine.connect() as conn:
@@ -180,6 +190,7 @@ def test_reimport_does_not_make_a_twin_of_a_renamed_estate(session: Session,
     """A relabelled estate name: the old file's name would have become a new, empty estate."""
     path, _code = _coded_house(session, tmp_path)
     estate = session.scalars(select(Estate)).one()
+    assert estate.code is not None
     relabel_object(session, estate.code, actor="alice", name="梅花园")
     report = tmp_path / "rejects.csv"
     again = import_register(session, path, vault=VAULT, report_path=report)
@@ -187,9 +198,10 @@ def test_reimport_does_not_make_a_twin_of_a_renamed_estate(session: Session,
     assert (again.accepted, again.rejected) == (0, 3)
     assert list(session.scalars(select(Estate.name))) == ["梅花园"]
     reason = report_rows(report)[1][len(HEADER)]
-    assert "小区 梅花苑 已于" in reason and f"更名为 梅花园（{estate.code}）" in reason
+    assert "小区 梅花苑 已于" in reason
+    assert f"更名为 梅花园（{estate.code}）" in reason
     assert f"estate renamed after the file's data: 梅花苑 was renamed 梅花园 ({estate.code}) " \
            "by relabel on" in reason
-    today = session.scalar(select(func.now()))
+    today = session.execute(select(func.now())).scalar_one()
     older = import_register(session, path, vault=VAULT, as_of=today - dt.timedelta(days=1))
     assert older.counts["estates_edits_kept"] == 1

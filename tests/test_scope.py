@@ -36,7 +36,9 @@ def test_estate_scope_accepts_display_form() -> None:
     code = estate_code("330402007024", 1)
     display = f"{code[:12]}-{code[12:15]}-{code[15:19]}-{code[19:24]}-{code[24]}"
     scope = parse_scope(display.replace("0", "０", 1))
-    assert scope.level == 6 and scope.code == code and scope.region_prefix == code[:12]
+    assert scope.level == 6
+    assert scope.code == code
+    assert scope.region_prefix == code[:12]
 
 
 @pytest.mark.parametrize("raw", ["3", "33040", "abc", "3304020070240010000000000",
@@ -50,7 +52,8 @@ def test_covers() -> None:
     assert parse_scope("3304").covers_scope(parse_scope("330402007024"))
     assert not parse_scope("3305").covers_scope(parse_scope("330402"))
     est = parse_scope(estate_code("330402007024", 1))
-    assert parse_scope("330402").covers_scope(est) and not est.covers_scope(parse_scope("33"))
+    assert parse_scope("330402").covers_scope(est)
+    assert not est.covers_scope(parse_scope("33"))
 
 
 def test_prefix_range_selects_exactly_the_prefix(session: Session) -> None:
@@ -59,7 +62,8 @@ def test_prefix_range_selects_exactly_the_prefix(session: Session) -> None:
                                   .where(prefix_range(Region.code12, prefix)))
         by_like = session.scalar(select(func.count()).select_from(Region)
                                  .where(Region.code12.startswith(prefix)))
-        assert by_range == by_like and by_range
+        assert by_range == by_like
+        assert by_range
 
 
 def test_scope_filter_on_objects(session: Session) -> None:
@@ -79,14 +83,15 @@ def test_scope_filter_on_objects(session: Session) -> None:
     est_a, house_a = add_estate("330402007024", 1)
     est_b, house_b = add_estate("330411002001", 2)
 
-    def ids(model: type, code: str) -> set[int]:
+    def ids(model: type[House | Estate | Building | PersonHouse], code: str) -> set[int]:
         return set(session.scalars(select(model.id).where(scope_filter(model, parse_scope(code)))))
 
     assert ids(House, "330402") == {house_a.id}
     assert ids(House, "3304") >= {house_a.id, house_b.id}
     assert ids(House, est_b.code or "") == {house_b.id}
     assert ids(Estate, est_a.code or "") == {est_a.id}
-    assert ids(Building, "330411002") and not ids(Building, "330421")
+    assert ids(Building, "330411002")
+    assert not ids(Building, "330421")
     assert ids(PersonHouse, "3304") == set()
     assert session.scalars(select(Region.code).where(
         scope_filter(Region, parse_scope(est_a.code or "")))).all() == []
@@ -105,9 +110,8 @@ def test_county_keys_follow_region_changes() -> None:
 def test_county_predicate_keeps_objects_moved_across_counties(session: Session) -> None:
     """The county predicate (for Citus routing) must not lose objects whose region moved to
     another county: their ``county`` stays the old one."""
-    from test_coding_helpers import build_world
-
     from cimhouse.coding.apply_region_changes import apply_region_changes
+    from tests.helpers.coding_world import build_world
 
     build_world(session, estates=1, buildings=1, floors=1, per_floor=2, scattered=0)
     apply_region_changes(session, {"330402": "330498"}, dt.date(2027, 1, 1), actor="t")

@@ -1,6 +1,6 @@
 """Coverage, gaps, elderly living alone and the service index on a hand-checked world.
 
-See tests/test_services_world.py for the layout; distances are Pythagoras in EPSG:4549.
+See tests/helpers/services_world.py for the layout; distances are Pythagoras in EPSG:4549.
 """
 
 from __future__ import annotations
@@ -9,7 +9,23 @@ import math
 
 import pytest
 from sqlalchemy import func, select
-from test_services_world import (
+from sqlalchemy.orm import Session
+
+from cimhouse.errors import InvalidInput
+from cimhouse.pii import PiiVault
+from cimhouse.schema import AuditLog
+from cimhouse.scope import Scope, parse_scope
+from cimhouse.services.coverage import (
+    EstateCoverage,
+    compute_coverage,
+    count_unlocated,
+)
+from cimhouse.services.elderly import list_elderly_living_alone, mask_name
+from cimhouse.services.gaps import find_gaps
+from cimhouse.services.policy import ServicePolicy, parse_radius_options
+from cimhouse.services.service_index import compute_service_index
+from cimhouse.settings import Settings
+from tests.helpers.services_world import (
     AS_OF,
     COMMUNITY_A,
     COMMUNITY_B,
@@ -19,30 +35,22 @@ from test_services_world import (
     estate_code,
 )
 
-from cimhouse.errors import InvalidInput
-from cimhouse.pii import PiiVault
-from cimhouse.schema import AuditLog
-from cimhouse.scope import parse_scope
-from cimhouse.services.coverage import compute_coverage, count_unlocated
-from cimhouse.services.elderly import list_elderly_living_alone, mask_name
-from cimhouse.services.gaps import find_gaps
-from cimhouse.services.policy import ServicePolicy, parse_radius_options
-from cimhouse.services.service_index import compute_service_index
-
 TOLERANCE_M = 0.5
 
 
 @pytest.fixture
-def world(session, test_settings) -> World:  # type: ignore[no-untyped-def]
+def world(session: Session, test_settings: Settings) -> World:
     return build_world(session, test_settings)
 
 
-def coverage_map(session, scope=None, policy=POLICY):  # type: ignore[no-untyped-def]
+def coverage_map(session: Session, scope: Scope | None = None,
+                 policy: ServicePolicy = POLICY) -> dict[tuple[str, str], EstateCoverage]:
     rows = compute_coverage(session, scope, policy=policy, as_of=AS_OF)
     return {(r.estate_name[:2], r.category): r for r in rows}
 
 
-def test_nearest_distances_match_pythagoras(session, world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_nearest_distances_match_pythagoras(session: Session) -> None:
     cov = coverage_map(session)
     expected = {
         ("E1", "childcare"): (200, True, "托育F1"),
@@ -73,7 +81,8 @@ def test_nearest_distances_match_pythagoras(session, world) -> None:  # type: ig
     assert count_unlocated(session, None) == 1
 
 
-def test_category_without_facilities_and_radius_override(session, world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_category_without_facilities_and_radius_override(session: Session) -> None:
     policy = ServicePolicy.default().with_radii({"elderly_care": 650}).only(
         ["elderly_care", "sports"])
     cov = coverage_map(session, policy=policy)
@@ -87,7 +96,8 @@ def test_category_without_facilities_and_radius_override(session, world) -> None
         parse_radius_options(["childcare"])
 
 
-def test_scope_limits_estates(session, world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_scope_limits_estates(session: Session) -> None:
     assert {k[0] for k in coverage_map(session, parse_scope(COMMUNITY_B))} == {"E3"}
     assert {k[0] for k in coverage_map(session, parse_scope("330402007"))} == {"E1", "E2",
                                                                                "E3"}
@@ -97,7 +107,8 @@ def test_scope_limits_estates(session, world) -> None:  # type: ignore[no-untype
     assert count_unlocated(session, parse_scope("330402008016")) == 1
 
 
-def test_gaps_ranked_by_people_affected(session, world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_gaps_ranked_by_people_affected(session: Session) -> None:
     result = find_gaps(session, None, policy=POLICY, as_of=AS_OF)
     ranked = [(g.estate_name[:2], g.category, g.affected) for g in result.estates]
     assert ranked == [
@@ -129,7 +140,8 @@ def test_gaps_ranked_by_people_affected(session, world) -> None:  # type: ignore
     assert len(find_gaps(session, None, policy=POLICY, as_of=AS_OF, limit=2).estates) == 2
 
 
-def test_service_index_formula(session, world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("world")
+def test_service_index_formula(session: Session) -> None:
     scores = {s.region_code: s for s in compute_service_index(session, None, policy=POLICY,
                                                               as_of=AS_OF)}
     a, b = scores[COMMUNITY_A], scores[COMMUNITY_B]
@@ -146,13 +158,15 @@ def test_service_index_formula(session, world) -> None:  # type: ignore[no-untyp
         session, None, policy=POLICY, as_of=AS_OF)] == [COMMUNITY_B, COMMUNITY_A]
 
 
-def test_elderly_living_alone_masked(session, world) -> None:  # type: ignore[no-untyped-def]
+def test_elderly_living_alone_masked(session: Session, world: World) -> None:
     people = list_elderly_living_alone(session, None, as_of=AS_OF)
     assert [(p.house_code, p.age) for p in people] == [
         (world.houses["H2"].code, 86), (world.houses["H3"].code, 60),
         (world.houses["H6"].code, 81)]
     first = people[0]
-    assert first.name == "王**" and "*" in first.id_number and first.phone == "138****5678"
+    assert first.name == "王**"
+    assert "*" in first.id_number
+    assert first.phone == "138****5678"
     assert not first.revealed
     oldest = list_elderly_living_alone(session, None, min_age=80, as_of=AS_OF)
     assert [p.house_code for p in oldest] == [world.houses["H2"].code,
@@ -162,13 +176,15 @@ def test_elderly_living_alone_masked(session, world) -> None:  # type: ignore[no
     assert mask_name("张三丰") == "张**"
 
 
-def test_elderly_reveal_audits_each_read(session, world, test_settings) -> None:  # type: ignore[no-untyped-def]
+def test_elderly_reveal_audits_each_read(session: Session, world: World, test_settings: Settings) -> None:
     vault = PiiVault.from_settings(test_settings)
-    before = session.scalar(select(func.count()).select_from(AuditLog))
+    before = session.execute(select(func.count()).select_from(AuditLog)).scalar_one()
     people = list_elderly_living_alone(session, parse_scope(COMMUNITY_B), as_of=AS_OF,
                                        reveal=True, vault=vault, actor="tester")
-    assert len(people) == 1 and people[0].name == "王P7"
-    assert len(people[0].id_number) == 18 and "*" not in people[0].id_number
+    assert len(people) == 1
+    assert people[0].name == "王P7"
+    assert len(people[0].id_number) == 18
+    assert "*" not in people[0].id_number
     rows = session.scalars(select(AuditLog).where(AuditLog.actor == "tester")).all()
     assert session.scalar(select(func.count()).select_from(AuditLog)) == before + 1
     assert rows[0].action == "pii.read"
@@ -178,7 +194,7 @@ def test_elderly_reveal_audits_each_read(session, world, test_settings) -> None:
         list_elderly_living_alone(session, None, reveal=True)
 
 
-def test_tenants_live_there_owners_do_not(session, world, test_settings) -> None:  # type: ignore[no-untyped-def]
+def test_tenants_live_there_owners_do_not(session: Session, world: World) -> None:
     import datetime as dt
 
     from cimhouse.schema import Person, PersonHouse

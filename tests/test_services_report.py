@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from test_services_world import AS_OF, COMMUNITY_A, POLICY, build_world
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cimhouse.cli.main import app
@@ -15,9 +16,11 @@ from cimhouse.db import session_scope
 from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.scope import parse_scope
 from cimhouse.services.report import build_services_report, write_report
+from cimhouse.settings import Settings
+from tests.helpers.services_world import AS_OF, COMMUNITY_A, POLICY, build_world
 
 
-def test_report_sections_and_writers(session, test_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_report_sections_and_writers(session: Session, test_settings: Settings, tmp_path: Path) -> None:
     build_world(session, test_settings)
     report = build_services_report(session, parse_scope("330402"), policy=POLICY, as_of=AS_OF)
     assert set(report.tables) == {"service_index", "index_components", "community_gaps",
@@ -30,13 +33,15 @@ def test_report_sections_and_writers(session, test_settings, tmp_path) -> None: 
 
     written = write_report(report, "xlsx", tmp_path / "r.xlsx")
     book = load_workbook(written[0], read_only=True)
-    assert "estate_gaps" in book.sheetnames and "about" in book.sheetnames
+    assert "estate_gaps" in book.sheetnames
+    assert "about" in book.sheetnames
     csv_files = write_report(report, "csv", tmp_path / "r.csv")
     assert {p.name for p in csv_files} >= {"r.coverage.csv", "r.service_index.csv"}
     assert (tmp_path / "r.coverage.csv").read_text(encoding="utf-8-sig").count("\n") == 16
     json_file = write_report(report, "json", tmp_path / "r.json")[0]
     data = json.loads(json_file.read_text(encoding="utf-8"))
-    assert data["radii_m"]["childcare"] == 300.0 and data["index_weights"]["childcare"] == 2.0
+    assert data["radii_m"]["childcare"] == 300.0
+    assert data["index_weights"]["childcare"] == 2.0
     with pytest.raises(InvalidInput):
         write_report(report, "pdf", None)
     with pytest.raises(InvalidInput):
@@ -44,15 +49,14 @@ def test_report_sections_and_writers(session, test_settings, tmp_path) -> None: 
 
 
 @pytest.fixture
-def cli_env(fresh_db, fresh_engine, test_settings, monkeypatch):  # type: ignore[no-untyped-def]
+def fresh_world(fresh_engine: Engine, test_settings: Settings) -> None:
+    """The services world committed to the private clone the CLI reads."""
     with session_scope(fresh_engine) as session:
         build_world(session, test_settings)
-    monkeypatch.setenv("CIMHOUSE_DATABASE_URL", fresh_db)
-    monkeypatch.setenv("CIMHOUSE_SECRET_KEY", test_settings.secret_key_b64)
-    monkeypatch.setenv("CIMHOUSE_VAR_DIR", str(test_settings.var_dir))
 
 
-def test_cli_report_and_imports(cli_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("cli_env", "fresh_world")
+def test_cli_report_and_imports(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["report", "services", "--scope", COMMUNITY_A, "--format",
                                  "json", "--as-of", "2026-06-30", "--radius", "elderly_care=650"])
@@ -78,4 +82,5 @@ def test_cli_report_and_imports(cli_env, tmp_path: Path) -> None:  # type: ignor
     geo = tmp_path / "b.geojson"
     geo.write_text(json.dumps({"type": "FeatureCollection", "features": []}), encoding="utf-8")
     result = runner.invoke(app, ["import", "boundaries", str(geo), "--level", "estate"])
-    assert result.exit_code == exit_code(InvalidInput("")) and "no features" in result.output
+    assert result.exit_code == exit_code(InvalidInput(""))
+    assert "no features" in result.output

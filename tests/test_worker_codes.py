@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine, text
-from test_coding_helpers import COMMUNITY, build_world
 
 from cimhouse.coding.jobs import (
     QUEUE,
@@ -18,6 +17,7 @@ from cimhouse.db import session_scope
 from cimhouse.errors import Conflict, InvalidInput
 from cimhouse.schema import Job
 from cimhouse.settings import Settings
+from tests.helpers.coding_world import COMMUNITY, build_world
 
 
 def _run_worker(url: str, settings: Settings) -> None:
@@ -37,9 +37,12 @@ def test_queued_job_runs_in_worker(fresh_db: str, fresh_engine: Engine,
     _run_worker(fresh_db, test_settings)
     with session_scope(fresh_engine) as session:
         done = session.get(Job, job_id)
-        assert done is not None and done.status == "succeeded", done.error
-        assert done.counts["houses"] == counts["houses"] and done.started_at is not None
-        assert done.requested_by == "alice" and done.finished_at is not None
+        assert done is not None
+        assert done.status == "succeeded", done.error
+        assert done.counts["houses"] == counts["houses"]
+        assert done.started_at is not None
+        assert done.requested_by == "alice"
+        assert done.finished_at is not None
         assert session.execute(text("SELECT count(*) FROM house WHERE code IS NULL")).scalar() == 0
         assert session.execute(text("SELECT status FROM procrastinate_jobs WHERE id = :i"),
                                {"i": queue_id}).scalar() == "succeeded"
@@ -54,7 +57,8 @@ def test_cancel_queued_job_never_runs(fresh_db: str, fresh_engine: Engine,
         job_id = enqueue_code_assignment(session, "330402", actor="bob").id
     with session_scope(fresh_engine) as session:
         cancelled = cancel_job(session, job_id, "carol")
-        assert cancelled.status == "cancelled" and "carol" in (cancelled.error or "")
+        assert cancelled.status == "cancelled"
+        assert "carol" in (cancelled.error or "")
     _run_worker(fresh_db, test_settings)
     with session_scope(fresh_engine) as session:
         assert session.execute(text("SELECT count(*) FROM house WHERE code IS NOT NULL")
@@ -70,7 +74,8 @@ def test_abort_requested_while_running_rolls_back(fresh_engine: Engine) -> None:
     assert result["status"] == "cancelled"
     with session_scope(fresh_engine) as session:
         job = session.get(Job, job_id)
-        assert job is not None and job.status == "cancelled"
+        assert job is not None
+        assert job.status == "cancelled"
         assert session.execute(text("SELECT count(*) FROM code_registry")).scalar() == 0
 
 

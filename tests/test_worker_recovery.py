@@ -11,16 +11,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from test_coding_helpers import COMMUNITY, build_world
 
 from cimhouse.coding.jobs import enqueue_code_assignment, mark_interrupted_jobs
 from cimhouse.coding.namespace import LOCK_NAMESPACE
 from cimhouse.db import session_scope
 from cimhouse.schema import Job
+from tests.helpers.coding_world import COMMUNITY, build_world
 
 
 def _cli(url: str, *args: str, cwd: Path) -> subprocess.Popen[str]:
@@ -37,7 +38,7 @@ def _job(engine: Engine, job_id: int) -> Job:
         return job
 
 
-def _wait_for(predicate, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(predicate: Callable[[], bool], seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
@@ -78,7 +79,8 @@ def test_worker_killed_mid_job_is_recovered(fresh_db: str, fresh_engine: Engine,
             listed = _cli(fresh_db, "jobs", "list", "--json", cwd=tmp_path)
             out, err = listed.communicate(timeout=60)
             assert listed.returncode == 0, err
-            return next(j for j in json.loads(out) if j["id"] == job_id)["status"] == "failed"
+            status: str = next(j for j in json.loads(out) if j["id"] == job_id)["status"]
+            return status == "failed"
         restarted = _cli(fresh_db, "worker", "--once", cwd=tmp_path)
         _, err = restarted.communicate(timeout=120)
         assert restarted.returncode == 0, err
@@ -86,7 +88,9 @@ def test_worker_killed_mid_job_is_recovered(fresh_db: str, fresh_engine: Engine,
 
     _wait_for(recovered)
     job = _job(fresh_engine, job_id)
-    assert job.error is not None and "interrupted" in job.error and "worker" in job.error
+    assert job.error is not None
+    assert "interrupted" in job.error
+    assert "worker" in job.error
     assert job.finished_at is not None
     with fresh_engine.connect() as conn:
         assert conn.execute(text("SELECT status FROM procrastinate_jobs WHERE id = :i"),

@@ -153,7 +153,7 @@ def parse_address(address: str | None, gazetteer: Gazetteer, *,
     candidates = candidates if candidates is not None else seed
     rest = numerals_to_digits(text[used:])
 
-    _resolve_community(result, gazetteer, chain, candidates, rest, parts, known_estates)
+    _resolve_community(result, chain, candidates, rest, parts, known_estates)
     _split_rest(result, rest, parts)
     if result.community_code:
         result.region_path = [entry.code for entry in gazetteer.path(result.community_code)]
@@ -168,7 +168,7 @@ def parse_address(address: str | None, gazetteer: Gazetteer, *,
     return result
 
 
-def _resolve_community(result: ParsedAddress, gazetteer: Gazetteer, chain: list[RegionMatch],
+def _resolve_community(result: ParsedAddress, chain: list[RegionMatch],
                        candidates: list[str] | None, rest: str,
                        parts: Mapping[str, str | None],
                        known_estates: Mapping[str, Sequence[str]] | None) -> None:
@@ -241,7 +241,8 @@ def _split_rest(result: ParsedAddress, rest: str, parts: Mapping[str, str | None
 
 def building_address(gazetteer: Gazetteer, parsed: ParsedAddress) -> str:
     """The normalised building address used for matching: region names, estate, N幢."""
-    assert parsed.community_code and parsed.building
+    assert parsed.community_code
+    assert parsed.building
     region = "".join(entry.name for entry in gazetteer.path(parsed.community_code))
     return " ".join(p for p in (region, parsed.estate or "", f"{parsed.building}幢") if p)
 

@@ -37,6 +37,6 @@ def set_nodelay(transport: asyncio.BaseTransport) -> None:
 class NoDelayH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, with ``TCP_NODELAY`` set as each connection is made."""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         set_nodelay(transport)
         super().connection_made(transport)  # type: ignore[arg-type]

@@ -318,7 +318,7 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
     job = _job_row(session, parsed, actor, job_id, dry_run)
     started_at = session.scalar(select(func.now()))
     result = AssignResult(scope=parsed.code, dry_run=dry_run, job_id=job.id)
-    report = on_progress or (lambda stage, done, total: None)
+    report = on_progress or (lambda *_: None)
 
     savepoint = session.begin_nested() if dry_run else None
     try:

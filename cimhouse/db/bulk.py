@@ -40,7 +40,7 @@ def create_staging(session: Session, name: str, columns_sql: str) -> None:
     conn = driver_connection(session)
     conn.execute(
         sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DROP").format(
-            sql.Identifier(name), sql.SQL(columns_sql)  # type: ignore[arg-type]
+            sql.Identifier(name), sql.SQL(columns_sql)
         )
     )
     conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(name)))

@@ -116,7 +116,7 @@ def distribute(conn: Connection, *, shard_count: int | None = None) -> Distribut
     """
     version, workers = _check(conn)
     report = DistributionReport(citus_version=version, workers=workers)
-    done: dict[str, str] = dict(conn.execute(text(  # type: ignore[arg-type]
+    done: dict[str, str] = dict(conn.execute(text(
         "SELECT logicalrelid::regclass::text, partmethod::text || repmodel::text "
         "FROM pg_dist_partition")
     ).all())

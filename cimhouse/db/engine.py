@@ -50,7 +50,7 @@ def make_engine(settings: Settings, *, url: str | None = None,
         url or database_url(settings),
         pool_pre_ping=True,
         future=True,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
     @event.listens_for(engine, "connect")

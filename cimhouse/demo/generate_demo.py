@@ -32,6 +32,7 @@ from cimhouse.crs import gcj02_to_bd09, wgs84_to_gcj02
 from cimhouse.demo.households import PeopleFactory
 from cimhouse.demo.messy import Dirt
 from cimhouse.demo.places import (
+    Building,
     Community,
     EstatePlan,
     community_centre,
@@ -145,6 +146,15 @@ def generate_demo(out_dir: Path, *, houses: int, seed: int = 1,
     return summary
 
 
+def _unit_number(rng: random.Random, community_code: str, building: Building,
+                 parcel: int, room_seq: int) -> str:
+    """The real-estate unit number 60 % of flats carry in the register (none for a house)."""
+    if building.single_family or rng.random() >= 0.6:
+        return ""
+    return (f"{community_code[:6]}{community_code[6:12]}GB{parcel:05d}"
+            f"F{int(building.label):04d}{room_seq:04d}")
+
+
 def _write_register(path: Path, plans: list[EstatePlan], per_estate: list[int],
                     rng: random.Random, summary: DemoSummary, messy: bool) -> Path:
     people = PeopleFactory(rng, DEMO_TODAY)
@@ -175,11 +185,8 @@ def _write_register(path: Path, plans: list[EstatePlan], per_estate: list[int],
                             unit_label = "" if building.single_family else str(unit)
                             area = (rng.uniform(120, 300) if building.single_family
                                     else rng.uniform(45, 160))
-                            unit_no = ""
-                            if not building.single_family and rng.random() < 0.6:
-                                unit_no = (f"{community.code[:6]}{community.code[6:12]}GB"
-                                           f"{parcel:05d}F{int(building.label):04d}"
-                                           f"{unit * 1000 + floor * 10 + slot:04d}")
+                            unit_no = _unit_number(rng, community.code, building, parcel,
+                                                   unit * 1000 + floor * 10 + slot)
                             use = "住宅" if rng.random() < 0.97 else "商住"
                             tail = (f"{plan.name}{building.label}号" if building.single_family
                                     else f"{plan.name}{building.label}幢{unit}单元{room}室")

@@ -208,7 +208,7 @@ def storage_point(lon: float, lat: float, crs: Crs) -> tuple[float, float]:
 
     _check_lon_lat(lon, lat)
     point = to_storage_geometry(Point(lon, lat), crs)
-    return float(point.x), float(point.y)  # type: ignore[attr-defined]
+    return float(point.x), float(point.y)
 
 
 def near_box(lon: float, lat: float, metres: float, crs: Crs) -> tuple[float, float, float,
@@ -251,7 +251,7 @@ def bbox_clause(column: Any, bbox: BBoxInput) -> ColumnElement[bool]:
 
 def polygon_clause(column: Any, polygon: Any, crs: Crs) -> ColumnElement[bool]:
     geom = parse_geojson(polygon, crs)
-    return func.ST_Intersects(column, func.ST_GeomFromText(geom.wkt, STORAGE_SRID))  # type: ignore[no-any-return]
+    return func.ST_Intersects(column, func.ST_GeomFromText(geom.wkt, STORAGE_SRID))
 
 
 def like_pattern(text: str) -> str:

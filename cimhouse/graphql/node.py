@@ -53,7 +53,7 @@ def resolve_node(info: Info[RequestContext, None], id: strawberry.ID) -> Node | 
         county, row_id = parse_county_key(key)
         row = session.scalar(select(model).where(model.county == county, model.id == row_id,
                                                  scope_filter(model, ctx.scope)))
-        return gql.from_row(row) if row else None  # type: ignore[attr-defined,no-any-return]
+        return gql.from_row(row) if row else None
     if kind == "Region":
         region = session.scalar(select(Region).where(Region.code == key,
                                                      scope_filter(Region, ctx.scope)))

@@ -88,7 +88,8 @@ def compile_lookup(c: Compiler, fd: GraphQLField, nodes: list[FieldNode]) -> str
             keys = [(k, s[0].name.value) for k, s in c.sub(dtype, sub).items()]
             pairs.append((key, c.param(_decoding(code_of, keys), "json")))
         else:
-            assert field_def is not None and name in KINDS
+            assert field_def is not None
+            assert name in KINDS
             pairs.append((key, single(c, joins, field_def, sub, name, _object_of(r, name))))
     in_scope = " OR ".join(
         f"({r}.object_kind = '{k}' AND EXISTS (SELECT 1 FROM {k} o WHERE o.county = "

@@ -317,7 +317,8 @@ def resolve_georeference(model: IfcModel, length_scale: float, *, cli: CliGeoref
 def _compare_latlon(georef: Georeference, site_origin: tuple[float, float],
                     tolerance_m: float) -> None:
     """Geodesic distance between the site origin as placed by ``georef`` and its lat/lon."""
-    assert georef.placement is not None and georef.ref_lonlat is not None
+    assert georef.placement is not None
+    assert georef.ref_lonlat is not None
     lon, lat = georef.to_storage(Point(site_origin)).coords[0]
     _, _, distance = GEOD.inv(lon, lat, georef.ref_lonlat[0], georef.ref_lonlat[1])
     georef.disagreement_m = float(distance)

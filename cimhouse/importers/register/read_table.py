@@ -130,7 +130,8 @@ class Table:
         yield from self._blocks(block_bytes)
 
     def _blocks(self, block_bytes: int) -> Iterator[TextChunk]:
-        assert self.encoding and self.delimiter
+        assert self.encoding
+        assert self.delimiter
         encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
         with self.path.open("rb") as handle:
             skipped = 0

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Point, Polygon, box
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import Session
 
 from cimhouse.checksum import mod11_2
 from cimhouse.crs import transform_geometry
@@ -40,7 +42,7 @@ def estate_code(community: str, number: int) -> str:
     return body + mod11_2(body)
 
 
-def to_storage(geom_m):  # type: ignore[no-untyped-def]
+def to_storage(geom_m: BaseGeometry) -> BaseGeometry:
     """Local metres (relative to ORIGIN) -> EPSG:4490 shapely geometry."""
     from shapely.affinity import translate
     return transform_geometry(translate(geom_m, *ORIGIN), 4549, 4490)
@@ -57,7 +59,7 @@ class World:
     persons: dict[str, Person] = field(default_factory=dict)
 
 
-def build_world(session, settings: Settings) -> World:  # type: ignore[no-untyped-def]
+def build_world(session: Session, settings: Settings) -> World:
     vault = PiiVault.from_settings(settings)
     world = World()
     county = "330402"
@@ -96,7 +98,8 @@ def build_world(session, settings: Settings) -> World:  # type: ignore[no-untype
         session.add(house)
         world.houses[key] = house
     session.flush()
-    people = [  # key, birth date, gender, [(house, relation, valid_to)]
+    # key, birth date, gender, [(house, relation, valid_to)]
+    people: list[tuple[str, dt.date, str, list[tuple[str, str, dt.date | None]]]] = [
         ("P1", dt.date(2024, 1, 1), "F", [("H1", "resident", None)]),
         ("P2", dt.date(1990, 3, 3), "M", [("H1", "resident", None)]),
         ("P3", dt.date(1940, 5, 1), "F", [("H2", "resident", None)]),

@@ -1,4 +1,4 @@
-"""A generated world spanning several counties for the GraphQL tests (no tests here).
+"""A generated world spanning several counties for the GraphQL tests (shared by the GraphQL test modules).
 
 Three counties in two cities (330402 南湖区, 330411 秀洲区 of Jiaxing; 330106 西湖区 of
 Hangzhou), two real communities in each. Every community gets ``estates`` estates of
@@ -39,6 +39,7 @@ from cimhouse.schema import (
     Region,
 )
 from cimhouse.settings import Settings
+from tests.helpers.database import clone_database
 
 COUNTIES = ("330402", "330411", "330106")
 AS_OF = dt.date(2026, 6, 30)
@@ -213,8 +214,6 @@ class ApiWorld:
 def api_world(cluster: EmbeddedCluster, template: str, settings: Settings,
               **sizes: int) -> Iterator[ApiWorld]:
     """A private database holding a committed world, with tokens at all six levels."""
-    from conftest import clone_database
-
     name = clone_database(cluster, template, "gql")
     engine = make_engine(settings, url=cluster.url(name))
     try:
