@@ -18,6 +18,7 @@ from test_graphql_world import ApiWorld, api_world, post
 
 from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster
+from cimhouse.graphql.compiled.connections import LISTENERS
 from cimhouse.schema import AuditLog
 from cimhouse.settings import Settings
 
@@ -43,12 +44,16 @@ class Statements:
         self.engine = engine
         self.seen: list[str] = []
 
+    """Statements sent on the engine's connections and on the fast path's async ones."""
+
     def __enter__(self) -> list[str]:
         event.listen(self.engine, "before_cursor_execute", self._count)
+        LISTENERS.append(self.seen.append)
         return self.seen
 
     def __exit__(self, *_: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._count)
+        LISTENERS.remove(self.seen.append)
 
     def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.seen.append(statement)
