@@ -48,12 +48,15 @@ class Statements:
 
     def __enter__(self) -> list[str]:
         event.listen(self.engine, "before_cursor_execute", self._count)
-        LISTENERS.append(self.seen.append)
+        LISTENERS.append(self._sent)
         return self.seen
 
     def __exit__(self, *_: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._count)
-        LISTENERS.remove(self.seen.append)
+        LISTENERS.remove(self._sent)
+
+    def _sent(self, statement: str, _params: Any) -> None:
+        self.seen.append(statement)
 
     def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.seen.append(statement)

@@ -31,16 +31,16 @@ from sqlalchemy import Engine
 
 #: idle connections kept per process (a worker rarely runs more statements at once)
 MAX_IDLE = 8
-#: called with each statement's SQL before it is sent (tests count statements with it,
-#: as they do with SQLAlchemy's ``before_cursor_execute`` for the engine's connections)
-LISTENERS: list[Callable[[str], None]] = []
+#: called with each statement's SQL and parameters before it is sent (tests capture
+#: statements with it, as with SQLAlchemy's ``before_cursor_execute`` for the engine's)
+LISTENERS: list[Callable[[str, Any], None]] = []
 
 
 async def execute(conn: psycopg.AsyncConnection[Any], sql: str,
                   params: Any = None) -> psycopg.AsyncCursor[Any]:
     """``conn.execute`` that tells :data:`LISTENERS` first."""
     for listener in LISTENERS:
-        listener(sql)
+        listener(sql, params)
     return await conn.execute(sql, params)
 
 
