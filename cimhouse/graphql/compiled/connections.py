@@ -47,7 +47,7 @@ async def execute(conn: psycopg.AsyncConnection[Any], sql: str,
 class AsyncConnections:
     def __init__(self, engine: Engine, *, statement_timeout_ms: int) -> None:
         _, params = engine.dialect.create_connect_args(engine.url)
-        self._params: dict[str, Any] = params
+        self._params: dict[str, Any] = dict(params)
         self.statement_timeout_ms = statement_timeout_ms
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: list[psycopg.AsyncConnection[Any]] = []
