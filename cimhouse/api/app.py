@@ -27,6 +27,7 @@ from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine
 from cimhouse.errors import CimhouseError, DatabaseUnavailable, Unauthenticated, error_code
+from cimhouse.graphql.compiled.connections import AsyncConnections
 from cimhouse.graphql.compiled.edge import CompiledRouter, install_deadline
 from cimhouse.graphql.compiled.fastpath import CompiledFastPath
 from cimhouse.graphql.context import RequestContext
@@ -81,9 +82,12 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
         principal = await anyio.to_thread.run_sync(sign_in)
         return RequestContext(session=session, settings=settings, principal=principal)
 
+    fast_connections = AsyncConnections(db, statement_timeout_ms=settings.statement_timeout_ms)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        fast_connections.close()
         if engine is None:
             db.dispose()
 
@@ -110,7 +114,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
     # Compiled queries are answered in front of FastAPI and strawberry (one statement, the
     # token re-checked inside it); the hardening stays outermost (added last).
     app.add_middleware(CompiledFastPath, reads=router.reads, engine=db, settings=settings,
-                       enabled=router.compiled)
+                       connections=fast_connections, enabled=router.compiled)
     app.add_middleware(RequestHardening)  # body size cap, nosniff, no-store
 
     @app.get("/graphql/stats")

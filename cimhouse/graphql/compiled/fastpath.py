@@ -77,7 +77,8 @@ class CompiledFastPath:
     """ASGI middleware answering compiled queries itself (see the module docstring)."""
 
     def __init__(self, app: ASGIApp, *, reads: CompiledReads, engine: Engine,
-                 settings: Settings, enabled: bool = True, path: str = "/graphql") -> None:
+                 settings: Settings, connections: AsyncConnections | None = None,
+                 enabled: bool = True, path: str = "/graphql") -> None:
         self.app = app
         self.reads = reads
         self.engine = engine
@@ -85,8 +86,8 @@ class CompiledFastPath:
         self.enabled = enabled
         self.path = path
         self.principals = PrincipalCache()
-        self.connections = AsyncConnections(engine,
-                                            statement_timeout_ms=settings.statement_timeout_ms)
+        self.connections = connections or AsyncConnections(
+            engine, statement_timeout_ms=settings.statement_timeout_ms)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not (self.enabled and scope["type"] == "http" and scope["method"] == "POST"
