@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select, text
 
 from cimhouse.api.app import create_app
+from cimhouse.graphql.compiled.connections import LISTENERS
 from cimhouse.schema import AuditLog
 from cimhouse.settings import Settings
 from tests.helpers.graphql_world import ApiWorld, post
@@ -30,12 +31,19 @@ class Statements:
         self.engine = engine
         self.seen: list[str] = []
 
+    """Statements sent on the engine's connections and on the fast path's async ones."""
+
     def __enter__(self) -> list[str]:
         event.listen(self.engine, "before_cursor_execute", self._count)
+        LISTENERS.append(self._sent)
         return self.seen
 
     def __exit__(self, *_: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._count)
+        LISTENERS.remove(self._sent)
+
+    def _sent(self, statement: str, _params: Any) -> None:
+        self.seen.append(statement)
 
     def _count(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.seen.append(statement)

@@ -27,7 +27,9 @@ from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine
 from cimhouse.errors import CimhouseError, DatabaseUnavailable, Unauthenticated, error_code
+from cimhouse.graphql.compiled.connections import AsyncConnections
 from cimhouse.graphql.compiled.edge import CompiledRouter, install_deadline
+from cimhouse.graphql.compiled.fastpath import CompiledFastPath
 from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.schema import build_schema
 from cimhouse.scope import Scope
@@ -80,9 +82,12 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
         principal = await anyio.to_thread.run_sync(sign_in)
         return RequestContext(session=session, settings=settings, principal=principal)
 
+    fast_connections = AsyncConnections(db, statement_timeout_ms=settings.statement_timeout_ms)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        fast_connections.close()
         if engine is None:
             db.dispose()
 
@@ -90,7 +95,6 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
     # would answer without a token and load scripts from a CDN.
     app = FastAPI(title="cimhouse", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(RequestHardening)  # body size cap, nosniff, no-store
 
     @app.exception_handler(CimhouseError)
     async def cimhouse_error(_: Request, exc: CimhouseError) -> JSONResponse:
@@ -107,6 +111,11 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
         context_getter=context,
         allow_queries_via_get=False, graphql_ide="graphiql" if settings.dev else None)
     app.include_router(router, prefix="/graphql")
+    # Compiled queries are answered in front of FastAPI and strawberry (one statement, the
+    # token re-checked inside it); the hardening stays outermost (added last).
+    app.add_middleware(CompiledFastPath, reads=router.reads, engine=db, settings=settings,
+                       connections=fast_connections, enabled=router.compiled)
+    app.add_middleware(RequestHardening)  # body size cap, nosniff, no-store
 
     @app.get("/graphql/stats")
     def graphql_stats() -> dict[str, object]:

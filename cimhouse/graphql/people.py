@@ -11,7 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from sqlalchemy import func, select
+from sqlalchemy import any_, func, select
 from strawberry.types import Info
 
 from cimhouse.errors import InvalidInput
@@ -38,12 +38,22 @@ House = Annotated["HouseType", strawberry.lazy("cimhouse.graphql.built")]
 RelationKindArg = Annotated["RelationKindEnum", strawberry.lazy("cimhouse.graphql.built")]
 
 
+#: scope levels (community 5, estate 6) whose persons are collected from the house side first
+NARROW_LEVELS = 5
+
+
 def person_in_scope(scope: Scope) -> Any:
     """Persons with at least one relation (past or present) to a house in ``scope``.
 
     An uncorrelated ``IN`` (semi-join): Citus plans the relations of the scope first, where a
-    correlated EXISTS from the ``person`` reference table is refused."""
-    return Person.id.in_(select(PersonHouse.person_id).where(scope_filter(PersonHouse, scope)))
+    correlated EXISTS from the ``person`` reference table is refused. A community or estate
+    scope (a few thousand relations) collects the ids first, ``= ANY(ARRAY(...))``, so that
+    a page is read by primary key instead of walking ``pk_person`` (16.9 s at 1M houses;
+    the compiled path does the same, ``compiled.node.person_in_scope``)."""
+    ids = select(PersonHouse.person_id).where(scope_filter(PersonHouse, scope))
+    if scope.level >= NARROW_LEVELS:
+        return Person.id == any_(func.array(ids.scalar_subquery()))
+    return Person.id.in_(ids)
 
 
 def _age(birth: dt.date | None, on: dt.date) -> int | None:

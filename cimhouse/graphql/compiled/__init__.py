@@ -1,8 +1,12 @@
 """GraphQL queries compiled into ONE SQL statement that returns the response's ``data`` JSON.
 
-Where to start: :mod:`~cimhouse.graphql.compiled.edge` (the router that tries this path
-first, else strawberry's resolvers), then :mod:`~cimhouse.graphql.compiled.service` (parse
-and validate once, the plan cache, binding, running). The compiler itself:
+Where to start: :mod:`~cimhouse.graphql.compiled.fastpath` (the ASGI middleware that answers
+compiled queries without strawberry's executor: cached principal re-checked in the
+statement, one statement on an async connection of
+:mod:`~cimhouse.graphql.compiled.connections`), then :mod:`~cimhouse.graphql.compiled.edge`
+(the strawberry router behind it, which tries this path first, else the resolvers), then
+:mod:`~cimhouse.graphql.compiled.service` (parse and validate once, the plan cache, binding,
+running). The compiler itself:
 
 - :mod:`~cimhouse.graphql.compiled.compiler` — state of one compilation: bound parameters,
   guards on variable values, field collection (fragments, @skip/@include), arguments;

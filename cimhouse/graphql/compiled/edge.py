@@ -35,7 +35,7 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.types import ExecutionResult
 
 from cimhouse.errors import CimhouseError, DeadlineExceeded, error_code
-from cimhouse.graphql.compiled.cost import estimate_cost
+from cimhouse.graphql.compiled.fastpath import TRIED
 from cimhouse.graphql.compiled.service import CompiledReads
 from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.input_limits import check_variables
@@ -89,7 +89,9 @@ class CompiledRouter(GraphQLRouter[RequestContext, None]):
                              ) -> ExecutionResult:
         if isinstance(context, RequestContext):
             REQUEST_DEADLINE.set(context.deadline)
-        if request_adapter.method == "POST" and isinstance(context, RequestContext):
+        counted = getattr(request, "scope", {}).get(TRIED, False)
+        if (request_adapter.method == "POST" and isinstance(context, RequestContext)
+                and not counted):  # counted: the fast path found no plan, skip to resolvers
             early = await self._compiled(context, request_data)
             if early is not None:
                 return early
@@ -115,8 +117,7 @@ class CompiledRouter(GraphQLRouter[RequestContext, None]):
         except CimhouseError:
             return None
         try:
-            estimate_cost(self.reads.schema, prepared.document, prepared.operation,
-                          variables, self.settings)
+            self.reads.check_cost(prepared, variables)
         except CimhouseError as exc:
             return ExecutionResult(data=None, errors=[GraphQLError(
                 exc.message, extensions={"code": error_code(exc)[1]})])

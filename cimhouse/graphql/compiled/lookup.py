@@ -20,7 +20,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLField
 
 from cimhouse.coding.house_code import decode
-from cimhouse.graphql.compiled.compiler import Compiler, Env, checked, object_sql
+from cimhouse.graphql.compiled.compiler import Compiler, Env, Fallback, checked, object_sql
 from cimhouse.graphql.compiled.objects import named, single
 from cimhouse.graphql.compiled.sqlparts import iso_timestamp, scope_sql
 from cimhouse.schema.vocab import Role
@@ -67,7 +67,11 @@ def compile_lookup(c: Compiler, fd: GraphQLField, nodes: list[FieldNode]) -> str
 
     code_of(c.env)  # a malformed code falls back before any SQL
     code = c.param(code_of, "text")
-    kind = c.param(lambda env: decode(code_of(env)).object_kind, "text")
+    # One plan variant per object kind (a guard): only that kind's scope check and join are
+    # planned, which keeps the planning time of this one-row statement small.
+    kind = c.guard(lambda env: decode(code_of(env)).object_kind)
+    if kind not in KINDS:
+        raise Fallback(f"object kind {kind}")
     gtype = named(fd)
     r = c.alias()
     joins: list[str] = []
@@ -90,9 +94,9 @@ def compile_lookup(c: Compiler, fd: GraphQLField, nodes: list[FieldNode]) -> str
         else:
             assert field_def is not None
             assert name in KINDS
-            pairs.append((key, single(c, joins, field_def, sub, name, _object_of(r, name))))
-    in_scope = " OR ".join(
-        f"({r}.object_kind = '{k}' AND EXISTS (SELECT 1 FROM {k} o WHERE o.county = "
-        f"{r}.county AND o.id = {r}.object_id AND {scope_sql(c, k, 'o')}))" for k in KINDS)
+            pairs.append((key, single(c, joins, field_def, sub, name, _object_of(r, name))
+                          if name == kind else "NULL::json"))
+    in_scope = (f"EXISTS (SELECT 1 FROM {kind} o WHERE o.county = {r}.county AND "
+                f"o.id = {r}.object_id AND {scope_sql(c, kind, 'o')})")
     return (f"(SELECT {object_sql(pairs)} FROM code_registry {r} {' '.join(joins)} "
-            f"WHERE {r}.code = {code} AND {r}.object_kind = {kind} AND ({in_scope}))")
+            f"WHERE {r}.code = {code} AND {r}.object_kind = '{kind}' AND {in_scope})")

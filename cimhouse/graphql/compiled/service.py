@@ -50,6 +50,7 @@ from strawberry.schema.schema import validate_document
 from cimhouse.auth.principal import Principal
 from cimhouse.graphql.compiled import people as _people  # registers Person types
 from cimhouse.graphql.compiled.compiler import Binder, Compiler, Env, Fallback, NotCompilable
+from cimhouse.graphql.compiled.cost import estimate_cost
 from cimhouse.graphql.compiled.reveal import reveal
 from cimhouse.graphql.compiled.roots import compile_operation
 from cimhouse.graphql.protection import LIMIT_RULES, MAX_TOKENS
@@ -194,12 +195,26 @@ class CompiledReads:
                 self._plans.popitem(last=False)
         return plan
 
-    def run(self, bound: Bound, session: Session, timeout_ms: int) -> str:
-        """Run the statement (and the audit of revealed numbers), commit, return data JSON."""
+    def check_cost(self, prepared: Prepared, variables: Any) -> None:
+        """Raise ``QueryTooExpensive`` when the operation is over budget (before any SQL)."""
+        estimate_cost(self.schema, prepared.document, prepared.operation, variables,
+                      self.settings)
+
+    @staticmethod
+    def run_sql(sql: str, params: dict[str, Any], session: Session,
+                timeout_ms: int) -> str | None:
+        """The statement's JSON text in the session's transaction (not committed), or None
+        when it returned no row (a guard refused it)."""
         conn = session.connection()
         conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"),
                      {"ms": str(max(1, timeout_ms))})
-        data = str(conn.exec_driver_sql(bound.plan.sql, bound.params).scalar_one())
+        value = conn.exec_driver_sql(sql, params).scalar_one_or_none()
+        return None if value is None else str(value)
+
+    def run(self, bound: Bound, session: Session, timeout_ms: int) -> str:
+        """Run the statement (and the audit of revealed numbers), commit, return data JSON."""
+        data = self.run_sql(bound.plan.sql, bound.params, session, timeout_ms)
+        assert data is not None  # a FROM-less SELECT without a guard returns one row
         if bound.plan.reveals_pii:
             data = reveal(data, bound.env, session)  # commits the audit rows first
         else:
