@@ -31,6 +31,11 @@ def alembic_config() -> Config:
 def _run(engine: Engine, action: str, *args: str) -> None:
     config = alembic_config()
     with engine.begin() as conn:
+        # Citus: a migration's DDL on distributed tables runs in parallel over several
+        # connections per node, after which Citus refuses DDL on functions and on tables
+        # with a foreign key to a reference table in the same transaction; one connection
+        # per node allows them. Plain PostgreSQL keeps it as an unused placeholder setting.
+        conn.exec_driver_sql("SET LOCAL citus.multi_shard_modify_mode = 'sequential'")
         config.attributes["connection"] = conn
         getattr(command, action)(config, *args)
 

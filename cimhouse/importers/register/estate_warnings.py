@@ -55,13 +55,23 @@ def is_near(a: str, b: str) -> bool:
 def near_duplicate_estates(session: Session, stage: str = "stage_register"
                            ) -> list[EstateWarning]:
     """Staged estates the apply step would create that resemble one of their community."""
+    # An anti-join, not NOT EXISTS: Citus refuses a correlated subquery from the temp table
+    # into the distributed estate.
     new = session.execute(text(f"""
-        SELECT s.county, s.region_code, s.estate_name, array_agg(s.line ORDER BY s.line)
-        FROM {stage} s
-        WHERE s.estate_name IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM estate e WHERE e.county = s.county AND e.region_code = s.region_code
-              AND (e.name = s.estate_name OR s.estate_name = ANY (e.aliases)))
-        GROUP BY s.county, s.region_code, s.estate_name""")).all()
+        WITH named AS (
+            SELECT county, region_code, estate_name, array_agg(line ORDER BY line) AS lines
+            FROM {stage} WHERE estate_name IS NOT NULL
+            GROUP BY county, region_code, estate_name),
+        known AS (
+            SELECT DISTINCT n.county, n.region_code, n.estate_name
+            FROM named n
+            JOIN estate e ON e.county = n.county AND e.region_code = n.region_code
+                         AND (e.name = n.estate_name OR n.estate_name = ANY (e.aliases)))
+        SELECT n.county, n.region_code, n.estate_name, n.lines
+        FROM named n
+        LEFT JOIN known k ON k.county = n.county AND k.region_code = n.region_code
+                         AND k.estate_name = n.estate_name
+        WHERE k.county IS NULL""")).all()
     if not new:
         return []
     known: dict[tuple[str, str], set[str]] = defaultdict(set)

@@ -77,15 +77,23 @@ _FILE_VALUES = ", ".join(f"('{name}', '{zh}', '{en}', ({value})::text, ({stored}
 # it after ``as_of``, and where the file disagrees with the stored value of such a field.
 _HOUSE_REASONS = f"""
     WITH matched AS (
-        SELECT c.county, c.house_norm, h.id, h.code
-        FROM stage_house_summary c
-        CROSS JOIN LATERAL (
-            SELECT h.id, h.code FROM house h
-            WHERE h.county = c.county AND NOT {retired_house_sql('h')}
-              AND (h.realestate_unit_no = c.realestate_no_lo OR h.address_norm = c.house_norm)
-            ORDER BY h.realestate_unit_no IS NOT DISTINCT FROM c.realestate_no_lo DESC, h.id
-            LIMIT 1) h
-        WHERE h.code IS NOT NULL),
+        -- DISTINCT ON over two equi-joins, not LATERAL (... LIMIT 1) over the temp table,
+        -- which Citus cannot push down; both joins hash on plain PostgreSQL.
+        SELECT county, house_norm, id, code FROM (
+            SELECT DISTINCT ON (m.county, m.house_norm) m.county, m.house_norm, m.id, m.code
+            FROM (
+                SELECT c.county, c.house_norm, h.id, h.code, true AS by_unit_no
+                FROM stage_house_summary c
+                JOIN house h ON h.county = c.county AND h.realestate_unit_no = c.realestate_no_lo
+                WHERE NOT {retired_house_sql('h')}
+                UNION ALL
+                SELECT c.county, c.house_norm, h.id, h.code,
+                       h.realestate_unit_no IS NOT DISTINCT FROM c.realestate_no_lo
+                FROM stage_house_summary c
+                JOIN house h ON h.county = c.county AND h.address_norm = c.house_norm
+                WHERE NOT {retired_house_sql('h')}) m
+            ORDER BY m.county, m.house_norm, m.by_unit_no DESC, m.id) picked
+        WHERE code IS NOT NULL),
     edits AS (
         SELECT DISTINCT ON (m.county, m.house_norm, k.field)
                m.county, m.house_norm, m.code, k.field, e.source, e.changed_at
@@ -125,6 +133,13 @@ _ESTATE_REASONS = """
     WITH named AS (
         SELECT DISTINCT county, region_code, estate_name FROM stage_register
         WHERE estate_name IS NOT NULL),
+    -- names still in use: an anti-join below, not a correlated NOT EXISTS (Citus refuses
+    -- one between a temp table and a distributed table)
+    known AS (
+        SELECT DISTINCT n.county, n.region_code, n.estate_name
+        FROM named n
+        JOIN estate x ON x.county = n.county AND x.region_code = n.region_code
+                     AND (x.name = n.estate_name OR n.estate_name = ANY (x.aliases))),
     renamed AS (
         SELECT DISTINCT ON (n.county, n.region_code, n.estate_name)
                n.county, n.region_code, n.estate_name, e.code, e.name,
@@ -133,12 +148,11 @@ _ESTATE_REASONS = """
         JOIN estate e ON e.county = n.county AND e.region_code = n.region_code
         JOIN change_log c ON c.county = e.county AND c.object_kind = 'estate'
                          AND c.object_id = e.code AND c.source = 'relabel'
+        LEFT JOIN known k ON k.county = n.county AND k.region_code = n.region_code
+                         AND k.estate_name = n.estate_name
         WHERE c.previous ->> 'name' = n.estate_name
           AND (CAST(:as_of AS timestamptz) IS NULL OR c.changed_at > :as_of)
-          AND NOT EXISTS (
-              SELECT 1 FROM estate x
-              WHERE x.county = n.county AND x.region_code = n.region_code
-                AND (x.name = n.estate_name OR n.estate_name = ANY (x.aliases)))
+          AND k.county IS NULL
         ORDER BY n.county, n.region_code, n.estate_name, c.changed_at DESC)
     SELECT r.line, d.code, format(
         '小区的更名晚于本文件数据: 小区 %s 已于 %s 经 relabel 更名为 %s（%s），本文件仍用旧名，'
