@@ -31,6 +31,7 @@ from cimhouse.db.bulk import copy_text_field
 from cimhouse.errors import InvalidInput
 from cimhouse.idnumber import mask_id_number, parse_id_number
 from cimhouse.importers.register.columns import ColumnMap, header_field, owner_header
+from cimhouse.importers.register.table import STAGE_COLUMNS, STAGE_SQL, fields, staged
 from cimhouse.importers.register.values import (
     ID_REASONS,
     house_use,
@@ -43,26 +44,12 @@ from cimhouse.pii import PiiVault, mask_phone
 
 SEALED_PREFIX = "sealed:"
 PARSE_CACHE_SIZE = 50_000  # rows of one house or person are near each other in registers
-STAGE_COLUMNS = (
-    "line", "county", "region_code", "estate_name", "estate_kind", "building_label",
-    "building_norm", "unit_label", "floor_label", "floor_number", "room_label", "house_norm",
-    "area_m2", "house_use", "realestate_no", "lon", "lat", "person_name", "id_hash",
-    "id_cipher", "id_masked", "gender", "birth_date", "phone_cipher", "phone_masked",
-    "relation", "extra",
-)
-STAGE_SQL = """
-    line integer, county text, region_code text, estate_name text, estate_kind text,
-    building_label text, building_norm text, unit_label text, floor_label text,
-    floor_number smallint, room_label text, house_norm text, area_m2 numeric(10, 2),
-    house_use text, realestate_no text, lon double precision, lat double precision,
-    person_name text, id_hash bytea, id_cipher bytea, id_masked text, gender text,
-    birth_date date, phone_cipher bytea, phone_masked text, relation text, extra jsonb
-"""
 _REGION_HINTS = ("county", "town", "community")
 _ADDRESS_PARTS = ("estate", "building", "unit", "floor", "room")
-_HOUSE_FIELDS = ("address", *_ADDRESS_PARTS, *_REGION_HINTS, "use", "area", "realestate_no",
-                 "lon", "lat", "crs")
-_PERSON_FIELDS = ("name", "id_number", "phone")
+_HOUSE_FIELDS = fields("house")
+_PERSON_FIELDS = fields("person")
+_HOUSE_STAGED = tuple(c.name for c in staged("house"))
+_PERSON_STAGED = tuple(c.name for c in staged("person"))
 # A validated house or person part: its staged columns as COPY text (None when rejected).
 Part = tuple[str | None, list[str]]
 
@@ -91,11 +78,12 @@ def _getter(indexes: Sequence[int]) -> Callable[[Sequence[str]], tuple[str, ...]
     return itemgetter(*indexes)
 
 
-def _encoded(part: tuple[tuple[Any, ...] | None, list[str]]) -> Part:
+def _encoded(part: tuple[dict[str, Any] | None, list[str]], columns: Sequence[str]) -> Part:
+    """A validated part as COPY text of its staged ``columns`` (the table's order)."""
     values, reasons = part
     if values is None:
         return None, reasons
-    return "\t".join([copy_text_field(v) for v in values]), reasons
+    return "\t".join([copy_text_field(values[c]) for c in columns]), reasons
 
 
 class RowValidator:
@@ -138,12 +126,13 @@ class RowValidator:
         house_key = self._house_key(cells)
         house = self._houses.get(house_key)
         if house is None:
-            house = self._cached(self._houses, house_key, _encoded(self._house(house_key)))
+            house = self._cached(self._houses, house_key,
+                                 _encoded(self._house(house_key), _HOUSE_STAGED))
         person_key = self._person_key(cells)
         person = self._persons.get(person_key)
         if person is None:
             person = self._cached(self._persons, person_key,
-                                  _encoded(self._person(person_key)))
+                                  _encoded(self._person(person_key), _PERSON_STAGED))
         relation_raw = cells[self._relation_at].strip() if self._relation_at >= 0 else ""
         relation = relation_kind(relation_raw) if relation_raw else self.default_relation
         if house[0] is None or person[0] is None or relation is None:
@@ -174,7 +163,7 @@ class RowValidator:
         cache[key] = value
         return value
 
-    def _house(self, key: tuple[str, ...]) -> tuple[tuple[Any, ...] | None, list[str]]:
+    def _house(self, key: tuple[str, ...]) -> tuple[dict[str, Any] | None, list[str]]:
         """Validate the house columns of a row (address, use, area, unit number, point)."""
         raw: dict[str, str | None] = dict.fromkeys(_HOUSE_FIELDS)
         raw.update(zip(self._house_fields, (v.strip() or None for v in key), strict=True))
@@ -209,12 +198,15 @@ class RowValidator:
         if reasons:
             return None, reasons
         estate_kind = "rural_group" if (parsed.estate or "").endswith("组") else "commodity"
-        return (parsed.county, parsed.community_code, parsed.estate, estate_kind,
-                parsed.building, building_norm, parsed.unit, parsed.floor,
-                parsed.floor_number, parsed.room, house_norm, area, use, unit_no, lon,
-                lat), []
+        return {"county": parsed.county, "region_code": parsed.community_code,
+                "estate_name": parsed.estate, "estate_kind": estate_kind,
+                "building_label": parsed.building, "building_norm": building_norm,
+                "unit_label": parsed.unit, "floor_label": parsed.floor,
+                "floor_number": parsed.floor_number, "room_label": parsed.room,
+                "house_norm": house_norm, "area_m2": area, "house_use": use,
+                "realestate_no": unit_no, "lon": lon, "lat": lat}, []
 
-    def _person(self, key: tuple[str, ...]) -> tuple[tuple[Any, ...] | None, list[str]]:
+    def _person(self, key: tuple[str, ...]) -> tuple[dict[str, Any] | None, list[str]]:
         """Validate, hash and encrypt the person columns of a row."""
         raw = dict.fromkeys(_PERSON_FIELDS, "")
         raw.update(zip(self._person_fields, key, strict=True))
@@ -247,8 +239,9 @@ class RowValidator:
                 phone_cipher, phone_masked = self.vault.encrypt(phone), mask_phone(phone)
         if reasons:
             return None, reasons
-        return (name, id_hash, id_cipher, id_masked, gender, birth, phone_cipher,
-                phone_masked), []
+        return {"person_name": name, "id_hash": id_hash, "id_cipher": id_cipher,
+                "id_masked": id_masked, "gender": gender, "birth_date": birth,
+                "phone_cipher": phone_cipher, "phone_masked": phone_masked}, []
 
     def _coordinates(self, lon_raw: str | None, lat_raw: str | None, crs_raw: str | None,
                      reasons: list[str]) -> tuple[float | None, float | None]:
