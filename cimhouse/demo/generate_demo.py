@@ -128,7 +128,11 @@ def generate_demo(out_dir: Path, *, houses: int, seed: int = 1,
     plans: list[EstatePlan] = []
     for index, (name, wanted) in enumerate(zip(names, per_estate, strict=True)):
         community = communities[index % len(communities)]
-        plan_name = f"{index % 9 + 1}组" if community.rural else name
+        # A village's groups are numbered by how many estates it got so far: index % 9
+        # repeated a number when the community count shares a factor with 9 (two 9组 in
+        # one village, so two houses per address).
+        group = index // len(communities) + 1
+        plan_name = f"{group}组" if community.rural else name
         plans.append(plan_estate(rng, plan_name, community, index // len(communities), seed,
                                  wanted))
     summary.estates = len(plans)
@@ -179,6 +183,8 @@ def _write_register(path: Path, plans: list[EstatePlan], per_estate: list[int],
                         for slot in range(1, building.rooms_per_floor + 1):
                             if made >= wanted:
                                 break
+                            if building.single_family and floor > 1:
+                                break  # a village house is one house over all its floors
                             made += 1
                             summary.houses += 1
                             room = "" if building.single_family else f"{floor}{slot:02d}"
