@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.coding.house_relations import retired_house_sql
 from cimhouse.db.bulk import execute_count
+from cimhouse.importers.register.apply_households import DERIVED, apply_households
 from cimhouse.importers.register.table import Target, staged, targets
 
 # The house columns the import writes: the building found or added here, then the
@@ -37,7 +38,7 @@ _STAGE_HOUSE_COLUMNS = ", ".join(
     for c in staged("house") if c.name not in ("county", "house_norm"))
 
 _DROP_DERIVED = ("DROP TABLE IF EXISTS stage_estate, stage_building, stage_house, stage_person, "
-                 "stage_person_id, stage_relation")
+                 "stage_person_id, stage_relation, " + ", ".join(DERIVED))
 
 
 def _as_json(field: str, expression: str) -> str:
@@ -51,8 +52,11 @@ def _run(session: Session, sql: str, params: dict[str, object] | None = None) ->
     return execute_count(session, text(sql), params)
 
 
-def apply_staged(session: Session, *, actor: str, run_id: int) -> dict[str, int]:
+def apply_staged(session: Session, *, actor: str, run_id: int,
+                 households: bool = False) -> dict[str, int]:
     """Apply ``stage_register`` to the model; return counts of what was added and updated.
+
+    ``households``: the file has household columns (see :mod:`.apply_households`).
 
     Expects ``stage_house_summary`` (see :func:`.conflicts.reject_conflicts`).
     """
@@ -65,6 +69,8 @@ def apply_staged(session: Session, *, actor: str, run_id: int) -> dict[str, int]
     counts["houses_added"], counts["houses_updated"] = _houses(session, params)
     counts["persons_added"], counts["persons_updated"] = _persons(session, params)
     counts["relations_added"], counts["relations_updated"] = _relations(session, params)
+    if households:
+        counts |= apply_households(session, params)
     _run(session, _DROP_DERIVED)
     return counts
 

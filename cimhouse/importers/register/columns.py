@@ -147,17 +147,19 @@ def missing_required(columns: ColumnMap) -> list[str]:
         missing.append("身份证号 / ID number")
     if "address" not in columns.fields and "building" not in columns.fields:
         missing.append("房屋坐落或幢号 / address or building")
-    if "relation" not in columns.fields and owner_header(columns) is None:
+    if "relation" not in columns.fields and owner_header(columns) is None \
+            and "head_relation" not in columns.fields:
         missing.append("人房关系 / relation")
     return missing
 
 
 def owner_header(columns: ColumnMap) -> str | None:
-    """A name column titled 产权人/权利人 implies the relation 'owner' when none is given."""
+    """The relation a file without 人房关系 implies: a name column titled 产权人/权利人
+    means 'owner'; a household register (与户主关系 given) means 'registered' (户籍)."""
     index = columns.fields.get("name")
-    if index is None:
-        return None
-    return "owner" if header_key(columns.header[index]) in ("产权人", "权利人") else None
+    if index is not None and header_key(columns.header[index]) in ("产权人", "权利人"):
+        return "owner"
+    return "registered" if "head_relation" in columns.fields else None
 
 
 __all__ = ["FIELDS", "MASKED_ID_COLUMN", "REPORT_COLUMNS", "SYNONYMS", "ColumnMap",

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from cimhouse.settings import STORAGE_SRID
 
 #: validator parts, in the order their values sit in a staged (COPY) line
-PARTS = ("line", "house", "person", "relation", "extra")
+PARTS = ("line", "house", "person", "relation", "household", "extra")
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ FIELDS: tuple[Field, ...] = (
     Field("building", ("幢号", "楼号", "栋", "栋号", "幢", "楼栋", "楼栋号", "BUILDING"), "house"),
     Field("unit", ("单元", "单元号", "UNIT"), "house"),
     Field("floor", ("楼层", "所在层", "所在楼层", "层", "层次", "FLOOR"), "house"),
-    Field("room", ("室号", "房号", "房间号", "户号", "门牌号", "ROOM"), "house"),
+    # 户号 is the household number (below), never the room
+    Field("room", ("室号", "房号", "房间号", "门牌号", "ROOM"), "house"),
     Field("area", ("建筑面积", "面积", "建筑面积(㎡)", "建筑面积(平方米)", "建筑面积M2", "AREA"),
           "house"),
     Field("use", ("房屋用途", "用途", "规划用途", "USE"), "house"),
@@ -62,13 +63,18 @@ FIELDS: tuple[Field, ...] = (
     Field("lon", ("经度", "X坐标", "LON", "LONGITUDE", "LNG"), "house"),
     Field("lat", ("纬度", "Y坐标", "LAT", "LATITUDE"), "house"),
     Field("crs", ("坐标系", "坐标系统", "CRS", "COORDINATE_SYSTEM"), "house"),
-    Field("name", ("姓名", "产权人", "住户姓名", "权利人", "户主姓名", "人员姓名", "NAME"),
-          "person"),
+    # 户主姓名 names the head of the household (below), never the row's person
+    Field("name", ("姓名", "产权人", "住户姓名", "权利人", "人员姓名", "NAME"), "person"),
     Field("id_number", ("身份证号", "身份证号码", "证件号码", "公民身份号码", "证件号", "身份证",
                         "ID_NUMBER", "IDNUMBER"), "person"),
     Field("phone", ("联系电话", "手机", "手机号", "手机号码", "电话", "联系方式", "PHONE"),
           "person"),
     Field("relation", ("人房关系", "关系", "居住类型", "人员类型", "RELATION"), "relation"),
+    Field("household_no", ("户号", "户编号", "户籍户号", "户口簿号", "HOUSEHOLD_NO"), "household"),
+    Field("head_name", ("户主姓名", "户主", "HEAD_NAME"), "household"),
+    Field("head_relation", ("与户主关系", "与户主的关系", "家庭关系", "RELATION_TO_HEAD"),
+          "household"),
+    Field("household_kind", ("户别", "户类别", "户口类别", "HOUSEHOLD_KIND"), "household"),
 )
 
 
@@ -173,6 +179,10 @@ STAGED: tuple[Staged, ...] = (
     Staged("phone_masked", "text", "person",
            target=Target("person", "phone_masked", keep=True)),
     Staged("relation", "text", "relation"),
+    Staged("household_no", "text", "household", label=("户号", "household number")),
+    Staged("household_kind", "text", "household", label=("户别", "household kind")),
+    Staged("head_relation", "text", "household", label=("与户主关系", "relation to the head")),
+    Staged("head_name", "text", "household", label=("户主姓名", "name of the head")),
     Staged("extra", "jsonb", "extra"),
 )
 
