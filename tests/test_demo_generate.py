@@ -123,3 +123,27 @@ def test_each_address_names_one_house_even_with_many_village_groups(tmp_path: Pa
         areas.setdefault(row["房屋坐落"], set()).add(row["建筑面积"])
     shared = {address for address, seen in areas.items() if len(seen) > 1}
     assert not shared, sorted(shared)[:3]
+
+
+def test_demo_households_import_without_a_rejected_row(session: Session, clean: Path) -> None:
+    """Couples, children, grandparents, collective households and 人户分离 all import."""
+    result = import_register(session, clean / "register.csv", vault=VAULT)
+    assert result.rejected == 0, result.reasons
+    assert result.counts["households_added"] > 0
+    relations = dict(session.execute(text(
+        "SELECT relation, count(*) FROM household_member GROUP BY relation")).all())
+    assert {"head", "spouse", "son", "daughter"} <= set(relations)
+    assert relations.keys() & {"father", "mother"} and relations.get("other", 0) > 0
+    kinds = dict(session.execute(text(
+        "SELECT kind, count(*) FROM household GROUP BY kind")).all())
+    assert kinds.get("collective", 0) > 0 and kinds["family"] > kinds["collective"]
+    # registered at one house, living at another
+    apart = session.scalar(text("""
+        SELECT count(DISTINCT h.id) FROM household h
+        JOIN household_member m ON m.county = h.county AND m.household_id = h.id
+        JOIN person_house ph ON ph.person_id = m.person_id AND ph.relation = 'resident'
+        WHERE ph.house_id <> h.house_id"""))
+    assert apart > 0
+    # the same file again changes nothing
+    again = import_register(session, clean / "register.csv", vault=VAULT)
+    assert again.counts["households_added"] == again.counts["members_added"] == 0
