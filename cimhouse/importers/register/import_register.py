@@ -194,13 +194,12 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
         session.execute(text(f"ANALYZE {STAGE_TABLE}"))
         # retired houses first: the conflict checks summarise the rows that are left
         conflicting = reject_rows_on_retired_houses(session) | reject_conflicts(session)
-        households = any(f in columns.fields for f in fields("household"))
-        if households:  # after the house conflicts, before the stored ones
-            for line, reasons in reject_household_conflicts(session).items():
-                conflicting.setdefault(line, []).extend(reasons)
         stored, kept = reject_stored_conflicts(session, update_persons=update_persons,
                                                as_of=as_of)
         conflicting.update(stored)
+        households = any(f in columns.fields for f in fields("household"))
+        if households:  # last: a household must keep its head among the rows left
+            conflicting.update(reject_household_conflicts(session))
         if conflicting:
             result.accepted -= len(conflicting)
             for line, cells in open_table(path).rows():
