@@ -130,13 +130,15 @@ def test_demo_households_import_without_a_rejected_row(session: Session, clean: 
     result = import_register(session, clean / "register.csv", vault=VAULT)
     assert result.rejected == 0, result.reasons
     assert result.counts["households_added"] > 0
-    relations = dict(session.execute(text(
+    relations: dict[str, int] = dict(session.execute(text(
         "SELECT relation, count(*) FROM household_member GROUP BY relation")).all())
     assert {"head", "spouse", "son", "daughter"} <= set(relations)
-    assert relations.keys() & {"father", "mother"} and relations.get("other", 0) > 0
-    kinds = dict(session.execute(text(
+    assert relations.keys() & {"father", "mother"}
+    assert relations.get("other", 0) > 0
+    kinds: dict[str, int] = dict(session.execute(text(
         "SELECT kind, count(*) FROM household GROUP BY kind")).all())
-    assert kinds.get("collective", 0) > 0 and kinds["family"] > kinds["collective"]
+    assert kinds.get("collective", 0) > 0
+    assert kinds["family"] > kinds["collective"]
     # registered at one house, living at another
     apart = session.scalar(text("""
         SELECT count(DISTINCT h.id) FROM household h

@@ -72,7 +72,8 @@ def test_a_household_register_imports_with_head_members_and_house(session: Sessi
                                                                    tmp_path: Path) -> None:
     result = import_register(session, write(tmp_path / "hh.csv", family()), vault=VAULT)
     assert (result.read, result.accepted, result.rejected) == (3, 3, 0)
-    assert result.counts["households_added"] == 1 and result.counts["members_added"] == 3
+    assert result.counts["households_added"] == 1
+    assert result.counts["members_added"] == 3
     assert members(session, "H0001") == [("张子涵", "daughter", True),
                                          ("张建国", "head", True), ("李秀英", "spouse", True)]
     # three people with their own names, registered (户籍) at the one house of room 201

@@ -59,7 +59,8 @@ def test_household_figures_use_households_and_actual_living_together(
         session: Session, tmp_path: Path) -> None:
     load(session, tmp_path)
     stats = household_statistics(session, parse_scope("330402"), as_of=AS_OF)
-    assert stats.households == 4 and stats.by_size == {1: 2, 2: 2}
+    assert stats.households == 4
+    assert stats.by_size == {1: 2, 2: 2}
     assert stats.elderly_only == 3  # H1 (70, 68), H2 (82), H3 (75)
     assert stats.elderly_living_alone == 1  # 王芳; 赵大 lives with his daughter's family
     assert stats.with_children_0_3 == 1  # H4

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from cimhouse.crs import gcj02_to_bd09, wgs84_to_gcj02
-from cimhouse.demo.households import PeopleFactory
+from cimhouse.demo.households import Household, PeopleFactory
 from cimhouse.demo.messy import Dirt
 from cimhouse.demo.places import (
     Building,
@@ -209,47 +209,61 @@ def _write_register(path: Path, plans: list[EstatePlan], per_estate: list[int],
                                 registered_at = rng.choice(recent)
                             recent.append((community.path_name + tail, here))
                             del recent[:-50]
-                            rows: list[tuple[list[str], bool]] = []
-                            for person, relations, to_head in household.members:
-                                for relation in relations:
-                                    address = community.path_name + tail
-                                    columns = here
-                                    if relation == "户籍":
-                                        address, columns = registered_at
-                                    id_number = person.id_number
-                                    if dirt:
-                                        if columns is here:
-                                            address = dirt.address(
-                                                community.path_name, county_path, plan.name,
-                                                building.label, unit_label, room,
-                                                rural=building.single_family)
-                                        id_number = dirt.id_number(id_number)
-                                    seen_ids.add(person.id_number)
-                                    joined = [household.number, household.head_name, to_head,
-                                              household.kind] if to_head else ["", "", "", ""]
-                                    row = [address, *columns[:7], person.name, id_number,
-                                           person.phone or "", relation, *columns[7:],
-                                           *joined, ethnicity(person.id_number), ""]
-                                    rows.append((row, id_number != person.id_number))
-                            if any(bad for _row, bad in rows):
-                                # a dirty ID number rejects its row: the household would
-                                # lose a member (or its head), so the dirt keeps none
-                                for row, _bad in rows:
-                                    row[_HOUSEHOLD_AT:_HOUSEHOLD_AT + 4] = ["", "", "", ""]
-                            for row, bad in rows:
-                                copies = 2 if dirt and dirt.duplicate() else 1
-                                for _ in range(copies):
-                                    if dirt and dirt.stray_header(summary.register_rows):
-                                        writer.writerow(REGISTER_HEADER)
-                                    if dirt and dirt.blank_line():
-                                        writer.writerow([])
-                                    writer.writerow(row)
-                                    summary.register_rows += 1
-                                    if bad:
-                                        summary.rejected_expected += 1
+                            rows = _member_rows(
+                                household, community.path_name + tail, here, registered_at,
+                                dirt, (community.path_name, county_path, plan.name,
+                                       building.label, unit_label, room),
+                                building.single_family, seen_ids)
+                            _write_rows(writer, rows, dirt, summary)
     summary.persons = len(seen_ids)
     summary.dirt = dirt.counts if dirt else {}
     return path
+
+
+def _member_rows(household: Household, address: str, here: list[str],
+                 registered_at: tuple[str, list[str]], dirt: Dirt | None,
+                 address_parts: tuple[str, str, str, str, str, str], rural: bool,
+                 seen_ids: set[str]) -> list[tuple[list[str], bool]]:
+    """The register rows of one house's persons: (row, whether dirt broke its ID number).
+
+    户籍 rows go to ``registered_at`` (another house for 人户分离), the others to ``here``.
+    """
+    rows: list[tuple[list[str], bool]] = []
+    for person, relations, to_head in household.members:
+        for relation in relations:
+            written, columns = registered_at if relation == "户籍" else (address, here)
+            id_number = person.id_number
+            if dirt:
+                if columns is here:
+                    written = dirt.address(*address_parts, rural=rural)
+                id_number = dirt.id_number(id_number)
+            seen_ids.add(person.id_number)
+            joined = ([household.number, household.head_name, to_head, household.kind]
+                      if to_head else ["", "", "", ""])
+            row = [written, *columns[:7], person.name, id_number, person.phone or "",
+                   relation, *columns[7:], *joined, ethnicity(person.id_number), ""]
+            rows.append((row, id_number != person.id_number))
+    if any(bad for _row, bad in rows):
+        # a dirty ID number rejects its row: the household would lose a member (or its
+        # head), so a household with dirt is written without its household columns
+        for row, _bad in rows:
+            row[_HOUSEHOLD_AT:_HOUSEHOLD_AT + 4] = ["", "", "", ""]
+    return rows
+
+
+def _write_rows(writer: Any, rows: list[tuple[list[str], bool]], dirt: Dirt | None,
+                summary: DemoSummary) -> None:
+    for row, bad in rows:
+        copies = 2 if dirt and dirt.duplicate() else 1
+        for _ in range(copies):
+            if dirt and dirt.stray_header(summary.register_rows):
+                writer.writerow(REGISTER_HEADER)
+            if dirt and dirt.blank_line():
+                writer.writerow([])
+            writer.writerow(row)
+            summary.register_rows += 1
+            if bad:
+                summary.rejected_expected += 1
 
 
 def _polygon(ring: list[tuple[float, float]]) -> dict[str, Any]:
