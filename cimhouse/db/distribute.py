@@ -40,6 +40,8 @@ DISTRIBUTED_TABLES = (
     ("house", "county"),
     ("space", "county"),
     ("person_house", "county"),
+    ("household", "county"),
+    ("household_member", "county"),
     ("facility", "county"),
     ("code_registry", "county"),
     ("code_counter", "county"),

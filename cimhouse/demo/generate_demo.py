@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from cimhouse.crs import gcj02_to_bd09, wgs84_to_gcj02
-from cimhouse.demo.households import PeopleFactory
+from cimhouse.demo.households import Household, PeopleFactory
 from cimhouse.demo.messy import Dirt
 from cimhouse.demo.places import (
     Building,
@@ -44,7 +44,9 @@ from cimhouse.schema.vocab import FacilityCategory
 
 REGISTER_HEADER = ["房屋坐落", "小区名称", "幢号", "单元", "室号", "所在层", "建筑面积",
                    "房屋用途", "姓名", "公民身份号码", "联系电话", "人房关系", "不动产单元号",
-                   "经度", "纬度", "坐标系", "民族", "备注"]
+                   "经度", "纬度", "坐标系", "户号", "户主姓名", "与户主关系", "户别", "民族",
+                   "备注"]
+_HOUSEHOLD_AT = REGISTER_HEADER.index("户号")
 FACILITY_HEADER = ["external_id", "name", "category", "subtype", "address", "lon", "lat", "crs",
                    "capacity", "community_code"]
 SUBTYPES: dict[FacilityCategory, tuple[str, ...]] = {
@@ -128,7 +130,11 @@ def generate_demo(out_dir: Path, *, houses: int, seed: int = 1,
     plans: list[EstatePlan] = []
     for index, (name, wanted) in enumerate(zip(names, per_estate, strict=True)):
         community = communities[index % len(communities)]
-        plan_name = f"{index % 9 + 1}组" if community.rural else name
+        # A village's groups are numbered by how many estates it got so far: index % 9
+        # repeated a number when the community count shares a factor with 9 (two 9组 in
+        # one village, so two houses per address).
+        group = index // len(communities) + 1
+        plan_name = f"{group}组" if community.rural else name
         plans.append(plan_estate(rng, plan_name, community, index // len(communities), seed,
                                  wanted))
     summary.estates = len(plans)
@@ -171,6 +177,7 @@ def _write_register(path: Path, plans: list[EstatePlan], per_estate: list[int],
             county_path = community.path_name[: community.path_name.index(
                 community.county_name) + len(community.county_name)]
             made = 0
+            recent: list[tuple[str, list[str]]] = []  # earlier houses of the estate
             for building in plan.buildings:
                 summary.buildings += 1
                 lon, lat, crs = _point(rng, *building.centre)
@@ -179,6 +186,8 @@ def _write_register(path: Path, plans: list[EstatePlan], per_estate: list[int],
                         for slot in range(1, building.rooms_per_floor + 1):
                             if made >= wanted:
                                 break
+                            if building.single_family and floor > 1:
+                                break  # a village house is one house over all its floors
                             made += 1
                             summary.houses += 1
                             room = "" if building.single_family else f"{floor}{slot:02d}"
@@ -190,35 +199,71 @@ def _write_register(path: Path, plans: list[EstatePlan], per_estate: list[int],
                             use = "住宅" if rng.random() < 0.97 else "商住"
                             tail = (f"{plan.name}{building.label}号" if building.single_family
                                     else f"{plan.name}{building.label}幢{unit}单元{room}室")
-                            for person, relations in people.household(community.county):
-                                for relation in relations:
-                                    address = community.path_name + tail
-                                    id_number = person.id_number
-                                    if dirt:
-                                        address = dirt.address(
-                                            community.path_name, county_path, plan.name,
-                                            building.label, unit_label, room,
-                                            rural=building.single_family)
-                                        id_number = dirt.id_number(id_number)
-                                    seen_ids.add(person.id_number)
-                                    row = [address, plan.name, building.label, unit_label,
-                                           room, str(floor), f"{area:.2f}", use, person.name,
-                                           id_number, person.phone or "", relation, unit_no,
-                                           lon, lat, crs, ethnicity(person.id_number),
-                                           ""]
-                                    copies = 2 if dirt and dirt.duplicate() else 1
-                                    for _ in range(copies):
-                                        if dirt and dirt.stray_header(summary.register_rows):
-                                            writer.writerow(REGISTER_HEADER)
-                                        if dirt and dirt.blank_line():
-                                            writer.writerow([])
-                                        writer.writerow(row)
-                                        summary.register_rows += 1
-                                        if id_number != person.id_number:
-                                            summary.rejected_expected += 1
+                            here = [plan.name, building.label, unit_label, room, str(floor),
+                                    f"{area:.2f}", use, unit_no, lon, lat, crs]
+                            household = people.household(community.county)
+                            # 人户分离: some households are registered (户籍) at an earlier
+                            # house of the estate and live (常住) here
+                            registered_at = (community.path_name + tail, here)
+                            if household.number and recent and rng.random() < 0.06:
+                                registered_at = rng.choice(recent)
+                            recent.append((community.path_name + tail, here))
+                            del recent[:-50]
+                            rows = _member_rows(
+                                household, community.path_name + tail, here, registered_at,
+                                dirt, (community.path_name, county_path, plan.name,
+                                       building.label, unit_label, room),
+                                building.single_family, seen_ids)
+                            _write_rows(writer, rows, dirt, summary)
     summary.persons = len(seen_ids)
     summary.dirt = dirt.counts if dirt else {}
     return path
+
+
+def _member_rows(household: Household, address: str, here: list[str],
+                 registered_at: tuple[str, list[str]], dirt: Dirt | None,
+                 address_parts: tuple[str, str, str, str, str, str], rural: bool,
+                 seen_ids: set[str]) -> list[tuple[list[str], bool]]:
+    """The register rows of one house's persons: (row, whether dirt broke its ID number).
+
+    户籍 rows go to ``registered_at`` (another house for 人户分离), the others to ``here``.
+    """
+    rows: list[tuple[list[str], bool]] = []
+    for person, relations, to_head in household.members:
+        for relation in relations:
+            written, columns = registered_at if relation == "户籍" else (address, here)
+            id_number = person.id_number
+            if dirt:
+                if columns is here:
+                    written = dirt.address(*address_parts, rural=rural)
+                id_number = dirt.id_number(id_number)
+            seen_ids.add(person.id_number)
+            joined = ([household.number, household.head_name, to_head, household.kind]
+                      if to_head else ["", "", "", ""])
+            row = [written, *columns[:7], person.name, id_number, person.phone or "",
+                   relation, *columns[7:], *joined, ethnicity(person.id_number), ""]
+            rows.append((row, id_number != person.id_number))
+    if any(bad for _row, bad in rows):
+        # a dirty ID number rejects its row: the household would lose a member (or its
+        # head), so a household with dirt is written without its household columns
+        for row, _bad in rows:
+            row[_HOUSEHOLD_AT:_HOUSEHOLD_AT + 4] = ["", "", "", ""]
+    return rows
+
+
+def _write_rows(writer: Any, rows: list[tuple[list[str], bool]], dirt: Dirt | None,
+                summary: DemoSummary) -> None:
+    for row, bad in rows:
+        copies = 2 if dirt and dirt.duplicate() else 1
+        for _ in range(copies):
+            if dirt and dirt.stray_header(summary.register_rows):
+                writer.writerow(REGISTER_HEADER)
+            if dirt and dirt.blank_line():
+                writer.writerow([])
+            writer.writerow(row)
+            summary.register_rows += 1
+            if bad:
+                summary.rejected_expected += 1
 
 
 def _polygon(ring: list[tuple[float, float]]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ The schema itself is created by the Alembic migrations in ``migrations/``, never
 from cimhouse.schema.base import NAMING_CONVENTION, SRID, Base
 from cimhouse.schema.built import Building, Estate, House, Space, Storey
 from cimhouse.schema.facility import Facility
+from cimhouse.schema.household import Household, HouseholdMember
 from cimhouse.schema.operations import ApiPrincipal, AuditLog, ImportRun, Job
 from cimhouse.schema.people import Person, PersonHouse
 from cimhouse.schema.region import Region
@@ -19,6 +20,7 @@ metadata = Base.metadata
 
 __all__ = [
     "NAMING_CONVENTION", "SRID", "ApiPrincipal", "AuditLog", "Base", "Building", "ChangeLog",
-    "CodeCounter", "CodeLineage", "CodeRegistry", "Estate", "Facility", "House", "ImportRun",
+    "CodeCounter", "CodeLineage", "CodeRegistry", "Estate", "Facility", "House", "Household",
+    "HouseholdMember", "ImportRun",
     "Job", "Person", "PersonHouse", "Region", "Space", "Storey", "metadata",
 ]

@@ -77,6 +77,59 @@ class RelationKind(StrEnum):
     OTHER = "other"
 
 
+class HouseholdKind(StrEnum):
+    """户别 of a household (户)."""
+
+    FAMILY = "family"  # 家庭户
+    COLLECTIVE = "collective"  # 集体户 (dormitory, care home, work unit)
+
+
+class HeadRelation(StrEnum):
+    """与户主关系: a member's relation to the head of the household."""
+
+    HEAD = "head"  # 户主 / 本人
+    SPOUSE = "spouse"  # 配偶
+    SON = "son"  # 子
+    DAUGHTER = "daughter"  # 女
+    FATHER = "father"  # 父
+    MOTHER = "mother"  # 母
+    GRANDCHILD = "grandchild"  # 孙子女
+    SIBLING = "sibling"  # 兄弟姐妹
+    OTHER = "other"  # 其他
+
+
+#: the Chinese value of each kind and relation, as a register writes it
+HOUSEHOLD_KIND_NAMES = {HouseholdKind.FAMILY: "家庭户", HouseholdKind.COLLECTIVE: "集体户"}
+HEAD_RELATION_NAMES = {
+    HeadRelation.HEAD: "户主", HeadRelation.SPOUSE: "配偶", HeadRelation.SON: "子",
+    HeadRelation.DAUGHTER: "女", HeadRelation.FATHER: "父", HeadRelation.MOTHER: "母",
+    HeadRelation.GRANDCHILD: "孙子女", HeadRelation.SIBLING: "兄弟姐妹",
+    HeadRelation.OTHER: "其他",
+}
+#: spellings found in registers (after the Chinese values and the English values)
+HOUSEHOLD_KIND_SYNONYMS = {
+    "家庭": HouseholdKind.FAMILY, "家庭户口": HouseholdKind.FAMILY,
+    "集体": HouseholdKind.COLLECTIVE, "集体户口": HouseholdKind.COLLECTIVE,
+}
+HEAD_RELATION_SYNONYMS = {
+    "本人": HeadRelation.HEAD, "户主本人": HeadRelation.HEAD,
+    "妻": HeadRelation.SPOUSE, "妻子": HeadRelation.SPOUSE, "夫": HeadRelation.SPOUSE,
+    "丈夫": HeadRelation.SPOUSE,
+    "儿子": HeadRelation.SON, "长子": HeadRelation.SON, "次子": HeadRelation.SON,
+    "独生子": HeadRelation.SON, "养子": HeadRelation.SON,
+    "女儿": HeadRelation.DAUGHTER, "长女": HeadRelation.DAUGHTER, "次女": HeadRelation.DAUGHTER,
+    "独生女": HeadRelation.DAUGHTER, "养女": HeadRelation.DAUGHTER,
+    "父亲": HeadRelation.FATHER, "母亲": HeadRelation.MOTHER,
+    "孙子": HeadRelation.GRANDCHILD, "孙女": HeadRelation.GRANDCHILD,
+    "外孙子": HeadRelation.GRANDCHILD, "外孙女": HeadRelation.GRANDCHILD,
+    "外孙子女": HeadRelation.GRANDCHILD,
+    "兄": HeadRelation.SIBLING, "弟": HeadRelation.SIBLING, "姐": HeadRelation.SIBLING,
+    "妹": HeadRelation.SIBLING, "兄弟": HeadRelation.SIBLING, "姐妹": HeadRelation.SIBLING,
+    "其他亲属": HeadRelation.OTHER, "非亲属": HeadRelation.OTHER,
+    "集体户成员": HeadRelation.OTHER,
+}
+
+
 class AreaSource(StrEnum):
     REGISTER = "register"
     SURVEY = "survey"

@@ -22,15 +22,23 @@ from sqlalchemy.orm import Session
 
 from cimhouse.coding.house_relations import retired_house_sql
 from cimhouse.db.bulk import execute_count
-from cimhouse.settings import STORAGE_SRID
+from cimhouse.importers.register.apply_households import DERIVED, apply_households
+from cimhouse.importers.register.table import Target, staged, targets
 
-_HOUSE_FIELDS = ("building_id", "unit_label", "floor_label", "floor_number", "room_label",
-                 "area_m2", "use", "address_norm", "realestate_unit_no", "location")
-# The register's point (already CGCS2000) as the house location.
-_POINT = "ST_SetSRID(ST_MakePoint({p}lon, {p}lat), " + str(STORAGE_SRID) + ")"
+# The house columns the import writes: the building found or added here, then the
+# register's columns as the table of register columns names them.
+_HOUSE_TARGETS: tuple[tuple[str, Target], ...] = (
+    ("building_id", Target("house", "building_id")),
+    *((column.name, target) for column, target in targets("house")))
+_PERSON_TARGETS = tuple((column.name, target) for column, target in targets("person"))
+# stage_house: per house the columns its rows agree on from the summary s, the others
+# from its last row r
+_STAGE_HOUSE_COLUMNS = ", ".join(
+    f"s.{c.name}_lo AS {c.name}" if c.agree else f"r.{c.name}"
+    for c in staged("house") if c.name not in ("county", "house_norm"))
 
 _DROP_DERIVED = ("DROP TABLE IF EXISTS stage_estate, stage_building, stage_house, stage_person, "
-                 "stage_person_id, stage_relation")
+                 "stage_person_id, stage_relation, " + ", ".join(DERIVED))
 
 
 def _as_json(field: str, expression: str) -> str:
@@ -44,8 +52,11 @@ def _run(session: Session, sql: str, params: dict[str, object] | None = None) ->
     return execute_count(session, text(sql), params)
 
 
-def apply_staged(session: Session, *, actor: str, run_id: int) -> dict[str, int]:
+def apply_staged(session: Session, *, actor: str, run_id: int,
+                 households: bool = False) -> dict[str, int]:
     """Apply ``stage_register`` to the model; return counts of what was added and updated.
+
+    ``households``: the file has household columns (see :mod:`.apply_households`).
 
     Expects ``stage_house_summary`` (see :func:`.conflicts.reject_conflicts`).
     """
@@ -58,6 +69,8 @@ def apply_staged(session: Session, *, actor: str, run_id: int) -> dict[str, int]
     counts["houses_added"], counts["houses_updated"] = _houses(session, params)
     counts["persons_added"], counts["persons_updated"] = _persons(session, params)
     counts["relations_added"], counts["relations_updated"] = _relations(session, params)
+    if households:
+        counts |= apply_households(session, params)
     _run(session, _DROP_DERIVED)
     return counts
 
@@ -65,13 +78,9 @@ def apply_staged(session: Session, *, actor: str, run_id: int) -> dict[str, int]
 def _stage_houses(session: Session) -> None:
     # One row per house: the labels of its last row; for the columns that may be empty on
     # some rows, the value of the rows that have one (they agree, see conflicts.py).
-    _run(session, """
+    _run(session, f"""
         CREATE TEMP TABLE stage_house ON COMMIT DROP AS
-        SELECT s.county, s.house_norm, r.region_code, r.estate_name, r.estate_kind,
-               r.building_norm, r.building_label, r.unit_label, r.floor_label,
-               s.floor_number_lo AS floor_number, r.room_label, s.area_m2_lo AS area_m2,
-               s.house_use_lo AS house_use, s.realestate_no_lo AS realestate_no,
-               s.lon_lo AS lon, s.lat_lo AS lat,
+        SELECT s.county, s.house_norm, {_STAGE_HOUSE_COLUMNS},
                NULL::bigint AS building_id, NULL::bigint AS house_id, false AS is_new
         FROM stage_house_summary s JOIN stage_register r ON r.line = s.line""")
     _run(session, "ANALYZE stage_house")
@@ -149,76 +158,73 @@ def _houses(session: Session, params: dict[str, object]) -> tuple[int, int]:
     _run(session, by_unit_no)
     _run(session, by_address)
     # Empty register cells never erase known values: COALESCE keeps the stored one.
-    new_values = {
-        "building_id": "s.building_id", "unit_label": "s.unit_label",
-        "floor_label": "COALESCE(s.floor_label, h.floor_label)",
-        "floor_number": "COALESCE(s.floor_number, h.floor_number)",
-        "room_label": "s.room_label", "area_m2": "COALESCE(s.area_m2, h.area_m2)",
-        "use": "COALESCE(s.house_use, h.use)", "address_norm": "s.house_norm",
-        "realestate_unit_no": "COALESCE(s.realestate_no, h.realestate_unit_no)",
-        "location": f"COALESCE({_POINT.format(p='s.')}, h.location)",
-    }
-    changed = " OR ".join(f"h.{f} IS DISTINCT FROM {v}" for f, v in new_values.items())
-    prev = ", ".join(f"'{f}', {_as_json(f, 'h.' + f)}" for f in _HOUSE_FIELDS)
-    cur = ", ".join(f"'{f}', {_as_json(f, new_values[f])}" for f in _HOUSE_FIELDS)
+    def changed(stored: str) -> str:
+        return " OR ".join(t.changed("s", stored, name) for name, t in _HOUSE_TARGETS)
+
+    prev = ", ".join(f"'{t.column}', {_as_json(t.column, 'h.' + t.column)}"
+                     for _name, t in _HOUSE_TARGETS)
+    cur = ", ".join(f"'{t.column}', {_as_json(t.column, t.new_value('s', 'h', name))}"
+                    for name, t in _HOUSE_TARGETS)
     _run(session, f"""
         INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
                                 previous, current)
         SELECT h.county, 'house', h.id::text, 'update', :actor, :src,
                jsonb_build_object({prev}), jsonb_build_object({cur})
         FROM house h JOIN stage_house s ON s.county = h.county AND s.house_id = h.id
-        WHERE {changed}""", params)
-    assignments = ", ".join(f"{f} = {v.replace('h.', 'house.')}" for f, v in new_values.items())
+        WHERE {changed('h')}""", params)
+    assignments = ", ".join(f"{t.column} = {t.new_value('s', 'house', name)}"
+                            for name, t in _HOUSE_TARGETS)
     updated = _run(session, f"""
         UPDATE house SET {assignments}, updated_at = now(), version = house.version + 1
         FROM stage_house s
         WHERE s.county = house.county AND s.house_id = house.id
-          AND ({changed.replace('h.', 'house.')})""")
+          AND ({changed('house')})""")
     # New houses get their ids here, so nothing has to find them again after the insert.
     _run(session, """
         UPDATE stage_house SET house_id = nextval(pg_get_serial_sequence('house', 'id')),
                                is_new = true
         WHERE house_id IS NULL""")
+    columns = ", ".join(t.column for _name, t in _HOUSE_TARGETS)
+    values = ", ".join(t.insert_value("s", name) for name, t in _HOUSE_TARGETS)
     added = _run(session, f"""
-        INSERT INTO house (county, id, building_id, region_code, unit_label, floor_label,
-                           floor_number, room_label, area_m2, area_source, use, address_norm,
-                           realestate_unit_no, location, status, source)
-        SELECT county, house_id, building_id, region_code, unit_label, floor_label,
-               floor_number, room_label, area_m2,
-               CASE WHEN area_m2 IS NULL THEN NULL ELSE 'register' END,
-               COALESCE(house_use, 'residential'), house_norm, realestate_no,
-               {_POINT.format(p='')}, 'in_use', :src
-        FROM stage_house WHERE is_new
-        ORDER BY county, building_id""", params)
+        INSERT INTO house (county, id, region_code, {columns}, area_source, status, source)
+        SELECT s.county, s.house_id, s.region_code, {values},
+               CASE WHEN s.area_m2 IS NULL THEN NULL ELSE 'register' END, 'in_use', :src
+        FROM stage_house s WHERE s.is_new
+        ORDER BY s.county, s.building_id""", params)
     return added, updated
 
 
 def _persons(session: Session, params: dict[str, object]) -> tuple[int, int]:
     # One row per person: its last row that gives a phone, else its last row (the rows
     # agree on name and phone, see conflicts.py; the ID columns derive from the ID number).
-    _run(session, """
+    _run(session, f"""
         CREATE TEMP TABLE stage_person ON COMMIT DROP AS
-        SELECT DISTINCT ON (id_hash) id_hash, county, person_name, id_cipher, id_masked,
-               gender, birth_date, phone_cipher, phone_masked
+        SELECT DISTINCT ON (id_hash) county, {', '.join(n for n, _t in _PERSON_TARGETS)}
         FROM stage_register ORDER BY id_hash, phone_masked IS NULL, line DESC""")
     _run(session, "CREATE UNIQUE INDEX ON stage_person (id_hash)")
     # Phones are compared by their masked form: ciphertexts differ on every encryption.
-    changed = ("(p.name <> s.person_name OR (s.phone_masked IS NOT NULL AND "
-               "p.phone_masked IS DISTINCT FROM s.phone_masked))")
+    compared = [(name, t) for name, t in _PERSON_TARGETS if t.compared and not t.insert_only]
+
+    def changed(s: str, by_target: bool) -> str:
+        """``s`` names the staged row by its staged columns, or (EXCLUDED) by the target's."""
+        return "(" + " OR ".join(t.changed(s, "p", None if by_target else name)
+                                 for name, t in compared) + ")"
+
+    prev = ", ".join(f"'{t.column}', p.{t.column}" for _n, t in compared)
+    cur = ", ".join(f"'{t.column}', {t.new_value('s', 'p', name)}" for name, t in compared)
     # Citus: person is a reference table, stage_person a local one. The log reads them
     # through a MATERIALIZED CTE (an INSERT ... SELECT joining both directly inserts nothing)
     # and one upsert replaces UPDATE ... FROM stage_person (refused).
     updated = _run(session, f"""
         WITH c AS MATERIALIZED (
-            SELECT s.county, p.id, p.name, p.phone_masked, s.person_name,
-                   s.phone_masked AS new_phone_masked
-            FROM person p JOIN stage_person s ON s.id_hash = p.id_hash WHERE {changed})
+            SELECT s.county, p.id, jsonb_build_object({prev}) AS previous,
+                   jsonb_build_object({cur}) AS current
+            FROM person p JOIN stage_person s ON s.id_hash = p.id_hash
+            WHERE {changed('s', by_target=False)})
         INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
                                 previous, current)
-        SELECT county, 'person', id::text, 'update', :actor, :src,
-               jsonb_build_object('name', name, 'phone_masked', phone_masked),
-               jsonb_build_object('name', person_name,
-                                  'phone_masked', COALESCE(new_phone_masked, phone_masked))
+        SELECT county, 'person', id::text, 'update', :actor, :src, previous, current
         FROM c ORDER BY id""", params)
     # now() as a literal: Citus allows only IMMUTABLE functions in DO UPDATE SET, and does
     # not pass bound parameters of an INSERT ... SELECT's DO UPDATE SET to the workers.
@@ -227,18 +233,16 @@ def _persons(session: Session, params: dict[str, object]) -> tuple[int, int]:
     added = int(session.execute(text(
         "SELECT count(*) FROM stage_person s "
         "WHERE NOT EXISTS (SELECT 1 FROM person p WHERE p.id_hash = s.id_hash)")).scalar_one())
+    columns = ", ".join(t.column for _n, t in _PERSON_TARGETS)
+    values = ", ".join(t.insert_value("s", name) for name, t in _PERSON_TARGETS)
+    updates = ", ".join(f"{t.column} = {t.new_value('EXCLUDED', 'p')}"
+                        for _n, t in _PERSON_TARGETS if not t.insert_only)
     _run(session, f"""
-        INSERT INTO person AS p (name, id_hash, id_cipher, id_masked, gender, birth_date,
-                                 phone_cipher, phone_masked)
-        SELECT person_name, id_hash, id_cipher, id_masked, gender, birth_date, phone_cipher,
-               phone_masked
-        FROM stage_person ORDER BY id_hash
-        ON CONFLICT (id_hash) DO UPDATE SET name = EXCLUDED.name,
-               phone_cipher = COALESCE(EXCLUDED.phone_cipher, p.phone_cipher),
-               phone_masked = COALESCE(EXCLUDED.phone_masked, p.phone_masked),
+        INSERT INTO person AS p ({columns})
+        SELECT {values} FROM stage_person s ORDER BY s.id_hash
+        ON CONFLICT (id_hash) DO UPDATE SET {updates},
                updated_at = TIMESTAMPTZ '{now}', version = p.version + 1
-        WHERE {changed.replace('s.person_name', 'EXCLUDED.name')
-                      .replace('s.phone_masked', 'EXCLUDED.phone_masked')}""")
+        WHERE {changed('EXCLUDED', by_target=True)}""")
     _run(session, """
         CREATE TEMP TABLE stage_person_id ON COMMIT DROP AS
         SELECT s.id_hash, p.id AS person_id

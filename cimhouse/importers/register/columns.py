@@ -23,31 +23,8 @@ from pathlib import Path
 from cimhouse.addressing.normalize import normalize_text
 from cimhouse.errors import InvalidInput
 from cimhouse.importers import rejects
+from cimhouse.importers.register.table import SYNONYMS  # the one table of register columns
 
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "address": ("房屋坐落", "坐落", "地址", "房屋地址", "住址", "详细地址", "房屋坐落地址",
-                "ADDRESS"),
-    "county": ("区县", "县区", "县(市、区)", "县市区", "所属区县", "COUNTY"),
-    "town": ("街道", "乡镇", "镇街", "乡镇街道", "街道(乡镇)", "所属街道", "TOWN"),
-    "community": ("社区", "村社", "社区(村)", "村(社区)", "社区村", "所属社区", "居委会",
-                  "村委会", "COMMUNITY"),
-    "estate": ("小区", "小区名称", "小区名", "楼盘", "楼盘名称", "ESTATE"),
-    "building": ("幢号", "楼号", "栋", "栋号", "幢", "楼栋", "楼栋号", "BUILDING"),
-    "unit": ("单元", "单元号", "UNIT"),
-    "floor": ("楼层", "所在层", "所在楼层", "层", "层次", "FLOOR"),
-    "room": ("室号", "房号", "房间号", "户号", "门牌号", "ROOM"),
-    "area": ("建筑面积", "面积", "建筑面积(㎡)", "建筑面积(平方米)", "建筑面积M2", "AREA"),
-    "use": ("房屋用途", "用途", "规划用途", "USE"),
-    "name": ("姓名", "产权人", "住户姓名", "权利人", "户主姓名", "人员姓名", "NAME"),
-    "id_number": ("身份证号", "身份证号码", "证件号码", "公民身份号码", "证件号",
-                  "身份证", "ID_NUMBER", "IDNUMBER"),
-    "phone": ("联系电话", "手机", "手机号", "手机号码", "电话", "联系方式", "PHONE"),
-    "relation": ("人房关系", "关系", "居住类型", "人员类型", "RELATION"),
-    "realestate_no": ("不动产单元号", "不动产单元代码", "REALESTATE_UNIT_NO"),
-    "lon": ("经度", "X坐标", "LON", "LONGITUDE", "LNG"),
-    "lat": ("纬度", "Y坐标", "LAT", "LATITUDE"),
-    "crs": ("坐标系", "坐标系统", "CRS", "COORDINATE_SYSTEM"),
-}
 FIELDS = tuple(SYNONYMS)
 #: columns the rejects report adds; ignored when the report is imported again
 MASKED_ID_COLUMN = "身份证号(脱敏)/id masked"  # the register's extra report column
@@ -170,17 +147,19 @@ def missing_required(columns: ColumnMap) -> list[str]:
         missing.append("身份证号 / ID number")
     if "address" not in columns.fields and "building" not in columns.fields:
         missing.append("房屋坐落或幢号 / address or building")
-    if "relation" not in columns.fields and owner_header(columns) is None:
+    if "relation" not in columns.fields and owner_header(columns) is None \
+            and "head_relation" not in columns.fields:
         missing.append("人房关系 / relation")
     return missing
 
 
 def owner_header(columns: ColumnMap) -> str | None:
-    """A name column titled 产权人/权利人 implies the relation 'owner' when none is given."""
+    """The relation a file without 人房关系 implies: a name column titled 产权人/权利人
+    means 'owner'; a household register (与户主关系 given) means 'registered' (户籍)."""
     index = columns.fields.get("name")
-    if index is None:
-        return None
-    return "owner" if header_key(columns.header[index]) in ("产权人", "权利人") else None
+    if index is not None and header_key(columns.header[index]) in ("产权人", "权利人"):
+        return "owner"
+    return "registered" if "head_relation" in columns.fields else None
 
 
 __all__ = ["FIELDS", "MASKED_ID_COLUMN", "REPORT_COLUMNS", "SYNONYMS", "ColumnMap",

@@ -23,15 +23,10 @@ from collections import defaultdict
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from cimhouse.importers.register.table import agreeing
+
 # (column, 中文, English) of the house columns that must agree between the rows of a house
-HOUSE_COLUMNS = (
-    ("area_m2", "建筑面积", "area"),
-    ("house_use", "房屋用途", "use"),
-    ("floor_number", "所在层", "floor"),
-    ("realestate_no", "不动产单元号", "real-estate unit number"),
-    ("lon", "经度", "longitude"),
-    ("lat", "纬度", "latitude"),
-)
+HOUSE_COLUMNS = tuple((c.name, *c.label) for c in agreeing())
 
 SUMMARISE_HOUSES = "CREATE TEMP TABLE stage_house_summary ON COMMIT DROP AS SELECT " + \
     "county, house_norm, max(line) AS line, " + ", ".join(

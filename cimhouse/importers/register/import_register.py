@@ -47,9 +47,11 @@ from cimhouse.importers.register.columns import (
 )
 from cimhouse.importers.register.conflicts import reject_conflicts
 from cimhouse.importers.register.estate_warnings import EstateWarning, near_duplicate_estates
+from cimhouse.importers.register.household_conflicts import reject_household_conflicts
 from cimhouse.importers.register.read_table import BLOCK_BYTES, CHUNK_ROWS, open_table
 from cimhouse.importers.register.rows import STAGE_COLUMNS, STAGE_SQL, RowValidator
 from cimhouse.importers.register.stored_conflicts import reject_stored_conflicts
+from cimhouse.importers.register.table import fields
 from cimhouse.importers.register.validate_chunks import ChunkValidation, default_workers
 from cimhouse.importers.rejects import RejectsReport
 from cimhouse.pii import PiiVault
@@ -195,6 +197,9 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
         stored, kept = reject_stored_conflicts(session, update_persons=update_persons,
                                                as_of=as_of)
         conflicting.update(stored)
+        households = any(f in columns.fields for f in fields("household"))
+        if households:  # last: a household must keep its head among the rows left
+            conflicting.update(reject_household_conflicts(session))
         if conflicting:
             result.accepted -= len(conflicting)
             for line, cells in open_table(path).rows():
@@ -205,7 +210,8 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
         result.rejected = report.count
         result.seconds["read_validate_stage"] = round(time.perf_counter() - clock, 2)
         clock = time.perf_counter()
-        result.counts = apply_staged(session, actor=actor, run_id=handle.id) | kept
+        result.counts = apply_staged(session, actor=actor, run_id=handle.id,
+                                     households=households) | kept
         result.seconds["apply"] = round(time.perf_counter() - clock, 2)
         result.communities = list(session.scalars(text(
             f"SELECT DISTINCT region_code FROM {STAGE_TABLE} ORDER BY 1")))

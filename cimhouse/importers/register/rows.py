@@ -31,38 +31,29 @@ from cimhouse.db.bulk import copy_text_field
 from cimhouse.errors import InvalidInput
 from cimhouse.idnumber import mask_id_number, parse_id_number
 from cimhouse.importers.register.columns import ColumnMap, header_field, owner_header
+from cimhouse.importers.register.table import STAGE_COLUMNS, STAGE_SQL, fields, staged
 from cimhouse.importers.register.values import (
     ID_REASONS,
+    head_relation,
     house_use,
+    household_kind,
     normalize_phone,
     parse_area,
     realestate_unit_problem,
     relation_kind,
 )
 from cimhouse.pii import PiiVault, mask_phone
+from cimhouse.schema.vocab import HeadRelation, HouseholdKind
 
 SEALED_PREFIX = "sealed:"
 PARSE_CACHE_SIZE = 50_000  # rows of one house or person are near each other in registers
-STAGE_COLUMNS = (
-    "line", "county", "region_code", "estate_name", "estate_kind", "building_label",
-    "building_norm", "unit_label", "floor_label", "floor_number", "room_label", "house_norm",
-    "area_m2", "house_use", "realestate_no", "lon", "lat", "person_name", "id_hash",
-    "id_cipher", "id_masked", "gender", "birth_date", "phone_cipher", "phone_masked",
-    "relation", "extra",
-)
-STAGE_SQL = """
-    line integer, county text, region_code text, estate_name text, estate_kind text,
-    building_label text, building_norm text, unit_label text, floor_label text,
-    floor_number smallint, room_label text, house_norm text, area_m2 numeric(10, 2),
-    house_use text, realestate_no text, lon double precision, lat double precision,
-    person_name text, id_hash bytea, id_cipher bytea, id_masked text, gender text,
-    birth_date date, phone_cipher bytea, phone_masked text, relation text, extra jsonb
-"""
 _REGION_HINTS = ("county", "town", "community")
 _ADDRESS_PARTS = ("estate", "building", "unit", "floor", "room")
-_HOUSE_FIELDS = ("address", *_ADDRESS_PARTS, *_REGION_HINTS, "use", "area", "realestate_no",
-                 "lon", "lat", "crs")
-_PERSON_FIELDS = ("name", "id_number", "phone")
+_HOUSE_FIELDS = fields("house")
+_PERSON_FIELDS = fields("person")
+_HOUSE_STAGED = tuple(c.name for c in staged("house"))
+_PERSON_STAGED = tuple(c.name for c in staged("person"))
+_NO_HOUSEHOLD = "\t".join(copy_text_field(None) for _c in staged("household"))
 # A validated house or person part: its staged columns as COPY text (None when rejected).
 Part = tuple[str | None, list[str]]
 
@@ -91,11 +82,12 @@ def _getter(indexes: Sequence[int]) -> Callable[[Sequence[str]], tuple[str, ...]
     return itemgetter(*indexes)
 
 
-def _encoded(part: tuple[tuple[Any, ...] | None, list[str]]) -> Part:
+def _encoded(part: tuple[dict[str, Any] | None, list[str]], columns: Sequence[str]) -> Part:
+    """A validated part as COPY text of its staged ``columns`` (the table's order)."""
     values, reasons = part
     if values is None:
         return None, reasons
-    return "\t".join([copy_text_field(v) for v in values]), reasons
+    return "\t".join([copy_text_field(values[c]) for c in columns]), reasons
 
 
 class RowValidator:
@@ -118,6 +110,7 @@ class RowValidator:
         self._house_key = _getter([index[f] for f in self._house_fields])
         self._person_key = _getter([index[f] for f in self._person_fields])
         self._relation_at = index.get("relation", -1)
+        self._household_fields = tuple((f, index[f]) for f in fields("household") if f in index)
         self._id_at = index["id_number"]
         self._extra_at = sorted(columns.extra)
         self._extra_key = _getter(self._extra_at)
@@ -138,20 +131,23 @@ class RowValidator:
         house_key = self._house_key(cells)
         house = self._houses.get(house_key)
         if house is None:
-            house = self._cached(self._houses, house_key, _encoded(self._house(house_key)))
+            house = self._cached(self._houses, house_key,
+                                 _encoded(self._house(house_key), _HOUSE_STAGED))
         person_key = self._person_key(cells)
         person = self._persons.get(person_key)
         if person is None:
             person = self._cached(self._persons, person_key,
-                                  _encoded(self._person(person_key)))
+                                  _encoded(self._person(person_key), _PERSON_STAGED))
         relation_raw = cells[self._relation_at].strip() if self._relation_at >= 0 else ""
         relation = relation_kind(relation_raw) if relation_raw else self.default_relation
-        if house[0] is None or person[0] is None or relation is None:
+        household, household_reasons = self._household(cells) if self._household_fields \
+            else (_NO_HOUSEHOLD, [])
+        if house[0] is None or person[0] is None or relation is None or household_reasons:
             reasons = house[1] + person[1]
             if relation is None:
                 reasons.append(f"人房关系无法识别: {relation_raw or '(空)'} / unknown relation "
                                f"(expected 产权/户籍/常住/租住)")
-            return None, reasons
+            return None, reasons + household_reasons
         extra_key = self._extra_key(cells)
         extra = self._extras.get(extra_key)
         if extra is None:
@@ -159,7 +155,37 @@ class RowValidator:
                       for i, v in zip(self._extra_at, extra_key, strict=True) if v.strip()}
             extra = self._cached_text(extra_key, copy_text_field(
                 json.dumps(values, ensure_ascii=False)))
-        return f"{line}\t{house[0]}\t{person[0]}\t{relation}\t{extra}\n", []
+        return f"{line}\t{house[0]}\t{person[0]}\t{relation}\t{household}\t{extra}\n", []
+
+    def _household(self, cells: Sequence[str]) -> tuple[str, list[str]]:
+        """The household columns of a row: 户号, 户别, 与户主关系, 户主姓名 (see households)."""
+        raw = {name: cells[at].strip() for name, at in self._household_fields}
+        number = " ".join(raw.get("household_no", "").split()).upper()
+        kind_raw, relation_raw = raw.get("household_kind", ""), raw.get("head_relation", "")
+        head_name = " ".join(raw.get("head_name", "").split())
+        if not (number or kind_raw or relation_raw or head_name):
+            return _NO_HOUSEHOLD, []  # a row without a household (a landlord, a tenant)
+        reasons: list[str] = []
+        if not number:
+            reasons.append("户号为空但填写了户的信息 / household number is empty while the "
+                           "row gives household columns")
+        relation = head_relation(relation_raw) if relation_raw else None
+        if relation is None:
+            reasons.append(f"与户主关系无法识别: {relation_raw or '(空)'} / unknown relation "
+                           "to the head (expected 户主/配偶/子/女/父/母/孙子女/兄弟姐妹/其他)")
+        kind = household_kind(kind_raw) if kind_raw else HouseholdKind.FAMILY.value
+        if kind is None:
+            reasons.append(f"户别无法识别: {kind_raw} / unknown household kind "
+                           "(expected 家庭户/集体户)")
+        name_at = self.columns.fields.get("name")
+        name = " ".join(cells[name_at].split()) if name_at is not None else ""
+        if relation == HeadRelation.HEAD.value and head_name and head_name != name:
+            reasons.append(f"户主姓名与本人姓名不符: {head_name} 与 {name} / the row is the "
+                           f"head but the head's name differs: {head_name} vs {name}")
+        if reasons:
+            return _NO_HOUSEHOLD, reasons
+        return "\t".join(copy_text_field(v or None)
+                         for v in (number, kind, relation, head_name)), []
 
     def _cached_text(self, key: tuple[str, ...], value: str) -> str:
         if len(self._extras) >= PARSE_CACHE_SIZE:
@@ -174,7 +200,7 @@ class RowValidator:
         cache[key] = value
         return value
 
-    def _house(self, key: tuple[str, ...]) -> tuple[tuple[Any, ...] | None, list[str]]:
+    def _house(self, key: tuple[str, ...]) -> tuple[dict[str, Any] | None, list[str]]:
         """Validate the house columns of a row (address, use, area, unit number, point)."""
         raw: dict[str, str | None] = dict.fromkeys(_HOUSE_FIELDS)
         raw.update(zip(self._house_fields, (v.strip() or None for v in key), strict=True))
@@ -209,12 +235,15 @@ class RowValidator:
         if reasons:
             return None, reasons
         estate_kind = "rural_group" if (parsed.estate or "").endswith("组") else "commodity"
-        return (parsed.county, parsed.community_code, parsed.estate, estate_kind,
-                parsed.building, building_norm, parsed.unit, parsed.floor,
-                parsed.floor_number, parsed.room, house_norm, area, use, unit_no, lon,
-                lat), []
+        return {"county": parsed.county, "region_code": parsed.community_code,
+                "estate_name": parsed.estate, "estate_kind": estate_kind,
+                "building_label": parsed.building, "building_norm": building_norm,
+                "unit_label": parsed.unit, "floor_label": parsed.floor,
+                "floor_number": parsed.floor_number, "room_label": parsed.room,
+                "house_norm": house_norm, "area_m2": area, "house_use": use,
+                "realestate_no": unit_no, "lon": lon, "lat": lat}, []
 
-    def _person(self, key: tuple[str, ...]) -> tuple[tuple[Any, ...] | None, list[str]]:
+    def _person(self, key: tuple[str, ...]) -> tuple[dict[str, Any] | None, list[str]]:
         """Validate, hash and encrypt the person columns of a row."""
         raw = dict.fromkeys(_PERSON_FIELDS, "")
         raw.update(zip(self._person_fields, key, strict=True))
@@ -247,8 +276,9 @@ class RowValidator:
                 phone_cipher, phone_masked = self.vault.encrypt(phone), mask_phone(phone)
         if reasons:
             return None, reasons
-        return (name, id_hash, id_cipher, id_masked, gender, birth, phone_cipher,
-                phone_masked), []
+        return {"person_name": name, "id_hash": id_hash, "id_cipher": id_cipher,
+                "id_masked": id_masked, "gender": gender, "birth_date": birth,
+                "phone_cipher": phone_cipher, "phone_masked": phone_masked}, []
 
     def _coordinates(self, lon_raw: str | None, lat_raw: str | None, crs_raw: str | None,
                      reasons: list[str]) -> tuple[float | None, float | None]:

@@ -36,22 +36,25 @@ from sqlalchemy.orm import Session
 
 from cimhouse.coding.house_relations import retired_house_sql
 from cimhouse.importers.register.conflicts import summarise_houses
+from cimhouse.importers.register.table import Staged, targets
 
 LIFECYCLE_SOURCES = ("relabel", "split_house", "merge_houses")
+
+
+
+def _file_value(column: Staged) -> str:
+    """A house column's value in the file: over stage_house_summary c when its rows must
+    agree (an empty cell says nothing), else the house's last row r."""
+    return f"c.{column.name}_lo" if column.agree else f"r.{column.name}"
+
 
 # name -> (中文, English, the file's value over stage_house_summary c / stage_register r,
 # stored column). Only fields both the lifecycle commands and the import write; a file
 # value of NULL (empty cell) is no disagreement where the import would keep the stored one.
-_FIELDS = {
-    "unit_label": ("单元", "unit", "r.unit_label", "h.unit_label"),
-    "floor_label": ("楼层", "floor label", "r.floor_label", "h.floor_label"),
-    "floor_number": ("所在层", "floor", "c.floor_number_lo", "h.floor_number"),
-    "room_label": ("室号", "room", "r.room_label", "h.room_label"),
-    "area_m2": ("建筑面积", "area", "c.area_m2_lo", "h.area_m2"),
-    "realestate_unit_no": ("不动产单元号", "real-estate unit number", "c.realestate_no_lo",
-                           "h.realestate_unit_no"),
-}
-_KEEPS_STORED_WHEN_EMPTY = {"floor_label", "floor_number", "area_m2", "realestate_unit_no"}
+_FIELDS = {target.column: (*column.label, _file_value(column), f"h.{target.column}")
+           for column, target in targets("house") if target.lifecycle}
+_KEEPS_STORED_WHEN_EMPTY = {target.column for _c, target in targets("house")
+                            if target.lifecycle and target.keep}
 
 
 def _mask_name(column: str) -> str:

@@ -15,6 +15,14 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from cimhouse.addressing.normalize import normalize_text
+from cimhouse.schema.vocab import (
+    HEAD_RELATION_NAMES,
+    HEAD_RELATION_SYNONYMS,
+    HOUSEHOLD_KIND_NAMES,
+    HOUSEHOLD_KIND_SYNONYMS,
+    HeadRelation,
+    HouseholdKind,
+)
 
 RELATIONS = {
     "产权": "owner", "产权人": "owner", "业主": "owner", "所有权人": "owner", "权利人": "owner",
@@ -50,6 +58,24 @@ MAX_AREA = Decimal("100000")
 
 def relation_kind(text: str) -> str | None:
     return RELATIONS.get(normalize_text(text))
+
+
+_HEAD_RELATIONS = {**{v.upper(): k for k, v in HEAD_RELATION_NAMES.items()},
+                   **{k.value.upper(): k for k in HeadRelation}, **HEAD_RELATION_SYNONYMS}
+_HOUSEHOLD_KINDS = {**{v: k for k, v in HOUSEHOLD_KIND_NAMES.items()},
+                    **{k.value.upper(): k for k in HouseholdKind}, **HOUSEHOLD_KIND_SYNONYMS}
+
+
+def head_relation(text: str) -> str | None:
+    """与户主关系 as the vocabulary value: ``head_relation("长子") == "son"``."""
+    found = _HEAD_RELATIONS.get(normalize_text(text))
+    return found.value if found else None
+
+
+def household_kind(text: str) -> str | None:
+    """户别 as the vocabulary value: ``household_kind("集体户") == "collective"``."""
+    found = _HOUSEHOLD_KINDS.get(normalize_text(text))
+    return found.value if found else None
 
 
 def house_use(text: str) -> str | None:
