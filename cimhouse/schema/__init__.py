@@ -12,6 +12,13 @@ from cimhouse.schema.built import Building, Estate, House, Space, Storey
 from cimhouse.schema.facility import Facility
 from cimhouse.schema.operations import ApiPrincipal, AuditLog, ImportRun, Job
 from cimhouse.schema.people import Person, PersonHouse
+from cimhouse.schema.programme import (
+    FutureProject,
+    FutureProjectEstate,
+    FutureProjectRegion,
+    GapProject,
+    ServiceIndexSurvey,
+)
 from cimhouse.schema.region import Region
 from cimhouse.schema.registry import ChangeLog, CodeCounter, CodeLineage, CodeRegistry
 
@@ -19,6 +26,7 @@ metadata = Base.metadata
 
 __all__ = [
     "NAMING_CONVENTION", "SRID", "ApiPrincipal", "AuditLog", "Base", "Building", "ChangeLog",
-    "CodeCounter", "CodeLineage", "CodeRegistry", "Estate", "Facility", "House", "ImportRun",
-    "Job", "Person", "PersonHouse", "Region", "Space", "Storey", "metadata",
+    "CodeCounter", "CodeLineage", "CodeRegistry", "Estate", "Facility", "FutureProject",
+    "FutureProjectEstate", "FutureProjectRegion", "GapProject", "House", "ImportRun", "Job",
+    "Person", "PersonHouse", "Region", "ServiceIndexSurvey", "Space", "Storey", "metadata",
 ]
