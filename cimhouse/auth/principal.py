@@ -1,8 +1,8 @@
 """Who is calling: a :class:`Principal` with a scope and a set of roles.
 
 Roles imply others (``admin`` implies all; ``pii_reader`` implies ``person_reader``;
-``person_reader``, ``coder``, ``importer`` and ``programme`` imply ``reader``), so checks ask for the
-weakest role that suffices.
+``person_reader``, ``coder``, ``importer`` and ``programme`` imply ``reader``), so checks ask
+for the weakest role that suffices.
 
 Example::
 
