@@ -32,6 +32,10 @@ echo "== public-service facilities"
 "$CIM" import facilities "$OUT/facilities.csv" --source demo \
     --report "$OUT/facilities-rejects.csv"
 
+echo "== future-community projects"
+"$CIM" import projects "$OUT/projects.csv" --report "$OUT/projects-rejects.csv"
+"$CIM" report programme --scope 3304 --as-of 2025-12-31 --format xlsx --out "$OUT/programme.xlsx"
+
 # A fresh token per run (names are unique; old demo tokens stay valid until revoked).
 echo "== demo token (Jiaxing 3304; reader, person_reader, coder)"
 "$CIM" tokens create --name "demo-$(date +%Y%m%d%H%M%S)" --scope 3304 \

@@ -21,6 +21,7 @@ from cimhouse.graphql.facilities import FacilityQuery
 from cimhouse.graphql.node import NodeQuery
 from cimhouse.graphql.operations import OperationsQuery
 from cimhouse.graphql.people import PeopleQuery
+from cimhouse.graphql.programme import ProgrammeMutation, ProgrammeQuery
 from cimhouse.graphql.protection import (
     RequestTransaction,
     SafeErrors,
@@ -39,11 +40,11 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 def query_types() -> tuple[type[Any], ...]:
     return (NodeQuery, RegionQuery, BuiltQuery, CodeQuery, PeopleQuery, FacilityQuery,
-            StatisticsQuery, OperationsQuery, ServicesQuery, SearchQuery)
+            StatisticsQuery, OperationsQuery, ServicesQuery, SearchQuery, ProgrammeQuery)
 
 
 def mutation_types() -> tuple[type[Any], ...]:
-    return (CodeMutation, RelationMutation)
+    return (CodeMutation, RelationMutation, ProgrammeMutation)
 
 
 class CimhouseSchema(strawberry.Schema):
