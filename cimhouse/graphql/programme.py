@@ -227,7 +227,7 @@ def to_types(ctx: RequestContext, projects: list[FutureProject]) -> list[FutureP
             .where(FutureProjectEstate.project_id.in_(ids), scope_filter(Estate, ctx.scope),
                    Estate.code.is_not(None))
             .order_by(FutureProjectEstate.project_id, Estate.code)):
-        estates[pid].append(code)
+        estates[pid].append(str(estate_code))
 
     def number(value: Decimal | None) -> float | None:
         return None if value is None else float(value)

@@ -235,9 +235,9 @@ def compute_progress(session: Session, scope: Scope | None, region_code: str,
         return Progress(region_code, as_of, year, empty, [], _targets(empty, 0, year))
     lo, hi = _bounds(prefix)
     rows = session.execute(text(progress_sql()), {"lo": lo, "hi": hi, "as_of": as_of}).all()
-    names: dict[str, str] = dict(session.execute(text(
+    names: dict[str, str] = {code: name for code, name in session.execute(text(
         "SELECT code, name FROM region WHERE level IN (3, 4) AND code >= left(:lo, 6) "
-        "AND code < :hi"), {"lo": lo, "hi": hi}).tuples().all())
+        "AND code < :hi"), {"lo": lo, "hi": hi})}
     total = Figures()
     counties: dict[str, CountyProgress] = {}
     streets: list[tuple[str, StreetProgress]] = []

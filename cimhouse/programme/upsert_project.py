@@ -139,8 +139,9 @@ def project_snapshot(project: FutureProject) -> dict[str, Any]:
 
 def _check_regions(session: Session, data: ProjectData, scope: Scope | None) -> None:
     codes = sorted(set(data.communities))
-    found = dict(session.execute(select(Region.code, Region.level).where(
-        Region.code.in_([*codes, data.lead_street]), Region.valid_to.is_(None))).tuples().all())
+    found = {code: level for code, level in session.execute(select(
+        Region.code, Region.level).where(Region.code.in_([*codes, data.lead_street]),
+                                         Region.valid_to.is_(None)))}
     if found.get(data.lead_street) != 4:
         raise NotFound(f"街道 {data.lead_street} 不存在 / street {data.lead_street} not found")
     for code in codes:
@@ -220,9 +221,9 @@ def upsert_project(session: Session, data: ProjectData, *, actor: str,
     current = project_snapshot(project) | {"communities": communities}
     if previous is not None and _same(previous, current):
         # the estates may still differ: compare them too before calling it unchanged
-        old_estates = set(session.execute(select(
+        old_estates = {(county, eid) for county, eid in session.execute(select(
             FutureProjectEstate.county, FutureProjectEstate.estate_id).where(
-            FutureProjectEstate.project_id == project.id)).tuples().all())
+            FutureProjectEstate.project_id == project.id))}
         if old_estates == set(estates):
             return UpsertOutcome(project, created=False, changed=False)
     session.execute(delete(FutureProjectRegion).where(
