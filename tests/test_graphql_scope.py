@@ -9,6 +9,7 @@ the scope may see.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,11 +17,13 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.orm import Session
 from test_graphql_world import ApiWorld, World, api_world, issue_token, post
 
 from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.graphql.common import county_key, global_id
+from cimhouse.programme.upsert_project import ProjectData, upsert_project
 from cimhouse.settings import Settings
 
 NESTED_HOUSE = "code regionCode building { code estate { code } } residents { person { name } }"
@@ -55,7 +58,27 @@ QUERIES: dict[str, str] = {
     "region": "query($r: String!) { region(code: $r) { code } }",
     "search": "query($t: String!) { searchAddresses(text: $t, first: 50) { code regionCode "
               "estateCode house { code building { code } } } }",
+    "projects": "{ futureProjects(first: 200) { totalCount items { name communities { "
+                "regionCode name } estateCodes } } }",
+    "programme": "query($r: String!) { programmeProgress(regionCode: $r, asOf: \"2026-06-30\")"
+                 " { total { provincialCreation } } }",
 }
+
+
+def add_projects(session: Session, world: World) -> dict[str, tuple[set[str], set[str]]]:
+    """One project per community (covering its first estate) and one spanning the first and
+    the last community (two cities); name -> (communities, estates)."""
+    made: dict[str, tuple[set[str], set[str]]] = {}
+    for community in world.communities:
+        estate = next(e for e in world.estates if world.objects[e].community == community)
+        made[f"项目{community}"] = ({community}, {estate})
+    made["跨市项目"] = ({world.communities[0], world.communities[-1]}, set())
+    for name, (communities, estates) in made.items():
+        upsert_project(session, ProjectData(
+            name=name, level="provincial", kind="renovation",
+            lead_street=sorted(communities)[0][:9], communities=sorted(communities),
+            estates=sorted(estates), dates={"listed": dt.date(2024, 1, 1)}), actor="tests")
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +90,7 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
         with session_scope(built.engine) as session:
             built.tokens.update({f"scope:{s}": issue_token(session, s, "admin", name=f"p-{s}")
                                  for s in scopes})
+            PROJECTS.update(add_projects(session, built.world))
         yield built
 
 
@@ -109,7 +133,25 @@ def expected_counts(name: str, scope: str, world: World) -> Callable[[dict[str, 
     def persons(reply: dict[str, Any]) -> None:
         assert reply["persons"]["totalCount"] == len(world.persons_in(scope))
 
-    return {"houses": houses, "persons": persons}.get(name, lambda _: None)
+    def projects(reply: dict[str, Any]) -> None:
+        made: dict[str, tuple[set[str], set[str]]] = PROJECTS
+        visible = {n for n, (communities, estates) in made.items()
+                   if (scope in estates if len(scope) == 25
+                       else any(c.startswith(scope) for c in communities))}
+        assert reply["futureProjects"]["totalCount"] == len(visible), scope
+        assert {p["name"] for p in reply["futureProjects"]["items"]} == visible
+
+    def programme(reply: dict[str, Any]) -> None:
+        created = reply["programmeProgress"]["total"]["provincialCreation"]
+        assert created <= len(PROJECTS)
+        if len(scope) == 25:
+            assert created == 0
+
+    return {"houses": houses, "persons": persons, "projects": projects,
+            "programme": programme}.get(name, lambda _: None)
+
+
+PROJECTS: dict[str, tuple[set[str], set[str]]] = {}
 
 
 def typed_address(world: World, obj: Any) -> list[str]:

@@ -16,8 +16,6 @@ from cimhouse.schema.programme import (
     FutureProject,
     FutureProjectEstate,
     FutureProjectRegion,
-    GapProject,
-    ServiceIndexSurvey,
 )
 from cimhouse.schema.region import Region
 from cimhouse.schema.registry import ChangeLog, CodeCounter, CodeLineage, CodeRegistry
@@ -27,6 +25,6 @@ metadata = Base.metadata
 __all__ = [
     "NAMING_CONVENTION", "SRID", "ApiPrincipal", "AuditLog", "Base", "Building", "ChangeLog",
     "CodeCounter", "CodeLineage", "CodeRegistry", "Estate", "Facility", "FutureProject",
-    "FutureProjectEstate", "FutureProjectRegion", "GapProject", "House", "ImportRun", "Job",
-    "Person", "PersonHouse", "Region", "ServiceIndexSurvey", "Space", "Storey", "metadata",
+    "FutureProjectEstate", "FutureProjectRegion", "House", "ImportRun", "Job",
+    "Person", "PersonHouse", "Region", "Space", "Storey", "metadata",
 ]

@@ -185,14 +185,6 @@ class ScenarioState(StrEnum):
     DELIVERED = "delivered"  # 已建成
 
 
-class GapProjectStatus(StrEnum):
-    """A gap-filling (补短板) project: planned -> under construction -> in use."""
-
-    PLANNED = LifecycleStatus.PLANNED.value
-    UNDER_CONSTRUCTION = LifecycleStatus.UNDER_CONSTRUCTION.value
-    IN_USE = LifecycleStatus.IN_USE.value
-
-
 #: Chinese words of the programme vocabularies (import files, reports); stored values stay
 #: English like every other vocabulary
 LABELS_ZH: dict[type[StrEnum], dict[str, str]] = {
@@ -211,8 +203,6 @@ LABELS_ZH: dict[type[StrEnum], dict[str, str]] = {
                Scenario.GOVERNANCE: "治理"},
     ScenarioState: {ScenarioState.PLANNED: "规划", ScenarioState.BUILDING: "建设中",
                     ScenarioState.DELIVERED: "已建成"},
-    GapProjectStatus: {GapProjectStatus.PLANNED: "规划", GapProjectStatus.UNDER_CONSTRUCTION:
-                       "在建", GapProjectStatus.IN_USE: "在用"},
 }
 
 
