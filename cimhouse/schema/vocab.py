@@ -181,7 +181,7 @@ class Scenario(StrEnum):
 
 class ScenarioState(StrEnum):
     PLANNED = "planned"  # 规划
-    BUILDING = "in_progress"  # 建设中
+    IN_PROGRESS = "in_progress"  # 建设中
     DELIVERED = "delivered"  # 已建成
 
 
@@ -201,7 +201,7 @@ LABELS_ZH: dict[type[StrEnum], dict[str, str]] = {
                Scenario.BUILDING: "建筑", Scenario.TRANSPORT: "交通",
                Scenario.LOW_CARBON: "低碳", Scenario.SERVICE: "服务",
                Scenario.GOVERNANCE: "治理"},
-    ScenarioState: {ScenarioState.PLANNED: "规划", ScenarioState.BUILDING: "建设中",
+    ScenarioState: {ScenarioState.PLANNED: "规划", ScenarioState.IN_PROGRESS: "建设中",
                     ScenarioState.DELIVERED: "已建成"},
 }
 
