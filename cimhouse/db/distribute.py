@@ -49,6 +49,8 @@ DISTRIBUTED_TABLES = (
     ("code_lineage", "county"),
     ("change_log", "county"),
     ("future_project_estate", "county"),
+    ("gap_project", "county"),
+    ("service_index_survey", "county"),
 )
 # Append-only, never joined: spread by id, in its own co-location group.
 AUDIT_TABLE = ("audit_log", "id")

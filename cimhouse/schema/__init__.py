@@ -16,6 +16,8 @@ from cimhouse.schema.programme import (
     FutureProject,
     FutureProjectEstate,
     FutureProjectRegion,
+    GapProject,
+    ServiceIndexSurvey,
 )
 from cimhouse.schema.region import Region
 from cimhouse.schema.registry import ChangeLog, CodeCounter, CodeLineage, CodeRegistry
@@ -25,6 +27,6 @@ metadata = Base.metadata
 __all__ = [
     "NAMING_CONVENTION", "SRID", "ApiPrincipal", "AuditLog", "Base", "Building", "ChangeLog",
     "CodeCounter", "CodeLineage", "CodeRegistry", "Estate", "Facility", "FutureProject",
-    "FutureProjectEstate", "FutureProjectRegion", "House", "ImportRun", "Job",
-    "Person", "PersonHouse", "Region", "Space", "Storey", "metadata",
+    "FutureProjectEstate", "FutureProjectRegion", "GapProject", "House", "ImportRun", "Job",
+    "Person", "PersonHouse", "Region", "ServiceIndexSurvey", "Space", "Storey", "metadata",
 ]

@@ -1,10 +1,14 @@
-"""The future-community programme (未来社区): creation projects and what they cover.
+"""The future-community programme (未来社区): creation projects and gap-filling projects.
 
 - ``future_project`` (reference table: a few thousand rows): name, level, kind, themes, the
   nine "139" scenarios with their state, the lifecycle with one date column per step
   (``reserve_on`` ... ``accepted_on``), year, lead street, figures and an optional boundary.
 - ``future_project_region``: the communities (level 5) a project covers (reference table).
 - ``future_project_estate``: the estates it covers (county-keyed, co-located with estate).
+- ``gap_project``: a gap-filling (补短板) project made from a gap: a category for a
+  community or an estate, planned capacity, status, the facility once it exists (county-keyed).
+- ``service_index_survey``: the service index of a community on a survey date (county-keyed),
+  so that its history can be plotted and a gap project's before/after read off it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Identity,
@@ -33,8 +38,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cimhouse.schema.base import SRID, Base, County, Created, Json, Updated
+from cimhouse.schema.base import SRID, Base, BigId, County, Created, Json, Updated
 from cimhouse.schema.vocab import (
+    FacilityCategory,
+    GapProjectStatus,
     ProjectKind,
     ProjectLevel,
     ProjectStatus,
@@ -110,3 +117,51 @@ class FutureProjectEstate(Base):
     project_id: Mapped[int] = mapped_column(
         ForeignKey("future_project.id", ondelete="CASCADE"), primary_key=True)
     estate_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class GapProject(Base):
+    """A gap-filling (补短板) project for one category in a community or an estate."""
+
+    __tablename__ = "gap_project"
+    __table_args__ = (
+        ForeignKeyConstraint(["county", "estate_id"], ["estate.county", "estate.id"]),
+        ForeignKeyConstraint(["county", "facility_id"], ["facility.county", "facility.id"]),
+        CheckConstraint(check_in("category", FacilityCategory), name="category"),
+        CheckConstraint(check_in("status", GapProjectStatus), name="status"),
+        Index("ix_gap_project_region_code_category", "region_code", "category"),
+    )
+
+    county: Mapped[County]
+    id: Mapped[BigId]
+    name: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(20))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    estate_id: Mapped[int | None] = mapped_column(BigInteger)
+    planned_capacity: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(24), default=GapProjectStatus.PLANNED.value)
+    facility_id: Mapped[int | None] = mapped_column(BigInteger)
+    affected: Mapped[int | None] = mapped_column(Integer)  # people affected by the gap
+    distance_m: Mapped[float | None] = mapped_column(Float)  # to the nearest one, at creation
+    planned_on: Mapped[dt.date] = mapped_column(Date)
+    under_construction_on: Mapped[dt.date | None] = mapped_column(Date)
+    in_use_on: Mapped[dt.date | None] = mapped_column(Date)
+    actor: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[Created]
+    updated_at: Mapped[Updated]
+
+
+class ServiceIndexSurvey(Base):
+    """The service index of a community on a survey date, with its components."""
+
+    __tablename__ = "service_index_survey"
+
+    county: Mapped[County]
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), primary_key=True)
+    survey_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    index: Mapped[float] = mapped_column(Float)
+    population: Mapped[int] = mapped_column(Integer)
+    estates: Mapped[int] = mapped_column(Integer)
+    components: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list,
+                                                             server_default="[]")
+    recorded_at: Mapped[Created]
+    actor: Mapped[str | None] = mapped_column(Text)

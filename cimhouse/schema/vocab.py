@@ -185,6 +185,14 @@ class ScenarioState(StrEnum):
     DELIVERED = "delivered"  # 已建成
 
 
+class GapProjectStatus(StrEnum):
+    """A gap-filling (补短板) project: planned -> under construction -> in use."""
+
+    PLANNED = LifecycleStatus.PLANNED.value
+    UNDER_CONSTRUCTION = LifecycleStatus.UNDER_CONSTRUCTION.value
+    IN_USE = LifecycleStatus.IN_USE.value
+
+
 #: Chinese words of the programme vocabularies (import files, reports); stored values stay
 #: English like every other vocabulary
 LABELS_ZH: dict[type[StrEnum], dict[str, str]] = {
@@ -203,6 +211,14 @@ LABELS_ZH: dict[type[StrEnum], dict[str, str]] = {
                Scenario.GOVERNANCE: "治理"},
     ScenarioState: {ScenarioState.PLANNED: "规划", ScenarioState.IN_PROGRESS: "建设中",
                     ScenarioState.DELIVERED: "已建成"},
+    FacilityCategory: {FacilityCategory.EDUCATION: "教育", FacilityCategory.MEDICAL: "医疗",
+                       FacilityCategory.ELDERLY_CARE: "养老", FacilityCategory.CHILDCARE: "托育",
+                       FacilityCategory.SPORTS: "体育", FacilityCategory.CULTURE: "文化",
+                       FacilityCategory.TRANSPORT: "交通物流", FacilityCategory.COMMERCE: "商业",
+                       FacilityCategory.PROPERTY_SERVICE: "物业",
+                       FacilityCategory.SECURITY: "安全", FacilityCategory.GOVERNANCE: "社区治理"},
+    GapProjectStatus: {GapProjectStatus.PLANNED: "规划", GapProjectStatus.UNDER_CONSTRUCTION:
+                       "在建", GapProjectStatus.IN_USE: "在用"},
 }
 
 
