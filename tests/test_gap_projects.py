@@ -42,6 +42,9 @@ def test_the_cycle_scores_before_and_after(session: Session, test_settings: Sett
         "planned", COMMUNITY_A, e2.id)
     assert project.distance_m is not None and round(project.distance_m) == 1204  # F4
     assert project.affected == 3  # everyone living in E2
+    with pytest.raises(Conflict):  # one open project per gap
+        create_gap_project(session, county, category="medical", on=AS_OF, actor="tests",
+                           estate_code=e2.code, policy=POLICY)
     before = {h.region_code: h.index for h in index_history(session, county)
               if h.survey_date == AS_OF}
     assert COMMUNITY_A in before  # scored when the project was made

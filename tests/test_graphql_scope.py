@@ -24,6 +24,7 @@ from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.graphql.common import county_key, global_id
 from cimhouse.programme.upsert_project import ProjectData, upsert_project
+from cimhouse.schema import ServiceIndexSurvey
 from cimhouse.settings import Settings
 
 NESTED_HOUSE = "code regionCode building { code estate { code } } residents { person { name } }"
@@ -60,6 +61,8 @@ QUERIES: dict[str, str] = {
               "estateCode house { code building { code } } } }",
     "projects": "{ futureProjects(first: 200) { totalCount items { name communities { "
                 "regionCode name } estateCodes } } }",
+    "gap_projects": "{ gapProjects { regionCode estateCode } serviceIndexHistory { regionCode "
+                    "index } }",
     "programme": "query($r: String!) { programmeProgress(regionCode: $r, asOf: \"2026-06-30\")"
                  " { total { provincialCreation } } }",
 }
@@ -91,6 +94,10 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
             built.tokens.update({f"scope:{s}": issue_token(session, s, "admin", name=f"p-{s}")
                                  for s in scopes})
             PROJECTS.update(add_projects(session, built.world))
+            for community in built.world.communities:  # one survey each
+                session.add(ServiceIndexSurvey(county=community[:6], region_code=community,
+                                               survey_date=dt.date(2026, 6, 30), index=50.0,
+                                               population=1, estates=1))
         yield built
 
 
@@ -141,6 +148,11 @@ def expected_counts(name: str, scope: str, world: World) -> Callable[[dict[str, 
         assert reply["futureProjects"]["totalCount"] == len(visible), scope
         assert {p["name"] for p in reply["futureProjects"]["items"]} == visible
 
+    def gap_projects(reply: dict[str, Any]) -> None:
+        seen = [h["regionCode"] for h in reply["serviceIndexHistory"]]
+        assert seen == ([] if len(scope) == 25 else
+                        sorted(c for c in world.communities if c.startswith(scope)))
+
     def programme(reply: dict[str, Any]) -> None:
         created = reply["programmeProgress"]["total"]["provincialCreation"]
         assert created <= len(PROJECTS)
@@ -148,7 +160,7 @@ def expected_counts(name: str, scope: str, world: World) -> Callable[[dict[str, 
             assert created == 0
 
     return {"houses": houses, "persons": persons, "projects": projects,
-            "programme": programme}.get(name, lambda _: None)
+            "programme": programme, "gap_projects": gap_projects}.get(name, lambda _: None)
 
 
 PROJECTS: dict[str, tuple[set[str], set[str]]] = {}

@@ -10,7 +10,7 @@ import typer
 from cimhouse.cli.common import cli_actor, console, engine, handle_errors, print_json, settings
 from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import session_scope
-from cimhouse.errors import InvalidInput
+from cimhouse.errors import Conflict, InvalidInput
 from cimhouse.programme.advance_gap_project import advance_gap_project
 from cimhouse.programme.create_gap_project import create_gap_project
 from cimhouse.programme.list_gap_projects import list_gap_projects
@@ -84,13 +84,20 @@ def plan_gaps(scope: str = typer.Option(..., "--scope", help="Region code."),
     with session_scope(engine(current)) as session:
         parsed = resolve_scope(session, scope)
         gaps = find_gaps(session, parsed, metric_srid=current.metric_srid, as_of=on)
-        made = 0
+        made = skipped = 0
         for gap in [g for g in gaps.estates if g.estate_code][:max(0, top)]:
-            create_gap_project(session, parsed, category=gap.category, on=on,
-                               actor=cli_actor(), estate_code=gap.estate_code,
-                               metric_srid=current.metric_srid)
+            savepoint = session.begin_nested()
+            try:
+                create_gap_project(session, parsed, category=gap.category, on=on,
+                                   actor=cli_actor(), estate_code=gap.estate_code,
+                                   metric_srid=current.metric_srid)
+            except Conflict:  # already planned (a rerun): keep the one there is
+                savepoint.rollback()
+                skipped += 1
+                continue
+            savepoint.commit()
             made += 1
-    console.print(f"planned {made} gap projects")
+    console.print(f"planned {made} gap projects ({skipped} already had one)")
 
 
 @programme_app.command("advance-gap-project")

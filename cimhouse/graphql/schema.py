@@ -18,6 +18,7 @@ from cimhouse.graphql.built_queries import BuiltQuery
 from cimhouse.graphql.code_mutations import CodeMutation
 from cimhouse.graphql.codes import CodeQuery
 from cimhouse.graphql.facilities import FacilityQuery
+from cimhouse.graphql.gap_projects import GapProjectQuery
 from cimhouse.graphql.node import NodeQuery
 from cimhouse.graphql.operations import OperationsQuery
 from cimhouse.graphql.people import PeopleQuery
@@ -40,7 +41,8 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 def query_types() -> tuple[type[Any], ...]:
     return (NodeQuery, RegionQuery, BuiltQuery, CodeQuery, PeopleQuery, FacilityQuery,
-            StatisticsQuery, OperationsQuery, ServicesQuery, SearchQuery, ProgrammeQuery)
+            StatisticsQuery, OperationsQuery, ServicesQuery, SearchQuery, ProgrammeQuery,
+            GapProjectQuery)
 
 
 def mutation_types() -> tuple[type[Any], ...]:

@@ -72,6 +72,13 @@ def create_gap_project(session: Session, scope: Scope, *, category: str, on: dt.
         community = target.code
         if session.scalar(select(Region.level).where(Region.code == community)) != 5:
             raise NotFound(f"社区 {community} 不存在 / community {community} not found")
+    open_project = session.scalar(select(GapProject.id).where(
+        GapProject.county == (estate.county if estate is not None else community[:6]),
+        GapProject.region_code == community, GapProject.category == category,
+        GapProject.estate_id.is_(None) if estate is None else GapProject.estate_id == estate.id,
+        GapProject.status != GapProjectStatus.IN_USE.value))
+    if open_project is not None:  # one open project per gap: a rerun plans nothing twice
+        raise Conflict(f"该短板已有项目 / the gap already has project {open_project}")
     base = policy or ServicePolicy.default()
     gaps = find_gaps(session, target, policy=base.only([category]), metric_srid=metric_srid,
                      as_of=on)

@@ -50,8 +50,10 @@ def record_survey(session: Session, scope: Scope, survey_date: dt.date, *, actor
 
 
 def index_history(session: Session, scope: Scope) -> list[ServiceIndexSurvey]:
-    """Every recorded survey of the communities in ``scope`` (region scopes; an estate scope
-    sees its community's), by community and date."""
+    """Every recorded survey of the communities in ``scope``, by community and date. An estate
+    scope sees none: a community's score sums estates outside it."""
+    if scope.is_estate:
+        return []
     prefix = scope.region_prefix
     query = select(ServiceIndexSurvey).where(prefix_range(ServiceIndexSurvey.region_code,
                                                           prefix))
