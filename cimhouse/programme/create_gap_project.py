@@ -9,7 +9,7 @@ already. History goes to ``change_log`` (object_kind ``gap_project``).
 Example::
 
     project = create_gap_project(session, parse_scope("3304"), category="childcare",
-                                 estate_code="3304020070240010000000000X",
+                                 estate_code="3304020070240010000000001",
                                  planned_capacity=40, on=dt.date(2026, 7, 1), actor="cli")
     project.status, project.affected        # ('planned', 12)
 """
