@@ -32,6 +32,13 @@ echo "== public-service facilities"
 "$CIM" import facilities "$OUT/facilities.csv" --source demo \
     --report "$OUT/facilities-rejects.csv"
 
+echo "== future-community projects"
+"$CIM" import projects "$OUT/projects.csv" --report "$OUT/projects-rejects.csv"
+echo "== gap-filling projects: survey the service index, plan the five largest gaps"
+"$CIM" programme survey --scope 3304 --date 2026-06-30
+"$CIM" programme plan-gaps --scope 3304 --top 5 --date 2026-06-30
+"$CIM" report programme --scope 3304 --as-of 2025-12-31 --format xlsx --out "$OUT/programme.xlsx"
+
 # A fresh token per run (names are unique; old demo tokens stay valid until revoked).
 echo "== demo token (Jiaxing 3304; reader, person_reader, coder)"
 "$CIM" tokens create --name "demo-$(date +%Y%m%d%H%M%S)" --scope 3304 \

@@ -12,8 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.demo.generate_demo import DEMO_TODAY, REGISTER_HEADER, generate_demo
+from cimhouse.demo.places import jiaxing_communities
 from cimhouse.idnumber import parse_id_number
 from cimhouse.importers.register.import_register import import_register
+from cimhouse.programme.project_rows import DATE_HEADERS
 from cimhouse.schema.vocab import FacilityCategory
 from tests.helpers.keys import VAULT
 
@@ -63,6 +65,17 @@ def test_geometry_and_facilities(clean: Path) -> None:
     with (clean / "facilities.csv").open(encoding="utf-8") as handle:
         categories = Counter(row["category"] for row in csv.DictReader(handle))
     assert set(categories) == {c.value for c in FacilityCategory}
+
+
+def test_programme_covers_streets_levels_and_statuses(clean: Path) -> None:
+    with (clean / "projects.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    streets = {c.code[:9] for c in jiaxing_communities()}
+    with_projects = {r["牵头街道"] for r in rows}
+    assert with_projects < streets  # some streets have none
+    assert {r["级别"] for r in rows} == {"省级", "市级"}
+    last = Counter(next((h for h in reversed(DATE_HEADERS.values()) if r[h]), "") for r in rows)
+    assert set(last) == set(DATE_HEADERS.values())  # every status
 
 
 def test_messy_register_imports_with_exactly_the_bad_rows_rejected(

@@ -9,6 +9,7 @@ the scope may see.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,9 +17,12 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.orm import Session
 
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.graphql.common import county_key, global_id
+from cimhouse.programme.upsert_project import ProjectData, upsert_project
+from cimhouse.schema import ServiceIndexSurvey
 from cimhouse.settings import Settings
 from tests.helpers.graphql_world import ApiWorld, World, api_world, issue_token, post
 
@@ -54,7 +58,29 @@ QUERIES: dict[str, str] = {
     "region": "query($r: String!) { region(code: $r) { code } }",
     "search": "query($t: String!) { searchAddresses(text: $t, first: 50) { code regionCode "
               "estateCode house { code building { code } } } }",
+    "projects": "{ futureProjects(first: 200) { totalCount items { name communities { "
+                "regionCode name } estateCodes } } }",
+    "gap_projects": "{ gapProjects { regionCode estateCode } serviceIndexHistory { regionCode "
+                    "index } }",
+    "programme": "query($r: String!) { programmeProgress(regionCode: $r, asOf: \"2026-06-30\")"
+                 " { total { provincialCreation } } }",
 }
+
+
+def add_projects(session: Session, world: World) -> dict[str, tuple[set[str], set[str]]]:
+    """One project per community (covering its first estate) and one spanning the first and
+    the last community (two cities); name -> (communities, estates)."""
+    made: dict[str, tuple[set[str], set[str]]] = {}
+    for community in world.communities:
+        estate = next(e for e in world.estates if world.objects[e].community == community)
+        made[f"项目{community}"] = ({community}, {estate})
+    made["跨市项目"] = ({world.communities[0], world.communities[-1]}, set())
+    for name, (communities, estates) in made.items():
+        upsert_project(session, ProjectData(
+            name=name, level="provincial", kind="renovation",
+            lead_street=sorted(communities)[0][:9], communities=sorted(communities),
+            estates=sorted(estates), dates={"listed": dt.date(2024, 1, 1)}), actor="tests")
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +92,11 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
         with session_scope(built.engine) as session:
             built.tokens.update({f"scope:{s}": issue_token(session, s, "admin", name=f"p-{s}")
                                  for s in scopes})
+            PROJECTS.update(add_projects(session, built.world))
+            for community in built.world.communities:  # one survey each
+                session.add(ServiceIndexSurvey(county=community[:6], region_code=community,
+                                               survey_date=dt.date(2026, 6, 30), index=50.0,
+                                               population=1, estates=1))
         yield built
 
 
@@ -104,7 +135,30 @@ def expected_counts(name: str, scope: str, world: World) -> Callable[[dict[str, 
     def persons(reply: dict[str, Any]) -> None:
         assert reply["persons"]["totalCount"] == len(world.persons_in(scope))
 
-    return {"houses": houses, "persons": persons}.get(name, lambda _: None)
+    def projects(reply: dict[str, Any]) -> None:
+        made: dict[str, tuple[set[str], set[str]]] = PROJECTS
+        visible = {n for n, (communities, estates) in made.items()
+                   if (scope in estates if len(scope) == 25
+                       else any(c.startswith(scope) for c in communities))}
+        assert reply["futureProjects"]["totalCount"] == len(visible), scope
+        assert {p["name"] for p in reply["futureProjects"]["items"]} == visible
+
+    def gap_projects(reply: dict[str, Any]) -> None:
+        seen = [h["regionCode"] for h in reply["serviceIndexHistory"]]
+        assert seen == ([] if len(scope) == 25 else
+                        sorted(c for c in world.communities if c.startswith(scope)))
+
+    def programme(reply: dict[str, Any]) -> None:
+        created = reply["programmeProgress"]["total"]["provincialCreation"]
+        assert created <= len(PROJECTS)
+        if len(scope) == 25:
+            assert created == 0
+
+    return {"houses": houses, "persons": persons, "projects": projects,
+            "programme": programme, "gap_projects": gap_projects}.get(name, lambda _: None)
+
+
+PROJECTS: dict[str, tuple[set[str], set[str]]] = {}
 
 
 def typed_address(world: World, obj: Any) -> list[str]:

@@ -1,8 +1,8 @@
 """Who is calling: a :class:`Principal` with a scope and a set of roles.
 
 Roles imply others (``admin`` implies all; ``pii_reader`` implies ``person_reader``;
-``person_reader``, ``coder`` and ``importer`` imply ``reader``), so checks ask for the
-weakest role that suffices.
+``person_reader``, ``coder``, ``importer`` and ``programme`` imply ``reader``), so checks ask
+for the weakest role that suffices.
 
 Example::
 
@@ -27,6 +27,7 @@ IMPLIED_ROLES: dict[Role, frozenset[Role]] = {
     Role.PERSON_READER: frozenset({Role.PERSON_READER, Role.READER}),
     Role.CODER: frozenset({Role.CODER, Role.READER}),
     Role.IMPORTER: frozenset({Role.IMPORTER, Role.READER}),
+    Role.PROGRAMME: frozenset({Role.PROGRAMME, Role.READER}),
     Role.READER: frozenset({Role.READER}),
 }
 

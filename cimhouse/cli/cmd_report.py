@@ -11,6 +11,8 @@ from cimhouse.cli.common import console, engine, handle_errors, progress, settin
 from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import session_scope
 from cimhouse.errors import InvalidInput
+from cimhouse.programme.progress import compute_progress
+from cimhouse.programme.progress_report import write_progress
 from cimhouse.services.policy import ServicePolicy, parse_radius_options
 from cimhouse.services.report import build_services_report, write_report
 
@@ -59,6 +61,34 @@ def services(
         bar.update(task, advance=1)
     # written after the live display has stopped: it would capture stdout otherwise
     for path in write_report(report, fmt, out):
+        console.print(f"wrote {path}")
+
+
+@report_app.command("programme")
+@handle_errors
+def programme(
+    scope: str = typer.Option(..., "--scope",
+                              help="Region code (2/4/6/9/12 digits) to report on."),
+    as_of: str | None = typer.Option(None, "--as-of",
+                                     help="Reference date, YYYY-MM-DD (default today); "
+                                          "selects the 2023 or 2025 targets."),
+    fmt: str = typer.Option("json", "--format", help="json, csv or xlsx."),
+    out: Path | None = typer.Option(None, "--out",
+                                    help="File to write (xlsx needs one; csv writes one file "
+                                         "per table next to it). Default: stdout."),
+) -> None:
+    """Future-community programme progress against the policy's targets, per county and street.
+
+    Example: cimhouse report programme --scope 3304 --as-of 2023-12-31 --format xlsx --out p.xlsx
+    """
+    try:
+        reference = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    except ValueError:
+        raise InvalidInput("--as-of must be a date like 2023-12-31") from None
+    with session_scope(engine(settings())) as session:
+        parsed = resolve_scope(session, scope)
+        result = compute_progress(session, None, parsed.code, reference)
+    for path in write_progress(result, fmt, out):
         console.print(f"wrote {path}")
 
 

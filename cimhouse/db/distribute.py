@@ -31,7 +31,10 @@ from cimhouse.errors import ConfigurationError
 
 SUPPORTED_MAJOR = 13  # the rules below were measured on 13.0.5
 # Reference tables, in foreign-key order (region first: every region_code points to it).
-REFERENCE_TABLES = ("region", "person", "api_principal", "job", "import_run")
+REFERENCE_TABLES = ("region", "person", "api_principal", "job", "import_run",
+                    # the future-community programme: a few thousand projects, joined to
+                    # regions and read by every county's scope
+                    "future_project", "future_project_region")
 # (table, distribution column), the first one is the co-location anchor of the others.
 DISTRIBUTED_TABLES = (
     ("estate", "county"),
@@ -47,6 +50,9 @@ DISTRIBUTED_TABLES = (
     ("code_counter", "county"),
     ("code_lineage", "county"),
     ("change_log", "county"),
+    ("future_project_estate", "county"),
+    ("gap_project", "county"),
+    ("service_index_survey", "county"),
 )
 # Append-only, never joined: spread by id, in its own co-location group.
 AUDIT_TABLE = ("audit_log", "id")

@@ -10,6 +10,8 @@ Files written to ``out_dir``:
   address, and ``floors_above``), for ``cimhouse import footprints``;
 - ``facilities.csv``: public-service facilities of every category, for
   ``cimhouse import facilities``;
+- ``projects.csv``: a future-community programme over every Jiaxing street (some streets
+  without a project, projects in every status), for ``cimhouse import projects``;
 - ``manifest.json``: what was generated, including the dirt added.
 
 Example::
@@ -40,6 +42,7 @@ from cimhouse.demo.places import (
     jiaxing_communities,
     plan_estate,
 )
+from cimhouse.demo.programme import PROJECT_HEADER, programme_rows
 from cimhouse.schema.vocab import FacilityCategory
 
 REGISTER_HEADER = ["房屋坐落", "小区名称", "幢号", "单元", "室号", "所在层", "建筑面积",
@@ -76,6 +79,7 @@ class DemoSummary:
     register_rows: int = 0  # data rows, duplicates included
     rejected_expected: int = 0  # rows that must be rejected (wrong ID checksum)
     facilities: int = 0
+    projects: int = 0
     communities: list[str] = field(default_factory=list)
     dirt: dict[str, int] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
@@ -145,6 +149,8 @@ def generate_demo(out_dir: Path, *, houses: int, seed: int = 1,
     summary.files["buildings"] = _write_buildings(out_dir / "buildings.geojson", plans)
     summary.files["facilities"] = _write_facilities(out_dir / "facilities.csv", plans, rng,
                                                     seed, summary)
+    summary.files["projects"] = _write_projects(out_dir / "projects.csv",
+                                                random.Random(f"{seed}:programme"), summary)
     manifest = out_dir / "manifest.json"
     summary.files["manifest"] = manifest
     manifest.write_text(json.dumps(summary.as_dict() | {"seed": seed, "messy": messy},
@@ -324,6 +330,18 @@ def _write_facilities(path: Path, plans: list[EstatePlan], rng: random.Random, s
                                  f"{lon:.7f}", f"{lat:.7f}", "CGCS2000", capacity,
                                  community.code])
     summary.facilities = number
+    return path
+
+
+def _write_projects(path: Path, rng: random.Random, summary: DemoSummary) -> Path:
+    every = jiaxing_communities()
+    streets = {c.code[:9]: c.town for c in every}
+    rows = programme_rows(rng, [c.code for c in every], streets)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=PROJECT_HEADER)
+        writer.writeheader()
+        writer.writerows(rows)
+    summary.projects = len(rows)
     return path
 
 

@@ -18,9 +18,11 @@ from cimhouse.graphql.built_queries import BuiltQuery
 from cimhouse.graphql.code_mutations import CodeMutation
 from cimhouse.graphql.codes import CodeQuery
 from cimhouse.graphql.facilities import FacilityQuery
+from cimhouse.graphql.gap_projects import GapProjectQuery
 from cimhouse.graphql.node import NodeQuery
 from cimhouse.graphql.operations import OperationsQuery
 from cimhouse.graphql.people import PeopleQuery
+from cimhouse.graphql.programme import ProgrammeMutation, ProgrammeQuery
 from cimhouse.graphql.protection import (
     RequestTransaction,
     SafeErrors,
@@ -39,11 +41,12 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 def query_types() -> tuple[type[Any], ...]:
     return (NodeQuery, RegionQuery, BuiltQuery, CodeQuery, PeopleQuery, FacilityQuery,
-            StatisticsQuery, OperationsQuery, ServicesQuery, SearchQuery)
+            StatisticsQuery, OperationsQuery, ServicesQuery, SearchQuery, ProgrammeQuery,
+            GapProjectQuery)
 
 
 def mutation_types() -> tuple[type[Any], ...]:
-    return (CodeMutation, RelationMutation)
+    return (CodeMutation, RelationMutation, ProgrammeMutation)
 
 
 class CimhouseSchema(strawberry.Schema):

@@ -13,6 +13,13 @@ from cimhouse.schema.facility import Facility
 from cimhouse.schema.household import Household, HouseholdMember
 from cimhouse.schema.operations import ApiPrincipal, AuditLog, ImportRun, Job
 from cimhouse.schema.people import Person, PersonHouse
+from cimhouse.schema.programme import (
+    FutureProject,
+    FutureProjectEstate,
+    FutureProjectRegion,
+    GapProject,
+    ServiceIndexSurvey,
+)
 from cimhouse.schema.region import Region
 from cimhouse.schema.registry import ChangeLog, CodeCounter, CodeLineage, CodeRegistry
 
@@ -20,7 +27,8 @@ metadata = Base.metadata
 
 __all__ = [
     "NAMING_CONVENTION", "SRID", "ApiPrincipal", "AuditLog", "Base", "Building", "ChangeLog",
-    "CodeCounter", "CodeLineage", "CodeRegistry", "Estate", "Facility", "House", "Household",
-    "HouseholdMember", "ImportRun",
-    "Job", "Person", "PersonHouse", "Region", "Space", "Storey", "metadata",
+    "CodeCounter", "CodeLineage", "CodeRegistry", "Estate", "Facility", "FutureProject",
+    "FutureProjectEstate", "FutureProjectRegion", "GapProject", "House", "Household",
+    "HouseholdMember", "ImportRun", "Job", "Person", "PersonHouse", "Region",
+    "ServiceIndexSurvey", "Space", "Storey", "metadata",
 ]

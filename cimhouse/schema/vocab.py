@@ -188,7 +188,96 @@ class Role(StrEnum):
     PII_READER = "pii_reader"
     IMPORTER = "importer"
     CODER = "coder"
+    PROGRAMME = "programme"  # future-community programme office: projects, gap projects
     ADMIN = "admin"
+
+
+class ProjectLevel(StrEnum):
+    """Who creates a future-community project (未来社区创建项目)."""
+
+    PROVINCIAL = "provincial"  # 省级
+    MUNICIPAL = "municipal"  # 市级
+
+
+class ProjectKind(StrEnum):
+    NEW_BUILD = "new_build"  # 新建类 (规划新建)
+    RENOVATION = "renovation"  # 旧改类 (旧区改造)
+    INCLUSIVE = "inclusive"  # 普惠型 (全域类, often a street's cluster)
+    DEMOLITION_REBUILD = "demolition_rebuild"  # 拆改结合类 / 全拆重建类
+    RURAL = "rural"  # 乡村新社区
+
+
+class ProjectStatus(StrEnum):
+    """The lifecycle, in order; each step has its date column ``<value>_on``."""
+
+    RESERVE = "reserve"  # 项目储备库
+    DECLARED = "declared"  # 已申报
+    LISTED = "listed"  # 列入创建名单
+    UNDER_CONSTRUCTION = "under_construction"  # 建设中
+    ACCEPTANCE_APPLIED = "acceptance_applied"  # 已申请验收
+    ACCEPTED = "accepted"  # 省级验收 / 市级命名
+
+
+class Scenario(StrEnum):
+    """The nine scenarios of the province's "139" frame (一统三化九场景)."""
+
+    NEIGHBOURHOOD = "neighbourhood"  # 邻里
+    EDUCATION = "education"  # 教育
+    HEALTH = "health"  # 健康
+    ENTREPRENEURSHIP = "entrepreneurship"  # 创业
+    BUILDING = "building"  # 建筑
+    TRANSPORT = "transport"  # 交通
+    LOW_CARBON = "low_carbon"  # 低碳
+    SERVICE = "service"  # 服务
+    GOVERNANCE = "governance"  # 治理
+
+
+class ScenarioState(StrEnum):
+    PLANNED = "planned"  # 规划
+    IN_PROGRESS = "in_progress"  # 建设中
+    DELIVERED = "delivered"  # 已建成
+
+
+class GapProjectStatus(StrEnum):
+    """A gap-filling (补短板) project: planned -> under construction -> in use."""
+
+    PLANNED = LifecycleStatus.PLANNED.value
+    UNDER_CONSTRUCTION = LifecycleStatus.UNDER_CONSTRUCTION.value
+    IN_USE = LifecycleStatus.IN_USE.value
+
+
+#: Chinese words of the programme vocabularies (import files, reports); stored values stay
+#: English like every other vocabulary
+LABELS_ZH: dict[type[StrEnum], dict[str, str]] = {
+    ProjectLevel: {ProjectLevel.PROVINCIAL: "省级", ProjectLevel.MUNICIPAL: "市级"},
+    ProjectKind: {ProjectKind.NEW_BUILD: "新建类", ProjectKind.RENOVATION: "旧改类",
+                  ProjectKind.INCLUSIVE: "普惠型", ProjectKind.DEMOLITION_REBUILD: "拆改结合类",
+                  ProjectKind.RURAL: "乡村新社区"},
+    ProjectStatus: {ProjectStatus.RESERVE: "储备", ProjectStatus.DECLARED: "已申报",
+                    ProjectStatus.LISTED: "创建名单", ProjectStatus.UNDER_CONSTRUCTION: "建设中",
+                    ProjectStatus.ACCEPTANCE_APPLIED: "已申请验收",
+                    ProjectStatus.ACCEPTED: "已验收命名"},
+    Scenario: {Scenario.NEIGHBOURHOOD: "邻里", Scenario.EDUCATION: "教育",
+               Scenario.HEALTH: "健康", Scenario.ENTREPRENEURSHIP: "创业",
+               Scenario.BUILDING: "建筑", Scenario.TRANSPORT: "交通",
+               Scenario.LOW_CARBON: "低碳", Scenario.SERVICE: "服务",
+               Scenario.GOVERNANCE: "治理"},
+    ScenarioState: {ScenarioState.PLANNED: "规划", ScenarioState.IN_PROGRESS: "建设中",
+                    ScenarioState.DELIVERED: "已建成"},
+    FacilityCategory: {FacilityCategory.EDUCATION: "教育", FacilityCategory.MEDICAL: "医疗",
+                       FacilityCategory.ELDERLY_CARE: "养老", FacilityCategory.CHILDCARE: "托育",
+                       FacilityCategory.SPORTS: "体育", FacilityCategory.CULTURE: "文化",
+                       FacilityCategory.TRANSPORT: "交通物流", FacilityCategory.COMMERCE: "商业",
+                       FacilityCategory.PROPERTY_SERVICE: "物业",
+                       FacilityCategory.SECURITY: "安全", FacilityCategory.GOVERNANCE: "社区治理"},
+    GapProjectStatus: {GapProjectStatus.PLANNED: "规划", GapProjectStatus.UNDER_CONSTRUCTION:
+                       "在建", GapProjectStatus.IN_USE: "在用"},
+}
+
+
+def label_zh(value: StrEnum) -> str:
+    """The Chinese word of a programme vocabulary value (``Scenario.HEALTH`` -> ``健康``)."""
+    return LABELS_ZH[type(value)][value]
 
 
 def check_in(column: str, values: type[StrEnum]) -> str:

@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
+from cimhouse.programme.list_gap_projects import list_gap_projects
+from cimhouse.programme.record_survey import index_history
 from cimhouse.scope import Scope
 from cimhouse.services.elderly import list_elderly_living_alone
 from cimhouse.services.gaps import find_gaps, load_category_coverage
@@ -100,6 +102,15 @@ def build_services_report(session: Session, scope: Scope | None, *,
         for r in sorted(rows, key=lambda r: (r.region_code, r.estate_code or "", r.category))]
     report.tables["elderly_living_alone"] = [
         {k: v for k, v in asdict(p).items() if k != "revealed"} for p in elderly]
+    if scope is not None:  # the gap-filling library: each project's score before and after
+        report.tables["gap_projects"] = [
+            {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in asdict(g).items()}
+            for g in list_gap_projects(session, scope)]
+        report.tables["index_history"] = [
+            {"region_code": h.region_code, "survey_date": h.survey_date.isoformat(),
+             "index": h.index,
+             "population": h.population, "estates": h.estates}
+            for h in index_history(session, scope)]
     return report
 
 

@@ -33,6 +33,7 @@ def world_values(built: ApiWorld) -> dict[str, Any]:
     pid = next(p for p, rels in world.person_houses.items() if rels[0][0] == house)
     lon, lat = wgs84_to_gcj02(120.005, 30.5)  # the first estate's centre, as a web map has it
     return {"code": display(house).lower(), "estateCode": estate, "houseCode": display(house),
-            "regionCode": world.communities[0], "idNumber": world.id_numbers[pid],
+            "regionCode": world.communities[0], "streetCode": world.communities[0][:9],
+            "idNumber": world.id_numbers[pid],
             "scope": world.communities[0], "lon": lon, "lat": lat, "after": None,
             "text": "测式小区0-1 1-101"}  # 测试小区0-1 1幢101室 with a typo

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +65,16 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def _read_csv(raw: bytes) -> list[tuple[int, dict[str, str]]]:
+Canonical = Callable[[str], str]
+
+
+def _read_csv(raw: bytes, canonical: Canonical = canonical_header
+              ) -> list[tuple[int, dict[str, str]]]:
     reader = csv.reader(_decode(raw).splitlines())
     header = next(reader, None)
     if not header:
         raise InvalidInput("the file has no header row")
-    names = [canonical_header(h) for h in header]
+    names = [canonical(h) for h in header]
     rows = []
     for line, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):
@@ -79,7 +84,8 @@ def _read_csv(raw: bytes) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
-def _read_xlsx(path: Path) -> list[tuple[int, dict[str, str]]]:
+def _read_xlsx(path: Path, canonical: Canonical = canonical_header
+               ) -> list[tuple[int, dict[str, str]]]:
     from openpyxl import load_workbook
 
     try:
@@ -94,7 +100,7 @@ def _read_xlsx(path: Path) -> list[tuple[int, dict[str, str]]]:
         if not any(cells):
             continue
         if names is None:
-            names = [canonical_header(c) for c in cells]
+            names = [canonical(c) for c in cells]
             continue
         rows.append((line, {n: (cells[i] if i < len(cells) else "")
                             for i, n in enumerate(names) if n}))
@@ -128,6 +134,17 @@ def _read_geojson(raw: bytes) -> list[tuple[int, dict[str, str]]]:
             row["_wkt"] = "invalid"
         rows.append((number, row))
     return rows
+
+
+def read_table_file(path: Path, canonical: Canonical) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a .csv or .xlsx file with the header names mapped by ``canonical`` (other
+    importers with Chinese headers, e.g. the future-community projects, read through this)."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path, canonical)
+    if suffix in (".csv", ".txt"):
+        return _read_csv(path.read_bytes(), canonical)
+    raise InvalidInput(f"{path.name}: unsupported file type (use .csv or .xlsx)")
 
 
 def read_facility_file(path: Path) -> list[tuple[int, dict[str, str]]]:

@@ -1,0 +1,259 @@
+"""Progress of the future-community programme against the policy's targets (Jiaxing, 2023).
+
+Per county and per street of a region, on a date ``as_of`` (a project's stage on that date is
+the last lifecycle step dated on or before it; a project with no step yet does not count):
+
+- ``provincial_declared``: provincial projects declared or further (申报及以后);
+- ``provincial_creation``: provincial projects on the creation list or further (省级创建项目);
+- ``provincial_built``: provincial projects accepted (省级验收, "built");
+- ``municipal_named``: municipal projects accepted (市级命名);
+- ``by_status``: projects of either level by their stage on ``as_of``;
+- ``scenarios_delivered``: projects (creation list or further) whose scenario is delivered;
+- ``urban_communities`` / ``urban_covered``: urban communities (城镇社区), and those covered by
+  a provincial creation project; ``coverage`` = covered / urban.
+
+A project counts for a street (a county) when it covers at least one of its communities;
+totals count each project once. Urban communities are residents' committees (居委会): a
+community is urban when ``region.urban_rural`` (GB/T 10114 code, where a source provides it)
+starts with 1, else when the last three digits of its 12-digit statistical code are below 200
+(the statistical code numbers residents' committees 001-199 and villages 200-399). Streets
+without a provincial project (declared or further) come first in their county.
+
+Scope: only communities inside the caller's scope are counted (the region asked is cut down to
+the scope), so a street row seen from a community scope counts that community alone and
+nothing outside the scope shows, not even a count. Everything reads reference tables
+(``region``, ``future_project``, ``future_project_region``): on Citus it runs on the
+coordinator's copies.
+
+Example::
+
+    progress = compute_progress(session, parse_scope("3304"), "3304", dt.date(2025, 12, 31))
+    progress.total.provincial_creation, progress.target_year    # (262, 2025)
+    [(t.key, t.target, t.actual, t.distance) for t in progress.targets][:1]
+    # [('provincial_creation', 260, 262, 0)]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from cimhouse.errors import InvalidInput
+from cimhouse.schema.programme import STATUS_DATE_COLUMNS
+from cimhouse.schema.vocab import ProjectStatus, Scenario
+from cimhouse.scope import REGION_LEVEL_BY_LENGTH, Scope
+
+STEPS = tuple(s.value for s in ProjectStatus)
+DECLARED, LISTED, ACCEPTED = (STEPS.index(s) + 1 for s in ("declared", "listed", "accepted"))
+#: the policy's targets by year (Jiaxing 2023); coverage is a share of urban communities
+TARGETS: dict[int, dict[str, float]] = {
+    2023: {"provincial_creation": 120, "provincial_built": 20, "municipal_named": 50},
+    2025: {"provincial_creation": 260, "provincial_built": 50, "municipal_named": 200,
+           "urban_coverage": 0.60},
+}
+
+
+@dataclass
+class Figures:
+    communities: int = 0
+    urban_communities: int = 0
+    urban_covered: int = 0
+    provincial_declared: int = 0
+    provincial_creation: int = 0
+    provincial_built: int = 0
+    municipal_creation: int = 0
+    municipal_named: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    scenarios_delivered: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of urban communities covered by a provincial creation project."""
+        return (round(self.urban_covered / self.urban_communities, 4)
+                if self.urban_communities else None)
+
+
+@dataclass
+class StreetProgress:
+    code: str
+    name: str
+    figures: Figures
+
+    @property
+    def without_provincial(self) -> bool:
+        return self.figures.provincial_declared == 0
+
+
+@dataclass
+class CountyProgress:
+    code: str
+    name: str
+    figures: Figures
+    streets: list[StreetProgress] = field(default_factory=list)
+
+    @property
+    def streets_without_provincial(self) -> list[StreetProgress]:
+        return [s for s in self.streets if s.without_provincial]
+
+
+@dataclass
+class TargetDistance:
+    key: str
+    target: float
+    actual: float
+    distance: float  # how far below the target, 0 when met
+
+    @property
+    def met(self) -> bool:
+        return self.distance == 0
+
+
+@dataclass
+class Progress:
+    region_code: str
+    as_of: dt.date
+    target_year: int
+    total: Figures
+    counties: list[CountyProgress]
+    targets: list[TargetDistance]
+
+    @property
+    def streets_without_provincial(self) -> int:
+        return sum(len(c.streets_without_provincial) for c in self.counties)
+
+
+def target_year(as_of: dt.date) -> int:
+    """The policy year whose targets apply: 2023 up to its end, then 2025."""
+    return 2023 if as_of <= dt.date(2023, 12, 31) else 2025
+
+
+def effective_prefix(scope: Scope | None, region_code: str) -> str | None:
+    """The region prefix to count: ``region_code`` cut down to the scope; None when they do
+    not overlap (or the scope is an estate: regions are not visible there)."""
+    if not region_code.isdigit() or len(region_code) not in REGION_LEVEL_BY_LENGTH:
+        raise InvalidInput("regionCode must be a 2, 4, 6, 9 or 12-digit region code")
+    if scope is None:
+        return region_code
+    if scope.is_estate:
+        return None
+    if region_code.startswith(scope.code):
+        return region_code
+    if scope.code.startswith(region_code):
+        return scope.code
+    return None
+
+
+def _stage_sql() -> str:
+    cases = " ".join(f"WHEN p.{STATUS_DATE_COLUMNS[step]} <= :as_of THEN {i + 1}"
+                     for i, step in reversed(list(enumerate(STEPS))))
+    return f"CASE {cases} ELSE 0 END"
+
+
+def progress_sql() -> str:
+    """One statement: figures per (county, street), per county and in total (GROUPING SETS)."""
+    prov, muni = "p.level = 'provincial'", "p.level = 'municipal'"
+    status_counts = ", ".join(
+        f"count(DISTINCT p.id) FILTER (WHERE p.stage = {i + 1}) AS st_{step}"
+        for i, step in enumerate(STEPS))
+    scenario_counts = ", ".join(
+        f"count(DISTINCT p.id) FILTER (WHERE p.stage >= {LISTED} "
+        f"AND p.scenarios ->> '{s.value}' = 'delivered') AS sc_{s.value}" for s in Scenario)
+    return f"""
+        WITH comm AS MATERIALIZED (
+            SELECT r.code, r.parent_code AS street, left(r.code, 6) AS county,
+                   CASE WHEN r.urban_rural IS NOT NULL THEN r.urban_rural LIKE '1%'
+                        ELSE substr(r.code12, 10, 3) < '200' END AS urban
+            FROM region r
+            WHERE r.level = 5 AND r.valid_to IS NULL
+              AND r.code >= :lo AND r.code < :hi),
+        proj AS MATERIALIZED (
+            SELECT p.id, p.level, p.scenarios, {_stage_sql()} AS stage FROM future_project p)
+        SELECT c.county, c.street, grouping(c.county, c.street) AS g,
+               count(DISTINCT c.code) AS communities,
+               count(DISTINCT c.code) FILTER (WHERE c.urban) AS urban_communities,
+               count(DISTINCT c.code) FILTER (
+                   WHERE c.urban AND {prov} AND p.stage >= {LISTED}) AS urban_covered,
+               count(DISTINCT p.id) FILTER (WHERE {prov} AND p.stage >= {DECLARED})
+                   AS provincial_declared,
+               count(DISTINCT p.id) FILTER (WHERE {prov} AND p.stage >= {LISTED})
+                   AS provincial_creation,
+               count(DISTINCT p.id) FILTER (WHERE {prov} AND p.stage >= {ACCEPTED})
+                   AS provincial_built,
+               count(DISTINCT p.id) FILTER (WHERE {muni} AND p.stage >= {LISTED})
+                   AS municipal_creation,
+               count(DISTINCT p.id) FILTER (WHERE {muni} AND p.stage >= {ACCEPTED})
+                   AS municipal_named,
+               {status_counts}, {scenario_counts}
+        FROM comm c
+        LEFT JOIN future_project_region pr ON pr.region_code = c.code
+        LEFT JOIN proj p ON p.id = pr.project_id AND p.stage > 0
+        GROUP BY GROUPING SETS ((c.county, c.street), (c.county), ())
+    """
+
+
+def _figures(row: Any) -> Figures:
+    m = row._mapping
+    return Figures(
+        communities=m["communities"], urban_communities=m["urban_communities"],
+        urban_covered=m["urban_covered"], provincial_declared=m["provincial_declared"],
+        provincial_creation=m["provincial_creation"], provincial_built=m["provincial_built"],
+        municipal_creation=m["municipal_creation"], municipal_named=m["municipal_named"],
+        by_status={s: m[f"st_{s}"] for s in STEPS},
+        scenarios_delivered={s.value: m[f"sc_{s.value}"] for s in Scenario})
+
+
+def _bounds(prefix: str) -> tuple[str, str]:
+    lower = prefix.ljust(12, "0")
+    if len(prefix) == 12:
+        return lower, lower + "\x7f"  # codes are digits: the one community
+    upper = str(int(prefix) + 1).zfill(len(prefix)).ljust(12, "0")
+    return lower, upper
+
+
+def _targets(total: Figures, streets_without: int, year: int) -> list[TargetDistance]:
+    out: list[TargetDistance] = []
+    for key, target in TARGETS[year].items():
+        actual = float(total.coverage or 0) if key == "urban_coverage" else float(
+            getattr(total, key))
+        out.append(TargetDistance(key, target, actual, round(max(0.0, target - actual), 4)))
+    out.append(TargetDistance("streets_without_provincial", 0, streets_without,
+                              float(streets_without)))
+    return out
+
+
+def compute_progress(session: Session, scope: Scope | None, region_code: str,
+                     as_of: dt.date) -> Progress:
+    """The programme's figures for ``region_code`` inside ``scope`` on ``as_of``."""
+    year = target_year(as_of)
+    prefix = effective_prefix(scope, region_code)
+    if prefix is None:
+        empty = Figures()
+        return Progress(region_code, as_of, year, empty, [], _targets(empty, 0, year))
+    lo, hi = _bounds(prefix)
+    rows = session.execute(text(progress_sql()), {"lo": lo, "hi": hi, "as_of": as_of}).all()
+    names: dict[str, str] = {code: name for code, name in session.execute(text(
+        "SELECT code, name FROM region WHERE level IN (3, 4) AND code >= left(:lo, 6) "
+        "AND code < :hi"), {"lo": lo, "hi": hi})}
+    total = Figures()
+    counties: dict[str, CountyProgress] = {}
+    streets: list[tuple[str, StreetProgress]] = []
+    for row in rows:
+        if row.g == 3:
+            total = _figures(row)
+        elif row.g == 1:
+            counties[row.county] = CountyProgress(row.county, names.get(row.county, ""),
+                                                  _figures(row))
+        else:
+            streets.append((row.county, StreetProgress(row.street, names.get(row.street, ""),
+                                                       _figures(row))))
+    for county, street in streets:
+        counties[county].streets.append(street)
+    ordered = [counties[c] for c in sorted(counties)]
+    for county_progress in ordered:  # a street without a provincial project comes first
+        county_progress.streets.sort(key=lambda s: (not s.without_provincial, s.code))
+    without = sum(len(c.streets_without_provincial) for c in ordered)
+    return Progress(region_code, as_of, year, total, ordered, _targets(total, without, year))

@@ -1,0 +1,244 @@
+"""Create or update one future-community project; every change goes to ``change_log``.
+
+A project is keyed by its ``external_id`` (项目编号) when it has one, else by its lead street
+and name. Its status is the last lifecycle step that has a date (``reserve`` ... ``accepted``);
+steps may be skipped (a municipal project is never on the provincial creation list) but the
+dates never go backwards. The communities (level 5) and estates it covers are replaced by the
+given ones; an estate must lie in one of the communities. Scope: the caller's scope must
+contain the lead street's communities it names and every community the project covers,
+before and after the change (else ``NotFound``, worded alike for unknown and outside).
+
+The history row (``change_log``, object_kind ``future_project``, county = the lead street's
+county) holds the values before and after, so every status transition has its date and actor.
+
+Example::
+
+    data = ProjectData(name="南湖未来社区", level="provincial", kind="renovation",
+                       lead_street="330402001", communities=["330402001001"],
+                       dates={"declared": dt.date(2022, 5, 1), "listed": dt.date(2022, 9, 1)},
+                       external_id="JX-2022-001")
+    outcome = upsert_project(session, data, actor="cli:alice", scope=parse_scope("3304"))
+    outcome.project.status, outcome.created      # ('listed', True)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from cimhouse.errors import InvalidInput, NotFound
+from cimhouse.schema import (
+    ChangeLog,
+    Estate,
+    FutureProject,
+    FutureProjectEstate,
+    FutureProjectRegion,
+    Region,
+)
+from cimhouse.schema.programme import STATUS_DATE_COLUMNS
+from cimhouse.schema.vocab import ProjectKind, ProjectLevel, ProjectStatus, Scenario, ScenarioState
+from cimhouse.scope import Scope
+
+STEPS: tuple[str, ...] = tuple(s.value for s in ProjectStatus)
+SNAPSHOT = ("external_id", "name", "level", "kind", "themes", "scenarios", "status", "year",
+            "lead_street", "investment_10k", "area_m2", "households",
+            *STATUS_DATE_COLUMNS.values())
+
+
+@dataclass
+class ProjectData:
+    """A project as a file row or a mutation gives it (values already in the vocabularies)."""
+
+    name: str
+    level: str
+    kind: str
+    lead_street: str
+    communities: list[str]
+    dates: dict[str, dt.date]  # lifecycle step -> date
+    external_id: str | None = None
+    themes: list[str] = field(default_factory=list)
+    scenarios: dict[str, str] = field(default_factory=dict)
+    year: int | None = None
+    estates: list[str] = field(default_factory=list)  # estate codes
+    investment_10k: Decimal | None = None
+    area_m2: Decimal | None = None
+    households: int | None = None
+    source: str | None = None
+
+
+@dataclass
+class UpsertOutcome:
+    project: FutureProject
+    created: bool
+    changed: bool
+
+
+def status_of(dates: dict[str, dt.date]) -> str:
+    """The last step with a date; the dates must not go backwards along the lifecycle.
+
+    >>> status_of({"declared": dt.date(2022, 5, 1), "listed": dt.date(2022, 9, 1)})
+    'listed'
+    """
+    dated = [(step, dates[step]) for step in STEPS if dates.get(step) is not None]
+    if not dated:
+        raise InvalidInput("项目至少需要一个阶段日期 / a project needs the date of at least "
+                           "one lifecycle step")
+    for (step_a, day_a), (step_b, day_b) in pairwise(dated):
+        if day_b < day_a:
+            raise InvalidInput(f"{step_b} 日期早于 {step_a} / the {step_b} date is before the "
+                               f"{step_a} date")
+    return dated[-1][0]
+
+
+def check_values(data: ProjectData) -> None:
+    """Vocabulary checks shared by the importer and the mutations (bilingual reasons)."""
+    if not data.name.strip():
+        raise InvalidInput("项目名称为空 / the project name is empty")
+    if data.level not in {v.value for v in ProjectLevel}:
+        raise InvalidInput(f"未知项目级别 / unknown level {data.level!r}")
+    if data.kind not in {v.value for v in ProjectKind}:
+        raise InvalidInput(f"未知项目类型 / unknown kind {data.kind!r}")
+    for scenario, state in data.scenarios.items():
+        if scenario not in {v.value for v in Scenario}:
+            raise InvalidInput(f"未知场景 / unknown scenario {scenario!r}")
+        if state not in {v.value for v in ScenarioState}:
+            raise InvalidInput(f"未知场景状态 / unknown scenario state {state!r}")
+    if not (data.lead_street.isdigit() and len(data.lead_street) == 9):
+        raise InvalidInput("牵头街道代码应为9位数字 / the lead street must be a 9-digit code")
+    if not data.communities:
+        raise InvalidInput("项目至少覆盖一个社区 / a project covers at least one community")
+    if data.year is not None and not 2000 <= data.year <= 2100:
+        raise InvalidInput("年度应在2000-2100之间 / year must lie between 2000 and 2100")
+    for number in (data.investment_10k, data.area_m2, data.households):
+        if number is not None and number < 0:
+            raise InvalidInput("数值不能为负 / figures must not be negative")
+    status_of(data.dates)
+
+
+def project_snapshot(project: FutureProject) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in SNAPSHOT:
+        value = getattr(project, name)
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        elif isinstance(value, Decimal):
+            value = format(value.normalize(), "f")  # 12.50 and 12.5 are one value
+        elif isinstance(value, list):
+            value = list(value)
+        elif isinstance(value, dict):
+            value = dict(value)
+        out[name] = value
+    return out
+
+
+def _check_regions(session: Session, data: ProjectData, scope: Scope | None) -> None:
+    codes = sorted(set(data.communities))
+    found = {code: level for code, level in session.execute(select(
+        Region.code, Region.level).where(Region.code.in_([*codes, data.lead_street]),
+                                         Region.valid_to.is_(None)))}
+    if found.get(data.lead_street) != 4:
+        raise NotFound(f"街道 {data.lead_street} 不存在 / street {data.lead_street} not found")
+    for code in codes:
+        if found.get(code) != 5:
+            raise NotFound(f"社区 {code} 不存在 / community {code} not found")
+    if scope is not None:
+        outside = [c for c in codes if not scope.covers_region(c)]
+        if outside or not any(scope.covers_region(c) for c in codes):
+            # one wording for unknown and outside (see cimhouse.errors.NotFound)
+            raise NotFound(f"社区 {(outside or codes)[0]} 不存在 / community "
+                           f"{(outside or codes)[0]} not found")
+
+
+def _estate_keys(session: Session, data: ProjectData) -> list[tuple[str, int]]:
+    keys: list[tuple[str, int]] = []
+    for code in sorted(set(data.estates)):
+        row = session.execute(select(Estate.county, Estate.id, Estate.region_code).where(
+            Estate.code == code, Estate.county == code[:6])).first()
+        if row is None:
+            raise NotFound(f"小区 {code} 不存在 / estate {code} not found")
+        if row.region_code not in data.communities:
+            raise InvalidInput(f"小区 {code} 不在项目覆盖的社区内 / estate {code} lies outside "
+                               "the project's communities")
+        keys.append((row.county, row.id))
+    return keys
+
+
+def find_project(session: Session, data: ProjectData) -> FutureProject | None:
+    if data.external_id:
+        return session.scalar(select(FutureProject).where(
+            FutureProject.external_id == data.external_id))
+    return session.scalar(select(FutureProject).where(
+        FutureProject.lead_street == data.lead_street, FutureProject.name == data.name.strip(),
+        FutureProject.external_id.is_(None)))
+
+
+def record_project_change(session: Session, project: FutureProject, operation: str,
+                          previous: dict[str, Any] | None, current: dict[str, Any],
+                          actor: str, source: str) -> None:
+    session.add(ChangeLog(county=project.lead_street[:6], object_kind="future_project",
+                          object_id=str(project.id), operation=operation, actor=actor,
+                          source=source, previous=previous, current=current))
+
+
+def upsert_project(session: Session, data: ProjectData, *, actor: str,
+                   scope: Scope | None = None, source: str = "api") -> UpsertOutcome:
+    """Create or update the project ``data`` names (see the module docstring)."""
+    check_values(data)
+    _check_regions(session, data, scope)
+    estates = _estate_keys(session, data)
+    project = find_project(session, data)
+    created = project is None
+    before_regions: list[str] = []
+    if project is None:
+        project = FutureProject(external_id=data.external_id or None)
+        session.add(project)
+        previous = None
+    else:
+        before_regions = sorted(session.scalars(select(FutureProjectRegion.region_code).where(
+            FutureProjectRegion.project_id == project.id)))
+        if scope is not None and not all(scope.covers_region(c) for c in before_regions):
+            raise NotFound(f"项目 {data.external_id or data.name} 不存在 / project not found")
+        previous = project_snapshot(project) | {"communities": before_regions}
+    project.name = data.name.strip()
+    project.level, project.kind = data.level, data.kind
+    project.themes = sorted(set(data.themes))
+    project.scenarios = dict(sorted(data.scenarios.items()))
+    project.year, project.lead_street = data.year, data.lead_street
+    project.investment_10k, project.area_m2 = data.investment_10k, data.area_m2
+    project.households = data.households
+    project.source = data.source or source
+    for step, column in STATUS_DATE_COLUMNS.items():
+        setattr(project, column, data.dates.get(step))
+    project.status = status_of(data.dates)
+    session.flush()
+    communities = sorted(set(data.communities))
+    current = project_snapshot(project) | {"communities": communities}
+    if previous is not None and _same(previous, current):
+        # the estates may still differ: compare them too before calling it unchanged
+        old_estates = {(county, eid) for county, eid in session.execute(select(
+            FutureProjectEstate.county, FutureProjectEstate.estate_id).where(
+            FutureProjectEstate.project_id == project.id))}
+        if old_estates == set(estates):
+            return UpsertOutcome(project, created=False, changed=False)
+    session.execute(delete(FutureProjectRegion).where(
+        FutureProjectRegion.project_id == project.id))
+    session.execute(delete(FutureProjectEstate).where(
+        FutureProjectEstate.project_id == project.id))
+    session.add_all([FutureProjectRegion(project_id=project.id, region_code=c)
+                     for c in communities])
+    session.add_all([FutureProjectEstate(county=county, project_id=project.id, estate_id=eid)
+                     for county, eid in estates])
+    record_project_change(session, project, "insert" if created else "update", previous,
+                          current, actor, source)
+    session.flush()
+    return UpsertOutcome(project, created=created, changed=True)
+
+
+def _same(previous: dict[str, Any], current: dict[str, Any]) -> bool:
+    return all(previous.get(k) == current.get(k) for k in current)
