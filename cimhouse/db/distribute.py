@@ -31,7 +31,8 @@ from cimhouse.errors import ConfigurationError
 
 SUPPORTED_MAJOR = 13  # the rules below were measured on 13.0.5
 # Reference tables, in foreign-key order (region first: every region_code points to it).
-REFERENCE_TABLES = ("region", "person", "api_principal", "job", "import_run")
+REFERENCE_TABLES = ("region", "person", "api_principal", "job", "import_run",
+                    "change_feed_mark")
 # (table, distribution column), the first one is the co-location anchor of the others.
 DISTRIBUTED_TABLES = (
     ("estate", "county"),

@@ -13,12 +13,19 @@ from cimhouse.schema.facility import Facility
 from cimhouse.schema.operations import ApiPrincipal, AuditLog, ImportRun, Job
 from cimhouse.schema.people import Person, PersonHouse
 from cimhouse.schema.region import Region
-from cimhouse.schema.registry import ChangeLog, CodeCounter, CodeLineage, CodeRegistry
+from cimhouse.schema.registry import (
+    ChangeFeedMark,
+    ChangeLog,
+    CodeCounter,
+    CodeLineage,
+    CodeRegistry,
+)
 
 metadata = Base.metadata
 
 __all__ = [
-    "NAMING_CONVENTION", "SRID", "ApiPrincipal", "AuditLog", "Base", "Building", "ChangeLog",
+    "NAMING_CONVENTION", "SRID", "ApiPrincipal", "AuditLog", "Base", "Building", "ChangeFeedMark",
+    "ChangeLog",
     "CodeCounter", "CodeLineage", "CodeRegistry", "Estate", "Facility", "House", "ImportRun",
     "Job", "Person", "PersonHouse", "Region", "Space", "Storey", "metadata",
 ]
