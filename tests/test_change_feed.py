@@ -4,20 +4,26 @@ change present, scoped and masked in SQL (issue 17)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 from test_coding_helpers import COMMUNITY, OTHER_COUNTY_COMMUNITY, build_world
+from typer.testing import CliRunner
 
+from cimhouse.cli.main import app
 from cimhouse.coding.apply_region_changes import apply_region_changes
 from cimhouse.coding.assign_codes import assign_codes
 from cimhouse.coding.split_house import split_house
 from cimhouse.db import session_scope
 from cimhouse.demo.generate_demo import generate_demo
+from cimhouse.errors import InvalidInput, exit_code
 from cimhouse.feed.read_changes import Change, read_changes
 from cimhouse.feed.stamp_changes import stamp_changes
 from cimhouse.importers.facilities.import_facilities import import_facilities
@@ -191,3 +197,28 @@ def test_a_killed_stamper_leaves_nothing_hidden(fresh_engine: Engine) -> None:
         conn.commit()
     changes, cursor = _drain(fresh_engine, 0)
     assert [(c.object_id, c.seq) for c in changes] == [("a", 5), ("b", 6)] and cursor == 6
+
+
+def test_cli_changes_resumes_from_the_last_cursor(fresh_db: str, fresh_engine: Engine,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIMHOUSE_DATABASE_URL", fresh_db)
+    with session_scope(fresh_engine) as session:
+        build_world(session, estates=1, buildings=1, floors=1, per_floor=2, scattered=0)
+        assign_codes(session, "3304", actor="setup")
+
+    def lines(*args: str) -> list[dict[str, Any]]:
+        result = CliRunner().invoke(app, ["changes", *args])
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    everything = lines("--format", "jsonl")
+    assert everything and {c["kind"] for c in everything} == {"code"}
+    first_two = lines("--limit", "2")
+    rest = lines("--since", first_two[-1]["cursor"])
+    assert first_two + rest == everything
+    assert lines("--since", everything[-1]["cursor"]) == []
+    assert lines("--since", "2000-01-01") == everything
+    assert lines("--since", "2999-01-01") == []
+    assert lines("--scope", "330411") == []
+    bad = CliRunner().invoke(app, ["changes", "--since", "yesterday"])
+    assert bad.exit_code == exit_code(InvalidInput("x"))
