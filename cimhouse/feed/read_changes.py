@@ -127,16 +127,21 @@ def read_changes(session: Session, *, scope: Scope | None, after: int, first: in
     mark = feed_mark(session)
     found: list[Change] = []
     log_kinds = sorted(wanted - {"code"})
+    upper = mark
     if log_kinds:
-        rows = session.execute(select(ChangeLog).where(
-            ChangeLog.seq > after, ChangeLog.seq <= mark, ChangeLog.object_kind.in_(log_kinds),
-            _scope_clause(ChangeLog, scope)).order_by(ChangeLog.seq).limit(first + 1)).scalars()
-        found.extend(Change(r.seq or 0, r.object_kind, r.object_id, r.operation, r.changed_at,
-                            r.actor, r.source, r.feed_region, mask_values(r.previous),
-                            mask_values(r.current)) for r in rows)
+        c = ChangeLog
+        rows = session.execute(select(
+            c.seq, c.object_kind, c.object_id, c.operation, c.changed_at, c.actor, c.source,
+            c.feed_region, c.previous, c.current).where(
+            c.seq > after, c.seq <= mark, c.object_kind.in_(log_kinds),
+            _scope_clause(c, scope)).order_by(c.seq).limit(first + 1)).all()
+        found.extend(Change(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+                            mask_values(r[8]), mask_values(r[9])) for r in rows)
+        if len(rows) > first:  # the page ends before this: no need to read lineage past it
+            upper = rows[-1][0]
     if "code" in wanted:
         lineage = session.execute(select(CodeLineage).where(
-            CodeLineage.seq > after, CodeLineage.seq <= mark,
+            CodeLineage.seq > after, CodeLineage.seq <= upper,
             _scope_clause(CodeLineage, scope)).order_by(CodeLineage.seq).limit(first + 1)
         ).scalars()
         found.extend(_code_change(r) for r in lineage)
