@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cimhouse.api.hardening import RequestHardening
+from cimhouse.api.ogc import ogc_router
 from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine
@@ -107,6 +108,8 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
         context_getter=context,
         allow_queries_via_get=False, graphql_ide="graphiql" if settings.dev else None)
     app.include_router(router, prefix="/graphql")
+
+    app.include_router(ogc_router(db), prefix="/ogc")  # OGC API Features, token-scoped
 
     @app.get("/graphql/stats")
     def graphql_stats() -> dict[str, object]:

@@ -36,7 +36,7 @@ _GPKG_SRS = {"CGCS2000": (4490, "EPSG", 4490), "WGS84": (4326, "EPSG", 4326),
              "GCJ02": (990002, "NONE", 990002), "BD09": (990009, "NONE", 990009)}
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """Decimals as float, everything else as it is (JSON, sqlite and openpyxl accept them)."""
     if value is None or isinstance(value, str | int | float):
         return value
@@ -64,7 +64,7 @@ class GeoJsonWriter:
 
     def write(self, values: tuple[Any, ...], geometry: BaseGeometry | None) -> None:
         feature = {"type": "Feature",
-                   "properties": {c.name: _plain(v) for c, v in zip(self.layer.columns, values,
+                   "properties": {c.name: plain_value(v) for c, v in zip(self.layer.columns, values,
                                                                     strict=True)},
                    "geometry": shapely.geometry.mapping(geometry) if geometry else None}
         self.out.write(("" if self.first else ",\n") + json.dumps(feature, ensure_ascii=False))
@@ -84,7 +84,7 @@ class CsvWriter:
         self.csv.writerow([c.name for c in layer.columns] + ["wkt"])
 
     def write(self, values: tuple[Any, ...], geometry: BaseGeometry | None) -> None:
-        self.csv.writerow([_plain(v) for v in values]
+        self.csv.writerow([plain_value(v) for v in values]
                           + [geometry.wkt if geometry is not None else ""])
 
     def close(self) -> None:
@@ -102,7 +102,7 @@ class XlsxWriter:
 
     def write(self, values: tuple[Any, ...], geometry: BaseGeometry | None) -> None:
         point = geometry.representative_point() if geometry is not None else None
-        self.sheet.append([_plain(v) for v in values]
+        self.sheet.append([plain_value(v) for v in values]
                           + ([round(point.x, 7), round(point.y, 7)] if point else [None, None]))
 
     def close(self) -> None:
@@ -163,7 +163,7 @@ class GpkgWriter:
             b = self.bounds
             self.bounds = [x0, y0, x1, y1] if b is None else [
                 min(b[0], x0), min(b[1], y0), max(b[2], x1), max(b[3], y1)]
-        self.db.execute(self.insert, (blob, *(_plain(v) for v in values)))
+        self.db.execute(self.insert, (blob, *(plain_value(v) for v in values)))
 
     def close(self) -> None:
         if self.bounds:

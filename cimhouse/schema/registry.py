@@ -68,7 +68,8 @@ class CodeLineage(Base):
         Index("ix_code_lineage_parent_code", "parent_code"),
         Index("ix_code_lineage_child_code", "child_code"),
         Index("ix_code_lineage_seq", "seq"),
-        Index("ix_code_lineage_unfed", "county", "recorded_at", "id", postgresql_where=text("seq IS NULL")),
+        Index("ix_code_lineage_unfed", "county", "recorded_at", "id",
+              postgresql_where=text("seq IS NULL")),
     )
 
     county: Mapped[County]
@@ -99,7 +100,8 @@ class ChangeLog(Base):
         CheckConstraint("operation IN ('insert', 'update', 'delete')", name="operation"),
         Index("ix_change_log_county_object", "county", "object_kind", "object_id"),
         Index("ix_change_log_seq", "seq"),
-        Index("ix_change_log_unfed", "county", "changed_at", "id", postgresql_where=text("seq IS NULL")),
+        Index("ix_change_log_unfed", "county", "changed_at", "id",
+              postgresql_where=text("seq IS NULL")),
     )
 
     county: Mapped[County]

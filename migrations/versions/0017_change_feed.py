@@ -34,8 +34,8 @@ def upgrade() -> None:
         op.add_column(table, sa.Column("feed_region", sa.String(length=12), nullable=True))
         op.add_column(table, sa.Column("feed_estate", sa.String(length=25), nullable=True))
         op.create_index(f"ix_{table}_seq", table, ["seq"], unique=False)
-        op.create_index(f"ix_{table}_unfed", table, ["county", TIME_COLUMN[table], "id"], unique=False,
-                        postgresql_where=sa.text("seq IS NULL"))
+        op.create_index(f"ix_{table}_unfed", table, ["county", TIME_COLUMN[table], "id"],
+                        unique=False, postgresql_where=sa.text("seq IS NULL"))
     op.create_table(
         "change_feed_mark",
         sa.Column("id", sa.SmallInteger(), nullable=False),
