@@ -222,3 +222,18 @@ def test_cli_changes_resumes_from_the_last_cursor(fresh_db: str, fresh_engine: E
     assert lines("--scope", "330411") == []
     bad = CliRunner().invoke(app, ["changes", "--since", "yesterday"])
     assert bad.exit_code == exit_code(InvalidInput("x"))
+
+
+def test_a_bounded_stamp_publishes_what_it_numbered(fresh_engine: Engine) -> None:
+    """A request numbers at most ``limit`` rows; the mark covers them, the rest come next."""
+    with fresh_engine.connect() as conn:
+        for n in range(5):
+            _log(conn, "330402", f"r{n}")
+        conn.commit()
+    first = stamp_changes(fresh_engine, batch=2, limit=2)
+    assert (first.numbered, first.last_seq) == (2, 2)
+    with session_scope(fresh_engine) as session:
+        page = read_changes(session, scope=None, after=0, first=10)
+    assert [c.object_id for c in page.changes] == ["r0", "r1"]
+    rest, cursor = _drain(fresh_engine, 2)
+    assert [c.object_id for c in rest] == ["r2", "r3", "r4"] and cursor == 5

@@ -46,8 +46,12 @@ class StampResult:
     last_seq: int | None  # None: another stamper held the lock (``wait=False``)
 
 
-def stamp_changes(engine: Engine, *, wait: bool = True, batch: int = BATCH) -> StampResult:
-    """Number every committed, unnumbered history row; returns how many and the new mark."""
+def stamp_changes(engine: Engine, *, wait: bool = True, batch: int = BATCH,
+                  limit: int | None = None) -> StampResult:
+    """Number committed, unnumbered history rows; returns how many and the new mark.
+
+    ``limit`` stops after the batch that reaches it (a request numbers a bounded amount;
+    the rest waits for the next reader), the mark is raised for what was numbered."""
     with engine.connect() as lock_conn:
         if wait:
             lock_conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
@@ -58,7 +62,7 @@ def stamp_changes(engine: Engine, *, wait: bool = True, batch: int = BATCH) -> S
         lock_conn.commit()
         try:
             with engine.connect() as conn:
-                return _stamp(conn, batch)
+                return _stamp(conn, batch, limit)
         finally:
             lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
             lock_conn.commit()
@@ -70,7 +74,7 @@ def feed_mark(conn: Connection | Any) -> int:
         "SELECT last_seq FROM change_feed_mark WHERE id = 1")).scalar_one())
 
 
-def _stamp(conn: Connection, batch: int) -> StampResult:
+def _stamp(conn: Connection, batch: int, limit: int | None) -> StampResult:
     mark = feed_mark(conn)
     top = max([mark, *(int(conn.execute(text(
         f"SELECT COALESCE(max(seq), 0) FROM {table}")).scalar_one())
@@ -83,7 +87,7 @@ def _stamp(conn: Connection, batch: int) -> StampResult:
         )).scalars().all()
         conn.commit()
         for county in counties:
-            while True:
+            while limit is None or numbered < limit:
                 # Committed rows only (READ COMMITTED): a later commit gets later positions.
                 rows = conn.execute(text(f"""
                     SELECT id, {kind_expr} AS kind, {object_expr} AS object_id,

@@ -29,6 +29,8 @@ from cimhouse.graphql.context import RequestContext
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import with_county_keys
 
+STAMP_PER_REQUEST = 20_000
+
 
 @strawberry.enum(name="FeedKind", description="What a change is about.")
 class ChangeKind(Enum):
@@ -85,7 +87,9 @@ def resolve_changes(info: Info[RequestContext, None], after: str | None = None,
     start = parse_cursor(after)
     bind = ctx.session.get_bind()
     if isinstance(bind, Engine):
-        stamp_changes(bind, wait=False)  # another stamper at work: read up to its mark
+        # Bounded per request (the request's deadline); another stamper at work: read up to
+        # its mark.
+        stamp_changes(bind, wait=False, limit=STAMP_PER_REQUEST)
     page = read_changes(ctx.session, scope=scope, after=start, first=first,
                         kinds=[k.value for k in kinds] if kinds else None,
                         with_persons=ctx.can(Role.PERSON_READER))
