@@ -11,7 +11,7 @@ such an entry is visible only to principals without a scope.
 Example::
 
     >>> resolve_scopes(conn, "330402", [("house", "17", None), ("region", "330402001", None)])
-    [('330402001002', '330402001002001000000000X'), ('330402001000', None)]
+    [('330402001002', '3304020010020010000000004'), ('330402001000', None)]
 """
 
 from __future__ import annotations
