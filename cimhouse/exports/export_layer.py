@@ -48,13 +48,14 @@ def export_layer(session: Session, *, scope: Scope | None, layer: str, fmt: str,
     rows = 0
     try:
         result = session.execute(spec.select(scope).execution_options(yield_per=BATCH))
-        for row in result:
-            *values, wkb = row
-            geometry = shapely.from_wkb(bytes(wkb)) if wkb is not None else None
-            if geometry is not None and system != "CGCS2000":
-                geometry = geometry_from_storage(geometry, system)
-            writer.write(tuple(values), geometry)
-            rows += 1
+        for batch in result.partitions():
+            # one vectorised WKB parse per batch (shapely/GEOS), not one call per row
+            shapes = shapely.from_wkb([None if r[-1] is None else bytes(r[-1]) for r in batch])
+            for row, geometry in zip(batch, shapes, strict=True):
+                if geometry is not None and system != "CGCS2000":
+                    geometry = geometry_from_storage(geometry, system)
+                writer.write(tuple(row[:-1]), geometry)
+            rows += len(batch)
     finally:
         writer.close()
     return ExportResult(layer, rows, path)
