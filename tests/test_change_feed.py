@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
-from test_coding_helpers import COMMUNITY, OTHER_COUNTY_COMMUNITY, build_world
 from typer.testing import CliRunner
 
 from cimhouse.cli.main import app
@@ -30,6 +29,7 @@ from cimhouse.importers.facilities.import_facilities import import_facilities
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.pii import PiiVault
 from cimhouse.scope import Scope, parse_scope, with_county_keys
+from tests.helpers.coding_world import COMMUNITY, OTHER_COUNTY_COMMUNITY, build_world
 
 VAULT = PiiVault(b"k" * 32)
 
@@ -67,7 +67,8 @@ def test_a_late_commit_is_read_after_the_cursor_not_skipped(fresh_engine: Engine
         assert [c.object_id for c in first] == ["2"]
         late.commit()
     second, cursor2 = _drain(fresh_engine, cursor)
-    assert [c.object_id for c in second] == ["1"] and int(cursor2) > cursor
+    assert [c.object_id for c in second] == ["1"]
+    assert int(cursor2) > cursor
     again, _ = _drain(fresh_engine, cursor2)
     assert again == []
 
@@ -116,7 +117,8 @@ def test_concurrent_writers_every_change_exactly_once(fresh_engine: Engine) -> N
         written = sorted(conn.execute(text("SELECT object_id FROM change_log")).scalars())
     assert sorted(c.object_id for c in seen) == written  # none missed, none twice
     seqs = [c.seq for c in seen]
-    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == len(seqs)
 
 
 def test_every_kind_of_change_appears(fresh_engine: Engine, tmp_path: Path) -> None:
@@ -172,13 +174,16 @@ def test_scope_and_roles_are_applied_in_sql(fresh_engine: Engine) -> None:
     mine = _scoped(fresh_engine, "330402")
     theirs = _scoped(fresh_engine, "330411")
     placed = [c for c in everything if c.region_code]
-    assert mine and theirs and len(mine) + len(theirs) == len(placed)
+    assert mine
+    assert theirs
+    assert len(mine) + len(theirs) == len(placed)
     # persons without a relation have no place: only an unscoped reader sees them
     assert {c.kind for c in everything if not c.region_code} == {"person"}
     assert all(c.region_code and c.region_code.startswith("330402") for c in mine)
     assert not {c.seq for c in mine} & {c.seq for c in theirs}
     in_estate = _scoped(fresh_engine, estate)
-    assert in_estate and {c.seq for c in in_estate} <= {c.seq for c in mine}
+    assert in_estate
+    assert {c.seq for c in in_estate} <= {c.seq for c in mine}
     assert all(c.kind != "region" for c in in_estate)
     no_persons = _scoped(fresh_engine, "330402", with_persons=False)
     assert {c.kind for c in no_persons} == {"house", "code"}
@@ -196,7 +201,8 @@ def test_a_killed_stamper_leaves_nothing_hidden(fresh_engine: Engine) -> None:
                           "WHERE object_id = 'a'"))  # as if killed before the mark
         conn.commit()
     changes, cursor = _drain(fresh_engine, 0)
-    assert [(c.object_id, c.seq) for c in changes] == [("a", 5), ("b", 6)] and cursor == 6
+    assert [(c.object_id, c.seq) for c in changes] == [("a", 5), ("b", 6)]
+    assert cursor == 6
 
 
 def test_cli_changes_resumes_from_the_last_cursor(fresh_db: str, fresh_engine: Engine,
@@ -212,7 +218,8 @@ def test_cli_changes_resumes_from_the_last_cursor(fresh_db: str, fresh_engine: E
         return [json.loads(line) for line in result.stdout.splitlines()]
 
     everything = lines("--format", "jsonl")
-    assert everything and {c["kind"] for c in everything} == {"code"}
+    assert everything
+    assert {c["kind"] for c in everything} == {"code"}
     first_two = lines("--limit", "2")
     rest = lines("--since", first_two[-1]["cursor"])
     assert first_two + rest == everything
@@ -236,4 +243,5 @@ def test_a_bounded_stamp_publishes_what_it_numbered(fresh_engine: Engine) -> Non
         page = read_changes(session, scope=None, after=0, first=10)
     assert [c.object_id for c in page.changes] == ["r0", "r1"]
     rest, cursor = _drain(fresh_engine, 2)
-    assert [c.object_id for c in rest] == ["r2", "r3", "r4"] and cursor == 5
+    assert [c.object_id for c in rest] == ["r2", "r3", "r4"]
+    assert cursor == 5

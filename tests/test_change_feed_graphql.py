@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
-from test_graphql_world import ApiWorld, api_world, issue_token, post
 
 from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.settings import Settings
+from tests.helpers.graphql_world import ApiWorld, api_world, issue_token, post
 
 QUERY = """query($after: String, $first: Int!, $kinds: [FeedKind!], $r: String) {
   changes(after: $after, first: $first, kinds: $kinds, regionCode: $r) {
@@ -87,8 +87,9 @@ def test_feed_never_leaves_the_scope(aw: ApiWorld, client: TestClient) -> None:
         assert cursors == sorted(set(cursors))  # ordered, no repeats across pages
         for change in got:
             region = change["regionCode"]
-            assert region and (region == world.objects[scope].community if len(scope) == 25
-                               else region.startswith(scope)), (scope, change)
+            assert region, (scope, change)
+            assert (region == world.objects[scope].community if len(scope) == 25
+                    else region.startswith(scope)), (scope, change)
 
     run()
 
@@ -97,7 +98,8 @@ def test_region_code_narrows_and_outside_is_not_found(aw: ApiWorld,
                                                       client: TestClient) -> None:
     a, b = aw.world.communities[0], aw.world.communities[-1]
     narrowed = _all(client, aw.tokens[f"scope:{a[:6]}"], 50, region=a)
-    assert narrowed and all(c["regionCode"].startswith(a) for c in narrowed)
+    assert narrowed
+    assert all(c["regionCode"].startswith(a) for c in narrowed)
     reply = post(client, aw.tokens[f"scope:{a[:6]}"], QUERY,
                  {"first": 5, "r": b[:6]} if b[:6] != a[:6] else {"first": 5, "r": "3305"})
     assert reply["errors"][0]["extensions"]["code"] == "NOT_FOUND"
@@ -105,5 +107,6 @@ def test_region_code_narrows_and_outside_is_not_found(aw: ApiWorld,
 
 def test_households_need_person_reader(aw: ApiWorld, client: TestClient) -> None:
     kinds = {c["kind"] for c in _all(client, aw.tokens["reader"], 100)}
-    assert "PERSON_HOUSE" not in kinds and "HOUSE" in kinds
+    assert "PERSON_HOUSE" not in kinds
+    assert "HOUSE" in kinds
     assert "PERSON_HOUSE" in {c["kind"] for c in _all(client, aw.tokens["scope:33"], 100)}

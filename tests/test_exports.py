@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
-from test_graphql_world import World, build_world
 from typer.testing import CliRunner
 
 from cimhouse.cli.main import app
@@ -20,6 +19,7 @@ from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.exports.export_layer import export_layer
 from cimhouse.scope import parse_scope, with_county_keys
 from cimhouse.settings import Settings
+from tests.helpers.graphql_world import World, build_world
 
 needs_ogrinfo = pytest.mark.skipif(shutil.which("ogrinfo") is None,
                                    reason="gdal-bin (ogrinfo) is installed by `make test`")
@@ -28,7 +28,7 @@ needs_ogrinfo = pytest.mark.skipif(shutil.which("ogrinfo") is None,
 @pytest.fixture(scope="module")
 def world_db(pg_cluster: EmbeddedCluster, template_db: str,
              test_settings: Settings) -> Iterator[tuple[Engine, World, str]]:
-    from conftest import clone_database
+    from tests.helpers.database import clone_database
 
     name = clone_database(pg_cluster, template_db, "export")
     engine = make_engine(test_settings, url=pg_cluster.url(name))
@@ -59,7 +59,7 @@ def _codes(world: World, kind: str, scope: str) -> set[str]:
 
 
 @needs_ogrinfo
-@pytest.mark.parametrize("layer,kind", [("houses", "house"), ("buildings", "building"),
+@pytest.mark.parametrize(("layer", "kind"), [("houses", "house"), ("buildings", "building"),
                                         ("estates", "estate")])
 def test_gpkg_and_geojson_read_by_gdal_hold_exactly_the_scope(
         world_db: tuple[Engine, World, str], tmp_path: Path, layer: str, kind: str) -> None:
@@ -104,7 +104,8 @@ def test_xlsx_has_chinese_headers_and_the_rows(world_db: tuple[Engine, World, st
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][:3] == ("房屋编码", "社区代码", "小区名称")
     assert "经度(CGCS2000)" in values[0]
-    assert {r[0] for r in values[1:]} == _codes(world, "house", scope) and rows == len(
+    assert {r[0] for r in values[1:]} == _codes(world, "house", scope)
+    assert rows == len(
         values) - 1
 
 
@@ -115,7 +116,8 @@ def test_csv_and_facilities_and_no_personal_data(world_db: tuple[Engine, World, 
     path = tmp_path / "f.csv"
     rows = _export(engine, scope, "facilities", "csv", path)
     lines = path.read_text("utf-8-sig").splitlines()
-    assert lines[0].startswith("id,category") and lines[0].endswith(",wkt")
+    assert lines[0].startswith("id,category")
+    assert lines[0].endswith(",wkt")
     assert rows == len(lines) - 1 > 0
     assert all(world.communities[0] in line for line in lines[1:])
     house_csv = tmp_path / "h.csv"
@@ -132,7 +134,8 @@ def test_other_county_gets_nothing_of_this_one(world_db: tuple[Engine, World, st
     path = tmp_path / "b.geojson"
     _export(engine, b[:6], "houses", "geojson", path)
     features = json.loads(path.read_text("utf-8"))["features"]
-    assert features and all(f["properties"]["region_code"].startswith(b[:6])
+    assert features
+    assert all(f["properties"]["region_code"].startswith(b[:6])
                             for f in features)
     assert not {f["properties"]["code"] for f in features} & _codes(world, "house", a[:6])
 

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 from sqlalchemy import Engine
-from test_graphql_world import World, build_world, issue_token
 
 from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.settings import Settings
+from tests.helpers.graphql_world import World, build_world, issue_token
 
 pytestmark = pytest.mark.skipif(shutil.which("ogrinfo") is None,
                                 reason="gdal-bin (ogrinfo) is installed by `make test`")
@@ -34,7 +34,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Settings
            ) -> Iterator[tuple[str, World, dict[str, str]]]:
-    from conftest import clone_database
+    from tests.helpers.database import clone_database
 
     name = clone_database(pg_cluster, template_db, "ogc")
     engine: Engine = make_engine(test_settings, url=pg_cluster.url(name))
@@ -90,7 +90,8 @@ def test_paging_follows_next_links(server: tuple[str, World, dict[str, str]]) ->
     whole = _codes(_ogrinfo(url, tokens["a"], "houses").stdout)
     paged = _ogrinfo(url, tokens["a"], "-oo", "PAGE_SIZE=2", "houses")
     assert paged.returncode == 0, paged.stderr
-    assert _codes(paged.stdout) == whole and len(whole) > 2
+    assert _codes(paged.stdout) == whole
+    assert len(whole) > 2
 
 
 def test_bbox_filters(server: tuple[str, World, dict[str, str]]) -> None:
@@ -108,7 +109,8 @@ def test_one_county_never_gets_the_other(server: tuple[str, World, dict[str, str
     assert a != b
     for layer, kind in (("houses", "house"), ("estates", "estate"), ("buildings", "building")):
         seen_by_b = _codes(_ogrinfo(url, tokens["b"], layer).stdout)
-        assert seen_by_b and not seen_by_b & {c for c, o in world.objects.items()
+        assert seen_by_b
+        assert not seen_by_b & {c for c, o in world.objects.items()
                                               if o.kind == kind and world.visible(c, a)}
     refused = _ogrinfo(url, None, "houses")
     assert refused.returncode != 0

@@ -78,7 +78,7 @@ class GeoJsonWriter:
 class CsvWriter:
     """UTF-8 with BOM (Excel opens it right), field names as header, geometry as WKT."""
 
-    def __init__(self, layer: Layer, path: Path, system: str) -> None:
+    def __init__(self, layer: Layer, path: Path, system: str) -> None:  # noqa: ARG002 (one signature for every writer; WKT names no CRS)
         self.out: IO[str] = path.open("w", encoding="utf-8-sig", newline="")
         self.csv = csv.writer(self.out)
         self.csv.writerow([c.name for c in layer.columns] + ["wkt"])
