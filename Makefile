@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 CIM := $(VENV)/bin/cimhouse
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 POSTGIS := /usr/share/postgresql/15/extension/postgis.control
+# GDAL's command-line tools: the export tests read the files with ogrinfo (a real reader).
+OGRINFO := /usr/bin/ogrinfo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_HOUSES ?= 2000
@@ -18,6 +20,11 @@ $(POSTGIS):
 	$(SUDO) apt-get update -qq
 	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		postgresql-15-postgis-3 >/dev/null
+
+$(OGRINFO):
+	$(SUDO) apt-get update -qq
+	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		gdal-bin >/dev/null
 
 # Citus 13.0.5 from the vendored source (no registry ships it for PostgreSQL 15; production
 # installs use Citus's own packages). Built only when the installed extension is missing or another
@@ -64,12 +71,12 @@ demo: install
 	DEMO_HOUSES=$(DEMO_HOUSES) DEMO_PORT=$(PORT) scripts/demo-data.sh
 	$(CIM) serve --host $(HOST) --port $(PORT) --dev
 
-test: install
+test: install $(OGRINFO)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The whole suite on a local Citus cluster (coordinator + 2 workers, distributed tables),
 # started and stopped by the test fixtures (tests/conftest.py).
-test-citus: install citus
+test-citus: install citus $(OGRINFO)
 	CIMHOUSE_TEST_CITUS=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -80,6 +80,7 @@ def test_updated_file_updates_with_history(session: Session, tmp_path: Path) -> 
     assert str(house.area_m2) == "90.10"
     assert house.version == 2
     log = session.scalars(select(ChangeLog).where(ChangeLog.object_kind == "house",
+                                                  ChangeLog.operation == "update",
                                                   ChangeLog.object_id == str(house.id))).one()
     assert log.previous is not None
     assert log.current is not None

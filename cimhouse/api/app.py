@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cimhouse.api.hardening import RequestHardening
+from cimhouse.api.ogc import ogc_router
 from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine
@@ -116,6 +117,8 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
     app.add_middleware(CompiledFastPath, reads=router.reads, engine=db, settings=settings,
                        connections=fast_connections, enabled=router.compiled)
     app.add_middleware(RequestHardening)  # body size cap, nosniff, no-store
+
+    app.include_router(ogc_router(db), prefix="/ogc")  # OGC API Features, token-scoped
 
     @app.get("/graphql/stats")
     def graphql_stats() -> dict[str, object]:

@@ -18,6 +18,7 @@ from cimhouse.graphql.built_queries import BuiltQuery
 from cimhouse.graphql.code_mutations import CodeMutation
 from cimhouse.graphql.codes import CodeQuery
 from cimhouse.graphql.facilities import FacilityQuery
+from cimhouse.graphql.feed import FeedQuery
 from cimhouse.graphql.gap_projects import GapProjectQuery
 from cimhouse.graphql.node import NodeQuery
 from cimhouse.graphql.operations import OperationsQuery
@@ -42,7 +43,7 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 def query_types() -> tuple[type[Any], ...]:
     return (NodeQuery, RegionQuery, BuiltQuery, CodeQuery, PeopleQuery, FacilityQuery,
             StatisticsQuery, OperationsQuery, ServicesQuery, SearchQuery, ProgrammeQuery,
-            GapProjectQuery)
+            GapProjectQuery, FeedQuery)
 
 
 def mutation_types() -> tuple[type[Any], ...]:

@@ -21,12 +21,19 @@ from cimhouse.schema.programme import (
     ServiceIndexSurvey,
 )
 from cimhouse.schema.region import Region
-from cimhouse.schema.registry import ChangeLog, CodeCounter, CodeLineage, CodeRegistry
+from cimhouse.schema.registry import (
+    ChangeFeedMark,
+    ChangeLog,
+    CodeCounter,
+    CodeLineage,
+    CodeRegistry,
+)
 
 metadata = Base.metadata
 
 __all__ = [
-    "NAMING_CONVENTION", "SRID", "ApiPrincipal", "AuditLog", "Base", "Building", "ChangeLog",
+    "NAMING_CONVENTION", "SRID", "ApiPrincipal", "AuditLog", "Base", "Building", "ChangeFeedMark",
+    "ChangeLog",
     "CodeCounter", "CodeLineage", "CodeRegistry", "Estate", "Facility", "FutureProject",
     "FutureProjectEstate", "FutureProjectRegion", "GapProject", "House", "Household",
     "HouseholdMember", "ImportRun", "Job", "Person", "PersonHouse", "Region",

@@ -12,9 +12,11 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -65,6 +67,9 @@ class CodeLineage(Base):
         CheckConstraint(check_in("event", LineageEvent), name="event"),
         Index("ix_code_lineage_parent_code", "parent_code"),
         Index("ix_code_lineage_child_code", "child_code"),
+        Index("ix_code_lineage_seq", "seq"),
+        Index("ix_code_lineage_unfed", "county", "recorded_at", "id",
+              postgresql_where=text("seq IS NULL")),
     )
 
     county: Mapped[County]
@@ -77,6 +82,10 @@ class CodeLineage(Base):
     actor: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[int | None] = mapped_column(BigInteger)
     note: Mapped[str | None] = mapped_column(Text)
+    # The change feed (cimhouse.feed, migration 0017): position and scope, set after commit.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    feed_region: Mapped[str | None] = mapped_column(String(12))
+    feed_estate: Mapped[str | None] = mapped_column(String(25))
 
 
 class ChangeLog(Base):
@@ -90,6 +99,9 @@ class ChangeLog(Base):
     __table_args__ = (
         CheckConstraint("operation IN ('insert', 'update', 'delete')", name="operation"),
         Index("ix_change_log_county_object", "county", "object_kind", "object_id"),
+        Index("ix_change_log_seq", "seq"),
+        Index("ix_change_log_unfed", "county", "changed_at", "id",
+              postgresql_where=text("seq IS NULL")),
     )
 
     county: Mapped[County]
@@ -102,3 +114,21 @@ class ChangeLog(Base):
     source: Mapped[str | None] = mapped_column(Text)
     previous: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     current: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The change feed (cimhouse.feed, migration 0017): position and scope, set after commit.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    feed_region: Mapped[str | None] = mapped_column(String(12))
+    feed_estate: Mapped[str | None] = mapped_column(String(25))
+
+
+class ChangeFeedMark(Base):
+    """One row: every feed position up to ``last_seq`` is committed on every node.
+
+    Written by the stamper only after the rows it numbered committed, so a reader that stops
+    at the mark never skips a row that becomes visible later (docs/feed.md)."""
+
+    __tablename__ = "change_feed_mark"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    stamped_at: Mapped[Created]

@@ -133,7 +133,7 @@ def import_facilities(session: Session, path: Path, *, source: str | None = None
     session.execute(text("DELETE FROM stage_facility WHERE reason IS NOT NULL"))
     result.matched_by = dict(Counter(session.scalars(text(
         "SELECT matched_by FROM stage_facility ORDER BY line")).all()))
-    _apply(session, result, source)
+    _apply(session, result, source, actor)
 
     if report_path is not None and result.rejected:
         result.report_path = write_rejects(report_path, result.rejected)
@@ -145,23 +145,46 @@ def import_facilities(session: Session, path: Path, *, source: str | None = None
     return result
 
 
-def _apply(session: Session, result: FacilityImportResult, source: str) -> None:
+def _apply(session: Session, result: FacilityImportResult, source: str, actor: str) -> None:
     new_values = {"estate_id": "CASE WHEN s.estate_county = f.county THEN s.estate_id END"}
     changed = " OR ".join(
         f"f.{c} IS DISTINCT FROM {new_values.get(c, 's.' + c)}" if c != "geom" else
         "NOT (f.geom IS NOT DISTINCT FROM s.geom OR ST_OrderingEquals(f.geom, s.geom))"
         for c in UPDATABLE)
     assignments = ", ".join(f"{c} = {new_values.get(c, 's.' + c)}" for c in UPDATABLE)
+    # History for the change feed: the logged columns before and after (geometry as WKT).
+    logged = [c for c in UPDATABLE if c not in ("geom", "attributes")]
+    before = ", ".join(f"'{c}', f.{c}" for c in logged)
+    after = ", ".join(f"'{c}', {new_values.get(c, 's.' + c)}" for c in logged)
+    session.execute(text(f"""
+        WITH c AS MATERIALIZED (
+            SELECT f.county, f.id, jsonb_build_object({before}) AS prev,
+                   jsonb_build_object({after}) AS cur
+            FROM facility f JOIN stage_facility s
+                 ON f.county = s.facility_county AND f.id = s.facility_id
+            WHERE {changed})
+        INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
+                                previous, current)
+        SELECT county, 'facility', id::text, 'update', :actor, :source, prev, cur
+        FROM c ORDER BY id"""), {"actor": actor, "source": source})
     result.updated = execute_count(session, text(f"""
         UPDATE facility f SET {assignments}, updated_at = now()
         FROM stage_facility s
         WHERE f.county = s.facility_county AND f.id = s.facility_id AND ({changed})"""))
     result.added = execute_count(session, text("""
-        INSERT INTO facility (county, category, subtype, name, geom, capacity, region_code,
-                              estate_id, address, status, source, external_id, attributes)
-        SELECT left(s.region_code, 6), s.category, s.subtype, s.name, s.geom, s.capacity,
-               s.region_code, CASE WHEN s.estate_county = left(s.region_code, 6)
-                                   THEN s.estate_id END,
-               s.address, s.status, :source, s.external_id, s.attributes
-        FROM stage_facility s WHERE s.facility_id IS NULL ORDER BY s.line"""),
-        {"source": source})
+        WITH added AS (
+            INSERT INTO facility (county, category, subtype, name, geom, capacity, region_code,
+                                  estate_id, address, status, source, external_id, attributes)
+            SELECT left(s.region_code, 6), s.category, s.subtype, s.name, s.geom, s.capacity,
+                   s.region_code, CASE WHEN s.estate_county = left(s.region_code, 6)
+                                       THEN s.estate_id END,
+                   s.address, s.status, :source, s.external_id, s.attributes
+            FROM stage_facility s WHERE s.facility_id IS NULL ORDER BY s.line
+            RETURNING county, id, name, category, subtype, status, region_code)
+        INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
+                                previous, current)
+        SELECT county, 'facility', id::text, 'insert', :actor, :source, NULL,
+               jsonb_build_object('name', name, 'category', category, 'subtype', subtype,
+                                  'status', status, 'region_code', region_code)
+        FROM added"""),
+        {"source": source, "actor": actor})

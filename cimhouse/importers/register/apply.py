@@ -105,10 +105,18 @@ def _estates(session: Session, params: dict[str, object]) -> int:
         WHERE m.county = s.county AND m.region_code = s.region_code
           AND m.estate_name = s.estate_name AND s.estate_id IS NULL"""
     _run(session, match)
+    # New objects are logged as inserts (the change feed shows them); counted by the log.
     added = _run(session, """
-        INSERT INTO estate (county, name, region_code, kind, status, source)
-        SELECT county, estate_name, region_code, estate_kind, 'in_use', :src
-        FROM stage_estate WHERE estate_id IS NULL""", params)
+        WITH added AS (
+            INSERT INTO estate (county, name, region_code, kind, status, source)
+            SELECT county, estate_name, region_code, estate_kind, 'in_use', :src
+            FROM stage_estate WHERE estate_id IS NULL
+            RETURNING county, id, name, region_code)
+        INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
+                                previous, current)
+        SELECT county, 'estate', id::text, 'insert', :actor, :src, NULL,
+               jsonb_build_object('name', name, 'region_code', region_code)
+        FROM added""", params)
     if added:
         _run(session, match)
     return added
@@ -131,11 +139,19 @@ def _buildings(session: Session, params: dict[str, object]) -> int:
           AND s.building_id IS NULL"""
     _run(session, match)
     added = _run(session, """
-        INSERT INTO building (county, estate_id, region_code, building_label, address_norm,
-                              status, source)
-        SELECT county, estate_id, region_code, building_label || '幢', building_norm,
-               'in_use', :src
-        FROM stage_building WHERE building_id IS NULL""", params)
+        WITH added AS (
+            INSERT INTO building (county, estate_id, region_code, building_label, address_norm,
+                                  status, source)
+            SELECT county, estate_id, region_code, building_label || '幢', building_norm,
+                   'in_use', :src
+            FROM stage_building WHERE building_id IS NULL
+            RETURNING county, id, building_label, address_norm, region_code)
+        INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
+                                previous, current)
+        SELECT county, 'building', id::text, 'insert', :actor, :src, NULL,
+               jsonb_build_object('building_label', building_label,
+                                  'address_norm', address_norm, 'region_code', region_code)
+        FROM added""", params)
     if added:
         _run(session, match)
     _run(session, """
@@ -192,6 +208,12 @@ def _houses(session: Session, params: dict[str, object]) -> tuple[int, int]:
                CASE WHEN s.area_m2 IS NULL THEN NULL ELSE 'register' END, 'in_use', :src
         FROM stage_house s WHERE s.is_new
         ORDER BY s.county, s.building_id""", params)
+    _run(session, """
+        INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
+                                previous, current)
+        SELECT county, 'house', house_id::text, 'insert', :actor, :src, NULL,
+               jsonb_build_object('address_norm', house_norm, 'region_code', region_code)
+        FROM stage_house WHERE is_new""", params)
     return added, updated
 
 
@@ -280,16 +302,24 @@ def _relations(session: Session, params: dict[str, object]) -> tuple[int, int]:
                jsonb_build_object('attributes', current)
         FROM changed""", params)
     added = _run(session, """
-        INSERT INTO person_house (county, person_id, house_id, relation, source,
-                                  import_run_id, attributes)
-        SELECT s.county, s.person_id, s.house_id, s.relation, :src, :run, s.extra
-        FROM stage_relation s
-        LEFT JOIN person_house ph  -- an anti-join: Citus refuses NOT EXISTS on a local table
-               ON ph.county = s.county AND ph.house_id = s.house_id
-              AND ph.person_id = s.person_id AND ph.relation = s.relation
-              AND ph.valid_to IS NULL
-        WHERE ph.id IS NULL
-        ORDER BY s.county, s.house_id""", params)  # index order: fewer page visits
+        WITH added AS (
+            INSERT INTO person_house (county, person_id, house_id, relation, source,
+                                      import_run_id, attributes)
+            SELECT s.county, s.person_id, s.house_id, s.relation, :src, :run, s.extra
+            FROM stage_relation s
+            LEFT JOIN person_house ph  -- an anti-join: Citus refuses NOT EXISTS on a local table
+                   ON ph.county = s.county AND ph.house_id = s.house_id
+                  AND ph.person_id = s.person_id AND ph.relation = s.relation
+                  AND ph.valid_to IS NULL
+            WHERE ph.id IS NULL
+            ORDER BY s.county, s.house_id  -- index order: fewer page visits
+            RETURNING county, id, person_id, house_id, relation)
+        INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
+                                previous, current)
+        SELECT county, 'person_house', id::text, 'insert', :actor, :src, NULL,
+               jsonb_build_object('person_id', person_id, 'house_id', house_id,
+                                  'relation', relation)
+        FROM added""", params)
     return added, updated
 
 

@@ -1,0 +1,38 @@
+"""``cimhouse export``: one layer of one scope to GeoJSON, GeoPackage, CSV or XLSX."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cimhouse.cli.common import console, engine, handle_errors
+from cimhouse.db import session_scope
+from cimhouse.exports.export_layer import export_layer
+from cimhouse.exports.layers import LAYERS
+from cimhouse.exports.writers import FORMATS
+from cimhouse.scope import parse_scope, with_county_keys
+
+
+@handle_errors
+def export(
+    scope: str = typer.Option(..., "--scope", help="Region code (2/4/6/9/12 digits) or "
+                              "estate code: only what lies in it is written."),
+    layer: str = typer.Option(..., "--layer", help=f"One of {', '.join(LAYERS)}."),
+    fmt: str = typer.Option(..., "--format", help=f"One of {', '.join(FORMATS)}."),
+    out: Path = typer.Option(..., "--out", help="The file to write (replaced if it exists)."),
+    crs: str = typer.Option("CGCS2000", "--crs", help="Output coordinates: CGCS2000 "
+                            "(EPSG:4490), WGS84 or GCJ02."),
+) -> None:
+    """Write a layer (no personal data) of a scope, streaming; XLSX has Chinese headers.
+
+    Example: cimhouse export --scope 330402 --layer houses --format gpkg --out nanhu.gpkg
+    """
+    with session_scope(engine()) as session:
+        parsed = with_county_keys(session, parse_scope(scope))
+        result = export_layer(session, scope=parsed, layer=layer, fmt=fmt, path=out, crs=crs)
+    console.print(f"{result.rows} {result.layer} written to {result.path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)

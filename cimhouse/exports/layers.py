@@ -1,0 +1,107 @@
+"""The exported layers: columns with their Chinese headers, and the scoped SQL that reads them.
+
+Every layer is one SELECT filtered by :func:`cimhouse.scope.scope_filter` in SQL; the geometry
+leaves PostgreSQL as WKB in storage CRS (EPSG:4490) and is converted by :mod:`cimhouse.crs`.
+No layer carries personal data (persons are not a layer; houses hold no names or numbers).
+
+Example::
+
+    >>> [c.header for c in LAYERS["houses"].columns][:3]
+    ['房屋编码', '社区代码', '小区名称']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
+
+from cimhouse.schema import Building, Estate, Facility, House
+from cimhouse.scope import Scope, scope_filter
+
+Rows = Select[*tuple[Any, ...]]  # a SELECT of any number of columns
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # field name in GeoJSON, GeoPackage and CSV
+    header: str  # the Chinese header of XLSX
+    kind: str  # text, integer or real (the GeoPackage column type)
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    title: str
+    columns: tuple[Column, ...]
+    geometry_type: str  # GeoPackage geometry type name
+
+    def select(self, scope: Scope | None) -> Rows:
+        return _SELECTS[self.name](scope)
+
+
+def _c(name: str, header: str, kind: str = "text") -> Column:
+    return Column(name, header, kind)
+
+
+LAYERS = {
+    "estates": Layer("estates", "小区", (
+        _c("code", "小区编码"), _c("name", "小区名称"), _c("region_code", "社区代码"),
+        _c("kind", "小区类型"), _c("status", "状态"), _c("address", "地址")), "MULTIPOLYGON"),
+    "buildings": Layer("buildings", "楼栋", (
+        _c("code", "楼栋编码"), _c("estate_code", "小区编码"), _c("region_code", "社区代码"),
+        _c("building_label", "楼栋号"), _c("address", "地址"),
+        _c("floors_above", "地上层数", "integer"), _c("height_m", "高度(米)", "real"),
+        _c("use", "用途"), _c("status", "状态")), "MULTIPOLYGON"),
+    "houses": Layer("houses", "房屋", (
+        _c("code", "房屋编码"), _c("region_code", "社区代码"), _c("estate_name", "小区名称"),
+        _c("building_label", "楼栋号"), _c("unit_label", "单元"),
+        _c("floor_number", "楼层", "integer"), _c("room_label", "室号"),
+        _c("area_m2", "面积(平方米)", "real"), _c("use", "用途"), _c("status", "状态"),
+        _c("address", "地址")), "POINT"),
+    "facilities": Layer("facilities", "公共服务设施", (
+        _c("id", "设施编号", "integer"), _c("category", "类别"), _c("subtype", "子类"),
+        _c("name", "名称"), _c("capacity", "容量", "integer"), _c("status", "状态"),
+        _c("region_code", "社区代码"), _c("address", "地址")), "POINT"),
+}
+
+
+def _estates(scope: Scope | None) -> Rows:
+    return select(Estate.code, Estate.name, Estate.region_code, Estate.kind, Estate.status,
+                  Estate.address, func.ST_AsBinary(Estate.boundary)).where(
+        scope_filter(Estate, scope)).order_by(Estate.county, Estate.id)
+
+
+def _buildings(scope: Scope | None) -> Rows:
+    est = aliased(Estate)
+    return select(Building.code, est.code, Building.region_code, Building.building_label,
+                  Building.address_norm, Building.floors_above, Building.height_m,
+                  Building.use, Building.status, func.ST_AsBinary(Building.footprint)
+                  ).outerjoin(est, (est.county == Building.county)
+                              & (est.id == Building.estate_id)).where(
+        scope_filter(Building, scope)).order_by(Building.county, Building.id)
+
+
+def _houses(scope: Scope | None) -> Rows:
+    bld, est = aliased(Building), aliased(Estate)
+    query: Rows = select(
+        House.code, House.region_code, est.name, bld.building_label, House.unit_label,
+        House.floor_number, House.room_label, House.area_m2, House.use, House.status,
+        House.address_norm, func.ST_AsBinary(House.location)
+    ).join(bld, (bld.county == House.county) & (bld.id == House.building_id)
+           ).outerjoin(est, (est.county == bld.county) & (est.id == bld.estate_id)).where(
+        scope_filter(House, scope)).order_by(House.county, House.id)
+    return query
+
+
+def _facilities(scope: Scope | None) -> Rows:
+    return select(Facility.id, Facility.category, Facility.subtype, Facility.name,
+                  Facility.capacity, Facility.status, Facility.region_code, Facility.address,
+                  func.ST_AsBinary(Facility.geom)).where(
+        scope_filter(Facility, scope)).order_by(Facility.county, Facility.id)
+
+
+_SELECTS = {"estates": _estates, "buildings": _buildings, "houses": _houses,
+            "facilities": _facilities}
