@@ -43,11 +43,13 @@ from graphql import (
     specified_rules,
 )
 from graphql.execution.values import get_variable_values
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import NotSupportedError
 from sqlalchemy.orm import Session
 from strawberry.schema.schema import validate_document
 
 from cimhouse.auth.principal import Principal
+from cimhouse.db.distribute import citus_version
 from cimhouse.graphql.compiled import people as _people  # registers Person types
 from cimhouse.graphql.compiled.compiler import Binder, Compiler, Env, Fallback, NotCompilable
 from cimhouse.graphql.compiled.reveal import reveal
@@ -134,6 +136,7 @@ class CompiledReads:
         self.stats = Stats()
         self._plans: OrderedDict[Hashable, list[Plan]] = OrderedDict()
         self._lock = threading.Lock()
+        self._citus: dict[str, bool] = {}  # per database URL: does it run Citus?
 
     def document(self, query: str | None, operation_name: str | None) -> Prepared | None:
         if not query:
@@ -194,14 +197,37 @@ class CompiledReads:
                 self._plans.popitem(last=False)
         return plan
 
-    def run(self, bound: Bound, session: Session, timeout_ms: int) -> str:
-        """Run the statement (and the audit of revealed numbers), commit, return data JSON."""
+    def run(self, bound: Bound, session: Session, timeout_ms: int) -> str | None:
+        """Run the statement (and the audit of revealed numbers), commit, return data JSON.
+
+        None when Citus refuses to plan the statement (nested lateral pages over shards of
+        several counties, for instance): a counted fallback, the resolver path answers.
+        There the statement runs in a savepoint, so that the refusal (raised by the planner,
+        before anything ran) leaves the request's transaction usable.
+        """
         conn = session.connection()
         conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"),
                      {"ms": str(max(1, timeout_ms))})
-        data = str(conn.exec_driver_sql(bound.plan.sql, bound.params).scalar_one())
+        if not self._on_citus(conn):
+            data = str(conn.exec_driver_sql(bound.plan.sql, bound.params).scalar_one())
+        else:
+            try:
+                with conn.begin_nested():
+                    data = str(conn.exec_driver_sql(bound.plan.sql, bound.params).scalar_one())
+            except NotSupportedError as exc:
+                with self._lock:
+                    self.stats.compiled -= 1
+                self.fallback("citus: " + str(exc.orig).splitlines()[0])
+                return None
         if bound.plan.reveals_pii:
             data = reveal(data, bound.env, session)  # commits the audit rows first
         else:
             session.commit()
         return data
+
+    def _on_citus(self, conn: Connection) -> bool:
+        key = conn.engine.url.render_as_string()
+        known = self._citus.get(key)
+        if known is None:
+            known = self._citus[key] = citus_version(conn) is not None
+        return known
