@@ -138,22 +138,22 @@ def find_existing(session: Session, *, source: str, metric_srid: int) -> int:
         UPDATE stage_facility s SET facility_county = hit.county, facility_id = hit.id
         FROM hit WHERE hit.line = s.line"""), params)
     conflicts = execute_count(session, text("""
-        WITH clash AS (
-            SELECT DISTINCT ON (s.line) s.line, f.county, f.name, f.region_code
-            FROM stage_facility s
-            JOIN facility f ON f.source = :source AND f.external_id = s.external_id
-                           AND f.county <> left(s.region_code, 6)
-            WHERE s.reason IS NULL AND s.external_id IS NOT NULL AND s.facility_id IS NULL
-            ORDER BY s.line, f.id)
-        UPDATE stage_facility s SET reason = format(
+        WITH clash AS (  -- the reason built here: Citus refuses format() in the SET list
+            SELECT DISTINCT ON (s.line) s.line, format(
             '来源 %s 的编号 %s 已属于县（区）%s 的设施“%s”（%s），本行位于 %s；设施不会跨县，'
             '未作更新。若本文件来自另一数据来源，请用 --source 区分 / source %s external id '
             '%s already names facility "%s" in county %s (%s) and this row lies in %s; a '
             'facility never changes county, so nothing was updated. If this file comes from '
             'another data owner, import it with its own --source',
-            :source, s.external_id, clash.county, clash.name, clash.region_code,
-            s.region_code, :source, s.external_id, clash.name, clash.county,
-            clash.region_code, s.region_code)
+            :source, s.external_id, f.county, f.name, f.region_code,
+            s.region_code, :source, s.external_id, f.name, f.county,
+            f.region_code, s.region_code) AS reason
+            FROM stage_facility s
+            JOIN facility f ON f.source = :source AND f.external_id = s.external_id
+                           AND f.county <> left(s.region_code, 6)
+            WHERE s.reason IS NULL AND s.external_id IS NOT NULL AND s.facility_id IS NULL
+            ORDER BY s.line, f.id)
+        UPDATE stage_facility s SET reason = clash.reason
         FROM clash WHERE clash.line = s.line"""), params)
     # Without an external id: same name and category at the same place (or, without a
     # location, in the same community at the same address). Same-county hits come first;
@@ -161,7 +161,12 @@ def find_existing(session: Session, *, source: str, metric_srid: int) -> int:
     same_county = session.scalars(text("""
         WITH hit AS (  -- DISTINCT ON over a join: Citus cannot push a LATERAL ... LIMIT down
             SELECT DISTINCT ON (s.line) s.line, f.county, f.id, f.name, f.region_code,
-                   f.county = left(s.region_code, 6) AS same_county
+                   f.county = left(s.region_code, 6) AS same_county, format(
+                '同名同类设施“%s”已在县（区）%s（%s）同一位置，本行位于 %s；设施不会跨县，'
+                '未作更新 / facility "%s" of this category already exists at this place in '
+                'county %s (%s) and this row lies in %s; a facility never changes county, '
+                'so nothing was updated', f.name, f.county, f.region_code,
+                s.region_code, f.name, f.county, f.region_code, s.region_code) AS clash
             FROM stage_facility s
             JOIN facility f ON f.name = s.name AND f.category = s.category
                   AND (f.source IS NOT DISTINCT FROM :source OR f.external_id IS NULL)
@@ -177,11 +182,6 @@ def find_existing(session: Session, *, source: str, metric_srid: int) -> int:
         UPDATE stage_facility s
         SET facility_county = CASE WHEN hit.same_county THEN hit.county END,
             facility_id = CASE WHEN hit.same_county THEN hit.id END,
-            reason = CASE WHEN NOT hit.same_county THEN format(
-                '同名同类设施“%s”已在县（区）%s（%s）同一位置，本行位于 %s；设施不会跨县，'
-                '未作更新 / facility "%s" of this category already exists at this place in '
-                'county %s (%s) and this row lies in %s; a facility never changes county, '
-                'so nothing was updated', hit.name, hit.county, hit.region_code,
-                s.region_code, hit.name, hit.county, hit.region_code, s.region_code) END
+            reason = CASE WHEN NOT hit.same_county THEN hit.clash END
         FROM hit WHERE hit.line = s.line RETURNING hit.same_county"""), params).all()
     return conflicts + same_county.count(False)
