@@ -43,7 +43,7 @@ from graphql import (
     specified_rules,
 )
 from graphql.execution.values import get_variable_values
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.exc import NotSupportedError
 from sqlalchemy.orm import Session
 from strawberry.schema.schema import validate_document
@@ -201,33 +201,36 @@ class CompiledReads:
         """Run the statement (and the audit of revealed numbers), commit, return data JSON.
 
         None when Citus refuses to plan the statement (nested lateral pages over shards of
-        several counties, for instance): a counted fallback, the resolver path answers.
-        There the statement runs in a savepoint, so that the refusal (raised by the planner,
-        before anything ran) leaves the request's transaction usable.
+        several counties, for instance): a counted fallback, the resolver path answers in a
+        new transaction (the refusal comes from the planner, before anything ran; Citus
+        cannot roll back to a savepoint after it, so the transaction is rolled back).
         """
         conn = session.connection()
         conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"),
                      {"ms": str(max(1, timeout_ms))})
-        if not self._on_citus(conn):
+        try:
             data = str(conn.exec_driver_sql(bound.plan.sql, bound.params).scalar_one())
-        else:
-            try:
-                with conn.begin_nested():
-                    data = str(conn.exec_driver_sql(bound.plan.sql, bound.params).scalar_one())
-            except NotSupportedError as exc:
-                with self._lock:
-                    self.stats.compiled -= 1
-                self.fallback("citus: " + str(exc.orig).splitlines()[0])
-                return None
+        except NotSupportedError as exc:
+            if not self._on_citus(session):
+                raise
+            with self._lock:
+                self.stats.compiled -= 1
+            self.fallback("citus: " + str(exc.orig).splitlines()[0])
+            return None
         if bound.plan.reveals_pii:
             data = reveal(data, bound.env, session)  # commits the audit rows first
         else:
             session.commit()
         return data
 
-    def _on_citus(self, conn: Connection) -> bool:
-        key = conn.engine.url.render_as_string()
+    def _on_citus(self, session: Session) -> bool:
+        """Whether the session's database runs Citus (looked up once per URL, after a
+        rollback of the failed transaction)."""
+        session.rollback()
+        bind = session.get_bind()
+        key = bind.engine.url.render_as_string()
         known = self._citus.get(key)
         if known is None:
-            known = self._citus[key] = citus_version(conn) is not None
+            known = self._citus[key] = citus_version(session.connection()) is not None
+            session.rollback()
         return known
