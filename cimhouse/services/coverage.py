@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cimhouse.schema import Facility
+from cimhouse.schema import Estate, Facility
 from cimhouse.scope import Scope
 from cimhouse.services.policy import ServicePolicy
 from cimhouse.services.sql import (
@@ -75,6 +75,19 @@ def facility_scope_sql(visible: Scope | None, alias: str = "f") -> str:
     return scope_sql(Facility, visible).replace("facility.", f"{alias}.")
 
 
+def shown_facilities_sql(visible: Scope | None) -> tuple[str, str]:
+    """(join, predicate) that mark the facilities inside ``visible``, for a select list.
+
+    An estate scope is a LEFT JOIN to the facility's estate instead of the correlated
+    EXISTS of :func:`facility_scope_sql`: Citus cannot plan that subquery in the select
+    list of a CTE. The join is on ``county`` (co-located, one shard).
+    """
+    if visible is None or not visible.is_estate:
+        return "", facility_scope_sql(visible)
+    join = "LEFT JOIN estate fe ON fe.county = f.county AND fe.id = f.estate_id"
+    return join, f"COALESCE({scope_sql(Estate, visible).replace('estate.', 'fe.')}, false)"
+
+
 def coverage_sql(scope: Scope | None, policy: ServicePolicy, *,
                  visible: Scope | None = None) -> tuple[str, dict[str, object]]:
     """Statement body (no trailing ORDER BY) of estate x category coverage rows.
@@ -85,28 +98,37 @@ def coverage_sql(scope: Scope | None, policy: ServicePolicy, *,
     outside ``visible`` (default: ``scope``), and ``within_radius`` counts only facilities
     inside ``visible``; ``distance_m`` always considers every facility.
     """
-    shown = facility_scope_sql(scope if visible is None else visible)
+    shown_join, shown = shown_facilities_sql(scope if visible is None else visible)
     values, params = categories_sql(policy)
-    live = "f.category = c.category AND f.status = 'in_use' AND f.geom IS NOT NULL"
+    live = "f.category = c.category"
     metric_geom = "ST_Transform(f.geom, CAST(:metric_srid AS integer))"
+    # Facilities in use as a NOT MATERIALIZED CTE: PostgreSQL inlines it into each lateral
+    # probe (the KNN and box searches stay on the GiST index); Citus cannot push a probe
+    # with LIMIT down to the shards of another county, so its planner falls back to the
+    # CTE as an intermediate result (all facilities in use, a small table) and runs the
+    # probes on the coordinator.
     body = f"""
-        WITH pts AS MATERIALIZED ({estate_points_sql(scope)})
+        WITH pts AS MATERIALIZED ({estate_points_sql(scope)}),
+        fac AS NOT MATERIALIZED (
+            SELECT f.id, f.category, f.geom, f.name, ({shown}) AS shown
+            FROM facility f {shown_join}
+            WHERE f.status = 'in_use' AND f.geom IS NOT NULL)
         SELECT s.county, s.id AS estate_id, s.code AS estate_code, s.name AS estate_name,
                s.region_code, c.category, c.radius, near.name AS facility_name,
                near.distance_m, COALESCE(inside.n, 0) AS within_radius
         FROM pts s CROSS JOIN {values}
         LEFT JOIN LATERAL (
-            SELECT ST_Distance({metric_geom}, s.pm) AS d FROM facility f
+            SELECT ST_Distance({metric_geom}, s.pm) AS d FROM fac f
             WHERE {live} ORDER BY f.geom <-> s.pt LIMIT 1) knn ON true
         LEFT JOIN LATERAL (
-            SELECT CASE WHEN {shown} THEN f.name END AS name,
-                   ST_Distance({metric_geom}, s.pm) AS distance_m FROM facility f
+            SELECT CASE WHEN f.shown THEN f.name END AS name,
+                   ST_Distance({metric_geom}, s.pm) AS distance_m FROM fac f
             WHERE {live} AND f.geom && {expand_box_sql('s.pt', 'knn.d')}
             ORDER BY 2, f.id LIMIT 1) near ON knn.d IS NOT NULL
         LEFT JOIN LATERAL (
-            SELECT count(*) AS n FROM facility f
+            SELECT count(*) AS n FROM fac f
             WHERE near.distance_m <= c.radius  -- a one-time filter: no probe when uncovered
-              AND {live} AND ({shown})
+              AND {live} AND f.shown
               AND f.geom && {expand_box_sql('s.pt', 'c.radius')}
               AND ST_DWithin({metric_geom}, s.pm, c.radius)) inside ON true
         WHERE s.pt IS NOT NULL

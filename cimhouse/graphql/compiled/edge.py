@@ -135,6 +135,8 @@ class CompiledRouter(GraphQLRouter[RequestContext, None]):
             log.warning("compiled query failed: %s", type(exc).__name__)
             error = safe_error(GraphQLError("failed", original_error=exc))
             return ExecutionResult(data=None, errors=[error])
+        if body is None:  # Citus could not plan it: counted fallback to the resolvers
+            return None
         result = CompiledResult(data=None, errors=None)
         result.body = body
         return result

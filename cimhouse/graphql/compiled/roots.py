@@ -140,8 +140,9 @@ def connection(c: Compiler, fd: GraphQLField, nodes: list[FieldNode], table: str
             pairs.append((key, _edges(c, conn_type, sub, cursor(q), q, limit, joins)))
         else:
             raise NotCompilable(f"{conn_type.name}.{name}")
-    # GROUP BY (): exactly one row, also when only totalCount or constants are selected
-    return f"(SELECT {object_sql(pairs)} FROM ({page}) {q} {' '.join(joins)} GROUP BY ())"
+    # HAVING true: one group, so exactly one row, also when only totalCount or constants are
+    # selected (the same as GROUP BY (), which Citus refuses as a grouping set)
+    return f"(SELECT {object_sql(pairs)} FROM ({page}) {q} {' '.join(joins)} HAVING true)"
 
 
 def _page_info(c: Compiler, conn_type: GraphQLObjectType, nodes: list[FieldNode],

@@ -44,10 +44,12 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 from sqlalchemy import text
+from sqlalchemy.exc import NotSupportedError
 from sqlalchemy.orm import Session
 from strawberry.schema.schema import validate_document
 
 from cimhouse.auth.principal import Principal
+from cimhouse.db.distribute import citus_version
 from cimhouse.graphql.compiled import people as _people  # registers Person types
 from cimhouse.graphql.compiled.compiler import Binder, Compiler, Env, Fallback, NotCompilable
 from cimhouse.graphql.compiled.cost import estimate_cost
@@ -135,6 +137,7 @@ class CompiledReads:
         self.stats = Stats()
         self._plans: OrderedDict[Hashable, list[Plan]] = OrderedDict()
         self._lock = threading.Lock()
+        self._citus: dict[str, bool] = {}  # per database URL: does it run Citus?
 
     def document(self, query: str | None, operation_name: str | None) -> Prepared | None:
         if not query:
@@ -211,12 +214,38 @@ class CompiledReads:
         value = conn.exec_driver_sql(sql, params).scalar_one_or_none()
         return None if value is None else str(value)
 
-    def run(self, bound: Bound, session: Session, timeout_ms: int) -> str:
-        """Run the statement (and the audit of revealed numbers), commit, return data JSON."""
-        data = self.run_sql(bound.plan.sql, bound.params, session, timeout_ms)
+    def run(self, bound: Bound, session: Session, timeout_ms: int) -> str | None:
+        """Run the statement (and the audit of revealed numbers), commit, return data JSON.
+
+        None when Citus refuses to plan the statement (nested lateral pages over shards of
+        several counties, for instance): a counted fallback, the resolver path answers in a
+        new transaction (the refusal comes from the planner, before anything ran; Citus
+        cannot roll back to a savepoint after it, so the transaction is rolled back).
+        """
+        try:
+            data = self.run_sql(bound.plan.sql, bound.params, session, timeout_ms)
+        except NotSupportedError as exc:
+            if not self._on_citus(session):
+                raise
+            with self._lock:
+                self.stats.compiled -= 1
+            self.fallback("citus: " + str(exc.orig).splitlines()[0])
+            return None
         assert data is not None  # a FROM-less SELECT without a guard returns one row
         if bound.plan.reveals_pii:
             data = reveal(data, bound.env, session)  # commits the audit rows first
         else:
             session.commit()
         return data
+
+    def _on_citus(self, session: Session) -> bool:
+        """Whether the session's database runs Citus (looked up once per URL, after a
+        rollback of the failed transaction)."""
+        session.rollback()
+        bind = session.get_bind()
+        key = bind.engine.url.render_as_string()
+        known = self._citus.get(key)
+        if known is None:
+            known = self._citus[key] = citus_version(session.connection()) is not None
+            session.rollback()
+        return known

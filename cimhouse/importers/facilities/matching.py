@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.db.bulk import execute_count
 from cimhouse.importers.facilities.rows import FacilityRow
+from cimhouse.services.sql import expand_box_sql
 
 STAGE_COLUMNS = ("line", "name", "category", "subtype", "address", "geom", "external_id",
                  "capacity", "status", "community_code", "estate_code", "attributes")
@@ -87,24 +88,26 @@ def place_staged(session: Session, *, max_match_m: float, metric_srid: int) -> N
             WHERE s.geom IS NOT NULL AND s.region_code IS NULL AND s.reason IS NULL)
         UPDATE stage_facility s SET region_code = hit.code, matched_by = 'region_boundary'
         FROM hit WHERE hit.line = s.line"""))
+    # The nearest estate boundary or building footprint within max_m: a bounded candidate
+    # join (GiST on the box) ranked by the exact metric distance with DISTINCT ON, not a
+    # LATERAL ... ORDER BY <-> LIMIT 1 per row, which Citus cannot push down to the shards.
+    # An estate wins a tie with a building.
     near = """
-        SELECT {cols}, ST_Distance(ST_Transform({geom}, :srid),
-                                   ST_Transform(ST_PointOnSurface(s.geom), :srid)) AS d
-        FROM {table} WHERE {geom} IS NOT NULL ORDER BY {geom} <-> s.geom LIMIT 1"""
+        SELECT DISTINCT ON (s.line) s.line, t.region_code AS code, {rank} AS rank,
+               ST_Distance(ST_Transform(t.{geom}, :srid),
+                           ST_Transform(ST_PointOnSurface(s.geom), :srid)) AS d
+        FROM stage_facility s
+        JOIN {table} t ON t.{geom} IS NOT NULL AND t.{geom} && {box}
+        WHERE s.geom IS NOT NULL AND s.region_code IS NULL AND s.reason IS NULL
+        ORDER BY s.line, d, t.id"""
+    box = expand_box_sql("ST_PointOnSurface(s.geom)", "CAST(:max_m AS float8)")
     session.execute(text(f"""
         WITH cand AS (
-            SELECT s.line, e.region_code AS e_code, e.d AS e_d, b.region_code AS b_code,
-                   b.d AS b_d
-            FROM stage_facility s
-            LEFT JOIN LATERAL ({near.format(cols='region_code', geom='boundary',
-                                            table='estate')}) e ON true
-            LEFT JOIN LATERAL ({near.format(cols='region_code', geom='footprint',
-                                            table='building')}) b ON true
-            WHERE s.geom IS NOT NULL AND s.region_code IS NULL AND s.reason IS NULL),
+            ({near.format(rank=0, geom='boundary', table='estate', box=box)})
+            UNION ALL
+            ({near.format(rank=1, geom='footprint', table='building', box=box)})),
         hit AS (
-            SELECT line, CASE WHEN b_d IS NULL OR e_d <= b_d THEN e_code ELSE b_code END
-                   AS code, LEAST(e_d, b_d) AS d
-            FROM cand)
+            SELECT DISTINCT ON (line) line, code, d FROM cand ORDER BY line, d, rank)
         UPDATE stage_facility s SET region_code = hit.code, matched_by = 'nearest_estate'
         FROM hit WHERE hit.line = s.line AND hit.d <= :max_m"""), params)
     session.execute(text("""
@@ -135,34 +138,37 @@ def find_existing(session: Session, *, source: str, metric_srid: int) -> int:
         UPDATE stage_facility s SET facility_county = hit.county, facility_id = hit.id
         FROM hit WHERE hit.line = s.line"""), params)
     conflicts = execute_count(session, text("""
-        WITH clash AS (
-            SELECT DISTINCT ON (s.line) s.line, f.county, f.name, f.region_code
-            FROM stage_facility s
-            JOIN facility f ON f.source = :source AND f.external_id = s.external_id
-                           AND f.county <> left(s.region_code, 6)
-            WHERE s.reason IS NULL AND s.external_id IS NOT NULL AND s.facility_id IS NULL
-            ORDER BY s.line, f.id)
-        UPDATE stage_facility s SET reason = format(
+        WITH clash AS (  -- the reason built here: Citus refuses format() in the SET list
+            SELECT DISTINCT ON (s.line) s.line, format(
             '来源 %s 的编号 %s 已属于县（区）%s 的设施“%s”（%s），本行位于 %s；设施不会跨县，'
             '未作更新。若本文件来自另一数据来源，请用 --source 区分 / source %s external id '
             '%s already names facility "%s" in county %s (%s) and this row lies in %s; a '
             'facility never changes county, so nothing was updated. If this file comes from '
             'another data owner, import it with its own --source',
-            :source, s.external_id, clash.county, clash.name, clash.region_code,
-            s.region_code, :source, s.external_id, clash.name, clash.county,
-            clash.region_code, s.region_code)
+            :source, s.external_id, f.county, f.name, f.region_code,
+            s.region_code, :source, s.external_id, f.name, f.county,
+            f.region_code, s.region_code) AS reason
+            FROM stage_facility s
+            JOIN facility f ON f.source = :source AND f.external_id = s.external_id
+                           AND f.county <> left(s.region_code, 6)
+            WHERE s.reason IS NULL AND s.external_id IS NOT NULL AND s.facility_id IS NULL
+            ORDER BY s.line, f.id)
+        UPDATE stage_facility s SET reason = clash.reason
         FROM clash WHERE clash.line = s.line"""), params)
     # Without an external id: same name and category at the same place (or, without a
     # location, in the same community at the same address). Same-county hits come first;
     # a hit only in another county is a conflict as above.
     same_county = session.scalars(text("""
-        WITH hit AS (
-            SELECT s.line, f.county, f.id, f.name, f.region_code,
-                   f.county = left(s.region_code, 6) AS same_county
+        WITH hit AS (  -- DISTINCT ON over a join: Citus cannot push a LATERAL ... LIMIT down
+            SELECT DISTINCT ON (s.line) s.line, f.county, f.id, f.name, f.region_code,
+                   f.county = left(s.region_code, 6) AS same_county, format(
+                '同名同类设施“%s”已在县（区）%s（%s）同一位置，本行位于 %s；设施不会跨县，'
+                '未作更新 / facility "%s" of this category already exists at this place in '
+                'county %s (%s) and this row lies in %s; a facility never changes county, '
+                'so nothing was updated', f.name, f.county, f.region_code,
+                s.region_code, f.name, f.county, f.region_code, s.region_code) AS clash
             FROM stage_facility s
-            CROSS JOIN LATERAL (
-                SELECT f.county, f.id, f.name, f.region_code FROM facility f
-                WHERE f.name = s.name AND f.category = s.category
+            JOIN facility f ON f.name = s.name AND f.category = s.category
                   AND (f.source IS NOT DISTINCT FROM :source OR f.external_id IS NULL)
                   AND ((s.geom IS NOT NULL AND f.geom IS NOT NULL
                         AND f.geom && ST_Expand(s.geom, 0.001)
@@ -171,16 +177,11 @@ def find_existing(session: Session, *, source: str, metric_srid: int) -> int:
                     OR (s.geom IS NULL AND f.geom IS NULL
                         AND f.region_code = s.region_code
                         AND f.address IS NOT DISTINCT FROM s.address))
-                ORDER BY f.county = left(s.region_code, 6) DESC, f.id LIMIT 1) f
-            WHERE s.reason IS NULL AND s.external_id IS NULL)
+            WHERE s.reason IS NULL AND s.external_id IS NULL
+            ORDER BY s.line, f.county = left(s.region_code, 6) DESC, f.id)
         UPDATE stage_facility s
         SET facility_county = CASE WHEN hit.same_county THEN hit.county END,
             facility_id = CASE WHEN hit.same_county THEN hit.id END,
-            reason = CASE WHEN NOT hit.same_county THEN format(
-                '同名同类设施“%s”已在县（区）%s（%s）同一位置，本行位于 %s；设施不会跨县，'
-                '未作更新 / facility "%s" of this category already exists at this place in '
-                'county %s (%s) and this row lies in %s; a facility never changes county, '
-                'so nothing was updated', hit.name, hit.county, hit.region_code,
-                s.region_code, hit.name, hit.county, hit.region_code, s.region_code) END
+            reason = CASE WHEN NOT hit.same_county THEN hit.clash END
         FROM hit WHERE hit.line = s.line RETURNING hit.same_county"""), params).all()
     return conflicts + same_county.count(False)
