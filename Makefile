@@ -12,7 +12,13 @@ PYTEST_ARGS ?=
 
 .PHONY: install demo test test-citus citus lint bench clean
 
-install: $(POSTGIS) $(VENV)/.installed
+MO := cimhouse/locale/zh_CN/LC_MESSAGES/cimhouse.mo
+
+install: $(POSTGIS) $(VENV)/.installed $(MO)
+
+# The Chinese catalog, compiled from the committed .po with Babel (cimhouse.i18n.catalogs).
+$(MO): cimhouse/locale/zh_CN/LC_MESSAGES/cimhouse.po $(VENV)/.installed
+	$(PY) -m cimhouse.i18n compile >/dev/null
 
 $(POSTGIS):
 	$(SUDO) apt-get update -qq

@@ -23,13 +23,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cimhouse.api.hardening import RequestHardening
+from cimhouse.api.language import RequestLanguage
 from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine
 from cimhouse.errors import CimhouseError, DatabaseUnavailable, Unauthenticated, error_code
 from cimhouse.graphql.compiled.edge import CompiledRouter, install_deadline
 from cimhouse.graphql.context import RequestContext
+from cimhouse.graphql.protection import both_languages
 from cimhouse.graphql.schema import build_schema
+from cimhouse.i18n import current_language, render
 from cimhouse.scope import Scope
 from cimhouse.settings import Settings
 
@@ -90,13 +93,16 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
     # would answer without a token and load scripts from a CDN.
     app = FastAPI(title="cimhouse", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(RequestLanguage)  # Accept-Language -> the language of messages
     app.add_middleware(RequestHardening)  # body size cap, nosniff, no-store
 
     @app.exception_handler(CimhouseError)
     async def cimhouse_error(_: Request, exc: CimhouseError) -> JSONResponse:
         status, code = error_code(exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-        return JSONResponse({"errors": [{"message": exc.message, "extensions": {"code": code}}]},
+        return JSONResponse({"errors": [{"message": render(exc.message, current_language()),
+                                         "extensions": {"code": code,
+                                                        **both_languages(exc.message)}}]},
                             status_code=status, headers=headers)
 
     # Queries compile to one SQL statement where they can; the rest take the resolvers.

@@ -8,10 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import TaskID
 
 from cimhouse.cli.common import (
     ACTOR_HELP,
@@ -21,9 +20,12 @@ from cimhouse.cli.common import (
     handle_errors,
     print_json,
     progress,
+    session_scope,
 )
-from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 codes_app = typer.Typer(help="The 25-character house code: validate, decode, assign, lifecycle.",
                         no_args_is_help=True)

@@ -11,28 +11,37 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from sqlalchemy import Engine
 
-from cimhouse.db import make_engine
-from cimhouse.db.integrity import integrity_error, is_integrity_error
 from cimhouse.errors import CimhouseError, InvalidInput, exit_code
+from cimhouse.i18n import _, current_language, render
 from cimhouse.settings import Settings
 
-console = Console(stderr=True)
+if TYPE_CHECKING:  # the CLI imports SQLAlchemy only for the commands that use the database
+    from rich.console import Console
+    from rich.progress import Progress
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+
+
+class _StderrConsole:
+    """The rich console on stderr, made when first used (rich costs ~0.1 s to import, and
+    ``codes validate`` never needs it)."""
+
+    _console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            type(self)._console = Console(stderr=True)
+        return getattr(self._console, name)
+
+
+console: Console = _StderrConsole()  # type: ignore[assignment]
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -42,11 +51,32 @@ def settings() -> Settings:
 
 
 def engine(current: Settings | None = None) -> Engine:
+    from cimhouse.db import make_engine
+
     return make_engine(current or settings())
+
+
+@contextmanager
+def session_scope(eng: Engine) -> Iterator[Session]:
+    """:func:`cimhouse.db.session_scope`, imported when a command first uses the database."""
+    from cimhouse.db import session_scope as scope
+
+    with scope(eng) as session:
+        yield session
 
 
 def progress(*, transient: bool = False, disable: bool = False) -> Progress:
     """The one progress-bar style of the CLI (written to stderr)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -98,6 +128,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             where = f": {exc.filename}" if exc.filename else ""
             fail(InvalidInput(f"{exc.strerror or exc}{where}"))
         except Exception as exc:
+            from cimhouse.db.integrity import integrity_error, is_integrity_error
+
             if not is_integrity_error(exc):
                 raise
             fail(integrity_error(exc))
@@ -107,7 +139,10 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 def fail(error: CimhouseError) -> NoReturn:
     """Print ``error`` as one line on stderr and exit with its code from the error table."""
-    console.print(f"[red]error:[/red] {escape(error.message)}")
+    from rich.markup import escape
+
+    label = _("error")
+    console.print(f"[red]{label}:[/red] {escape(render(error.message, current_language()))}")
     raise typer.Exit(code=exit_code(error)) from None
 
 
