@@ -155,3 +155,63 @@ def quiet_logs() -> Iterator[None]:
         yield
     finally:
         logging.root.setLevel(previous)
+
+
+def summary_labels() -> dict[str, str]:
+    """The names of summary fields in the current language (keys are the JSON names)."""
+    return {
+        "file": _("file"), "format": _("format"), "encoding": _("encoding"),
+        "header_line": _("header line"), "read": _("read"), "accepted": _("accepted"),
+        "rejected": _("rejected"), "blank_lines": _("blank lines"),
+        "repeated_headers": _("repeated headers"), "communities": _("communities"),
+        "unknown_columns": _("unknown columns"), "rejected_reasons": _("rejection reasons"),
+        "report": _("report"), "import_run_id": _("import run"), "dry_run": _("dry run"),
+        "seconds": _("seconds"), "workers": _("workers"),
+        "worker_peak_mb": _("worker peak MB"), "estate_warnings": _("estate warnings"),
+        "codes": _("codes"), "job_id": _("job"), "status": _("status"), "scope": _("scope"),
+        "estates": _("estates"), "buildings": _("buildings"), "houses": _("houses"),
+        "persons": _("persons"), "relations": _("relations"), "issued": _("codes issued"),
+        "counties": _("counties"), "added": _("added"), "updated": _("updated"),
+        "unchanged": _("unchanged"), "removed": _("removed"), "facilities": _("facilities"),
+        "matched": _("matched"), "created": _("created"), "level": _("level"),
+        "georeference": _("georeference"), "dwellings": _("dwellings"), "estate": _("estate"),
+        "renamed": _("renamed"), "reparented": _("reparented"), "closed": _("closed"),
+        "reopened": _("reopened"), "mode": _("mode"), "initialised": _("initialised"),
+        "running": _("running"), "pid": _("process id"), "data_dir": _("data directory"),
+        "socket_dir": _("socket directory"), "url": _("URL"),
+    }
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {_cell(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "\n".join(_cell(v) for v in value)
+    return str(value)
+
+
+def print_summary(summary: dict[str, Any], title: str | None = None) -> None:
+    """A command's summary as an aligned two-column table in the user's language (stderr;
+    ``--json`` prints the same fields for programs). Empty fields are left out."""
+    from rich.table import Table
+
+    labels = summary_labels()
+    table = Table(title=title, show_header=False, box=None, padding=(0, 2))
+    table.add_column(justify="left", style="bold")
+    table.add_column(justify="left")
+    for key, value in summary.items():
+        if value in (None, [], {}, ""):
+            continue
+        table.add_row(labels.get(key, key), _cell(value))
+    console.print(table)
+
+
+def format_time(value: datetime | None) -> str:
+    """A timestamp as the user reads it: local time to the second, ``-`` when unset."""
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"

@@ -27,7 +27,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 import cimhouse.cli
-from cimhouse.i18n import set_language, translate
+from cimhouse.i18n import _, set_language, translate
 
 #: top-level command -> (module under cimhouse.cli, one-line help shown by ``cimhouse --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -80,13 +80,39 @@ def help_texts(command: Command, path: str = "cimhouse") -> Iterator[tuple[str, 
     for text in (command.help, command.short_help):
         if text:
             yield path, text
-    for param in command.params:
+    for param in [*command.params, command.get_help_option(typer.Context(command))]:
         text = getattr(param, "help", None)
         if text:
             yield f"{path} {param.name}", text
     if hasattr(command, "commands"):
         for name, sub in sorted(command.commands.items()):
             yield from help_texts(sub, f"{path} {name}")
+
+
+def _typer_texts() -> dict[str, str]:
+    """typer's own words in its rich help (it looks them up in no catalog of ours)."""
+    return {"ARGUMENTS_PANEL_TITLE": _("Arguments"), "OPTIONS_PANEL_TITLE": _("Options"),
+            "COMMANDS_PANEL_TITLE": _("Commands"), "ERRORS_PANEL_TITLE": _("Error"),
+            "REQUIRED_LONG_STRING": _("[required]"), "DEFAULT_STRING": _("[default: {}]"),
+            "ABORTED_TEXT": _("Aborted.")}
+
+
+def _localised_help(command: Command) -> None:
+    """Have ``command`` put typer's panel titles into the current language before its rich
+    help is formatted (typer.rich_utils is imported then anyway)."""
+    original = command.format_help
+    if getattr(original, "_localised", False) or command.rich_markup_mode is None:
+        return
+
+    def format_help(ctx: Any, formatter: Any) -> None:
+        from typer import rich_utils
+
+        for name, text in _typer_texts().items():
+            setattr(rich_utils, name, text)
+        original(ctx, formatter)
+
+    format_help._localised = True  # type: ignore[attr-defined]
+    command.format_help = format_help
 
 
 _PLAIN = (str, bool, list[str])
@@ -131,6 +157,7 @@ def translate_tree(command: Command) -> Command:
         command.help = translate(inspect.cleandoc(command.help))
     if command.short_help:
         command.short_help = translate(inspect.cleandoc(command.short_help))
+    _localised_help(command)
     for param in [*command.params, command.get_help_option(typer.Context(command))]:
         if param is None:
             continue
@@ -195,7 +222,8 @@ class LazyGroup(TyperGroup):
 
 
 def _lang_option(ctx: Any, _param: Any, value: str | None) -> str | None:
-    set_language(value)
+    if value is not None:  # the console script took it off argv already (_lang_from_argv)
+        set_language(value)
     return value
 
 

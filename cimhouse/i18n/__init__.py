@@ -45,6 +45,7 @@ PO_FILE = LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / f"{DOMAIN}.po"
 MO_FILE = PO_FILE.with_suffix(".mo")
 
 _process_language: str | None = None
+_requested_language: str | None = None
 _request_language: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "cimhouse_language", default=None)
 _catalogs: dict[str, gettext.NullTranslations] = {}
@@ -105,9 +106,19 @@ def language_from_accept(header: str | None, default: str = "en") -> str:
 
 def set_language(language: str | None) -> str:
     """Set the process language (the CLI does it once); None: from the environment."""
-    global _process_language
-    _process_language = normalize_language(language) or language_from_env()
+    global _process_language, _requested_language
+    _requested_language = normalize_language(language) or normalize_language(
+        os.environ.get("CIMHOUSE_LANG"))
+    _process_language = _requested_language or language_from_env()
     return _process_language
+
+
+def requested_language() -> str | None:
+    """The language asked for in so many words (``--lang``, ``CIMHOUSE_LANG``), else None:
+    reports are Chinese unless English is asked for, whatever ``LANG`` says."""
+    if _process_language is None:
+        set_language(None)
+    return _requested_language
 
 
 def current_language() -> str:
@@ -190,4 +201,4 @@ def render(text: str, language: str) -> str:
 
 __all__ = ["LANGUAGES", "Message", "_", "catalog", "current_language", "language_from_accept",
            "language_from_env", "language_scope", "normalize_language", "render",
-           "set_language", "translate"]
+           "requested_language", "set_language", "translate"]

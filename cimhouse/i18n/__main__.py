@@ -1,10 +1,17 @@
-"""``python -m cimhouse.i18n update|compile|check`` (see :mod:`cimhouse.i18n.catalogs`)."""
+"""``python -m cimhouse.i18n update|compile|check|fill F`` (see :mod:`cimhouse.i18n.catalogs`)."""
 
 from __future__ import annotations
 
 import sys
 
-from cimhouse.i18n.catalogs import compile_catalog, missing_translations, update_catalog
+import json
+
+from cimhouse.i18n.catalogs import (
+    compile_catalog,
+    fill_catalog,
+    missing_translations,
+    update_catalog,
+)
 
 
 def main(argv: list[str]) -> int:
@@ -15,12 +22,17 @@ def main(argv: list[str]) -> int:
     if verb == "compile":
         print(compile_catalog())
         return 0
+    if verb == "fill" and len(argv) == 2:
+        with open(argv[1], encoding="utf-8") as fh:
+            print(f"{fill_catalog(json.load(fh))} messages set")
+        compile_catalog()
+        return 0
     if verb == "check":
         missing = missing_translations()
         for msgid in missing:
             print(f"untranslated: {msgid!r}")
         return 1 if missing else 0
-    print("usage: python -m cimhouse.i18n update|compile|check", file=sys.stderr)
+    print("usage: python -m cimhouse.i18n update|compile|check|fill FILE.json", file=sys.stderr)
     return 2
 
 

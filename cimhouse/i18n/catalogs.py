@@ -3,6 +3,7 @@
 ``python -m cimhouse.i18n update``   add new messages of the code and the CLI to the ``.po``
 ``python -m cimhouse.i18n compile``  write the ``.mo`` the runtime reads (``make install`` does)
 ``python -m cimhouse.i18n check``    list messages without a Chinese translation (exit 1)
+``python -m cimhouse.i18n fill F``   set translations from a JSON file ``{"msgid": "中文"}``
 
 Messages come from two places: ``_("...")`` calls in ``cimhouse/`` (Babel's Python extractor)
 and the help texts of the CLI's click tree (command docstrings, option and group help).
@@ -87,6 +88,23 @@ def update_catalog() -> int:
     with PO_FILE.open("wb") as fh:
         write_po(fh, po, width=100, sort_output=False, omit_header=False)
     return new
+
+
+def fill_catalog(translations: dict[str, str]) -> int:
+    """Set the Chinese of the given messages (``{"msgid": "msgstr"}``); return how many."""
+    po = read_catalog()
+    done = 0
+    for msgid, text in translations.items():
+        entry = po.get(msgid)
+        if entry is None:
+            po.add(msgid, text)
+        else:
+            entry.string = text
+            entry.flags.discard("fuzzy")
+        done += 1
+    with PO_FILE.open("wb") as fh:
+        write_po(fh, po, width=100, sort_output=False, omit_header=False)
+    return done
 
 
 def compile_catalog() -> Path:

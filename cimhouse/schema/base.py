@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from sqlalchemy import BigInteger, DateTime, Identity, Integer, MetaData, String, func
+from sqlalchemy import BigInteger, DateTime, Identity, Integer, MetaData, String, event, func
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Mapper, mapped_column
 
 from cimhouse.settings import STORAGE_SRID

@@ -219,8 +219,10 @@ def vocab_value(vocabulary: type[StrEnum], text: str) -> str:
 def vocab_label(vocabulary: type[StrEnum], value: str, language: str | None = None) -> str:
     """``value`` as shown to a reader of ``language`` (default: the current language).
 
-    >>> vocab_label(FacilityCategory, "elderly_care", "zh"), vocab_label(LifecycleStatus, "in_use", "en")
-    ('养老', 'in_use')
+    >>> vocab_label(FacilityCategory, "elderly_care", "zh")
+    '养老'
+    >>> vocab_label(LifecycleStatus, "in_use", "en")
+    'in_use'
     """
     if language is None:
         from cimhouse.i18n import current_language
