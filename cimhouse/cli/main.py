@@ -34,16 +34,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "codes": ("cmd_codes", "The 25-character house code: validate, decode, assign, lifecycle."),
     "db": ("cmd_db", "Run the embedded PostgreSQL + PostGIS cluster and migrations."),
     "demo": ("cmd_demo", "Synthetic demo data (fictitious persons only)."),
-    "export-schema": ("cmd_serve", "Write the GraphQL SDL (the contract other systems build "
-                                   "against)."),
-    "find": ("cmd_find", "Find houses by address (typed in any common form) or code."),
+    "export-schema": ("cmd_serve", "Write the GraphQL SDL; commit it whenever the schema "
+                                   "changes (a test compares)."),
+    "find": ("cmd_find", "Ranked houses for a typed address: score, house code, the parts "
+                         "that matched."),
     "import": ("cmd_import", "Bulk imports: housing registers, IFC models, facilities."),
     "jobs": ("cmd_codes", "Administrative jobs (code assignment, region changes)."),
     "regions": ("cmd_regions", "Administrative regions (levels 1-5)."),
     "report": ("cmd_report", "Reports for community work."),
-    "serve": ("cmd_serve", "Serve the GraphQL API (and GraphiQL with --dev)."),
+    "serve": ("cmd_serve", "Serve GraphQL at http://HOST:PORT/graphql (bearer tokens: "
+                           "`cimhouse tokens create`)."),
     "tokens": ("cmd_tokens", "API principals: scoped, role-based bearer tokens."),
-    "worker": ("cmd_worker", "Run queued jobs (code assignment) until stopped."),
+    "worker": ("cmd_worker", "Run queued code-assignment jobs until stopped (Ctrl-C or SIGTERM "
+                             "stop it gracefully)."),
 }
 #: modules whose commands join another module's group (``cimhouse import <kind>``)
 _GROUP_MEMBERS = {"cmd_import": "cmd_import_"}

@@ -18,6 +18,7 @@ def main(argv: list[str]) -> int:
     verb = argv[0] if argv else "check"
     if verb == "update":
         print(f"{update_catalog()} new messages")
+        compile_catalog()
         return 0
     if verb == "compile":
         print(compile_catalog())
