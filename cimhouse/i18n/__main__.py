@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 import json
+import sys
 
 from cimhouse.i18n.catalogs import (
     compile_catalog,

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
-from cimhouse.i18n import _, language_scope
+from cimhouse.i18n import _, current_language, language_scope
 from cimhouse.scope import Scope
 from cimhouse.services.elderly import list_elderly_living_alone
 from cimhouse.services.gaps import find_gaps, load_category_coverage
@@ -105,7 +105,10 @@ def build_services_report(session: Session, scope: Scope | None, *,
 
 
 def report_labels() -> dict[str, str]:
-    """Section and column names of the report in the current language (keys: JSON names)."""
+    """Section and column names of the report in the current language (keys: JSON names);
+    in English the JSON names themselves, as programs reading the files expect."""
+    if current_language() != "zh":
+        return {"(no rows)": "(no rows)", "share_of": "{category}_share"}
     return {
         "about": _("about"), "service_index": _("service index"),
         "index_components": _("index components"), "community_gaps": _("community gaps"),
@@ -144,6 +147,8 @@ def _localised(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows with headers and vocabulary values (category 托育, ...) in the current language."""
     from cimhouse.schema.vocab import FacilityCategory, vocab_label
 
+    if current_language() != "zh":
+        return rows
     labels = report_labels()
     out = []
     for row in rows:
@@ -172,8 +177,8 @@ def write_report(report: ServicesReport, fmt: str, out: Path | None,
     """Write ``report``; ``out`` None prints JSON/CSV to stdout. Returns the files written.
 
     CSV to a file writes one file per section next to ``out`` (``out.stem.<section>.csv``).
-    CSV and XLSX headers, sheet names and categories are in ``language`` (Chinese by
-    default: 托育, 养老, ...); JSON keeps the field names programs read. File names keep the
+    CSV and XLSX headers, sheet names and categories are Chinese by default (托育, 养老, ...);
+    ``language="en"`` and JSON keep the field names programs read. File names keep the
     section keys.
     """
     with language_scope(language):
@@ -216,7 +221,7 @@ def _write_xlsx(report: ServicesReport, out: Path) -> None:
     labels = report_labels()
     book = xlsxwriter.Workbook(str(out), {"constant_memory": True})
     bold = book.add_format({"bold": True})
-    about = book.add_worksheet(labels["about"])
+    about = book.add_worksheet(labels.get("about", "about"))
     facts: list[tuple[str, Any]] = [("scope", report.scope), ("as_of", str(report.as_of)),
                                     ("unlocated_estates", report.unlocated_estates)]
     facts += [(f"radius_m.{c}", r) for c, r in report.radii_m.items()]
