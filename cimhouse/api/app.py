@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.api.hardening import RequestHardening
 from cimhouse.api.language import RequestLanguage
+from cimhouse.api.web import add_vendor_routes
 from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine
@@ -118,6 +119,8 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
     def graphql_stats() -> dict[str, object]:
         """Compiled and fallback counts of this worker process (no data, no queries)."""
         return router.reads.stats.as_dict()
+
+    add_vendor_routes(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
