@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.api.hardening import RequestHardening
 from cimhouse.api.language import RequestLanguage
-from cimhouse.api.web import add_vendor_routes
+from cimhouse.api.web import add_map_routes, add_vendor_routes
 from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine
@@ -121,6 +121,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
         return router.reads.stats.as_dict()
 
     add_vendor_routes(app)
+    add_map_routes(app, settings, db)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
