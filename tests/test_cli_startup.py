@@ -62,7 +62,7 @@ def test_every_command_module_is_in_the_table() -> None:
     """A cmd_*.py not in COMMANDS still works but is imported by every ``--help``: list it."""
     assert main._unlisted_modules() == []
     full = main.full_command()
-    for name, (module, short) in main.COMMANDS.items():
+    for name, (_module, short) in main.COMMANDS.items():
         command = full.commands[name]
         assert command.help, name
         # the listing's one-liner is the group's own help (first paragraph), or its docstring's

@@ -130,7 +130,7 @@ def _plain_runtime_param(param: Any) -> None:
     Other annotations (paths, numbers, enums) keep typer's coercion. If typer's internals
     move, nothing breaks: the parameter keeps its adapter (tests/test_cli_startup.py notices).
     """
-    descriptor = getattr(param, "type_descriptor", None)
+    descriptor: Any = getattr(param, "type_descriptor", None)
     if descriptor is None or getattr(param, "_runtime_param", "absent") is not None:
         return
     if descriptor.annotation not in _PLAIN or descriptor.file_annotation is not None:
@@ -174,6 +174,12 @@ def translate_tree(command: Command) -> Command:
     return command
 
 
+def _translate_help(param: Any) -> None:
+    text = getattr(param, "help", None)
+    if text:
+        param.help = translate(inspect.cleandoc(text))
+
+
 class LazyGroup(TyperGroup):
     """The root group: lists :data:`COMMANDS` without importing them."""
 
@@ -207,16 +213,14 @@ class LazyGroup(TyperGroup):
             if param is None:
                 continue
             _plain_runtime_param(param)
-            if getattr(param, "help", None):
-                param.help = translate(inspect.cleandoc(param.help))
+            _translate_help(param)
         return super().parse_args(ctx, args)  # type: ignore[no-any-return]
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         if self.help:
             self.help = translate(inspect.cleandoc(self.help))
         for param in self.params:
-            if getattr(param, "help", None):
-                param.help = translate(inspect.cleandoc(param.help))
+            _translate_help(param)
         self._listing = True
         try:
             super().format_help(ctx, formatter)

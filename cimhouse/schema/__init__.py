@@ -21,15 +21,13 @@ from typing import TYPE_CHECKING
 from cimhouse.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from cimhouse.schema.base import NAMING_CONVENTION, SRID, Base
+    from cimhouse.schema.base import NAMING_CONVENTION, SRID, Base, metadata
     from cimhouse.schema.built import Building, Estate, House, Space, Storey
     from cimhouse.schema.facility import Facility
     from cimhouse.schema.operations import ApiPrincipal, AuditLog, ImportRun, Job
     from cimhouse.schema.people import Person, PersonHouse
     from cimhouse.schema.region import Region
     from cimhouse.schema.registry import ChangeLog, CodeCounter, CodeLineage, CodeRegistry
-
-    metadata = Base.metadata
 
 
 def load_models() -> None:
