@@ -286,10 +286,8 @@ def full_command() -> TyperGroup:
     """The whole click tree with every module imported (for the catalog and tests)."""
     root = typer.main.get_group(app)
     full = TyperGroup(name="cimhouse", help=root.help, params=root.params)
-    for name, (module, short) in COMMANDS.items():
-        cmd = _load(module).commands[name]
-        full.add_command(cmd, name)
-        full.add_command(TyperCommand(name, help=short), f"{name} (listing)")
+    for name, (module, _short) in COMMANDS.items():
+        full.add_command(_load(module).commands[name], name)
     for module in _unlisted_modules():
         for name, cmd in _load(module).commands.items():
             full.add_command(cmd, name)

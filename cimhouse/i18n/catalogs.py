@@ -36,10 +36,12 @@ def code_messages() -> Iterator[tuple[str, str]]:
 
 def cli_messages() -> Iterator[tuple[str, str]]:
     """(msgid, "cli:<command path>") of every help text of the CLI."""
-    from cimhouse.cli.main import full_command, help_texts
+    from cimhouse.cli.main import COMMANDS, full_command, help_texts
 
     for path, text in help_texts(full_command()):
         yield inspect.cleandoc(text), f"cli:{path}"
+    for name, (_module, short) in COMMANDS.items():  # the root listing's one-liners
+        yield short, f"cli:cimhouse --help {name}"
 
 
 def all_messages() -> dict[str, list[str]]:
