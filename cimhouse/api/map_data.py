@@ -50,8 +50,23 @@ def map_layer(session: Session, principal: Principal, layer: str,
         query = (select(_geojson(Region.boundary), Region.code, Region.name, Region.level)
                  .where(scope_filter(Region, scope), Region.boundary.is_not(None),
                         Region.valid_to.is_(None)))
-        return _collection((g, {"code": c, "name": n, "level": lv})
-                           for g, c, n, lv in session.execute(query.limit(MAX_FEATURES)))
+        drawn = [(g, {"code": c, "name": n, "level": lv})
+                 for g, c, n, lv in session.execute(query.limit(MAX_FEATURES))]
+        # communities without a boundary of their own: the hull of their estates, so that the
+        # base is drawn from the project's data even before boundaries are imported
+        have = {props["code"] for _g, props in drawn}
+        hulls = (select(_geojson(func.ST_ConvexHull(func.ST_Collect(Estate.boundary))),
+                        Estate.region_code)
+                 .where(scope_filter(Estate, scope), Estate.boundary.is_not(None))
+                 .group_by(Estate.region_code))
+        derived = [(g, code) for g, code in session.execute(hulls) if code not in have]
+        names = dict(session.execute(
+            select(Region.code, Region.name).where(scope_filter(Region, scope),
+                                                   Region.code.in_([c for _g, c in derived]))
+        ).tuples().all())
+        drawn += [(g, {"code": code, "name": names.get(code), "level": 5, "derived": True})
+                  for g, code in derived]
+        return _collection(drawn)
     if layer == "estates":
         query = (select(_geojson(Estate.boundary), Estate.code, Estate.name, Estate.status,
                         Estate.region_code)
