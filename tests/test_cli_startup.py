@@ -72,10 +72,12 @@ def test_every_command_module_is_in_the_table() -> None:
 
 def test_lang_option_anywhere_on_the_line() -> None:
     argv = ["cimhouse", "codes", "validate", VALID, "--lang", "zh"]
-    assert main._lang_from_argv(argv) == "zh" and argv == ["cimhouse", "codes", "validate",
+    assert main._lang_from_argv(argv) == "zh"
+    assert argv == ["cimhouse", "codes", "validate",
                                                              VALID]
     argv = ["cimhouse", "--lang=en", "--help"]
-    assert main._lang_from_argv(argv) == "en" and argv == ["cimhouse", "--help"]
+    assert main._lang_from_argv(argv) == "en"
+    assert argv == ["cimhouse", "--help"]
 
 
 def test_console_script_in_chinese() -> None:
@@ -84,9 +86,11 @@ def test_console_script_in_chinese() -> None:
     done = subprocess.run([*cli, "codes", "validate", VALID, "12345"], capture_output=True,
                           text=True, env=env)
     assert done.returncode == 1
-    assert done.stdout.startswith("有效") and "无效" in done.stdout
+    assert done.stdout.startswith("有效")
+    assert "无效" in done.stdout
     helped = subprocess.run([*cli, "--help"], capture_output=True, text=True, env=env)
-    assert "25 位房屋编码" in helped.stdout and "消息与帮助的语言" in helped.stdout
+    assert "25 位房屋编码" in helped.stdout
+    assert "消息与帮助的语言" in helped.stdout
     english = subprocess.run([*cli, "--lang", "en", "codes", "--help"], capture_output=True,
                              text=True, env=env)
     assert "The 25-character house code" in english.stdout

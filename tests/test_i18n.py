@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from test_graphql_world import ApiWorld, api_world
 
 from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster
@@ -34,6 +33,7 @@ from cimhouse.schema.vocab import (
 )
 from cimhouse.services.policy import parse_radius_options
 from cimhouse.settings import Settings
+from tests.helpers.graphql_world import ApiWorld, api_world
 
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
@@ -48,7 +48,7 @@ def test_every_message_has_its_chinese_translation() -> None:
 
 def test_translations_keep_the_placeholders() -> None:
     for entry in read_catalog():
-        if entry.id and entry.string:
+        if isinstance(entry.id, str) and isinstance(entry.string, str) and entry.id:
             assert sorted(PLACEHOLDER.findall(entry.id)) == \
                 sorted(PLACEHOLDER.findall(entry.string)), entry.id
 
@@ -70,9 +70,11 @@ def test_language_choice() -> None:
     assert language_from_env({}) == "en"
     assert language_from_accept("zh-CN,zh;q=0.9,en;q=0.8") == "zh"
     assert language_from_accept("en-US,en;q=0.9,zh;q=0.5") == "en"
-    assert language_from_accept("fr-FR") == "en" and language_from_accept(None) == "en"
+    assert language_from_accept("fr-FR") == "en"
+    assert language_from_accept(None) == "en"
     assert language_from_accept("fr, zh;q=0") == "en"
-    assert normalize_language("中文") == "zh" and normalize_language("de") is None
+    assert normalize_language("中文") == "zh"
+    assert normalize_language("de") is None
 
 
 @pytest.mark.parametrize(("word", "vocabulary", "value"), [

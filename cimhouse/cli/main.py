@@ -140,7 +140,7 @@ def _plain_runtime_param(param: Any) -> None:
     except ImportError:  # pragma: no cover - another typer
         return
 
-    class PlainText(PassThroughRuntimeParam):  # type: ignore[misc]
+    class PlainText(PassThroughRuntimeParam):
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
             if isinstance(value, str | bool) and self.annotation in (str, bool):
                 return value
@@ -185,27 +185,27 @@ class LazyGroup(TyperGroup):
 
     _listing = False
 
-    def list_commands(self, ctx: Any) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:  # noqa: ARG002 - click's signature
         names = set(COMMANDS)
         if _unlisted_modules():
-            names.update(self._unlisted(ctx).commands)
+            names.update(self._unlisted().commands)
         return sorted(names)
 
-    def _unlisted(self, ctx: Any) -> TyperGroup:
+    def _unlisted(self) -> TyperGroup:
         merged = TyperGroup(name="unlisted")
         for module in _unlisted_modules():
             for name, cmd in _load(module).commands.items():
                 merged.add_command(cmd, name)
         return merged
 
-    def get_command(self, ctx: Any, cmd_name: str) -> Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Command | None:  # noqa: ARG002
         if cmd_name in COMMANDS:
             module, short = COMMANDS[cmd_name]
             if self._listing:  # the listing needs only the one-line help
                 return TyperCommand(cmd_name, help=translate(short), short_help=translate(short))
             command = _load(module).commands.get(cmd_name)
         else:
-            command = self._unlisted(ctx).commands.get(cmd_name)
+            command = self._unlisted().commands.get(cmd_name)
         return translate_tree(command) if command is not None else None
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
@@ -214,7 +214,7 @@ class LazyGroup(TyperGroup):
                 continue
             _plain_runtime_param(param)
             _translate_help(param)
-        return super().parse_args(ctx, args)  # type: ignore[no-any-return]
+        return super().parse_args(ctx, args)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         if self.help:
@@ -228,7 +228,7 @@ class LazyGroup(TyperGroup):
             self._listing = False
 
 
-def _lang_option(ctx: Any, _param: Any, value: str | None) -> str | None:
+def _lang_option(_ctx: Any, _param: Any, value: str | None) -> str | None:
     if value is not None:  # the console script took it off argv already (_lang_from_argv)
         set_language(value)
     return value

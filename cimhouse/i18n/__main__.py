@@ -16,23 +16,23 @@ from cimhouse.i18n.catalogs import (
 def main(argv: list[str]) -> int:
     verb = argv[0] if argv else "check"
     if verb == "update":
-        print(f"{update_catalog()} new messages")
+        sys.stdout.write(f"{update_catalog()} new messages" + "\n")
         compile_catalog()
         return 0
     if verb == "compile":
-        print(compile_catalog())
+        sys.stdout.write(f"{compile_catalog()}\n")
         return 0
     if verb == "fill" and len(argv) == 2:
         with open(argv[1], encoding="utf-8") as fh:
-            print(f"{fill_catalog(json.load(fh))} messages set")
+            sys.stdout.write(f"{fill_catalog(json.load(fh))} messages set" + "\n")
         compile_catalog()
         return 0
     if verb == "check":
         missing = missing_translations()
         for msgid in missing:
-            print(f"untranslated: {msgid!r}")
+            sys.stdout.write(f"untranslated: {msgid!r}" + "\n")
         return 1 if missing else 0
-    print("usage: python -m cimhouse.i18n update|compile|check|fill FILE.json", file=sys.stderr)
+    sys.stderr.write("usage: python -m cimhouse.i18n update|compile|check|fill FILE.json" + "\n")
     return 2
 
 

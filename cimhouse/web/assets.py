@@ -118,14 +118,14 @@ def fetch() -> list[Path]:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["fetch"]:
         for path in fetch():
-            print(f"installed {path.relative_to(VENDOR_DIR)}")
+            sys.stdout.write(f"installed {path.relative_to(VENDOR_DIR)}" + "\n")
         return 0
     if argv[:1] == ["check"]:
         absent = missing()
         for item in absent:
-            print(f"missing: {item.package}@{item.version}/{item.path}")
+            sys.stdout.write(f"missing: {item.package}@{item.version}/{item.path}" + "\n")
         return 1 if absent else 0
-    print("usage: python -m cimhouse.web.assets fetch|check", file=sys.stderr)
+    sys.stderr.write("usage: python -m cimhouse.web.assets fetch|check" + "\n")
     return 2
 
 
