@@ -12,9 +12,43 @@ PORT ?= 8000
 DEMO_HOUSES ?= 2000
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-citus citus lint bench clean
+.PHONY: install demo test test-citus citus lint bench clean chromium test-browser screenshots
 
-install: $(POSTGIS) $(VENV)/.installed
+MO := cimhouse/locale/zh_CN/LC_MESSAGES/cimhouse.mo
+
+WEB_ASSETS := cimhouse/web/vendor/.fetched
+
+install: $(POSTGIS) $(VENV)/.installed $(MO) $(WEB_ASSETS)
+
+# GraphiQL and MapLibre from the npm registry, each file checked against its pinned SHA-384
+# (cimhouse/web/assets.py); served by the app itself, so the pages need no internet.
+$(WEB_ASSETS): cimhouse/web/assets.py $(VENV)/.installed
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		npm >/dev/null; }
+	$(PY) -m cimhouse.web.assets fetch
+	touch $@
+
+# Headless Chromium (Debian's) for the browser tests of GraphiQL and the map.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		chromium fonts-noto-cjk >/dev/null
+
+chromium: $(CHROMIUM)
+
+# The pages in a real browser (tests marked "browser" skip without chromium).
+test-browser: install $(CHROMIUM)
+	$(PY) -m pytest -m browser $(PYTEST_ARGS)
+
+# Screenshots of the map and GraphiQL for docs/ (made again by this target).
+screenshots: install $(CHROMIUM)
+	$(PY) scripts/screenshots.py docs/img
+
+# The Chinese catalog, compiled from the committed .po with Babel (cimhouse.i18n.catalogs).
+$(MO): cimhouse/locale/zh_CN/LC_MESSAGES/cimhouse.po $(VENV)/.installed
+	$(PY) -m cimhouse.i18n compile >/dev/null
 
 $(POSTGIS):
 	$(SUDO) apt-get update -qq
@@ -71,7 +105,7 @@ demo: install
 	DEMO_HOUSES=$(DEMO_HOUSES) DEMO_PORT=$(PORT) scripts/demo-data.sh
 	$(CIM) serve --host $(HOST) --port $(PORT) --dev
 
-test: install $(OGRINFO)
+test: install $(OGRINFO) $(CHROMIUM)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The whole suite on a local Citus cluster (coordinator + 2 workers, distributed tables),

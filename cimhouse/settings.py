@@ -16,6 +16,8 @@ Every variable starts with ``CIMHOUSE_``:
                           (page sizes multiplied along the nesting), ``10000000``.
 ``GRAPHQL_COMPILED``      ``0`` serves every query through the resolvers (no compiled SQL).
 ``DEV``                   ``1`` turns on GraphiQL and verbose errors in logs (never in replies).
+``MAP_TILE_URL``          Raster tiles under the map (``https://tiles.example/{z}/{x}/{y}.png``);
+                          unset: the map draws the region boundaries as its base.
 ========================  ==============================================================
 """
 
@@ -43,6 +45,7 @@ class Settings:
     graphql_compiled: bool = True
     dev: bool = False
     database_name: str = "cimhouse"
+    map_tile_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +68,7 @@ class Settings:
             max_query_cost=int(get("MAX_QUERY_COST") or 10_000_000),
             graphql_compiled=(get("GRAPHQL_COMPILED") or "1") not in ("0", "false", "no"),
             dev=(get("DEV") or "0") not in ("0", "false", "no"),
+            map_tile_url=get("MAP_TILE_URL") or None,
         )
 
     def with_changes(self, **changes: object) -> Settings:

@@ -32,10 +32,14 @@ def test_report_sections_and_writers(session: Session, test_settings: Settings, 
     assert all("*" in r["name"] for r in report.tables["elderly_living_alone"])
     assert report.unlocated_estates == 1
 
-    written = write_report(report, "xlsx", tmp_path / "r.xlsx")
+    written = write_report(report, "xlsx", tmp_path / "r.xlsx", language="en")
     book = load_workbook(written[0], read_only=True)
     assert "estate_gaps" in book.sheetnames
     assert "about" in book.sheetnames
+    chinese = load_workbook(write_report(report, "xlsx", tmp_path / "zh.xlsx")[0],
+                            read_only=True)
+    assert "小区缺口" in chinese.sheetnames
+    assert "说明" in chinese.sheetnames
     csv_files = write_report(report, "csv", tmp_path / "r.csv")
     assert {p.name for p in csv_files} >= {"r.coverage.csv", "r.service_index.csv"}
     assert (tmp_path / "r.coverage.csv").read_text(encoding="utf-8-sig").count("\n") == 16

@@ -23,7 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cimhouse.api.hardening import RequestHardening
+from cimhouse.api.language import RequestLanguage
 from cimhouse.api.ogc import ogc_router
+from cimhouse.api.web import add_map_routes, add_vendor_routes
 from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine
@@ -32,7 +34,9 @@ from cimhouse.graphql.compiled.connections import AsyncConnections
 from cimhouse.graphql.compiled.edge import CompiledRouter, install_deadline
 from cimhouse.graphql.compiled.fastpath import CompiledFastPath
 from cimhouse.graphql.context import RequestContext
+from cimhouse.graphql.protection import both_languages
 from cimhouse.graphql.schema import build_schema
+from cimhouse.i18n import current_language, render
 from cimhouse.scope import Scope
 from cimhouse.settings import Settings
 
@@ -101,7 +105,9 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
     async def cimhouse_error(_: Request, exc: CimhouseError) -> JSONResponse:
         status, code = error_code(exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-        return JSONResponse({"errors": [{"message": exc.message, "extensions": {"code": code}}]},
+        return JSONResponse({"errors": [{"message": render(exc.message, current_language()),
+                                         "extensions": {"code": code,
+                                                        **both_languages(exc.message)}}]},
                             status_code=status, headers=headers)
 
     # Queries compile to one SQL statement where they can; the rest take the resolvers.
@@ -116,6 +122,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
     # token re-checked inside it); the hardening stays outermost (added last).
     app.add_middleware(CompiledFastPath, reads=router.reads, engine=db, settings=settings,
                        connections=fast_connections, enabled=router.compiled)
+    app.add_middleware(RequestLanguage)  # Accept-Language -> the language of messages
     app.add_middleware(RequestHardening)  # body size cap, nosniff, no-store
 
     app.include_router(ogc_router(db), prefix="/ogc")  # OGC API Features, token-scoped
@@ -124,6 +131,9 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
     def graphql_stats() -> dict[str, object]:
         """Compiled and fallback counts of this worker process (no data, no queries)."""
         return router.reads.stats.as_dict()
+
+    add_vendor_routes(app)
+    add_map_routes(app, settings, db)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

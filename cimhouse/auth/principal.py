@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cimhouse.errors import InvalidInput, PermissionDenied
+from cimhouse.i18n import _
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import Scope
 
@@ -68,7 +69,7 @@ class Principal:
     def require(self, role: Role) -> None:
         """Raise :class:`PermissionDenied` unless the principal holds ``role`` (or better)."""
         if not self.has(role):
-            raise PermissionDenied(f"this operation needs the {role.value} role")
+            raise PermissionDenied(_("this operation needs the {role} role", role=role.value))
 
     @property
     def actor(self) -> str:

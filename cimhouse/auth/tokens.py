@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.auth.principal import Principal, parse_roles
 from cimhouse.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from cimhouse.i18n import _
 from cimhouse.schema import ApiPrincipal, AuditLog
 from cimhouse.scope import Scope, parse_scope, with_county_keys
 
@@ -95,9 +96,9 @@ def revoke_token(session: Session, name_or_id: str, *, actor: str) -> PrincipalI
         query = select(ApiPrincipal).where(ApiPrincipal.id == int(name_or_id))
     row = session.scalar(query.with_for_update())
     if row is None:
-        raise NotFound(f"no principal {name_or_id!r}")
+        raise NotFound(_("no principal {name!r}", name=name_or_id))
     if row.revoked_at is not None:
-        raise Conflict(f"principal {row.name!r} is already revoked")
+        raise Conflict(_("principal {name!r} is already revoked", name=row.name))
     row.revoked_at = dt.datetime.now(dt.UTC)
     session.add(AuditLog(actor=actor, action="token.revoke", object_kind="api_principal",
                          object_ref=str(row.id), detail={"name": row.name}))
@@ -108,10 +109,10 @@ def revoke_token(session: Session, name_or_id: str, *, actor: str) -> PrincipalI
 def bearer_token(authorization: str | None) -> str:
     """The token of an ``Authorization: Bearer <token>`` header."""
     if not authorization:
-        raise Unauthenticated("an Authorization: Bearer <token> header is required")
-    scheme, _, token = authorization.strip().partition(" ")
+        raise Unauthenticated(_("an Authorization: Bearer <token> header is required"))
+    scheme, _sep, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("an Authorization: Bearer <token> header is required")
+        raise Unauthenticated(_("an Authorization: Bearer <token> header is required"))
     return token.strip()
 
 
@@ -121,7 +122,7 @@ def authenticate(session: Session, token: str) -> Principal:
     row = session.scalar(select(ApiPrincipal).where(ApiPrincipal.token_hash == digest,
                                                     ApiPrincipal.revoked_at.is_(None)))
     if row is None or not hmac.compare_digest(row.token_hash, digest):
-        raise Unauthenticated("invalid or revoked token")
+        raise Unauthenticated(_("invalid or revoked token"))
     now = dt.datetime.now(dt.UTC)
     # last_used_at is informative; writing it at most once a minute keeps reads read-only.
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:

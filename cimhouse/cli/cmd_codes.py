@@ -8,22 +8,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import TaskID
 
 from cimhouse.cli.common import (
     ACTOR_HELP,
     cli_actor,
     console,
     engine,
+    format_time,
     handle_errors,
     print_json,
+    print_summary,
     progress,
+    session_scope,
 )
-from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED, InvalidInput, NotFound
+from cimhouse.i18n import _
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 codes_app = typer.Typer(help="The 25-character house code: validate, decode, assign, lifecycle.",
                         no_args_is_help=True)
@@ -46,11 +51,13 @@ def validate_codes(
     if as_json:
         print_json(results)
     else:
+        valid, invalid = _("valid"), _("invalid")
+        width = max(len(valid), len(invalid)) + 2
         for item in results:
             if item["valid"]:
-                typer.echo(f"valid    {item['input']}")
+                typer.echo(f"{valid:<{width}}{item['input']}")
             else:
-                typer.echo(f"invalid  {item['input']}: {item['reason']}")
+                typer.echo(f"{invalid:<{width}}{item['input']}: {item['reason']}")
     if not all(item["valid"] for item in results):
         raise typer.Exit(code=EXIT_REJECTED)
 
@@ -67,6 +74,11 @@ def decode_code(code: str = typer.Argument(..., help="One code.")) -> None:
     print_json(decode(code).as_dict())
 
 
+def _stage_label(stage: str) -> str:
+    labels = {"estates": _("estates"), "buildings": _("buildings"), "houses": _("houses")}
+    return labels.get(stage, stage)
+
+
 class _Bar:
     """Feeds assign_codes' (stage, done, total) reports into the CLI progress bar."""
 
@@ -76,7 +88,7 @@ class _Bar:
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage not in self.tasks:
-            self.tasks[stage] = self.bar.add_task(stage, total=total or 1)
+            self.tasks[stage] = self.bar.add_task(_stage_label(stage), total=total or 1)
         self.bar.update(self.tasks[stage], completed=done if total else 1, total=total or 1)
 
 
@@ -111,7 +123,8 @@ def assign(
     if as_json:
         print_json(summary)
     else:
-        console.print(", ".join(f"{k} {v}" for k, v in summary.items()))
+        print_summary(summary, _("code assignment (dry run: nothing issued)") if dry_run
+                      else _("code assignment"))
 
 
 @codes_app.command("retire")
@@ -211,7 +224,7 @@ def relabel(
     for item in fields:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise InvalidInput(f"--set expects field=value, got {item!r}")
+            raise InvalidInput(_("--set expects field=value, got {item!r}", item=item))
         changes[name.strip()] = json.loads(value) if name.strip() == "external_ids" else value
     with session_scope(engine()) as session:
         obj = relabel_object(session, code, actor=cli_actor(actor), **changes)
@@ -239,8 +252,8 @@ def apply_region_changes_cmd(
     try:
         effective = dt.date.fromisoformat(effective_date)
     except ValueError as exc:
-        raise InvalidInput(f"--effective-date must be YYYY-MM-DD, not {effective_date!r}"
-                           ) from exc
+        raise InvalidInput(_("--effective-date must be YYYY-MM-DD, not {value!r}",
+                             value=effective_date)) from exc
     mapping, names = read_region_change_file(file)
     with session_scope(engine()) as session:
         result = apply_region_changes(session, mapping, effective, actor=cli_actor(actor),
@@ -293,11 +306,33 @@ def list_jobs(
     if as_json:
         print_json(jobs)
         return
+    print_jobs(jobs)
+
+
+def print_jobs(jobs: list[dict[str, Any]]) -> None:
+    """Jobs as a table with a header, their dates, and dry runs marked."""
+    from rich.table import Table
+
+    from cimhouse.schema.vocab import RunStatus, vocab_label
+
+    table = Table(box=None, padding=(0, 1), header_style="bold")
+    for title, justify in ((_("ID"), "right"), (_("kind"), "left"), (_("status"), "left"),
+                           (_("dry run"), "left"), (_("scope"), "left"),
+                           (_("requested by"), "left"), (_("requested at"), "left"),
+                           (_("finished at"), "left"), (_("estates/buildings/houses"), "right")):
+        table.add_column(title, justify=justify)  # type: ignore[arg-type]
     for job in jobs:
-        counts = {k: v for k, v in job["counts"].items() if k in ("estates", "buildings",
-                                                                 "houses", "progress")}
-        console.print(f"{job['id']:>6} {job['kind']:<16} {job['status']:<10} "
-                      f"{job['scope_code'] or '-':<25} {job['requested_by'] or '-'} {counts}")
+        counts = job["counts"] or {}
+        done = "/".join(str(counts.get(k, "-")) for k in ("estates", "buildings", "houses"))
+        dry = bool((job["options"] or {}).get("dry_run"))
+        table.add_row(str(job["id"]), job["kind"], vocab_label(RunStatus, job["status"]),
+                      f"[yellow]{_('dry run')}[/yellow]" if dry else "",
+                      job["scope_code"] or "-", job["requested_by"] or "-",
+                      format_time(job["requested_at"]), format_time(job["finished_at"]), done)
+    if not jobs:
+        console.print(_("no jobs"))
+        return
+    console.print(table)
 
 
 @jobs_app.command("show")
@@ -314,7 +349,7 @@ def show_job(job_id: int = typer.Argument(...)) -> None:
         mark_interrupted_jobs(session)
         job = session.get(Job, job_id)
         if job is None:
-            raise NotFound(f"job {job_id} not found")
+            raise NotFound(_("job {job_id} not found", job_id=job_id))
         print_json(_job_dict(job))
 
 

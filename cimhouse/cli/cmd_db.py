@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from cimhouse.cli.common import console, engine, handle_errors, print_json, quiet_logs, settings
+from cimhouse.cli.common import (
+    console,
+    engine,
+    handle_errors,
+    print_json,
+    print_summary,
+    quiet_logs,
+    settings,
+)
 from cimhouse.db import database_url, embedded_cluster
 from cimhouse.db import distribute as distribution
 from cimhouse.db import migrate as migrations
 from cimhouse.errors import EXIT_NOT_RUNNING, ConfigurationError, InvalidInput
+from cimhouse.i18n import _
 from cimhouse.pii import load_master_key
 
 db_app = typer.Typer(help="Run the embedded PostgreSQL + PostGIS cluster and migrations.",
@@ -17,7 +26,8 @@ db_app = typer.Typer(help="Run the embedded PostgreSQL + PostGIS cluster and mig
 
 def _require_embedded() -> None:
     if not settings().embedded:
-        raise ConfigurationError("CIMHOUSE_DATABASE_URL is set: the server is managed elsewhere")
+        raise ConfigurationError(_("CIMHOUSE_DATABASE_URL is set: the server is managed "
+                                   "elsewhere"))
 
 
 @db_app.command("start")
@@ -33,7 +43,8 @@ def start() -> None:
     started = cluster.start()
     cluster.ensure_database(current.database_name)
     load_master_key(current)  # generates var/secret.key on first start
-    console.print(("started" if started else "already running") + f": {cluster.socket_dir}")
+    console.print(_("started: {where}", where=cluster.socket_dir) if started
+                  else _("already running: {where}", where=cluster.socket_dir))
 
 
 @db_app.command("stop")
@@ -45,7 +56,7 @@ def stop() -> None:
     """
     _require_embedded()
     stopped = embedded_cluster(settings()).stop()
-    console.print("stopped" if stopped else "not running")
+    console.print(_("stopped") if stopped else _("not running"))
 
 
 @db_app.command("status")
@@ -66,8 +77,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     if as_json:
         print_json(info)
     else:
-        for key, value in info.items():
-            console.print(f"{key}: {value}")
+        print_summary(info)
     if current.embedded and not info["running"]:
         raise typer.Exit(code=EXIT_NOT_RUNNING)
 
@@ -88,8 +98,9 @@ def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) ->
         with quiet_logs():
             migrations.upgrade(engine(current), revision)
     except CommandError as exc:  # e.g. a relative target past the newest revision
-        raise InvalidInput(f"cannot upgrade to {revision!r}: {exc}") from None
-    console.print(f"database at {revision}")
+        raise InvalidInput(_("cannot upgrade to {revision!r}: {error}", revision=revision,
+                             error=exc)) from None
+    console.print(_("database at {revision}", revision=revision))
 
 
 def _check_revision(revision: str) -> None:
@@ -103,8 +114,9 @@ def _check_revision(revision: str) -> None:
         script.get_revisions(revision)
     except (CommandError, RevisionError) as exc:
         known = ", ".join(sorted(r.revision for r in script.walk_revisions()))
-        raise InvalidInput(f"unknown revision {revision!r} ({exc}); the revisions are "
-                           f"{known}, or heads") from None
+        raise InvalidInput(_("unknown revision {revision!r} ({error}); the revisions are "
+                             "{known}, or heads", revision=revision, error=exc,
+                             known=known)) from None
 
 
 @db_app.command("distribute")
@@ -129,9 +141,10 @@ def distribute(
     if as_json:
         print_json(report.__dict__)
     else:
-        console.print(f"Citus {report.citus_version}, {report.workers} workers: "
-                      f"{len(report.created)} tables distributed now, "
-                      f"{len(report.skipped)} already were")
+        console.print(_("Citus {version}, {workers} workers: {created} tables distributed "
+                        "now, {skipped} already were", version=report.citus_version,
+                        workers=report.workers, created=len(report.created),
+                        skipped=len(report.skipped)))
 
 
 def register(app: typer.Typer) -> None:

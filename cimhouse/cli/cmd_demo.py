@@ -9,6 +9,7 @@ import typer
 from cimhouse.cli.common import console, handle_errors, print_json
 from cimhouse.demo.generate_demo import generate_demo
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 
 demo_app = typer.Typer(help="Synthetic demo data (fictitious persons only).",
                        no_args_is_help=True)
@@ -37,14 +38,16 @@ def generate(
     try:
         summary = generate_demo(out, houses=houses, seed=seed, messy=messy)
     except OSError as exc:
-        raise InvalidInput(f"cannot write into {out}: {exc.strerror}") from None
+        raise InvalidInput(_("cannot write into {out}: {error}", out=out,
+                             error=exc.strerror)) from None
     if as_json:
         print_json(summary.as_dict())
         return
-    console.print(f"{summary.houses} houses in {summary.estates} estates, "
-                  f"{summary.buildings} buildings, {summary.persons} persons, "
-                  f"{summary.register_rows} register rows, {summary.facilities} facilities "
-                  f"-> {out}")
+    console.print(_("{houses} houses in {estates} estates, {buildings} buildings, {persons} "
+                    "persons, {rows} register rows, {facilities} facilities -> {out}",
+                    houses=summary.houses, estates=summary.estates,
+                    buildings=summary.buildings, persons=summary.persons,
+                    rows=summary.register_rows, facilities=summary.facilities, out=out))
 
 
 def register(app: typer.Typer) -> None:

@@ -9,16 +9,17 @@ import typer
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import (
     cli_actor,
-    console,
     default_report_path,
     engine,
     handle_errors,
     print_json,
+    print_summary,
     settings,
 )
 from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED
+from cimhouse.i18n import _
 from cimhouse.importers.boundaries.import_boundaries import import_boundaries
 
 
@@ -53,7 +54,7 @@ def boundaries(
     if as_json:
         print_json(summary)
     else:
-        console.print(", ".join(f"{k} {v}" for k, v in summary.items()))
+        print_summary(summary, _("boundaries import"))
     if result.rejected:
         raise typer.Exit(code=EXIT_REJECTED)
 

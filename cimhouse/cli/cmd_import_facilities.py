@@ -9,15 +9,16 @@ import typer
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import (
     cli_actor,
-    console,
     default_report_path,
     engine,
     handle_errors,
     print_json,
+    print_summary,
     settings,
 )
 from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED
+from cimhouse.i18n import _
 from cimhouse.importers.facilities.import_facilities import import_facilities
 
 
@@ -62,7 +63,7 @@ def facilities(
     if as_json:
         print_json(summary)
     else:
-        console.print(", ".join(f"{k} {v}" for k, v in summary.items()))
+        print_summary(summary, _("facilities import"))
     if result.rejected:
         raise typer.Exit(code=EXIT_REJECTED)
 

@@ -16,10 +16,12 @@ from cimhouse.cli.common import (
     engine,
     handle_errors,
     print_json,
+    print_summary,
     progress,
 )
 from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED
+from cimhouse.i18n import _
 from cimhouse.importers.ifc.georef import DEFAULT_DISAGREEMENT_M, CliGeoref
 from cimhouse.importers.ifc.import_ifc import IfcImportResult, import_ifc
 
@@ -76,7 +78,7 @@ def import_ifc_command(
     georef_cli = CliGeoref.parse(crs, origin, rotation)
     actor = cli_actor(actor)
     with progress(transient=True, disable=as_json) as bar:
-        task = bar.add_task(f"importing {file.name}", total=None)
+        task = bar.add_task(_("importing {name}", name=file.name), total=None)
         with session_scope(engine()) as session:
             result = import_ifc(
                 session, file, estate=estate, community=community, estate_name=estate_name,
@@ -100,19 +102,20 @@ def import_ifc_command(
 
 
 def _print_summary(file: Path, result: IfcImportResult, codes: dict[str, Any] | None) -> None:
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()) if v)
-    console.print(f"{file.name} ({result.schema}): read {result.read}, accepted "
-                  f"{result.accepted}, rejected {len(result.rejected)}; {counts}")
-    console.print(f"georeference: {result.georef['source']}, dwellings: {result.dwelling_rule}, "
-                  f"estate: {result.target.get('estate_name')} ({result.target['region_code']})"
-                  f", import run {result.import_run_id}")
+    print_summary({"file": f"{file.name} ({result.schema})", "read": result.read,
+                   "accepted": result.accepted, "rejected": len(result.rejected),
+                   **{k: v for k, v in sorted(result.counts.items()) if v},
+                   "georeference": result.georef["source"], "dwellings": result.dwelling_rule,
+                   "estate": f"{result.target.get('estate_name')} "
+                             f"({result.target['region_code']})",
+                   "import_run_id": result.import_run_id}, _("IFC import"))
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(f"[yellow]{_('warning')}:[/yellow] {warning}")
     for rejected in result.rejected:
-        console.print(f"[red]rejected:[/red] {rejected['ifc_class']} {rejected['global_id']}: "
-                      f"{rejected['reason']}")
+        console.print(f"[red]{_('rejected')}:[/red] {rejected['ifc_class']} "
+                      f"{rejected['global_id']}: {rejected['reason']}")
     if codes is not None:
-        console.print(f"codes: {codes}")
+        print_summary(codes, _("code assignment"))
 
 
 def _assign_codes(session: Session, scope: str, actor: str) -> dict[str, Any]:

@@ -17,12 +17,14 @@ from cimhouse.cli.common import (
     engine,
     handle_errors,
     print_json,
+    print_summary,
     progress,
     settings,
 )
 from cimhouse.crs import COORDINATE_SYSTEMS, crs_name
 from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED, InvalidInput
+from cimhouse.i18n import _
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.pii import PiiVault
 
@@ -75,33 +77,37 @@ def register_command(
     try:
         crs = crs_name(crs)
     except ValueError:
-        raise InvalidInput(f"--crs must be one of {', '.join(COORDINATE_SYSTEMS)} "
-                           "or EPSG:xxxx") from None
+        raise InvalidInput(_("--crs must be one of {names} or EPSG:xxxx",
+                             names=", ".join(COORDINATE_SYSTEMS))) from None
     report = report or default_report_path(current, "register")
     actor = cli_actor()
     vault = PiiVault.from_settings(current)
     codes: list[dict[str, Any]] = []
     with progress() as bar, session_scope(engine(current)) as session:
-        task = bar.add_task("rows", total=None)
+        task = bar.add_task(_("rows"), total=_count_lines(file))
         result = import_register(session, file, vault=vault, mapping=mapping,
                                  report_path=report, dry_run=dry_run, actor=actor,
                                  default_crs=crs, workers=workers,
                                  update_persons=update_persons, as_of=data_as_of,
                                  on_progress=lambda n: bar.update(task, completed=n))
+        bar.update(task, total=result.read, completed=result.read)
         if assign_codes and not dry_run and result.accepted:
             codes = _assign_codes(session, sorted({c[:6] for c in result.communities}), actor)
     summary = result.summary() | {"codes": codes if assign_codes else None}
     if as_json:
         print_json(summary)
     else:
-        shown = {k: v for k, v in summary.items() if v not in (None, [], {})}
-        console.print(", ".join(f"{k} {v}" for k, v in shown.items()))
+        shown = {k: v for k, v in summary.items() if k != "estate_warnings"}
+        print_summary(shown, _("register import (dry run: nothing written)") if dry_run
+                      else _("register import"))
         if result.rejected:
-            console.print(f"[yellow]{result.rejected} rows rejected[/yellow]: see {report}")
+            console.print(_("[yellow]{count} rows rejected[/yellow]: see {report}",
+                            count=result.rejected, report=report))
         for warning in result.estate_warnings:
-            console.print(f"[yellow]new estate {warning['estate']} resembles "
-                          f"{'、'.join(warning['similar'])}[/yellow] ({warning['rows']} rows, "
-                          f"see {report})")
+            console.print(_("[yellow]new estate {estate} resembles {similar}[/yellow] ({rows} "
+                            "rows, see {report})", estate=warning["estate"],
+                            similar="、".join(warning["similar"]), rows=warning["rows"],
+                            report=report))
     if result.rejected:
         raise typer.Exit(code=EXIT_REJECTED)
 
@@ -131,10 +137,12 @@ def footprints_command(
     if as_json:
         print_json(summary)
     else:
-        console.print(f"read {result.read}, updated {result.updated}, unchanged "
-                      f"{result.unchanged}, rejected {len(result.rejected)}")
+        print_summary({"read": result.read, "updated": result.updated,
+                       "unchanged": result.unchanged, "rejected": len(result.rejected)},
+                      _("footprints"))
         for number, address, reasons in result.rejected[:20]:
-            console.print(f"  feature {number} {address}: {'; '.join(reasons)}")
+            console.print(_("  feature {number} {address}: {reasons}", number=number,
+                            address=address, reasons="; ".join(reasons)))
     if result.rejected:
         raise typer.Exit(code=EXIT_REJECTED)
 
@@ -148,9 +156,21 @@ def _parse_as_of(value: str | None) -> datetime | None:
             return datetime.combine(date.fromisoformat(value.strip()), time.max).astimezone()
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(f"--as-of must be a date (2026-12-01) or a date-time "
-                           f"(2026-12-01T18:00), not {value!r}") from None
+        raise InvalidInput(_("--as-of must be a date (2026-12-01) or a date-time "
+                             "(2026-12-01T18:00), not {value!r}", value=value)) from None
     return parsed if parsed.tzinfo else parsed.astimezone()
+
+
+def _count_lines(file: Path) -> int | None:
+    """Lines of a CSV/TSV register (the progress bar's total; rows end up a little fewer:
+    header, blank lines), counted in binary at disk speed; None for a workbook."""
+    if file.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+        return None
+    lines = 0
+    with file.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+    return max(lines, 1)
 
 
 def _assign_codes(session: Session, counties: list[str], actor: str) -> list[dict[str, Any]]:

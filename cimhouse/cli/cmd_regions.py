@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 
-from cimhouse.cli.common import cli_actor, console, engine, handle_errors, print_json
+from cimhouse.cli.common import cli_actor, engine, handle_errors, print_json, print_summary
 from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED
+from cimhouse.i18n import _
 from cimhouse.importers.load_regions import load_regions
 
 regions_app = typer.Typer(help="Administrative regions (levels 1-5).", no_args_is_help=True)
@@ -40,7 +41,7 @@ def load(
     if as_json:
         print_json(summary)
     else:
-        console.print(", ".join(f"{k} {v}" for k, v in summary.items()))
+        print_summary(summary, _("regions load"))
     if result.rejected:
         raise typer.Exit(code=EXIT_REJECTED)
 

@@ -11,6 +11,7 @@ from cimhouse.cli.common import console, engine, handle_errors, progress, settin
 from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import session_scope
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _, requested_language
 from cimhouse.programme.progress import compute_progress
 from cimhouse.programme.progress_report import write_progress
 from cimhouse.services.policy import ServicePolicy, parse_radius_options
@@ -29,8 +30,9 @@ def services(
                                     help="File to write (xlsx needs one; csv writes one file "
                                          "per section next to it). Default: stdout."),
     radius: list[str] = typer.Option([], "--radius",
-                                     help="Override a walking radius: category=metres "
-                                          "(repeatable), e.g. --radius childcare=250."),
+                                     help="Override a walking radius: category=metres, the "
+                                          "category in English or Chinese (repeatable), e.g. "
+                                          "--radius 托育=250."),
     elderly_age: int = typer.Option(60, "--elderly-age",
                                     help="Minimum age for the elderly-living-alone list."),
     as_of: str | None = typer.Option(None, "--as-of",
@@ -39,6 +41,8 @@ def services(
 ) -> None:
     """Facility coverage, gaps ranked by people affected, the service index, elderly alone.
 
+    Headers, sheet names and categories are Chinese unless --lang en is given.
+
     Example: cimhouse report services --scope 330402 --format xlsx --out nanhu.xlsx
     """
     current = settings()
@@ -46,10 +50,10 @@ def services(
     try:
         reference = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError:
-        raise InvalidInput("--as-of must be a date like 2026-06-30") from None
+        raise InvalidInput(_("--as-of must be a date like 2026-06-30")) from None
     with progress(transient=True) as bar, session_scope(engine(current)) as session:
         parsed = resolve_scope(session, scope)
-        task = bar.add_task("services report", total=4)
+        task = bar.add_task(_("services report"), total=4)
 
         def step(name: str) -> None:
             bar.update(task, description=name, advance=0 if name.startswith("coverage")
@@ -60,8 +64,8 @@ def services(
                                        elderly_min_age=elderly_age, on_step=step)
         bar.update(task, advance=1)
     # written after the live display has stopped: it would capture stdout otherwise
-    for path in write_report(report, fmt, out):
-        console.print(f"wrote {path}")
+    for path in write_report(report, fmt, out, language=requested_language() or "zh"):
+        console.print(_("wrote {path}", path=path))
 
 
 @report_app.command("programme")

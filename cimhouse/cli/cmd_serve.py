@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from cimhouse.cli.common import console, handle_errors, settings
+from cimhouse.i18n import _
 
 
 @handle_errors
@@ -28,7 +29,7 @@ def serve(
     current = settings()
     if dev:
         current = current.with_changes(dev=True)
-    console.print(f"GraphQL at http://{host}:{port}/graphql")
+    console.print(_("GraphQL at http://{host}:{port}/graphql", host=host, port=port))
     if workers > 1:
         import os
 
@@ -54,7 +55,7 @@ def export_schema(
     from cimhouse.graphql.schema import SDL_PATH, export_sdl
 
     written = export_sdl(output or SDL_PATH)
-    console.print(f"wrote {written}")
+    console.print(_("wrote {path}", path=written))
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from cimhouse.auth.tokens import create_token, list_principals, revoke_token
 from cimhouse.cli.common import cli_actor, console, engine, handle_errors, print_json
 from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import session_scope
+from cimhouse.i18n import _
 
 tokens_app = typer.Typer(help="API principals: scoped, role-based bearer tokens.",
                          no_args_is_help=True)
@@ -35,7 +36,8 @@ def create(
     if as_json:
         print_json({"id": issued.principal_id, "name": issued.name, "token": issued.token})
         return
-    console.print(f"principal {issued.name} (id {issued.principal_id}); token, shown once:")
+    console.print(_("principal {name} (id {id}); token, shown once:", name=issued.name,
+                    id=issued.principal_id))
     typer.echo(issued.token)
 
 
@@ -55,10 +57,11 @@ def list_(
         print_json([row.__dict__ for row in rows])
         return
     for row in rows:
-        state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
-        used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+        state = (_("revoked {date}", date=f"{row.revoked_at:%Y-%m-%d}") if row.revoked_at
+                 else _("active"))
+        used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else _("never")
         typer.echo(f"{row.id}\t{row.name}\t{row.scope_code}\t{','.join(row.roles)}\t"
-                   f"{state}\tlast used {used}")
+                   f"{state}\t{_('last used {when}', when=used)}")
 
 
 @tokens_app.command("revoke")
@@ -72,7 +75,7 @@ def revoke(
     """
     with session_scope(engine()) as session:
         info = revoke_token(session, principal, actor=cli_actor())
-    console.print(f"revoked {info.name} (id {info.id})")
+    console.print(_("revoked {name} (id {id})", name=info.name, id=info.id))
 
 
 def register(app: typer.Typer) -> None:

@@ -11,28 +11,37 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from sqlalchemy import Engine
 
-from cimhouse.db import make_engine
-from cimhouse.db.integrity import integrity_error, is_integrity_error
 from cimhouse.errors import CimhouseError, InvalidInput, exit_code
+from cimhouse.i18n import _, current_language, render
 from cimhouse.settings import Settings
 
-console = Console(stderr=True)
+if TYPE_CHECKING:  # the CLI imports SQLAlchemy only for the commands that use the database
+    from rich.console import Console
+    from rich.progress import Progress
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+
+
+class _StderrConsole:
+    """The rich console on stderr, made when first used (rich costs ~0.1 s to import, and
+    ``codes validate`` never needs it)."""
+
+    _console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            type(self)._console = Console(stderr=True)
+        return getattr(self._console, name)
+
+
+console: Console = _StderrConsole()  # type: ignore[assignment]
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -42,11 +51,32 @@ def settings() -> Settings:
 
 
 def engine(current: Settings | None = None) -> Engine:
+    from cimhouse.db import make_engine
+
     return make_engine(current or settings())
+
+
+@contextmanager
+def session_scope(eng: Engine) -> Iterator[Session]:
+    """:func:`cimhouse.db.session_scope`, imported when a command first uses the database."""
+    from cimhouse.db import session_scope as scope
+
+    with scope(eng) as session:
+        yield session
 
 
 def progress(*, transient: bool = False, disable: bool = False) -> Progress:
     """The one progress-bar style of the CLI (written to stderr)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -98,6 +128,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             where = f": {exc.filename}" if exc.filename else ""
             fail(InvalidInput(f"{exc.strerror or exc}{where}"))
         except Exception as exc:
+            from cimhouse.db.integrity import integrity_error, is_integrity_error
+
             if not is_integrity_error(exc):
                 raise
             fail(integrity_error(exc))
@@ -107,7 +139,10 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 def fail(error: CimhouseError) -> NoReturn:
     """Print ``error`` as one line on stderr and exit with its code from the error table."""
-    console.print(f"[red]error:[/red] {escape(error.message)}")
+    from rich.markup import escape
+
+    label = _("error")
+    console.print(f"[red]{label}:[/red] {escape(render(error.message, current_language()))}")
     raise typer.Exit(code=exit_code(error)) from None
 
 
@@ -120,3 +155,63 @@ def quiet_logs() -> Iterator[None]:
         yield
     finally:
         logging.root.setLevel(previous)
+
+
+def summary_labels() -> dict[str, str]:
+    """The names of summary fields in the current language (keys are the JSON names)."""
+    return {
+        "file": _("file"), "format": _("format"), "encoding": _("encoding"),
+        "header_line": _("header line"), "read": _("read"), "accepted": _("accepted"),
+        "rejected": _("rejected"), "blank_lines": _("blank lines"),
+        "repeated_headers": _("repeated headers"), "communities": _("communities"),
+        "unknown_columns": _("unknown columns"), "rejected_reasons": _("rejection reasons"),
+        "report": _("report"), "import_run_id": _("import run"), "dry_run": _("dry run"),
+        "seconds": _("seconds"), "workers": _("workers"),
+        "worker_peak_mb": _("worker peak MB"), "estate_warnings": _("estate warnings"),
+        "codes": _("codes"), "job_id": _("job"), "status": _("status"), "scope": _("scope"),
+        "estates": _("estates"), "buildings": _("buildings"), "houses": _("houses"),
+        "persons": _("persons"), "relations": _("relations"), "issued": _("codes issued"),
+        "counties": _("counties"), "added": _("added"), "updated": _("updated"),
+        "unchanged": _("unchanged"), "removed": _("removed"), "facilities": _("facilities"),
+        "matched": _("matched"), "created": _("created"), "level": _("level"),
+        "georeference": _("georeference"), "dwellings": _("dwellings"), "estate": _("estate"),
+        "renamed": _("renamed"), "reparented": _("reparented"), "closed": _("closed"),
+        "reopened": _("reopened"), "mode": _("mode"), "initialised": _("initialised"),
+        "running": _("running"), "pid": _("process id"), "data_dir": _("data directory"),
+        "socket_dir": _("socket directory"), "url": _("URL"),
+    }
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {_cell(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "\n".join(_cell(v) for v in value)
+    return str(value)
+
+
+def print_summary(summary: dict[str, Any], title: str | None = None) -> None:
+    """A command's summary as an aligned two-column table in the user's language (stderr;
+    ``--json`` prints the same fields for programs). Empty fields are left out."""
+    from rich.table import Table
+
+    labels = summary_labels()
+    table = Table(title=title, show_header=False, box=None, padding=(0, 2))
+    table.add_column(justify="left", style="bold")
+    table.add_column(justify="left")
+    for key, value in summary.items():
+        if value in (None, [], {}, ""):
+            continue
+        table.add_row(labels.get(key, key), _cell(value))
+    console.print(table)
+
+
+def format_time(value: datetime | None) -> str:
+    """A timestamp as the user reads it: local time to the second, ``-`` when unset."""
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"

@@ -47,22 +47,57 @@ Example::
         new_codes = split_house(session, "3304020070240010003001018", 2, actor="alice")
 """
 
-from cimhouse.coding.apply_region_changes import RegionChangeResult, apply_region_changes
-from cimhouse.coding.assign_codes import AssignResult, assign_codes
-from cimhouse.coding.change_status import change_status
-from cimhouse.coding.crossref import (
-    validate_address_code,
-    validate_external_ids,
-    validate_ifc_global_id,
-    validate_realestate_unit_no,
-)
-from cimhouse.coding.house_code import HouseCode, decode, display, encode, normalize, validate
-from cimhouse.coding.jobs import cancel_job, enqueue_code_assignment, make_app
-from cimhouse.coding.lineage import LineageEdge, LineageView, lineage
-from cimhouse.coding.merge_houses import merge_houses
-from cimhouse.coding.relabel_object import relabel, relabel_object
-from cimhouse.coding.retire_house import retire_house
-from cimhouse.coding.split_house import split_house
+from typing import TYPE_CHECKING
+
+from cimhouse.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from cimhouse.coding.apply_region_changes import RegionChangeResult, apply_region_changes
+    from cimhouse.coding.assign_codes import AssignResult, assign_codes
+    from cimhouse.coding.change_status import change_status
+    from cimhouse.coding.crossref import (
+        validate_address_code,
+        validate_external_ids,
+        validate_ifc_global_id,
+        validate_realestate_unit_no,
+    )
+    from cimhouse.coding.house_code import HouseCode, decode, display, encode, normalize, validate
+    from cimhouse.coding.jobs import cancel_job, enqueue_code_assignment, make_app
+    from cimhouse.coding.lineage import LineageEdge, LineageView, lineage
+    from cimhouse.coding.merge_houses import merge_houses
+    from cimhouse.coding.relabel_object import relabel, relabel_object
+    from cimhouse.coding.retire_house import retire_house
+    from cimhouse.coding.split_house import split_house
+
+# imported on first use: ``codes validate`` needs house_code only, not SQLAlchemy
+lazy_exports(__name__, {
+    "AssignResult": "cimhouse.coding.assign_codes",
+    "HouseCode": "cimhouse.coding.house_code",
+    "LineageEdge": "cimhouse.coding.lineage",
+    "LineageView": "cimhouse.coding.lineage",
+    "RegionChangeResult": "cimhouse.coding.apply_region_changes",
+    "apply_region_changes": "cimhouse.coding.apply_region_changes",
+    "assign_codes": "cimhouse.coding.assign_codes",
+    "cancel_job": "cimhouse.coding.jobs",
+    "change_status": "cimhouse.coding.change_status",
+    "decode": "cimhouse.coding.house_code",
+    "display": "cimhouse.coding.house_code",
+    "encode": "cimhouse.coding.house_code",
+    "enqueue_code_assignment": "cimhouse.coding.jobs",
+    "lineage": "cimhouse.coding.lineage",
+    "make_app": "cimhouse.coding.jobs",
+    "merge_houses": "cimhouse.coding.merge_houses",
+    "normalize": "cimhouse.coding.house_code",
+    "relabel": "cimhouse.coding.relabel_object",
+    "relabel_object": "cimhouse.coding.relabel_object",
+    "retire_house": "cimhouse.coding.retire_house",
+    "split_house": "cimhouse.coding.split_house",
+    "validate": "cimhouse.coding.house_code",
+    "validate_address_code": "cimhouse.coding.crossref",
+    "validate_external_ids": "cimhouse.coding.crossref",
+    "validate_ifc_global_id": "cimhouse.coding.crossref",
+    "validate_realestate_unit_no": "cimhouse.coding.crossref",
+})
 
 __all__ = [
     "AssignResult", "HouseCode", "LineageEdge", "LineageView", "RegionChangeResult",

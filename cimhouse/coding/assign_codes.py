@@ -47,6 +47,7 @@ from cimhouse.coding.namespace import (
     require_read_committed,
 )
 from cimhouse.errors import Conflict, NotFound
+from cimhouse.i18n import _
 from cimhouse.schema import Building, Estate, House, Job
 from cimhouse.schema.vocab import ObjectKind, RunStatus
 from cimhouse.scope import Scope, parse_scope, scope_filter, with_county_keys
@@ -293,7 +294,7 @@ def _job_row(session: Session, scope: Scope, actor: str, job_id: int | None,
     if job_id is not None:
         job = session.get(Job, job_id)
         if job is None:
-            raise NotFound(f"job {job_id} not found")
+            raise NotFound(_("job {job_id} not found", job_id=job_id))
         return job
     job = Job(kind=JOB_KIND, scope_code=scope.code, status=RunStatus.RUNNING.value,
               requested_by=actor, started_at=func.now(),

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from cimhouse.checksum import mod11_2
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.schema.vocab import ObjectKind
 
 CODE_LENGTH = 25
@@ -128,18 +129,21 @@ def validate(raw: str) -> str:
     """
     code = normalize(raw)
     if len(code) != CODE_LENGTH:
-        raise _fail(f"wrong length: {len(code)} characters, expected 25 "
-                    "(24 digits and a check character)", raw, length=len(code))
+        raise _fail(_("wrong length: {length} characters, expected 25 "
+                      "(24 digits and a check character)", length=len(code)), raw,
+                    length=len(code))
     for index, char in enumerate(code[:BODY_LENGTH], start=1):
         if not ("0" <= char <= "9"):
-            raise _fail(f"non-digit {char!r} at position {index}", raw, position=index)
+            raise _fail(_("non-digit {char!r} at position {index}", char=char, index=index),
+                        raw, position=index)
     if not (code[24] == "X" or "0" <= code[24] <= "9"):
-        raise _fail(f"check character {code[24]!r} at position 25 must be 0-9 or X",
-                    raw, position=25)
+        raise _fail(_("check character {char!r} at position 25 must be 0-9 or X",
+                      char=code[24]), raw, position=25)
     expected = mod11_2(code[:BODY_LENGTH])
     if code[24] != expected:
-        raise _fail(f"check character mismatch at position 25: got {code[24]!r}, "
-                    f"expected {expected!r}", raw, position=25, expected=expected)
+        raise _fail(_("check character mismatch at position 25: got {got!r}, "
+                      "expected {expected!r}", got=code[24], expected=expected), raw,
+                    position=25, expected=expected)
     _check_structure(code, raw)
     return code
 
@@ -147,16 +151,16 @@ def validate(raw: str) -> str:
 def _check_structure(code: str, raw: str) -> None:
     region = code[:REGION_DIGITS]
     if region[:2] == "00":
-        raise _fail("province part (positions 1-2) is 00", raw, position=1)
+        raise _fail(_("province part (positions 1-2) is 00"), raw, position=1)
     if region[9:12] == "000":
-        raise _fail("community/village part (positions 10-12) is 000: positions 1-12 "
-                    "must be a community or village code", raw, position=10)
+        raise _fail(_("community/village part (positions 10-12) is 000: positions 1-12 "
+                      "must be a community or village code"), raw, position=10)
     estate, building, house = code[12:15], code[15:19], code[19:24]
     if estate == "000" and building == "0000":
-        raise _fail("estate number 000 with building number 0000 names no object "
-                    "(positions 13-19)", raw, position=13)
+        raise _fail(_("estate number 000 with building number 0000 names no object "
+                      "(positions 13-19)"), raw, position=13)
     if building == "0000" and house != "00000":
-        raise _fail("house number without a building number (positions 16-19 are 0000)",
+        raise _fail(_("house number without a building number (positions 16-19 are 0000)"),
                     raw, position=16)
 
 

@@ -34,6 +34,7 @@ from cimhouse.coding.assign_codes import JOB_KIND, AssignResult, ProgressCallbac
 from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import database_url, make_engine, session_scope
 from cimhouse.errors import CimhouseError, Conflict, NotFound
+from cimhouse.i18n import _
 from cimhouse.schema import AuditLog, Job
 from cimhouse.schema.vocab import RunStatus
 from cimhouse.settings import Settings
@@ -103,7 +104,7 @@ def cancel_job(session: Session, job_id: int, actor: str) -> Job:
     """Cancel a queued job at once; ask a running worker job to stop (it rolls back)."""
     job = session.get(Job, job_id, with_for_update=True)
     if job is None:
-        raise NotFound(f"job {job_id} not found")
+        raise NotFound(_("job {job_id} not found", job_id=job_id))
     if job.status in FINISHED:
         raise Conflict(f"job {job_id} has already finished ({job.status})")
     if job.queue_job_id is None:
@@ -217,7 +218,7 @@ def _mark_running(engine: Engine, job_id: int) -> tuple[str, str, bool] | str:
     with session_scope(engine) as session:
         job = session.get(Job, job_id, with_for_update=True)
         if job is None:
-            raise NotFound(f"job {job_id} not found")
+            raise NotFound(_("job {job_id} not found", job_id=job_id))
         if job.status in FINISHED:
             return job.status
         job.status = RunStatus.RUNNING.value

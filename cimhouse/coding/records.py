@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from cimhouse.coding.house_code import encode, validate
 from cimhouse.coding.namespace import allocate_numbers, lock_counties
 from cimhouse.errors import Conflict, NotFound
+from cimhouse.i18n import _
 from cimhouse.schema import Building, ChangeLog, CodeLineage, CodeRegistry, Estate, House
 from cimhouse.schema.vocab import CodeStatus, LineageEvent, ObjectKind
 
@@ -27,7 +28,7 @@ def registry_entry(session: Session, code: str, *, lock: bool = False) -> CodeRe
     canonical = validate(code)
     entry = session.scalars(select(CodeRegistry).where(CodeRegistry.code == canonical)).first()
     if entry is None:
-        raise NotFound(f"code {canonical} has never been issued")
+        raise NotFound(_("code {code} has never been issued", code=canonical))
     if lock:  # locked by its key: Citus locks rows only in a single-shard query
         entry = session.scalars(
             select(CodeRegistry).where(CodeRegistry.county == entry.county,
@@ -41,7 +42,8 @@ def object_of(session: Session, entry: CodeRegistry) -> Any:
     model = MODELS[entry.object_kind]
     obj = session.get(model, (entry.county, entry.object_id), with_for_update=True)
     if obj is None:
-        raise NotFound(f"the {entry.object_kind} of code {entry.code} no longer exists")
+        raise NotFound(_("the {kind} of code {code} no longer exists", kind=entry.object_kind,
+                         code=entry.code))
     return obj
 
 

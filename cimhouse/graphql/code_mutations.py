@@ -17,7 +17,7 @@ from cimhouse.coding.jobs import cancel_job, enqueue_code_assignment
 from cimhouse.errors import InvalidInput, NotFound
 from cimhouse.graphql.built import HouseType
 from cimhouse.graphql.codes import canonical_code, scoped_registry
-from cimhouse.graphql.context import SCOPE_NOT_FOUND, RequestContext
+from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.operations import JobType, load_job
 from cimhouse.graphql.results import (
     ConflictError,
@@ -26,6 +26,7 @@ from cimhouse.graphql.results import (
     NotFoundError,
     run_mutation,
 )
+from cimhouse.i18n import _
 from cimhouse.schema import Estate, Region
 from cimhouse.schema.vocab import RetiringStatus, Role
 from cimhouse.scope import scope_filter
@@ -68,7 +69,7 @@ def _code_in_scope(ctx: RequestContext, raw: str) -> str:
     """The canonical code when its object lies in scope; else the 'never issued' NotFound."""
     canonical = canonical_code(raw)
     if canonical not in scoped_registry(ctx.session, ctx.scope, [canonical]):
-        raise NotFound(f"code {canonical} has never been issued")
+        raise NotFound(_("code {code} has never been issued", code=canonical))
     return canonical
 
 
@@ -108,7 +109,8 @@ def _scope_exists(ctx: RequestContext, raw: str) -> str:
         query = select(Region.code).where(Region.code == wanted.code,
                                           Region.valid_to.is_(None))
     if ctx.session.scalar(query) is None:
-        raise NotFound(SCOPE_NOT_FOUND.format(code=wanted.code))
+        raise NotFound(_("scope {code} not found (unknown, or outside your scope)",
+                         code=wanted.code))
     return wanted.code
 
 
@@ -122,7 +124,7 @@ def cancel(info: Info[RequestContext, None], job_id: int) -> JobPayload:
     ctx = info.context
     ctx.require(Role.CODER)
     if load_job(info, job_id) is None:
-        raise NotFound(f"job {job_id} not found")
+        raise NotFound(_("job {job_id} not found", job_id=job_id))
     return JobPayload(job=JobType.from_row(cancel_job(ctx.session, job_id, actor=ctx.actor)))
 
 

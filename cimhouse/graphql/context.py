@@ -46,6 +46,7 @@ from strawberry.fastapi import BaseContext
 from cimhouse.auth.principal import Principal
 from cimhouse.errors import NotFound
 from cimhouse.graphql.loaders import Loaders
+from cimhouse.i18n import _
 from cimhouse.pii import PiiVault
 from cimhouse.schema import AuditLog
 from cimhouse.schema.vocab import Role
@@ -84,7 +85,8 @@ class RequestContext(BaseContext):
         of the GraphQL arguments)."""
         wanted = parse_scope(raw)
         if not self.scope.covers_scope(wanted):
-            raise NotFound(SCOPE_NOT_FOUND.format(code=wanted.code))
+            raise NotFound(_("scope {code} not found (unknown, or outside your scope)",
+                         code=wanted.code))
         return wanted
 
     def can(self, role: Role) -> bool:

@@ -35,15 +35,16 @@ from strawberry.extensions import (
 from cimhouse.db.bulk import driver_connection
 from cimhouse.errors import CimhouseError, TimedOut, error_code
 from cimhouse.graphql.input_limits import InputLimits, TextLiteralRule
+from cimhouse.i18n import Message, _, current_language, render, translate
 
 log = logging.getLogger("cimhouse.graphql")
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2000
 MAX_ALIASES = 30
-INTERNAL_MESSAGE = "internal error"
-TIMEOUT_MESSAGE = "the request exceeded the time limit; ask for less (smaller pages, " \
-                  "narrower filters)"
+INTERNAL_MESSAGE = _("internal error")
+TIMEOUT_MESSAGE = _("the request exceeded the time limit; ask for less (smaller pages, "
+                    "narrower filters)")
 
 
 def _timed_out(error: BaseException | None) -> bool:
@@ -51,8 +52,19 @@ def _timed_out(error: BaseException | None) -> bool:
     return isinstance(error, DBAPIError) and getattr(orig, "sqlstate", None) == "57014"
 
 
+def both_languages(message: str) -> dict[str, str]:
+    """``{"message_zh": ..., "message_en": ...}`` of a message we wrote (a
+    :class:`cimhouse.i18n.Message` or a catalog text); nothing for others (graphql-core's)."""
+    if isinstance(message, Message):
+        return {"message_zh": message.render("zh"), "message_en": message.render("en")}
+    zh = translate(message, "zh")
+    return {"message_zh": zh, "message_en": message} if zh != message else {}
+
+
 def safe_error(error: GraphQLError) -> GraphQLError:
-    """The error as a caller may see it (message and ``extensions.code``)."""
+    """The error as a caller may see it (message, ``extensions.code`` and, for our own
+    messages, ``extensions.message_zh`` / ``message_en``); ``message`` is in the request's
+    language (``Accept-Language``, :mod:`cimhouse.api.language`)."""
     original = error.original_error
     if isinstance(original, CimhouseError):
         message, code = original.message, error_code(original)[1]
@@ -68,9 +80,11 @@ def safe_error(error: GraphQLError) -> GraphQLError:
         message, code = error.message, "BAD_REQUEST"
     else:
         message, code = INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR"
-    return GraphQLError(message=message, nodes=error.nodes, source=error.source,
+    return GraphQLError(message=render(message, current_language())
+                        if isinstance(message, Message) else translate(message),
+                        nodes=error.nodes, source=error.source,
                         positions=error.positions, path=error.path, original_error=None,
-                        extensions={"code": code})
+                        extensions={"code": code, **both_languages(message)})
 
 
 class SafeErrors(MaskErrors):

@@ -35,6 +35,7 @@ from cimhouse.graphql.results import (
     NotFoundError,
     run_mutation,
 )
+from cimhouse.i18n import _
 from cimhouse.idnumber import normalize_id_number
 from cimhouse.schema import ChangeLog, House, Person, PersonHouse
 from cimhouse.schema.vocab import Role
@@ -101,7 +102,7 @@ def _person(ctx: RequestContext, data: RelationInput) -> Person:
         person = None if kind != "Person" or not key.isdigit() else ctx.session.scalar(
             select(Person).where(Person.id == int(key), person_in_scope(ctx.scope)))
     if person is None:
-        raise NotFound(PERSON_NOT_FOUND)
+        raise NotFound(_("person not found in your scope"))
     return person
 
 
@@ -116,7 +117,7 @@ def upsert_relation(ctx: RequestContext, data: RelationInput) -> RelationPayload
     house = ctx.session.scalar(select(House).where(
         House.code == canonical_code(data.house_code), scope_filter(House, ctx.scope)))
     if house is None:
-        raise NotFound("house not found")
+        raise NotFound(_("house not found"))
     require_open_house(ctx.session, house)  # the same rule as the register import
     person = _person(ctx, data)
     existing = ctx.session.scalar(select(PersonHouse).where(
@@ -149,13 +150,13 @@ def end_relation(ctx: RequestContext, relation_id: str, end_date: dt.date) -> Re
     ctx.require(Role.IMPORTER)
     kind, key = parse_global_id(relation_id)
     if kind != "PersonHouse":
-        raise NotFound("relation not found")
+        raise NotFound(_("relation not found"))
     county, row_id = parse_county_key(key)
     row = ctx.session.scalar(select(PersonHouse).where(
         PersonHouse.county == county, PersonHouse.id == row_id,
         scope_filter(PersonHouse, ctx.scope)).with_for_update())
     if row is None:
-        raise NotFound("relation not found")
+        raise NotFound(_("relation not found"))
     if row.valid_to is not None:
         raise Conflict(f"the relation already ended on {row.valid_to.isoformat()}")
     if row.valid_from is not None and end_date < row.valid_from:

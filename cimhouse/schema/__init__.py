@@ -5,31 +5,83 @@ Start with :class:`Region` (levels 1-5), :class:`Estate` (level 6), :class:`Buil
 Citus distribution column); geometry is stored in CGCS2000 (EPSG:4490, lon/lat).
 The schema itself is created by the Alembic migrations in ``migrations/``, never by
 ``create_all``.
+
+Importing a model module registers only that module's models; :func:`load_models` imports
+them all, and runs by itself before SQLAlchemy configures the mappers (an event in
+:mod:`cimhouse.schema.base`) and on the first name read from this package. The package's names
+load on first use, so that :mod:`cimhouse.schema.vocab` imports without SQLAlchemy (the CLI's
+startup). A new model module needs no registration here; a new exported name goes into both
+lists below.
 """
 
-from cimhouse.schema.base import NAMING_CONVENTION, SRID, Base
-from cimhouse.schema.built import Building, Estate, House, Space, Storey
-from cimhouse.schema.facility import Facility
-from cimhouse.schema.household import Household, HouseholdMember
-from cimhouse.schema.operations import ApiPrincipal, AuditLog, ImportRun, Job
-from cimhouse.schema.people import Person, PersonHouse
-from cimhouse.schema.programme import (
-    FutureProject,
-    FutureProjectEstate,
-    FutureProjectRegion,
-    GapProject,
-    ServiceIndexSurvey,
-)
-from cimhouse.schema.region import Region
-from cimhouse.schema.registry import (
-    ChangeFeedMark,
-    ChangeLog,
-    CodeCounter,
-    CodeLineage,
-    CodeRegistry,
-)
+import importlib
+import pkgutil
+from typing import TYPE_CHECKING
 
-metadata = Base.metadata
+from cimhouse.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from cimhouse.schema.base import NAMING_CONVENTION, SRID, Base, metadata
+    from cimhouse.schema.built import Building, Estate, House, Space, Storey
+    from cimhouse.schema.facility import Facility
+    from cimhouse.schema.household import Household, HouseholdMember
+    from cimhouse.schema.operations import ApiPrincipal, AuditLog, ImportRun, Job
+    from cimhouse.schema.people import Person, PersonHouse
+    from cimhouse.schema.programme import (
+        FutureProject,
+        FutureProjectEstate,
+        FutureProjectRegion,
+        GapProject,
+        ServiceIndexSurvey,
+    )
+    from cimhouse.schema.region import Region
+    from cimhouse.schema.registry import (
+        ChangeFeedMark,
+        ChangeLog,
+        CodeCounter,
+        CodeLineage,
+        CodeRegistry,
+    )
+
+
+def load_models() -> None:
+    """Import every model module of the package (all tables into ``Base.metadata``)."""
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+lazy_exports(__name__, {
+    "ApiPrincipal": "cimhouse.schema.operations",
+    "AuditLog": "cimhouse.schema.operations",
+    "Base": "cimhouse.schema.base",
+    "Building": "cimhouse.schema.built",
+    "ChangeFeedMark": "cimhouse.schema.registry",
+    "ChangeLog": "cimhouse.schema.registry",
+    "CodeCounter": "cimhouse.schema.registry",
+    "CodeLineage": "cimhouse.schema.registry",
+    "CodeRegistry": "cimhouse.schema.registry",
+    "Estate": "cimhouse.schema.built",
+    "Facility": "cimhouse.schema.facility",
+    "FutureProject": "cimhouse.schema.programme",
+    "FutureProjectEstate": "cimhouse.schema.programme",
+    "FutureProjectRegion": "cimhouse.schema.programme",
+    "GapProject": "cimhouse.schema.programme",
+    "Household": "cimhouse.schema.household",
+    "HouseholdMember": "cimhouse.schema.household",
+    "House": "cimhouse.schema.built",
+    "ImportRun": "cimhouse.schema.operations",
+    "Job": "cimhouse.schema.operations",
+    "NAMING_CONVENTION": "cimhouse.schema.base",
+    "Person": "cimhouse.schema.people",
+    "PersonHouse": "cimhouse.schema.people",
+    "Region": "cimhouse.schema.region",
+    "ServiceIndexSurvey": "cimhouse.schema.programme",
+    "SRID": "cimhouse.schema.base",
+    "Space": "cimhouse.schema.built",
+    "Storey": "cimhouse.schema.built",
+    "metadata": "cimhouse.schema.base",
+}, on_first_use=load_models)
+
 
 __all__ = [
     "NAMING_CONVENTION", "SRID", "ApiPrincipal", "AuditLog", "Base", "Building", "ChangeFeedMark",

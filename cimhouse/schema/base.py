@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from sqlalchemy import BigInteger, DateTime, Identity, Integer, MetaData, String, func
+from sqlalchemy import BigInteger, DateTime, Identity, Integer, MetaData, String, event, func
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapper, mapped_column
 
 from cimhouse.settings import STORAGE_SRID
 
@@ -39,3 +39,16 @@ Version = Annotated[int, mapped_column(Integer, default=1, server_default="1")]
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+@event.listens_for(Mapper, "before_configured")
+def _load_every_model() -> None:
+    # relationships name other models by string: all of them must be registered before the
+    # mappers are configured, whichever model module the caller happened to import
+    from cimhouse.schema import load_models
+
+    load_models()
+
+
+#: every table once :func:`cimhouse.schema.load_models` has run (``cimhouse.schema.metadata``)
+metadata = Base.metadata

@@ -279,6 +279,102 @@ def label_zh(value: StrEnum) -> str:
     """The Chinese word of a programme vocabulary value (``Scenario.HEALTH`` -> ``健康``)."""
     return LABELS_ZH[type(value)][value]
 
+#: Chinese name of every vocabulary value (shown to Chinese readers, accepted from everyone).
+#: Several names may map to one value (常住 and 实住 are both ``resident``); the first is shown.
+ZH_NAMES: dict[type[StrEnum], dict[str, tuple[str, ...]]] = {
+    LifecycleStatus: {
+        "planned": ("规划",), "under_construction": ("在建",), "in_use": ("在用",),
+        "out_of_use": ("停用",), "demolished": ("拆除", "已拆除"),
+        "registered_in_error": ("错登", "登记错误"),
+    },
+    HouseUse: {
+        "residential": ("住宅",), "commercial": ("商业",), "office": ("办公",),
+        "industrial": ("工业",), "public_service": ("公共服务",), "storage": ("仓储",),
+        "parking": ("车位", "停车"), "mixed": ("混合",), "other": ("其他",),
+    },
+    EstateKind: {
+        "commodity": ("商品房小区",), "resettlement": ("安置小区",), "old_estate": ("老旧小区",),
+        "affordable": ("保障房",), "work_unit": ("单位宿舍", "房改房"),
+        "rural_group": ("自然村", "村民小组"), "scattered": ("散居",), "other": ("其他",),
+    },
+    RelationKind: {
+        "owner": ("产权", "产权人"), "registered": ("户籍",), "resident": ("常住", "实住"),
+        "tenant": ("租住", "租户"), "other": ("其他",),
+    },
+    AreaSource: {
+        "register": ("登记",), "survey": ("测绘",), "ifc_qto": ("IFC 工程量",),
+        "ifc_base_quantities": ("IFC 基本量",), "ifc_vendor_pset": ("IFC 厂商属性",),
+        "ifc_geometry": ("IFC 几何",), "sum_of_spaces": ("空间合计",),
+    },
+    FacilityCategory: {
+        "education": ("教育",), "medical": ("医疗", "卫生"), "elderly_care": ("养老",),
+        "childcare": ("托育",), "sports": ("体育",), "culture": ("文化",),
+        "transport": ("交通", "交通物流"), "commerce": ("商业",),
+        "property_service": ("物业", "物业服务"), "security": ("安全", "治安"),
+        "governance": ("社区治理", "治理"),
+    },
+    ObjectKind: {"estate": ("小区",), "building": ("楼栋",), "house": ("房屋",)},
+    CodeStatus: {"active": ("有效",), "retired": ("已注销",)},
+    LineageEvent: {
+        "issue": ("赋码",), "retire": ("注销",), "split": ("拆分",), "merge": ("合并",),
+        "relabel": ("更名",), "region_change": ("区划调整",),
+    },
+    RunStatus: {
+        "queued": ("排队",), "running": ("运行中",), "succeeded": ("成功",),
+        "failed": ("失败",), "cancelled": ("已取消",),
+    },
+    Role: {
+        "reader": ("只读",), "person_reader": ("人员查询",), "pii_reader": ("敏感信息查询",),
+        "importer": ("导入",), "coder": ("赋码",), "admin": ("管理员",),
+    },
+}
+ZH_NAMES[RetiringStatus] = {v.value: ZH_NAMES[LifecycleStatus][v.value] for v in RetiringStatus}
+#: region level number -> Chinese name
+LEVEL_NAMES_ZH = {1: "省", 2: "市", 3: "县(区)", 4: "乡镇(街道)", 5: "村(社区)", 6: "小区"}
+
+
+def vocab_value(vocabulary: type[StrEnum], text: str) -> str:
+    """The stored value for ``text``: the value itself, its member name or a Chinese name.
+
+    >>> vocab_value(FacilityCategory, "托育"), vocab_value(RelationKind, "OWNER")
+    ('childcare', 'owner')
+
+    Raises :class:`cimhouse.errors.InvalidInput` (listing the accepted words) otherwise.
+    """
+    word = text.strip()
+    values = {member.value for member in vocabulary}
+    if word in values:
+        return word
+    if word.upper() in vocabulary.__members__:
+        return vocabulary.__members__[word.upper()].value
+    for value, names in ZH_NAMES.get(vocabulary, {}).items():
+        if word in names:
+            return value
+    from cimhouse.errors import InvalidInput
+    from cimhouse.i18n import _
+
+    choices = ", ".join(f"{v} ({vocab_label(vocabulary, v, 'zh')})" for v in values)
+    raise InvalidInput(_("{word!r} is not one of: {choices}", word=word, choices=choices))
+
+
+def vocab_label(vocabulary: type[StrEnum], value: str, language: str | None = None) -> str:
+    """``value`` as shown to a reader of ``language`` (default: the current language).
+
+    >>> vocab_label(FacilityCategory, "elderly_care", "zh")
+    '养老'
+    >>> vocab_label(LifecycleStatus, "in_use", "en")
+    'in_use'
+    """
+    if language is None:
+        from cimhouse.i18n import current_language
+
+        language = current_language()
+    if language == "zh":
+        names = ZH_NAMES.get(vocabulary, {}).get(value)
+        if names:
+            return names[0]
+    return value
+
 
 def check_in(column: str, values: type[StrEnum]) -> str:
     """SQL for a CHECK constraint restricting ``column`` to the enum's values."""

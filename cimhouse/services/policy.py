@@ -18,7 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.schema.vocab import FacilityCategory as Cat
+from cimhouse.schema.vocab import vocab_value
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,11 @@ class ServicePolicy:
         radii = dict(self.radius_m)
         for category, metres in overrides.items():
             if category not in DEFAULT_RADIUS_M:
-                raise InvalidInput(f"unknown facility category {category!r}")
+                raise InvalidInput(_("unknown facility category {category!r}",
+                                     category=category))
             if not 0 < float(metres) <= 20_000:
-                raise InvalidInput(f"radius for {category} must be in (0, 20000] metres")
+                raise InvalidInput(_("radius for {category} must be in (0, 20000] metres",
+                                     category=category))
             radii[category] = float(metres)
         return replace(self, radius_m=radii)
 
@@ -108,14 +112,17 @@ class ServicePolicy:
 
 
 def parse_radius_options(values: list[str]) -> dict[str, float]:
-    """``["childcare=250", "medical=800"]`` -> ``{"childcare": 250.0, "medical": 800.0}``."""
+    """``["childcare=250", "养老=800"]`` -> ``{"childcare": 250.0, "elderly_care": 800.0}``
+    (a category by its value or its Chinese name, :func:`cimhouse.schema.vocab.vocab_value`)."""
     radii: dict[str, float] = {}
     for value in values:
         category, sep, metres = value.partition("=")
         try:
-            radii[category.strip()] = float(metres)
+            number = float(metres)
         except ValueError:
-            raise InvalidInput(f"radius must look like category=metres, got {value!r}") from None
-        if not sep:
-            raise InvalidInput(f"radius must look like category=metres, got {value!r}")
+            number = None
+        if not sep or number is None:
+            raise InvalidInput(_("radius must look like category=metres, got {value!r}",
+                                 value=value))
+        radii[vocab_value(Cat, category)] = number
     return radii

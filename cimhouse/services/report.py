@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _, current_language, language_scope
 from cimhouse.programme.list_gap_projects import list_gap_projects
 from cimhouse.programme.record_survey import index_history
 from cimhouse.scope import Scope
@@ -114,6 +115,65 @@ def build_services_report(session: Session, scope: Scope | None, *,
     return report
 
 
+def report_labels() -> dict[str, str]:
+    """Section and column names of the report in the current language (keys: JSON names);
+    in English the JSON names themselves, as programs reading the files expect."""
+    if current_language() != "zh":
+        return {"(no rows)": "(no rows)", "share_of": "{category}_share"}
+    return {
+        "about": _("about"), "service_index": _("service index"),
+        "index_components": _("index components"), "community_gaps": _("community gaps"),
+        "estate_gaps": _("estate gaps"), "coverage": _("coverage"),
+        "elderly_living_alone": _("elderly living alone"), "scope": _("scope"),
+        "as_of": _("as of"), "unlocated_estates": _("estates without location"),
+        "radius_m": _("radius (m)"), "index_weight": _("index weight"),
+        "region_code": _("region code"), "community_name": _("community"),
+        "index": _("service index"), "estates": _("estates"), "population": _("population"),
+        "category": _("category"), "weight": _("weight"), "affected_group": _("affected group"),
+        "affected": _("people affected"), "covered": _("covered"),
+        "estates_covered": _("estates covered"), "share": _("share"),
+        "contribution": _("contribution"), "estates_uncovered": _("estates uncovered"),
+        "affected_total": _("people affected, total"),
+        "affected_uncovered": _("people affected, uncovered"), "estate_code": _("estate code"),
+        "estate_name": _("estate"), "nearest_facility": _("nearest facility"),
+        "distance_m": _("distance (m)"), "house_code": _("house code"),
+        "address": _("address"), "age": _("age"), "gender": _("gender"), "name": _("name"),
+        "id_number": _("ID number"), "phone": _("phone"), "(no rows)": _("(no rows)"),
+        "share_of": _("{category} share"),
+    }
+
+
+def _header(key: str, labels: dict[str, str]) -> str:
+    from cimhouse.schema.vocab import FacilityCategory, vocab_label
+
+    category, dot, rest = key.partition(".")
+    if dot:  # radius_m.childcare
+        return f"{labels.get(category, category)}.{vocab_label(FacilityCategory, rest)}"
+    if key.endswith("_share") and key[:-6] in {c.value for c in FacilityCategory}:
+        return labels["share_of"].format(category=vocab_label(FacilityCategory, key[:-6]))
+    return labels.get(key, key)
+
+
+def _localised(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with headers and vocabulary values (category 托育, ...) in the current language."""
+    from cimhouse.schema.vocab import FacilityCategory, vocab_label
+
+    if current_language() != "zh":
+        return rows
+    labels = report_labels()
+    out = []
+    for row in rows:
+        shown = {}
+        for key, value in row.items():
+            if key == "category" and isinstance(value, str):
+                value = vocab_label(FacilityCategory, value)
+            elif isinstance(value, bool):
+                value = _("yes") if value else _("no")
+            shown[_header(key, labels)] = value
+        out.append(shown)
+    return out
+
+
 def _csv_text(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     if rows:
@@ -123,15 +183,24 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def write_report(report: ServicesReport, fmt: str, out: Path | None) -> list[Path]:
+def write_report(report: ServicesReport, fmt: str, out: Path | None,
+                 language: str = "zh") -> list[Path]:
     """Write ``report``; ``out`` None prints JSON/CSV to stdout. Returns the files written.
 
     CSV to a file writes one file per section next to ``out`` (``out.stem.<section>.csv``).
+    CSV and XLSX headers, sheet names and categories are Chinese by default (托育, 养老, ...);
+    ``language="en"`` and JSON keep the field names programs read. File names keep the
+    section keys.
     """
+    with language_scope(language):
+        return _write_report(report, fmt, out)
+
+
+def _write_report(report: ServicesReport, fmt: str, out: Path | None) -> list[Path]:
     import sys
 
     if fmt not in FORMATS:
-        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}")
+        raise InvalidInput(_("format must be one of {formats}", formats=", ".join(FORMATS)))
     if fmt == "json":
         data = json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str)
         if out is None:
@@ -140,18 +209,19 @@ def write_report(report: ServicesReport, fmt: str, out: Path | None) -> list[Pat
         out.write_text(data + "\n", encoding="utf-8")
         return [out]
     if fmt == "csv":
+        labels = report_labels()
         if out is None:
             for name, rows in report.tables.items():
-                sys.stdout.write(f"# {name}\n{_csv_text(rows)}\n")
+                sys.stdout.write(f"# {labels.get(name, name)}\n{_csv_text(_localised(rows))}\n")
             return []
         written = []
         for name, rows in report.tables.items():
             path = out.with_name(f"{out.stem}.{name}.csv")
-            path.write_text(_csv_text(rows), encoding="utf-8-sig")
+            path.write_text(_csv_text(_localised(rows)), encoding="utf-8-sig")
             written.append(path)
         return written
     if out is None:
-        raise InvalidInput("xlsx needs --out FILE")
+        raise InvalidInput(_("xlsx needs --out FILE"))
     _write_xlsx(report, out)
     return [out]
 
@@ -159,19 +229,21 @@ def write_report(report: ServicesReport, fmt: str, out: Path | None) -> list[Pat
 def _write_xlsx(report: ServicesReport, out: Path) -> None:
     import xlsxwriter
 
+    labels = report_labels()
     book = xlsxwriter.Workbook(str(out), {"constant_memory": True})
     bold = book.add_format({"bold": True})
-    about = book.add_worksheet("about")
+    about = book.add_worksheet(labels.get("about", "about"))
     facts: list[tuple[str, Any]] = [("scope", report.scope), ("as_of", str(report.as_of)),
                                     ("unlocated_estates", report.unlocated_estates)]
     facts += [(f"radius_m.{c}", r) for c, r in report.radii_m.items()]
     facts += [(f"index_weight.{c}", w) for c, w in report.weights.items()]
     for line, (key, value) in enumerate(facts):
-        about.write(line, 0, key, bold)
+        about.write(line, 0, _header(key, labels), bold)
         about.write(line, 1, value)
-    for name, rows in report.tables.items():
-        sheet = book.add_worksheet(name[:31])
-        columns = list(rows[0]) if rows else ["(no rows)"]
+    for name, section in report.tables.items():
+        sheet = book.add_worksheet(labels.get(name, name)[:31])
+        rows = _localised(section)
+        columns = list(rows[0]) if rows else [labels["(no rows)"]]
         sheet.write_row(0, 0, columns, bold)
         for r, row in enumerate(rows, start=1):
             sheet.write_row(r, 0, [row[c] for c in columns])

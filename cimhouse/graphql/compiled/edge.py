@@ -84,6 +84,13 @@ class CompiledRouter(GraphQLRouter[RequestContext, None]):
         self.settings = settings
         self.compiled = compiled
 
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL with its scripts from this app's ``/vendor/`` (no CDN: works offline)."""
+        from cimhouse.web.graphiql import offline_graphiql_html
+
+        return offline_graphiql_html()
+
     async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any,
                              context: Any, root_value: Any, request_data: Any
                              ) -> ExecutionResult:
