@@ -98,38 +98,6 @@ class HeadRelation(StrEnum):
     OTHER = "other"  # 其他
 
 
-#: the Chinese value of each kind and relation, as a register writes it
-HOUSEHOLD_KIND_NAMES = {HouseholdKind.FAMILY: "家庭户", HouseholdKind.COLLECTIVE: "集体户"}
-HEAD_RELATION_NAMES = {
-    HeadRelation.HEAD: "户主", HeadRelation.SPOUSE: "配偶", HeadRelation.SON: "子",
-    HeadRelation.DAUGHTER: "女", HeadRelation.FATHER: "父", HeadRelation.MOTHER: "母",
-    HeadRelation.GRANDCHILD: "孙子女", HeadRelation.SIBLING: "兄弟姐妹",
-    HeadRelation.OTHER: "其他",
-}
-#: spellings found in registers (after the Chinese values and the English values)
-HOUSEHOLD_KIND_SYNONYMS = {
-    "家庭": HouseholdKind.FAMILY, "家庭户口": HouseholdKind.FAMILY,
-    "集体": HouseholdKind.COLLECTIVE, "集体户口": HouseholdKind.COLLECTIVE,
-}
-HEAD_RELATION_SYNONYMS = {
-    "本人": HeadRelation.HEAD, "户主本人": HeadRelation.HEAD,
-    "妻": HeadRelation.SPOUSE, "妻子": HeadRelation.SPOUSE, "夫": HeadRelation.SPOUSE,
-    "丈夫": HeadRelation.SPOUSE,
-    "儿子": HeadRelation.SON, "长子": HeadRelation.SON, "次子": HeadRelation.SON,
-    "独生子": HeadRelation.SON, "养子": HeadRelation.SON,
-    "女儿": HeadRelation.DAUGHTER, "长女": HeadRelation.DAUGHTER, "次女": HeadRelation.DAUGHTER,
-    "独生女": HeadRelation.DAUGHTER, "养女": HeadRelation.DAUGHTER,
-    "父亲": HeadRelation.FATHER, "母亲": HeadRelation.MOTHER,
-    "孙子": HeadRelation.GRANDCHILD, "孙女": HeadRelation.GRANDCHILD,
-    "外孙子": HeadRelation.GRANDCHILD, "外孙女": HeadRelation.GRANDCHILD,
-    "外孙子女": HeadRelation.GRANDCHILD,
-    "兄": HeadRelation.SIBLING, "弟": HeadRelation.SIBLING, "姐": HeadRelation.SIBLING,
-    "妹": HeadRelation.SIBLING, "兄弟": HeadRelation.SIBLING, "姐妹": HeadRelation.SIBLING,
-    "其他亲属": HeadRelation.OTHER, "非亲属": HeadRelation.OTHER,
-    "集体户成员": HeadRelation.OTHER,
-}
-
-
 class AreaSource(StrEnum):
     REGISTER = "register"
     SURVEY = "survey"
@@ -246,39 +214,6 @@ class GapProjectStatus(StrEnum):
     IN_USE = LifecycleStatus.IN_USE.value
 
 
-#: Chinese words of the programme vocabularies (import files, reports); stored values stay
-#: English like every other vocabulary
-LABELS_ZH: dict[type[StrEnum], dict[str, str]] = {
-    ProjectLevel: {ProjectLevel.PROVINCIAL: "省级", ProjectLevel.MUNICIPAL: "市级"},
-    ProjectKind: {ProjectKind.NEW_BUILD: "新建类", ProjectKind.RENOVATION: "旧改类",
-                  ProjectKind.INCLUSIVE: "普惠型", ProjectKind.DEMOLITION_REBUILD: "拆改结合类",
-                  ProjectKind.RURAL: "乡村新社区"},
-    ProjectStatus: {ProjectStatus.RESERVE: "储备", ProjectStatus.DECLARED: "已申报",
-                    ProjectStatus.LISTED: "创建名单", ProjectStatus.UNDER_CONSTRUCTION: "建设中",
-                    ProjectStatus.ACCEPTANCE_APPLIED: "已申请验收",
-                    ProjectStatus.ACCEPTED: "已验收命名"},
-    Scenario: {Scenario.NEIGHBOURHOOD: "邻里", Scenario.EDUCATION: "教育",
-               Scenario.HEALTH: "健康", Scenario.ENTREPRENEURSHIP: "创业",
-               Scenario.BUILDING: "建筑", Scenario.TRANSPORT: "交通",
-               Scenario.LOW_CARBON: "低碳", Scenario.SERVICE: "服务",
-               Scenario.GOVERNANCE: "治理"},
-    ScenarioState: {ScenarioState.PLANNED: "规划", ScenarioState.IN_PROGRESS: "建设中",
-                    ScenarioState.DELIVERED: "已建成"},
-    FacilityCategory: {FacilityCategory.EDUCATION: "教育", FacilityCategory.MEDICAL: "医疗",
-                       FacilityCategory.ELDERLY_CARE: "养老", FacilityCategory.CHILDCARE: "托育",
-                       FacilityCategory.SPORTS: "体育", FacilityCategory.CULTURE: "文化",
-                       FacilityCategory.TRANSPORT: "交通物流", FacilityCategory.COMMERCE: "商业",
-                       FacilityCategory.PROPERTY_SERVICE: "物业",
-                       FacilityCategory.SECURITY: "安全", FacilityCategory.GOVERNANCE: "社区治理"},
-    GapProjectStatus: {GapProjectStatus.PLANNED: "规划", GapProjectStatus.UNDER_CONSTRUCTION:
-                       "在建", GapProjectStatus.IN_USE: "在用"},
-}
-
-
-def label_zh(value: StrEnum) -> str:
-    """The Chinese word of a programme vocabulary value (``Scenario.HEALTH`` -> ``健康``)."""
-    return LABELS_ZH[type(value)][value]
-
 #: Chinese name of every vocabulary value (shown to Chinese readers, accepted from everyone).
 #: Several names may map to one value (常住 and 实住 are both ``resident``); the first is shown.
 ZH_NAMES: dict[type[StrEnum], dict[str, tuple[str, ...]]] = {
@@ -309,7 +244,7 @@ ZH_NAMES: dict[type[StrEnum], dict[str, tuple[str, ...]]] = {
     FacilityCategory: {
         "education": ("教育",), "medical": ("医疗", "卫生"), "elderly_care": ("养老",),
         "childcare": ("托育",), "sports": ("体育",), "culture": ("文化",),
-        "transport": ("交通", "交通物流"), "commerce": ("商业",),
+        "transport": ("交通物流", "交通"), "commerce": ("商业",),
         "property_service": ("物业", "物业服务"), "security": ("安全", "治安"),
         "governance": ("社区治理", "治理"),
     },
@@ -327,10 +262,61 @@ ZH_NAMES: dict[type[StrEnum], dict[str, tuple[str, ...]]] = {
         "reader": ("只读",), "person_reader": ("人员查询",), "pii_reader": ("敏感信息查询",),
         "importer": ("导入",), "coder": ("赋码",), "admin": ("管理员",),
     },
+    HouseholdKind: {"family": ("家庭户", "家庭", "家庭户口"),
+                    "collective": ("集体户", "集体", "集体户口")},
+    HeadRelation: {
+        "head": ("户主", "本人", "户主本人"),
+        "spouse": ("配偶", "妻", "妻子", "夫", "丈夫"),
+        "son": ("子", "儿子", "长子", "次子", "独生子", "养子"),
+        "daughter": ("女", "女儿", "长女", "次女", "独生女", "养女"),
+        "father": ("父", "父亲"), "mother": ("母", "母亲"),
+        "grandchild": ("孙子女", "孙子", "孙女", "外孙子", "外孙女", "外孙子女"),
+        "sibling": ("兄弟姐妹", "兄", "弟", "姐", "妹", "兄弟", "姐妹"),
+        "other": ("其他", "其他亲属", "非亲属", "集体户成员"),
+    },
+    ProjectLevel: {"provincial": ("省级",), "municipal": ("市级",)},
+    ProjectKind: {"new_build": ("新建类",), "renovation": ("旧改类",), "inclusive": ("普惠型",),
+                  "demolition_rebuild": ("拆改结合类",), "rural": ("乡村新社区",)},
+    ProjectStatus: {"reserve": ("储备",), "declared": ("已申报",), "listed": ("创建名单",),
+                    "under_construction": ("建设中",), "acceptance_applied": ("已申请验收",),
+                    "accepted": ("已验收命名",)},
+    Scenario: {"neighbourhood": ("邻里",), "education": ("教育",), "health": ("健康",),
+               "entrepreneurship": ("创业",), "building": ("建筑",), "transport": ("交通",),
+               "low_carbon": ("低碳",), "service": ("服务",), "governance": ("治理",)},
+    ScenarioState: {"planned": ("规划",), "in_progress": ("建设中",), "delivered": ("已建成",)},
+    GapProjectStatus: {"planned": ("规划",), "under_construction": ("在建",), "in_use": ("在用",)},
 }
 ZH_NAMES[RetiringStatus] = {v.value: ZH_NAMES[LifecycleStatus][v.value] for v in RetiringStatus}
 #: region level number -> Chinese name
 LEVEL_NAMES_ZH = {1: "省", 2: "市", 3: "县(区)", 4: "乡镇(街道)", 5: "村(社区)", 6: "小区"}
+
+
+def _shown(vocabulary: type[StrEnum]) -> dict[str, str]:
+    """value -> its Chinese name as shown (the first of :data:`ZH_NAMES`)."""
+    return {vocabulary(v): names[0] for v, names in ZH_NAMES[vocabulary].items()}
+
+
+def _synonyms(vocabulary: type[StrEnum]) -> dict[str, StrEnum]:
+    """Further Chinese spellings (registers write 妻子, 长子, 集体户口...) -> value."""
+    return {n: vocabulary(v) for v, names in ZH_NAMES[vocabulary].items() for n in names[1:]}
+
+
+# Views of ZH_NAMES (the one table) in the shapes their readers use.
+#: the Chinese value of each kind and relation, as a register writes it
+HOUSEHOLD_KIND_NAMES = _shown(HouseholdKind)
+HEAD_RELATION_NAMES = _shown(HeadRelation)
+#: spellings found in registers (after the Chinese values and the English values)
+HOUSEHOLD_KIND_SYNONYMS = _synonyms(HouseholdKind)
+HEAD_RELATION_SYNONYMS = _synonyms(HeadRelation)
+#: Chinese words of the programme vocabularies (import files, reports)
+LABELS_ZH: dict[type[StrEnum], dict[str, str]] = {
+    v: _shown(v) for v in (ProjectLevel, ProjectKind, ProjectStatus, Scenario, ScenarioState,
+                           FacilityCategory, GapProjectStatus)}
+
+
+def label_zh(value: StrEnum) -> str:
+    """The Chinese word of a vocabulary value (``Scenario.HEALTH`` -> ``健康``)."""
+    return vocab_label(type(value), value, "zh")
 
 
 def vocab_value(vocabulary: type[StrEnum], text: str) -> str:
