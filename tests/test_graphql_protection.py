@@ -41,7 +41,8 @@ def test_sql_errors_are_masked_and_logged_without_text(
     raw = GraphQLError(str(error), path=["person"], original_error=error)
     shown = safe_error(raw)
     assert shown.message == INTERNAL_MESSAGE
-    assert shown.extensions == {"code": "INTERNAL_SERVER_ERROR"}
+    assert shown.extensions == {"code": "INTERNAL_SERVER_ERROR", "message_en": "internal error",
+                                "message_zh": "内部错误"}
     with caplog.at_level(logging.DEBUG, logger="cimhouse.graphql"):
         log_errors([raw])
     assert "ProgrammingError" in caplog.text

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from cimhouse.coding.house_code import encode
 from cimhouse.db import EmbeddedCluster, session_scope
+from cimhouse.graphql.common import global_id
 from cimhouse.schema.vocab import Role
 from cimhouse.settings import Settings
 from tests.helpers.graphql_world import ApiWorld, api_world, issue_token, post
@@ -89,12 +90,23 @@ def probe_codes(client: TestClient, token: str) -> bool:
     return kinds == {"NotFoundError"}
 
 
+def probe_programme(client: TestClient, token: str) -> bool:
+    unknown = global_id("FutureProject", "987654321")  # well formed, no such project
+    reply = post(client, token, "mutation($i: ID!) { advanceFutureProject(id: $i, "
+                                'status: DECLARED, on: "2026-01-01") { __typename } }',
+                 {"i": unknown})
+    kind = reply["data"]["advanceFutureProject"]["__typename"]
+    assert kind in ("ForbiddenError", "NotFoundError"), reply
+    return kind == "NotFoundError"
+
+
 PROBES: dict[str, Callable[[TestClient, str], bool]] = {
     "non-personal reads": probe_plain,
     "persons and person-house relations": probe_persons,
     "full ID numbers and phones": probe_full_pii,
     "person-house relation mutations": probe_relations,
     "code-assignment jobs": probe_codes,
+    "future-community project mutations": probe_programme,
 }
 
 

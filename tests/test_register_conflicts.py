@@ -105,7 +105,7 @@ def test_register_point_is_the_house_location(session: Session, tmp_path: Path) 
     again = import_register(session, write(tmp_path / "b.csv", rows), vault=VAULT)
     assert again.counts["houses_updated"] == 1
     log = session.execute(text("SELECT previous -> 'location', current -> 'location' "
-                               "FROM change_log WHERE object_kind = 'house'")).one()
+                               "FROM change_log WHERE object_kind = 'house' AND operation = 'update'")).one()
     assert log[0] == [120.7816685, 30.7262416]
     assert log[1] == [120.79, 30.7262416]
 
@@ -139,7 +139,7 @@ def test_changed_extra_columns_update_the_relation_with_history(session: Session
     assert changed.counts["relations_updated"] == 1
     assert changed.counts["relations_added"] == 0
     log = session.execute(text("SELECT previous, current FROM change_log "
-                               "WHERE object_kind = 'person_house'")).one()
+                               "WHERE object_kind = 'person_house' AND operation = 'update'")).one()
     assert log == ({"attributes": {"备注": "独居"}}, {"attributes": {"备注": "子女同住"}})
     version = session.scalar(text("SELECT version FROM person_house"))
     assert version == 2

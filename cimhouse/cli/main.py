@@ -31,21 +31,21 @@ from cimhouse.i18n import _, set_language, translate
 
 #: top-level command -> (module under cimhouse.cli, one-line help shown by ``cimhouse --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "changes": ("cmd_changes", "The change feed: every committed change after a cursor or date "
-                               "(JSON lines)."),
+    "changes": ("cmd_changes", "Every committed change after a cursor, oldest first, one JSON "
+                               "object per line."),
     "codes": ("cmd_codes", "The 25-character house code: validate, decode, assign, lifecycle."),
     "db": ("cmd_db", "Run the embedded PostgreSQL + PostGIS cluster and migrations."),
     "demo": ("cmd_demo", "Synthetic demo data (fictitious persons only)."),
     "export-schema": ("cmd_serve", "Write the GraphQL SDL; commit it whenever the schema "
                                    "changes (a test compares)."),
-    "export": ("cmd_export", "Export a scope's estates, buildings, houses or facilities "
-                             "(GeoJSON, GeoPackage, CSV, XLSX)."),
+    "export": ("cmd_export", "Write a layer (no personal data) of a scope, streaming; XLSX has "
+                             "Chinese headers."),
     "find": ("cmd_find", "Ranked houses for a typed address: score, house code, the parts "
                          "that matched."),
     "import": ("cmd_import", "Bulk imports: housing registers, IFC models, facilities."),
     "jobs": ("cmd_codes", "Administrative jobs (code assignment, region changes)."),
-    "programme": ("cmd_programme", "Future-community programme: service index surveys and "
-                                   "gap-filling projects."),
+    "programme": ("cmd_programme", "The future-community programme: gap-filling projects and "
+                                   "service-index surveys."),
     "regions": ("cmd_regions", "Administrative regions (levels 1-5)."),
     "report": ("cmd_report", "Reports for community work."),
     "serve": ("cmd_serve", "Serve GraphQL at http://HOST:PORT/graphql (bearer tokens: "

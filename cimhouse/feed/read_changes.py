@@ -35,8 +35,9 @@ from cimhouse.scope import Scope, prefix_range
 
 # Every kind the feed carries: objects, codes (issue/retire/split/merge/relabel and region
 # changes), relations (households), persons, facilities, regions (boundaries and names).
-KINDS = ("estate", "building", "house", "facility", "person_house", "person", "region", "code")
-PERSON_KINDS = frozenset({"person", "person_house"})
+KINDS = ("estate", "building", "house", "facility", "person_house", "person", "household",
+         "household_member", "region", "code")
+PERSON_KINDS = frozenset({"person", "person_house", "household", "household_member"})
 MAX_PAGE = 1000
 _DROPPED = ("_hash", "_enc", "_cipher")
 

@@ -46,6 +46,20 @@ _LOOKUP = {
         LEFT JOIN building b ON b.county = h.county AND b.id = h.building_id
         LEFT JOIN estate e ON e.county = b.county AND e.id = b.estate_id
         WHERE o.county = :c AND o.id = ANY(:ids)""",
+    # A household lies at its registered house; a membership at its household's house.
+    "household": """
+        SELECT o.id, NULL, h.region_code, e.code FROM household o
+        JOIN house h ON h.county = o.county AND h.id = o.house_id
+        LEFT JOIN building b ON b.county = h.county AND b.id = h.building_id
+        LEFT JOIN estate e ON e.county = b.county AND e.id = b.estate_id
+        WHERE o.county = :c AND o.id = ANY(:ids)""",
+    "household_member": """
+        SELECT o.id, NULL, h.region_code, e.code FROM household_member o
+        JOIN household hh ON hh.county = o.county AND hh.id = o.household_id
+        JOIN house h ON h.county = hh.county AND h.id = hh.house_id
+        LEFT JOIN building b ON b.county = h.county AND b.id = h.building_id
+        LEFT JOIN estate e ON e.county = b.county AND e.id = b.estate_id
+        WHERE o.county = :c AND o.id = ANY(:ids)""",
     # A person lies where one of their relations in this county is (the current one first).
     "person": """
         SELECT DISTINCT ON (o.person_id) o.person_id, NULL, h.region_code, e.code

@@ -40,6 +40,8 @@ class ChangeKind(Enum):
     FACILITY = "facility"
     PERSON_HOUSE = "person_house"
     PERSON = "person"
+    HOUSEHOLD = "household"
+    HOUSEHOLD_MEMBER = "household_member"
     REGION = "region"
     CODE = "code"
 

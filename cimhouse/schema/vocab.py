@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from typing import TypeVar
 
 
 class RegionLevel(IntEnum):
@@ -260,7 +261,8 @@ ZH_NAMES: dict[type[StrEnum], dict[str, tuple[str, ...]]] = {
     },
     Role: {
         "reader": ("只读",), "person_reader": ("人员查询",), "pii_reader": ("敏感信息查询",),
-        "importer": ("导入",), "coder": ("赋码",), "admin": ("管理员",),
+        "importer": ("导入",), "coder": ("赋码",), "programme": ("未来社区建设",),
+        "admin": ("管理员",),
     },
     HouseholdKind: {"family": ("家庭户", "家庭", "家庭户口"),
                     "collective": ("集体户", "集体", "集体户口")},
@@ -291,12 +293,15 @@ ZH_NAMES[RetiringStatus] = {v.value: ZH_NAMES[LifecycleStatus][v.value] for v in
 LEVEL_NAMES_ZH = {1: "省", 2: "市", 3: "县(区)", 4: "乡镇(街道)", 5: "村(社区)", 6: "小区"}
 
 
-def _shown(vocabulary: type[StrEnum]) -> dict[str, str]:
+_V = TypeVar("_V", bound=StrEnum)
+
+
+def _shown(vocabulary: type[_V]) -> dict[_V, str]:
     """value -> its Chinese name as shown (the first of :data:`ZH_NAMES`)."""
     return {vocabulary(v): names[0] for v, names in ZH_NAMES[vocabulary].items()}
 
 
-def _synonyms(vocabulary: type[StrEnum]) -> dict[str, StrEnum]:
+def _synonyms(vocabulary: type[_V]) -> dict[str, _V]:
     """Further Chinese spellings (registers write 妻子, 长子, 集体户口...) -> value."""
     return {n: vocabulary(v) for v, names in ZH_NAMES[vocabulary].items() for n in names[1:]}
 
@@ -309,7 +314,7 @@ HEAD_RELATION_NAMES = _shown(HeadRelation)
 HOUSEHOLD_KIND_SYNONYMS = _synonyms(HouseholdKind)
 HEAD_RELATION_SYNONYMS = _synonyms(HeadRelation)
 #: Chinese words of the programme vocabularies (import files, reports)
-LABELS_ZH: dict[type[StrEnum], dict[str, str]] = {
+LABELS_ZH: dict[type[StrEnum], dict[StrEnum, str]] = {
     v: _shown(v) for v in (ProjectLevel, ProjectKind, ProjectStatus, Scenario, ScenarioState,
                            FacilityCategory, GapProjectStatus)}
 
