@@ -97,7 +97,7 @@ def probe_programme(client: TestClient, token: str) -> bool:
                  {"i": unknown})
     kind = reply["data"]["advanceFutureProject"]["__typename"]
     assert kind in ("ForbiddenError", "NotFoundError"), reply
-    return kind == "NotFoundError"
+    return bool(kind == "NotFoundError")
 
 
 PROBES: dict[str, Callable[[TestClient, str], bool]] = {
