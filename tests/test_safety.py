@@ -107,8 +107,10 @@ def test_gas_leak_raises_one_alert_seen_by_its_community_only(sw: SafetyWorld,
     assert more.json()["alerts_opened"] == 0  # folds into the open alert
     mine = post(api, sw.tokens["staff_a"], ALERTS, {"kind": "GAS"})["data"]["safetyAlerts"]
     assert len(mine) == 1
-    assert mine[0]["occurrences"] == 7 and mine[0]["state"] == "open"
-    assert mine[0]["personName"] == "王*" and mine[0]["houseCode"] == sw.codes["HA1"]
+    assert mine[0]["occurrences"] == 7
+    assert mine[0]["state"] == "open"
+    assert mine[0]["personName"] == "王*"
+    assert mine[0]["houseCode"] == sw.codes["HA1"]
     assert mine[0]["severity"] == "critical"
     other = post(api, sw.tokens["staff_b"], ALERTS, {"kind": "GAS"})["data"]["safetyAlerts"]
     assert other == []

@@ -4,9 +4,9 @@ Authenticated like ``/graphql`` (``Authorization: Bearer <token>``); the token n
 ``importer`` role and its scope bounds the devices it may report for (others count as
 unknown). The body is ``{"readings": [{"device": uid, "metric": m, "ts": iso|epoch,
 "value": x}, ...]}`` (at most 1 MiB, the app's cap); the answer counts every reading
-(see :class:`cimhouse.safety.ingest_readings.IngestResult`). A body that is no JSON object
-with a ``readings`` list is refused (422, invalid input) and stores nothing; bad readings inside a good
-body are counted and skipped while the good ones are stored.
+(see :class:`cimhouse.safety.ingest_readings.IngestResult`). A body that is no JSON
+object with a ``readings`` list is refused (422, invalid input) and stores nothing; bad
+readings inside a good body are counted and skipped while the good ones are stored.
 
 Example::
 

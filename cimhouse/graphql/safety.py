@@ -16,14 +16,21 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
 from sqlalchemy import select
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from cimhouse.graphql.common import county_key, global_id, page_size, parse_county_key, parse_global_id
+from cimhouse.errors import InvalidInput
+from cimhouse.graphql.common import (
+    county_key,
+    global_id,
+    page_size,
+    parse_county_key,
+    parse_global_id,
+)
 from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.results import (
     ConflictError,
@@ -32,7 +39,6 @@ from cimhouse.graphql.results import (
     NotFoundError,
     run_mutation,
 )
-from cimhouse.errors import InvalidInput
 from cimhouse.safety.change_alert import change_alert
 from cimhouse.schema import Device, House, Person, SafetyAlert
 from cimhouse.schema.vocab import DEVICE_KIND_LABELS, AlertKind, AlertState, DeviceKind, Role
@@ -88,7 +94,7 @@ def _alert(row: Any, show_person: bool) -> SafetyAlertType:
         address=row.address_norm,
         person_name=mask_name(row.name) if show_person and row.name else None,
         opened_at=alert.opened_at, last_evidence_at=alert.last_evidence_at,
-        occurrences=alert.occurrences, evidence=alert.evidence,
+        occurrences=alert.occurrences, evidence=cast(JSON, alert.evidence),
         acknowledged_at=alert.acknowledged_at, resolved_at=alert.resolved_at)
 
 

@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
-from cimhouse.schema import Device, House
 from cimhouse.safety.rules import IMMEDIATE, METRICS, METRICS_BY_KIND, AlertEvidence, raise_alerts
+from cimhouse.schema import Device, House
 from cimhouse.scope import Scope, scope_filter
 
 #: readings from further ahead than this are refused (a gateway with a wrong clock)

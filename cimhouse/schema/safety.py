@@ -26,7 +26,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cimhouse.schema.base import Base, BigId, County, Created, Json, Updated
-from cimhouse.schema.vocab import AlertKind, AlertSeverity, AlertState, DeviceKind, DeviceStatus, check_in
+from cimhouse.schema.vocab import (
+    AlertKind,
+    AlertSeverity,
+    AlertState,
+    DeviceKind,
+    DeviceStatus,
+    check_in,
+)
 
 #: states of an alert that still needs someone (one such alert per house and kind)
 ACTIVE_ALERT_STATES_SQL = "state <> 'resolved'"
