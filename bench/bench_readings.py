@@ -43,10 +43,11 @@ SELECT left(r.code, 6), r.code || '001000000000' || cimhouse_mod11_2(r.code || '
 FROM region r WHERE r.level = 5 AND r.valid_to IS NULL AND r.code LIKE '3304%'
   AND r.code = (SELECT min(x.code) FROM region x WHERE x.level = 5 AND x.valid_to IS NULL
                 AND left(x.code, 6) = left(r.code, 6));
-INSERT INTO building (county, estate_id, region_code, building_label)
-SELECT county, id, region_code, '1幢' FROM estate;
-INSERT INTO house (county, building_id, region_code, room_label, code)
-SELECT b.county, b.id, b.region_code, g::text, b.region_code || lpad(g::text, 13, '0')
+INSERT INTO building (county, estate_id, region_code, building_label, status)
+SELECT county, id, region_code, '1幢', 'in_use' FROM estate;
+INSERT INTO house (county, building_id, region_code, room_label, code, use, status)
+SELECT b.county, b.id, b.region_code, g::text, b.region_code || lpad(g::text, 13, '0'),
+       'residential', 'in_use'
 FROM building b, generate_series(1, %(houses)s) g;
 INSERT INTO device (county, uid, kind, house_id)
 SELECT h.county, k.prefix || '-' || h.code, k.kind, h.id
@@ -57,7 +58,7 @@ FROM house h, (VALUES ('MOT', 'motion'), ('GAS', 'gas'), ('WAT', 'water_meter'))
 def build(dsn: str, houses: int) -> list[str]:
     with psycopg.connect(dsn) as raw:
         for statement in WORLD.split(";\n"):
-            raw.execute(statement.replace("%(houses)s", str(houses)))  # type: ignore[arg-type]
+            raw.execute(statement.replace("%(houses)s", str(houses)))
         raw.commit()
         return [r[0] for r in raw.execute("SELECT uid FROM device ORDER BY id").fetchall()]
 
@@ -106,8 +107,8 @@ def main() -> None:
         with session_scope(engines["bound"]) as session:
             ensure_partitions(session, {dt.date(2026, 11, 1), dt.date(2026, 12, 1)})
         with psycopg.connect(dsn["bound"]) as raw:
-            ids = dict(raw.execute("SELECT uid, id FROM device").fetchall())
-            county = dict(raw.execute("SELECT uid, county FROM device").fetchall())
+            ids: dict[str, int] = dict(raw.execute("SELECT uid, id FROM device").fetchall())
+            county: dict[str, str] = dict(raw.execute("SELECT uid, county FROM device").fetchall())
             rows = [(county[r["device"]], ids[r["device"]], r["metric"], r["ts"], r["value"])
                     for r in batch]
             started = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from cimhouse.api.app import create_app
+from cimhouse.cli.main import app
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.importers.devices.import_devices import import_devices
 from cimhouse.importers.rejects import REASONS_COLUMN
@@ -220,3 +223,22 @@ def test_readings_table_is_partitioned_by_month_with_brin(sw: SafetyWorld) -> No
             "WHERE c.relname = 'ix_device_reading_ts'")).scalar_one()
     assert "device_reading_202609" in parts
     assert method == "brin"
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_cli_import_devices_reports_every_row_and_check_runs(tmp_path: Path) -> None:
+    runner = CliRunner()
+    path = write_devices(tmp_path / "devices.csv", [
+        ["GAS-9", "燃气报警器", "3304020070240000000000099", "", ""],
+        ["GAS-10", "kettle", "3304020070240000000000099", "", ""]])
+    report = tmp_path / "rejects.csv"
+    result = runner.invoke(app, ["import", "devices", str(path), "--report", str(report),
+                                 "--json"])
+    assert result.exit_code == 1, result.output  # done, some rows rejected
+    summary = json.loads(result.output)
+    assert (summary["read"], summary["accepted"], summary["rejected"]) == (2, 0, 2)
+    assert "房屋编码不存在 / no house with this code" in report.read_text("utf-8-sig")
+    check = runner.invoke(app, ["safety", "check-inactivity", "--scope", COMMUNITY_A,
+                                "--now", "2026-11-10T20:00+08:00", "--json"])
+    assert check.exit_code == 0, check.output
+    assert json.loads(check.output)["opened"] == 0
