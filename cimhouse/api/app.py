@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from cimhouse.api.hardening import RequestHardening
 from cimhouse.api.language import RequestLanguage
 from cimhouse.api.ogc import ogc_router
-from cimhouse.api.web import add_map_routes, add_vendor_routes
 from cimhouse.api.readings import install_readings
+from cimhouse.api.web import add_map_routes, add_vendor_routes
 from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine

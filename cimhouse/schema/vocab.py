@@ -394,12 +394,6 @@ class DeviceKind(StrEnum):
     ELECTRICITY_METER = "electricity_meter"  # 智能电表
 
 
-DEVICE_KIND_LABELS: dict[str, str] = {
-    "gas": "燃气报警器", "smoke": "烟感报警器", "door": "门磁", "motion": "人体感应器",
-    "wearable": "智能手环", "water_meter": "智能水表", "electricity_meter": "智能电表",
-}
-
-
 class DeviceStatus(StrEnum):
     ACTIVE = "active"  # 在用
     INACTIVE = "inactive"  # 停用
@@ -414,12 +408,6 @@ class AlertKind(StrEnum):
     INACTIVITY = "inactivity"  # 长时间无活动
 
 
-ALERT_KIND_LABELS: dict[str, str] = {
-    "gas": "燃气泄漏", "smoke": "烟雾报警", "fall": "跌倒", "sos": "一键呼救",
-    "inactivity": "长时间无活动",
-}
-
-
 class AlertSeverity(StrEnum):
     CRITICAL = "critical"
     HIGH = "high"
@@ -431,3 +419,18 @@ class AlertState(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
     ESCALATED = "escalated"
+
+
+ZH_NAMES[DeviceKind] = {
+    "gas": ("燃气报警器", "燃气"), "smoke": ("烟感报警器", "烟感"), "door": ("门磁",),
+    "motion": ("人体感应器", "人体感应"), "wearable": ("智能手环", "手环"),
+    "water_meter": ("智能水表", "水表"), "electricity_meter": ("智能电表", "电表"),
+}
+ZH_NAMES[DeviceStatus] = {"active": ("在用",), "inactive": ("停用",), "faulty": ("故障",)}
+ZH_NAMES[AlertKind] = {"gas": ("燃气泄漏",), "smoke": ("烟雾报警",), "fall": ("跌倒",),
+                       "sos": ("一键呼救",), "inactivity": ("长时间无活动",)}
+ZH_NAMES[AlertSeverity] = {"critical": ("紧急",), "high": ("高",), "medium": ("中",)}
+ZH_NAMES[AlertState] = {"open": ("待处理",), "acknowledged": ("已确认",),
+                        "resolved": ("已解决",), "escalated": ("已升级",)}
+#: device kind -> its Chinese name (the first of :data:`ZH_NAMES`)
+DEVICE_KIND_LABELS: dict[str, str] = {k: v[0] for k, v in ZH_NAMES[DeviceKind].items()}

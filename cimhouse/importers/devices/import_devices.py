@@ -35,7 +35,7 @@ from cimhouse.idnumber import mask_id_number, normalize_id_number
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.rejects import REPORT_COLUMNS, RejectsReport
 from cimhouse.pii import PiiVault
-from cimhouse.schema.vocab import DEVICE_KIND_LABELS, DeviceKind, DeviceStatus
+from cimhouse.schema.vocab import ZH_NAMES, DeviceKind, DeviceStatus
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "uid": ("uid", "device_id", "device", "设备编号", "设备id"),
@@ -47,8 +47,9 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "heartbeat_s": ("heartbeat_s", "heartbeat", "心跳秒"),
 }
 _CANONICAL = {a.lower(): n for n, aliases in HEADER_ALIASES.items() for a in aliases}
-_KIND_BY_LABEL = {label: kind for kind, label in DEVICE_KIND_LABELS.items()}
-_STATUS_BY_LABEL = {"在用": "active", "停用": "inactive", "故障": "faulty"}
+_KIND_BY_LABEL = {name: kind for kind, names in ZH_NAMES[DeviceKind].items() for name in names}
+_STATUS_BY_LABEL = {name: status for status, names in ZH_NAMES[DeviceStatus].items()
+                    for name in names}
 
 
 @dataclass
