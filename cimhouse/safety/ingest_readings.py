@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Text, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from cimhouse.safety.rules import IMMEDIATE, METRICS, METRICS_BY_KIND, AlertEvidence, raise_alerts
@@ -89,18 +90,31 @@ def _parse(item: Any, now: dt.datetime) -> _Reading | str:
     return _Reading(uid.strip(), str(metric), ts, float(value))
 
 
-def _devices(session: Session, uids: list[str], scope: Scope | None) -> dict[str, Device]:
-    rows = session.scalars(
-        select(Device).join(House, (House.county == Device.county) & (House.id == Device.house_id))
-        .where(Device.uid.in_(bindparam("uids", expanding=True)), scope_filter(House, scope)),
-        {"uids": uids}).all()
-    found: dict[str, Device] = {}
-    for device in rows:  # a uid in two counties is ambiguous: the importer prevents it
-        found[device.uid] = device
-    return found
+@dataclass(frozen=True)
+class _Device:
+    county: str
+    id: int
+    uid: str
+    kind: str
+    house_id: int
+    person_id: int | None
+    last_seen_at: dt.datetime | None
 
 
-def _months(readings: list[tuple[Device, _Reading]]) -> set[dt.date]:
+def _devices(session: Session, uids: list[str], scope: Scope | None) -> dict[str, _Device]:
+    """The batch's devices in ``scope``: plain rows, one ``uid = ANY(array)`` parameter
+    (an expanded IN of thousands of parameters and ORM objects cost most of a batch)."""
+    rows = session.execute(
+        select(Device.county, Device.id, Device.uid, Device.kind, Device.house_id,
+               Device.person_id, Device.last_seen_at)
+        .join(House, (House.county == Device.county) & (House.id == Device.house_id))
+        .where(Device.uid == any_(bindparam("uids", type_=ARRAY(Text))),
+               scope_filter(House, scope)), {"uids": uids}).all()
+    # a uid in two counties would be ambiguous: the importer refuses it
+    return {row.uid: _Device(*row) for row in rows}
+
+
+def _months(readings: list[tuple[_Device, _Reading]]) -> set[dt.date]:
     return {dt.date(r.ts.astimezone(dt.UTC).year, r.ts.astimezone(dt.UTC).month, 1)
             for _, r in readings}
 
@@ -128,7 +142,7 @@ def ingest_readings(session: Session, items: Sequence[Any], *, scope: Scope | No
             parsed.append(outcome)
     devices = _devices(session, sorted({r.uid for r in parsed}), scope) if parsed else {}
     seen: set[tuple[str, str, dt.datetime]] = set()
-    good: list[tuple[Device, _Reading]] = []
+    good: list[tuple[_Device, _Reading]] = []
     for reading in parsed:
         device = devices.get(reading.uid)
         if device is None:
@@ -164,7 +178,7 @@ def ingest_readings(session: Session, items: Sequence[Any], *, scope: Scope | No
     return result
 
 
-def _count_out_of_order(good: list[tuple[Device, _Reading]], stored: Sequence[Any],
+def _count_out_of_order(good: list[tuple[_Device, _Reading]], stored: Sequence[Any],
                         result: IngestResult) -> None:
     """Stored readings older than one the device sent before (earlier batch or earlier in
     this one, in arrival order)."""
@@ -202,7 +216,7 @@ def _update_devices(session: Session, stored: Sequence[Any]) -> None:
                     for k in latest]})
 
 
-def _immediate(stored: Sequence[Any], by_key: dict[tuple[str, int], Device]
+def _immediate(stored: Sequence[Any], by_key: dict[tuple[str, int], _Device]
                ) -> list[AlertEvidence]:
     items = []
     for row in stored:
