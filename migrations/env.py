@@ -15,7 +15,9 @@ from sqlalchemy import Connection
 from cimhouse.schema import metadata
 
 # Tables that exist in the database but are not described by cimhouse's models.
-FOREIGN_TABLE_PREFIXES = ("procrastinate_", "spatial_ref_sys", "topology", "layer")
+# device_reading(_YYYYMM): partitioned by month in SQL, no model (cimhouse/schema/safety.py)
+FOREIGN_TABLE_PREFIXES = ("procrastinate_", "device_reading", "spatial_ref_sys", "topology",
+                          "layer")
 
 
 def include_object(obj: Any, name: str | None, obj_type: str, reflected: bool,

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.db import EmbeddedCluster, session_scope
@@ -56,6 +57,8 @@ QUERIES: dict[str, str] = {
     "regions": "query($r: String!) { regions(parentCode: $r, first: 200) { edges { node { "
                "code } } } }",
     "region": "query($r: String!) { region(code: $r) { code } }",
+    "devices": "{ devices(first: 200) { uid houseCode } }",
+    "safety_alerts": "{ safetyAlerts(first: 200) { houseCode personName evidence } }",
     "search": "query($t: String!) { searchAddresses(text: $t, first: 50) { code regionCode "
               "estateCode house { code building { code } } } }",
     "projects": "{ futureProjects(first: 200) { totalCount items { name communities { "
@@ -97,6 +100,14 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
                 session.add(ServiceIndexSurvey(county=community[:6], region_code=community,
                                                survey_date=dt.date(2026, 6, 30), index=50.0,
                                                population=1, estates=1))
+            # a device and an alert at every house, its code as evidence (issue 19)
+            session.execute(text(
+                "INSERT INTO device (county, uid, kind, house_id) "
+                "SELECT county, 'D-' || county || '-' || id, 'gas', id FROM house"))
+            session.execute(text(
+                "INSERT INTO safety_alert (county, kind, severity, house_id, opened_at, "
+                "last_evidence_at, evidence) SELECT county, 'gas', 'critical', id, now(), "
+                "now(), jsonb_build_object('code', code) FROM house"))
         yield built
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from cimhouse.api.hardening import RequestHardening
 from cimhouse.api.language import RequestLanguage
 from cimhouse.api.ogc import ogc_router
+from cimhouse.api.readings import install_readings
 from cimhouse.api.web import add_map_routes, add_vendor_routes
 from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
@@ -134,6 +135,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
 
     add_vendor_routes(app)
     add_map_routes(app, settings, db)
+    install_readings(app, db)  # POST /safety/readings for gateways
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -48,6 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                    "service-index surveys."),
     "regions": ("cmd_regions", "Administrative regions (levels 1-5)."),
     "report": ("cmd_report", "Reports for community work."),
+    "safety": ("cmd_safety", "Home safety of the elderly living alone: rules and alerts."),
     "serve": ("cmd_serve", "Serve GraphQL at http://HOST:PORT/graphql (bearer tokens: "
                            "`cimhouse tokens create`)."),
     "tokens": ("cmd_tokens", "API principals: scoped, role-based bearer tokens."),

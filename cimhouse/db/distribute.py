@@ -54,6 +54,9 @@ DISTRIBUTED_TABLES = (
     ("future_project_estate", "county"),
     ("gap_project", "county"),
     ("service_index_survey", "county"),
+    ("device", "county"),
+    ("device_reading", "county"),
+    ("safety_alert", "county"),
 )
 # Append-only, never joined: spread by id, in its own co-location group.
 AUDIT_TABLE = ("audit_log", "id")

@@ -33,6 +33,7 @@ from cimhouse.graphql.protection import (
 from cimhouse.graphql.regions import RegionQuery
 from cimhouse.graphql.relations_mutations import RelationMutation
 from cimhouse.graphql.results import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from cimhouse.graphql.safety import SafetyMutation, SafetyQuery
 from cimhouse.graphql.search import SearchQuery
 from cimhouse.graphql.services import ServicesQuery
 from cimhouse.graphql.statistics import StatisticsQuery
@@ -43,11 +44,11 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 def query_types() -> tuple[type[Any], ...]:
     return (NodeQuery, RegionQuery, BuiltQuery, CodeQuery, PeopleQuery, FacilityQuery,
             StatisticsQuery, OperationsQuery, ServicesQuery, SearchQuery, ProgrammeQuery,
-            GapProjectQuery, FeedQuery)
+            GapProjectQuery, FeedQuery, SafetyQuery)
 
 
 def mutation_types() -> tuple[type[Any], ...]:
-    return (CodeMutation, RelationMutation, ProgrammeMutation)
+    return (CodeMutation, RelationMutation, ProgrammeMutation, SafetyMutation)
 
 
 class CimhouseSchema(strawberry.Schema):

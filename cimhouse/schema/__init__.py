@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         CodeLineage,
         CodeRegistry,
     )
+    from cimhouse.schema.safety import Device, SafetyAlert
 
 
 def load_models() -> None:
@@ -60,6 +61,7 @@ lazy_exports(__name__, {
     "CodeCounter": "cimhouse.schema.registry",
     "CodeLineage": "cimhouse.schema.registry",
     "CodeRegistry": "cimhouse.schema.registry",
+    "Device": "cimhouse.schema.safety",
     "Estate": "cimhouse.schema.built",
     "Facility": "cimhouse.schema.facility",
     "FutureProject": "cimhouse.schema.programme",
@@ -75,6 +77,7 @@ lazy_exports(__name__, {
     "Person": "cimhouse.schema.people",
     "PersonHouse": "cimhouse.schema.people",
     "Region": "cimhouse.schema.region",
+    "SafetyAlert": "cimhouse.schema.safety",
     "ServiceIndexSurvey": "cimhouse.schema.programme",
     "SRID": "cimhouse.schema.base",
     "Space": "cimhouse.schema.built",
@@ -86,8 +89,8 @@ lazy_exports(__name__, {
 __all__ = [
     "NAMING_CONVENTION", "SRID", "ApiPrincipal", "AuditLog", "Base", "Building", "ChangeFeedMark",
     "ChangeLog",
-    "CodeCounter", "CodeLineage", "CodeRegistry", "Estate", "Facility", "FutureProject",
+    "CodeCounter", "CodeLineage", "CodeRegistry", "Device", "Estate", "Facility", "FutureProject",
     "FutureProjectEstate", "FutureProjectRegion", "GapProject", "House", "Household",
     "HouseholdMember", "ImportRun", "Job", "Person", "PersonHouse", "Region",
-    "ServiceIndexSurvey", "Space", "Storey", "metadata",
+    "SafetyAlert", "ServiceIndexSurvey", "Space", "Storey", "metadata",
 ]

@@ -371,3 +371,57 @@ def check_in(column: str, values: type[StrEnum]) -> str:
     """SQL for a CHECK constraint restricting ``column`` to the enum's values."""
     quoted = ", ".join(f"'{v.value}'" for v in values)
     return f"{column} IN ({quoted})"
+
+
+class DeviceKind(StrEnum):
+    """Home safety devices (issue 19); :data:`DEVICE_KIND_LABELS` gives the Chinese names."""
+
+    GAS = "gas"  # 燃气报警器
+    SMOKE = "smoke"  # 烟感
+    DOOR = "door"  # 门磁
+    MOTION = "motion"  # 人体感应
+    WEARABLE = "wearable"  # 智能手环 (跌倒 / 一键呼救 / 心率)
+    WATER_METER = "water_meter"  # 智能水表
+    ELECTRICITY_METER = "electricity_meter"  # 智能电表
+
+
+class DeviceStatus(StrEnum):
+    ACTIVE = "active"  # 在用
+    INACTIVE = "inactive"  # 停用
+    FAULTY = "faulty"  # 故障
+
+
+class AlertKind(StrEnum):
+    GAS = "gas"  # 燃气泄漏
+    SMOKE = "smoke"  # 烟雾
+    FALL = "fall"  # 跌倒
+    SOS = "sos"  # 一键呼救
+    INACTIVITY = "inactivity"  # 长时间无活动
+
+
+class AlertSeverity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    ESCALATED = "escalated"
+
+
+ZH_NAMES[DeviceKind] = {
+    "gas": ("燃气报警器", "燃气"), "smoke": ("烟感报警器", "烟感"), "door": ("门磁",),
+    "motion": ("人体感应器", "人体感应"), "wearable": ("智能手环", "手环"),
+    "water_meter": ("智能水表", "水表"), "electricity_meter": ("智能电表", "电表"),
+}
+ZH_NAMES[DeviceStatus] = {"active": ("在用",), "inactive": ("停用",), "faulty": ("故障",)}
+ZH_NAMES[AlertKind] = {"gas": ("燃气泄漏",), "smoke": ("烟雾报警",), "fall": ("跌倒",),
+                       "sos": ("一键呼救",), "inactivity": ("长时间无活动",)}
+ZH_NAMES[AlertSeverity] = {"critical": ("紧急",), "high": ("高",), "medium": ("中",)}
+ZH_NAMES[AlertState] = {"open": ("待处理",), "acknowledged": ("已确认",),
+                        "resolved": ("已解决",), "escalated": ("已升级",)}
+#: device kind -> its Chinese name (the first of :data:`ZH_NAMES`)
+DEVICE_KIND_LABELS: dict[str, str] = {k: v[0] for k, v in ZH_NAMES[DeviceKind].items()}

@@ -59,12 +59,18 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * max(1, len(name) - 1) if name else ""
 
 
-def _sql(scope: Scope | None) -> str:
+def alone_sql(scope: Scope | None) -> str:
+    """SQL of (county, house_id, person_id): houses with exactly one current resident, any
+    age (the home-safety rules add the age and their own conditions; see cimhouse.safety)."""
     return f"""
-        WITH alone AS (
             SELECT ph.county, ph.house_id, min(ph.person_id) AS person_id
             FROM ({living_sql(scope)}) ph
-            GROUP BY ph.county, ph.house_id HAVING count(DISTINCT ph.person_id) = 1)
+            GROUP BY ph.county, ph.house_id HAVING count(DISTINCT ph.person_id) = 1"""
+
+
+def _sql(scope: Scope | None) -> str:
+    return f"""
+        WITH alone AS ({alone_sql(scope)})
         SELECT house.code AS house_code,
                COALESCE(house.address_norm, b.address_norm) AS address,
                e.code AS estate_code, e.name AS estate_name, house.region_code,

@@ -1,0 +1,58 @@
+"""``POST /safety/readings``: the gateways' way in (issue 19).
+
+Authenticated like ``/graphql`` (``Authorization: Bearer <token>``); the token needs the
+``importer`` role and its scope bounds the devices it may report for (others count as
+unknown). The body is ``{"readings": [{"device": uid, "metric": m, "ts": iso|epoch,
+"value": x}, ...]}`` (at most 1 MiB, the app's cap); the answer counts every reading
+(see :class:`cimhouse.safety.ingest_readings.IngestResult`). A body that is no JSON
+object with a ``readings`` list is refused (422, invalid input) and stores nothing; bad
+readings inside a good body are counted and skipped while the good ones are stored.
+
+Example::
+
+    curl -H "Authorization: Bearer $TOKEN" -d '{"readings": [{"device": "GAS-1",
+         "metric": "gas_lel", "ts": "2026-12-02T08:00:00+08:00", "value": 3}]}' \\
+         http://127.0.0.1:8000/safety/readings
+    # {"received": 1, "stored": 1, "malformed": 0, "unknown_device": 0, ...}
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from cimhouse.auth.tokens import authenticate, bearer_token
+from cimhouse.errors import InvalidInput
+from cimhouse.safety.ingest_readings import ingest_readings
+from cimhouse.schema.vocab import Role
+from cimhouse.scope import with_county_keys
+
+
+def _ingest(db: Engine, token: str, body: Any) -> dict[str, Any]:
+    with Session(db) as session, session.begin():
+        principal = authenticate(session, token)
+        principal.require(Role.IMPORTER)
+        scope = with_county_keys(session, principal.scope)
+        return ingest_readings(session, body["readings"], scope=scope).summary()
+
+
+def install_readings(app: FastAPI, db: Engine) -> None:
+    """Add the endpoint to ``app`` (called by :func:`cimhouse.api.app.create_app`)."""
+
+    @app.post("/safety/readings")
+    async def post_readings(request: Request) -> JSONResponse:
+        token = bearer_token(request.headers.get("authorization"))
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput("the body is not JSON") from None
+        if not isinstance(body, dict) or not isinstance(body.get("readings"), list):
+            raise InvalidInput('the body must be {"readings": [...]}')
+        summary = await anyio.to_thread.run_sync(_ingest, db, token, body)
+        return JSONResponse(summary)

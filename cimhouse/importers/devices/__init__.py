@@ -1,0 +1,1 @@
+"""``cimhouse import devices``: home-safety devices from CSV (see import_devices)."""
