@@ -58,3 +58,13 @@ def test_programme_role_scope_and_advance(aw: ApiWorld, test_settings: Settings)
     assert moved["project"]["dates"] == {"reserve": "2024-01-01", "declared": "2024-03-01"}
     listed = post(client, aw.tokens["town"], "{ futureProjects { totalCount items { name } } }")
     assert listed["data"]["futureProjects"]["totalCount"] == 1
+
+
+def test_a_year_no_column_can_hold_finds_nothing(client: TestClient, aw: ApiWorld) -> None:
+    """year: 32768 overflowed the smallint column: an internal error (found by the fuzz test)."""
+    token = aw.tokens["town"]
+    for year in (32768, -1, 1999):
+        reply = post(client, token, "query($y: Int!) { futureProjects(year: $y) "
+                                    "{ totalCount } }", {"y": year})
+        assert "errors" not in reply, reply
+        assert reply["data"]["futureProjects"]["totalCount"] == 0

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, false, func, select
 from strawberry.types import Info
 
 from cimhouse.errors import InvalidInput
@@ -259,7 +259,9 @@ def resolve_projects(info: Info[RequestContext, None], level: ProjectLevel | Non
     if status is not None:
         where.append(FutureProject.status == status.value)
     if year is not None:
-        where.append(FutureProject.year == year)
+        # The column is a smallint and a stored year lies in 2000-2100 (upsert_project
+        # checks it): any other year matches nothing, it is not an error of the database.
+        where.append(FutureProject.year == year if 2000 <= year <= 2100 else false())
     if region_code is not None:
         code = region_code.strip()
         if not code.isdigit() or len(code) not in (2, 4, 6, 9, 12):
