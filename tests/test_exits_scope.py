@@ -1,0 +1,227 @@
+"""Property: the ways out of the database other than GraphQL leak nothing outside the scope.
+
+The GraphQL queries have their own property test (tests/test_graphql_scope.py); this one
+draws a principal at any of the six levels and one of the other exits over the same
+three-county world, and checks every code, name and count that comes back:
+
+- the map's GeoJSON layers and its search box (``/map/layers/*.geojson``, ``/map/search``);
+- OGC API Features items (``/ogc/collections/*/items``);
+- file exports (:func:`cimhouse.exports.export_layer.export_layer`, the ``cimhouse export``
+  use case) in CSV;
+- the programme's progress report (:func:`cimhouse.programme.progress.compute_progress`,
+  ``cimhouse report programme``);
+- ``POST /safety/readings``: a gateway's token stores readings only for the devices of its
+  scope; a device outside it is answered exactly like a device that does not exist.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from cimhouse.db import EmbeddedCluster, session_scope
+from cimhouse.exports.export_layer import export_layer
+from cimhouse.programme.progress import compute_progress
+from cimhouse.programme.progress_report import as_dict
+from cimhouse.scope import parse_scope, with_county_keys
+from cimhouse.settings import Settings
+from tests.helpers.graphql_world import ApiWorld, World, api_world, issue_token
+
+PROPERTY = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def aw(pg_cluster: EmbeddedCluster, template_db: str,
+       test_settings: Settings) -> Iterator[ApiWorld]:
+    with api_world(pg_cluster, template_db, test_settings) as built:
+        scopes = {c[:n] for c in built.world.communities for n in (2, 4, 6, 9, 12)}
+        scopes |= set(built.world.estates) | {"330421", "3305"}  # and empty ones
+        with session_scope(built.engine) as session:
+            built.tokens.update({f"scope:{s}": issue_token(session, s, "admin", "importer",
+                                                           name=f"x-{s}") for s in scopes})
+            session.execute(text(
+                "INSERT INTO device (county, uid, kind, house_id) "
+                "SELECT county, 'D-' || county || '-' || id, 'gas', id FROM house"))
+        yield built
+
+
+def scopes_of(aw: ApiWorld) -> list[str]:
+    return sorted(k.split(":", 1)[1] for k in aw.tokens if k.startswith("scope:"))
+
+
+def visible_region(scope: str, world: World, code: str) -> bool:
+    """A region code the scope may name: inside it, or the scope's own ancestors (a county
+    principal's report names its county; the estate scope lies in its community)."""
+    own = world.objects[scope].community if len(scope) == 25 else scope
+    return code.startswith(own) or own.startswith(code)
+
+
+def names_of(world: World) -> dict[str, str]:
+    """Estate and facility names (tests/helpers/graphql_world.py) -> the estate code."""
+    out: dict[str, str] = {}
+    for estate in world.estates:
+        ci = world.communities.index(world.objects[estate].community)
+        e = int(estate[12:15])
+        out[f"测试小区{ci}-{e}"] = estate
+        out[f"设施{ci}-{e}"] = estate
+    return out
+
+
+def check(value: Any, scope: str, world: World, key: str = "") -> None:
+    """Every code, region code and estate/facility name in ``value`` lies inside ``scope``."""
+    names = names_of(world)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check(v, scope, world, k)
+    elif isinstance(value, list):
+        for v in value:
+            check(v, scope, world, key)
+    elif isinstance(value, str):
+        if value in world.objects:
+            assert world.visible(value, scope), (scope, key, value)
+        if value in names:
+            assert world.visible(names[value], scope), (scope, key, value)
+        if key in ("region_code", "regionCode", "code") and value.isdigit() \
+                and len(value) <= 12:
+            assert visible_region(scope, world, value), (scope, key, value)
+
+
+def bearer(aw: ApiWorld, scope: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {aw.tokens[f'scope:{scope}']}"}
+
+
+def test_map_layers_and_search(aw: ApiWorld, client: TestClient) -> None:
+    world = aw.world
+    layers = ("regions", "estates", "buildings", "facilities", "gaps")
+
+    @PROPERTY
+    @given(st.sampled_from(scopes_of(aw)), st.sampled_from(layers),
+           st.sampled_from(sorted(world.objects)))
+    def run(scope: str, layer: str, code: str) -> None:
+        reply = client.get(f"/map/layers/{layer}.geojson", headers=bearer(aw, scope))
+        assert reply.status_code == 200, reply.text
+        features = reply.json()["features"]
+        check(features, scope, world)
+        if layer == "estates":  # every estate of the world has a boundary
+            assert len(features) == sum(world.visible(e, scope) for e in world.estates)
+        obj = world.objects[code]
+        ci = world.communities.index(obj.community)
+        for typed in (code, f"测试小区{ci}-{int(obj.estate_code[12:15])}"):
+            found = client.get("/map/search", params={"q": typed}, headers=bearer(aw, scope))
+            assert found.status_code == 200, found.text
+            check(found.json(), scope, world)
+            if typed == code and not world.visible(code, scope):
+                assert found.json() == []
+
+    run()
+
+
+def test_ogc_items(aw: ApiWorld, client: TestClient) -> None:
+    world = aw.world
+
+    @PROPERTY
+    @given(st.sampled_from(scopes_of(aw)),
+           st.sampled_from(("estates", "buildings", "houses", "facilities")))
+    def run(scope: str, collection: str) -> None:
+        reply = client.get(f"/ogc/collections/{collection}/items", params={"limit": 1000},
+                           headers=bearer(aw, scope))
+        assert reply.status_code == 200, reply.text
+        features = reply.json()["features"]
+        check([f["properties"] for f in features], scope, world)
+        if collection in ("estates", "buildings", "houses"):
+            kind = collection[:-1]
+            assert len(features) == sum(o.kind == kind and world.visible(c, scope)
+                                        for c, o in world.objects.items())
+
+    run()
+
+
+def test_file_exports(aw: ApiWorld, tmp_path: Path) -> None:
+    world = aw.world
+
+    @PROPERTY
+    @given(st.sampled_from(scopes_of(aw)),
+           st.sampled_from(("estates", "buildings", "houses", "facilities")))
+    def run(scope: str, layer: str) -> None:
+        out = tmp_path / f"{layer}-{scope}.csv"
+        with session_scope(aw.engine) as session:
+            export_layer(session, scope=with_county_keys(session, parse_scope(scope)),
+                         layer=layer, fmt="csv", path=out)
+        with out.open(encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+        body = rows[1:]
+        check(body, scope, world)
+        if layer != "facilities":
+            kind = layer[:-1]
+            assert len(body) == sum(o.kind == kind and world.visible(c, scope)
+                                    for c, o in world.objects.items())
+        else:
+            assert len(body) == sum(world.visible(e, scope) for e in world.estates)
+
+    run()
+
+
+def test_programme_report(aw: ApiWorld) -> None:
+    world = aw.world
+
+    @PROPERTY
+    @given(st.sampled_from(scopes_of(aw)),
+           st.sampled_from(sorted({c[:n] for c in world.communities for n in (2, 4, 6, 9)})))
+    def run(scope: str, region: str) -> None:
+        with session_scope(aw.engine) as session:
+            progress = compute_progress(session, with_county_keys(session, parse_scope(scope)),
+                                        region, dt.date(2026, 6, 30))
+        report = as_dict(progress)
+        for county in report["counties"]:
+            assert visible_region(scope, world, county["code"]), (scope, county["code"])
+            for street in county["streets"]:
+                assert visible_region(scope, world, street["code"]), (scope, street["code"])
+
+    run()
+
+
+def test_readings_only_for_devices_in_scope(aw: ApiWorld, client: TestClient) -> None:
+    world = aw.world
+    houses = sorted((o.county, o.id, c) for c, o in world.objects.items() if o.kind == "house")
+    at = dt.datetime(2026, 6, 30, 8, 0, tzinfo=dt.UTC)
+
+    drawn = iter(range(1_000_000))  # one timestamp per example: its readings alone
+
+    @PROPERTY
+    @given(st.sampled_from(scopes_of(aw)), st.lists(st.sampled_from(houses), min_size=1,
+                                                     max_size=12, unique=True))
+    def run(scope: str, chosen: list[tuple[str, int, str]]) -> None:
+        ts = at + dt.timedelta(seconds=next(drawn))
+        readings = [{"device": f"D-{county}-{house_id}", "metric": "gas_lel",
+                     "ts": ts.isoformat(), "value": 1} for county, house_id, _ in chosen]
+        ghost = {"device": "D-000000-0", "metric": "gas_lel", "ts": ts.isoformat(), "value": 1}
+        reply = client.post("/safety/readings", json={"readings": [*readings, ghost]},
+                            headers=bearer(aw, scope))
+        assert reply.status_code == 200, reply.text
+        answer = reply.json()
+        inside = [code for _c, _i, code in chosen if world.visible(code, scope)]
+        # an out-of-scope device reads exactly like the device that does not exist
+        assert answer["unknown_device"] == len(chosen) - len(inside) + 1
+        with session_scope(aw.engine) as session:
+            stored = session.execute(text(
+                "SELECT d.county, d.house_id FROM device_reading r JOIN device d "
+                "ON d.county = r.county AND d.id = r.device_id WHERE r.ts = :ts"),
+                {"ts": ts}).all()
+        assert sorted(tuple(r) for r in stored) == sorted(
+            (c, i) for c, i, code in chosen if world.visible(code, scope))
+        # the answer's notes name the refused devices only as the caller typed them
+        notes = " ".join(answer.get("problems", []))
+        assert all(o.code not in notes for o in world.objects.values())
+
+    run()
