@@ -17,20 +17,16 @@ clones are made from it:
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
-from pathlib import Path
 
+from harness import bench_cluster, print_load
 from sqlalchemy import Engine, text
 
 from cimhouse.coding import ordering
 from cimhouse.coding.assign_codes import assign_codes
 from cimhouse.coding.namespace import check_char_sql, digits_sum_sql, number_sum_sql
-from cimhouse.db import EmbeddedCluster, make_engine, session_scope
-from cimhouse.db.migrate import upgrade
+from cimhouse.db import session_scope
 from cimhouse.importers.load_regions import load_regions
-from cimhouse.settings import Settings
 
 COUNTY = "330402"
 COMMUNITIES = 20
@@ -88,14 +84,8 @@ def main() -> None:
     parser.add_argument("--houses", type=int, default=1_000_000)
     parser.add_argument("--buildings", type=int, default=10_000)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="cimbench-", dir="/tmp"))
-    cluster = EmbeddedCluster(root / "pg")
-    cluster.start()
-    settings = Settings(var_dir=root)
-    try:
-        cluster.ensure_database("template_codes")
-        template = make_engine(settings, url=cluster.url("template_codes"))
-        upgrade(template)
+    with bench_cluster() as bench:
+        template = bench.database("template_codes")
         started = time.perf_counter()
         populate(template, args.houses, args.buildings)
         with template.connect() as conn:
@@ -104,10 +94,7 @@ def main() -> None:
         template.dispose()
         print(f"data: {houses} uncoded houses in {buildings} coded buildings "
               f"(built in {time.perf_counter() - started:.1f} s)", flush=True)
-        cluster.ensure_database("bound", template="template_codes")
-        cluster.ensure_database("measured", template="template_codes")
-
-        bound_engine = make_engine(settings, url=cluster.url("bound"))
+        bound_engine = bench.database("bound", template="template_codes")
         with bound_engine.begin() as conn:
             conn.execute(text("SET LOCAL jit = off"))  # as assign_codes does: the best bound
             started = time.perf_counter()
@@ -115,7 +102,7 @@ def main() -> None:
             bound = time.perf_counter() - started
         bound_engine.dispose()
 
-        engine = make_engine(settings, url=cluster.url("measured"))
+        engine = bench.database("measured", template="template_codes")
         started = time.perf_counter()
         with session_scope(engine) as session:
             result = assign_codes(session, "33", actor="bench")
@@ -132,10 +119,7 @@ def main() -> None:
               f"{result.houses / measured:10.0f} codes/s  ({measured / bound:.2f}x bound; "
               f"issued {result.issued})")
         print(f"assign_codes again (idempotent, issues {again.issued}):     {rerun:7.2f} s")
-        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-        print(f"machine load average at the end (1/5/15 min): {load} on {os.cpu_count()} cores")
-    finally:
-        cluster.destroy()
+        print_load()
 
 
 if __name__ == "__main__":

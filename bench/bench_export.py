@@ -16,26 +16,23 @@ Printed in the same run:
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import resource
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import psycopg
 from bench_assign_codes import COUNTY, populate
+from harness import bench_cluster, print_load
 from sqlalchemy import text
 
 from cimhouse.coding.assign_codes import assign_codes
-from cimhouse.db import EmbeddedCluster, make_engine, session_scope
-from cimhouse.db.migrate import upgrade
+from cimhouse.db import session_scope
 from cimhouse.exports.export_layer import export_layer
 from cimhouse.exports.layers import LAYERS
 from cimhouse.scope import parse_scope, with_county_keys
-from cimhouse.settings import Settings
 
 
 def main() -> None:
@@ -43,14 +40,9 @@ def main() -> None:
     parser.add_argument("--houses", type=int, default=100_000)
     parser.add_argument("--buildings", type=int, default=1_000)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="cimbench-", dir="/tmp"))
-    cluster = EmbeddedCluster(root / "pg")
-    cluster.start()
-    settings = Settings(var_dir=root)
-    try:
-        cluster.ensure_database("export")
-        engine = make_engine(settings, url=cluster.url("export"))
-        upgrade(engine)
+    with bench_cluster() as bench:
+        root, cluster = bench.root, bench.cluster
+        engine = bench.database("export")
         populate(engine, args.houses, args.buildings)
         with session_scope(engine) as session:
             assign_codes(session, COUNTY, actor="bench-setup")
@@ -96,10 +88,7 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak memory of this process: {peak:.0f} MB for {result.rows} houses")
         engine.dispose()
-        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-        print(f"machine load average at the end (1/5/15 min): {load} on {os.cpu_count()} cores")
-    finally:
-        cluster.destroy()
+        print_load()
 
 
 if __name__ == "__main__":

@@ -18,22 +18,18 @@ house: about 2 changes per house. Two clones:
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
-from pathlib import Path
 
 import psycopg
 from bench_assign_codes import COUNTY, populate
+from harness import bench_cluster, print_load
 from sqlalchemy import Engine, text
 
 from cimhouse.coding.assign_codes import assign_codes
-from cimhouse.db import EmbeddedCluster, make_engine, session_scope
-from cimhouse.db.migrate import upgrade
+from cimhouse.db import session_scope
 from cimhouse.feed.read_changes import MAX_PAGE, read_changes
 from cimhouse.feed.stamp_changes import stamp_changes
 from cimhouse.scope import parse_scope, with_county_keys
-from cimhouse.settings import Settings
 
 BOUND_STAMP = """
 UPDATE {table} t SET seq = n.seq + :base
@@ -83,22 +79,14 @@ def main() -> None:
     parser.add_argument("--houses", type=int, default=100_000)
     parser.add_argument("--buildings", type=int, default=1_000)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="cimbench-", dir="/tmp"))
-    cluster = EmbeddedCluster(root / "pg")
-    cluster.start()
-    settings = Settings(var_dir=root)
-    try:
-        cluster.ensure_database("template_feed")
-        template = make_engine(settings, url=cluster.url("template_feed"))
-        upgrade(template)
+    with bench_cluster() as bench:
+        cluster = bench.cluster
+        template = bench.database("template_feed")
         populate(template, args.houses, args.buildings)
         total = add_changes(template)
         template.dispose()
         print(f"data: {total} unnumbered changes ({args.houses} houses)", flush=True)
-        cluster.ensure_database("bound", template="template_feed")
-        cluster.ensure_database("measured", template="template_feed")
-
-        bound_engine = make_engine(settings, url=cluster.url("bound"))
+        bound_engine = bench.database("bound", template="template_feed")
         started = time.perf_counter()
         with bound_engine.begin() as conn:
             base = 0
@@ -108,7 +96,7 @@ def main() -> None:
         bound = time.perf_counter() - started
         bound_engine.dispose()
 
-        engine = make_engine(settings, url=cluster.url("measured"))
+        engine = bench.database("measured", template="template_feed")
         started = time.perf_counter()
         result = stamp_changes(engine)
         stamped = time.perf_counter() - started
@@ -136,10 +124,7 @@ def main() -> None:
                   f"{read / took:10.0f} changes/s ({read} changes"
                   + (f", {took / copy_s:.2f}x bound)" if not scope else ")"))
         engine.dispose()
-        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-        print(f"machine load average at the end (1/5/15 min): {load} on {os.cpu_count()} cores")
-    finally:
-        cluster.destroy()
+        print_load()
 
 
 if __name__ == "__main__":

@@ -15,21 +15,18 @@ from __future__ import annotations
 import datetime as dt
 import random
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
+from harness import bench_cluster
 from sqlalchemy import insert, text
 
-from cimhouse.db import EmbeddedCluster, make_engine, session_scope
-from cimhouse.db.migrate import upgrade
+from cimhouse.db import session_scope
 from cimhouse.demo.programme import programme_rows
 from cimhouse.importers.load_regions import load_regions
 from cimhouse.programme.project_rows import parse_row
 from cimhouse.programme.upsert_project import status_of
 from cimhouse.schema import FutureProject, FutureProjectRegion
 from cimhouse.schema.programme import STATUS_DATE_COLUMNS
-from cimhouse.settings import Settings
 
 RUNS = 7
 BOUND_SQL = """
@@ -48,13 +45,8 @@ def timed(action: object) -> float:
 
 
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="cimbench-", dir="/tmp"))
-    cluster = EmbeddedCluster(root / "pg")
-    cluster.start()
-    try:
-        cluster.ensure_database("bench")
-        engine = make_engine(Settings(var_dir=root), url=cluster.url("bench"))
-        upgrade(engine)
+    with bench_cluster() as bench:
+        engine = bench.database("bench")
         with session_scope(engine) as session:
             load_regions(session, actor="bench")
             communities = list(session.scalars(text(
@@ -95,8 +87,6 @@ def main() -> None:
         print(f"compute_progress(region 33):           {high * 1000:8.1f} ms "
               f"(median of {RUNS}; {high / low:.1f}x bound)")
         engine.dispose()
-    finally:
-        cluster.destroy()
 
 
 if __name__ == "__main__":

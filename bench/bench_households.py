@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from harness import bench_cluster
 from sqlalchemy import Engine
 
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
@@ -86,11 +85,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000, help="register rows (about)")
     args, _ = parser.parse_known_args()
-    root = Path(tempfile.mkdtemp(prefix="cimbench-", dir="/tmp"))
-    cluster = EmbeddedCluster(root / "pg")
-    cluster.start()
-    try:
-        settings = Settings(var_dir=root, secret_key_b64="a" * 43 + "=")
+    with bench_cluster() as bench:
+        root, cluster = bench.root, bench.cluster
+        settings = bench.settings
         out = root / "demo"
         houses = max(1, round(args.rows / ROWS_PER_HOUSE))
         subprocess.run([sys.executable, "-m", "cimhouse.cli.main", "demo", "generate",
@@ -117,9 +114,6 @@ def main() -> None:
               f"({hh_s / bound:.1f}x bound; rejected {hh_r.rejected}; apply "
               f"{hh_r.seconds['apply']:.1f} s)")
         print(f"household cost: {hh_s - plain_s:+.2f} s ({(hh_s / plain_s - 1) * 100:+.0f} %)")
-    finally:
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

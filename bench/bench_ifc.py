@@ -23,16 +23,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import ifcopenshell
 import ifcopenshell.geom
+from harness import bench_cluster
 
-from cimhouse.db import EmbeddedCluster, make_engine, session_scope
-from cimhouse.db.migrate import upgrade
+from cimhouse.db import session_scope
 from cimhouse.importers.ifc.footprints import (
     default_threads,
     geometry_elements,
@@ -41,7 +40,6 @@ from cimhouse.importers.ifc.footprints import (
 from cimhouse.importers.ifc.import_ifc import import_ifc
 from cimhouse.importers.ifc.structure import read_structure
 from cimhouse.importers.load_regions import load_regions
-from cimhouse.settings import Settings
 
 SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "data" / "ifc"
 COMMUNITY = "330402007024"
@@ -91,13 +89,9 @@ def main() -> None:
     parser.add_argument("--generated-storeys", type=int, default=30,
                         help="also a generated zoned block of this many storeys (0: none)")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="cimbench-", dir="/tmp"))
-    cluster = EmbeddedCluster(root / "pg")
-    cluster.start()
-    try:
-        cluster.ensure_database("bench")
-        engine = make_engine(Settings(var_dir=root), url=cluster.url("bench"))
-        upgrade(engine)
+    with bench_cluster() as bench:
+        root = bench.root
+        engine = bench.database("bench")
         with session_scope(engine) as session:
             load_regions(session, actor="bench")
         print(f"best of {args.repeat}; kernel threads as the import chooses them")
@@ -124,8 +118,6 @@ def main() -> None:
                   f"{again:9.3f}s {again / bound:5.2f}x {paired:6.2f}x  {elements}",
                   flush=True)
         engine.dispose()
-    finally:
-        cluster.destroy()
 
 
 if __name__ == "__main__":

@@ -9,24 +9,17 @@ detection) into the migrated schema, first on an empty table, then as an idempot
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
-from cimhouse.db import EmbeddedCluster, make_engine, session_scope
-from cimhouse.db.migrate import upgrade
+from harness import bench_cluster
+
+from cimhouse.db import session_scope
 from cimhouse.importers.load_regions import load_regions, packaged_regions_path
-from cimhouse.settings import Settings
 
 
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="cimbench-", dir="/tmp"))
-    cluster = EmbeddedCluster(root / "pg")
-    cluster.start()
-    try:
-        cluster.ensure_database("bench")
-        engine = make_engine(Settings(var_dir=root), url=cluster.url("bench"))
-        upgrade(engine)
+    with bench_cluster() as bench:
+        engine = bench.database("bench")
         path = packaged_regions_path()
         raw = engine.raw_connection()
         try:
@@ -57,8 +50,6 @@ def main() -> None:
         print(f"load_regions, reload:    {reload:6.3f} s  {rows / reload:10.0f} rows/s  "
               f"({reload / bound:.1f}x bound; added {again.added}, renamed {again.renamed})")
         engine.dispose()
-    finally:
-        cluster.destroy()
 
 
 if __name__ == "__main__":

@@ -16,23 +16,19 @@ from __future__ import annotations
 
 import argparse
 import resource
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
+from harness import bench_cluster
 from sqlalchemy import Engine, event
 
-from cimhouse.db import EmbeddedCluster, make_engine, session_scope
-from cimhouse.db.migrate import upgrade
+from cimhouse.db import session_scope
 from cimhouse.demo.generate_demo import REGISTER_HEADER
 from cimhouse.importers.load_regions import load_regions
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.pii import PiiVault
-from cimhouse.settings import Settings
 
 ROWS_PER_HOUSE = 5.6  # what the generator's household mix yields
 
@@ -63,14 +59,10 @@ def main() -> None:
     parser.add_argument("--statements", action="store_true",
                         help="print the slowest statements of the first import")
     args, _ = parser.parse_known_args()
-    root = Path(tempfile.mkdtemp(prefix="cimbench-", dir="/tmp"))
-    cluster = EmbeddedCluster(root / "pg")
-    cluster.start()
-    try:
-        cluster.ensure_database("bench")
-        settings = Settings(var_dir=root, secret_key_b64="a" * 43 + "=")
-        engine = make_engine(settings, url=cluster.url("bench"))
-        upgrade(engine)
+    with bench_cluster() as bench:
+        root = bench.root
+        settings = bench.settings
+        engine = bench.database("bench")
         with session_scope(engine) as session:
             load_regions(session, actor="bench")
         out = root / "demo"
@@ -135,9 +127,6 @@ def main() -> None:
         for seconds, statement in slowest:
             print(f"  {seconds:6.2f} s  {statement}")
         engine.dispose()
-    finally:
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)  # the generated register is ~220 MB
 
 
 if __name__ == "__main__":

@@ -22,20 +22,17 @@ registered-only rule); together they are what any answer must at least touch.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
+from harness import bench_cluster
 from sqlalchemy import text
 
-from cimhouse.db import EmbeddedCluster, make_engine, session_scope
-from cimhouse.db.migrate import upgrade
+from cimhouse.db import session_scope
 from cimhouse.importers.load_regions import load_regions
 from cimhouse.scope import parse_scope
 from cimhouse.services.elderly import list_elderly_living_alone
 from cimhouse.services.gaps import find_gaps, load_category_coverage
 from cimhouse.services.service_index import compute_service_index
-from cimhouse.settings import Settings
 
 GENERATE = [
     ("communities", """
@@ -124,13 +121,8 @@ def main() -> None:
     houses = args.houses - args.houses % 200
     sizes = {"houses": houses, "estates": houses // 200,
              "persons": int(houses * args.persons_per_house), "facilities": args.facilities}
-    root = Path(tempfile.mkdtemp(prefix="cimbench-", dir="/tmp"))
-    cluster = EmbeddedCluster(root / "pg")
-    cluster.start()
-    try:
-        cluster.ensure_database("bench")
-        engine = make_engine(Settings(var_dir=root), url=cluster.url("bench"))
-        upgrade(engine)
+    with bench_cluster() as bench:
+        engine = bench.database("bench")
         with session_scope(engine) as session:
             load_regions(session, actor="bench")
         print(f"sizes: {sizes}", flush=True)
@@ -165,8 +157,6 @@ def main() -> None:
               f"({knn:.2f} s KNN for 1 of 11 categories + {pop:.2f} s residents); "
               f"11 x KNN bound + residents bound = {11 * knn + pop:.2f} s; budget 30 s")
         engine.dispose()
-    finally:
-        cluster.destroy()
 
 
 if __name__ == "__main__":
