@@ -284,7 +284,7 @@ def _job_dict(job: Any) -> dict[str, Any]:
 @handle_errors
 def list_jobs(
     status: str | None = typer.Option(None, "--status", help="queued, running, succeeded, "
-                                                             "failed or cancelled."),
+                                                             "failed, cancelled or dead_letter."),
     limit: int = typer.Option(20, "--limit", min=1, max=1000),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -324,6 +324,8 @@ def print_jobs(jobs: list[dict[str, Any]]) -> None:
     for job in jobs:
         counts = job["counts"] or {}
         done = "/".join(str(counts.get(k, "-")) for k in ("estates", "buildings", "houses"))
+        if job["kind"] == "delivery":  # a delivery counts its attempts, not objects
+            done = _("{n} attempts", n=counts.get("attempts", 0))
         dry = bool((job["options"] or {}).get("dry_run"))
         table.add_row(str(job["id"]), job["kind"], vocab_label(RunStatus, job["status"]),
                       f"[yellow]{_('dry run')}[/yellow]" if dry else "",
@@ -365,6 +367,20 @@ def cancel(job_id: int = typer.Argument(...),
 
     with session_scope(engine()) as session:
         print_json(_job_dict(cancel_job(session, job_id, cli_actor(actor))))
+
+
+@jobs_app.command("retry")
+@handle_errors
+def retry(job_id: int = typer.Argument(...),
+          actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP)) -> None:
+    """Queue a dead-lettered delivery again, from its first attempt (cimhouse worker sends it).
+
+    Example: cimhouse jobs retry 17
+    """
+    from cimhouse.delivery.attempt_delivery import retry_delivery
+
+    with session_scope(engine()) as session:
+        print_json(_job_dict(retry_delivery(session, job_id, cli_actor(actor))))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,5 @@
-"""``cimhouse worker``: run queued jobs (code assignment) from the procrastinate queue."""
+"""``cimhouse worker``: run queued jobs (code assignment, deliveries) from the procrastinate
+queue."""
 
 from __future__ import annotations
 
@@ -15,17 +16,20 @@ def worker(
     concurrency: int = typer.Option(1, "--concurrency", min=1, max=8,
                                     help="Jobs run at the same time."),
 ) -> None:
-    """Run queued code-assignment jobs until stopped (Ctrl-C or SIGTERM stop it gracefully).
+    """Run queued jobs (code assignment, deliveries) until stopped (Ctrl-C or SIGTERM stop it).
 
     Example: cimhouse worker --once
     """
-    from cimhouse.coding.jobs import QUEUE, make_app, mark_interrupted_jobs
+    from cimhouse.coding.jobs import WORKER_QUEUES, make_app, mark_interrupted_jobs
     from cimhouse.db import session_scope
+    from cimhouse.delivery.attempt_delivery import recover_deliveries
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with session_scope(engine()) as session:  # jobs of a worker that was killed
         mark_interrupted_jobs(session)
-    make_app(settings()).run_worker(queues=[QUEUE], wait=not once, concurrency=concurrency)
+        recover_deliveries(session)  # attempts cut off mid-flight are queued again
+    make_app(settings()).run_worker(queues=WORKER_QUEUES, wait=not once,
+                                    concurrency=concurrency)
 
 
 def register(app: typer.Typer) -> None:

@@ -52,8 +52,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("cmd_serve", "Serve GraphQL at http://HOST:PORT/graphql (bearer tokens: "
                            "`cimhouse tokens create`)."),
     "tokens": ("cmd_tokens", "API principals: scoped, role-based bearer tokens."),
-    "worker": ("cmd_worker", "Run queued code-assignment jobs until stopped (Ctrl-C or SIGTERM "
-                             "stop it gracefully)."),
+    "worker": ("cmd_worker", "Run queued jobs (code assignment, deliveries) until stopped "
+                             "(Ctrl-C or SIGTERM stop it)."),
 }
 #: modules whose commands join another module's group (``cimhouse import <kind>``)
 _GROUP_MEMBERS = {"cmd_import": "cmd_import_"}

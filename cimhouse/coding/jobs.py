@@ -40,10 +40,13 @@ from cimhouse.schema.vocab import RunStatus
 from cimhouse.settings import Settings
 
 QUEUE = "codes"
+#: the queues ``cimhouse worker`` serves: code assignment, deliveries, the webhook poll
+WORKER_QUEUES = [QUEUE, "delivery", "webhooks"]
 TASK_NAME = "cimhouse.run_code_assignment"
 #: first key of the advisory lock a CLI-run job holds while its transaction is alive
 JOB_LOCK_NAMESPACE = 0x43494A42  # "CIJB"
-FINISHED = {RunStatus.SUCCEEDED.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value}
+FINISHED = {RunStatus.SUCCEEDED.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value,
+            RunStatus.DEAD_LETTER.value}
 log = logging.getLogger(__name__)
 
 
@@ -74,6 +77,9 @@ def make_app(settings: Settings | None = None, *, url: str | None = None) -> pro
     def run_task(context: procrastinate.JobContext, job_id: int) -> dict[str, Any]:
         return run_code_assignment(engine(), job_id, should_abort=context.should_abort)
 
+    from cimhouse.delivery.tasks import register_delivery_tasks  # it imports this module
+
+    register_delivery_tasks(app, engine, current)
     return app
 
 

@@ -35,7 +35,9 @@ REFERENCE_TABLES = ("region", "person", "api_principal", "job", "import_run",
                     # the future-community programme: a few thousand projects, joined to
                     # regions and read by every county's scope
                     "future_project", "future_project_region",
-                    "change_feed_mark")
+                    "change_feed_mark",
+                    # outbound deliveries and feed webhooks: a row per batch, joined to job
+                    "delivery", "webhook")
 # (table, distribution column), the first one is the co-location anchor of the others.
 DISTRIBUTED_TABLES = (
     ("estate", "county"),

@@ -23,6 +23,7 @@ from cimhouse.lazy import lazy_exports
 if TYPE_CHECKING:
     from cimhouse.schema.base import NAMING_CONVENTION, SRID, Base, metadata
     from cimhouse.schema.built import Building, Estate, House, Space, Storey
+    from cimhouse.schema.delivery import Delivery, Webhook
     from cimhouse.schema.facility import Facility
     from cimhouse.schema.household import Household, HouseholdMember
     from cimhouse.schema.operations import ApiPrincipal, AuditLog, ImportRun, Job
@@ -61,6 +62,7 @@ lazy_exports(__name__, {
     "CodeCounter": "cimhouse.schema.registry",
     "CodeLineage": "cimhouse.schema.registry",
     "CodeRegistry": "cimhouse.schema.registry",
+    "Delivery": "cimhouse.schema.delivery",
     "Device": "cimhouse.schema.safety",
     "Estate": "cimhouse.schema.built",
     "Facility": "cimhouse.schema.facility",
@@ -82,6 +84,7 @@ lazy_exports(__name__, {
     "SRID": "cimhouse.schema.base",
     "Space": "cimhouse.schema.built",
     "Storey": "cimhouse.schema.built",
+    "Webhook": "cimhouse.schema.delivery",
     "metadata": "cimhouse.schema.base",
 }, on_first_use=load_models)
 
@@ -89,8 +92,10 @@ lazy_exports(__name__, {
 __all__ = [
     "NAMING_CONVENTION", "SRID", "ApiPrincipal", "AuditLog", "Base", "Building", "ChangeFeedMark",
     "ChangeLog",
-    "CodeCounter", "CodeLineage", "CodeRegistry", "Device", "Estate", "Facility", "FutureProject",
+    "CodeCounter", "CodeLineage", "CodeRegistry", "Delivery", "Device", "Estate", "Facility",
+    "FutureProject",
     "FutureProjectEstate", "FutureProjectRegion", "GapProject", "House", "Household",
     "HouseholdMember", "ImportRun", "Job", "Person", "PersonHouse", "Region",
-    "SafetyAlert", "ServiceIndexSurvey", "Space", "Storey", "metadata",
+    "SafetyAlert", "ServiceIndexSurvey", "Space", "Storey", "Webhook",
+    "metadata",
 ]

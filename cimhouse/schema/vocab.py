@@ -149,6 +149,7 @@ class RunStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    DEAD_LETTER = "dead_letter"  # a delivery that failed its last attempt (kept for retry)
 
 
 class Role(StrEnum):
@@ -258,6 +259,7 @@ ZH_NAMES: dict[type[StrEnum], dict[str, tuple[str, ...]]] = {
     RunStatus: {
         "queued": ("排队",), "running": ("运行中",), "succeeded": ("成功",),
         "failed": ("失败",), "cancelled": ("已取消",),
+        "dead_letter": ("死信",),
     },
     Role: {
         "reader": ("只读",), "person_reader": ("人员查询",), "pii_reader": ("敏感信息查询",),
