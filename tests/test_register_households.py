@@ -15,6 +15,7 @@ from cimhouse.importers.register.columns import header_field
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.importers.register.values import head_relation, household_kind
 from cimhouse.pii import PiiVault
+from tests.helpers.database import not_on_citus
 
 VAULT = PiiVault(b"k" * 32)
 ADDR = "南湖区建设街道百福弄社区梅花苑3幢2单元{room}室"
@@ -154,6 +155,7 @@ def test_a_new_head_without_placing_the_stored_head_is_rejected(session: Session
     assert members(session, "H0001")[1] == ("张建国", "head", True)
 
 
+@not_on_citus("the shards' statistics are the workers' autovacuum's (apply._analyze_filled)")
 def test_an_import_leaves_fresh_statistics_for_the_next_one(fresh_engine: Engine,
                                                              tmp_path: Path) -> None:
     """Regression: re-importing a 2,000-row register right after its first import took 62 s,

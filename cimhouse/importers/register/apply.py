@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.coding.house_relations import retired_house_sql
 from cimhouse.db.bulk import execute_count
+from cimhouse.db.distribute import citus_version
 from cimhouse.importers.register.apply_households import DERIVED, apply_households
 from cimhouse.importers.register.table import Target, staged, targets
 
@@ -91,9 +92,13 @@ def _analyze_filled(session: Session, counts: dict[str, int]) -> None:
     re-importing a 2,000-row register right after its first import took 62 s in a nested
     loop over ``household`` (bench/bench_register_import.py), well under a second once
     analysed. ANALYZE inside this transaction counts its own new rows as live.
+
+    Not on Citus: there the tables are shells whose shards the workers' autovacuum
+    analyses, and Citus refuses an ANALYZE after this transaction's local execution
+    ("a local execution has accessed a placement in the transaction").
     """
     tables = [table for table, key in _FILLED if counts.get(key)]
-    if tables:
+    if tables and citus_version(session.connection()) is None:
         _run(session, f"ANALYZE {', '.join(tables)}")
 
 
