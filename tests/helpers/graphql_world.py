@@ -3,7 +3,8 @@
 Three counties in two cities (330402 南湖区, 330411 秀洲区 of Jiaxing; 330106 西湖区 of
 Hangzhou), two real communities in each. Every community gets ``estates`` estates of
 ``buildings`` buildings of ``houses`` houses, all coded and registered, each house with an
-owner and one or two residents, one facility and one job per community. Lineage edges join
+owner and one or two residents (one household, 户, registered there: the first resident
+its head), one facility and one job per community. Lineage edges join
 houses inside a building and, deliberately, across counties; one person lives in two counties.
 The :class:`World` records where everything lies, so tests can compute what a scope may see.
 """
@@ -33,6 +34,8 @@ from cimhouse.schema import (
     Estate,
     Facility,
     House,
+    Household,
+    HouseholdMember,
     Job,
     Person,
     PersonHouse,
@@ -66,6 +69,8 @@ class World:
         default_factory=dict)
     id_numbers: dict[int, str] = field(default_factory=dict)
     estates: list[str] = field(default_factory=list)
+    # household number -> (house code, member person ids, the head first)
+    households: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
 
     def visible(self, code: str, scope: str) -> bool:
         obj = self.objects[code]
@@ -150,6 +155,7 @@ def build_world(session: Session, settings: Settings, *, estates: int = 2, build
                     world.house_keys[(county, house.id)] = obj
                     session.add(CodeRegistry(county=county, code=h_code, object_kind="house",
                                              object_id=house.id))
+                    members: list[int] = []
                     for k in range(1 + (h % 2)):
                         person_seq += 1
                         birth = dt.date(1940 + (person_seq * 7) % 86, 1 + person_seq % 12, 15)
@@ -171,6 +177,8 @@ def build_world(session: Session, settings: Settings, *, estates: int = 2, build
                                                     valid_from=dt.date(2020, 1, 1)))
                             world.person_houses.setdefault(person.id, []).append(
                                 (h_code, rel, None))
+                        members.append(person.id)
+                    _household(session, world, county, house.id, h_code, members)
                 if houses >= 2:
                     session.add(CodeLineage(county=county, event="split",
                                             parent_code=encode(community, e, b, 101),
@@ -180,6 +188,19 @@ def build_world(session: Session, settings: Settings, *, estates: int = 2, build
     _cross_county(session, world)
     session.flush()
     return world
+
+
+def _household(session: Session, world: World, county: str, house_id: int, code: str,
+               members: list[int]) -> None:
+    """The residents of a house as one household registered there (the first is the head)."""
+    household = Household(county=county, number=f"H{code}", kind="family", house_id=house_id)
+    session.add(household)
+    session.flush()
+    for i, person_id in enumerate(members):
+        session.add(HouseholdMember(county=county, household_id=household.id,
+                                    person_id=person_id, relation="spouse" if i else "head",
+                                    valid_from=dt.date(2020, 1, 1)))
+    world.households[household.number] = (code, list(members))
 
 
 def _cross_county(session: Session, world: World) -> None:
