@@ -264,3 +264,32 @@ def post(client: Any, token: str | None, query: str,
                         headers=headers)
     assert reply.status_code < 500, reply.text
     return reply.json()  # type: ignore[no-any-return]
+
+
+def add_hidden_member(session: Session, settings: Settings, world: World) -> int:
+    """A person whose only relation is an owner's in the last county (another city), yet a
+    member of the household of the first county's first house: that household's members
+    must not show the person to a scope that cannot see them. Returns the person id."""
+    vault = PiiVault.from_settings(settings)
+    first = next(o for o in world.objects.values() if o.kind == "house"
+                 and o.county == COUNTIES[0])
+    owned = [o for o in world.objects.values() if o.kind == "house" and o.county == COUNTIES[2]]
+    number = make_id_number(COUNTIES[2], dt.date(1950, 3, 3), 77, "F")
+    person = Person(name=f"居民{len(world.id_numbers) + 1}", id_hash=vault.lookup_hash(number),
+                    id_cipher=vault.encrypt(number), id_masked=mask_id_number(number),
+                    gender="F", birth_date=dt.date(1950, 3, 3))
+    session.add(person)
+    session.flush()
+    world.id_numbers[person.id] = number
+    session.add(PersonHouse(county=owned[-1].county, person_id=person.id,
+                            house_id=owned[-1].id, relation="owner",
+                            valid_from=dt.date(2020, 1, 1)))
+    world.person_houses[person.id] = [(owned[-1].code, "owner", None)]
+    household = session.scalars(select(Household).where(
+        Household.county == first.county, Household.house_id == first.id)).one()
+    session.add(HouseholdMember(county=household.county, household_id=household.id,
+                                person_id=person.id, relation="other",
+                                valid_from=dt.date(2020, 1, 1)))
+    world.households[household.number][1].append(person.id)
+    session.flush()
+    return person.id
