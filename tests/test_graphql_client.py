@@ -58,6 +58,15 @@ def truthy_leaf(value: Any) -> bool:
     return bool(value)
 
 
+def test_the_gazetteer_is_loaded_before_serving(served: tuple[str, ApiWorld]) -> None:
+    """Regression: the first searchAddresses of a process loaded the regions inside its 5 s
+    request deadline and timed out on a loaded machine (the search-addresses example)."""
+    from cimhouse.addressing import gazetteer
+
+    _url, built = served  # no request yet: this is the module's first test
+    assert str(built.engine.url) in gazetteer._CACHE
+
+
 @pytest.mark.parametrize("name", sorted(documented_examples()))
 def test_documented_example_runs(name: str, served: tuple[str, ApiWorld]) -> None:
     url, built = served
