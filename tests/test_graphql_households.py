@@ -86,7 +86,7 @@ def test_house_households_with_members_head_and_house(hw: tuple[ApiWorld, int],
     assert household["head"]["name"] == names(built, visible[:1])[0]
     assert [m["person"]["name"] for m in household["members"]] == names(built, visible)
     assert household["size"] == len(visible)
-    assert [m["relation"] for m in household["members"]][0] == "HEAD"
+    assert household["members"][0]["relation"] == "HEAD"
     assert all(m["validFrom"] == "2020-01-01" and m["validTo"] is None
                for m in household["members"])
     assert household["past"] == []  # memberships start in 2020
