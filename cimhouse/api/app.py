@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -95,7 +96,8 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
 
     def warm_gazetteer() -> None:
         # The first address search of a process would load ~27,000 regions inside its
-        # request deadline (over 5 s on a loaded machine): load them before serving.
+        # request deadline (over 5 s on a loaded machine): load them in the background as
+        # the server starts (a search arriving meanwhile waits for this one load).
         from cimhouse.addressing.gazetteer import Gazetteer
 
         try:
@@ -106,7 +108,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(warm_gazetteer)
+        threading.Thread(target=warm_gazetteer, name="gazetteer-warm-up", daemon=True).start()
         yield
         fast_connections.close()
         if engine is None:
