@@ -58,6 +58,19 @@ def truthy_leaf(value: Any) -> bool:
     return bool(value)
 
 
+def test_the_gazetteer_is_loaded_as_the_server_starts(served: tuple[str, ApiWorld]) -> None:
+    """Regression: the first searchAddresses of a process loaded the regions inside its 5 s
+    request deadline and timed out on a loaded machine (the search-addresses example); the
+    server now loads them in the background as it starts, before any request."""
+    from cimhouse.addressing import gazetteer
+
+    _url, built = served  # no request yet: this is the module's first test
+    deadline = time.monotonic() + 60
+    while str(built.engine.url) not in gazetteer._CACHE:
+        assert time.monotonic() < deadline, "the gazetteer was not loaded"
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("name", sorted(documented_examples()))
 def test_documented_example_runs(name: str, served: tuple[str, ApiWorld]) -> None:
     url, built = served

@@ -51,13 +51,15 @@ def _ok(reply: dict[str, Any]) -> bool:
 
 def probe_plain(client: TestClient, token: str) -> bool:
     reply = post(client, token, "{ houses(first: 1) { totalCount } "
-                                "coverage(categories: [\"medical\"]) { category } }")
+                                "coverage(categories: [\"medical\"]) { category } "
+                                "householdStatistics(regionCode: \"33\") { households } }")
     return _ok(reply)
 
 
 def probe_persons(client: TestClient, token: str) -> bool:
     reply = post(client, token, "{ persons(first: 1) { totalCount edges { node { name } } } "
-                                "elderlyLivingAlone(first: 1) { age } }")
+                                "elderlyLivingAlone(first: 1) { age } "
+                                "houses(first: 1) { edges { node { households { number } } } } }")
     return _ok(reply)
 
 

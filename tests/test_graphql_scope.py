@@ -25,7 +25,14 @@ from cimhouse.graphql.common import county_key, global_id
 from cimhouse.programme.upsert_project import ProjectData, upsert_project
 from cimhouse.schema import ServiceIndexSurvey
 from cimhouse.settings import Settings
-from tests.helpers.graphql_world import ApiWorld, World, api_world, issue_token, post
+from tests.helpers.graphql_world import (
+    ApiWorld,
+    World,
+    add_hidden_member,
+    api_world,
+    issue_token,
+    post,
+)
 
 NESTED_HOUSE = "code regionCode building { code estate { code } } residents { person { name } }"
 QUERIES: dict[str, str] = {
@@ -67,6 +74,15 @@ QUERIES: dict[str, str] = {
                     "index } }",
     "programme": "query($r: String!) { programmeProgress(regionCode: $r, asOf: \"2026-06-30\")"
                  " { total { provincialCreation } } }",
+    # households (issue 15): through houses, through a person, and their figures
+    "households": "{ houses(first: 50) { edges { node { code households { number size "
+                  "head { name } house { code regionCode } members { person { name "
+                  "household { house { code } } } } } } } } }",
+    "person_household": "query($n: String!) { person(idNumber: $n) { name household { number "
+                        "house { code } members { person { name } } } } }",
+    "household_statistics": "query($r: String!) { householdStatistics(regionCode: $r, "
+                            "asOf: \"2026-06-30\") { households bySize { size households } "
+                            "elderlyOnly singleElderlyLivingAlone withChildren0To3 } }",
 }
 
 
@@ -96,6 +112,7 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
             built.tokens.update({f"scope:{s}": issue_token(session, s, "admin", name=f"p-{s}")
                                  for s in scopes})
             PROJECTS.update(add_projects(session, built.world))
+            add_hidden_member(session, test_settings, built.world)
             for community in built.world.communities:  # one survey each
                 session.add(ServiceIndexSurvey(county=community[:6], region_code=community,
                                                survey_date=dt.date(2026, 6, 30), index=50.0,
@@ -165,8 +182,20 @@ def expected_counts(name: str, scope: str, world: World) -> Callable[[dict[str, 
         if len(scope) == 25:
             assert created == 0
 
+    def households(reply: dict[str, Any]) -> None:
+        for edge in reply["houses"]["edges"]:
+            house = edge["node"]
+            assert [h["number"] for h in house["households"]] == [
+                n for n, (code, _m) in world.households.items() if code == house["code"]]
+
+    def household_statistics(reply: dict[str, Any]) -> None:
+        # never more than the households of the houses the scope sees
+        seen = [n for n, (code, _m) in world.households.items() if world.visible(code, scope)]
+        assert reply["householdStatistics"]["households"] <= len(seen)
+
     return {"houses": houses, "persons": persons, "projects": projects,
-            "programme": programme, "gap_projects": gap_projects}.get(name, lambda _: None)
+            "programme": programme, "gap_projects": gap_projects, "households": households,
+            "household_statistics": household_statistics}.get(name, lambda _: None)
 
 
 PROJECTS: dict[str, tuple[set[str], set[str]]] = {}
@@ -230,6 +259,17 @@ def test_statistics_equal_what_the_scope_sees(aw: ApiWorld, client: TestClient) 
         houses = [c for c, o in world.objects.items() if o.kind == "house"
                   and world.visible(c, scope)]
         assert reply["data"]["statistics"]["houses"] == len(houses)
+
+
+def test_household_statistics_equal_what_the_scope_sees(aw: ApiWorld,
+                                                        client: TestClient) -> None:
+    world = aw.world
+    for scope in ("33", world.communities[0][:6], world.communities[0], world.estates[0],
+                  "3305"):
+        reply = post(client, aw.tokens[f"scope:{scope}"], QUERIES["household_statistics"],
+                     {"r": "33"})
+        seen = [n for n, (code, _m) in world.households.items() if world.visible(code, scope)]
+        assert reply["data"]["householdStatistics"]["households"] == len(seen), scope
 
 
 def test_search_finds_inside_and_nothing_outside(aw: ApiWorld, client: TestClient) -> None:

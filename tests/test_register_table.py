@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 from cimhouse.importers.register import apply, conflicts, rows, stored_conflicts, table
 from cimhouse.importers.register.columns import header_field
@@ -42,3 +43,14 @@ def test_target_fragments_name_their_aliases() -> None:
     assert name.new_value("EXCLUDED", "p") == "EXCLUDED.name"
     assert table.target_of("house", "use").insert_value("s", "house_use") == \
         "COALESCE(s.house_use, 'residential')"
+
+
+def test_the_guide_lists_every_household_column_with_its_synonyms() -> None:
+    """docs/register-import.md: each household field's row names all its Chinese headers."""
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "register-import.md").read_text(
+        encoding="utf-8")
+    for entry in (f for f in table.FIELDS if f.part == "household"):
+        row = next(line for line in guide.splitlines() if line.startswith(f"| `{entry.name}` |"))
+        listed = {s.strip() for s in row.split("|")[2].split(",")}
+        chinese = {s for s in entry.synonyms if not s.isascii()}
+        assert chinese <= listed, (entry.name, chinese - listed)

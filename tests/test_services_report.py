@@ -24,7 +24,7 @@ def test_report_sections_and_writers(session: Session, test_settings: Settings, 
     build_world(session, test_settings)
     report = build_services_report(session, parse_scope("330402"), policy=POLICY, as_of=AS_OF)
     assert set(report.tables) == {"service_index", "index_components", "community_gaps",
-                                  "estate_gaps", "coverage", "elderly_living_alone",
+                                  "estate_gaps", "coverage", "elderly_living_alone", "households",
                                   "gap_projects", "index_history"}
     assert len(report.tables["coverage"]) == 3 * 5
     assert report.tables["estate_gaps"][0]["affected"] == 4

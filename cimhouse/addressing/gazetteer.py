@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -41,6 +42,7 @@ _COMMUNITY_KEEP = (("社区居民委员会", "社区"), ("社区居委会", "社
 CACHE_SECONDS = 60.0
 # database URL -> (monotonic time checked, fingerprint, gazetteer)
 _CACHE: dict[str, tuple[float, str, Gazetteer]] = {}
+_LOADING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -107,15 +109,19 @@ class Gazetteer:
         (count and last change of the current regions) decides whether to reload.
         """
         key = str(session.get_bind().engine.url)
-        now = time.monotonic()
         hit = _CACHE.get(key)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
+        if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
             return hit[2]
-        stamp = str(session.execute(select(func.count(), func.max(Region.updated_at))
-                                    .where(Region.valid_to.is_(None))).one())
-        gazetteer = hit[2] if hit is not None and hit[1] == stamp else cls.load(session)
-        _CACHE[key] = (now, stamp, gazetteer)
-        return gazetteer
+        with _LOADING:  # one load at a time: a search during the app's warm-up waits for it
+            now = time.monotonic()
+            hit = _CACHE.get(key)
+            if hit is not None and now - hit[0] < CACHE_SECONDS:
+                return hit[2]
+            stamp = str(session.execute(select(func.count(), func.max(Region.updated_at))
+                                        .where(Region.valid_to.is_(None))).one())
+            gazetteer = hit[2] if hit is not None and hit[1] == stamp else cls.load(session)
+            _CACHE[key] = (now, stamp, gazetteer)
+            return gazetteer
 
     @classmethod
     def load(cls, session: Session) -> Gazetteer:

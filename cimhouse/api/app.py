@@ -12,6 +12,8 @@ Example::
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,6 +42,8 @@ from cimhouse.graphql.schema import build_schema
 from cimhouse.i18n import current_language, render
 from cimhouse.scope import Scope
 from cimhouse.settings import Settings
+
+log = logging.getLogger("cimhouse.api")
 
 #: serves the GraphiQL page only (queries via GET are off); it can read nothing
 IDE_VIEWER = Principal(id=0, name="graphiql-page", scope=Scope("99", 1), roles=frozenset())
@@ -90,8 +94,21 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
 
     fast_connections = AsyncConnections(db, statement_timeout_ms=settings.statement_timeout_ms)
 
+    def warm_gazetteer() -> None:
+        # The first address search of a process would load ~27,000 regions inside its
+        # request deadline (over 5 s on a loaded machine): load them in the background as
+        # the server starts (a search arriving meanwhile waits for this one load).
+        from cimhouse.addressing.gazetteer import Gazetteer
+
+        try:
+            with Session(db) as session:
+                Gazetteer.cached(session)
+        except SQLAlchemyError:  # no database yet: the first search loads it
+            log.warning("gazetteer not preloaded: the database is not available")
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        threading.Thread(target=warm_gazetteer, name="gazetteer-warm-up", daemon=True).start()
         yield
         fast_connections.close()
         if engine is None:

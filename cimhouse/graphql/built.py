@@ -21,10 +21,12 @@ from cimhouse.schema.vocab import RelationKind, Role
 
 if TYPE_CHECKING:
     from cimhouse.graphql.codes import ChangeEntry
+    from cimhouse.graphql.households import HouseholdType
     from cimhouse.graphql.people import PersonHouseRelationType
 
 Relation = Annotated["PersonHouseRelationType", strawberry.lazy("cimhouse.graphql.people")]
 Change = Annotated["ChangeEntry", strawberry.lazy("cimhouse.graphql.codes")]
+HouseholdRef = Annotated["HouseholdType", strawberry.lazy("cimhouse.graphql.households")]
 MAX_NESTED = 500
 
 
@@ -214,6 +216,13 @@ class HouseType(Node):
     async def tenants(self, info: Info[RequestContext, None],
                       as_of: dt.date | None = None) -> list[Relation]:
         return await house_relations(info, self.row, [RelationKindEnum.TENANT], as_of, False)
+
+    @strawberry.field(description="Households (户) registered at the house (户籍). Needs "
+                                  "person_reader.")
+    async def households(self, info: Info[RequestContext, None]) -> list[HouseholdRef]:
+        from cimhouse.graphql.households import households_of_house
+
+        return await households_of_house(info, self.row.county, self.row.id)
 
 
 async def house_relations(info: Info[RequestContext, None], house: House,

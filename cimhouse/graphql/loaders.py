@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import (
     ARRAY,
@@ -33,6 +34,9 @@ from strawberry.dataloader import DataLoader
 
 from cimhouse.schema import Building, Estate, House, Person, PersonHouse, Region
 from cimhouse.scope import Scope, scope_filter
+
+if TYPE_CHECKING:
+    from cimhouse.graphql.household_loaders import HouseholdLoaders
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -117,6 +121,13 @@ class Loaders:
         #: persons fetched together with their relations (no second round trip per row)
         self.persons: dict[int, Person] = {}
         self.region: DataLoader[str, Region | None] = _loader(self._regions)
+
+    @cached_property
+    def households(self) -> HouseholdLoaders:
+        """Households, their members, a person's household (made on first use)."""
+        from cimhouse.graphql.household_loaders import HouseholdLoaders
+
+        return HouseholdLoaders(self.session, self.scope)
 
     def _by_key(self, model: Any) -> Callable[[list[CountyKey]], list[Any]]:
         def batch(keys: list[CountyKey]) -> list[Any]:

@@ -33,9 +33,11 @@ from cimhouse.scope import Scope, scope_filter
 
 if TYPE_CHECKING:
     from cimhouse.graphql.built import HouseType, RelationKindEnum
+    from cimhouse.graphql.households import HouseholdType
 
 House = Annotated["HouseType", strawberry.lazy("cimhouse.graphql.built")]
 RelationKindArg = Annotated["RelationKindEnum", strawberry.lazy("cimhouse.graphql.built")]
+HouseholdRef = Annotated["HouseholdType", strawberry.lazy("cimhouse.graphql.households")]
 
 
 #: scope levels (community 5, estate 6) whose persons are collected from the house side first
@@ -108,6 +110,14 @@ class PersonType(Node):
         rows = await info.context.loaders.relations_of_person.load(
             (self.row.id, date, kind_values))
         return [PersonHouseRelationType.from_row(r) for r in rows]
+
+    @strawberry.field(description="The household (户) the person belongs to on `asOf` "
+                                  "(default today), when it is registered in scope.")
+    async def household(self, info: Info[RequestContext, None],
+                        as_of: dt.date | None = None) -> HouseholdRef | None:
+        from cimhouse.graphql.households import household_of_person
+
+        return await household_of_person(info, self.row.id, as_of)
 
     @strawberry.field(description="Other persons living (resident, registered or tenant) "
                                   "in the same houses on `asOf` (default today).")

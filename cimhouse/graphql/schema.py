@@ -20,6 +20,7 @@ from cimhouse.graphql.codes import CodeQuery
 from cimhouse.graphql.facilities import FacilityQuery
 from cimhouse.graphql.feed import FeedQuery
 from cimhouse.graphql.gap_projects import GapProjectQuery
+from cimhouse.graphql.households import HouseholdQuery
 from cimhouse.graphql.node import NodeQuery
 from cimhouse.graphql.operations import OperationsQuery
 from cimhouse.graphql.people import PeopleQuery
@@ -44,7 +45,7 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 def query_types() -> tuple[type[Any], ...]:
     return (NodeQuery, RegionQuery, BuiltQuery, CodeQuery, PeopleQuery, FacilityQuery,
             StatisticsQuery, OperationsQuery, ServicesQuery, SearchQuery, ProgrammeQuery,
-            GapProjectQuery, FeedQuery, SafetyQuery)
+            GapProjectQuery, FeedQuery, SafetyQuery, HouseholdQuery)
 
 
 def mutation_types() -> tuple[type[Any], ...]:

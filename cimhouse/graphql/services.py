@@ -133,6 +133,12 @@ class ElderlyLivingAlone:
     id_number: str = strawberry.field(description="Masked unless revealed.")
     phone: str | None = strawberry.field(description="Masked unless revealed.")
     revealed: bool
+    household_number: str | None = strawberry.field(
+        description="户号 of the person's household, when it is registered in scope.")
+    household_size: int | None = strawberry.field(description="Its current members.")
+    registered_here: bool | None = strawberry.field(
+        description="The household is registered at this house (false: 人户分离, "
+                    "registered at another house of the scope).")
 
 
 def effective_scope(ctx: RequestContext, scope: str | None) -> Scope:

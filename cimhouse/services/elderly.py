@@ -1,9 +1,17 @@
 """Elderly people living alone (独居老人): houses whose only current resident is >= N years.
 
 "Current resident" follows :func:`cimhouse.services.sql.living_sql`: a current
-``resident`` or ``tenant`` relation, or a current ``registered`` one of a person who has
-neither anywhere. A house qualifies when exactly one person lives there and is
-at least ``min_age`` (60 by default; 80 for the oldest old) on ``as_of``.
+``resident`` or ``tenant`` relation, or, for a person who has neither anywhere, the house
+they are registered at (a ``registered`` relation or their household's house). A house
+qualifies when exactly one person lives there and is at least ``min_age`` (60 by default;
+80 for the oldest old) on ``as_of``. Living alone is about the house, not the household
+register (人户分离): an elderly person registered with a child's household elsewhere who
+lives alone is listed; one registered alone who lives with a child's family is not.
+
+Each entry carries the person's current household (户) when it is registered at a house of
+the scope: its number, its current size, and ``registered_here`` (the household's house is
+the one they live alone in; false: 人户分离). A household registered outside the scope is
+not named (all three are None), so the list says nothing about houses it may not see.
 
 Personal data stays masked (name ``张*``, ID ``330402********1234``, phone ``138****5678``)
 unless the caller passes ``reveal=True`` with a vault; every full read then writes one
@@ -32,7 +40,9 @@ from cimhouse.pii import PiiVault
 from cimhouse.schema import AuditLog
 from cimhouse.scope import Scope
 from cimhouse.services.sql import (
+    current_sql,
     hash_joins_for_wide_scope,
+    house_scope_sql,
     living_sql,
     tune_for_analysis,
 )
@@ -51,6 +61,9 @@ class ElderlyAlone:
     id_number: str  # masked unless revealed
     phone: str | None  # masked unless revealed
     revealed: bool
+    household_number: str | None = None  # 户号, when registered at a house of the scope
+    household_size: int | None = None  # its current members
+    registered_here: bool | None = None  # the household's house is this one (else 人户分离)
 
 
 def mask_name(name: str) -> str:
@@ -68,21 +81,42 @@ def alone_sql(scope: Scope | None) -> str:
             GROUP BY ph.county, ph.house_id HAVING count(DISTINCT ph.person_id) = 1"""
 
 
+def _households_sql(scope: Scope | None) -> str:
+    """CTE body: current households registered at a house of ``scope``, one row per member
+    (person_id, number, house, size); materialised, so that Citus ships it to the shards.
+    One household per person: a person current in households of two counties (a register
+    conflict) shows the first by county."""
+    return f"""
+            SELECT DISTINCT ON (person_id) person_id, number, county, house_id, size
+            FROM (SELECT m.person_id, hh.number, hh.county, hh.house_id,
+                         count(*) OVER (PARTITION BY m.county, m.household_id) AS size
+                  FROM household hh
+                  JOIN house h ON h.county = hh.county AND h.id = hh.house_id
+                  JOIN household_member m ON m.county = hh.county AND m.household_id = hh.id
+                  WHERE ({house_scope_sql(scope)}) AND {current_sql('m')}) s
+            ORDER BY person_id, county"""
+
+
 def _sql(scope: Scope | None) -> str:
     return f"""
-        WITH alone AS ({alone_sql(scope)})
+        WITH alone AS ({alone_sql(scope)}),
+        registered AS MATERIALIZED ({_households_sql(scope)})
         SELECT house.code AS house_code,
                COALESCE(house.address_norm, b.address_norm) AS address,
                e.code AS estate_code, e.name AS estate_name, house.region_code,
                CAST(date_part('year', age(CAST(:as_of AS date), p.birth_date)) AS integer)
                    AS age,
                p.id AS person_id, p.gender, p.name, p.id_masked, p.id_cipher,
-               p.phone_masked, p.phone_cipher
+               p.phone_masked, p.phone_cipher, r.number AS household_number,
+               r.size AS household_size,
+               CASE WHEN r.number IS NOT NULL
+                    THEN r.county = a.county AND r.house_id = a.house_id END AS registered_here
         FROM alone a
         JOIN house ON house.county = a.county AND house.id = a.house_id
         JOIN person p ON p.id = a.person_id
         JOIN building b ON b.county = house.county AND b.id = house.building_id
         LEFT JOIN estate e ON e.county = b.county AND e.id = b.estate_id
+        LEFT JOIN registered r ON r.person_id = p.id
         WHERE p.birth_date <= CAST(:as_of AS date) - make_interval(years => :min_age)
         ORDER BY house.region_code, e.code, house.code, house.id
         LIMIT :limit OFFSET :offset
@@ -120,7 +154,10 @@ def list_elderly_living_alone(session: Session, scope: Scope | None, *, min_age:
         people.append(ElderlyAlone(
             house_code=r.house_code, address=r.address, estate_code=r.estate_code,
             estate_name=r.estate_name, region_code=r.region_code, age=int(r.age),
-            gender=r.gender, name=name, id_number=id_number, phone=phone, revealed=reveal))
+            gender=r.gender, name=name, id_number=id_number, phone=phone, revealed=reveal,
+            household_number=r.household_number,
+            household_size=None if r.household_size is None else int(r.household_size),
+            registered_here=r.registered_here))
     if reveal:
         session.flush()
     return people

@@ -9,7 +9,13 @@ memberships valid on ``as_of``. Definitions (ages on ``as_of``):
   ``min_age`` *and* is the only person living in the house they live in (the actual living
   relations of :func:`cimhouse.services.sql.living_sql`, in the same scope): an elderly
   person registered alone but living with a child's family does not count;
-- with children 0-3: at least one member not yet 4 years old.
+- with children 0-3: at least one member of the services' group ``children_0_3``
+  (under 3: aged 0, 1 or 2; :data:`cimhouse.services.policy.CHILDREN_0_3`, the one
+  definition of the report, the gaps and GraphQL ``statistics { children0To3 }``).
+
+人户分离: a household counts where it is registered, its members' living alone where they
+live. A one-member household registered here whose member lives alone in a house outside
+the scope is not counted as living alone here: the scope does not see that house.
 
 Example: 张建国 (70) and 李秀英 (68) form household H1 at 梅花苑3幢2单元201室: size 2,
 elderly-only, not living alone. 王芳 (82) is household H2 alone and the only resident of
@@ -30,7 +36,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.scope import Scope
-from cimhouse.services.sql import current_sql, house_scope_sql, living_sql
+from cimhouse.services.elderly import alone_sql
+from cimhouse.services.policy import CHILDREN_0_3
+from cimhouse.services.sql import age_condition, current_sql, house_scope_sql
 
 
 @dataclass
@@ -39,7 +47,7 @@ class HouseholdStatistics:
     by_size: dict[int, int] = field(default_factory=dict)
     elderly_only: int = 0  # 纯老户
     elderly_living_alone: int = 0  # one member, >= min_age, the only one in their house
-    with_children_0_3: int = 0
+    with_children_0_3: int = 0  # a member under 3
 
 
 def _sql(scope: Scope | None) -> str:
@@ -51,19 +59,12 @@ def _sql(scope: Scope | None) -> str:
             JOIN household_member m ON m.county = hh.county AND m.household_id = hh.id
             JOIN person p ON p.id = m.person_id
             WHERE ({house_scope_sql(scope)}) AND {current_sql('m')}),
-        living AS MATERIALIZED (
-            SELECT county, house_id, count(DISTINCT person_id) AS residents
-            FROM ({living_sql(scope)}) l GROUP BY county, house_id),
-        alone AS MATERIALIZED (
-            SELECT DISTINCT l.person_id FROM ({living_sql(scope)}) l
-            JOIN living n ON n.county = l.county AND n.house_id = l.house_id
-            WHERE n.residents = 1),
+        alone AS MATERIALIZED (SELECT DISTINCT person_id FROM ({alone_sql(scope)}) a),
         per AS (
             SELECT county, id, count(*) AS size, min(person_id) AS person_id,
                    bool_and(COALESCE(birth_date <= CAST(:as_of AS date)
                                      - make_interval(years => :min_age), false)) AS elderly,
-                   bool_or(birth_date > CAST(:as_of AS date) - make_interval(years => 4)
-                           AND birth_date <= :as_of) AS infant
+                   bool_or({age_condition(CHILDREN_0_3, "birth_date")}) AS infant
             FROM m GROUP BY county, id)
         SELECT size, count(*), count(*) FILTER (WHERE elderly),
                count(*) FILTER (WHERE size = 1 AND elderly

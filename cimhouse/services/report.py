@@ -2,7 +2,8 @@
 
 One call gathers every section for a scope (coverage and population are computed once and
 shared); writers turn it into JSON, CSV (one file per section) or XLSX (one sheet per
-section). Personal data in the elderly section is always masked here.
+section). Personal data in the elderly section is always masked here. The ``households``
+section is one row of household figures (:mod:`cimhouse.services.households`).
 
 Example::
 
@@ -31,6 +32,7 @@ from cimhouse.programme.record_survey import index_history
 from cimhouse.scope import Scope
 from cimhouse.services.elderly import list_elderly_living_alone
 from cimhouse.services.gaps import find_gaps, load_category_coverage
+from cimhouse.services.households import household_statistics
 from cimhouse.services.policy import ServicePolicy
 from cimhouse.services.service_index import compute_service_index
 
@@ -80,6 +82,7 @@ def build_services_report(session: Session, scope: Scope | None, *,
     index = compute_service_index(session, scope, policy=policy, rows=rows)
     step("elderly living alone")
     elderly = list_elderly_living_alone(session, scope, min_age=elderly_min_age, as_of=as_of)
+    households = household_statistics(session, scope, as_of=as_of, min_age=elderly_min_age)
     report = ServicesReport(
         scope=scope.code if scope else "all", as_of=as_of,
         radii_m={c: policy.radius(c) for c in policy.categories},
@@ -103,6 +106,11 @@ def build_services_report(session: Session, scope: Scope | None, *,
         for r in sorted(rows, key=lambda r: (r.region_code, r.estate_code or "", r.category))]
     report.tables["elderly_living_alone"] = [
         {k: v for k, v in asdict(p).items() if k != "revealed"} for p in elderly]
+    report.tables["households"] = [{
+        "households": households.households, "elderly_only": households.elderly_only,
+        "single_elderly_living_alone": households.elderly_living_alone,
+        "with_children_0_3": households.with_children_0_3,
+        **{f"size_{n}": households.by_size[n] for n in sorted(households.by_size)}}]
     if scope is not None:  # the gap-filling library: each project's score before and after
         report.tables["gap_projects"] = [
             {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in asdict(g).items()}
@@ -119,7 +127,8 @@ def report_labels() -> dict[str, str]:
     """Section and column names of the report in the current language (keys: JSON names);
     in English the JSON names themselves, as programs reading the files expect."""
     if current_language() != "zh":
-        return {"(no rows)": "(no rows)", "share_of": "{category}_share"}
+        return {"(no rows)": "(no rows)", "share_of": "{category}_share",
+                "size_of": "size_{size}"}
     return {
         "about": _("about"), "service_index": _("service index"),
         "index_components": _("index components"), "community_gaps": _("community gaps"),
@@ -140,6 +149,12 @@ def report_labels() -> dict[str, str]:
         "address": _("address"), "age": _("age"), "gender": _("gender"), "name": _("name"),
         "id_number": _("ID number"), "phone": _("phone"), "(no rows)": _("(no rows)"),
         "share_of": _("{category} share"),
+        "household_number": _("household number"), "household_size": _("household size"),
+        "registered_here": _("household registered here"), "households": _("households"),
+        "elderly_only": _("elderly-only households"),
+        "single_elderly_living_alone": _("one-person elderly households living alone"),
+        "with_children_0_3": _("households with children 0-3"),
+        "size_of": _("{size}-person households"),
     }
 
 
@@ -151,6 +166,8 @@ def _header(key: str, labels: dict[str, str]) -> str:
         return f"{labels.get(category, category)}.{vocab_label(FacilityCategory, rest)}"
     if key.endswith("_share") and key[:-6] in {c.value for c in FacilityCategory}:
         return labels["share_of"].format(category=vocab_label(FacilityCategory, key[:-6]))
+    if key.startswith("size_") and key[5:].isdigit():  # households of that many members
+        return labels["size_of"].format(size=key[5:])
     return labels.get(key, key)
 
 

@@ -8,7 +8,8 @@ Everything is set-based: one statement per question, scoped by the predicates of
   polygon, else the centroid of the buildings' footprints); estates without either are
   "unlocated" and reported, never silently dropped.
 - ``living_sql``: who lives where on a date: current ``resident`` and ``tenant`` relations,
-  and current ``registered`` ones of persons who have neither.
+  and, for persons who have neither, where they are registered (户籍): a current
+  ``registered`` relation or the house of their current household (户).
 - ``estate_population_sql``: people per estate and age group.
 """
 
@@ -82,8 +83,12 @@ def living_sql(scope: Scope | None) -> str:
     of ``scope`` on ``:as_of``.
 
     A person lives where they have a current ``resident`` (常住) or ``tenant`` (租住)
-    relation; a current ``registered`` (户籍) relation counts only for persons without any
-    current resident/tenant relation (registered here but living elsewhere: counted there).
+    relation. Only a person without any current resident/tenant relation (anywhere, in any
+    county) lives where they are registered (户籍): at the house of a current ``registered``
+    relation or at the house their current household (户, ``household_member`` valid on
+    ``:as_of``) is registered at; the two usually name the same house (the register import
+    writes both from the 户籍 rows) and count once. 人户分离 (registered at one house, living
+    at another) therefore counts where the person lives, never where the household is.
     Two current living relations of one person are a register conflict; such a person
     counts in both houses. Nobody lives in a retired house (demolished, registered in error,
     split or merged; see :mod:`cimhouse.coding.house_relations`), whatever relations it
@@ -102,7 +107,13 @@ def living_sql(scope: Scope | None) -> str:
     return f"""
         WITH registered AS MATERIALIZED (
             SELECT h.county, h.id AS house_id, h.building_id, ph.person_id {houses}
-              AND ph.relation = 'registered'),
+              AND ph.relation = 'registered'
+            UNION  -- a member of a household registered here (once, with the relation)
+            SELECT h.county, h.id, h.building_id, m.person_id
+            FROM house h JOIN household hh ON hh.county = h.county AND hh.house_id = h.id
+            JOIN household_member m ON m.county = hh.county AND m.household_id = hh.id
+            WHERE ({house_scope_sql(scope)}) AND {current_sql('m')}
+              AND NOT {retired_house_sql('h')}),
         elsewhere AS MATERIALIZED (
             SELECT DISTINCT r.person_id FROM person_house r
             WHERE r.person_id IN (SELECT person_id FROM registered)

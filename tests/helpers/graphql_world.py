@@ -3,7 +3,8 @@
 Three counties in two cities (330402 南湖区, 330411 秀洲区 of Jiaxing; 330106 西湖区 of
 Hangzhou), two real communities in each. Every community gets ``estates`` estates of
 ``buildings`` buildings of ``houses`` houses, all coded and registered, each house with an
-owner and one or two residents, one facility and one job per community. Lineage edges join
+owner and one or two residents (one household, 户, registered there: the first resident
+its head), one facility and one job per community. Lineage edges join
 houses inside a building and, deliberately, across counties; one person lives in two counties.
 The :class:`World` records where everything lies, so tests can compute what a scope may see.
 """
@@ -33,6 +34,8 @@ from cimhouse.schema import (
     Estate,
     Facility,
     House,
+    Household,
+    HouseholdMember,
     Job,
     Person,
     PersonHouse,
@@ -66,6 +69,8 @@ class World:
         default_factory=dict)
     id_numbers: dict[int, str] = field(default_factory=dict)
     estates: list[str] = field(default_factory=list)
+    # household number -> (house code, member person ids, the head first)
+    households: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
 
     def visible(self, code: str, scope: str) -> bool:
         obj = self.objects[code]
@@ -150,6 +155,7 @@ def build_world(session: Session, settings: Settings, *, estates: int = 2, build
                     world.house_keys[(county, house.id)] = obj
                     session.add(CodeRegistry(county=county, code=h_code, object_kind="house",
                                              object_id=house.id))
+                    members: list[int] = []
                     for k in range(1 + (h % 2)):
                         person_seq += 1
                         birth = dt.date(1940 + (person_seq * 7) % 86, 1 + person_seq % 12, 15)
@@ -171,6 +177,8 @@ def build_world(session: Session, settings: Settings, *, estates: int = 2, build
                                                     valid_from=dt.date(2020, 1, 1)))
                             world.person_houses.setdefault(person.id, []).append(
                                 (h_code, rel, None))
+                        members.append(person.id)
+                    _household(session, world, county, house.id, h_code, members)
                 if houses >= 2:
                     session.add(CodeLineage(county=county, event="split",
                                             parent_code=encode(community, e, b, 101),
@@ -180,6 +188,19 @@ def build_world(session: Session, settings: Settings, *, estates: int = 2, build
     _cross_county(session, world)
     session.flush()
     return world
+
+
+def _household(session: Session, world: World, county: str, house_id: int, code: str,
+               members: list[int]) -> None:
+    """The residents of a house as one household registered there (the first is the head)."""
+    household = Household(county=county, number=f"H{code}", kind="family", house_id=house_id)
+    session.add(household)
+    session.flush()
+    for i, person_id in enumerate(members):
+        session.add(HouseholdMember(county=county, household_id=household.id,
+                                    person_id=person_id, relation="spouse" if i else "head",
+                                    valid_from=dt.date(2020, 1, 1)))
+    world.households[household.number] = (code, list(members))
 
 
 def _cross_county(session: Session, world: World) -> None:
@@ -243,3 +264,32 @@ def post(client: Any, token: str | None, query: str,
                         headers=headers)
     assert reply.status_code < 500, reply.text
     return reply.json()  # type: ignore[no-any-return]
+
+
+def add_hidden_member(session: Session, settings: Settings, world: World) -> int:
+    """A person whose only relation is an owner's in the last county (another city), yet a
+    member of the household of the first county's first house: that household's members
+    must not show the person to a scope that cannot see them. Returns the person id."""
+    vault = PiiVault.from_settings(settings)
+    first = next(o for o in world.objects.values() if o.kind == "house"
+                 and o.county == COUNTIES[0])
+    owned = [o for o in world.objects.values() if o.kind == "house" and o.county == COUNTIES[2]]
+    number = make_id_number(COUNTIES[2], dt.date(1950, 3, 3), 77, "F")
+    person = Person(name=f"居民{len(world.id_numbers) + 1}", id_hash=vault.lookup_hash(number),
+                    id_cipher=vault.encrypt(number), id_masked=mask_id_number(number),
+                    gender="F", birth_date=dt.date(1950, 3, 3))
+    session.add(person)
+    session.flush()
+    world.id_numbers[person.id] = number
+    session.add(PersonHouse(county=owned[-1].county, person_id=person.id,
+                            house_id=owned[-1].id, relation="owner",
+                            valid_from=dt.date(2020, 1, 1)))
+    world.person_houses[person.id] = [(owned[-1].code, "owner", None)]
+    household = session.scalars(select(Household).where(
+        Household.county == first.county, Household.house_id == first.id)).one()
+    session.add(HouseholdMember(county=household.county, household_id=household.id,
+                                person_id=person.id, relation="other",
+                                valid_from=dt.date(2020, 1, 1)))
+    world.households[household.number][1].append(person.id)
+    session.flush()
+    return person.id
