@@ -151,14 +151,38 @@ def _drop_coded_meanwhile(session: Session) -> None:
                   "WHERE b.county = c.county AND b.id = c.id AND b.code IS NOT NULL")
 
 
-def _write_codes_sql(kind: ObjectKind, coded_sql: str) -> str:
+def _counties_sql(counties: list[str]) -> str:
+    """``('330402', ...)``: the run's counties as an SQL list of literals (digits only);
+    ``(NULL)``, which matches nothing, when there is nothing to code."""
+    if not counties:
+        return "(NULL)"
+    if not all(c.isdigit() for c in counties):
+        raise Conflict(f"invalid county among the candidates: {counties}")
+    return "(" + ", ".join(f"'{c}'" for c in counties) + ")"
+
+
+def _candidate_counties(session: Session) -> list[str]:
+    """The ``county`` values of the objects this run will code (sorted)."""
+    return sorted(row[0] for row in _run(session, """
+        SELECT county FROM cand_estate UNION SELECT county FROM cand_building
+        UNION SELECT county FROM cand_house_building"""))
+
+
+def _write_codes_sql(kind: ObjectKind, coded_sql: str, counties_sql: str) -> str:
     """One statement: set the codes of ``coded_sql`` (county, id, code) on the objects and
-    add them to code_registry and code_lineage; its row count is the number issued."""
+    add them to code_registry and code_lineage; its row count is the number issued.
+
+    ``counties_sql`` lists the run's counties as literals: Citus then sends the UPDATE to
+    their shards only. Without it the join to the (local) coded rows cannot be pruned, the
+    UPDATE goes to every shard, and a multi-shard UPDATE holds a lock on each shard that
+    conflicts with any other multi-shard UPDATE until commit: two counties' jobs would run
+    one after the other (and deadlock with their other locks)."""
     return f"""
         WITH coded AS ({coded_sql}),
         updated AS (
             UPDATE {kind.value} t SET code = c.code, updated_at = now() FROM coded c
-            WHERE t.county = c.county AND t.id = c.id AND t.code IS NULL
+            WHERE t.county IN {counties_sql}
+              AND t.county = c.county AND t.id = c.id AND t.code IS NULL
             RETURNING t.county, t.id, t.code),
         registered AS (
             INSERT INTO code_registry (county, code, object_kind, object_id, status,
@@ -227,7 +251,8 @@ def _coded_sql(numbered_sql: str, prefix_length: int) -> str:
 
 
 def _issue_simple(session: Session, *, kind: ObjectKind, source_sql: str, order: str,
-                  prefix_length: int, actor: str, job_id: int | None) -> int:
+                  prefix_length: int, actor: str, job_id: int | None,
+                  counties_sql: str) -> int:
     """Estates or buildings: ``source_sql`` gives (county, id, prefix) plus order columns."""
     plan = f"plan_{kind.value}"
     _run(session, f"DROP TABLE IF EXISTS src_{kind.value}")
@@ -238,23 +263,28 @@ def _issue_simple(session: Session, *, kind: ObjectKind, source_sql: str, order:
         SELECT s.county, s.id, s.prefix, p.prefix_sum,
                p.base + row_number() OVER (PARTITION BY s.prefix ORDER BY {order}) AS number
         FROM src_{kind.value} s JOIN {plan} p ON p.prefix = s.prefix"""
-    count = int(_run(session, _write_codes_sql(kind, _coded_sql(numbered, prefix_length)),
+    count = int(_run(session, _write_codes_sql(kind, _coded_sql(numbered, prefix_length),
+                                               counties_sql),
                      actor=actor, job=job_id).rowcount)
     _advance_counters(session, plan)
     return count
 
 
-def _issue_estates(session: Session, actor: str, job_id: int | None) -> int:
+def _issue_estates(session: Session, actor: str, job_id: int | None,
+                   counties_sql: str) -> int:
     return _issue_simple(
         session, kind=ObjectKind.ESTATE, prefix_length=12, actor=actor, job_id=job_id,
+        counties_sql=counties_sql,
         order=ordering.estate_order("s"), source_sql="""
         SELECT e.county, e.id, e.region_code AS prefix, e.name
         FROM estate e JOIN cand_estate c ON c.county = e.county AND c.id = e.id""")
 
 
-def _issue_buildings(session: Session, actor: str, job_id: int | None) -> int:
+def _issue_buildings(session: Session, actor: str, job_id: int | None,
+                     counties_sql: str) -> int:
     return _issue_simple(
         session, kind=ObjectKind.BUILDING, prefix_length=15, actor=actor, job_id=job_id,
+        counties_sql=counties_sql,
         order=ordering.building_order("s"), source_sql="""
         SELECT b.county, b.id, b.building_label, b.door_number,
                CASE WHEN b.estate_id IS NULL THEN b.region_code || '000'
@@ -277,7 +307,8 @@ def _plan_houses(session: Session) -> list[tuple[int, int]]:
     return [(int(batch), int(n)) for batch, n in rows]
 
 
-def _issue_house_batch(session: Session, batch: int, actor: str, job_id: int | None) -> int:
+def _issue_house_batch(session: Session, batch: int, actor: str, job_id: int | None,
+                       counties_sql: str) -> int:
     numbered = f"""
         SELECT h.county, h.id, p.prefix, p.prefix_sum,
                p.base + row_number() OVER (PARTITION BY h.county, h.building_id
@@ -285,7 +316,8 @@ def _issue_house_batch(session: Session, batch: int, actor: str, job_id: int | N
         FROM plan_house p
         JOIN house h ON h.county = p.county AND h.building_id = p.building_id
         WHERE p.batch = {int(batch)} AND h.code IS NULL"""
-    return int(_run(session, _write_codes_sql(ObjectKind.HOUSE, _coded_sql(numbered, 19)),
+    return int(_run(session, _write_codes_sql(ObjectKind.HOUSE, _coded_sql(numbered, 19),
+                                              counties_sql),
                     actor=actor, job=job_id).rowcount)
 
 
@@ -296,12 +328,14 @@ def _job_row(session: Session, scope: Scope, actor: str, job_id: int | None,
         if job is None:
             raise NotFound(_("job {job_id} not found", job_id=job_id))
         return job
-    job = Job(kind=JOB_KIND, scope_code=scope.code, status=RunStatus.RUNNING.value,
-              requested_by=actor, started_at=func.now(),
-              options={"scope": scope.code, "dry_run": dry_run, "runner": "inline"})
-    session.add(job)
-    session.flush()
-    return job
+    # Only the id now; the row is inserted by the run's last statement (_record_job). On
+    # Citus ``job`` is a reference table whose writes lock its shard until commit: a row
+    # inserted here would block, and deadlock with, every other job's progress and end.
+    new_id = session.execute(text(
+        "SELECT nextval(pg_get_serial_sequence('job', 'id'))")).scalar_one()
+    return Job(id=new_id, kind=JOB_KIND, scope_code=scope.code,
+               status=RunStatus.RUNNING.value, requested_by=actor,
+               options={"scope": scope.code, "dry_run": dry_run, "runner": "inline"})
 
 
 def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: bool = False,
@@ -328,9 +362,10 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
         _collect_candidates(session, parsed)
         result.counties = lock_counties(session, _namespaces(session))
         _drop_coded_meanwhile(session)
-        result.estates = _issue_estates(session, actor, job.id)
+        counties = _counties_sql(_candidate_counties(session))
+        result.estates = _issue_estates(session, actor, job.id, counties)
         report("estates", result.estates, result.estates)
-        result.buildings = _issue_buildings(session, actor, job.id)
+        result.buildings = _issue_buildings(session, actor, job.id, counties)
         report("buildings", result.buildings, result.buildings)
         batches = _plan_houses(session)
         total = sum(n for _, n in batches)
@@ -342,7 +377,7 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
         _run(session, "SET LOCAL enable_hashjoin = off")
         _run(session, "SET LOCAL enable_mergejoin = off")
         for batch, _n in batches:
-            result.houses += _issue_house_batch(session, batch, actor, job.id)
+            result.houses += _issue_house_batch(session, batch, actor, job.id, counties)
             report("houses", result.houses, total)
         _run(session, "SET LOCAL enable_seqscan = on")
         _run(session, "SET LOCAL enable_hashjoin = on")
@@ -353,10 +388,15 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
             savepoint.rollback()
 
     result.seconds = time.perf_counter() - clock
+    finished_at = session.scalar(select(func.clock_timestamp()))
+    # The job row is written last, in one statement, right before the caller commits (see
+    # _job_row; a query between two changes of it would autoflush an INSERT and an UPDATE).
+    if job not in session:
+        session.add(job)
     job.status = RunStatus.SUCCEEDED.value
     job.error = None
     job.started_at = job.started_at or started_at or dt.datetime.now(dt.UTC)
-    job.finished_at = session.scalar(select(func.clock_timestamp()))
+    job.finished_at = finished_at
     job.counts = {"estates": result.estates, "buildings": result.buildings,
                   "houses": result.houses, "issued": result.issued, "dry_run": dry_run,
                   "counties": result.counties, "seconds": round(result.seconds, 3)}
