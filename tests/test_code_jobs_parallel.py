@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine, text
 
 from cimhouse.coding.assign_codes import assign_codes
-from cimhouse.coding.jobs import enqueue_code_assignment, run_code_assignment, \
-    run_inline_assignment
+from cimhouse.coding.jobs import (
+    enqueue_code_assignment,
+    run_code_assignment,
+    run_inline_assignment,
+)
 from cimhouse.db import session_scope
 from cimhouse.schema import Job
 from tests.helpers.coding_world import COMMUNITY, OTHER_COUNTY_COMMUNITY, build_world
@@ -35,7 +38,7 @@ BARRIER_WAIT_S = 120.0
 
 
 @pytest.fixture
-def two_counties(fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def two_counties(fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
     with session_scope(fresh_engine) as session:
         build_world(session, COMMUNITY, estates=2, buildings=3, floors=4, per_floor=3)
         build_world(session, OTHER_COUNTY_COMMUNITY, estates=2, buildings=3, floors=4,
@@ -44,7 +47,7 @@ def two_counties(fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Itera
     # transaction is open
     monkeypatch.setattr(importlib.import_module("cimhouse.coding.assign_codes"),
                         "HOUSE_BATCH", 10)
-    yield fresh_engine
+    return fresh_engine
 
 
 def _meet_inside(barrier: threading.Barrier) -> Callable[[], None]:
