@@ -151,38 +151,14 @@ def _drop_coded_meanwhile(session: Session) -> None:
                   "WHERE b.county = c.county AND b.id = c.id AND b.code IS NOT NULL")
 
 
-def _counties_sql(counties: list[str]) -> str:
-    """``('330402', ...)``: the run's counties as an SQL list of literals (digits only);
-    ``(NULL)``, which matches nothing, when there is nothing to code."""
-    if not counties:
-        return "(NULL)"
-    if not all(c.isdigit() for c in counties):
-        raise Conflict(f"invalid county among the candidates: {counties}")
-    return "(" + ", ".join(f"'{c}'" for c in counties) + ")"
-
-
-def _candidate_counties(session: Session) -> list[str]:
-    """The ``county`` values of the objects this run will code (sorted)."""
-    return sorted(row[0] for row in _run(session, """
-        SELECT county FROM cand_estate UNION SELECT county FROM cand_building
-        UNION SELECT county FROM cand_house_building"""))
-
-
-def _write_codes_sql(kind: ObjectKind, coded_sql: str, counties_sql: str) -> str:
+def _write_codes_sql(kind: ObjectKind, coded_sql: str) -> str:
     """One statement: set the codes of ``coded_sql`` (county, id, code) on the objects and
-    add them to code_registry and code_lineage; its row count is the number issued.
-
-    ``counties_sql`` lists the run's counties as literals: Citus then sends the UPDATE to
-    their shards only. Without it the join to the (local) coded rows cannot be pruned, the
-    UPDATE goes to every shard, and a multi-shard UPDATE holds a lock on each shard that
-    conflicts with any other multi-shard UPDATE until commit: two counties' jobs would run
-    one after the other (and deadlock with their other locks)."""
+    add them to code_registry and code_lineage; its row count is the number issued."""
     return f"""
         WITH coded AS ({coded_sql}),
         updated AS (
             UPDATE {kind.value} t SET code = c.code, updated_at = now() FROM coded c
-            WHERE t.county IN {counties_sql}
-              AND t.county = c.county AND t.id = c.id AND t.code IS NULL
+            WHERE t.county = c.county AND t.id = c.id AND t.code IS NULL
             RETURNING t.county, t.id, t.code),
         registered AS (
             INSERT INTO code_registry (county, code, object_kind, object_id, status,
@@ -251,8 +227,7 @@ def _coded_sql(numbered_sql: str, prefix_length: int) -> str:
 
 
 def _issue_simple(session: Session, *, kind: ObjectKind, source_sql: str, order: str,
-                  prefix_length: int, actor: str, job_id: int | None,
-                  counties_sql: str) -> int:
+                  prefix_length: int, actor: str, job_id: int | None) -> int:
     """Estates or buildings: ``source_sql`` gives (county, id, prefix) plus order columns."""
     plan = f"plan_{kind.value}"
     _run(session, f"DROP TABLE IF EXISTS src_{kind.value}")
@@ -263,28 +238,23 @@ def _issue_simple(session: Session, *, kind: ObjectKind, source_sql: str, order:
         SELECT s.county, s.id, s.prefix, p.prefix_sum,
                p.base + row_number() OVER (PARTITION BY s.prefix ORDER BY {order}) AS number
         FROM src_{kind.value} s JOIN {plan} p ON p.prefix = s.prefix"""
-    count = int(_run(session, _write_codes_sql(kind, _coded_sql(numbered, prefix_length),
-                                               counties_sql),
+    count = int(_run(session, _write_codes_sql(kind, _coded_sql(numbered, prefix_length)),
                      actor=actor, job=job_id).rowcount)
     _advance_counters(session, plan)
     return count
 
 
-def _issue_estates(session: Session, actor: str, job_id: int | None,
-                   counties_sql: str) -> int:
+def _issue_estates(session: Session, actor: str, job_id: int | None) -> int:
     return _issue_simple(
         session, kind=ObjectKind.ESTATE, prefix_length=12, actor=actor, job_id=job_id,
-        counties_sql=counties_sql,
         order=ordering.estate_order("s"), source_sql="""
         SELECT e.county, e.id, e.region_code AS prefix, e.name
         FROM estate e JOIN cand_estate c ON c.county = e.county AND c.id = e.id""")
 
 
-def _issue_buildings(session: Session, actor: str, job_id: int | None,
-                     counties_sql: str) -> int:
+def _issue_buildings(session: Session, actor: str, job_id: int | None) -> int:
     return _issue_simple(
         session, kind=ObjectKind.BUILDING, prefix_length=15, actor=actor, job_id=job_id,
-        counties_sql=counties_sql,
         order=ordering.building_order("s"), source_sql="""
         SELECT b.county, b.id, b.building_label, b.door_number,
                CASE WHEN b.estate_id IS NULL THEN b.region_code || '000'
@@ -307,8 +277,7 @@ def _plan_houses(session: Session) -> list[tuple[int, int]]:
     return [(int(batch), int(n)) for batch, n in rows]
 
 
-def _issue_house_batch(session: Session, batch: int, actor: str, job_id: int | None,
-                       counties_sql: str) -> int:
+def _issue_house_batch(session: Session, batch: int, actor: str, job_id: int | None) -> int:
     numbered = f"""
         SELECT h.county, h.id, p.prefix, p.prefix_sum,
                p.base + row_number() OVER (PARTITION BY h.county, h.building_id
@@ -316,8 +285,7 @@ def _issue_house_batch(session: Session, batch: int, actor: str, job_id: int | N
         FROM plan_house p
         JOIN house h ON h.county = p.county AND h.building_id = p.building_id
         WHERE p.batch = {int(batch)} AND h.code IS NULL"""
-    return int(_run(session, _write_codes_sql(ObjectKind.HOUSE, _coded_sql(numbered, 19),
-                                              counties_sql),
+    return int(_run(session, _write_codes_sql(ObjectKind.HOUSE, _coded_sql(numbered, 19)),
                     actor=actor, job=job_id).rowcount)
 
 
@@ -359,13 +327,21 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
     try:
         # JIT-compiling these large-looking plans costs seconds and saves nothing
         _run(session, "SET LOCAL jit = off")
+        # Citus: the writes below join the numbered rows (an intermediate result), so they
+        # cannot be pruned to the county's shard and go to every shard; by default Citus then
+        # takes a self-conflicting lock on each shard until commit, and two counties' jobs
+        # ran one after the other. The county advisory locks taken below already keep two
+        # jobs off the same rows, which is what that lock guards against. (A literal
+        # ``county IN (...)`` would prune instead, but lets PostgreSQL's planner drive the
+        # UPDATE from the county's houses and re-scan the numbered rows for each one:
+        # minutes for 8,000 houses.) A placeholder setting on plain PostgreSQL.
+        _run(session, "SET LOCAL citus.enable_deadlock_prevention = off")
         _collect_candidates(session, parsed)
         result.counties = lock_counties(session, _namespaces(session))
         _drop_coded_meanwhile(session)
-        counties = _counties_sql(_candidate_counties(session))
-        result.estates = _issue_estates(session, actor, job.id, counties)
+        result.estates = _issue_estates(session, actor, job.id)
         report("estates", result.estates, result.estates)
-        result.buildings = _issue_buildings(session, actor, job.id, counties)
+        result.buildings = _issue_buildings(session, actor, job.id)
         report("buildings", result.buildings, result.buildings)
         batches = _plan_houses(session)
         total = sum(n for _, n in batches)
@@ -377,7 +353,7 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
         _run(session, "SET LOCAL enable_hashjoin = off")
         _run(session, "SET LOCAL enable_mergejoin = off")
         for batch, _n in batches:
-            result.houses += _issue_house_batch(session, batch, actor, job.id, counties)
+            result.houses += _issue_house_batch(session, batch, actor, job.id)
             report("houses", result.houses, total)
         _run(session, "SET LOCAL enable_seqscan = on")
         _run(session, "SET LOCAL enable_hashjoin = on")
