@@ -334,8 +334,11 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
         # jobs off the same rows, which is what that lock guards against. (A literal
         # ``county IN (...)`` would prune instead, but lets PostgreSQL's planner drive the
         # UPDATE from the county's houses and re-scan the numbered rows for each one:
-        # minutes for 8,000 houses.) A placeholder setting on plain PostgreSQL.
+        # minutes for 8,000 houses.) Sequential mode (one connection per node) also lets the
+        # job row, a reference table, be written after these writes in the same
+        # transaction. Placeholder settings on plain PostgreSQL.
         _run(session, "SET LOCAL citus.enable_deadlock_prevention = off")
+        _run(session, "SET LOCAL citus.multi_shard_modify_mode = 'sequential'")
         _collect_candidates(session, parsed)
         result.counties = lock_counties(session, _namespaces(session))
         _drop_coded_meanwhile(session)
