@@ -296,12 +296,14 @@ def _job_row(session: Session, scope: Scope, actor: str, job_id: int | None,
         if job is None:
             raise NotFound(_("job {job_id} not found", job_id=job_id))
         return job
-    job = Job(kind=JOB_KIND, scope_code=scope.code, status=RunStatus.RUNNING.value,
-              requested_by=actor, started_at=func.now(),
-              options={"scope": scope.code, "dry_run": dry_run, "runner": "inline"})
-    session.add(job)
-    session.flush()
-    return job
+    # Only the id now; the row is inserted by the run's last statement (_record_job). On
+    # Citus ``job`` is a reference table whose writes lock its shard until commit: a row
+    # inserted here would block, and deadlock with, every other job's progress and end.
+    new_id = session.execute(text(
+        "SELECT nextval(pg_get_serial_sequence('job', 'id'))")).scalar_one()
+    return Job(id=new_id, kind=JOB_KIND, scope_code=scope.code,
+               status=RunStatus.RUNNING.value, requested_by=actor,
+               options={"scope": scope.code, "dry_run": dry_run, "runner": "inline"})
 
 
 def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: bool = False,
@@ -325,6 +327,18 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
     try:
         # JIT-compiling these large-looking plans costs seconds and saves nothing
         _run(session, "SET LOCAL jit = off")
+        # Citus: the writes below join the numbered rows (an intermediate result), so they
+        # cannot be pruned to the county's shard and go to every shard; by default Citus then
+        # takes a self-conflicting lock on each shard until commit, and two counties' jobs
+        # ran one after the other. The county advisory locks taken below already keep two
+        # jobs off the same rows, which is what that lock guards against. (A literal
+        # ``county IN (...)`` would prune instead, but lets PostgreSQL's planner drive the
+        # UPDATE from the county's houses and re-scan the numbered rows for each one:
+        # minutes for 8,000 houses.) Sequential mode (one connection per node) also lets the
+        # job row, a reference table, be written after these writes in the same
+        # transaction. Placeholder settings on plain PostgreSQL.
+        _run(session, "SET LOCAL citus.enable_deadlock_prevention = off")
+        _run(session, "SET LOCAL citus.multi_shard_modify_mode = 'sequential'")
         _collect_candidates(session, parsed)
         result.counties = lock_counties(session, _namespaces(session))
         _drop_coded_meanwhile(session)
@@ -353,10 +367,15 @@ def assign_codes(session: Session, scope: str | Scope, *, actor: str, dry_run: b
             savepoint.rollback()
 
     result.seconds = time.perf_counter() - clock
+    finished_at = session.scalar(select(func.clock_timestamp()))
+    # The job row is written last, in one statement, right before the caller commits (see
+    # _job_row; a query between two changes of it would autoflush an INSERT and an UPDATE).
+    if job not in session:
+        session.add(job)
     job.status = RunStatus.SUCCEEDED.value
     job.error = None
     job.started_at = job.started_at or started_at or dt.datetime.now(dt.UTC)
-    job.finished_at = session.scalar(select(func.clock_timestamp()))
+    job.finished_at = finished_at
     job.counts = {"estates": result.estates, "buildings": result.buildings,
                   "houses": result.houses, "issued": result.issued, "dry_run": dry_run,
                   "counties": result.counties, "seconds": round(result.seconds, 3)}

@@ -90,16 +90,22 @@ def enqueue_code_assignment(session: Session, scope: str, actor: str, *,
     Raises NotFound for a scope that names no region or estate (nothing is queued).
     """
     parsed = resolve_scope(session, scope)
-    job = Job(kind=JOB_KIND, scope_code=parsed.code, status=RunStatus.QUEUED.value,
-              requested_by=actor,
+    # One INSERT with every column, the id taken first: on Citus ``job`` is a reference
+    # table, an INSERT locks its shard in a shared mode and an UPDATE exclusively (to the
+    # end of the transaction), so an INSERT followed by an UPDATE deadlocks with another
+    # enqueue doing the same.
+    job_id = session.execute(text(
+        "SELECT nextval(pg_get_serial_sequence('job', 'id'))")).scalar_one()
+    queue_job_id = session.execute(text(
+        "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, NULL, "
+        "CAST(:args AS jsonb), NULL)::procrastinate_job_to_defer_v1]))"),
+        {"queue": QUEUE, "task": TASK_NAME, "args": json.dumps({"job_id": job_id})}
+    ).scalar_one()
+    job = Job(id=job_id, kind=JOB_KIND, scope_code=parsed.code, status=RunStatus.QUEUED.value,
+              requested_by=actor, queue_job_id=queue_job_id,
               options={"scope": parsed.code, "dry_run": dry_run, "runner": "worker"})
     session.add(job)
     session.flush()
-    job.queue_job_id = session.execute(text(
-        "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, NULL, "
-        "CAST(:args AS jsonb), NULL)::procrastinate_job_to_defer_v1]))"),
-        {"queue": QUEUE, "task": TASK_NAME, "args": json.dumps({"job_id": job.id})}
-    ).scalar_one()
     session.add(AuditLog(actor=actor, action="enqueue_code_assignment", object_kind="job",
                          object_ref=str(job.id), detail={"scope": parsed.code}))
     session.flush()

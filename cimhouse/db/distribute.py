@@ -18,7 +18,8 @@ Example::
 
     >>> with engine.connect() as conn:
     ...     distribute(conn)
-    DistributionReport(citus_version='13.0.5', workers=2, created=['region', ...], skipped=[])
+    DistributionReport(citus_version='13.0.5', workers=2, created=['region', ...], skipped=[],
+                       local=['alembic_version', 'procrastinate_events', ...])
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ DISTRIBUTED_TABLES = (
 )
 # Append-only, never joined: spread by id, in its own co-location group.
 AUDIT_TABLE = ("audit_log", "id")
+# Everything else stays a plain table on the coordinator: the procrastinate queue (its
+# functions lock and update rows in ways Citus does not distribute), alembic_version and
+# PostGIS's spatial_ref_sys. distribute() lists them in its report.
 
 
 @dataclass
@@ -70,6 +74,7 @@ class DistributionReport:
     workers: int
     created: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    local: list[str] = field(default_factory=list)  # left on the coordinator, not in the plan
 
 
 def citus_version(conn: Connection) -> str | None:
@@ -121,6 +126,26 @@ def _check(conn: Connection) -> tuple[str, int]:
     return version, workers
 
 
+def _check_done(conn: Connection) -> None:
+    """A rerun finds the tables distributed before as the plan says, or stops: a table
+    distributed by another column, or out of ``estate``'s co-location group, would make the
+    county joins fan out or fail, and cannot be fixed by skipping it."""
+    column_of = dict(DISTRIBUTED_TABLES)
+    rows = conn.execute(text(
+        "SELECT logicalrelid::regclass::text, column_to_column_name(logicalrelid, partkey), "
+        "colocationid, partmethod::text FROM pg_dist_partition")).all()
+    anchor = next((c for t, _, c, _ in rows if t == DISTRIBUTED_TABLES[0][0]), None)
+    wrong = sorted(
+        table for table, column, colocation, method in rows
+        if (table in column_of and (method != "h" or column != column_of[table]
+                                    or colocation != anchor))
+        or (table in REFERENCE_TABLES and method != "n"))
+    if wrong:
+        raise ConfigurationError(
+            f"tables distributed otherwise than the plan says: {wrong} (undistribute_table "
+            "them, then run again)")
+
+
 def distribute(conn: Connection, *, shard_count: int | None = None) -> DistributionReport:
     """Make the reference and distributed tables; skip those that already are (idempotent).
 
@@ -134,6 +159,14 @@ def distribute(conn: Connection, *, shard_count: int | None = None) -> Distribut
         "SELECT logicalrelid::regclass::text, partmethod::text || repmodel::text "
         "FROM pg_dist_partition")
     ).all())
+    _check_done(conn)
+    report.local = list(conn.execute(text(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
+        "AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = c.oid) "
+        "AND c.relname <> ALL(:planned) ORDER BY 1"),
+        {"planned": [*REFERENCE_TABLES, *(t for t, _ in DISTRIBUTED_TABLES), AUDIT_TABLE[0]]}
+    ).scalars())
     conn.execute(text("SET citus.enable_local_reference_table_foreign_keys = off"))
     # Shards of tables with a foreign key to a reference table are created over one
     # connection per node, else Citus refuses the DDL ("cannot execute parallel DDL").
