@@ -4,8 +4,10 @@ The definitions (docs/feed.md, "Time travel"); a *day* is a calendar day of the 
 local time, like the default ``asOf`` (today) and ``cimhouse changes --since DATE``:
 
 - **estate, building, house, facility** existed on D when it was created on or before D
-  (``created_at`` before the end of D) and its status on D is not a retiring one
-  (``demolished``, ``registered_in_error``). A house demolished on D is absent on D.
+  (``created_at`` before the end of D), its status on D is not a retiring one
+  (``demolished``, ``registered_in_error``) and its code was not retired on or before D
+  (``code_registry.retired_at``: a split or merged house keeps its row, out of use, but
+  its code is retired). A house demolished on D is absent on D.
 - **attributes on D**: ``change_log`` rows of the object recorded after D are undone, latest
   first: for each column, the ``previous`` value of the *earliest* later change that names it
   is the value on D; a column no later change names has its current value. The house code
@@ -51,7 +53,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql import ColumnElement, Subquery
 
-from cimhouse.schema import Building, Estate, Facility, House, PersonHouse
+from cimhouse.schema import Building, CodeRegistry, Estate, Facility, House, PersonHouse
 from cimhouse.schema.household import Household, HouseholdMember
 from cimhouse.schema.vocab import RETIRING_STATUSES
 from cimhouse.scope import Scope, scope_filter
@@ -99,7 +101,7 @@ def undo_changes(model: Any, day: dt.date, counties: tuple[str, ...] = ()) -> Su
             JOIN {table} t ON t.county = c.county AND {match}
             CROSS JOIN LATERAL jsonb_each(c.previous) e
             WHERE c.object_kind = :tt_kind AND c.changed_at >= :tt_cut
-              AND c.previous IS NOT NULL {on_county}{issued}
+              AND jsonb_typeof(c.previous) = 'object' {on_county}{issued}
           ) u ORDER BY u.county, u.id, u.key, u.at, u.ord) f
         GROUP BY county, id""")
     params = [bindparam("tt_kind", kind, type_=String),
@@ -117,9 +119,20 @@ def value_on(column: Any, undo: Any) -> ColumnElement[Any]:
 
 
 def existed_on(model: Any, undo: Any, day: dt.date) -> ColumnElement[bool]:
-    """Created on or before D, and not in a retiring status on D."""
+    """Created on or before D, not in a retiring status on D, code not retired by D."""
     return and_(model.created_at < day_end(day),
-                value_on(model.status, undo).not_in(RETIRING_STATUSES))
+                value_on(model.status, undo).not_in(RETIRING_STATUSES),
+                *_code_live(model, day_end(day)))
+
+
+def _code_live(model: Any, cut: dt.datetime) -> list[ColumnElement[bool]]:
+    # A split or merged house keeps its row (status out_of_use) but its code is retired:
+    # it no longer exists from that day. Correlated on (county, code): one shard on Citus.
+    if model not in _CODED:
+        return []
+    return [~exists(select(1).where(CodeRegistry.county == model.county,
+                                    CodeRegistry.code == model.code,
+                                    CodeRegistry.retired_at < cut))]
 
 
 def as_of_select(model: Any, day: dt.date, scope: Scope | None,
@@ -167,6 +180,7 @@ def existed_between(model: Any, undo_start: Any, start: dt.date | None,
         conditions.append(model.created_at < day_end(end))
     if start is not None:
         conditions.append(value_on(model.status, undo_start).not_in(RETIRING_STATUSES))
+        conditions.extend(_code_live(model, day_end(start)))
     return and_(true(), *conditions)
 
 
