@@ -83,15 +83,16 @@ def undo_changes(model: Any, day: dt.date, counties: tuple[str, ...] = ()) -> Su
     down to the shards (no reference or local table is joined).
     """
     kind, table = KINDS[model], model.__tablename__
+    tag = f"{day:%Y%m%d}"  # two days in one statement (an interval): distinct names
     match = "c.object_id IN (t.code, t.id::text)" if model in _CODED else \
         "c.object_id = t.id::text"
-    on_county = "AND c.county = ANY(:tt_counties)" if counties else ""
+    on_county = f"AND c.county = ANY(:tt_counties_{tag})" if counties else ""
     issued = f"""
             UNION ALL
             SELECT r.county, r.object_id, 'code', 'null'::jsonb, r.issued_at,
                    9223372036854775807
             FROM code_registry r
-            WHERE r.object_kind = :tt_kind AND r.issued_at >= :tt_cut
+            WHERE r.object_kind = :tt_kind_{tag} AND r.issued_at >= :tt_cut_{tag}
               {on_county.replace('c.county', 'r.county')}""" if model in _CODED else ""
     sql = text(f"""
         SELECT county, id, jsonb_object_agg(key, value) AS undo FROM (
@@ -100,16 +101,16 @@ def undo_changes(model: Any, day: dt.date, counties: tuple[str, ...] = ()) -> Su
             FROM change_log c
             JOIN {table} t ON t.county = c.county AND {match}
             CROSS JOIN LATERAL jsonb_each(c.previous) e
-            WHERE c.object_kind = :tt_kind AND c.changed_at >= :tt_cut
+            WHERE c.object_kind = :tt_kind_{tag} AND c.changed_at >= :tt_cut_{tag}
               AND jsonb_typeof(c.previous) = 'object' {on_county}{issued}
           ) u ORDER BY u.county, u.id, u.key, u.at, u.ord) f
         GROUP BY county, id""")
-    params = [bindparam("tt_kind", kind, type_=String),
-              bindparam("tt_cut", day_end(day), type_=DateTime(timezone=True))]
+    params = [bindparam(f"tt_kind_{tag}", kind, type_=String),
+              bindparam(f"tt_cut_{tag}", day_end(day), type_=DateTime(timezone=True))]
     if counties:
-        params.append(bindparam("tt_counties", list(counties), type_=ARRAY(String)))
+        params.append(bindparam(f"tt_counties_{tag}", list(counties), type_=ARRAY(String)))
     return sql.bindparams(*params).columns(
-        county=String, id=Integer, undo=JSONB).subquery(f"undo_{table}")
+        county=String, id=Integer, undo=JSONB).subquery(f"undo_{table}_{tag}")
 
 
 def value_on(column: Any, undo: Any) -> ColumnElement[Any]:
