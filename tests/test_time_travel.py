@@ -27,8 +27,11 @@ from cimhouse.coding.retire_house import retire_house
 from cimhouse.coding.split_house import split_house
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.graphql.common import parse_global_id
-from cimhouse.schema import Facility, House, PersonHouse
+from cimhouse.schema import ChangeLog, Facility, House, PersonHouse
+from cimhouse.schema.household import Household, HouseholdMember
+from cimhouse.scope import parse_scope
 from cimhouse.settings import Settings
+from cimhouse.timetravel.rewind_rows import as_of_select, membership_valid_on, rewind
 from tests.helpers.graphql_world import ApiWorld, api_world, post
 
 TODAY = dt.date.today()
@@ -270,3 +273,48 @@ def test_other_county_sees_nothing_on_any_day(
         stats = _data(post(client, aw.tokens["other_county"], STATISTICS,
                            {"d": day.isoformat(), "r": h.county}))["statistics"]
         assert (stats["houses"], stats["persons"]) == (0, 0)
+
+
+def test_households_as_of(tw: tuple[ApiWorld, History, TestClient]) -> None:
+    """Households valid on D (a membership valid on D), kind and house on D, members on D."""
+    aw, h, _ = tw
+    on = {"formed": TODAY - dt.timedelta(days=50), "joined": TODAY - dt.timedelta(days=20),
+          "left": TODAY - dt.timedelta(days=8), "moved": TODAY - dt.timedelta(days=6)}
+    with session_scope(aw.engine) as session:
+        houses = session.scalars(select(House).where(House.county == h.county)
+                                 .order_by(House.id).limit(2)).all()
+        people = sorted(h.residents[h.move_from] | h.residents[h.status_house])[:2]
+        household = Household(county=h.county, number="H-1", kind="family",
+                              house_id=houses[0].id)
+        session.add(household)
+        session.flush()
+        session.add_all([
+            HouseholdMember(county=h.county, household_id=household.id, person_id=people[0],
+                            relation="head", valid_from=on["formed"]),
+            HouseholdMember(county=h.county, household_id=household.id, person_id=people[1],
+                            relation="son", valid_from=on["joined"], valid_to=on["left"])])
+        # the household moved to the second house (as the register import logs it)
+        session.add(ChangeLog(county=h.county, object_kind="household",
+                              object_id=str(household.id), operation="update",
+                              previous={"kind": "family", "house_id": houses[0].id},
+                              current={"kind": "collective", "house_id": houses[1].id},
+                              changed_at=dt.datetime.combine(on["moved"], dt.time(10))
+                              .astimezone()))
+        household.kind, household.house_id = "collective", houses[1].id
+        key = household.id
+    scope = parse_scope(h.county)
+    for day in sorted({*on.values(), *(d - dt.timedelta(days=1) for d in on.values()), TODAY}):
+        with session_scope(aw.engine) as session:
+            found = [rewind(row, undo) for row, undo in session.execute(
+                as_of_select(Household, day, scope).where(Household.id == key))]
+            members = set(session.scalars(select(HouseholdMember.person_id).where(
+                HouseholdMember.household_id == key, membership_valid_on(day))))
+        expected = {people[0]} if day >= on["formed"] else set()
+        if on["joined"] <= day < on["left"]:
+            expected.add(people[1])
+        assert members == expected, day
+        assert len(found) == (1 if expected else 0), day
+        if found:
+            moved = day >= on["moved"]
+            assert found[0].house_id == houses[1 if moved else 0].id, day
+            assert found[0].kind == ("collective" if moved else "family"), day

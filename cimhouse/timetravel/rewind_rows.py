@@ -120,7 +120,10 @@ def value_on(column: Any, undo: Any) -> ColumnElement[Any]:
 
 
 def existed_on(model: Any, undo: Any, day: dt.date) -> ColumnElement[bool]:
-    """Created on or before D, not in a retiring status on D, code not retired by D."""
+    """Created on or before D, not in a retiring status on D, code not retired by D
+    (households: a membership valid on D)."""
+    if model is Household:
+        return household_existed_on(day)
     return and_(model.created_at < day_end(day),
                 value_on(model.status, undo).not_in(RETIRING_STATUSES),
                 *_code_live(model, day_end(day)))
@@ -147,7 +150,15 @@ def as_of_select(model: Any, day: dt.date, scope: Scope | None,
         undo = undo_changes(model, day, scope.county_keys if scope else ())
     return (select(model, undo.c.undo)
             .outerjoin(undo, and_(undo.c.county == model.county, undo.c.id == model.id))
-            .where(scope_filter(model, scope), existed_on(model, undo.c.undo, day)))
+            .where(_scoped(model, scope), existed_on(model, undo.c.undo, day)))
+
+
+def _scoped(model: Any, scope: Scope | None) -> ColumnElement[bool]:
+    if model is not Household:
+        return scope_filter(model, scope)
+    # a household lies where its (current) house lies; county key first for Citus
+    return exists(select(1).where(House.county == Household.county,
+                                  House.id == Household.house_id, scope_filter(House, scope)))
 
 
 def rewind(row: Any, undo: dict[str, Any] | None) -> Any:
