@@ -136,6 +136,10 @@ def main() -> None:
                 median_ms(bound_page, args.rounds)
             print(f"statistics of today, no rewinding (bound): {bound_s:9.1f} ms")
             print(f"first page of 50 houses, current (bound):  {bound_p:9.1f} ms")
+            today = median_ms(lambda: compute_statistics(session, scope, COUNTY, None,
+                                                         dt.date.today()), args.rounds)
+            print(f"statistics asOf today (nothing to undo):   {today:9.1f} ms "
+                  f"({today / bound_s:.1f}x bound)")
             for back in (30, 300):
                 day = dt.date.today() - dt.timedelta(days=back)
 

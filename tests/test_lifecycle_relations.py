@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text, true
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.api.app import create_app

@@ -60,22 +60,26 @@ class History:
 
     def houses(self, day: dt.date) -> dict[str, tuple[str, str, set[int]]]:
         """code -> (status, room label, residents) on ``day``: the events replayed."""
-        state = {code: ["in_use", self.labels[code], set(people)]
-                 for code, people in self.residents.items()}
+        status = {code: "in_use" for code in self.residents}
+        label = dict(self.labels)
+        people = {code: set(ids) for code, ids in self.residents.items()}
         if day >= DAY["status"]:
-            state[self.status_house][0] = "out_of_use"
+            status[self.status_house] = "out_of_use"
         if day >= DAY["relabel"]:
-            state[self.relabel_house][1] = "999室"
+            label[self.relabel_house] = "999室"
         if day >= DAY["split"]:
-            _, label, people = state.pop(self.split_parent)
+            del status[self.split_parent]
+            moved = people.pop(self.split_parent)
             for index, child in enumerate(self.split_children, start=1):
-                state[child] = ["in_use", f"{label}-{index}", people if index == 1 else set()]
+                status[child] = "in_use"
+                label[child] = f"{label[self.split_parent]}-{index}"
+                people[child] = moved if index == 1 else set()
         if day >= DAY["move"]:
-            state[self.move_from][2].discard(self.mover)
-            state[self.move_to][2].add(self.mover)
+            people[self.move_from].discard(self.mover)
+            people[self.move_to].add(self.mover)
         if day >= DAY["demolish"]:
-            state.pop(self.demolished)
-        return {code: (s[0], s[1], s[2]) for code, s in state.items()}
+            del status[self.demolished]
+        return {code: (value, label[code], people[code]) for code, value in status.items()}
 
 
 def _date_back(session: Session, day: dt.date) -> None:
@@ -99,7 +103,7 @@ def _make_history(aw: ApiWorld) -> History:
     county = world.communities[0][:6]
     codes = sorted(o.code for o in world.objects.values()
                    if o.kind == "house" and o.county == county)
-    residents = {code: set() for code in codes}
+    residents: dict[str, set[int]] = {code: set() for code in codes}
     for pid, rels in world.person_houses.items():
         for code, relation, valid_to in rels:
             if code in residents and relation == "resident" and valid_to is None:
@@ -126,11 +130,11 @@ def _make_history(aw: ApiWorld) -> History:
         h.split_children = split_house(session, h.split_parent, 2, actor="t", relations_to=1)
         _date_back(session, DAY["split"])
     with session_scope(aw.engine) as session:
-        relation = session.scalars(select(PersonHouse).join(
+        moving = session.scalars(select(PersonHouse).join(
             House, (House.county == PersonHouse.county) & (House.id == PersonHouse.house_id))
             .where(House.code == h.move_from, PersonHouse.person_id == h.mover,
                    PersonHouse.relation == "resident")).one()
-        relation.valid_to = DAY["move"]
+        moving.valid_to = DAY["move"]
         target = session.scalars(select(House).where(House.code == h.move_to)).one()
         session.add(PersonHouse(county=target.county, person_id=h.mover, house_id=target.id,
                                 relation="resident", valid_from=DAY["move"]))

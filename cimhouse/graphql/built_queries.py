@@ -169,7 +169,7 @@ def house_query(flt: BuiltFilter, undo: Any = None) -> Select[Any]:
 
 
 def _page(info: Info[RequestContext, None], model: Any, build: Callable[..., Select[Any]],
-          kind: str, first: int | None, after: str | None, node: Callable[[Any], Any],
+          kind: str, first: int | None, after: str | None, node: Callable[..., Any],
           as_of: dt.date | None) -> Connection[Any]:
     ctx = info.context
     ctx.require(Role.READER)

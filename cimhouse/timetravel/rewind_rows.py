@@ -52,6 +52,7 @@ from sqlalchemy import (
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql import ColumnElement, Subquery
+from sqlalchemy.sql.elements import BindParameter
 
 from cimhouse.schema import Building, CodeRegistry, Estate, Facility, House, PersonHouse
 from cimhouse.schema.household import Household, HouseholdMember
@@ -105,7 +106,7 @@ def undo_changes(model: Any, day: dt.date, counties: tuple[str, ...] = ()) -> Su
               AND jsonb_typeof(c.previous) = 'object' {on_county}{issued}
           ) u ORDER BY u.county, u.id, u.key, u.at, u.ord) f
         GROUP BY county, id""")
-    params = [bindparam(f"tt_kind_{tag}", kind, type_=String),
+    params: list[BindParameter[Any]] = [bindparam(f"tt_kind_{tag}", kind, type_=String),
               bindparam(f"tt_cut_{tag}", day_end(day), type_=DateTime(timezone=True))]
     if counties:
         params.append(bindparam(f"tt_counties_{tag}", list(counties), type_=ARRAY(String)))
