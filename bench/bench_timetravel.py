@@ -31,6 +31,7 @@ from typing import Any
 from bench_assign_codes import COUNTY, populate
 from sqlalchemy import Engine, select, text
 
+from cimhouse.coding.assign_codes import assign_codes
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.db.migrate import upgrade
 from cimhouse.graphql.statistics import compute_statistics
@@ -69,7 +70,7 @@ UPDATE house h SET status = 'demolished' FROM picked p
 WHERE h.county = p.county AND h.id = p.id"""
 RELATIONS = """
 INSERT INTO person (name, id_hash, id_cipher, id_masked, birth_date)
-SELECT '居民' || id, sha256(id::text::bytea), '\\x00', 'masked', date '1950-01-01' + (id % 20000)
+SELECT '居民' || id, sha256(id::text::bytea), '\\x00', 'masked', date '1950-01-01' + (id % 20000)::int
 FROM house WHERE id % 2 = 0;
 INSERT INTO person_house (county, person_id, house_id, relation, valid_from)
 SELECT h.county, p.id, h.id, 'resident', date '2020-01-01'
@@ -81,6 +82,8 @@ SELECT count(DISTINCT ph.person_id) FROM person_house ph JOIN house h
 
 
 def prepare(engine: Engine, share: float) -> int:
+    with session_scope(engine) as session:
+        assign_codes(session, COUNTY, actor="bench-setup")  # the houses get their codes
     with session_scope(engine) as session:
         session.execute(text("UPDATE house SET created_at = now() - interval '2 years'"))
         session.execute(text("UPDATE code_registry SET issued_at = now() - interval '2 years'"))
