@@ -20,24 +20,20 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics as stats
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from bench_assign_codes import COUNTY, populate
+from harness import bench_cluster, print_load
 from sqlalchemy import Engine, select, text
 
 from cimhouse.coding.assign_codes import assign_codes
-from cimhouse.db import EmbeddedCluster, make_engine, session_scope
-from cimhouse.db.migrate import upgrade
+from cimhouse.db import session_scope
 from cimhouse.graphql.statistics import compute_statistics
 from cimhouse.schema import House
 from cimhouse.scope import parse_scope, with_county_keys
-from cimhouse.settings import Settings
 from cimhouse.timetravel.rewind_rows import as_of_select, rewind
 
 HISTORY = """
@@ -113,14 +109,8 @@ def main() -> None:
                         help="share of houses with a status change in the last year")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="cimbench-", dir="/tmp"))
-    cluster = EmbeddedCluster(root / "pg")
-    cluster.start()
-    settings = Settings(var_dir=root)
-    try:
-        cluster.ensure_database("timetravel")
-        engine = make_engine(settings, url=cluster.url("timetravel"))
-        upgrade(engine)
+    with bench_cluster() as bench:
+        engine = bench.database("timetravel")
         populate(engine, args.houses, args.buildings)
         changes = prepare(engine, args.changes)
         print(f"data: {args.houses} houses, {changes} change_log rows", flush=True)
@@ -164,10 +154,7 @@ def main() -> None:
                 print(f"houses(asOf: {day}, first: 50):              {took_p:9.1f} ms "
                       f"({took_p / bound_p:.1f}x bound)")
         engine.dispose()
-        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-        print(f"machine load average at the end (1/5/15 min): {load} on {os.cpu_count()} cores")
-    finally:
-        cluster.destroy()
+        print_load()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ their status then and the retirement date of their code; relations and membershi
 ``valid_from``/``valid_to`` already.
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0022
 Create Date: 2026-12-02
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | Sequence[str] | None = "0019"
+down_revision: str | Sequence[str] | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
