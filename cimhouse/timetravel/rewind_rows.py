@@ -85,9 +85,18 @@ def undo_changes(model: Any, day: dt.date, counties: tuple[str, ...] = ()) -> Su
     """
     kind, table = KINDS[model], model.__tablename__
     tag = f"{day:%Y%m%d}"  # two days in one statement (an interval): distinct names
-    match = "c.object_id IN (t.code, t.id::text)" if model in _CODED else \
-        "c.object_id = t.id::text"
+    # change_log names an object by its code or by its id (uncoded, or the register import):
+    # two equi-joins, not one OR (an OR join is a nested loop over every row pair)
+    matches = ["t.code = c.object_id", "t.id::text = c.object_id"] if model in _CODED \
+        else ["t.id::text = c.object_id"]
     on_county = f"AND c.county = ANY(:tt_counties_{tag})" if counties else ""
+    logged = "\n            UNION ALL".join(f"""
+            SELECT c.county, t.id, e.key, e.value, c.changed_at AS at, c.id AS ord
+            FROM change_log c
+            JOIN {table} t ON t.county = c.county AND {match}
+            CROSS JOIN LATERAL jsonb_each(c.previous) e
+            WHERE c.object_kind = :tt_kind_{tag} AND c.changed_at >= :tt_cut_{tag}
+              AND jsonb_typeof(c.previous) = 'object' {on_county}""" for match in matches)
     issued = f"""
             UNION ALL
             SELECT r.county, r.object_id, 'code', 'null'::jsonb, r.issued_at,
@@ -98,12 +107,7 @@ def undo_changes(model: Any, day: dt.date, counties: tuple[str, ...] = ()) -> Su
     sql = text(f"""
         SELECT county, id, jsonb_object_agg(key, value) AS undo FROM (
           SELECT DISTINCT ON (u.county, u.id, u.key) u.county, u.id, u.key, u.value FROM (
-            SELECT c.county, t.id, e.key, e.value, c.changed_at AS at, c.id AS ord
-            FROM change_log c
-            JOIN {table} t ON t.county = c.county AND {match}
-            CROSS JOIN LATERAL jsonb_each(c.previous) e
-            WHERE c.object_kind = :tt_kind_{tag} AND c.changed_at >= :tt_cut_{tag}
-              AND jsonb_typeof(c.previous) = 'object' {on_county}{issued}
+            {logged}{issued}
           ) u ORDER BY u.county, u.id, u.key, u.at, u.ord) f
         GROUP BY county, id""")
     params: list[BindParameter[Any]] = [bindparam(f"tt_kind_{tag}", kind, type_=String),
