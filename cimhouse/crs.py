@@ -280,3 +280,56 @@ def geometry_from_storage(geom: BaseGeometry, system: str) -> BaseGeometry:
         return geom
     geom = transform_geometry(geom, STORAGE_SRID, WGS84_SRID)
     return _pointwise(geom, _FROM_WGS84[kind]) if kind in _FROM_WGS84 else geom
+
+
+# -- OGC API CRS URIs (OGC API - Features Part 2) ------------------------------------------
+
+OGC_CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+OGC_EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
+#: the CRS URIs the OGC API serves: URI -> (named system, axes in latitude/longitude order).
+#: EPSG:4490 and EPSG:4326 are latitude first by their EPSG definition; CRS84 is lon/lat.
+OGC_CRSS: dict[str, tuple[str, bool]] = {
+    OGC_CRS84: ("WGS84", False),
+    f"{OGC_EPSG}4490": ("CGCS2000", True),
+    f"{OGC_EPSG}4326": ("WGS84", True),
+}
+OGC_STORAGE_CRS = f"{OGC_EPSG}{STORAGE_SRID}"
+
+
+def ogc_crs(uri: str | None) -> str:
+    """The served CRS URI for ``uri`` (default CRS84); ``ValueError`` when not served.
+
+    Accepts the URI, its ``[EPSG:4490]`` safe-CURIE form and ``EPSG:4490``.
+
+    >>> ogc_crs("[EPSG:4490]") == OGC_STORAGE_CRS, ogc_crs(None) == OGC_CRS84
+    (True, True)
+    """
+    text = (uri or OGC_CRS84).strip().strip("[]")
+    if text.upper().startswith("EPSG:"):
+        text = OGC_EPSG + text[5:]
+    elif text.upper() == "OGC:CRS84":
+        text = OGC_CRS84
+    if text not in OGC_CRSS:
+        raise ValueError(f"unsupported crs {uri!r}; served: {', '.join(OGC_CRSS)}")
+    return text
+
+
+def _swap_axes(geom: BaseGeometry) -> BaseGeometry:
+    return shapely.transform(geom, lambda coords: coords[:, ::-1])
+
+
+def geometry_to_ogc(geom: BaseGeometry, uri: str) -> BaseGeometry:
+    """A stored geometry in the served CRS ``uri``, in that CRS's axis order."""
+    system, lat_first = OGC_CRSS[uri]
+    out = geometry_from_storage(geom, system)
+    return _swap_axes(out) if lat_first else out
+
+
+def bbox_from_ogc(box: tuple[float, float, float, float], uri: str
+                  ) -> tuple[float, float, float, float]:
+    """A bbox in the served CRS ``uri`` (its axis order) -> lon/lat box in storage CRS."""
+    system, lat_first = OGC_CRSS[uri]
+    x1, y1, x2, y2 = (box[1], box[0], box[3], box[2]) if lat_first else box
+    corners = [to_cgcs2000(x, y, system) for x, y in ((x1, y1), (x2, y2), (x1, y2), (x2, y1))]
+    return (min(c[0] for c in corners), min(c[1] for c in corners),
+            max(c[0] for c in corners), max(c[1] for c in corners))

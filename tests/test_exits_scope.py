@@ -5,7 +5,8 @@ draws a principal at any of the six levels and one of the other exits over the s
 three-county world, and checks every code, name and count that comes back:
 
 - the map's GeoJSON layers and its search box (``/map/layers/*.geojson``, ``/map/search``);
-- OGC API Features items (``/ogc/collections/*/items``);
+- OGC API Features items and single features (``/ogc/collections/*/items[/id]``), with
+  ``datetime`` (asOf) and ``crs``;
 - file exports (:func:`cimhouse.exports.export_layer.export_layer`, the ``cimhouse export``
   use case) in CSV;
 - the programme's progress report (:func:`cimhouse.programme.progress.compute_progress`,
@@ -127,22 +128,42 @@ def test_map_layers_and_search(aw: ApiWorld, client: TestClient) -> None:
     run()
 
 
+OGC_DAYS = (None, "2018-06-01", "2020-01-01", dt.date.today().isoformat(),
+            "2018-06-01/..", f"../{dt.date.today().isoformat()}")
+OGC_CRSS = (None, "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+            "http://www.opengis.net/def/crs/EPSG/0/4490")
+
+
 def test_ogc_items(aw: ApiWorld, client: TestClient) -> None:
+    """Items and single features, with and without ``datetime`` (asOf) and ``crs``."""
     world = aw.world
 
     @PROPERTY
     @given(st.sampled_from(scopes_of(aw)),
-           st.sampled_from(("estates", "buildings", "houses", "facilities")))
-    def run(scope: str, collection: str) -> None:
-        reply = client.get(f"/ogc/collections/{collection}/items", params={"limit": 1000},
+           st.sampled_from(("estates", "buildings", "houses", "facilities")),
+           st.sampled_from(OGC_DAYS), st.sampled_from(OGC_CRSS),
+           st.sampled_from(sorted(world.objects)))
+    def run(scope: str, collection: str, day: str | None, crs: str | None,
+            code: str) -> None:
+        params: dict[str, str | int] = {"limit": 1000}
+        params.update({k: v for k, v in (("datetime", day), ("crs", crs)) if v})
+        reply = client.get(f"/ogc/collections/{collection}/items", params=params,
                            headers=bearer(aw, scope))
         assert reply.status_code == 200, reply.text
         features = reply.json()["features"]
         check([f["properties"] for f in features], scope, world)
+        # the world was built on 2019-01-01 and nothing in it was retired since
+        built = day is None or not day.startswith("2018") or day.endswith("..")
         if collection in ("estates", "buildings", "houses"):
             kind = collection[:-1]
-            assert len(features) == sum(o.kind == kind and world.visible(c, scope)
-                                        for c, o in world.objects.items())
+            assert len(features) == (sum(o.kind == kind and world.visible(c, scope)
+                                         for c, o in world.objects.items()) if built else 0)
+        one = client.get(f"/ogc/collections/{world.objects[code].kind}s/items/{code}",
+                         params=params, headers=bearer(aw, scope))
+        assert one.status_code == (200 if world.visible(code, scope) and built else 404), \
+            (scope, code, one.text)
+        if one.status_code == 200:
+            check(one.json()["properties"], scope, world)
 
     run()
 

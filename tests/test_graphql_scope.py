@@ -83,7 +83,17 @@ QUERIES: dict[str, str] = {
     "household_statistics": "query($r: String!) { householdStatistics(regionCode: $r, "
                             "asOf: \"2026-06-30\") { households bySize { size households } "
                             "elderlyOnly singleElderlyLivingAlone withChildren0To3 } }",
+    # time travel (issue 17): the same lists on a day
+    "houses_as_of": "query($d: Date) { houses(first: 200, asOf: $d) { totalCount edges { "
+                    "node { " + NESTED_HOUSE + " } } } }",
+    "built_as_of": "query($d: Date) { estates(first: 50, asOf: $d) { edges { node { code "
+                   "regionCode buildings(first: 20) { code houses(first: 20) { code residents "
+                   "{ person { name } } } } } } } facilities(first: 200, asOf: $d) { edges { "
+                   "node { name regionCode } } } }",
+    "statistics_as_of": "query($r: String!, $d: Date) { statistics(regionCode: $r, asOf: $d) "
+                        "{ houses persons occupiedHouses } }",
 }
+DAYS = (dt.date(2018, 6, 1), dt.date(2020, 1, 1), dt.date(2026, 6, 30), dt.date.today())
 
 
 def add_projects(session: Session, world: World) -> dict[str, tuple[set[str], set[str]]]:
@@ -154,11 +164,20 @@ def check(value: Any, scope: str, world: World, names: dict[str, int],
             assert value.startswith(scope), (scope, value)
 
 
-def expected_counts(name: str, scope: str, world: World) -> Callable[[dict[str, Any]], None]:
+def expected_counts(name: str, scope: str, world: World, day: str | None = None
+                    ) -> Callable[[dict[str, Any]], None]:
     def houses(reply: dict[str, Any]) -> None:
         visible = [c for c, o in world.objects.items() if o.kind == "house"
                    and world.visible(c, scope)]
         assert reply["houses"]["totalCount"] == len(visible)
+
+    def houses_on(day: str | None) -> Callable[[dict[str, Any]], None]:
+        def check_count(reply: dict[str, Any]) -> None:
+            # the world was built on 2019-01-01 and nothing in it retired since
+            visible = [c for c, o in world.objects.items() if o.kind == "house"
+                       and world.visible(c, scope)] if (day or "9") >= "2019" else []
+            assert reply["houses"]["totalCount"] == len(visible), (scope, day)
+        return check_count
 
     def persons(reply: dict[str, Any]) -> None:
         assert reply["persons"]["totalCount"] == len(world.persons_in(scope))
@@ -195,7 +214,8 @@ def expected_counts(name: str, scope: str, world: World) -> Callable[[dict[str, 
 
     return {"houses": houses, "persons": persons, "projects": projects,
             "programme": programme, "gap_projects": gap_projects, "households": households,
-            "household_statistics": household_statistics}.get(name, lambda _: None)
+            "household_statistics": household_statistics,
+            "houses_as_of": houses_on(day)}.get(name, lambda _: None)
 
 
 PROJECTS: dict[str, tuple[set[str], set[str]]] = {}
@@ -226,7 +246,8 @@ def case(draw: st.DrawFn, world: World, scopes: list[str]) -> tuple[str, str, di
         global_id("Person", str(pid))]))
     variables = {"c": code if name != "nearest" else obj.estate_code, "r": region,
                  "n": world.id_numbers[pid], "id": node_id,
-                 "t": draw(st.sampled_from(typed_address(world, obj)))}
+                 "t": draw(st.sampled_from(typed_address(world, obj))),
+                 "d": draw(st.sampled_from(DAYS)).isoformat()}
     used = {k: v for k, v in variables.items() if f"${k}" in QUERIES[name]}
     return scope, name, used
 
@@ -238,7 +259,7 @@ def test_no_object_outside_scope(aw: ApiWorld, client: TestClient) -> None:
     ordered = sorted(world.id_numbers)
     names = {f"居民{i + 1}": pid for i, pid in enumerate(ordered)}
 
-    @settings(max_examples=80, deadline=None,
+    @settings(max_examples=100, deadline=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture,
                                      HealthCheck.too_slow])
     @given(case(world, scopes))
@@ -247,7 +268,7 @@ def test_no_object_outside_scope(aw: ApiWorld, client: TestClient) -> None:
         reply = post(client, aw.tokens[f"scope:{scope}"], QUERIES[name], variables)
         assert "errors" not in reply, reply
         check(reply["data"], scope, world, names, world.persons_in(scope))
-        expected_counts(name, scope, world)(reply["data"])
+        expected_counts(name, scope, world, variables.get("d"))(reply["data"])
 
     run()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text, true
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.api.app import create_app
@@ -174,14 +174,14 @@ def test_analyses_leave_retired_houses_out(session: Session) -> None:
 
     assert len(elderly()) == 4
     assert population() == 4
-    stats = compute_statistics(session, scope, true(), as_of)
+    stats = compute_statistics(session, scope, "33", None, as_of)
     assert (stats.persons, stats.occupied_houses) == (4, 4)
     retire_house(session, houses[0].code or "", "demolished", actor="a", reason="拆除")
     merged = merge_houses(session, [houses[1].code or "", houses[2].code or ""], actor="a")
     # the merged house now has two residents: nobody there lives alone
     assert elderly() == [houses[3].code]
     assert population() == 3
-    stats = compute_statistics(session, scope, true(), as_of)
+    stats = compute_statistics(session, scope, "33", None, as_of)
     assert (stats.persons, stats.occupied_houses) == (3, 2)
     # relations left current on a retired house (written before this rule) count nowhere
     _live(session, _person(session, "ghost"), houses[0])

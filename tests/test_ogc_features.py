@@ -1,22 +1,34 @@
 """OGC API Features under /ogc, read by GDAL's own client (ogrinfo OAPIF:) from a running
-server: collections, features, paging, bbox, and a county's token never gets another county's
-features (issue 17)."""
+server: collections, features, paging, bbox, CRS (Part 2) and datetime, and a county's token
+never gets another county's features, with or without crs and datetime (issue 17).
+
+GDAL 3.6 has no CRS option of its own; it passes the query of the URL it is given
+(``OAPIF:.../ogc?crs=...&datetime=...``) on to every items request, which is how these tests
+ask for another CRS or a day.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import shutil
 import socket
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import uvicorn
 from sqlalchemy import Engine
 
 from cimhouse.api.app import create_app
+from cimhouse.coding.retire_house import retire_house
+from cimhouse.crs import OGC_CRS84, OGC_STORAGE_CRS
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.settings import Settings
 from tests.helpers.graphql_world import World, build_world, issue_token
@@ -43,6 +55,11 @@ def server(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Setting
         a, b = world.communities[0], world.communities[-1]
         tokens = {"a": issue_token(session, a[:6], "reader", name="ogc-a"),
                   "b": issue_token(session, b[:6], "reader", name="ogc-b")}
+        # demolished today: absent from datetime=today, present the day before
+        demolished = min(c for c, o in world.objects.items()
+                         if o.kind == "house" and o.county == a[:6])
+        retire_house(session, demolished, "demolished", actor="tests", reason="拆除")
+        tokens["demolished"] = demolished
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(create_app(test_settings, engine=engine),
                                         host="127.0.0.1", port=port, log_level="warning"))
@@ -114,3 +131,104 @@ def test_one_county_never_gets_the_other(server: tuple[str, World, dict[str, str
                                               if o.kind == kind and world.visible(c, a)}
     refused = _ogrinfo(url, None, "houses")
     assert refused.returncode != 0
+
+
+def _points(out: str) -> list[tuple[float, float]]:
+    found = []
+    for line in out.splitlines():
+        text = line.strip()
+        if text.startswith("POINT ("):
+            x, y = text.removeprefix("POINT (").rstrip(")").split()
+            found.append((float(x), float(y)))
+    return found
+
+
+def _get(url: str, token: str) -> tuple[int, dict[str, str], Any]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return reply.status, dict(reply.headers), json.loads(reply.read())
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), json.loads(err.read() or b"null")
+
+
+EPSG4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
+
+
+def test_gdal_reads_features_in_another_crs(server: tuple[str, World, dict[str, str]]) -> None:
+    """EPSG:4490 (CGCS2000) has latitude first: the same points, axes swapped."""
+    url, _, tokens = server
+    crs84 = _ogrinfo(url, tokens["a"], "facilities")
+    cgcs = _ogrinfo(f"{url}?crs={EPSG4490}", tokens["a"], "facilities")
+    assert crs84.returncode == 0, crs84.stderr
+    assert cgcs.returncode == 0, cgcs.stderr
+    lonlat, latlon = _points(crs84.stdout), _points(cgcs.stdout)
+    assert lonlat
+    assert len(latlon) == len(lonlat)
+    for (lon, lat), (lat2, lon2) in zip(lonlat, latlon, strict=True):
+        assert 119 < lon < 122 and 29 < lat < 32  # noqa: PT018 (one coordinate pair)
+        # WGS 84 and CGCS2000 agree to centimetres here
+        assert abs(lon - lon2) < 1e-6 and abs(lat - lat2) < 1e-6  # noqa: PT018
+
+
+def test_gdal_reads_features_on_a_day(server: tuple[str, World, dict[str, str]]) -> None:
+    url, world, tokens = server
+    county = world.communities[0][:6]
+    mine = {c for c, o in world.objects.items() if o.kind == "house"
+            and world.visible(c, county)}
+    today = dt.date.today()
+    now = _codes(_ogrinfo(f"{url}?datetime={today}", tokens["a"], "houses").stdout)
+    before = _codes(_ogrinfo(f"{url}?datetime={today - dt.timedelta(days=1)}T12:00:00Z",
+                             tokens["a"], "houses").stdout)
+    assert now == mine - {tokens["demolished"]}
+    assert before == mine
+    built = _codes(_ogrinfo(f"{url}?datetime=2018-06-01", tokens["a"], "houses").stdout)
+    assert built == set()  # the world was built on 2019-01-01
+    interval = _ogrinfo(f"{url}?datetime=2018-06-01/{today}&crs={EPSG4490}", tokens["a"],
+                        "houses")
+    assert _codes(interval.stdout) == mine  # existed on some day of it
+
+
+def test_crs_metadata_headers_and_bbox_crs(server: tuple[str, World, dict[str, str]]) -> None:
+    url, _, tokens = server
+    status, _, conformance = _get(f"{url}/conformance", tokens["a"])
+    assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in \
+        conformance["conformsTo"]
+    _, _, meta = _get(f"{url}/collections/facilities", tokens["a"])
+    assert meta["storageCrs"] == OGC_STORAGE_CRS
+    assert {OGC_CRS84, EPSG4490} <= set(meta["crs"])
+    status, headers, body = _get(f"{url}/collections/facilities/items?crs={EPSG4490}",
+                                 tokens["a"])
+    assert status == 200
+    assert headers["content-crs"] == f"<{EPSG4490}>"
+    lat, lon = body["features"][0]["geometry"]["coordinates"]
+    # bbox-crs EPSG:4490 is latitude first as well
+    box = f"{lat - 0.0001},{lon - 0.0001},{lat + 0.0001},{lon + 0.0001}"
+    _, headers, near = _get(f"{url}/collections/facilities/items?bbox={box}"
+                            f"&bbox-crs={EPSG4490}", tokens["a"])
+    assert headers["content-crs"] == f"<{OGC_CRS84}>"
+    assert [f["id"] for f in near["features"]] == [body["features"][0]["id"]]
+    wrong, _, _ = _get(f"{url}/collections/facilities/items?crs=EPSG:3857", tokens["a"])
+    assert wrong == 422
+    one_id = body["features"][0]["id"]
+    status, headers, one = _get(f"{url}/collections/facilities/items/{one_id}?crs={EPSG4490}",
+                                tokens["a"])
+    assert (status, one["geometry"]["coordinates"]) == (200, [lat, lon])
+    assert _get(f"{url}/collections/facilities/items/{one_id}", tokens["b"])[0] == 404
+
+
+def test_scope_holds_with_crs_and_datetime(server: tuple[str, World, dict[str, str]]) -> None:
+    url, world, tokens = server
+    a = world.communities[0][:6]
+    theirs = {c for c, o in world.objects.items() if world.visible(c, a)}
+    for query in (f"?crs={EPSG4490}", f"?datetime={dt.date.today()}",
+                  f"?datetime=../{dt.date.today()}&crs={EPSG4490}",
+                  f"?datetime=2020-01-01/..&bbox-crs={EPSG4490}"):
+        for layer in ("houses", "estates", "buildings"):
+            seen_by_b = _codes(_ogrinfo(f"{url}{query}", tokens["b"], layer).stdout)
+            assert seen_by_b, (query, layer)
+            assert not seen_by_b & theirs, (query, layer)
+        for code in sorted(theirs)[:3]:
+            kind = world.objects[code].kind + "s"
+            assert _get(f"{url}/collections/{kind}/items/{code}{query}",
+                        tokens["b"])[0] == 404

@@ -1,10 +1,19 @@
-"""OGC API - Features (Part 1 Core, GeoJSON) under ``/ogc``: the export layers, token-scoped.
+"""OGC API - Features (Part 1 Core, GeoJSON; Part 2 CRS) under ``/ogc``: the export layers,
+token-scoped.
 
 Every request needs ``Authorization: Bearer <token>`` like ``/graphql``; the items SELECT is
 the export layer's (:mod:`cimhouse.exports.layers`), so the token's scope filters in SQL.
 Items page with ``limit`` (1-1000, default 100) and ``offset``, with a ``next`` link while a
-page is full; ``bbox`` (lon/lat, minx,miny,maxx,maxy) filters by intersection. Coordinates
-are CRS84 (WGS 84 lon/lat, converted by :mod:`cimhouse.crs`).
+page is full. Parameters:
+
+- ``bbox`` (minx,miny,maxx,maxy) in ``bbox-crs`` (default CRS84), by intersection;
+- ``crs``: the response CRS, one of ``crs`` in the collection (CRS84 default, EPSG:4490 =
+  CGCS2000 storage, EPSG:4326), axes in that CRS's order (EPSG:4490/4326: latitude first);
+  the answer names it in the ``Content-Crs`` header;
+- ``datetime``: an instant (``2026-01-01`` or an RFC 3339 date-time, read as its day) gives
+  the features that existed on that day with their values then (GraphQL ``asOf``); an
+  interval (``a/b``, ``../b``, ``a/..``) the features that existed on any day of it, with
+  their values at its end (docs/feed.md, "Time travel").
 
 GDAL / QGIS pass the token as a header::
 
@@ -14,31 +23,50 @@ GDAL / QGIS pass the token as a header::
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import shapely
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, Select, func, literal
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from cimhouse.auth.tokens import authenticate, bearer_token
-from cimhouse.crs import geometry_from_storage
+from cimhouse.crs import OGC_CRSS, OGC_STORAGE_CRS, bbox_from_ogc, geometry_to_ogc
+from cimhouse.crs import ogc_crs as served_crs
 from cimhouse.errors import InvalidInput, NotFound
 from cimhouse.exports.layers import LAYERS
 from cimhouse.exports.writers import plain_value
 from cimhouse.schema import Building, Estate, Facility, House
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import with_county_keys
+from cimhouse.timetravel.rewind_rows import (
+    existed_between,
+    existed_on,
+    undo_changes,
+    undone_value,
+)
 
 GEOJSON = "application/geo+json"
+_MODELS: dict[str, Any] = {"estates": Estate, "buildings": Building, "houses": House,
+                           "facilities": Facility}
 _GEOMETRY = {"estates": Estate.boundary, "buildings": Building.footprint,
              "houses": House.location, "facilities": Facility.geom}
 CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-               "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"]
+               "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+               "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"]
 
 
-def _bbox(raw: str | None) -> list[float] | None:
+def _ogc_crs(raw: str | None, name: str) -> str:
+    try:
+        return served_crs(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: {exc}") from None
+
+
+def _bbox(raw: str | None, crs: str) -> tuple[float, float, float, float] | None:
     if not raw:
         return None
     try:
@@ -47,7 +75,123 @@ def _bbox(raw: str | None) -> list[float] | None:
         raise InvalidInput("bbox: four numbers minx,miny,maxx,maxy") from None
     if len(box) != 4 or box[0] > box[2] or box[1] > box[3]:
         raise InvalidInput("bbox: four numbers minx,miny,maxx,maxy")
-    return box
+    return bbox_from_ogc((box[0], box[1], box[2], box[3]), crs)
+
+
+def _day(raw: str) -> dt.date | None:
+    text = raw.strip()
+    if text in ("", ".."):
+        return None
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput("datetime: an RFC 3339 date or date-time, or an interval "
+                           "a/b (.. for an open end)") from None
+    return (moment.astimezone() if moment.tzinfo else moment).date()
+
+
+def parse_datetime(raw: str | None) -> tuple[dt.date | None, dt.date | None] | None:
+    """``datetime`` -> (first day, last day) (None = open); None without the parameter.
+
+    >>> parse_datetime("2026-01-01")
+    (datetime.date(2026, 1, 1), datetime.date(2026, 1, 1))
+    >>> parse_datetime("../2026-01-01")
+    (None, datetime.date(2026, 1, 1))
+    """
+    if raw is None or not raw.strip():
+        return None
+    if "/" not in raw:
+        day = _day(raw)
+        return day, day
+    first, _, last = raw.partition("/")
+    start, end = _day(first), _day(last)
+    if start and end and start > end:
+        raise InvalidInput("datetime: the interval ends before it starts")
+    return start, end
+
+
+def _dated(query: Select[Any], name: str, when: tuple[dt.date | None, dt.date | None],
+           counties: tuple[str, ...]) -> Select[Any]:
+    """``query`` limited to the features that existed in ``when``; adds the undo column
+    of the values at its end (NULL when the end is open: today's values)."""
+    model, (start, end) = _MODELS[name], when
+    joined = query
+
+    def join(day: dt.date) -> Any:
+        nonlocal joined
+        undo = undo_changes(model, day, counties)
+        joined = joined.outerjoin(undo, (undo.c.county == model.county)
+                                  & (undo.c.id == model.id))
+        return undo.c.undo
+
+    if start == end and start is not None:
+        undo = join(start)
+        return joined.add_columns(undo).where(existed_on(model, undo, start))
+    undo_end = join(end) if end is not None else None
+    undo_start = join(start) if start is not None else None
+    joined = joined.where(existed_between(model, undo_start, start, end))
+    return joined.add_columns(undo_end if undo_end is not None else literal(None, JSONB))
+
+
+def _attribute(name: str, column: str) -> str:
+    """The model column behind a layer column (the layers call address_norm ``address``)."""
+    return "address_norm" if column == "address" and name in ("buildings", "houses") \
+        else column
+
+
+def _feature(name: str, row: Any, crs: str, dated: bool) -> dict[str, Any]:
+    layer, model = LAYERS[name], _MODELS[name]
+    *values, wkb = row[:-1] if dated else row
+    undo = (row[-1] or {}) if dated else {}
+    props: dict[str, Any] = {}
+    for column, value in zip(layer.columns, values, strict=True):
+        key = _attribute(name, column.name)
+        if key in undo:  # the value on the requested day
+            value = undone_value(model, key, undo[key])
+        props[column.name] = plain_value(value)
+    geometry = shapely.from_wkb(bytes(wkb)) if wkb is not None else None
+    return {"type": "Feature", "id": str(props.get("code") or props.get("id")),
+            "properties": props,
+            "geometry": shapely.geometry.mapping(geometry_to_ogc(geometry, crs))
+            if geometry is not None else None}
+
+
+def _rows(session: Session, scope: Any, name: str, *, where: Any = None,
+          box: tuple[float, float, float, float] | None = None,
+          when: tuple[dt.date | None, dt.date | None] | None = None,
+          limit: int = 1, offset: int = 0) -> list[Any]:
+    """The layer's rows in ``scope`` (scope first, in SQL), filtered and paged."""
+    query = LAYERS[name].select(scope)
+    if where is not None:
+        query = query.where(where)
+    if box:
+        query = query.where(func.ST_Intersects(_GEOMETRY[name],
+                                               func.ST_MakeEnvelope(*box, 4490)))
+    if when is not None:
+        query = _dated(query, name, when, scope.county_keys)
+    return list(session.execute(query.limit(limit).offset(offset)).all())
+
+
+def _page_links(url: str, limit: int, offset: int, full: bool, params: dict[str, str | None]
+                ) -> list[dict[str, str]]:
+    extra = "".join(f"&{key}={value}" for key, value in params.items() if value)
+    links = [{"href": f"{url}?limit={limit}&offset={offset}{extra}", "rel": "self",
+              "type": GEOJSON}]
+    if full:
+        links.append({"href": f"{url}?limit={limit}&offset={offset + limit}{extra}",
+                      "rel": "next", "type": GEOJSON})
+    return links
+
+
+def _match(name: str, feature_id: str) -> Any:
+    model = _MODELS[name]
+    if name != "facilities":
+        return model.code == feature_id
+    if not feature_id.isdigit():
+        raise NotFound(f"no feature {feature_id!r}")
+    return model.id == int(feature_id)
 
 
 def ogc_router(db: Engine) -> APIRouter:
@@ -64,9 +208,14 @@ def ogc_router(db: Engine) -> APIRouter:
     def collection(request: Request, name: str) -> dict[str, Any]:
         url = f"{base(request)}/collections/{name}"
         return {"id": name, "title": LAYERS[name].title, "itemType": "feature",
-                "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+                "crs": list(OGC_CRSS), "storageCrs": OGC_STORAGE_CRS,
                 "links": [{"href": url, "rel": "self", "type": "application/json"},
                           {"href": f"{url}/items", "rel": "items", "type": GEOJSON}]}
+
+    def layer_of(name: str) -> Any:
+        if name not in LAYERS:
+            raise NotFound(f"no collection {name!r}")
+        return LAYERS[name]
 
     @router.get("")
     def landing(request: Request) -> dict[str, Any]:
@@ -88,49 +237,51 @@ def ogc_router(db: Engine) -> APIRouter:
             signed_in(request, session)
         return {"links": [{"href": f"{base(request)}/collections", "rel": "self",
                            "type": "application/json"}],
+                "crs": list(OGC_CRSS),
                 "collections": [collection(request, name) for name in LAYERS]}
 
     @router.get("/collections/{name}")
     def one_collection(request: Request, name: str) -> dict[str, Any]:
-        if name not in LAYERS:
-            raise NotFound(f"no collection {name!r}")
+        layer_of(name)
         with Session(db) as session:
             signed_in(request, session)
         return collection(request, name)
 
+    def answer(body: dict[str, Any], crs: str) -> JSONResponse:
+        return JSONResponse(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs}>"})
+
     @router.get("/collections/{name}/items")
     def items(request: Request, name: str, limit: int = Query(100, ge=1, le=1000),
-              offset: int = Query(0, ge=0), bbox: str | None = None) -> JSONResponse:
-        if name not in LAYERS:
-            raise NotFound(f"no collection {name!r}")
-        box = _bbox(bbox)
-        layer = LAYERS[name]
+              offset: int = Query(0, ge=0), bbox: str | None = None,
+              bbox_crs: str | None = Query(None, alias="bbox-crs"),
+              crs: str | None = None, datetime: str | None = None) -> JSONResponse:
+        layer_of(name)
+        out_crs = _ogc_crs(crs, "crs")
+        box = _bbox(bbox, _ogc_crs(bbox_crs, "bbox-crs"))
+        when = parse_datetime(datetime)
         with Session(db) as session:
-            scope = signed_in(request, session)
-            query = layer.select(scope)
-            if box:
-                query = query.where(func.ST_Intersects(
-                    _GEOMETRY[name], func.ST_MakeEnvelope(*box, 4490)))
-            rows = session.execute(query.limit(limit).offset(offset)).all()
-        features = []
-        for row in rows:
-            *values, wkb = row
-            geometry = shapely.from_wkb(bytes(wkb)) if wkb is not None else None
-            props = {c.name: plain_value(v) for c, v in zip(layer.columns, values, strict=True)}
-            features.append({
-                "type": "Feature", "id": str(props.get("code") or props.get("id")),
-                "properties": props,
-                "geometry": shapely.geometry.mapping(geometry_from_storage(geometry, "WGS84"))
-                if geometry is not None else None})
-        url = f"{base(request)}/collections/{name}/items"
-        extra = f"&bbox={bbox}" if bbox else ""
-        links = [{"href": f"{url}?limit={limit}&offset={offset}{extra}", "rel": "self",
-                  "type": GEOJSON}]
-        if len(rows) == limit:
-            links.append({"href": f"{url}?limit={limit}&offset={offset + limit}{extra}",
-                          "rel": "next", "type": GEOJSON})
-        return JSONResponse({"type": "FeatureCollection", "features": features,
-                             "numberReturned": len(features), "links": links},
-                            media_type=GEOJSON)
+            rows = _rows(session, signed_in(request, session), name, box=box, when=when,
+                         limit=limit, offset=offset)
+        features = [_feature(name, row, out_crs, when is not None) for row in rows]
+        links = _page_links(f"{base(request)}/collections/{name}/items", limit, offset,
+                            len(rows) == limit, {"bbox": bbox, "bbox-crs": bbox_crs,
+                                                 "crs": crs, "datetime": datetime})
+        return answer({"type": "FeatureCollection", "features": features,
+                       "numberReturned": len(features), "links": links}, out_crs)
+
+    @router.get("/collections/{name}/items/{feature_id}")
+    def item(request: Request, name: str, feature_id: str, crs: str | None = None,
+             datetime: str | None = None) -> JSONResponse:
+        layer_of(name)
+        out_crs = _ogc_crs(crs, "crs")
+        when = parse_datetime(datetime)
+        with Session(db) as session:
+            rows = _rows(session, signed_in(request, session), name,
+                         where=_match(name, feature_id), when=when)
+        if not rows:  # outside the scope reads exactly like unknown
+            raise NotFound(f"no feature {feature_id!r}")
+        url = f"{base(request)}/collections/{name}/items/{feature_id}"
+        return answer({**_feature(name, rows[0], out_crs, when is not None),
+                       "links": [{"href": url, "rel": "self", "type": GEOJSON}]}, out_crs)
 
     return router

@@ -18,6 +18,7 @@ from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.regions import RegionType
 from cimhouse.schema import Building, Estate, House
 from cimhouse.schema.vocab import RelationKind, Role
+from cimhouse.timetravel.rewind_rows import as_of_select, rewind
 
 if TYPE_CHECKING:
     from cimhouse.graphql.codes import ChangeEntry
@@ -50,6 +51,15 @@ def _history(info: Info[RequestContext, None], row: Any, kind: str) -> list[Any]
     return history_of(info.context.session, row.county, kind, keys)
 
 
+def rows_on(info: Info[RequestContext, None], model: Any, as_of: dt.date, limit: int,
+            *where: Any) -> list[Any]:
+    """Rows of ``model`` in scope that existed on ``as_of``, rewound to that day (nested
+    fields under an ``asOf`` list; the resolver path, not the batching loaders)."""
+    query = as_of_select(model, as_of, info.context.scope).where(*where)
+    found = info.context.session.execute(query.order_by(model.county, model.id).limit(limit))
+    return [rewind(row, undo) for row, undo in found]
+
+
 async def _region(info: Info[RequestContext, None], code: str | None) -> RegionType | None:
     if code is None:
         return None
@@ -60,6 +70,8 @@ async def _region(info: Info[RequestContext, None], code: str | None) -> RegionT
 @strawberry.type(name="Estate", description="A residential estate (小区) or natural village.")
 class EstateType(Node):
     row: strawberry.Private[Estate]
+    # the asOf of the list that returned it: nested fields default to that day
+    as_of: strawberry.Private[dt.date | None] = None
     code: str | None
     name: str
     aliases: list[str]
@@ -70,8 +82,9 @@ class EstateType(Node):
     region_code: str = strawberry.field(description="Current community (12 digits).")
 
     @classmethod
-    def from_row(cls, row: Estate) -> EstateType:
-        return cls(row=row, id=global_id("Estate", county_key(row.county, row.id)),
+    def from_row(cls, row: Estate, as_of: dt.date | None = None) -> EstateType:
+        return cls(row=row, as_of=as_of,
+                   id=global_id("Estate", county_key(row.county, row.id)),
                    code=row.code, name=row.name, aliases=list(row.aliases or []),
                    kind=row.kind, address=row.address, property_company=row.property_company,
                    status=row.status, region_code=row.region_code)
@@ -91,6 +104,10 @@ class EstateType(Node):
     @strawberry.field(description="Buildings of the estate in scope (at most 500).")
     async def buildings(self, info: Info[RequestContext, None],
                         first: int | None = None) -> list[BuildingType]:
+        if self.as_of is not None:
+            return [BuildingType.from_row(r, self.as_of) for r in rows_on(
+                info, Building, self.as_of, _nested_limit(first),
+                Building.county == self.row.county, Building.estate_id == self.row.id)]
         rows = await info.context.loaders.buildings_of_estate.load(
             (self.row.county, self.row.id, _nested_limit(first)))
         return [BuildingType.from_row(r) for r in rows]
@@ -99,6 +116,8 @@ class EstateType(Node):
 @strawberry.type(name="Building", description="A building (幢).")
 class BuildingType(Node):
     row: strawberry.Private[Building]
+    # the asOf of the list that returned it: nested fields default to that day
+    as_of: strawberry.Private[dt.date | None] = None
     code: str | None
     region_code: str
     road: str | None
@@ -114,8 +133,9 @@ class BuildingType(Node):
     status: str
 
     @classmethod
-    def from_row(cls, row: Building) -> BuildingType:
-        return cls(row=row, id=global_id("Building", county_key(row.county, row.id)),
+    def from_row(cls, row: Building, as_of: dt.date | None = None) -> BuildingType:
+        return cls(row=row, as_of=as_of,
+                   id=global_id("Building", county_key(row.county, row.id)),
                    code=row.code, region_code=row.region_code, road=row.road,
                    door_number=row.door_number, building_label=row.building_label,
                    address=row.address_norm, floors_above=row.floors_above,
@@ -135,6 +155,10 @@ class BuildingType(Node):
     async def estate(self, info: Info[RequestContext, None]) -> EstateType | None:
         if self.row.estate_id is None:
             return None
+        if self.as_of is not None:
+            return next((EstateType.from_row(r, self.as_of) for r in rows_on(
+                info, Estate, self.as_of, 1, Estate.county == self.row.county,
+                Estate.id == self.row.estate_id)), None)
         row = await info.context.loaders.estate.load((self.row.county, self.row.estate_id))
         return EstateType.from_row(row) if row else None
 
@@ -145,6 +169,10 @@ class BuildingType(Node):
     @strawberry.field(description="Houses of the building in scope (at most 500).")
     async def houses(self, info: Info[RequestContext, None],
                      first: int | None = None) -> list[HouseType]:
+        if self.as_of is not None:
+            return [HouseType.from_row(r, self.as_of) for r in rows_on(
+                info, House, self.as_of, _nested_limit(first),
+                House.county == self.row.county, House.building_id == self.row.id)]
         rows = await info.context.loaders.houses_of_building.load(
             (self.row.county, self.row.id, _nested_limit(first)))
         return [HouseType.from_row(r) for r in rows]
@@ -153,6 +181,8 @@ class BuildingType(Node):
 @strawberry.type(name="House", description="A house (户): a dwelling or another unit.")
 class HouseType(Node):
     row: strawberry.Private[House]
+    # the asOf of the list that returned it: nested fields default to that day
+    as_of: strawberry.Private[dt.date | None] = None
     code: str | None
     region_code: str
     unit_label: str | None
@@ -167,8 +197,9 @@ class HouseType(Node):
     realestate_unit_no: str | None
 
     @classmethod
-    def from_row(cls, row: House) -> HouseType:
-        return cls(row=row, id=global_id("House", county_key(row.county, row.id)),
+    def from_row(cls, row: House, as_of: dt.date | None = None) -> HouseType:
+        return cls(row=row, as_of=as_of,
+                   id=global_id("House", county_key(row.county, row.id)),
                    code=row.code, region_code=row.region_code, unit_label=row.unit_label,
                    floor_label=row.floor_label, floor_number=row.floor_number,
                    room_label=row.room_label, area_m2=_num(row.area_m2),
@@ -186,6 +217,10 @@ class HouseType(Node):
 
     @strawberry.field
     async def building(self, info: Info[RequestContext, None]) -> BuildingType | None:
+        if self.as_of is not None:
+            return next((BuildingType.from_row(r, self.as_of) for r in rows_on(
+                info, Building, self.as_of, 1, Building.county == self.row.county,
+                Building.id == self.row.building_id)), None)
         row = await info.context.loaders.building.load((self.row.county, self.row.building_id))
         return BuildingType.from_row(row) if row else None
 
@@ -199,23 +234,27 @@ class HouseType(Node):
                         kinds: list[RelationKindEnum] | None = None,
                         as_of: dt.date | None = strawberry.UNSET,
                         all_dates: bool = False) -> list[Relation]:
-        return await house_relations(info, self.row, kinds, as_of, all_dates)
+        return await house_relations(info, self.row, kinds,
+                                     self.as_of if as_of is strawberry.UNSET else as_of,
+                                     all_dates)
 
     @strawberry.field(description="Owners (产权人) on `asOf` (default today).")
     async def owners(self, info: Info[RequestContext, None],
                      as_of: dt.date | None = None) -> list[Relation]:
-        return await house_relations(info, self.row, [RelationKindEnum.OWNER], as_of, False)
+        return await house_relations(info, self.row, [RelationKindEnum.OWNER],
+                                     as_of or self.as_of, False)
 
     @strawberry.field(description="Residents (常住, 户籍) on `asOf` (default today).")
     async def residents(self, info: Info[RequestContext, None],
                         as_of: dt.date | None = None) -> list[Relation]:
         kinds = [RelationKindEnum.RESIDENT, RelationKindEnum.REGISTERED]
-        return await house_relations(info, self.row, kinds, as_of, False)
+        return await house_relations(info, self.row, kinds, as_of or self.as_of, False)
 
     @strawberry.field(description="Tenants (租住) on `asOf` (default today).")
     async def tenants(self, info: Info[RequestContext, None],
                       as_of: dt.date | None = None) -> list[Relation]:
-        return await house_relations(info, self.row, [RelationKindEnum.TENANT], as_of, False)
+        return await house_relations(info, self.row, [RelationKindEnum.TENANT],
+                                     as_of or self.as_of, False)
 
     @strawberry.field(description="Households (户) registered at the house (户籍). Needs "
                                   "person_reader.")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any
 
 import strawberry
 from geoalchemy2 import WKBElement
@@ -27,6 +28,7 @@ from cimhouse.graphql.context import RequestContext
 from cimhouse.schema import Building, Estate, Facility
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import prefix_range, scope_filter
+from cimhouse.timetravel.rewind_rows import existed_on, rewind, undo_changes
 
 MAX_NEAREST = 50
 
@@ -76,17 +78,27 @@ def _base(info: Info[RequestContext, None], category: list[str] | None,
 
 def resolve_facilities(info: Info[RequestContext, None], category: list[str] | None = None,
                        region_code: str | None = None, near: NearInput | None = None,
-                       first: int | None = 50, after: str | None = None
-                       ) -> Connection[FacilityType]:
+                       first: int | None = 50, after: str | None = None,
+                       as_of: Annotated[dt.date | None, strawberry.argument(
+                           description="The facilities that existed on this day, with "
+                                       "their values then (docs/feed.md, Time travel).")
+                       ] = None) -> Connection[FacilityType]:
     ctx = info.context
     query = _base(info, category, region_code)
     if near is not None:
         query = query.where(near_clause(Facility.geom, near))
+    if as_of is not None:
+        # category and region filter by today's values: facilities rarely change them
+        undo = undo_changes(Facility, as_of, ctx.scope.county_keys)
+        query = query.add_columns(undo.c.undo).outerjoin(
+            undo, (undo.c.county == Facility.county) & (undo.c.id == Facility.id)).where(
+            existed_on(Facility, undo.c.undo, as_of))
     limit = page_size(first, ctx.settings)
     keyset = after_county_id(Facility, after, "facility")
     paged = query if keyset is None else query.where(keyset)
-    rows = ctx.session.scalars(paged.order_by(Facility.county, Facility.id)
-                               .limit(limit + 1)).all()
+    found = ctx.session.execute(paged.order_by(Facility.county, Facility.id)
+                                .limit(limit + 1)).all()
+    rows = [row[0] if as_of is None else rewind(row[0], row[1]) for row in found]
 
     def count() -> int:
         return int(ctx.session.scalar(select(func.count()).select_from(

@@ -1,6 +1,10 @@
 """Statistics of a region or an estate: houses by status and use, persons by age band,
 occupancy, the elderly and small children. All aggregates run inside the caller's scope, so
 a region outside it reports zeros, exactly like a region without data.
+
+Everything is counted as valid on ``asOf`` (default today): the houses that existed that
+day, with their region, status and use then, and the relations valid then
+(:mod:`cimhouse.timetravel.rewind_rows`). A house demolished today is not counted today.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.loaders import valid_on
 from cimhouse.schema import Building, Estate, House, Person, PersonHouse
 from cimhouse.schema.vocab import Role
-from cimhouse.scope import REGION_LEVEL_BY_LENGTH, Scope, prefix_range, scope_filter
+from cimhouse.scope import REGION_LEVEL_BY_LENGTH, Scope, prefix_range
 from cimhouse.services.policy import CHILDREN_0_3
+from cimhouse.timetravel.rewind_rows import as_of_select, undo_changes, value_on
 
 LIVING = ("resident", "registered", "tenant")
 #: (label, lowest age, highest age exclusive); ages in whole years on the reference date.
@@ -57,33 +62,50 @@ class Statistics:
                                             description="Aged 3-5 (3 up to 6).")
 
 
-def _target(region_code: str | None, estate_code: str | None) -> ColumnElement[bool]:
+def _target(houses: Any, region_code: str | None,
+            estate_code: str | None) -> ColumnElement[bool]:
+    """The houses of a region (their region on the reference date) or of an estate."""
     if (region_code is None) == (estate_code is None):
         raise InvalidInput("give exactly one of regionCode and estateCode")
     if region_code is not None:
         if not region_code.isdigit() or len(region_code) not in REGION_LEVEL_BY_LENGTH:
             raise InvalidInput("regionCode must be a 2, 4, 6, 9 or 12-digit region code")
-        return prefix_range(House.region_code, region_code)
+        return prefix_range(houses.c.region_code, region_code)
     est, bld = aliased(Estate), aliased(Building)
-    return exists(select(1).where(bld.county == House.county, bld.id == House.building_id,
+    return exists(select(1).where(bld.county == houses.c.county,
+                                  bld.id == houses.c.building_id,
                                   est.county == bld.county, est.id == bld.estate_id,
                                   est.code == (estate_code or "").strip().upper()))
 
 
-def _counts(session: Session, column: Any, where: ColumnElement[bool]) -> list[KeyCount]:
-    rows = session.execute(select(column, func.count()).where(where).group_by(column)
-                           .order_by(column))
+def houses_on(scope: Scope, as_of: dt.date) -> Any:
+    """The houses in ``scope`` that existed on ``as_of``, with region, status and use then."""
+    changes = undo_changes(House, as_of, scope.county_keys)
+    undo = changes.c.undo
+    return as_of_select(House, as_of, scope, changes).with_only_columns(
+        House.county, House.id, House.building_id,
+        value_on(House.region_code, undo).label("region_code"),
+        value_on(House.status, undo).label("status"),
+        value_on(House.use, undo).label("use")).subquery("h")
+
+
+def _counts(session: Session, column: Any, houses: Any,
+            where: ColumnElement[bool]) -> list[KeyCount]:
+    rows = session.execute(select(column, func.count()).select_from(houses).where(where)
+                           .group_by(column).order_by(column))
     return [KeyCount(key=str(k), count=int(n)) for k, n in rows]
 
 
-def compute_statistics(session: Session, scope: Scope, where_house: ColumnElement[bool],
-                       as_of: dt.date) -> Statistics:
-    houses = and_(scope_filter(House, scope), where_house)
-    total = int(session.scalar(select(func.count()).select_from(House).where(houses)) or 0)
+def compute_statistics(session: Session, scope: Scope, region_code: str | None,
+                       estate_code: str | None, as_of: dt.date) -> Statistics:
+    """Statistics of the houses that existed on ``as_of`` (values of that day) and of the
+    persons whose relations were valid then (docs/feed.md, "Time travel")."""
+    h = houses_on(scope, as_of)
+    target = _target(h, region_code, estate_code)
+    total = int(session.scalar(select(func.count()).select_from(h).where(target)) or 0)
     living = (select(PersonHouse.person_id, PersonHouse.county, PersonHouse.house_id)
-              .join(House, (House.county == PersonHouse.county)
-                    & (House.id == PersonHouse.house_id))
-              .where(houses, PersonHouse.relation.in_(LIVING), valid_on(as_of)).subquery())
+              .join(h, (h.c.county == PersonHouse.county) & (h.c.id == PersonHouse.house_id))
+              .where(target, PersonHouse.relation.in_(LIVING), valid_on(as_of)).subquery())
     occupied = int(session.scalar(select(func.count(distinct(
         func.row(living.c.county, living.c.house_id))))) or 0)
     age = func.date_part("year", func.age(as_of, Person.birth_date))
@@ -95,12 +117,12 @@ def compute_statistics(session: Session, scope: Scope, where_house: ColumnElemen
         str(k): int(v) for k, v in session.execute(
             select(people.c.band, func.count()).group_by(people.c.band))}
     persons = sum(band_rows.values())
-    in_use_residential = int(session.scalar(select(func.count()).select_from(House).where(
-        houses, House.use == "residential", House.status == "in_use")) or 0)
+    in_use_residential = int(session.scalar(select(func.count()).select_from(h).where(
+        target, h.c.use == "residential", h.c.status == "in_use")) or 0)
     return Statistics(
         as_of=as_of, houses=total,
-        houses_by_status=_counts(session, House.status, houses),
-        houses_by_use=_counts(session, House.use, houses),
+        houses_by_status=_counts(session, h.c.status, h, target),
+        houses_by_use=_counts(session, h.c.use, h, target),
         occupied_houses=occupied,
         occupancy_rate=round(occupied / in_use_residential, 4) if in_use_residential else None,
         persons=persons,
@@ -118,7 +140,9 @@ def resolve_statistics(info: Info[RequestContext, None], region_code: str | None
                        as_of: dt.date | None = None) -> Statistics:
     ctx = info.context
     ctx.require(Role.READER)
-    return compute_statistics(ctx.session, ctx.scope, _target(region_code, estate_code),
+    if (region_code is None) == (estate_code is None):
+        raise InvalidInput("give exactly one of regionCode and estateCode")
+    return compute_statistics(ctx.session, ctx.scope, region_code, estate_code,
                               as_of or dt.date.today())
 
 

@@ -102,6 +102,9 @@ class ChangeLog(Base):
         Index("ix_change_log_seq", "seq"),
         Index("ix_change_log_unfed", "county", "changed_at", "id",
               postgresql_where=text("seq IS NULL")),
+        # asOf: the changes after a day that carry previous values (migration 0021)
+        Index("ix_change_log_rewind", "county", "object_kind", "changed_at",
+              postgresql_where=text("jsonb_typeof(previous) = 'object'")),
     )
 
     county: Mapped[County]

@@ -36,4 +36,5 @@ def world_values(built: ApiWorld) -> dict[str, Any]:
             "regionCode": world.communities[0], "streetCode": world.communities[0][:9],
             "idNumber": world.id_numbers[pid],
             "scope": world.communities[0], "lon": lon, "lat": lat, "after": None,
-            "text": "测式小区0-1 1-101"}  # 测试小区0-1 1幢101室 with a typo
+            "text": "测式小区0-1 1-101",  # 测试小区0-1 1幢101室 with a typo
+            "asOf": "2026-06-30"}

@@ -46,6 +46,9 @@ from tests.helpers.database import clone_database
 
 COUNTIES = ("330402", "330411", "330106")
 AS_OF = dt.date(2026, 6, 30)
+#: when the world's objects were created and coded: before every relation date, so that
+#: asOf days in the past (time travel) find them
+BUILT = dt.datetime(2019, 1, 1, tzinfo=dt.UTC)
 CATEGORIES = ("elderly_care", "childcare", "medical", "education")
 
 
@@ -115,7 +118,8 @@ def build_world(session: Session, settings: Settings, *, estates: int = 2, build
         for e in range(1, estates + 1):
             e_code = encode(community, e, 0, 0)
             e_lon = base_lon + e * 0.005
-            estate = Estate(county=county, code=e_code, name=f"测试小区{ci}-{e}",
+            estate = Estate(county=county, code=e_code, created_at=BUILT,
+                            name=f"测试小区{ci}-{e}",
                             region_code=community, address=f"测试路{ci}号",
                             boundary=from_shape(_square(e_lon, base_lat, 0.002), 4490))
             session.add(estate)
@@ -123,14 +127,17 @@ def build_world(session: Session, settings: Settings, *, estates: int = 2, build
             world.estates.append(e_code)
             world.objects[e_code] = Obj("estate", e_code, county, estate.id, community, e_code)
             session.add(CodeRegistry(county=county, code=e_code, object_kind="estate",
+                                     issued_at=BUILT,
                                      object_id=estate.id))
-            session.add(Facility(county=county, category=CATEGORIES[e % len(CATEGORIES)],
+            session.add(Facility(county=county, created_at=BUILT,
+                                 category=CATEGORIES[e % len(CATEGORIES)],
                                  name=f"设施{ci}-{e}", region_code=community,
                                  estate_id=estate.id,
                                  geom=from_shape(Point(e_lon + 0.001, base_lat), 4490)))
             for b in range(1, buildings + 1):
                 b_code = encode(community, e, b, 0)
-                building = Building(county=county, code=b_code, estate_id=estate.id,
+                building = Building(county=county, code=b_code, created_at=BUILT,
+                                    estate_id=estate.id,
                                     region_code=community, building_label=f"{b}幢",
                                     address_norm=f"测试路{ci}号{b}幢", use="residential",
                                     footprint=from_shape(_square(
@@ -140,10 +147,12 @@ def build_world(session: Session, settings: Settings, *, estates: int = 2, build
                 world.objects[b_code] = Obj("building", b_code, county, building.id,
                                             community, e_code)
                 session.add(CodeRegistry(county=county, code=b_code, object_kind="building",
+                                         issued_at=BUILT,
                                          object_id=building.id))
                 for h in range(1, houses + 1):
                     h_code = encode(community, e, b, 100 + h)
-                    house = House(county=county, code=h_code, building_id=building.id,
+                    house = House(county=county, code=h_code, created_at=BUILT,
+                                  building_id=building.id,
                                   region_code=community, room_label=f"{100 + h}室",
                                   address_norm=f"测试路{ci}号{b}幢{100 + h}室",
                                   use="residential" if h % 3 else "commercial",
@@ -154,6 +163,7 @@ def build_world(session: Session, settings: Settings, *, estates: int = 2, build
                     world.objects[h_code] = obj
                     world.house_keys[(county, house.id)] = obj
                     session.add(CodeRegistry(county=county, code=h_code, object_kind="house",
+                                             issued_at=BUILT,
                                              object_id=house.id))
                     members: list[int] = []
                     for k in range(1 + (h % 2)):

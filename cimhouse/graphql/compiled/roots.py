@@ -183,6 +183,9 @@ def _built(kind: str, table: str) -> Callable[[Compiler, GraphQLField, list[Fiel
     def compile_(c: Compiler, fd: GraphQLField, nodes: list[FieldNode]) -> str:
         c.needs(Role.READER)
         node = nodes[0]
+        if c.arg(fd, node, "asOf", lambda v: v is not None):
+            # time travel rewinds rows from change_log: the resolvers do it (counted fallback)
+            raise NotCompilable(f"{table} list with asOf")
         where = [*built_filter(c, fd, node, table), scope_sql(c, table, "{x}")]
         after = None
         if c.arg(fd, node, "after", bool):
