@@ -130,13 +130,12 @@ def raise_alerts(session: Session, items: list[AlertEvidence]) -> int:
             last_evidence_at = greatest(a.last_evidence_at, excluded.last_evidence_at),
             opened_at = least(a.opened_at, excluded.opened_at),
             person_id = coalesce(a.person_id, excluded.person_id),
-            -- IMMUTABLE functions only (Citus): jsonb_set, now() taken from the new row
-            evidence = jsonb_set(excluded.evidence, '{{readings}}', (
-                SELECT coalesce(jsonb_agg(e), '[]') FROM (
-                    SELECT e FROM jsonb_array_elements(
-                        coalesce(a.evidence -> 'readings', '[]')
-                        || coalesce(excluded.evidence -> 'readings', '[]')) e
-                    LIMIT {MAX_EVIDENCE}) x)),
+            -- IMMUTABLE functions only (Citus; jsonb_agg is not): the first readings by a
+            -- jsonpath slice (lax: a shorter array is kept whole); now() from the new row
+            evidence = jsonb_set(excluded.evidence, '{{readings}}', jsonb_path_query_array(
+                coalesce(a.evidence -> 'readings', '[]')
+                || coalesce(excluded.evidence -> 'readings', '[]'),
+                '$[0 to {MAX_EVIDENCE - 1}]')),
             updated_at = excluded.updated_at
         RETURNING (xmax = 0) AS fresh"""), {"rows": json.dumps(rows, default=str)}).scalars()
     return sum(1 for fresh in inserted if fresh)
