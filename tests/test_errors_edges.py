@@ -97,3 +97,17 @@ def test_the_cli_exits_with_the_code_of_the_translated_error(session: Session) -
     with pytest.raises(typer.Exit) as caught:
         command()
     assert caught.value.exit_code == exit_code(Conflict("")) == 6
+
+
+class _Diag:
+    constraint_name = "uq_api_principal_name_102010"  # as Citus names the shard's constraint
+
+
+class _ShardViolation(Exception):
+    sqlstate, diag = "23505", _Diag()
+
+
+def test_a_shard_constraint_is_translated_as_its_table_constraint() -> None:
+    error = integrity_error(IntegrityError("INSERT ...", {}, _ShardViolation()))
+    assert isinstance(error, Conflict)
+    assert error.message == "a principal with this name already exists"

@@ -318,6 +318,9 @@ def test_nested_query_statement_count_is_bounded(client: TestClient, aw: ApiWorl
         statements.append(statement)
 
     post(client, aw.tokens["province"], "{ jobs { totalCount } }")  # sets last_used_at
+    # once before counting: the first request of an app also looks up, once, whether the
+    # database runs Citus (which refuses the nested plan at province scope)
+    post(client, aw.tokens["province"], query, {"n": 1})
     event.listen(aw.engine, "before_cursor_execute", count)
     try:
         for n in (1, 3, 12):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -10,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.checksum import mod11_2
 from cimhouse.errors import InvalidInput
-from cimhouse.schema import Building, Estate, House, PersonHouse, Region
+from cimhouse.schema import Building, Estate, Facility, House, PersonHouse, Region, Space, Storey
 from cimhouse.scope import (
     county_keys,
     parse_scope,
@@ -18,6 +21,7 @@ from cimhouse.scope import (
     scope_filter,
     with_county_keys,
 )
+from cimhouse.services.sql import scope_sql
 
 
 def estate_code(community: str, number: int) -> str:
@@ -122,3 +126,16 @@ def test_county_predicate_keeps_objects_moved_across_counties(session: Session) 
                            .where(scope_filter(House, scope)))
     assert found == 2
     assert with_county_keys(session, parse_scope("330402")).county_keys == ("330402",)
+
+
+@pytest.mark.parametrize("model", [Building, Storey, Space, House, Facility, PersonHouse])
+def test_scope_sql_subqueries_correlate_with_the_scoped_table(model: Any) -> None:
+    """Compiled alone, an estate scope's EXISTS listed the scoped table again in its own FROM
+    (``FROM building AS building_1, house, estate``): a cross join with every row, slow on
+    PostgreSQL and refused by Citus ("complex joins are only supported ...")."""
+    table = model.__table__.name
+    for code in ("3304020070240010000000001", "330402007"):
+        sql = scope_sql(model, replace(parse_scope(code), county_keys=("330402",)))
+        froms = re.findall(r"FROM ([^\n]*)", sql)
+        listed = {part.strip().split(" ")[0] for f in froms for part in f.split(",")}
+        assert table not in listed, sql

@@ -106,8 +106,17 @@ class LocalCitusCluster:
         return True
 
     def drop_database(self, dbname: str) -> None:
+        """Drop ``dbname`` on every node; retried while Citus's maintenance daemon (which
+        ``WITH (FORCE)`` does not end) still holds it."""
         for node in self.nodes:
-            node.drop_database(dbname)
+            for attempt in range(50):
+                try:
+                    node.drop_database(dbname)
+                    break
+                except psycopg.errors.ObjectInUse:
+                    time.sleep(0.05 * (attempt + 1))
+            else:
+                raise DatabaseUnavailable(f"database {dbname} stays in use on {node.root.name}")
 
 
 def _create_database(node: EmbeddedCluster, dbname: str) -> None:

@@ -81,6 +81,10 @@ def integrity_error(exc: BaseException) -> CimhouseError:
     """The domain error for an integrity error (SQLAlchemy's wrapper or psycopg's own)."""
     orig = getattr(exc, "orig", None) or exc
     name = getattr(getattr(orig, "diag", None), "constraint_name", None)
+    if name and name not in CONSTRAINT_ERRORS:
+        # Citus reports the constraint of the shard: the name with "_<shard id>" appended
+        base, _, shard = name.rpartition("_")
+        name = base if shard.isdigit() and base in CONSTRAINT_ERRORS else name
     cls, message = CONSTRAINT_ERRORS.get(name or "") or SQLSTATE_ERRORS.get(
         getattr(orig, "sqlstate", None) or "", (Conflict, "the change contradicts stored data"))
     return cls(message, detail={"constraint": name} if name else None)

@@ -70,23 +70,22 @@ def check_inactivity(session: Session, *, now: dt.datetime, scope: Scope | None,
                coalesce(CAST(p.attributes ->> 'inactivity_hours' AS float8), :hours) AS hours
         FROM alone a JOIN person p ON p.id = a.person_id
         WHERE p.birth_date <= CAST(:as_of AS date) - make_interval(years => :min_age)
-          AND EXISTS (SELECT 1 FROM device d WHERE d.county = a.county
-                      AND d.house_id = a.house_id AND d.status = 'active'
-                      AND d.kind IN {ACTIVITY_KINDS!r})"""),
+          -- uncorrelated: Citus cannot correlate a distributed table with a CTE's rows
+          AND (a.county, a.house_id) IN (
+              SELECT d.county, d.house_id FROM device d
+              WHERE d.status = 'active' AND d.kind IN {ACTIVITY_KINDS!r})"""),
         {"as_of": now.astimezone(CHINA).date(), "min_age": min_age, "hours": hours}).all()
     if not candidates:
         return 0
     starts = [daytime_window_start(now, float(c.hours)) for c in candidates]
     active = session.execute(text(f"""
-        SELECT c.county, c.house_id
+        SELECT DISTINCT c.county, c.house_id  -- a join, not a correlated EXISTS (Citus)
         FROM unnest(CAST(:county AS text[]), CAST(:house AS bigint[]),
                     CAST(:since AS timestamptz[])) AS c(county, house_id, since)
-        WHERE EXISTS (
-            SELECT 1 FROM device d JOIN device_reading r
-                   ON r.county = d.county AND r.device_id = d.id
-            WHERE d.county = c.county AND d.house_id = c.house_id
-              AND d.kind IN {ACTIVITY_KINDS!r}
-              AND r.ts > c.since AND r.ts <= :now AND ({activity}))"""),
+        JOIN device d ON d.county = c.county AND d.house_id = c.house_id
+        JOIN device_reading r ON r.county = d.county AND r.device_id = d.id
+        WHERE d.kind IN {ACTIVITY_KINDS!r}
+          AND r.ts > c.since AND r.ts <= :now AND ({activity})"""),
         {"county": [c.county for c in candidates], "house": [c.house_id for c in candidates],
          "since": starts, "now": now}).all()
     busy = {(r.county, r.house_id) for r in active}

@@ -117,9 +117,10 @@ def raise_alerts(session: Session, items: list[AlertEvidence]) -> int:
             "evidence": {"readings": [i.evidence for i in group][:MAX_EVIDENCE]}})
     inserted = session.execute(text(f"""
         INSERT INTO safety_alert AS a (county, kind, severity, house_id, person_id, device_id,
-                                       opened_at, last_evidence_at, occurrences, evidence)
+                                       opened_at, last_evidence_at, occurrences, evidence,
+                                       updated_at)
         SELECT r.county, r.kind, r.severity, r.house_id, r.person_id, r.device_id,
-               r.opened_at, r.last_at, r.n, r.evidence
+               r.opened_at, r.last_at, r.n, r.evidence, now()
         FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
             county text, kind text, severity text, house_id bigint, person_id bigint,
             device_id bigint, opened_at timestamptz, last_at timestamptz, n int,
@@ -129,12 +130,12 @@ def raise_alerts(session: Session, items: list[AlertEvidence]) -> int:
             last_evidence_at = greatest(a.last_evidence_at, excluded.last_evidence_at),
             opened_at = least(a.opened_at, excluded.opened_at),
             person_id = coalesce(a.person_id, excluded.person_id),
-            evidence = jsonb_build_object('readings', (
-                SELECT coalesce(jsonb_agg(e), '[]') FROM (
-                    SELECT e FROM jsonb_array_elements(
-                        coalesce(a.evidence -> 'readings', '[]')
-                        || coalesce(excluded.evidence -> 'readings', '[]')) e
-                    LIMIT {MAX_EVIDENCE}) x)) || (excluded.evidence - 'readings'),
-            updated_at = now()
+            -- IMMUTABLE functions only (Citus; jsonb_agg is not): the first readings by a
+            -- jsonpath slice (lax: a shorter array is kept whole); now() from the new row
+            evidence = jsonb_set(excluded.evidence, '{{readings}}', jsonb_path_query_array(
+                coalesce(a.evidence -> 'readings', '[]')
+                || coalesce(excluded.evidence -> 'readings', '[]'),
+                '$[0 to {MAX_EVIDENCE - 1}]')),
+            updated_at = excluded.updated_at
         RETURNING (xmax = 0) AS fresh"""), {"rows": json.dumps(rows, default=str)}).scalars()
     return sum(1 for fresh in inserted if fresh)

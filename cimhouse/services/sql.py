@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, text
+from sqlalchemy import ColumnElement, Select, literal_column, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -40,14 +40,26 @@ DEG_PER_M_LAT = 1.02 / 110_574.0
 DEG_PER_M_LON = 1.02 / 111_000.0
 
 
-def literal_sql(clause: ColumnElement[Any]) -> str:
+def literal_sql(clause: ColumnElement[Any] | Select[Any]) -> str:
     """A SQLAlchemy clause as PostgreSQL text with its (trusted, validated) literals inlined."""
     return str(clause.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
 
 
 def scope_sql(model: Any, scope: Scope | None) -> str:
-    """The scope predicate for ``model`` as SQL text on the bare table name."""
-    return literal_sql(scope_filter(model, scope))
+    """The scope predicate for ``model`` as SQL text on the bare table name.
+
+    Compiled as the WHERE clause of a SELECT from ``model``'s table, so that the EXISTS
+    subqueries of estate scopes (and of storey/space/person_house rows) correlate with that
+    table: compiled alone, SQLAlchemy lists the table again in the subquery's own FROM,
+    a cross join with the whole table (slow on PostgreSQL, refused by Citus).
+    """
+    table = model.__table__.name
+    statement: Select[Any] = (select(literal_column("1")).select_from(model)
+                              .where(scope_filter(model, scope)))
+    head, found, where = literal_sql(statement).partition("\nWHERE ")
+    if not found or head.split("\nFROM ")[-1].strip() != table:
+        raise AssertionError(f"unexpected scope SQL for {table}: {head!r}")
+    return where
 
 
 def expand_box_sql(point: str, metres: str) -> str:

@@ -46,7 +46,7 @@ import anyio
 import psycopg
 from graphql import GraphQLError
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import NotSupportedError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cimhouse.auth.principal_cache import CachedPrincipal, PrincipalCache
@@ -153,8 +153,20 @@ class CompiledFastPath:
         if bound is None:
             scope[TRIED] = True
             return None
+        return await self._answer_bound(scope, bound, entry, started)
+
+    async def _answer_bound(self, scope: Scope, bound: Bound, entry: CachedPrincipal,
+                            started: float) -> bytes | None:
         try:
             data = await self._run(bound, entry, started)
+        except (psycopg.errors.FeatureNotSupported, NotSupportedError) as exc:
+            if not await anyio.to_thread.run_sync(self.reads.on_citus, self.engine):
+                raise
+            # Citus could not plan it (nested pages over shards of several counties):
+            # counted once, the resolvers answer
+            self.reads.citus_refused(getattr(exc, "orig", None) or exc)
+            scope[TRIED] = True
+            return None
         except (SQLAlchemyError, psycopg.Error, CimhouseError) as exc:
             log.warning("compiled query failed: %s", type(exc).__name__)
             cause: Exception = exc

@@ -43,7 +43,7 @@ from graphql import (
     specified_rules,
 )
 from graphql.execution.values import get_variable_values
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import NotSupportedError
 from sqlalchemy.orm import Session
 from strawberry.schema.schema import validate_document
@@ -125,7 +125,7 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
 def principal_shape(principal: Principal) -> Hashable:
     scope = principal.scope
     return (principal.effective_roles, scope.level,
-            not scope.is_estate and set(scope.code) == {"9"})
+            not scope.is_estate and set(scope.code) == {"9"}, bool(scope.county_keys))
 
 
 class CompiledReads:
@@ -227,9 +227,7 @@ class CompiledReads:
         except NotSupportedError as exc:
             if not self._on_citus(session):
                 raise
-            with self._lock:
-                self.stats.compiled -= 1
-            self.fallback("citus: " + str(exc.orig).splitlines()[0])
+            self.citus_refused(exc.orig or exc)
             return None
         assert data is not None  # a FROM-less SELECT without a guard returns one row
         if bound.plan.reveals_pii:
@@ -237,6 +235,21 @@ class CompiledReads:
         else:
             session.commit()
         return data
+
+    def citus_refused(self, exc: BaseException) -> None:
+        """Count a statement Citus refused to plan as a fallback (not as compiled)."""
+        with self._lock:
+            self.stats.compiled -= 1
+        self.fallback("citus: " + str(exc).splitlines()[0])
+
+    def on_citus(self, engine: Engine) -> bool:
+        """Whether ``engine``'s database runs Citus (looked up once per URL)."""
+        key = engine.url.render_as_string()
+        known = self._citus.get(key)
+        if known is None:
+            with engine.connect() as conn:
+                known = self._citus[key] = citus_version(conn) is not None
+        return known
 
     def _on_citus(self, session: Session) -> bool:
         """Whether the session's database runs Citus (looked up once per URL, after a

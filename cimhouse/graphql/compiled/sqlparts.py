@@ -20,6 +20,8 @@ from cimhouse.scope import Scope
 
 #: GraphQL object name -> table (the compiled subset)
 REGION_KEYED = ("estate", "building", "house")
+#: tables distributed by ``county`` (on Citus) among those with a scope rule
+COUNTY_KEYED = (*REGION_KEYED, "person_house")
 
 
 def _bounds(scope: Scope) -> tuple[str, str | None]:
@@ -47,7 +49,21 @@ def _estate_code(c: Compiler) -> str:
 
 
 def scope_sql(c: Compiler, table: str, t: str) -> str:
-    """The scope predicate of one row ``t`` of ``table`` (estate/building/house/person_house)."""
+    """The scope predicate of one row ``t`` of ``table`` (estate/building/house/person_house).
+
+    With the scope's county keys (county and narrower scopes) it starts with
+    ``t.county = ANY(keys)``, as ``scope_filter`` does: on Citus every level of a nested
+    query then prunes to the scope's shards, so a county's query is one task (nested
+    lateral pages included) instead of a multi-shard plan Citus refuses.
+    """
+    scope = c.env.principal.scope
+    if scope.county_keys and table in COUNTY_KEYED:
+        keys = c.principal_param(lambda p: list(p.scope.county_keys), "text[]")
+        return f"{t}.county = ANY({keys}) AND {_scope_sql(c, table, t)}"
+    return _scope_sql(c, table, t)
+
+
+def _scope_sql(c: Compiler, table: str, t: str) -> str:
     scope = c.env.principal.scope
     if scope.is_estate:
         code = _estate_code(c)

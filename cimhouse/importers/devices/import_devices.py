@@ -196,14 +196,14 @@ def _upsert(session: Session, good: list[dict[str, Any]], result: DeviceImportRe
                 county text, uid text, kind text, house_id bigint, person_id bigint,
                 status text, battery smallint, heartbeat int))
         INSERT INTO device AS d (county, uid, kind, house_id, person_id, status, battery_pct,
-                                 heartbeat_s, source)
+                                 heartbeat_s, source, updated_at)
         SELECT i.county, i.uid, i.kind, i.house_id, i.person_id, i.status, i.battery,
-               i.heartbeat, :source FROM incoming i
+               i.heartbeat, :source, now() FROM incoming i
         ON CONFLICT (county, uid) DO UPDATE SET kind = excluded.kind,
             house_id = excluded.house_id, person_id = excluded.person_id,
             status = excluded.status,
             battery_pct = coalesce(excluded.battery_pct, d.battery_pct),
-            heartbeat_s = excluded.heartbeat_s, updated_at = now()
+            heartbeat_s = excluded.heartbeat_s, updated_at = excluded.updated_at
         WHERE (d.kind, d.house_id, d.person_id, d.status, d.heartbeat_s)
               IS DISTINCT FROM (excluded.kind, excluded.house_id, excluded.person_id,
                                 excluded.status, excluded.heartbeat_s)
