@@ -27,6 +27,7 @@ from cimhouse.crs import geometry_from_storage
 from cimhouse.errors import InvalidInput, NotFound
 from cimhouse.exports.layers import LAYERS
 from cimhouse.exports.writers import plain_value
+from cimhouse.i18n import _
 from cimhouse.schema import Building, Estate, Facility, House
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import with_county_keys
@@ -44,9 +45,9 @@ def _bbox(raw: str | None) -> list[float] | None:
     try:
         box = [float(v) for v in raw.split(",")]
     except ValueError:
-        raise InvalidInput("bbox: four numbers minx,miny,maxx,maxy") from None
+        raise InvalidInput(_("bbox: four numbers minx,miny,maxx,maxy")) from None
     if len(box) != 4 or box[0] > box[2] or box[1] > box[3]:
-        raise InvalidInput("bbox: four numbers minx,miny,maxx,maxy")
+        raise InvalidInput(_("bbox: four numbers minx,miny,maxx,maxy"))
     return box
 
 
@@ -93,7 +94,7 @@ def ogc_router(db: Engine) -> APIRouter:
     @router.get("/collections/{name}")
     def one_collection(request: Request, name: str) -> dict[str, Any]:
         if name not in LAYERS:
-            raise NotFound(f"no collection {name!r}")
+            raise NotFound(_("no collection {name!r}", name=name))
         with Session(db) as session:
             signed_in(request, session)
         return collection(request, name)
@@ -102,7 +103,7 @@ def ogc_router(db: Engine) -> APIRouter:
     def items(request: Request, name: str, limit: int = Query(100, ge=1, le=1000),
               offset: int = Query(0, ge=0), bbox: str | None = None) -> JSONResponse:
         if name not in LAYERS:
-            raise NotFound(f"no collection {name!r}")
+            raise NotFound(_("no collection {name!r}", name=name))
         box = _bbox(bbox)
         layer = LAYERS[name]
         with Session(db) as session:

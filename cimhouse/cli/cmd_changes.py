@@ -14,6 +14,7 @@ from cimhouse.db import session_scope
 from cimhouse.errors import InvalidInput
 from cimhouse.feed.read_changes import KINDS, MAX_PAGE, parse_cursor, position_at, read_changes
 from cimhouse.feed.stamp_changes import stamp_changes
+from cimhouse.i18n import _
 from cimhouse.scope import parse_scope, with_county_keys
 
 
@@ -23,7 +24,8 @@ def _start(session: Session, since: str | None) -> int:
     try:
         when = dt.datetime.fromisoformat(since)
     except ValueError:
-        raise InvalidInput(f"--since takes a cursor (digits) or an ISO date/time, not {since!r}"
+        raise InvalidInput(_("--since takes a cursor (digits) or an ISO date/time, not {since!r}",
+                             since=since)
                            ) from None
     if when.tzinfo is None:
         when = when.astimezone()  # a bare date or time is local time
@@ -51,7 +53,7 @@ def changes(
     Example: cimhouse changes --since 2026-12-01 --scope 330402 --kinds house,code --limit 10
     """
     if fmt != "jsonl":
-        raise InvalidInput(f"--format {fmt!r}: only jsonl is supported")
+        raise InvalidInput(_("--format {fmt!r}: only jsonl is supported", fmt=fmt))
     wanted = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
     eng = engine()
     stamp_changes(eng, wait=False)  # another stamper running: read up to its mark

@@ -11,6 +11,7 @@ from cimhouse.cli.common import cli_actor, console, engine, handle_errors, print
 from cimhouse.coding.resolve_scope import resolve_scope
 from cimhouse.db import session_scope
 from cimhouse.errors import Conflict, InvalidInput
+from cimhouse.i18n import _
 from cimhouse.programme.advance_gap_project import advance_gap_project
 from cimhouse.programme.create_gap_project import create_gap_project
 from cimhouse.programme.list_gap_projects import list_gap_projects
@@ -25,7 +26,7 @@ def _date(raw: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(raw) if raw else dt.date.today()
     except ValueError:
-        raise InvalidInput("--date must be a date like 2026-07-01") from None
+        raise InvalidInput(_("--date must be a date like 2026-07-01")) from None
 
 
 @programme_app.command("survey")
@@ -112,9 +113,9 @@ def advance(project: str = typer.Argument(..., help="COUNTY:ID as printed when p
 
     Example: cimhouse programme advance-gap-project 330402:7 --status in_use --facility-id 51
     """
-    county, _, number = project.partition(":")
+    county, _sep, number = project.partition(":")
     if not (county.isdigit() and len(county) == 6 and number.isdigit()):
-        raise InvalidInput("the project is COUNTY:ID, e.g. 330402:7")
+        raise InvalidInput(_("the project is COUNTY:ID, e.g. 330402:7"))
     current = settings()
     with session_scope(engine(current)) as session:
         moved = advance_gap_project(session, resolve_scope(session, county), county,

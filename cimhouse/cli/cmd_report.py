@@ -88,7 +88,7 @@ def programme(
     try:
         reference = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     except ValueError:
-        raise InvalidInput("--as-of must be a date like 2023-12-31") from None
+        raise InvalidInput(_("--as-of must be a date like 2023-12-31")) from None
     with session_scope(engine(settings())) as session:
         parsed = resolve_scope(session, scope)
         result = compute_progress(session, None, parsed.code, reference)

@@ -9,6 +9,7 @@ import typer
 from cimhouse.cli.common import console, engine, handle_errors, print_json, settings
 from cimhouse.db import session_scope
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.safety.check_inactivity import CHINA, check_inactivity
 from cimhouse.scope import parse_scope, with_county_keys
 
@@ -35,7 +36,7 @@ def check(
     try:
         clock = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
     except ValueError:
-        raise InvalidInput("--now must be an ISO time, e.g. 2026-12-02T20:00+08:00") from None
+        raise InvalidInput(_("--now must be an ISO time, e.g. 2026-12-02T20:00+08:00")) from None
     clock = clock if clock.tzinfo else clock.replace(tzinfo=CHINA)
     with session_scope(engine(settings())) as session:
         opened = check_inactivity(session, now=clock,

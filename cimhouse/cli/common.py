@@ -125,8 +125,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except CimhouseError as exc:
             fail(exc)
         except OSError as exc:
-            where = f": {exc.filename}" if exc.filename else ""
-            fail(InvalidInput(f"{exc.strerror or exc}{where}"))
+            fail(InvalidInput(os_error_message(exc)))
         except Exception as exc:
             from cimhouse.db.integrity import integrity_error, is_integrity_error
 
@@ -135,6 +134,24 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             fail(integrity_error(exc))
 
     return wrapper
+
+
+def os_error_message(exc: OSError) -> str:
+    """A file-system error in the user's language (the C library's ``strerror`` is English).
+
+    >>> print(os_error_message(FileNotFoundError(2, "No such file or directory", "r.csv")))
+    r.csv: no such file or directory
+    """
+    import errno
+
+    reasons = {errno.ENOENT: _("no such file or directory"), errno.EACCES: _("permission denied"),
+               errno.EPERM: _("permission denied"), errno.EISDIR: _("is a directory"),
+               errno.ENOTDIR: _("not a directory"), errno.EROFS: _("read-only file system"),
+               errno.ENOSPC: _("no space left on device"), errno.EEXIST: _("file exists")}
+    reason = reasons.get(exc.errno or 0) or exc.strerror or str(exc)
+    if exc.filename:
+        return _("{path}: {reason}", path=exc.filename, reason=reason)
+    return reason
 
 
 def fail(error: CimhouseError) -> NoReturn:

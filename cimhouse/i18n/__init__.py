@@ -199,6 +199,19 @@ def render(text: str, language: str) -> str:
     return text.render(language) if isinstance(text, Message) else text
 
 
-__all__ = ["LANGUAGES", "Message", "_", "catalog", "current_language", "language_from_accept",
-           "language_from_env", "language_scope", "normalize_language", "render",
-           "requested_language", "set_language", "translate"]
+def bilingual(text: str) -> str:
+    """``"中文 / English"`` of a :class:`Message` (rejection reasons of import reports are
+    both); any other text as it is.
+
+    >>> bilingual(_("{file}: no rows", file="p.csv"))
+    'p.csv: 没有数据行 / p.csv: no rows'
+    """
+    if not isinstance(text, Message):
+        return text
+    chinese, english = text.render("zh"), text.render("en")
+    return english if chinese == english else f"{chinese} / {english}"
+
+
+__all__ = ["LANGUAGES", "Message", "_", "bilingual", "catalog", "current_language",
+           "language_from_accept", "language_from_env", "language_scope", "normalize_language",
+           "render", "requested_language", "set_language", "translate"]
