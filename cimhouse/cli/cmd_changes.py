@@ -5,20 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.orm import Session
 
-from cimhouse.cli.common import engine, handle_errors
-from cimhouse.db import session_scope
+from cimhouse.cli.choices import CHANGE_KINDS
+from cimhouse.cli.common import engine, handle_errors, session_scope
 from cimhouse.errors import InvalidInput
-from cimhouse.feed.read_changes import KINDS, MAX_PAGE, parse_cursor, position_at, read_changes
-from cimhouse.feed.stamp_changes import stamp_changes
 from cimhouse.i18n import _
-from cimhouse.scope import parse_scope, with_county_keys
+
+if TYPE_CHECKING:  # the database modules are imported when the command runs
+    from sqlalchemy.orm import Session
 
 
 def _start(session: Session, since: str | None) -> int:
+    from cimhouse.feed.read_changes import parse_cursor, position_at
+
     if not since or since.isdigit():
         return parse_cursor(since)
     try:
@@ -40,7 +42,7 @@ def changes(
     scope: str | None = typer.Option(None, "--scope", help="Only changes in this region code "
                                      "or estate code. Default: everywhere."),
     kinds: str | None = typer.Option(None, "--kinds", help=f"Comma-separated kinds among "
-                                     f"{', '.join(KINDS)}. Default: all."),
+                                     f"{', '.join(CHANGE_KINDS)}. Default: all."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Stop after this many."),
     fmt: str = typer.Option("jsonl", "--format", help="Output format: jsonl (one change "
                             "per line, with its cursor)."),
@@ -52,6 +54,10 @@ def changes(
 
     Example: cimhouse changes --since 2026-12-01 --scope 330402 --kinds house,code --limit 10
     """
+    from cimhouse.feed.read_changes import MAX_PAGE, read_changes
+    from cimhouse.feed.stamp_changes import stamp_changes
+    from cimhouse.scope import parse_scope, with_county_keys
+
     if fmt != "jsonl":
         raise InvalidInput(_("--format {fmt!r}: only jsonl is supported", fmt=fmt))
     wanted = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy.orm import Session
 
+from cimhouse.cli.choices import COORDINATE_SYSTEMS
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import (
     cli_actor,
@@ -19,14 +19,14 @@ from cimhouse.cli.common import (
     print_json,
     print_summary,
     progress,
+    session_scope,
     settings,
 )
-from cimhouse.crs import COORDINATE_SYSTEMS, crs_name
-from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED, InvalidInput
 from cimhouse.i18n import _
-from cimhouse.importers.register.import_register import import_register
-from cimhouse.pii import PiiVault
+
+if TYPE_CHECKING:  # SQLAlchemy, pyproj and openpyxl are imported when the command runs
+    from sqlalchemy.orm import Session
 
 
 @import_app.command("register")
@@ -72,6 +72,10 @@ def register_command(
 
     Example: cimhouse import register 南湖区住户登记.xlsx --report rejects.csv --assign-codes
     """
+    from cimhouse.crs import crs_name
+    from cimhouse.importers.register.import_register import import_register
+    from cimhouse.pii import PiiVault
+
     current = settings()
     data_as_of = _parse_as_of(as_of)
     try:

@@ -7,15 +7,12 @@ from pathlib import Path
 
 import typer
 
-from cimhouse.cli.common import console, engine, handle_errors, progress, settings
-from cimhouse.coding.resolve_scope import resolve_scope
-from cimhouse.db import session_scope
+from cimhouse.cli.common import console, engine, handle_errors, progress, session_scope, settings
 from cimhouse.errors import InvalidInput
 from cimhouse.i18n import _, requested_language
-from cimhouse.programme.progress import compute_progress
-from cimhouse.programme.progress_report import write_progress
-from cimhouse.services.policy import ServicePolicy, parse_radius_options
-from cimhouse.services.report import build_services_report, write_report
+
+# the report modules (SQLAlchemy, openpyxl) are imported inside each command: `--help`
+# answers without them
 
 report_app = typer.Typer(help="Reports for community work.", no_args_is_help=True)
 
@@ -45,6 +42,10 @@ def services(
 
     Example: cimhouse report services --scope 330402 --format xlsx --out nanhu.xlsx
     """
+    from cimhouse.coding.resolve_scope import resolve_scope
+    from cimhouse.services.policy import ServicePolicy, parse_radius_options
+    from cimhouse.services.report import build_services_report, write_report
+
     current = settings()
     policy = ServicePolicy.default().with_radii(parse_radius_options(radius))
     try:
@@ -85,6 +86,10 @@ def programme(
 
     Example: cimhouse report programme --scope 3304 --as-of 2023-12-31 --format xlsx --out p.xlsx
     """
+    from cimhouse.coding.resolve_scope import resolve_scope
+    from cimhouse.programme.progress import compute_progress
+    from cimhouse.programme.progress_report import write_progress
+
     try:
         reference = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     except ValueError:
@@ -93,7 +98,7 @@ def programme(
         parsed = resolve_scope(session, scope)
         result = compute_progress(session, None, parsed.code, reference)
     for path in write_progress(result, fmt, out):
-        console.print(f"wrote {path}")
+        console.print(_("wrote {path}", path=path))
 
 
 def register(app: typer.Typer) -> None:

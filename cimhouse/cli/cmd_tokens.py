@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from cimhouse.auth.tokens import create_token, list_principals, revoke_token
-from cimhouse.cli.common import cli_actor, console, engine, handle_errors, print_json
-from cimhouse.coding.resolve_scope import resolve_scope
-from cimhouse.db import session_scope
+from cimhouse.cli.common import (
+    cli_actor,
+    console,
+    engine,
+    handle_errors,
+    print_json,
+    session_scope,
+)
 from cimhouse.i18n import _
+
+# cimhouse.auth and the database are imported inside each command: `--help` answers
+# without them
 
 tokens_app = typer.Typer(help="API principals: scoped, role-based bearer tokens.",
                          no_args_is_help=True)
@@ -30,6 +37,9 @@ def create(
     Example: cimhouse tokens create --name gis-portal --scope 330402 --role reader
     --role person_reader
     """
+    from cimhouse.auth.tokens import create_token
+    from cimhouse.coding.resolve_scope import resolve_scope
+
     with session_scope(engine()) as session:
         resolve_scope(session, scope)  # a token for a region that does not exist sees nothing
         issued = create_token(session, name=name, scope=scope, roles=role, actor=cli_actor())
@@ -51,6 +61,8 @@ def list_(
 
     Example: cimhouse tokens list --all --json
     """
+    from cimhouse.auth.tokens import list_principals
+
     with session_scope(engine()) as session:
         rows = list_principals(session, include_revoked=include_revoked)
     if as_json:
@@ -73,6 +85,8 @@ def revoke(
 
     Example: cimhouse tokens revoke gis-portal
     """
+    from cimhouse.auth.tokens import revoke_token
+
     with session_scope(engine()) as session:
         info = revoke_token(session, principal, actor=cli_actor())
     console.print(_("revoked {name} (id {id})", name=info.name, id=info.id))
