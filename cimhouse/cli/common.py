@@ -140,17 +140,17 @@ def os_error_message(exc: OSError) -> str:
     """A file-system error in the user's language (the C library's ``strerror`` is English).
 
     >>> print(os_error_message(FileNotFoundError(2, "No such file or directory", "r.csv")))
-    r.csv: no such file or directory
+    No such file or directory: r.csv
     """
     import errno
 
-    reasons = {errno.ENOENT: _("no such file or directory"), errno.EACCES: _("permission denied"),
-               errno.EPERM: _("permission denied"), errno.EISDIR: _("is a directory"),
-               errno.ENOTDIR: _("not a directory"), errno.EROFS: _("read-only file system"),
-               errno.ENOSPC: _("no space left on device"), errno.EEXIST: _("file exists")}
+    reasons = {errno.ENOENT: _("No such file or directory"), errno.EACCES: _("Permission denied"),
+               errno.EPERM: _("Permission denied"), errno.EISDIR: _("Is a directory"),
+               errno.ENOTDIR: _("Not a directory"), errno.EROFS: _("Read-only file system"),
+               errno.ENOSPC: _("No space left on device"), errno.EEXIST: _("File exists")}
     reason = reasons.get(exc.errno or 0) or exc.strerror or str(exc)
     if exc.filename:
-        return _("{path}: {reason}", path=exc.filename, reason=reason)
+        return _("{reason}: {path}", reason=reason, path=exc.filename)
     return reason
 
 
