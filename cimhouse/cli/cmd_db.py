@@ -82,8 +82,9 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
                 "pid": st.pid, "data_dir": str(st.data_dir), "socket_dir": str(st.socket_dir)}
     if as_json:
         print_json(info)
-    else:
-        print_summary(info)
+    else:  # a process id is a name, not a quantity: no thousands separator
+        print_summary(info | {"pid": str(info["pid"]) if info.get("pid") else None},
+                      _("database"))
     if current.embedded and not info["running"]:
         raise typer.Exit(code=EXIT_NOT_RUNNING)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from cimhouse.cli.choices import EXPORT_FORMATS, EXPORT_LAYERS
-from cimhouse.cli.common import console, engine, handle_errors, session_scope
+from cimhouse.cli.common import console, engine, handle_errors, session_scope, summary_labels
 from cimhouse.i18n import _
 
 
@@ -31,7 +31,8 @@ def export(
     with session_scope(engine()) as session:
         parsed = with_county_keys(session, parse_scope(scope))
         result = export_layer(session, scope=parsed, layer=layer, fmt=fmt, path=out, crs=crs)
-    console.print(_("{rows} {layer} written to {path}", rows=result.rows, layer=result.layer,
+    layer_name = summary_labels().get(result.layer, result.layer)
+    console.print(_("{rows} {layer} written to {path}", rows=result.rows, layer=layer_name,
                     path=result.path))
 
 

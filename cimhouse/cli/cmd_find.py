@@ -47,10 +47,14 @@ def find(
         raise typer.Exit(code=EXIT_REJECTED)
     table = Table(_("score"), _("address"), _("matched"))
     table.add_column(_("house code"), no_wrap=True)
+    parts = {"region": _("region"), "estate": _("estate"), "estate_alias": _("estate alias"),
+             "estate_fuzzy": _("estate (similar name)"), "building": _("building"),
+             "unit": _("unit"), "floor": _("floor"), "room": _("room")}
     for candidate in found.candidates:
         table.add_row(f"{candidate.score:.2f}",
                       candidate.address or f"{candidate.estate_name} {candidate.building}",
-                      " ".join(candidate.matched), candidate.code or _("(no code yet)"))
+                      " ".join(parts.get(m, m) for m in candidate.matched),
+                      candidate.code or _("(no code yet)"))
     out.print(table)
 
 

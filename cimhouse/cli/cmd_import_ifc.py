@@ -115,10 +115,11 @@ def _print_summary(file: Path, result: IfcImportResult, codes: dict[str, Any] | 
                    "estate": f"{result.target.get('estate_name')} "
                              f"({result.target['region_code']})",
                    "import_run_id": result.import_run_id}, _("IFC import"))
+    warning_label, rejected_label = _("warning"), _("rejected")
     for warning in result.warnings:
-        console.print(f"[yellow]{_('warning')}:[/yellow] {warning}")
+        console.print(f"[yellow]{warning_label}:[/yellow] {warning}")
     for rejected in result.rejected:
-        console.print(f"[red]{_('rejected')}:[/red] {rejected['ifc_class']} "
+        console.print(f"[red]{rejected_label}:[/red] {rejected['ifc_class']} "
                       f"{rejected['global_id']}: {rejected['reason']}")
     if codes is not None:
         print_summary(codes, _("code assignment"))

@@ -68,12 +68,21 @@ def list_(
     if as_json:
         print_json([row.__dict__ for row in rows])
         return
+    from rich.console import Console
+    from rich.table import Table
+
+    from cimhouse.schema.vocab import Role, vocab_label
+
+    table = Table(box=None, padding=(0, 1), header_style="bold")
+    for title in (_("ID"), _("name"), _("scope"), _("roles"), _("state"), _("last used")):
+        table.add_column(title)
     for row in rows:
         state = (_("revoked {date}", date=f"{row.revoked_at:%Y-%m-%d}") if row.revoked_at
                  else _("active"))
         used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else _("never")
-        typer.echo(f"{row.id}\t{row.name}\t{row.scope_code}\t{','.join(row.roles)}\t"
-                   f"{state}\t{_('last used {when}', when=used)}")
+        table.add_row(str(row.id), row.name, row.scope_code,
+                      "、".join(vocab_label(Role, r) for r in row.roles), state, used)
+    Console().print(table)  # stdout, like the tab-separated lines it replaces
 
 
 @tokens_app.command("revoke")
