@@ -56,9 +56,11 @@ def services(
         parsed = resolve_scope(session, scope)
         task = bar.add_task(_("services report"), total=4)
 
-        def step(name: str) -> None:
-            bar.update(task, description=name, advance=0 if name.startswith("coverage")
-                       else 1)
+        started: list[str] = []
+
+        def step(name: str) -> None:  # each step but the first ends the one before
+            bar.update(task, description=name, advance=1 if started else 0)
+            started.append(name)
 
         report = build_services_report(session, parsed, policy=policy,
                                        metric_srid=current.metric_srid, as_of=reference,

@@ -170,6 +170,7 @@ class LazyGroup(TyperGroup):
     """The root group: lists :data:`COMMANDS` without importing them."""
 
     _listing = False
+    context_class = LocalContext  # "Usage:" in the current language
 
     def list_commands(self, ctx: Any) -> list[str]:  # noqa: ARG002 - click's signature
         names = set(COMMANDS)
@@ -204,6 +205,7 @@ class LazyGroup(TyperGroup):
 
     def make_context(self, info_name: str | None, args: list[str],
                      parent: Any = None, **extra: Any) -> Any:
+        localise_typer()  # also when run without the console script (typer's CliRunner)
         with _usage_errors_shown():
             return super().make_context(info_name, args, parent, **extra)
 

@@ -175,7 +175,11 @@ class Message(str):
         return self
 
     def render(self, language: str) -> str:
-        return _fill(translate(self.template, language), self.params)
+        """The text in ``language``; a parameter that is a message itself (a reason inside a
+        refusal) is rendered in that language too."""
+        params = {name: value.render(language) if isinstance(value, Message) else value
+                  for name, value in self.params.items()}
+        return _fill(translate(self.template, language), params)
 
 
 def _fill(text: str, params: dict[str, Any]) -> str:
