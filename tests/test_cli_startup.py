@@ -90,7 +90,8 @@ def test_cli_choices_equal_their_domain_sources() -> None:
             assert ours == tuple(getattr(where, source[5:])), name
         elif source.startswith("key:"):
             zone = getattr(where, source[4:])
-            assert isinstance(zone, zoneinfo.ZoneInfo) and zone.key == ours, name
+            assert isinstance(zone, zoneinfo.ZoneInfo), name
+            assert zone.key == ours, name
         else:
             assert ours == getattr(where, source), name
 

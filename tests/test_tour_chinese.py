@@ -64,7 +64,8 @@ def test_the_heuristic_finds_english() -> None:
 
 
 @pytest.fixture
-def chinese(cli_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+@pytest.mark.usefixtures("cli_env")
+def chinese(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("CIMHOUSE_LANG", "zh")
     monkeypatch.setenv("COLUMNS", "160")
     set_language(None)
