@@ -64,7 +64,6 @@ def test_the_heuristic_finds_english() -> None:
 
 
 @pytest.fixture
-@pytest.mark.usefixtures("cli_env")
 def chinese(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("CIMHOUSE_LANG", "zh")
     monkeypatch.setenv("COLUMNS", "160")
@@ -79,7 +78,7 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.mark.usefixtures("chinese")
+@pytest.mark.usefixtures("cli_env", "chinese")
 def test_the_tour_speaks_chinese(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
     outputs: dict[str, tuple[int, str]] = {}

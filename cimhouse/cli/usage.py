@@ -42,9 +42,9 @@ def typer_msgids() -> list[str]:
             _("Missing command."), _("No such command {name!r}.")]
 
 
-def _typer_gettext(text: str) -> str:
+def _typer_gettext(message: str) -> str:
     """typer's ``gettext``: its msgids are in our catalog (:func:`typer_msgids`)."""
-    return translate(text)
+    return translate(message)
 
 
 def localise_typer() -> None:
