@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from cimhouse.checksum import mod11_2
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 
 #: province-level prefixes of GB/T 2260 in use on ID numbers
 PROVINCE_PREFIXES = frozenset([
@@ -71,32 +72,34 @@ def parse_id_number(raw: str, *, today: dt.date | None = None) -> IdNumber:
     value = normalize_id_number(raw)
     masked = mask_id_number(value)
     if len(value) != 18:
-        raise InvalidInput(f"ID number must have 18 characters, got {len(value)}",
+        raise InvalidInput(_("ID number must have 18 characters, got {value_count}",
+                             value_count=len(value)),
                            detail={"reason": "length", "masked": masked})
     body = value[:17]
     if not (body.isascii() and body.isdigit()):
         pos = next(i for i, ch in enumerate(body, start=1) if not "0" <= ch <= "9")
-        raise InvalidInput(f"ID number has a non-digit at position {pos}",
+        raise InvalidInput(_("ID number has a non-digit at position {pos}", pos=pos),
                            detail={"reason": "character", "position": pos})
     if not (value[17].isdigit() or value[17] == "X"):
-        raise InvalidInput("ID number check character must be a digit or X",
+        raise InvalidInput(_("ID number check character must be a digit or X"),
                            detail={"reason": "character", "position": 18})
     if value[:2] not in PROVINCE_PREFIXES:
-        raise InvalidInput(f"ID number region prefix {value[:2]} is not a province code",
+        raise InvalidInput(_("ID number region prefix {value} is not a province code",
+                             value=value[:2]),
                            detail={"reason": "region", "masked": masked})
     try:
         birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise InvalidInput("ID number birth date is not a calendar date",
+        raise InvalidInput(_("ID number birth date is not a calendar date"),
                            detail={"reason": "birth_date", "masked": masked}) from None
     today = today or dt.date.today()
     if birth.year < 1880 or birth > today:
-        raise InvalidInput("ID number birth date is out of range",
+        raise InvalidInput(_("ID number birth date is out of range"),
                            detail={"reason": "birth_date", "masked": masked})
     expected = mod11_2(body)
     if value[17] != expected:
         raise InvalidInput(
-            "ID number check character does not match (MOD 11-2)",
+            _("ID number check character does not match (MOD 11-2)"),
             detail={"reason": "checksum", "masked": masked},
         )
     gender = "M" if int(value[16]) % 2 == 1 else "F"

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from cimhouse.errors import ConfigurationError
+from cimhouse.i18n import _
 from cimhouse.idnumber import mask_id_number, normalize_id_number
 from cimhouse.settings import Settings
 
@@ -43,7 +44,7 @@ class PiiVault:
 
     def __init__(self, master_key: bytes) -> None:
         if len(master_key) != 32:
-            raise ConfigurationError("the personal-data master key must be 32 bytes")
+            raise ConfigurationError(_("the personal-data master key must be 32 bytes"))
         self._aead = AESGCM(_derive(master_key, b"pii-encryption"))
         self._mac_key = _derive(master_key, b"pii-lookup")
 
@@ -79,9 +80,9 @@ def load_master_key(settings: Settings) -> bytes:
         try:
             key = base64.b64decode(settings.secret_key_b64, validate=True)
         except ValueError as exc:
-            raise ConfigurationError("CIMHOUSE_SECRET_KEY is not valid base64") from exc
+            raise ConfigurationError(_("CIMHOUSE_SECRET_KEY is not valid base64")) from exc
         if len(key) != 32:
-            raise ConfigurationError("CIMHOUSE_SECRET_KEY must decode to 32 bytes")
+            raise ConfigurationError(_("CIMHOUSE_SECRET_KEY must decode to 32 bytes"))
         return key
     return _key_file(settings.secret_key_path)
 
@@ -94,7 +95,7 @@ def _key_file(path: Path) -> bytes:
             handle.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
     key = base64.b64decode(path.read_text().strip())
     if len(key) != 32:
-        raise ConfigurationError(f"{path} does not hold a 32-byte base64 key")
+        raise ConfigurationError(_("{path} does not hold a 32-byte base64 key", path=path))
     return key
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from cimhouse.checksum import mod11_2
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.schema import Building, Estate, Facility, House, PersonHouse, Region, Space, Storey
 
 REGION_LEVEL_BY_LENGTH = {2: 1, 4: 2, 6: 3, 9: 4, 12: 5}
@@ -68,12 +69,12 @@ def parse_scope(raw: str) -> Scope:
         return Scope(text, REGION_LEVEL_BY_LENGTH[len(text)])
     if len(text) == 25 and text[:24].isdigit():
         if mod11_2(text[:24]) != text[24]:
-            raise InvalidInput("scope code check character does not match")
+            raise InvalidInput(_("scope code check character does not match"))
         if text[15:24] != "0" * 9 or text[12:15] == "000":
-            raise InvalidInput("a 25-character scope must be an estate code "
-                               "(building and house parts zero)")
+            raise InvalidInput(_("a 25-character scope must be an estate code (building and house "
+                                 "parts zero)"))
         return Scope(text, ESTATE_LEVEL)
-    raise InvalidInput("scope must be a 2, 4, 6, 9 or 12-digit region code or an estate code")
+    raise InvalidInput(_("scope must be a 2, 4, 6, 9 or 12-digit region code or an estate code"))
 
 
 def county_keys(scope: Scope, moves: Mapping[str, str]) -> tuple[str, ...]:

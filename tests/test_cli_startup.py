@@ -48,6 +48,54 @@ def test_quick_commands_import_nothing_heavy(args: tuple[str, ...]) -> None:
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
+def _group_help_script(group: str) -> str:
+    """Run ``<group> --help`` and ``<group> <command> --help`` for each of its commands in one
+    interpreter; print the top-level packages imported."""
+    return (
+        "import sys\n"
+        "from cimhouse.cli.main import app, root_command\n"
+        "def run(args):\n"
+        "    try:\n"
+        "        app(args, prog_name='cimhouse')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"run([{group!r}, '--help'])\n"
+        f"command = root_command().get_command(None, {group!r})\n"
+        "for name in sorted(getattr(command, 'commands', {})):\n"
+        f"    run([{group!r}, name, '--help'])\n"
+        "import json; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+
+
+@pytest.mark.parametrize("group", sorted(main.COMMANDS))
+def test_every_group_help_imports_nothing_heavy(group: str) -> None:
+    """``cimhouse <group> --help`` and the help of each of its commands answer without the
+    database, GraphQL, IFC or spreadsheet libraries: command modules import those inside the
+    command functions (the wall time is in bench/bench_cli.py)."""
+    loaded = _modules_after(_group_help_script(group))
+    assert not loaded & set(HEAVY), (group, sorted(loaded & set(HEAVY)))
+
+
+def test_cli_choices_equal_their_domain_sources() -> None:
+    """cimhouse.cli.choices repeats a few domain constants so that option declarations need
+    no heavy import; each must equal its source."""
+    import importlib
+    import zoneinfo
+
+    from cimhouse.cli import choices
+
+    for name, module, source in choices.SOURCES:
+        where = importlib.import_module(module)
+        ours = getattr(choices, name)
+        if source.startswith("keys:"):
+            assert ours == tuple(getattr(where, source[5:])), name
+        elif source.startswith("key:"):
+            zone = getattr(where, source[4:])
+            assert isinstance(zone, zoneinfo.ZoneInfo), name
+            assert zone.key == ours, name
+        else:
+            assert ours == getattr(where, source), name
+
+
 def test_other_groups_do_not_load_for_codes() -> None:
     script = _run_cli("codes", "validate", VALID) + (
         "import sys, json\n"

@@ -46,6 +46,7 @@ from cimhouse.addressing.gazetteer import Gazetteer
 from cimhouse.addressing.normalize import edit_distance, normalize_estate_name
 from cimhouse.addressing.parse_address import SearchParts, split_search_text
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.schema import Building, Estate, House
 from cimhouse.scope import Scope, prefix_range, scope_filter
 
@@ -242,7 +243,7 @@ def _find_houses(session: Session, parts: SearchParts, estates: list[_Estate],
         scored.append((-points, index, row, estate, hits))
     scored.sort(key=lambda s: s[:2])  # best first; ties keep estate rank, then house order
     found = []
-    for minus_points, _, row, estate, hits in scored[:first]:
+    for minus_points, _tie, row, estate, hits in scored[:first]:
         matched = ["region"] if "region" in given and estate.in_region else []
         matched += [estate.match] if "estate" in given else []
         found.append(AddressCandidate(
@@ -261,9 +262,9 @@ def search_addresses(session: Session, text: str, *, scope: Scope | None, first:
     Raises :class:`InvalidInput` for an empty or overlong text or ``first`` outside 1-50.
     """
     if not text or not text.strip() or len(text) > MAX_TEXT:
-        raise InvalidInput(f"text must be 1-{MAX_TEXT} characters")
+        raise InvalidInput(_("text must be 1-{max_text} characters", max_text=MAX_TEXT))
     if not 1 <= first <= MAX_FIRST:
-        raise InvalidInput(f"first must be 1-{MAX_FIRST}")
+        raise InvalidInput(_("first must be 1-{max_first}", max_first=MAX_FIRST))
     parts = split_search_text(text, gazetteer or Gazetteer.cached(session))
     # Generic plans of these statements ignore the typed key and the scope's range and scan
     # every estate (90 ms instead of 1 ms on 2,500 estates); plan each execution.

@@ -39,7 +39,7 @@ from cimhouse.graphql.compiled.fastpath import CompiledFastPath
 from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.protection import both_languages
 from cimhouse.graphql.schema import build_schema
-from cimhouse.i18n import current_language, render
+from cimhouse.i18n import _, current_language, render
 from cimhouse.scope import Scope
 from cimhouse.settings import Settings
 
@@ -86,7 +86,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
                 session.commit()  # last_used_at; releases the snapshot before the query
             except SQLAlchemyError:
                 session.rollback()
-                raise DatabaseUnavailable("the database is not available") from None
+                raise DatabaseUnavailable(_("the database is not available")) from None
             return principal
 
         principal = await anyio.to_thread.run_sync(sign_in)

@@ -25,6 +25,8 @@ from typing import Any
 
 from cimhouse.api.nodelay import HTTP_PROTOCOL
 from cimhouse.errors import PayloadTooLarge, error_code
+from cimhouse.graphql.protection import both_languages
+from cimhouse.i18n import _
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -42,10 +44,11 @@ SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"cache-control", 
 
 
 async def _too_large(send: Send) -> None:
-    error = PayloadTooLarge(f"the request body exceeds {MAX_BODY_BYTES:,} bytes")
+    error = PayloadTooLarge(_("the request body exceeds {max_body_bytes:,} bytes",
+                              max_body_bytes=MAX_BODY_BYTES))
     status, code = error_code(error)
-    body = json.dumps({"errors": [{"message": error.message,
-                                   "extensions": {"code": code}}]}).encode()
+    body = json.dumps({"errors": [{"message": error.message, "extensions": {
+        "code": code, **both_languages(error.message)}}]}, ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode()),

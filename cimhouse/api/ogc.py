@@ -39,6 +39,7 @@ from cimhouse.crs import ogc_crs as served_crs
 from cimhouse.errors import InvalidInput, NotFound
 from cimhouse.exports.layers import LAYERS
 from cimhouse.exports.writers import plain_value
+from cimhouse.i18n import _
 from cimhouse.schema import Building, Estate, Facility, House
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import with_county_keys
@@ -63,7 +64,8 @@ def _ogc_crs(raw: str | None, name: str) -> str:
     try:
         return served_crs(raw)
     except ValueError as exc:
-        raise InvalidInput(f"{name}: {exc}") from None
+        raise InvalidInput(_("{name}: unsupported crs {crs!r}; served: {served}", name=name,
+                             crs=raw, served=", ".join(OGC_CRSS))) from exc
 
 
 def _bbox(raw: str | None, crs: str) -> tuple[float, float, float, float] | None:
@@ -72,9 +74,9 @@ def _bbox(raw: str | None, crs: str) -> tuple[float, float, float, float] | None
     try:
         box = [float(v) for v in raw.split(",")]
     except ValueError:
-        raise InvalidInput("bbox: four numbers minx,miny,maxx,maxy") from None
+        raise InvalidInput(_("bbox: four numbers minx,miny,maxx,maxy")) from None
     if len(box) != 4 or box[0] > box[2] or box[1] > box[3]:
-        raise InvalidInput("bbox: four numbers minx,miny,maxx,maxy")
+        raise InvalidInput(_("bbox: four numbers minx,miny,maxx,maxy"))
     return bbox_from_ogc((box[0], box[1], box[2], box[3]), crs)
 
 
@@ -87,8 +89,8 @@ def _day(raw: str) -> dt.date | None:
             return dt.date.fromisoformat(text)
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput("datetime: an RFC 3339 date or date-time, or an interval "
-                           "a/b (.. for an open end)") from None
+        raise InvalidInput(_("datetime: an RFC 3339 date or date-time, or an interval "
+                             "a/b (.. for an open end)")) from None
     return (moment.astimezone() if moment.tzinfo else moment).date()
 
 
@@ -108,7 +110,7 @@ def parse_datetime(raw: str | None) -> tuple[dt.date | None, dt.date | None] | N
     first, _, last = raw.partition("/")
     start, end = _day(first), _day(last)
     if start and end and start > end:
-        raise InvalidInput("datetime: the interval ends before it starts")
+        raise InvalidInput(_("datetime: the interval ends before it starts"))
     return start, end
 
 
@@ -190,7 +192,7 @@ def _match(name: str, feature_id: str) -> Any:
     if name != "facilities":
         return model.code == feature_id
     if not feature_id.isdigit():
-        raise NotFound(f"no feature {feature_id!r}")
+        raise NotFound(_("no feature {feature_id!r}", feature_id=feature_id))
     return model.id == int(feature_id)
 
 
@@ -214,7 +216,7 @@ def ogc_router(db: Engine) -> APIRouter:
 
     def layer_of(name: str) -> Any:
         if name not in LAYERS:
-            raise NotFound(f"no collection {name!r}")
+            raise NotFound(_("no collection {name!r}", name=name))
         return LAYERS[name]
 
     @router.get("")
@@ -279,7 +281,7 @@ def ogc_router(db: Engine) -> APIRouter:
             rows = _rows(session, signed_in(request, session), name,
                          where=_match(name, feature_id), when=when)
         if not rows:  # outside the scope reads exactly like unknown
-            raise NotFound(f"no feature {feature_id!r}")
+            raise NotFound(_("no feature {feature_id!r}", feature_id=feature_id))
         url = f"{base(request)}/collections/{name}/items/{feature_id}"
         return answer({**_feature(name, rows[0], out_crs, when is not None),
                        "links": [{"href": url, "rel": "self", "type": GEOJSON}]}, out_crs)

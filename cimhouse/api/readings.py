@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.safety.ingest_readings import ingest_readings
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import with_county_keys
@@ -51,8 +52,8 @@ def install_readings(app: FastAPI, db: Engine) -> None:
         try:
             body = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
-            raise InvalidInput("the body is not JSON") from None
+            raise InvalidInput(_("the body is not JSON")) from None
         if not isinstance(body, dict) or not isinstance(body.get("readings"), list):
-            raise InvalidInput('the body must be {"readings": [...]}')
+            raise InvalidInput(_('the body must be {"readings": [...]}'))
         summary = await anyio.to_thread.run_sync(_ingest, db, token, body)
         return JSONResponse(summary)

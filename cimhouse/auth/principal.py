@@ -41,9 +41,10 @@ def parse_roles(raw: Iterable[str]) -> frozenset[Role]:
             roles.add(Role(name.strip().lower()))
         except ValueError:
             allowed = ", ".join(r.value for r in Role)
-            raise InvalidInput(f"unknown role {name!r}; roles are: {allowed}") from None
+            raise InvalidInput(_("unknown role {name!r}; roles are: {allowed}", name=name,
+                                 allowed=allowed)) from None
     if not roles:
-        raise InvalidInput("a principal needs at least one role")
+        raise InvalidInput(_("a principal needs at least one role"))
     return frozenset(roles)
 
 

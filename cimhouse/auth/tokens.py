@@ -62,11 +62,11 @@ def create_token(session: Session, *, name: str, scope: str, roles: Iterable[str
     """Create a principal and return its token (the only time the token is visible)."""
     clean = name.strip()
     if not clean or len(clean) > 100:
-        raise InvalidInput("a principal name must be 1-100 characters")
+        raise InvalidInput(_("a principal name must be 1-100 characters"))
     parsed: Scope = parse_scope(scope)
     granted = sorted(r.value for r in parse_roles(roles))
     if session.scalar(select(ApiPrincipal.id).where(ApiPrincipal.name == clean)) is not None:
-        raise Conflict(f"a principal named {clean!r} already exists")
+        raise Conflict(_("a principal named {clean!r} already exists", clean=clean))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiPrincipal(name=clean, scope_code=parsed.code, scope_level=parsed.level,
                        roles=granted, token_hash=hash_token(token), created_by=actor)

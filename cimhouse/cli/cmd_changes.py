@@ -5,25 +5,29 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.orm import Session
 
-from cimhouse.cli.common import engine, handle_errors
-from cimhouse.db import session_scope
+from cimhouse.cli.choices import CHANGE_KINDS
+from cimhouse.cli.common import engine, handle_errors, session_scope
 from cimhouse.errors import InvalidInput
-from cimhouse.feed.read_changes import KINDS, MAX_PAGE, parse_cursor, position_at, read_changes
-from cimhouse.feed.stamp_changes import stamp_changes
-from cimhouse.scope import parse_scope, with_county_keys
+from cimhouse.i18n import _
+
+if TYPE_CHECKING:  # the database modules are imported when the command runs
+    from sqlalchemy.orm import Session
 
 
 def _start(session: Session, since: str | None) -> int:
+    from cimhouse.feed.read_changes import parse_cursor, position_at
+
     if not since or since.isdigit():
         return parse_cursor(since)
     try:
         when = dt.datetime.fromisoformat(since)
     except ValueError:
-        raise InvalidInput(f"--since takes a cursor (digits) or an ISO date/time, not {since!r}"
+        raise InvalidInput(_("--since takes a cursor (digits) or an ISO date/time, not {since!r}",
+                             since=since)
                            ) from None
     if when.tzinfo is None:
         when = when.astimezone()  # a bare date or time is local time
@@ -38,7 +42,7 @@ def changes(
     scope: str | None = typer.Option(None, "--scope", help="Only changes in this region code "
                                      "or estate code. Default: everywhere."),
     kinds: str | None = typer.Option(None, "--kinds", help=f"Comma-separated kinds among "
-                                     f"{', '.join(KINDS)}. Default: all."),
+                                     f"{', '.join(CHANGE_KINDS)}. Default: all."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Stop after this many."),
     fmt: str = typer.Option("jsonl", "--format", help="Output format: jsonl (one change "
                             "per line, with its cursor)."),
@@ -50,8 +54,12 @@ def changes(
 
     Example: cimhouse changes --since 2026-12-01 --scope 330402 --kinds house,code --limit 10
     """
+    from cimhouse.feed.read_changes import MAX_PAGE, read_changes
+    from cimhouse.feed.stamp_changes import stamp_changes
+    from cimhouse.scope import parse_scope, with_county_keys
+
     if fmt != "jsonl":
-        raise InvalidInput(f"--format {fmt!r}: only jsonl is supported")
+        raise InvalidInput(_("--format {fmt!r}: only jsonl is supported", fmt=fmt))
     wanted = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
     eng = engine()
     stamp_changes(eng, wait=False)  # another stamper running: read up to its mark

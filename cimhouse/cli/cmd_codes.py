@@ -123,7 +123,10 @@ def assign(
     if as_json:
         print_json(summary)
     else:
-        print_summary(summary, _("code assignment (dry run: nothing issued)") if dry_run
+        from cimhouse.schema.vocab import RunStatus, vocab_label
+
+        shown = summary | {"status": vocab_label(RunStatus, str(summary["status"]))}
+        print_summary(shown, _("code assignment (dry run: nothing issued)") if dry_run
                       else _("code assignment"))
 
 
@@ -284,9 +287,10 @@ def _job_dict(job: Any) -> dict[str, Any]:
 @handle_errors
 def list_jobs(
     status: str | None = typer.Option(None, "--status", help="queued, running, succeeded, "
-                                                             "failed, cancelled or dead_letter."),
-    limit: int = typer.Option(20, "--limit", min=1, max=1000),
-    as_json: bool = typer.Option(False, "--json"),
+                                                             "failed or cancelled."),
+    limit: int = typer.Option(20, "--limit", min=1, max=1000,
+                              help="How many jobs, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the most recent jobs.
 
@@ -327,8 +331,10 @@ def print_jobs(jobs: list[dict[str, Any]]) -> None:
         if job["kind"] == "delivery":  # a delivery counts its attempts, not objects
             done = _("{n} attempts", n=counts.get("attempts", 0))
         dry = bool((job["options"] or {}).get("dry_run"))
-        table.add_row(str(job["id"]), job["kind"], vocab_label(RunStatus, job["status"]),
-                      f"[yellow]{_('dry run')}[/yellow]" if dry else "",
+        kinds = {"code_assignment": _("code assignment"), "region_change": _("region change")}
+        table.add_row(str(job["id"]), kinds.get(job["kind"], job["kind"]),
+                      vocab_label(RunStatus, job["status"]),
+                      "[yellow]" + _("dry run") + "[/yellow]" if dry else "",
                       job["scope_code"] or "-", job["requested_by"] or "-",
                       format_time(job["requested_at"]), format_time(job["finished_at"]), done)
     if not jobs:

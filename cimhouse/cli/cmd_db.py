@@ -13,12 +13,11 @@ from cimhouse.cli.common import (
     quiet_logs,
     settings,
 )
-from cimhouse.db import database_url, embedded_cluster
-from cimhouse.db import distribute as distribution
-from cimhouse.db import migrate as migrations
 from cimhouse.errors import EXIT_NOT_RUNNING, ConfigurationError, InvalidInput
 from cimhouse.i18n import _
-from cimhouse.pii import load_master_key
+
+# the database modules (SQLAlchemy, Alembic) are imported inside each command: `db --help`
+# answers without them
 
 db_app = typer.Typer(help="Run the embedded PostgreSQL + PostGIS cluster and migrations.",
                      no_args_is_help=True)
@@ -37,6 +36,9 @@ def start() -> None:
 
     Example: cimhouse db start
     """
+    from cimhouse.db import embedded_cluster
+    from cimhouse.pii import load_master_key
+
     _require_embedded()
     current = settings()
     cluster = embedded_cluster(current)
@@ -54,6 +56,8 @@ def stop() -> None:
 
     Example: cimhouse db stop
     """
+    from cimhouse.db import embedded_cluster
+
     _require_embedded()
     stopped = embedded_cluster(settings()).stop()
     console.print(_("stopped") if stopped else _("not running"))
@@ -66,6 +70,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
 
     Example: cimhouse db status --json
     """
+    from cimhouse.db import embedded_cluster
+
     current = settings()
     info: dict[str, object]
     if not current.embedded:
@@ -76,8 +82,9 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
                 "pid": st.pid, "data_dir": str(st.data_dir), "socket_dir": str(st.socket_dir)}
     if as_json:
         print_json(info)
-    else:
-        print_summary(info)
+    else:  # a process id is a name, not a quantity: no thousands separator
+        print_summary(info | {"pid": str(info["pid"]) if info.get("pid") else None},
+                      _("database"))
     if current.embedded and not info["running"]:
         raise typer.Exit(code=EXIT_NOT_RUNNING)
 
@@ -90,6 +97,9 @@ def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) ->
     Example: cimhouse db upgrade
     """
     from alembic.util import CommandError
+
+    from cimhouse.db import database_url
+    from cimhouse.db import migrate as migrations
 
     _check_revision(revision)  # before the cluster starts: a typo is no reason to start it
     current = settings()
@@ -108,6 +118,8 @@ def _check_revision(revision: str) -> None:
     from alembic.script import ScriptDirectory
     from alembic.script.revision import RevisionError
     from alembic.util import CommandError
+
+    from cimhouse.db import migrate as migrations
 
     script = ScriptDirectory.from_config(migrations.alembic_config())
     try:
@@ -134,6 +146,9 @@ def distribute(
     Example: CIMHOUSE_DATABASE_URL=postgresql+psycopg://postgres@/cimhouse?host=/run/pg \\
         cimhouse db distribute --json
     """
+    from cimhouse.db import database_url
+    from cimhouse.db import distribute as distribution
+
     current = settings()
     database_url(current)
     with engine(current).connect() as conn:

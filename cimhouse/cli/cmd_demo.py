@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from cimhouse.cli.common import console, handle_errors, print_json
-from cimhouse.demo.generate_demo import generate_demo
 from cimhouse.errors import InvalidInput
 from cimhouse.i18n import _
 
@@ -35,6 +34,8 @@ def generate(
 
     Example: cimhouse demo generate --houses 2000 --seed 7 --messy --out var/demo
     """
+    from cimhouse.demo.generate_demo import generate_demo
+
     try:
         summary = generate_demo(out, houses=houses, seed=seed, messy=messy)
     except OSError as exc:

@@ -5,14 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from cimhouse.addressing.search_addresses import MAX_FIRST, search_addresses
-from cimhouse.cli.common import engine, handle_errors, print_json
-from cimhouse.db import session_scope
+from cimhouse.cli.choices import FIND_MAX_FIRST
+from cimhouse.cli.common import engine, handle_errors, print_json, session_scope
 from cimhouse.errors import EXIT_REJECTED
-from cimhouse.scope import parse_scope
+from cimhouse.i18n import _
 
 
 @handle_errors
@@ -22,7 +19,7 @@ def find(
     scope: str | None = typer.Option(None, "--scope",
                                      help="Only houses in this region code (2/4/6/9/12 "
                                           "digits) or estate code. Default: everywhere."),
-    first: int = typer.Option(5, "--first", min=1, max=MAX_FIRST,
+    first: int = typer.Option(5, "--first", min=1, max=FIND_MAX_FIRST,
                               help="How many candidates, best first."),
     as_json: bool = typer.Option(False, "--json", help="Print the parts read and the "
                                                        "candidates as JSON."),
@@ -31,6 +28,12 @@ def find(
 
     Example: cimhouse find "秀洲区恰景府1-1-201" --scope 3304
     """
+    from rich.console import Console
+    from rich.table import Table
+
+    from cimhouse.addressing.search_addresses import search_addresses
+    from cimhouse.scope import parse_scope
+
     parsed_scope = parse_scope(scope) if scope else None
     with session_scope(engine()) as session:
         found = search_addresses(session, text, scope=parsed_scope, first=first)
@@ -40,14 +43,18 @@ def find(
         return
     out = Console()
     if not found.candidates:
-        out.print("no house found")
+        out.print(_("no house found"))
         raise typer.Exit(code=EXIT_REJECTED)
-    table = Table("score", "address", "matched")
-    table.add_column("house code", no_wrap=True)
+    table = Table(_("score"), _("address"), _("matched"))
+    table.add_column(_("house code"), no_wrap=True)
+    parts = {"region": _("region"), "estate": _("estate"), "estate_alias": _("estate alias"),
+             "estate_fuzzy": _("estate (similar name)"), "building": _("building"),
+             "unit": _("unit"), "floor": _("floor"), "room": _("room")}
     for candidate in found.candidates:
         table.add_row(f"{candidate.score:.2f}",
                       candidate.address or f"{candidate.estate_name} {candidate.building}",
-                      " ".join(candidate.matched), candidate.code or "(no code yet)")
+                      " ".join(parts.get(m, m) for m in candidate.matched),
+                      candidate.code or _("(no code yet)"))
     out.print(table)
 
 

@@ -14,13 +14,11 @@ from cimhouse.cli.common import (
     handle_errors,
     print_json,
     print_summary,
+    session_scope,
     settings,
 )
-from cimhouse.coding.resolve_scope import resolve_scope
-from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED
 from cimhouse.i18n import _
-from cimhouse.importers.boundaries.import_boundaries import import_boundaries
 
 
 @import_app.command("boundaries")
@@ -43,6 +41,9 @@ def boundaries(
 
     Example: cimhouse import boundaries nanhu_estates.geojson --level estate --within 330402
     """
+    from cimhouse.coding.resolve_scope import resolve_scope
+    from cimhouse.importers.boundaries.import_boundaries import import_boundaries
+
     current = settings()
     report = report or default_report_path(current, "boundaries")
     with session_scope(engine(current)) as session:

@@ -9,17 +9,16 @@ import typer
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import (
     cli_actor,
-    console,
     default_report_path,
     engine,
     handle_errors,
     print_json,
+    print_summary,
+    session_scope,
     settings,
 )
-from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED
-from cimhouse.importers.devices.import_devices import import_devices
-from cimhouse.pii import PiiVault
+from cimhouse.i18n import _
 
 
 @import_app.command("devices")
@@ -39,6 +38,9 @@ def devices(
 
     Example: cimhouse import devices devices.csv --report rejects.csv
     """
+    from cimhouse.importers.devices.import_devices import import_devices
+    from cimhouse.pii import PiiVault
+
     current = settings()
     report = report or default_report_path(current, "devices")
     with session_scope(engine(current)) as session:
@@ -48,7 +50,7 @@ def devices(
     if as_json:
         print_json(summary)
     else:
-        console.print(", ".join(f"{k} {v}" for k, v in summary.items()))
+        print_summary(summary, _("devices import"))
     if result.rejected:
         raise typer.Exit(code=EXIT_REJECTED)
 

@@ -14,12 +14,11 @@ from cimhouse.cli.common import (
     handle_errors,
     print_json,
     print_summary,
+    session_scope,
     settings,
 )
-from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED
 from cimhouse.i18n import _
-from cimhouse.importers.facilities.import_facilities import import_facilities
 
 
 @import_app.command("facilities")
@@ -52,6 +51,8 @@ def facilities(
 
     Example: cimhouse import facilities jiaxing_facilities.xlsx --crs GCJ02 --source minzheng
     """
+    from cimhouse.importers.facilities.import_facilities import import_facilities
+
     current = settings()
     report = report or default_report_path(current, "facilities")
     with session_scope(engine(current)) as session:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy.orm import Session
 
+from cimhouse.cli.choices import IFC_DISAGREEMENT_M
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import (
     ACTOR_HELP,
@@ -18,12 +18,15 @@ from cimhouse.cli.common import (
     print_json,
     print_summary,
     progress,
+    session_scope,
 )
-from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED
 from cimhouse.i18n import _
-from cimhouse.importers.ifc.georef import DEFAULT_DISAGREEMENT_M, CliGeoref
-from cimhouse.importers.ifc.import_ifc import IfcImportResult, import_ifc
+
+if TYPE_CHECKING:  # ifcopenshell and SQLAlchemy are imported when the command runs
+    from sqlalchemy.orm import Session
+
+    from cimhouse.importers.ifc.import_ifc import IfcImportResult
 
 
 @import_app.command("ifc")
@@ -55,7 +58,7 @@ def import_ifc_command(
     skip_geometry: bool = typer.Option(False, "--skip-geometry",
                                        help="No footprints (keeps earlier ones)."),
     latlon_tolerance: float = typer.Option(
-        DEFAULT_DISAGREEMENT_M, "--latlon-tolerance",
+        IFC_DISAGREEMENT_M, "--latlon-tolerance",
         help="Metres beyond which the site's lat/lon disagrees with its map conversion."),
     assign_codes: bool = typer.Option(False, "--assign-codes",
                                       help="Then code the new estate, buildings and houses "
@@ -75,6 +78,9 @@ def import_ifc_command(
     Example: cimhouse import ifc block7.ifc --community 330402007024 --dwellings prefix
     --crs EPSG:4549 --origin 571815.2,3403498.7 --rotation 12.5 --json
     """
+    from cimhouse.importers.ifc.georef import CliGeoref
+    from cimhouse.importers.ifc.import_ifc import import_ifc
+
     georef_cli = CliGeoref.parse(crs, origin, rotation)
     actor = cli_actor(actor)
     with progress(transient=True, disable=as_json) as bar:
@@ -109,10 +115,11 @@ def _print_summary(file: Path, result: IfcImportResult, codes: dict[str, Any] | 
                    "estate": f"{result.target.get('estate_name')} "
                              f"({result.target['region_code']})",
                    "import_run_id": result.import_run_id}, _("IFC import"))
+    warning_label, rejected_label = _("warning"), _("rejected")
     for warning in result.warnings:
-        console.print(f"[yellow]{_('warning')}:[/yellow] {warning}")
+        console.print(f"[yellow]{warning_label}:[/yellow] {warning}")
     for rejected in result.rejected:
-        console.print(f"[red]{_('rejected')}:[/red] {rejected['ifc_class']} "
+        console.print(f"[red]{rejected_label}:[/red] {rejected['ifc_class']} "
                       f"{rejected['global_id']}: {rejected['reason']}")
     if codes is not None:
         print_summary(codes, _("code assignment"))

@@ -9,16 +9,16 @@ import typer
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import (
     cli_actor,
-    console,
     default_report_path,
     engine,
     handle_errors,
     print_json,
+    print_summary,
+    session_scope,
     settings,
 )
-from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED
-from cimhouse.programme.import_projects import import_projects
+from cimhouse.i18n import _
 
 
 @import_app.command("projects")
@@ -41,6 +41,8 @@ def projects(
 
     Example: cimhouse import projects jiaxing_future_projects.xlsx --report rejects.csv
     """
+    from cimhouse.programme.import_projects import import_projects
+
     current = settings()
     report = report or default_report_path(current, "projects")
     with session_scope(engine(current)) as session:
@@ -50,7 +52,7 @@ def projects(
     if as_json:
         print_json(summary)
     else:
-        console.print(", ".join(f"{k} {v}" for k, v in summary.items()))
+        print_summary(summary, _("projects import"))
     if result.rejected:
         raise typer.Exit(code=EXIT_REJECTED)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy.orm import Session
 
+from cimhouse.cli.choices import COORDINATE_SYSTEMS
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import (
     cli_actor,
@@ -19,14 +21,14 @@ from cimhouse.cli.common import (
     print_json,
     print_summary,
     progress,
+    session_scope,
     settings,
 )
-from cimhouse.crs import COORDINATE_SYSTEMS, crs_name
-from cimhouse.db import session_scope
 from cimhouse.errors import EXIT_REJECTED, InvalidInput
 from cimhouse.i18n import _
-from cimhouse.importers.register.import_register import import_register
-from cimhouse.pii import PiiVault
+
+if TYPE_CHECKING:  # SQLAlchemy, pyproj and openpyxl are imported when the command runs
+    from sqlalchemy.orm import Session
 
 
 @import_app.command("register")
@@ -72,6 +74,10 @@ def register_command(
 
     Example: cimhouse import register 南湖区住户登记.xlsx --report rejects.csv --assign-codes
     """
+    from cimhouse.crs import crs_name
+    from cimhouse.importers.register.import_register import import_register
+    from cimhouse.pii import PiiVault
+
     current = settings()
     data_as_of = _parse_as_of(as_of)
     try:
@@ -162,15 +168,53 @@ def _parse_as_of(value: str | None) -> datetime | None:
 
 
 def _count_lines(file: Path) -> int | None:
-    """Lines of a CSV/TSV register (the progress bar's total; rows end up a little fewer:
-    header, blank lines), counted in binary at disk speed; None for a workbook."""
-    if file.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+    """Rows of a register, the progress bar's total (data rows end up a little fewer: header,
+    blank lines): lines of a CSV/TSV counted in binary at disk speed, ``<row>`` elements of
+    an XLSX's first sheet counted in its compressed XML stream (no cell is parsed); None for
+    other workbooks (.xls, .ods) and for a file that is not what its name says."""
+    suffix = file.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _count_sheet_rows(file)
+    if suffix in (".xls", ".ods"):
         return None
     lines = 0
     with file.open("rb") as handle:
         while chunk := handle.read(1 << 20):
             lines += chunk.count(b"\n")
     return max(lines, 1)
+
+
+_ROW_TAG = re.compile(rb"<((?:[A-Za-z][\w.-]*:)?)row[\s>/]")
+
+
+def _count_sheet_rows(file: Path) -> int | None:
+    """``<row>`` elements of the first worksheet of an XLSX (the one the import reads)."""
+    try:
+        with zipfile.ZipFile(file) as book:
+            workbook = book.read("xl/workbook.xml")
+            first = re.search(rb"<(?:\w+:)?sheet\b[^>]*?\br:id=\"([^\"]+)\"", workbook)
+            rels = book.read("xl/_rels/workbook.xml.rels")
+            target = None
+            for rel in re.finditer(rb"<Relationship\b[^>]*>", rels):
+                if first and re.search(rb'\bId="' + re.escape(first[1]) + rb'"', rel[0]):
+                    found = re.search(rb'\bTarget="([^"]+)"', rel[0])
+                    target = found[1].decode() if found else None
+            if target is None:
+                return None
+            name = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            rows, tail = 0, b""
+            tags: tuple[bytes, ...] = ()
+            with book.open(name) as sheet:
+                while chunk := sheet.read(1 << 20):
+                    data = tail + chunk  # a tag split between two chunks counts once
+                    if not tags and (found := _ROW_TAG.search(data)):
+                        tag = b"<" + found[1] + b"row"  # <row ...> or <x:row ...>
+                        tags = (tag + b" ", tag + b">", tag + b"/")
+                    rows += sum(data.count(t) - tail.count(t) for t in tags)
+                    tail = data[-32:]
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return None
+    return max(rows, 1)
 
 
 def _assign_codes(session: Session, counties: list[str], actor: str) -> list[dict[str, Any]]:

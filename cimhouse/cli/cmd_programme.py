@@ -7,15 +7,20 @@ from dataclasses import asdict
 
 import typer
 
-from cimhouse.cli.common import cli_actor, console, engine, handle_errors, print_json, settings
-from cimhouse.coding.resolve_scope import resolve_scope
-from cimhouse.db import session_scope
+from cimhouse.cli.common import (
+    cli_actor,
+    console,
+    engine,
+    handle_errors,
+    print_json,
+    session_scope,
+    settings,
+)
 from cimhouse.errors import Conflict, InvalidInput
-from cimhouse.programme.advance_gap_project import advance_gap_project
-from cimhouse.programme.create_gap_project import create_gap_project
-from cimhouse.programme.list_gap_projects import list_gap_projects
-from cimhouse.programme.record_survey import record_survey
-from cimhouse.services.gaps import find_gaps
+from cimhouse.i18n import _
+
+# the domain modules (SQLAlchemy, shapely) are imported inside each command: `--help`
+# answers without them
 
 programme_app = typer.Typer(help="The future-community programme: gap-filling projects and "
                                  "service-index surveys.", no_args_is_help=True)
@@ -25,7 +30,7 @@ def _date(raw: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(raw) if raw else dt.date.today()
     except ValueError:
-        raise InvalidInput("--date must be a date like 2026-07-01") from None
+        raise InvalidInput(_("--date must be a date like 2026-07-01")) from None
 
 
 @programme_app.command("survey")
@@ -37,11 +42,14 @@ def survey(scope: str = typer.Option(..., "--scope", help="Region code to survey
 
     Example: cimhouse programme survey --scope 330402 --date 2026-06-30
     """
+    from cimhouse.coding.resolve_scope import resolve_scope
+    from cimhouse.programme.record_survey import record_survey
+
     current = settings()
     with session_scope(engine(current)) as session:
         count = record_survey(session, resolve_scope(session, scope), _date(date),
                               actor=cli_actor(), metric_srid=current.metric_srid)
-    console.print(f"surveyed {count} communities")
+    console.print(_("surveyed {count} communities", count=count))
 
 
 @programme_app.command("gap-project")
@@ -59,6 +67,9 @@ def gap_project(
 
     Example: cimhouse programme gap-project --category childcare --community 330402007024
     """
+    from cimhouse.coding.resolve_scope import resolve_scope
+    from cimhouse.programme.create_gap_project import create_gap_project
+
     current = settings()
     with session_scope(engine(current)) as session:
         target = resolve_scope(session, estate or community or "")
@@ -66,8 +77,8 @@ def gap_project(
             session, target, category=category, on=_date(date), actor=cli_actor(),
             community_code=community, estate_code=estate, planned_capacity=capacity,
             name=name, metric_srid=current.metric_srid)
-        console.print(f"gap project {project.county}:{project.id} planned "
-                      f"({project.affected} affected)")
+        console.print(_("gap project {project} planned ({affected} affected)",
+                        project=f"{project.county}:{project.id}", affected=project.affected))
 
 
 @programme_app.command("plan-gaps")
@@ -79,6 +90,10 @@ def plan_gaps(scope: str = typer.Option(..., "--scope", help="Region code."),
 
     Example: cimhouse programme plan-gaps --scope 3304 --top 5
     """
+    from cimhouse.coding.resolve_scope import resolve_scope
+    from cimhouse.programme.create_gap_project import create_gap_project
+    from cimhouse.services.gaps import find_gaps
+
     current = settings()
     on = _date(date)
     with session_scope(engine(current)) as session:
@@ -97,7 +112,8 @@ def plan_gaps(scope: str = typer.Option(..., "--scope", help="Region code."),
                 continue
             savepoint.commit()
             made += 1
-    console.print(f"planned {made} gap projects ({skipped} already had one)")
+    console.print(_("planned {made} gap projects ({skipped} already had one)", made=made,
+                    skipped=skipped))
 
 
 @programme_app.command("advance-gap-project")
@@ -112,15 +128,19 @@ def advance(project: str = typer.Argument(..., help="COUNTY:ID as printed when p
 
     Example: cimhouse programme advance-gap-project 330402:7 --status in_use --facility-id 51
     """
-    county, _, number = project.partition(":")
+    from cimhouse.coding.resolve_scope import resolve_scope
+    from cimhouse.programme.advance_gap_project import advance_gap_project
+
+    county, _sep, number = project.partition(":")
     if not (county.isdigit() and len(county) == 6 and number.isdigit()):
-        raise InvalidInput("the project is COUNTY:ID, e.g. 330402:7")
+        raise InvalidInput(_("the project is COUNTY:ID, e.g. 330402:7"))
     current = settings()
     with session_scope(engine(current)) as session:
         moved = advance_gap_project(session, resolve_scope(session, county), county,
                                     int(number), status, _date(date), actor=cli_actor(),
                                     facility_id=facility_id, metric_srid=current.metric_srid)
-        console.print(f"gap project {project} is {moved.status}")
+        console.print(_("gap project {project} is {status}", project=project,
+                        status=moved.status))
 
 
 @programme_app.command("gap-projects")
@@ -132,6 +152,9 @@ def gap_projects(scope: str = typer.Option(..., "--scope", help="Region or estat
 
     Example: cimhouse programme gap-projects --scope 330402
     """
+    from cimhouse.coding.resolve_scope import resolve_scope
+    from cimhouse.programme.list_gap_projects import list_gap_projects
+
     with session_scope(engine(settings())) as session:
         rows = list_gap_projects(session, resolve_scope(session, scope), status=status)
     print_json([asdict(r) | {"planned_on": str(r.planned_on),

@@ -6,11 +6,16 @@ from pathlib import Path
 
 import typer
 
-from cimhouse.cli.common import cli_actor, engine, handle_errors, print_json, print_summary
-from cimhouse.db import session_scope
+from cimhouse.cli.common import (
+    cli_actor,
+    engine,
+    handle_errors,
+    print_json,
+    print_summary,
+    session_scope,
+)
 from cimhouse.errors import EXIT_REJECTED
 from cimhouse.i18n import _
-from cimhouse.importers.load_regions import load_regions
 
 regions_app = typer.Typer(help="Administrative regions (levels 1-5).", no_args_is_help=True)
 
@@ -29,6 +34,8 @@ def load(
 
     Example: cimhouse regions load --file zhejiang_2024.csv --report rejects.csv
     """
+    from cimhouse.importers.load_regions import load_regions
+
     with session_scope(engine()) as session:
         result = load_regions(session, file, dry_run=dry_run, report_path=report,
                               actor=cli_actor())

@@ -7,15 +7,12 @@ from pathlib import Path
 
 import typer
 
-from cimhouse.cli.common import console, engine, handle_errors, progress, settings
-from cimhouse.coding.resolve_scope import resolve_scope
-from cimhouse.db import session_scope
+from cimhouse.cli.common import console, engine, handle_errors, progress, session_scope, settings
 from cimhouse.errors import InvalidInput
 from cimhouse.i18n import _, requested_language
-from cimhouse.programme.progress import compute_progress
-from cimhouse.programme.progress_report import write_progress
-from cimhouse.services.policy import ServicePolicy, parse_radius_options
-from cimhouse.services.report import build_services_report, write_report
+
+# the report modules (SQLAlchemy, openpyxl) are imported inside each command: `--help`
+# answers without them
 
 report_app = typer.Typer(help="Reports for community work.", no_args_is_help=True)
 
@@ -45,6 +42,10 @@ def services(
 
     Example: cimhouse report services --scope 330402 --format xlsx --out nanhu.xlsx
     """
+    from cimhouse.coding.resolve_scope import resolve_scope
+    from cimhouse.services.policy import ServicePolicy, parse_radius_options
+    from cimhouse.services.report import build_services_report, write_report
+
     current = settings()
     policy = ServicePolicy.default().with_radii(parse_radius_options(radius))
     try:
@@ -55,9 +56,11 @@ def services(
         parsed = resolve_scope(session, scope)
         task = bar.add_task(_("services report"), total=4)
 
-        def step(name: str) -> None:
-            bar.update(task, description=name, advance=0 if name.startswith("coverage")
-                       else 1)
+        started: list[str] = []
+
+        def step(name: str) -> None:  # each step but the first ends the one before
+            bar.update(task, description=name, advance=1 if started else 0)
+            started.append(name)
 
         report = build_services_report(session, parsed, policy=policy,
                                        metric_srid=current.metric_srid, as_of=reference,
@@ -85,15 +88,19 @@ def programme(
 
     Example: cimhouse report programme --scope 3304 --as-of 2023-12-31 --format xlsx --out p.xlsx
     """
+    from cimhouse.coding.resolve_scope import resolve_scope
+    from cimhouse.programme.progress import compute_progress
+    from cimhouse.programme.progress_report import write_progress
+
     try:
         reference = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     except ValueError:
-        raise InvalidInput("--as-of must be a date like 2023-12-31") from None
+        raise InvalidInput(_("--as-of must be a date like 2023-12-31")) from None
     with session_scope(engine(settings())) as session:
         parsed = resolve_scope(session, scope)
         result = compute_progress(session, None, parsed.code, reference)
     for path in write_progress(result, fmt, out):
-        console.print(f"wrote {path}")
+        console.print(_("wrote {path}", path=path))
 
 
 def register(app: typer.Typer) -> None:

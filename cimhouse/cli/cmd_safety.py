@@ -6,11 +6,10 @@ import datetime as dt
 
 import typer
 
-from cimhouse.cli.common import console, engine, handle_errors, print_json, settings
-from cimhouse.db import session_scope
+from cimhouse.cli.choices import CHINA_TIME_ZONE
+from cimhouse.cli.common import console, engine, handle_errors, print_json, session_scope, settings
 from cimhouse.errors import InvalidInput
-from cimhouse.safety.check_inactivity import CHINA, check_inactivity
-from cimhouse.scope import parse_scope, with_county_keys
+from cimhouse.i18n import _
 
 safety_app = typer.Typer(help="Home safety of the elderly living alone: rules and alerts.",
                          no_args_is_help=True)
@@ -32,11 +31,16 @@ def check(
 
     Example: cimhouse safety check-inactivity --scope 330402007024 --hours 8
     """
+    from zoneinfo import ZoneInfo
+
+    from cimhouse.safety.check_inactivity import check_inactivity
+    from cimhouse.scope import parse_scope, with_county_keys
+
     try:
         clock = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
     except ValueError:
-        raise InvalidInput("--now must be an ISO time, e.g. 2026-12-02T20:00+08:00") from None
-    clock = clock if clock.tzinfo else clock.replace(tzinfo=CHINA)
+        raise InvalidInput(_("--now must be an ISO time, e.g. 2026-12-02T20:00+08:00")) from None
+    clock = clock if clock.tzinfo else clock.replace(tzinfo=ZoneInfo(CHINA_TIME_ZONE))
     with session_scope(engine(settings())) as session:
         opened = check_inactivity(session, now=clock,
                                   scope=with_county_keys(session, parse_scope(scope)),
@@ -45,7 +49,8 @@ def check(
     if as_json:
         print_json(summary)
     else:
-        console.print(f"opened {opened} inactivity alert(s) as of {clock.isoformat()}")
+        console.print(_("opened {opened} inactivity alert(s) as of {now}", opened=opened,
+                        now=clock.isoformat()))
 
 
 def register(app: typer.Typer) -> None:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from cimhouse.auth.tokens import create_token, list_principals, revoke_token
-from cimhouse.cli.common import cli_actor, console, engine, handle_errors, print_json
-from cimhouse.coding.resolve_scope import resolve_scope
-from cimhouse.db import session_scope
+from cimhouse.cli.common import (
+    cli_actor,
+    console,
+    engine,
+    handle_errors,
+    print_json,
+    session_scope,
+)
 from cimhouse.i18n import _
+
+# cimhouse.auth and the database are imported inside each command: `--help` answers
+# without them
 
 tokens_app = typer.Typer(help="API principals: scoped, role-based bearer tokens.",
                          no_args_is_help=True)
@@ -30,6 +37,9 @@ def create(
     Example: cimhouse tokens create --name gis-portal --scope 330402 --role reader
     --role person_reader
     """
+    from cimhouse.auth.tokens import create_token
+    from cimhouse.coding.resolve_scope import resolve_scope
+
     with session_scope(engine()) as session:
         resolve_scope(session, scope)  # a token for a region that does not exist sees nothing
         issued = create_token(session, name=name, scope=scope, roles=role, actor=cli_actor())
@@ -51,17 +61,28 @@ def list_(
 
     Example: cimhouse tokens list --all --json
     """
+    from cimhouse.auth.tokens import list_principals
+
     with session_scope(engine()) as session:
         rows = list_principals(session, include_revoked=include_revoked)
     if as_json:
         print_json([row.__dict__ for row in rows])
         return
+    from rich.console import Console
+    from rich.table import Table
+
+    from cimhouse.schema.vocab import Role, vocab_label
+
+    table = Table(box=None, padding=(0, 1), header_style="bold")
+    for title in (_("ID"), _("name"), _("scope"), _("roles"), _("state"), _("last used")):
+        table.add_column(title)
     for row in rows:
         state = (_("revoked {date}", date=f"{row.revoked_at:%Y-%m-%d}") if row.revoked_at
                  else _("active"))
         used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else _("never")
-        typer.echo(f"{row.id}\t{row.name}\t{row.scope_code}\t{','.join(row.roles)}\t"
-                   f"{state}\t{_('last used {when}', when=used)}")
+        table.add_row(str(row.id), row.name, row.scope_code,
+                      "、".join(vocab_label(Role, r) for r in row.roles), state, used)
+    Console().print(table)  # stdout, like the tab-separated lines it replaces
 
 
 @tokens_app.command("revoke")
@@ -73,6 +94,8 @@ def revoke(
 
     Example: cimhouse tokens revoke gis-portal
     """
+    from cimhouse.auth.tokens import revoke_token
+
     with session_scope(engine()) as session:
         info = revoke_token(session, principal, actor=cli_actor())
     console.print(_("revoked {name} (id {id})", name=info.name, id=info.id))

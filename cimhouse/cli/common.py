@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 import typer
 
 from cimhouse.errors import CimhouseError, InvalidInput, exit_code
-from cimhouse.i18n import _, current_language, render
+from cimhouse.i18n import _, current_language, render, translate
 from cimhouse.settings import Settings
 
 if TYPE_CHECKING:  # the CLI imports SQLAlchemy only for the commands that use the database
@@ -125,8 +125,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except CimhouseError as exc:
             fail(exc)
         except OSError as exc:
-            where = f": {exc.filename}" if exc.filename else ""
-            fail(InvalidInput(f"{exc.strerror or exc}{where}"))
+            fail(InvalidInput(os_error_message(exc)))
         except Exception as exc:
             from cimhouse.db.integrity import integrity_error, is_integrity_error
 
@@ -135,6 +134,24 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             fail(integrity_error(exc))
 
     return wrapper
+
+
+def os_error_message(exc: OSError) -> str:
+    """A file-system error in the user's language (the C library's ``strerror`` is English).
+
+    >>> print(os_error_message(FileNotFoundError(2, "No such file or directory", "r.csv")))
+    No such file or directory: r.csv
+    """
+    import errno
+
+    reasons = {errno.ENOENT: _("No such file or directory"), errno.EACCES: _("Permission denied"),
+               errno.EPERM: _("Permission denied"), errno.EISDIR: _("Is a directory"),
+               errno.ENOTDIR: _("Not a directory"), errno.EROFS: _("Read-only file system"),
+               errno.ENOSPC: _("No space left on device"), errno.EEXIST: _("File exists")}
+    reason = reasons.get(exc.errno or 0) or exc.strerror or str(exc)
+    if exc.filename:
+        return _("{reason}: {path}", reason=reason, path=exc.filename)
+    return reason
 
 
 def fail(error: CimhouseError) -> NoReturn:
@@ -179,10 +196,46 @@ def summary_labels() -> dict[str, str]:
         "reopened": _("reopened"), "mode": _("mode"), "initialised": _("initialised"),
         "running": _("running"), "pid": _("process id"), "data_dir": _("data directory"),
         "socket_dir": _("socket directory"), "url": _("URL"),
+        "estates_added": _("estates added"), "buildings_added": _("buildings added"),
+        "houses_added": _("houses added"), "houses_updated": _("houses updated"),
+        "persons_added": _("persons added"), "persons_updated": _("persons updated"),
+        "relations_added": _("relations added"), "relations_updated": _("relations updated"),
+        "households_added": _("households added"),
+        "households_updated": _("households updated"),
+        "members_added": _("household members added"),
+        "members_ended": _("household memberships ended"),
+        "persons_conflicting": _("persons in conflict"),
+        "houses_edits_kept": _("house edits kept"), "estates_edits_kept": _("estate edits kept"),
+        "buildings_assigned": _("buildings assigned to an estate"),
+        "conflicts": _("conflicts"), "matched_by": _("matched by"),
+        "read_validate_stage": _("read, validate, stage"), "apply": _("apply"),
+        "opened": _("alerts opened"), "now": _("as of"),
     }
 
 
-def _cell(value: Any) -> str:
+def summary_values() -> dict[str, str]:
+    """Words that summaries show as values (modes, levels, how a row was matched)."""
+    return {
+        "embedded": _("embedded"), "external": _("external"), "estate": _("estate"),
+        "community": _("community"), "estate_code": _("estate code"),
+        "estate_boundary": _("estate boundary"), "community_code": _("community code"),
+        "region_boundary": _("region boundary"), "nearest_estate": _("nearest estate"),
+    }
+
+
+def _label(key: str, labels: dict[str, str]) -> str:
+    """A summary field's name: from :func:`summary_labels`, else the catalog's translation of
+    the key with spaces (``houses_added`` -> "houses added"), else the key."""
+    found = labels.get(key)
+    if found is not None:
+        return found
+    spaced = key.replace("_", " ")
+    translated = translate(spaced)
+    return translated if translated != spaced else key
+
+
+def _cell(value: Any, labels: dict[str, str] | None = None) -> str:
+    labels = summary_labels() if labels is None else labels
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, float):
@@ -190,10 +243,13 @@ def _cell(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, dict):
-        return "\n".join(f"{k}: {_cell(v)}" for k, v in value.items())
+        values = summary_values()
+        return "\n".join(f"{values.get(k, _label(k, labels))}: {_cell(v, labels)}"
+                         for k, v in value.items())
     if isinstance(value, list | tuple):
-        return "\n".join(_cell(v) for v in value)
-    return str(value)
+        return "\n".join(_cell(v, labels) for v in value)
+    text = str(value)
+    return "+".join(summary_values().get(part, part) for part in text.split("+"))
 
 
 def print_summary(summary: dict[str, Any], title: str | None = None) -> None:
@@ -208,7 +264,7 @@ def print_summary(summary: dict[str, Any], title: str | None = None) -> None:
     for key, value in summary.items():
         if value in (None, [], {}, ""):
             continue
-        table.add_row(labels.get(key, key), _cell(value))
+        table.add_row(_label(key, labels), _cell(value, labels))
     console.print(table)
 
 

@@ -21,13 +21,15 @@ import inspect
 import pkgutil
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 import cimhouse.cli
-from cimhouse.i18n import _, set_language, translate
+from cimhouse.cli.usage import LocalContext, localise_typer, show_error
+from cimhouse.i18n import set_language, translate
 
 #: top-level command -> (module under cimhouse.cli, one-line help shown by ``cimhouse --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -99,32 +101,6 @@ def help_texts(command: Command, path: str = "cimhouse") -> Iterator[tuple[str, 
             yield from help_texts(sub, f"{path} {name}")
 
 
-def _typer_texts() -> dict[str, str]:
-    """typer's own words in its rich help (it looks them up in no catalog of ours)."""
-    return {"ARGUMENTS_PANEL_TITLE": _("Arguments"), "OPTIONS_PANEL_TITLE": _("Options"),
-            "COMMANDS_PANEL_TITLE": _("Commands"), "ERRORS_PANEL_TITLE": _("Error"),
-            "REQUIRED_LONG_STRING": _("[required]"), "DEFAULT_STRING": _("[default: {}]"),
-            "ABORTED_TEXT": _("Aborted.")}
-
-
-def _localised_help(command: Command) -> None:
-    """Have ``command`` put typer's panel titles into the current language before its rich
-    help is formatted (typer.rich_utils is imported then anyway)."""
-    original = command.format_help
-    if getattr(original, "_localised", False) or command.rich_markup_mode is None:
-        return
-
-    def format_help(ctx: Any, formatter: Any) -> None:
-        from typer import rich_utils
-
-        for name, text in _typer_texts().items():
-            setattr(rich_utils, name, text)
-        original(ctx, formatter)
-
-    format_help._localised = True  # type: ignore[attr-defined]
-    command.format_help = format_help
-
-
 _PLAIN = (str, bool, list[str])
 
 
@@ -167,7 +143,10 @@ def translate_tree(command: Command) -> Command:
         command.help = translate(inspect.cleandoc(command.help))
     if command.short_help:
         command.short_help = translate(inspect.cleandoc(command.short_help))
-    _localised_help(command)
+    # click's plain help, as for the root: typer's rich help imports rich.markdown,
+    # markdown-it and pygments (~0.25 s of CPU) before it prints a line
+    command.rich_markup_mode = None
+    command.context_class = LocalContext  # "Usage:" in the current language
     for param in [*command.params, command.get_help_option(typer.Context(command))]:
         if param is None:
             continue
@@ -191,6 +170,7 @@ class LazyGroup(TyperGroup):
     """The root group: lists :data:`COMMANDS` without importing them."""
 
     _listing = False
+    context_class = LocalContext  # "Usage:" in the current language
 
     def list_commands(self, ctx: Any) -> list[str]:  # noqa: ARG002 - click's signature
         names = set(COMMANDS)
@@ -223,6 +203,16 @@ class LazyGroup(TyperGroup):
             _translate_help(param)
         return super().parse_args(ctx, args)
 
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: Any = None, **extra: Any) -> Any:
+        localise_typer()  # also when run without the console script (typer's CliRunner)
+        with _usage_errors_shown():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_errors_shown():
+            return super().invoke(ctx)
+
     def format_help(self, ctx: Any, formatter: Any) -> None:
         if self.help:
             self.help = translate(inspect.cleandoc(self.help))
@@ -235,6 +225,19 @@ class LazyGroup(TyperGroup):
             self._listing = False
 
 
+@contextmanager
+def _usage_errors_shown() -> Iterator[None]:
+    """Show click's usage errors in the user's language (:func:`cimhouse.cli.usage.show_error`)
+    and exit with click's code: typer would print them in English."""
+    from typer._click.exceptions import ClickException
+
+    try:
+        yield
+    except ClickException as exc:
+        show_error(exc)
+        raise typer.Exit(code=exc.exit_code) from None
+
+
 def _lang_option(_ctx: Any, _param: Any, value: str | None) -> str | None:
     if value is not None:  # the console script took it off argv already (_lang_from_argv)
         set_language(value)
@@ -244,6 +247,7 @@ def _lang_option(_ctx: Any, _param: Any, value: str | None) -> str | None:
 class _App(typer.Typer):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         set_language(_lang_from_argv(sys.argv))
+        localise_typer()
         return super().__call__(*args, **kwargs)
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from cimhouse.coding.namespace import lock_counties
 from cimhouse.db.bulk import copy_rows, create_staging, execute_count
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.schema import Job
 from cimhouse.schema.vocab import LEVEL_CODE_LENGTH, RunStatus
 
@@ -65,16 +66,18 @@ def read_region_change_file(path: Path) -> tuple[dict[str, str], dict[str, str]]
         reader = csv.DictReader(handle)
         missing = {"old_code", "new_code"} - set(reader.fieldnames or [])
         if missing:
-            raise InvalidInput(f"{path.name}: missing columns {', '.join(sorted(missing))}")
+            raise InvalidInput(_("{file}: missing columns {missing}", file=path.name,
+                                 missing=', '.join(sorted(missing))))
         for line, row in enumerate(reader, start=2):
             old, new = (row.get("old_code") or "").strip(), (row.get("new_code") or "").strip()
             if old in mapping:
-                raise InvalidInput(f"{path.name} line {line}: old code {old} appears twice")
+                raise InvalidInput(_("{file} line {line}: old code {old} appears twice",
+                                     file=path.name, line=line, old=old))
             mapping[old] = new
             if (row.get("new_name") or "").strip():
                 names[new] = (row.get("new_name") or "").strip()
     if not mapping:
-        raise InvalidInput(f"{path.name}: no rows")
+        raise InvalidInput(_("{file}: no rows", file=path.name))
     return mapping, names
 
 
@@ -83,19 +86,22 @@ def _check(session: Session, mapping: Mapping[str, str]) -> None:
     for old, new in mapping.items():
         for code in (old, new):
             if not (code.isascii() and code.isdigit() and len(code) in lengths):
-                raise InvalidInput(f"{code!r} is not a 2, 4, 6, 9 or 12-digit region code")
+                raise InvalidInput(_("{code!r} is not a 2, 4, 6, 9 or 12-digit region code",
+                                     code=code))
         if len(old) != len(new) or old == new:
-            raise InvalidInput(f"{old} -> {new}: old and new codes must differ and have the "
-                               "same level")
+            raise InvalidInput(_("{old} -> {new}: old and new codes must differ and have the same "
+                                 "level", old=old, new=new))
         if new in mapping:
-            raise InvalidInput(f"{new} is both a new and an old code: apply chains in steps")
+            raise InvalidInput(_("{new} is both a new and an old code: apply chains in steps",
+                                 new=new))
         for other in mapping:
             if other != old and other.startswith(old):
-                raise InvalidInput(f"{other} lies inside {old}, which is also changed")
+                raise InvalidInput(_("{other} lies inside {old}, which is also changed",
+                                     other=other, old=old))
         open_region = session.execute(text(
             "SELECT 1 FROM region WHERE code = :c AND valid_to IS NULL"), {"c": old}).first()
         if not open_region:
-            raise InvalidInput(f"old region {old} does not exist or is already closed")
+            raise InvalidInput(_("old region {old} does not exist or is already closed", old=old))
 
 
 def _build_map(session: Session, mapping: Mapping[str, str], names: Mapping[str, str]) -> None:
@@ -122,8 +128,8 @@ def _build_map(session: Session, mapping: Mapping[str, str], names: Mapping[str,
           AND NOT EXISTS (SELECT 1 FROM region_map p WHERE p.new = m.parent_new)
         LIMIT 1""")).first()
     if orphan:
-        raise InvalidInput(f"new region {orphan[0]}: its parent {orphan[1]} does not exist "
-                           "(add the parent change too)")
+        raise InvalidInput(_("new region {orphan}: its parent {orphan2} does not exist (add the "
+                             "parent change too)", orphan=orphan[0], orphan2=orphan[1]))
 
 
 # The map as arrays in the statements that write: Citus writes no reference or distributed
@@ -222,7 +228,7 @@ def apply_region_changes(session: Session, mapping: Mapping[str, str],
                          names: Mapping[str, str] | None = None) -> RegionChangeResult:
     """Move regions and the objects in them from old to new codes; codes never change."""
     if not mapping:
-        raise InvalidInput("no region changes given")
+        raise InvalidInput(_("no region changes given"))
     # Citus: regions and the job (reference tables) are written after the objects moved
     # (distributed): one connection per node, as in the register import.
     session.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))

@@ -200,12 +200,14 @@ def _plan(session: Session, *, plan: str, groups_sql: str, prefix_length: int,
         LEFT JOIN registered ON registered.prefix = g.prefix""")
     _run(session, f"ANALYZE {plan}")  # temp tables get no autovacuum statistics
     if _run(session, f"SELECT 1 FROM {plan} WHERE prefix IS NULL LIMIT 1").first():
-        raise Conflict(f"a {kind.value} lies in an uncoded parent; rerun the assignment")
+        raise Conflict(_("a {kind} lies in an uncoded parent; rerun the assignment",
+                         kind=kind.value))
     overflow = _run(session, f"SELECT prefix, base + n FROM {plan} WHERE base + n > {top} "
                              "ORDER BY prefix LIMIT 1").first()
     if overflow:
-        raise Conflict(f"{kind.value} numbers under {overflow[0]} exhausted: would reach "
-                       f"{overflow[1]}, the most is {top}")
+        raise Conflict(_("{kind} numbers under {overflow} exhausted: would reach {overflow2}, the "
+                         "most is {top}", kind=kind.value, overflow=overflow[0],
+                         overflow2=overflow[1], top=top))
 
 
 def _advance_counters(session: Session, plan: str) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.coding.records import object_of, record_change, registry_entry
 from cimhouse.errors import Conflict, InvalidInput
+from cimhouse.i18n import _
 from cimhouse.schema.vocab import ACTIVE_STATUSES, CodeStatus
 
 
@@ -26,11 +27,13 @@ def change_status(session: Session, code: str, status: str, *, actor: str,
                   reason: str | None = None) -> Any:
     """Set the lifecycle status of the object ``code`` to one of :data:`ACTIVE_STATUSES`."""
     if status not in ACTIVE_STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(ACTIVE_STATUSES)}; demolished "
-                           "and registered_in_error retire the code (retire_house)")
+        raise InvalidInput(_("status must be one of {active_statuses}; demolished and "
+                             "registered_in_error retire the code (retire_house)",
+                             active_statuses=', '.join(ACTIVE_STATUSES)))
     entry = registry_entry(session, code, lock=True)
     if entry.status != CodeStatus.ACTIVE.value:
-        raise Conflict(f"code {entry.code} was retired ({entry.retire_reason})")
+        raise Conflict(_("code {code} was retired ({retire_reason})", code=entry.code,
+                         retire_reason=entry.retire_reason))
     obj = object_of(session, entry)
     if obj.status == status:
         return obj

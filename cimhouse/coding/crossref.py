@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _SPACES = {ord(c): None for c in " \t\u3000-"}
@@ -55,17 +56,19 @@ def validate_realestate_unit_no(raw: str) -> str:
     """Check a 28-character real-estate unit number (不动产单元号, GB/T 37346-2019)."""
     value = _compact(raw)
     if len(value) != REALESTATE_UNIT_LENGTH:
-        raise InvalidInput(f"不动产单元号: wrong length {len(value)}, expected 28",
+        raise InvalidInput(_("不动产单元号: wrong length {value_count}, expected 28",
+                             value_count=len(value)),
                            detail={"length": len(value)})
     for first, last, pattern, what in REALESTATE_PARTS:
         part = value[first - 1:last]
         if not re.fullmatch(pattern, part):
             where = f"position {first}" if first == last else f"positions {first}-{last}"
-            raise InvalidInput(f"不动产单元号: {part!r} at {where} is not a {what}",
+            raise InvalidInput(_("不动产单元号: {part!r} at {where} is not a {what}", part=part,
+                                 where=where, what=what),
                                detail={"position": first})
     if value[19] == "W" and value[20:] != "00000000":
-        raise InvalidInput("不动产单元号: fixture code W (no fixture) needs building and unit "
-                           "00000000 (positions 21-28)", detail={"position": 21})
+        raise InvalidInput(_("不动产单元号: fixture code W (no fixture) needs building and unit "
+                             "00000000 (positions 21-28)"), detail={"position": 21})
     return value
 
 
@@ -87,14 +90,17 @@ def validate_address_code(raw: str) -> str:
     """
     value = _compact(raw)
     if not ADDRESS_CODE_MIN <= len(value) <= ADDRESS_CODE_MAX:
-        raise InvalidInput(f"address code: wrong length {len(value)}, expected "
-                           f"{ADDRESS_CODE_MIN}-{ADDRESS_CODE_MAX}", detail={"length": len(value)})
+        raise InvalidInput(_("address code: wrong length {value_count}, expected "
+                             "{address_code_min}-{address_code_max}", value_count=len(value),
+                             address_code_min=ADDRESS_CODE_MIN, address_code_max=ADDRESS_CODE_MAX),
+                           detail={"length": len(value)})
     for index, char in enumerate(value, start=1):
         if not (char.isascii() and char.isalnum()):
-            raise InvalidInput(f"address code: {char!r} at position {index} is not a digit "
-                               "or letter", detail={"position": index})
+            raise InvalidInput(_("address code: {char!r} at position {index} is not a digit or "
+                                 "letter", char=char, index=index),
+                               detail={"position": index})
     if not value[:6].isdigit() or value[:2] == "00":
-        raise InvalidInput("address code: positions 1-6 must be the county code",
+        raise InvalidInput(_("address code: positions 1-6 must be the county code"),
                            detail={"position": 1})
     return value
 
@@ -106,14 +112,16 @@ def validate_ifc_global_id(raw: str) -> str:
     """
     value = raw.strip()
     if len(value) != IFC_GLOBAL_ID_LENGTH:
-        raise InvalidInput(f"IFC GlobalId: wrong length {len(value)}, expected 22",
+        raise InvalidInput(_("IFC GlobalId: wrong length {value_count}, expected 22",
+                             value_count=len(value)),
                            detail={"length": len(value)})
     for index, char in enumerate(value, start=1):
         if char not in IFC_BASE64:
-            raise InvalidInput(f"IFC GlobalId: {char!r} at position {index} is not in the IFC "
-                               "base64 alphabet 0-9 A-Z a-z _ $", detail={"position": index})
+            raise InvalidInput(_("IFC GlobalId: {char!r} at position {index} is not in the IFC "
+                                 "base64 alphabet 0-9 A-Z a-z _ $", char=char, index=index),
+                               detail={"position": index})
     if value[0] not in "0123":
-        raise InvalidInput("IFC GlobalId: the first character encodes 2 bits and must be 0-3",
+        raise InvalidInput(_("IFC GlobalId: the first character encodes 2 bits and must be 0-3"),
                            detail={"position": 1})
     return value
 
@@ -127,11 +135,13 @@ def validate_external_ids(ids: Mapping[str, object]) -> dict[str, str]:
     clean: dict[str, str] = {}
     for system, value in ids.items():
         if not _EXTERNAL_SYSTEM.fullmatch(system):
-            raise InvalidInput(f"external id: system name {system!r} must match "
-                               "[a-z][a-z0-9_]{1,31}", detail={"system": system})
+            raise InvalidInput(_("external id: system name {system!r} must match "
+                                 "[a-z][a-z0-9_]{{1,31}}", system=system),
+                               detail={"system": system})
         text = str(value).strip() if value is not None else ""
         if not text or len(text) > EXTERNAL_ID_MAX or not text.isprintable():
-            raise InvalidInput(f"external id of {system!r} must be 1-{EXTERNAL_ID_MAX} "
-                               "printable characters", detail={"system": system})
+            raise InvalidInput(_("external id of {system!r} must be 1-{external_id_max} printable "
+                                 "characters", system=system, external_id_max=EXTERNAL_ID_MAX),
+                               detail={"system": system})
         clean[system] = text
     return clean

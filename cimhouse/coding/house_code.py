@@ -186,12 +186,14 @@ def encode(region_code: str, estate_number: int, building_number: int,
     """Build the canonical code from its parts (validates every part)."""
     if len(region_code) != REGION_DIGITS or not region_code.isascii() \
             or not region_code.isdigit():
-        raise InvalidInput(f"region code must be 12 digits, got {region_code!r}")
+        raise InvalidInput(_("region code must be 12 digits, got {region_code!r}",
+                             region_code=region_code))
     for name, value, top in (("estate", estate_number, MAX_ESTATE),
                              ("building", building_number, MAX_BUILDING),
                              ("house", house_number, MAX_HOUSE)):
         if not 0 <= value <= top:
-            raise InvalidInput(f"{name} number {value} out of range 0-{top}")
+            raise InvalidInput(_("{name} number {value} out of range 0-{top}", name=name,
+                                 value=value, top=top))
     code = HouseCode(region_code, estate_number, building_number, house_number).code
     return validate(code)
 

@@ -37,6 +37,7 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import Conflict
+from cimhouse.i18n import _
 from cimhouse.schema import ChangeLog, CodeRegistry, House, PersonHouse
 from cimhouse.schema.vocab import (
     RETIRING_STATUSES,
@@ -76,8 +77,9 @@ def require_open_house(session: Session, house: House) -> None:
     """Conflict when ``house`` is retired: it takes no new or changed relations."""
     reason = retirement(session, house)
     if reason is not None:
-        raise Conflict(f"house {house.code or house.id} is retired ({reason}); it takes no "
-                       "new relations: record them on the house that replaced it",
+        raise Conflict(_("house {code} is retired ({reason}); it takes no new relations: record "
+                         "them on the house that replaced it", code=house.code or house.id,
+                         reason=reason),
                        detail={"house_code": house.code, "retired": reason})
 
 

@@ -118,10 +118,11 @@ def cancel_job(session: Session, job_id: int, actor: str) -> Job:
     if job is None:
         raise NotFound(_("job {job_id} not found", job_id=job_id))
     if job.status in FINISHED:
-        raise Conflict(f"job {job_id} has already finished ({job.status})")
+        raise Conflict(_("job {job_id} has already finished ({status})", job_id=job_id,
+                         status=job.status))
     if job.queue_job_id is None:
-        raise Conflict(f"job {job_id} runs in a command-line process; stop that process "
-                       "(its work rolls back)")
+        raise Conflict(_("job {job_id} runs in a command-line process; stop that process (its "
+                         "work rolls back)", job_id=job_id))
     session.execute(text("SELECT procrastinate_cancel_job_v1(:id, true, false)"),
                     {"id": job.queue_job_id})
     job.options = {**job.options, "cancel_requested_by": actor}

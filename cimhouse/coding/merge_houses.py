@@ -31,6 +31,7 @@ from cimhouse.coding.records import (
     retire_entry,
 )
 from cimhouse.errors import InvalidInput, NotFound
+from cimhouse.i18n import _
 from cimhouse.schema import Building, CodeRegistry, House
 from cimhouse.schema.vocab import HouseUse, LifecycleStatus, LineageEvent
 
@@ -39,15 +40,15 @@ def merge_houses(session: Session, codes: list[str], *, actor: str) -> str:
     """Replace the houses ``codes`` (at least two, one building) by one; return its code."""
     canonical = sorted({validate(code) for code in codes})
     if len(canonical) < 2:
-        raise InvalidInput("merging needs at least two different house codes")
+        raise InvalidInput(_("merging needs at least two different house codes"))
     found: list[tuple[CodeRegistry, House]] = [active_house(session, c) for c in canonical]
     buildings = {(house.county, house.building_id) for _, house in found}
     if len(buildings) != 1:
-        raise InvalidInput("only houses of one building can be merged")
+        raise InvalidInput(_("only houses of one building can be merged"))
     first = found[0][1]
     building = session.get(Building, (first.county, first.building_id))
     if building is None:
-        raise NotFound("the building of the houses no longer exists")
+        raise NotFound(_("the building of the houses no longer exists"))
     houses = [house for _, house in found]
     areas = [house.area_m2 for house in houses if house.area_m2 is not None]
     all_areas = len(areas) == len(houses)

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import Conflict
+from cimhouse.i18n import _
 
 #: first key of the two-key advisory locks taken by code issuers ("CIMH")
 LOCK_NAMESPACE = 0x43494D48
@@ -76,7 +77,7 @@ def require_read_committed(session: Session) -> None:
     """Issuers re-read rows after waiting for a lock, which needs READ COMMITTED."""
     level = session.execute(text("SHOW transaction_isolation")).scalar_one()
     if level != "read committed":
-        raise Conflict(f"code issuing needs READ COMMITTED isolation, not {level}")
+        raise Conflict(_("code issuing needs READ COMMITTED isolation, not {level}", level=level))
 
 
 def lock_counties(session: Session, counties: Iterable[str]) -> list[str]:
@@ -100,8 +101,8 @@ def allocate_numbers(session: Session, prefix: str, count: int) -> list[int]:
         "WHERE county = left(:prefix, 6) AND prefix = :prefix), 0), "
         + registered_max_sql(":prefix", width) + ")"), {"prefix": prefix}).scalar_one()
     if last + count > top:
-        raise Conflict(f"numbers under {prefix} exhausted: {last} issued, {count} more "
-                       f"would exceed {top}")
+        raise Conflict(_("numbers under {prefix} exhausted: {last} issued, {count} more would "
+                         "exceed {top}", prefix=prefix, last=last, count=count, top=top))
     session.execute(text(
         "INSERT INTO code_counter (county, prefix, last_number) "
         "VALUES (left(:prefix, 6), :prefix, :last) "

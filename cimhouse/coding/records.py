@@ -51,9 +51,11 @@ def active_house(session: Session, code: str) -> tuple[CodeRegistry, House]:
     """The registry row and house of an active house code (Conflict when retired)."""
     entry = registry_entry(session, code, lock=True)
     if entry.object_kind != ObjectKind.HOUSE.value:
-        raise Conflict(f"code {entry.code} names a {entry.object_kind}, not a house")
+        raise Conflict(_("code {code} names a {object_kind}, not a house", code=entry.code,
+                         object_kind=entry.object_kind))
     if entry.status != CodeStatus.ACTIVE.value:
-        raise Conflict(f"code {entry.code} was retired ({entry.retire_reason})")
+        raise Conflict(_("code {code} was retired ({retire_reason})", code=entry.code,
+                         retire_reason=entry.retire_reason))
     house: House = object_of(session, entry)
     return entry, house
 
@@ -90,7 +92,7 @@ def issue_house_codes(session: Session, houses: list[House], building: Building,
                       actor: str, note: str) -> list[str]:
     """Give new houses of ``building`` the next numbers under its code; register them."""
     if building.code is None:
-        raise Conflict("the building has no code yet; run the code assignment first")
+        raise Conflict(_("the building has no code yet; run the code assignment first"))
     prefix = building.code[:19]
     lock_counties(session, [prefix[:6]])
     numbers = allocate_numbers(session, prefix, len(houses))

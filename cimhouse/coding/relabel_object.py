@@ -26,6 +26,7 @@ from cimhouse.coding.crossref import (
 )
 from cimhouse.coding.records import object_of, record_change, record_lineage, registry_entry
 from cimhouse.errors import Conflict, InvalidInput
+from cimhouse.i18n import _
 from cimhouse.schema.vocab import CodeStatus, LineageEvent
 
 
@@ -40,9 +41,10 @@ def _floor(value: Any) -> int | None:
     try:
         number = int(value)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"floor_number must be an integer, not {value!r}") from exc
+        raise InvalidInput(_("floor_number must be an integer, not {value!r}",
+                             value=value)) from exc
     if not -20 <= number <= 300:
-        raise InvalidInput(f"floor_number {number} out of range -20..300")
+        raise InvalidInput(_("floor_number {number} out of range -20..300", number=number))
     return number
 
 
@@ -71,17 +73,19 @@ def relabel_object(session: Session, code: str, /, *, actor: str, **changes: Any
     """Set the given labels / cross-references of the estate, building or house ``code``."""
     entry = registry_entry(session, code, lock=True)
     if entry.status != CodeStatus.ACTIVE.value:
-        raise Conflict(f"code {entry.code} was retired ({entry.retire_reason})")
+        raise Conflict(_("code {code} was retired ({retire_reason})", code=entry.code,
+                         retire_reason=entry.retire_reason))
     allowed = RELABEL_FIELDS[entry.object_kind]
     unknown = sorted(set(changes) - set(allowed))
     if unknown:
-        raise InvalidInput(f"a {entry.object_kind} relabel cannot change {', '.join(unknown)}; "
-                           f"allowed: {', '.join(sorted(allowed))}")
+        raise InvalidInput(_("a {object_kind} relabel cannot change {unknown}; allowed: {allowed}",
+                             object_kind=entry.object_kind, unknown=', '.join(unknown),
+                             allowed=', '.join(sorted(allowed))))
     if not changes:
-        raise InvalidInput("nothing to relabel: give at least one field")
+        raise InvalidInput(_("nothing to relabel: give at least one field"))
     clean = {name: allowed[name](value) for name, value in changes.items()}
     if entry.object_kind == "estate" and not clean.get("name", "x"):
-        raise InvalidInput("an estate name cannot be empty")
+        raise InvalidInput(_("an estate name cannot be empty"))
     obj = object_of(session, entry)
     previous = {name: getattr(obj, name) for name in clean}
     changed = {name: value for name, value in clean.items() if previous[name] != value}

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import Conflict, NotFound
+from cimhouse.i18n import _
 from cimhouse.schema import Estate, Region
 from cimhouse.scope import Scope, parse_scope, with_county_keys
 
@@ -34,16 +35,18 @@ def resolve_scope(session: Session, raw: str) -> Scope:
     scope = parse_scope(raw)
     if scope.is_estate:
         if session.scalar(select(Estate.id).where(Estate.code == scope.code)) is None:
-            raise NotFound(f"no estate with code {scope.code}")
+            raise NotFound(_("no estate with code {code}", code=scope.code))
         return with_county_keys(session, scope)
     region = session.execute(select(Region.name, Region.valid_to).where(
         Region.code == scope.code)).first()
     if region is None:
-        raise NotFound(f"no {LEVEL_NAMES[scope.level]} with code {scope.code} (the regions "
-                       "are those loaded by `cimhouse regions load`)")
+        raise NotFound(_("no {level_names} with code {code} (the regions are those loaded by "
+                         "`cimhouse regions load`)", level_names=LEVEL_NAMES[scope.level],
+                         code=scope.code))
     if region.valid_to is not None:
-        raise Conflict(f"region {scope.code} ({region.name}) was closed on "
-                       f"{region.valid_to.isoformat()}; use the code that replaced it")
+        raise Conflict(_("region {code} ({region}) was closed on {valid_to}; use the code that "
+                         "replaced it", code=scope.code, region=region.name,
+                         valid_to=region.valid_to.isoformat()))
     return with_county_keys(session, scope)  # county-scoped work routes to its shards
 
 

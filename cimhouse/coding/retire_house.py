@@ -23,6 +23,7 @@ from cimhouse.coding.records import (
     retire_entry,
 )
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.schema import House
 from cimhouse.schema.vocab import RETIRING_STATUSES, LineageEvent
 
@@ -31,10 +32,10 @@ def retire_house(session: Session, code: str, status: str, *, actor: str,
                  reason: str) -> House:
     """Set the house to ``status`` (demolished or registered_in_error), retire its code."""
     if status not in RETIRING_STATUSES:
-        raise InvalidInput(f"a house is retired as {' or '.join(RETIRING_STATUSES)}, "
-                           f"not {status!r}")
+        raise InvalidInput(_("a house is retired as {retiring_statuses}, not {status!r}",
+                             retiring_statuses=' or '.join(RETIRING_STATUSES), status=status))
     if not reason.strip():
-        raise InvalidInput("a retirement needs a reason")
+        raise InvalidInput(_("a retirement needs a reason"))
     entry, house = active_house(session, code)
     previous = house_snapshot(house)
     house.status = status

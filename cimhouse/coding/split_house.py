@@ -29,6 +29,7 @@ from cimhouse.coding.records import (
     retire_entry,
 )
 from cimhouse.errors import InvalidInput, NotFound
+from cimhouse.i18n import _
 from cimhouse.schema import Building
 from cimhouse.schema.vocab import LifecycleStatus, LineageEvent
 
@@ -39,14 +40,15 @@ def split_house(session: Session, code: str, parts: int, *, actor: str,
                 relations_to: int | None = None) -> list[str]:
     """Replace the house ``code`` by ``parts`` new houses; return their codes in order."""
     if not 2 <= parts <= MAX_PARTS:
-        raise InvalidInput(f"a house is split into 2 to {MAX_PARTS} parts, not {parts}")
+        raise InvalidInput(_("a house is split into 2 to {max_parts} parts, not {parts}",
+                             max_parts=MAX_PARTS, parts=parts))
     if relations_to is not None and not 1 <= relations_to <= parts:
-        raise InvalidInput(f"the relations move to one of the parts 1 to {parts}, "
-                           f"not {relations_to}")
+        raise InvalidInput(_("the relations move to one of the parts 1 to {parts}, not "
+                             "{relations_to}", parts=parts, relations_to=relations_to))
     entry, old = active_house(session, code)
     building = session.get(Building, (old.county, old.building_id))
     if building is None:
-        raise NotFound(f"the building of house {entry.code} no longer exists")
+        raise NotFound(_("the building of house {code} no longer exists", code=entry.code))
     new_houses = [
         new_house_like(old, room_label=f"{old.room_label}-{index}" if old.room_label else None,
                        area_m2=None, area_source=None,

@@ -31,6 +31,7 @@ from psycopg import sql
 
 from cimhouse.db.embedded import EmbeddedCluster
 from cimhouse.errors import DatabaseUnavailable
+from cimhouse.i18n import _
 
 PORT = 5432  # every node its own socket directory, so all use the default port
 
@@ -141,4 +142,5 @@ def _copy_database(node: EmbeddedCluster, dbname: str, template: str) -> None:
                 return
             except psycopg.errors.ObjectInUse:
                 time.sleep(0.05 * (attempt + 1))
-    raise DatabaseUnavailable(f"template {template} stays in use on {node.root.name}")
+    raise DatabaseUnavailable(_("template {template} stays in use on {root}", template=template,
+                                root=node.root.name))

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, text
 
 from cimhouse.errors import ConfigurationError
+from cimhouse.i18n import _
 
 SUPPORTED_MAJOR = 13  # the rules below were measured on 13.0.5
 # Reference tables, in foreign-key order (region first: every region_code points to it).
@@ -91,27 +92,30 @@ def _check(conn: Connection) -> tuple[str, int]:
     version = citus_version(conn)
     if version is None:
         raise ConfigurationError(
-            "the citus extension is not installed in this database: CREATE EXTENSION citus "
-            "on the coordinator (and the workers) first")
+            _("the citus extension is not installed in this database: CREATE EXTENSION citus on "
+              "the coordinator (and the workers) first"))
     if int(version.split(".")[0]) != SUPPORTED_MAJOR:
-        raise ConfigurationError(f"Citus {version} is not supported (needs {SUPPORTED_MAJOR}.x)")
+        raise ConfigurationError(_("Citus {version} is not supported (needs {supported_major}.x)",
+                                   version=version, supported_major=SUPPORTED_MAJOR))
     workers = int(conn.execute(text(
         "SELECT count(*) FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary' "
         "AND isactive")).scalar() or 0)
     if workers == 0:
         raise ConfigurationError(
-            "no Citus worker is registered: SELECT citus_add_node(host, port) for each worker")
+            _("no Citus worker is registered: SELECT citus_add_node(host, port) for each worker"))
     tables = [t for t, _ in DISTRIBUTED_TABLES] + [AUDIT_TABLE[0]]
     missing = [t for t in (*REFERENCE_TABLES, *tables)
                if conn.execute(text("SELECT to_regclass(:t)"), {"t": t}).scalar() is None]
     if missing:
-        raise ConfigurationError(f"run the migrations first: missing tables {missing}")
+        raise ConfigurationError(_("run the migrations first: missing tables {missing}",
+                                   missing=missing))
     triggers = conn.execute(text(
         "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger "
         "WHERE NOT tgisinternal AND tgrelid::regclass::text = ANY(:t)"),
         {"t": tables}).scalars().all()
     if triggers:
-        raise ConfigurationError(f"Citus rejects triggers on distributed tables: {triggers}")
+        raise ConfigurationError(_("Citus rejects triggers on distributed tables: {triggers}",
+                                   triggers=triggers))
     column_of = dict([*DISTRIBUTED_TABLES, AUDIT_TABLE])
     bad = conn.execute(text("""
         SELECT c.conname FROM pg_constraint c JOIN unnest(CAST(:t AS text[]), CAST(:c AS text[]))
@@ -122,7 +126,7 @@ def _check(conn: Connection) -> tuple[str, int]:
         {"t": list(column_of), "c": list(column_of.values())}).scalars().all()
     if bad:
         raise ConfigurationError(
-            f"unique constraints without the distribution column: {sorted(bad)}")
+            _("unique constraints without the distribution column: {bad}", bad=sorted(bad)))
     return version, workers
 
 

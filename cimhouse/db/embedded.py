@@ -28,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from cimhouse.errors import ConfigurationError, DatabaseUnavailable
+from cimhouse.i18n import _
 
 SUPERUSER = "postgres"
 SERVER_OPTIONS = {
@@ -57,8 +58,8 @@ def find_pg_bindir(explicit: Path | None = None) -> Path:
         if (cand / "initdb").exists() and (cand / "pg_ctl").exists():
             return cand
     raise ConfigurationError(
-        "PostgreSQL server binaries not found: install postgresql-15-postgis-3 "
-        "(make demo does) or set CIMHOUSE_PG_BINDIR"
+        _("PostgreSQL server binaries not found: install postgresql-15-postgis-3 (make demo does) "
+          "or set CIMHOUSE_PG_BINDIR")
     )
 
 
@@ -97,8 +98,8 @@ class EmbeddedCluster:
         )
         if check and proc.returncode != 0:
             raise DatabaseUnavailable(
-                f"{Path(args[0]).name} failed (exit {proc.returncode}): "
-                f"{(proc.stderr or proc.stdout).strip()[-800:]}"
+                _("{name} failed (exit {returncode}): {stderr}", name=Path(args[0]).name,
+                  returncode=proc.returncode, stderr=(proc.stderr or proc.stdout).strip()[-800:])
             )
         return proc
 
@@ -111,7 +112,7 @@ class EmbeddedCluster:
             pg = pwd.getpwnam(SUPERUSER)
         except KeyError as exc:
             raise ConfigurationError(
-                "running as root needs the 'postgres' OS user (installed with postgresql-15)"
+                _("running as root needs the 'postgres' OS user (installed with postgresql-15)")
             ) from exc
         # The server, running as postgres, must reach its directory: grant search (x) on
         # ancestors that lack it, e.g. /root (mode 0700) when the clone lives there.

@@ -175,8 +175,8 @@ def retry_delivery(session: Session, job_id: int, actor: str) -> Job:
     if job is None or job.kind != JOB_KIND:
         raise NotFound(_("job {job_id} not found", job_id=job_id))
     if job.status not in (RunStatus.DEAD_LETTER.value, RunStatus.FAILED.value):
-        raise Conflict(f"job {job_id} is {job.status}; only a dead-lettered or failed "
-                       "delivery is retried")
+        raise Conflict(_("job {job_id} is {status}; only a dead-lettered or failed delivery is "
+                         "retried", job_id=job_id, status=job.status))
     delivery = session.get(Delivery, job_id)
     if delivery is None:
         raise NotFound(_("job {job_id} not found", job_id=job_id))

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.delivery.sign import SecretBox
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.schema import AuditLog, Delivery, Job
 from cimhouse.schema.vocab import RunStatus
 from cimhouse.settings import Settings
@@ -52,7 +53,7 @@ def check_url(url: str) -> str:
     """An http(s) URL with a host, else InvalidInput."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"not an http(s) URL: {shown_url(url)!r}")
+        raise InvalidInput(_("not an http(s) URL: {value!r}", value=shown_url(url)))
     return url
 
 
@@ -80,12 +81,13 @@ def enqueue_delivery(session: Session, settings: Settings, *, url: str, payload:
     """
     check_url(url)
     if max_attempts < 1 or base_delay_s < 0:
-        raise InvalidInput("max_attempts must be at least 1 and base_delay_s not negative")
+        raise InvalidInput(_("max_attempts must be at least 1 and base_delay_s not negative"))
     if on_delivered is not None and not on_delivered.startswith("cimhouse."):
-        raise InvalidInput("on_delivered must name a cimhouse function ('cimhouse.x:f')")
+        raise InvalidInput(_("on_delivered must name a cimhouse function ('cimhouse.x:f')"))
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
     if len(body.encode("utf-8")) > MAX_BODY_BYTES:
-        raise InvalidInput(f"delivery body larger than {MAX_BODY_BYTES} bytes")
+        raise InvalidInput(_("delivery body larger than {max_body_bytes} bytes",
+                             max_body_bytes=MAX_BODY_BYTES))
     job = Job(kind=JOB_KIND, scope_code=scope_code, status=RunStatus.QUEUED.value,
               requested_by=actor,
               options={"target": shown_url(url), "max_attempts": max_attempts,

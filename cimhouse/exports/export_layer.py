@@ -23,6 +23,7 @@ from cimhouse.crs import geometry_from_storage, normalize_coordinate_system
 from cimhouse.errors import InvalidInput
 from cimhouse.exports.layers import LAYERS
 from cimhouse.exports.writers import open_writer
+from cimhouse.i18n import _
 from cimhouse.scope import Scope
 
 BATCH = 2000
@@ -38,11 +39,12 @@ class ExportResult:
 def export_layer(session: Session, *, scope: Scope | None, layer: str, fmt: str, path: Path,
                  crs: str = "CGCS2000") -> ExportResult:
     if layer not in LAYERS:
-        raise InvalidInput(f"unknown layer {layer!r}; one of {', '.join(LAYERS)}")
+        raise InvalidInput(_("unknown layer {layer!r}; one of {layers}", layer=layer,
+                             layers=', '.join(LAYERS)))
     try:
         system = normalize_coordinate_system(crs)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+    except ValueError:
+        raise InvalidInput(_("unknown coordinate system {name!r}", name=crs)) from None
     spec = LAYERS[layer]
     writer = open_writer(fmt, spec, path, system)
     rows = 0

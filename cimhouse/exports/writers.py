@@ -28,6 +28,7 @@ from shapely.geometry.base import BaseGeometry
 
 from cimhouse.errors import InvalidInput
 from cimhouse.exports.layers import Layer
+from cimhouse.i18n import _
 
 FORMATS = ("geojson", "gpkg", "csv", "xlsx")
 # GeoPackage srs_id per output system; GCJ-02 has no EPSG code: a user-defined id whose
@@ -179,6 +180,7 @@ _WRITERS: dict[str, type[Any]] = {"geojson": GeoJsonWriter, "csv": CsvWriter,
 
 def open_writer(fmt: str, layer: Layer, path: Path, system: str) -> Writer:
     if fmt not in _WRITERS:
-        raise InvalidInput(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
+        raise InvalidInput(_("unknown export format {fmt!r}; one of {formats}", fmt=fmt,
+                             formats=', '.join(FORMATS)))
     writer: Writer = _WRITERS[fmt](layer, path, system)
     return writer

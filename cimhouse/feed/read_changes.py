@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
 from cimhouse.feed.stamp_changes import feed_mark
+from cimhouse.i18n import _
 from cimhouse.idnumber import mask_id_number
 from cimhouse.pii import mask_phone
 from cimhouse.schema import ChangeLog, CodeLineage
@@ -78,7 +79,8 @@ def parse_cursor(raw: str | None) -> int:
     if not raw:
         return 0
     if not raw.isdigit() or len(raw) > 18:
-        raise InvalidInput(f"not a change feed cursor: {raw!r} (expected a position like '42')")
+        raise InvalidInput(_("not a change feed cursor: {raw!r} (expected a position like '42')",
+                             raw=raw))
     return int(raw)
 
 
@@ -122,7 +124,8 @@ def read_changes(session: Session, *, scope: Scope | None, after: int, first: in
     wanted = set(kinds or KINDS)
     unknown = wanted - set(KINDS)
     if unknown:
-        raise InvalidInput(f"unknown change kinds {sorted(unknown)}; known: {list(KINDS)}")
+        raise InvalidInput(_("unknown change kinds {unknown}; known: {kinds}",
+                             unknown=sorted(unknown), kinds=list(KINDS)))
     if not with_persons:
         wanted -= PERSON_KINDS
     mark = feed_mark(session)

@@ -36,6 +36,7 @@ from cimhouse.graphql.common import (
 )
 from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.loaders import lean_options
+from cimhouse.i18n import _
 from cimhouse.schema import Building, Estate, House
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import REGION_LEVEL_BY_LENGTH, prefix_range, scope_filter
@@ -65,7 +66,7 @@ class BuiltFilter:
 
 def _region_clause(model: Any, code: str, undo: Any = None) -> ColumnElement[bool]:
     if not code.isdigit() or len(code) not in REGION_LEVEL_BY_LENGTH:
-        raise InvalidInput("regionCode must be a 2, 4, 6, 9 or 12-digit region code")
+        raise InvalidInput(_("regionCode must be a 2, 4, 6, 9 or 12-digit region code"))
     return prefix_range(_on(model.region_code, undo), code)
 
 
@@ -79,7 +80,7 @@ def _code_prefix(model: Any, prefix: str) -> ColumnElement[bool]:
 
     clean = normalize(prefix)
     if not clean or len(clean) > 25 or not clean.replace("X", "").isdigit():
-        raise InvalidInput("codePrefix must be 1-25 digits (X only as a check character)")
+        raise InvalidInput(_("codePrefix must be 1-25 digits (X only as a check character)"))
     return model.code.startswith(clean, autoescape=True)  # type: ignore[no-any-return]
 
 

@@ -95,7 +95,7 @@ def split(ctx: RequestContext, code: str, parts: int) -> CodesPayload:
 def merge(ctx: RequestContext, codes: list[str]) -> CodesPayload:
     ctx.require(Role.CODER)
     if len(codes) > 50:
-        raise InvalidInput("merge at most 50 houses at once")
+        raise InvalidInput(_("merge at most 50 houses at once"))
     canonical = [_code_in_scope(ctx, code) for code in codes]
     return _houses(ctx, [merge_houses(ctx.session, canonical, actor=ctx.actor)])
 

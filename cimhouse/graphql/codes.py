@@ -19,6 +19,7 @@ from cimhouse.coding.house_code import HouseCode, decode, normalize, problem
 from cimhouse.errors import InvalidInput
 from cimhouse.graphql.built import BuildingType, EstateType, HouseType
 from cimhouse.graphql.context import RequestContext
+from cimhouse.i18n import _
 from cimhouse.schema import Building, ChangeLog, CodeLineage, CodeRegistry, Estate, House
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import Scope, code_county_keys, scope_filter
@@ -111,7 +112,7 @@ def canonical_code(raw: str) -> str:
     """Canonical code or InvalidInput naming the problem (never echoing internals)."""
     reason = problem(raw)
     if reason is not None:
-        raise InvalidInput(f"not a valid house code: {reason}")
+        raise InvalidInput(_("not a valid house code: {reason}", reason=reason))
     return normalize(raw)
 
 

@@ -28,6 +28,7 @@ from strawberry.scalars import JSON
 from cimhouse.crs import CoordinateSystem, geometry_from_storage, geometry_to_storage
 from cimhouse.errors import InvalidInput
 from cimhouse.graphql.input_limits import check_vertex_count
+from cimhouse.i18n import _
 from cimhouse.settings import STORAGE_SRID, Settings
 
 T = TypeVar("T")
@@ -78,7 +79,7 @@ def _unb64(text: str) -> str:
         padded = text + "=" * (-len(text) % 4)
         return base64.urlsafe_b64decode(padded.encode()).decode()
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("malformed id or cursor") from None
+        raise InvalidInput(_("malformed id or cursor")) from None
 
 
 def encode_cursor(kind: str, key: str) -> str:
@@ -86,9 +87,9 @@ def encode_cursor(kind: str, key: str) -> str:
 
 
 def decode_cursor(cursor: str, kind: str) -> str:
-    found, _, key = _unb64(cursor).partition(":")
+    found, _sep, key = _unb64(cursor).partition(":")
     if found != kind or not key:
-        raise InvalidInput("cursor does not belong to this list")
+        raise InvalidInput(_("cursor does not belong to this list"))
     return key
 
 
@@ -97,9 +98,9 @@ def global_id(kind: str, key: str) -> strawberry.ID:
 
 
 def parse_global_id(value: str) -> tuple[str, str]:
-    kind, _, key = _unb64(value).partition(":")
+    kind, _sep, key = _unb64(value).partition(":")
     if not kind or not key:
-        raise InvalidInput("malformed id")
+        raise InvalidInput(_("malformed id"))
     return kind, key
 
 
@@ -108,15 +109,15 @@ def county_key(county: str, row_id: int) -> str:
 
 
 def parse_county_key(key: str) -> tuple[str, int]:
-    county, _, raw_id = key.partition(":")
+    county, _sep, raw_id = key.partition(":")
     if len(county) != 6 or not county.isdigit() or not raw_id.isdigit():
-        raise InvalidInput("malformed id or cursor")
+        raise InvalidInput(_("malformed id or cursor"))
     return county, int(raw_id)
 
 
 def page_size(first: int | None, settings: Settings) -> int:
     if first is not None and first < 0:
-        raise InvalidInput("first must not be negative")
+        raise InvalidInput(_("first must not be negative"))
     wanted = settings.max_page_size if first is None else first
     return max(0, min(wanted, settings.max_page_size))
 
@@ -173,11 +174,11 @@ def parse_geojson(value: Any, crs: Crs) -> BaseGeometry:
         check_vertex_count(data)
         geom = shape(data)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
-        raise InvalidInput("not a GeoJSON geometry") from None
+        raise InvalidInput(_("not a GeoJSON geometry")) from None
     if geom.is_empty or not geom.is_valid:
-        raise InvalidInput("the GeoJSON geometry is empty or invalid")
+        raise InvalidInput(_("the GeoJSON geometry is empty or invalid"))
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise InvalidInput("a Polygon or MultiPolygon is required")
+        raise InvalidInput(_("a Polygon or MultiPolygon is required"))
     return to_storage_geometry(geom, crs)
 
 
@@ -200,7 +201,7 @@ class BBoxInput:
 
 def _check_lon_lat(lon: float, lat: float) -> None:
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise InvalidInput("longitude must lie in [-180, 180] and latitude in [-90, 90]")
+        raise InvalidInput(_("longitude must lie in [-180, 180] and latitude in [-90, 90]"))
 
 
 def storage_point(lon: float, lat: float, crs: Crs) -> tuple[float, float]:
@@ -215,7 +216,7 @@ def near_box(lon: float, lat: float, metres: float, crs: Crs) -> tuple[float, fl
                                                                        float]:
     """The point in storage CRS and the half-sizes (lon, lat) of a box holding the circle."""
     if not (0 < metres <= 50_000):
-        raise InvalidInput("metres must lie in (0, 50000]")
+        raise InvalidInput(_("metres must lie in (0, 50000]"))
     x, y = storage_point(lon, lat, crs)
     # One degree of longitude is shortest at the highest latitude the box reaches.
     import math
@@ -239,7 +240,7 @@ def bbox_corners(west: float, south: float, east: float, north: float, crs: Crs
                  ) -> tuple[float, float, float, float]:
     """A caller's box as (west, south, east, north) in storage CRS, validated."""
     if west >= east or south >= north:
-        raise InvalidInput("bbox needs west < east and south < north")
+        raise InvalidInput(_("bbox needs west < east and south < north"))
     return (*storage_point(west, south, crs), *storage_point(east, north, crs))
 
 
@@ -258,6 +259,6 @@ def like_pattern(text: str) -> str:
     """``%text%`` with LIKE wildcards escaped (use with ``escape='\\\\'``)."""
     cleaned = text.strip()
     if not cleaned:
-        raise InvalidInput("search text must not be empty")
+        raise InvalidInput(_("search text must not be empty"))
     escaped = cleaned.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"

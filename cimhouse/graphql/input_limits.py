@@ -41,6 +41,7 @@ from graphql.utilities import type_from_ast
 from strawberry.extensions import SchemaExtension
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 
 #: longest string argument (codes, ID numbers, names, addresses, search text, cursors)
 MAX_STRING_LENGTH = 1000
@@ -51,15 +52,16 @@ MAX_POLYGON_VERTICES = 10_000
 def check_text(value: str) -> str:
     """Return ``value`` when it is an acceptable string argument, else raise InvalidInput."""
     if len(value) > MAX_STRING_LENGTH:
-        raise InvalidInput(f"a string argument may hold at most {MAX_STRING_LENGTH} "
-                           f"characters (got {len(value)})")
+        raise InvalidInput(_("a string argument may hold at most {max_string_length} characters "
+                             "(got {value_count})", max_string_length=MAX_STRING_LENGTH,
+                             value_count=len(value)))
     if "\x00" in value:
-        raise InvalidInput("string arguments must not contain NUL characters")
+        raise InvalidInput(_("string arguments must not contain NUL characters"))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput("string arguments must be valid Unicode (a lone surrogate "
-                           "was sent)") from None
+        raise InvalidInput(_("string arguments must be valid Unicode (a lone surrogate "
+                             "was sent)")) from None
     return value
 
 
@@ -139,8 +141,8 @@ def check_vertex_count(data: Any) -> None:
         if not isinstance(item[0], list):  # a position [x, y(, z)]
             count += 1
             if count > MAX_POLYGON_VERTICES:
-                raise InvalidInput(f"a polygon may have at most {MAX_POLYGON_VERTICES:,} "
-                                   "vertices")
+                raise InvalidInput(_("a polygon may have at most {max_polygon_vertices:,} "
+                                     "vertices", max_polygon_vertices=MAX_POLYGON_VERTICES))
             continue
         stack.extend(item)
     return None

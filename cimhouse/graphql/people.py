@@ -26,6 +26,7 @@ from cimhouse.graphql.common import (
     page_size,
 )
 from cimhouse.graphql.context import RequestContext
+from cimhouse.i18n import _
 from cimhouse.idnumber import normalize_id_number
 from cimhouse.schema import Person, PersonHouse
 from cimhouse.schema.vocab import Role
@@ -167,7 +168,7 @@ def resolve_person(info: Info[RequestContext, None], id_number: str) -> PersonTy
     try:
         digest = ctx.vault.lookup_hash(normalize_id_number(id_number))
     except (ValueError, InvalidInput):
-        raise InvalidInput("not a valid ID number") from None
+        raise InvalidInput(_("not a valid ID number")) from None
     row = ctx.session.scalar(select(Person).where(Person.id_hash == digest,
                                                   person_in_scope(ctx.scope)))
     ctx.audit("person.lookup", "person", str(row.id) if row else None,
@@ -189,7 +190,7 @@ def resolve_persons(info: Info[RequestContext, None], name_contains: str | None 
     if after:
         key = decode_cursor(after, "person")
         if not key.isdigit():
-            raise InvalidInput("malformed cursor")
+            raise InvalidInput(_("malformed cursor"))
         query = query.where(Person.id > int(key))
     rows = ctx.session.scalars(query.order_by(Person.id).limit(limit + 1)).all()
 

@@ -36,6 +36,7 @@ from cimhouse.graphql.results import (
     NotFoundError,
     run_mutation,
 )
+from cimhouse.i18n import _
 from cimhouse.programme.advance_project import advance_project
 from cimhouse.programme.progress import Figures, compute_progress
 from cimhouse.programme.project_scope import project_visible, region_in_scope
@@ -265,7 +266,7 @@ def resolve_projects(info: Info[RequestContext, None], level: ProjectLevel | Non
     if region_code is not None:
         code = region_code.strip()
         if not code.isdigit() or len(code) not in (2, 4, 6, 9, 12):
-            raise InvalidInput("regionCode must be a 2, 4, 6, 9 or 12-digit region code")
+            raise InvalidInput(_("regionCode must be a 2, 4, 6, 9 or 12-digit region code"))
         where.append(FutureProject.id.in_(select(FutureProjectRegion.project_id).where(
             prefix_range(FutureProjectRegion.region_code, code), region_in_scope(ctx.scope))))
     total = int(ctx.session.scalar(select(func.count()).select_from(FutureProject)
@@ -368,7 +369,7 @@ def resolve_advance(info: Info[RequestContext, None], id: strawberry.ID,
         ctx.require(Role.PROGRAMME)
         kind, key = parse_global_id(str(id))
         if kind != "FutureProject" or not key.isdigit():
-            raise InvalidInput("id must be a FutureProject id")
+            raise InvalidInput(_("id must be a FutureProject id"))
         project = advance_project(ctx.session, int(key), status.value, on, actor=ctx.actor,
                                   scope=ctx.scope)
         return FutureProjectPayload(project=to_types(ctx, [project])[0], created=False,

@@ -20,6 +20,7 @@ from cimhouse.graphql.common import (
     page_size,
 )
 from cimhouse.graphql.context import RequestContext
+from cimhouse.i18n import _
 from cimhouse.schema import Region
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import scope_filter
@@ -50,7 +51,7 @@ def resolve_regions(info: Info[RequestContext, None], level: int | None = None,
     query = select(Region).where(Region.valid_to.is_(None), scope_filter(Region, ctx.scope))
     if level is not None:
         if not 1 <= level <= 5:
-            raise InvalidInput("level must be 1-5")
+            raise InvalidInput(_("level must be 1-5"))
         query = query.where(Region.level == level)
     if parent_code is not None:
         query = query.where(Region.parent_code == parent_code)

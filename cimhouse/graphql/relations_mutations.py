@@ -89,12 +89,12 @@ PERSON_NOT_FOUND = "person not found in your scope"
 
 def _person(ctx: RequestContext, data: RelationInput) -> Person:
     if (data.id_number is None) == (data.person_id is None):
-        raise InvalidInput("give exactly one of idNumber and personId")
+        raise InvalidInput(_("give exactly one of idNumber and personId"))
     if data.id_number is not None:
         try:
             digest = ctx.vault.lookup_hash(normalize_id_number(data.id_number))
         except (ValueError, InvalidInput):
-            raise InvalidInput("not a valid ID number") from None
+            raise InvalidInput(_("not a valid ID number")) from None
         person = ctx.session.scalar(select(Person).where(Person.id_hash == digest,
                                                          person_in_scope(ctx.scope)))
     else:
@@ -108,7 +108,7 @@ def _person(ctx: RequestContext, data: RelationInput) -> Person:
 
 def _check_dates(valid_from: dt.date | None, valid_to: dt.date | None) -> None:
     if valid_from and valid_to and valid_to < valid_from:
-        raise InvalidInput("validTo must not be before validFrom")
+        raise InvalidInput(_("validTo must not be before validFrom"))
 
 
 def upsert_relation(ctx: RequestContext, data: RelationInput) -> RelationPayload:
@@ -158,9 +158,10 @@ def end_relation(ctx: RequestContext, relation_id: str, end_date: dt.date) -> Re
     if row is None:
         raise NotFound(_("relation not found"))
     if row.valid_to is not None:
-        raise Conflict(f"the relation already ended on {row.valid_to.isoformat()}")
+        raise Conflict(_("the relation already ended on {valid_to}",
+                         valid_to=row.valid_to.isoformat()))
     if row.valid_from is not None and end_date < row.valid_from:
-        raise InvalidInput("endDate must not be before the relation's validFrom")
+        raise InvalidInput(_("endDate must not be before the relation's validFrom"))
     previous = snapshot(row)
     row.valid_to = end_date
     row.version += 1

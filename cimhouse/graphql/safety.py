@@ -39,6 +39,7 @@ from cimhouse.graphql.results import (
     NotFoundError,
     run_mutation,
 )
+from cimhouse.i18n import _
 from cimhouse.safety.change_alert import change_alert
 from cimhouse.schema import Device, House, Person, SafetyAlert
 from cimhouse.schema.vocab import DEVICE_KIND_LABELS, AlertKind, AlertState, DeviceKind, Role
@@ -159,7 +160,7 @@ def _change(ctx: RequestContext, alert_id: str, verb: str, note: str | None
     ctx.require(Role.PERSON_READER)
     kind, key = parse_global_id(alert_id)
     if kind != "SafetyAlert":
-        raise InvalidInput("not a SafetyAlert id")
+        raise InvalidInput(_("not a SafetyAlert id"))
     county, row_id = parse_county_key(key)
     change_alert(ctx.session, county, row_id, verb, scope=ctx.scope,
                  actor=ctx.principal.actor, note=note)

@@ -20,6 +20,7 @@ from strawberry.types import Info
 from cimhouse.errors import InvalidInput
 from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.loaders import valid_on
+from cimhouse.i18n import _
 from cimhouse.schema import Building, Estate, House, Person, PersonHouse
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import REGION_LEVEL_BY_LENGTH, Scope, prefix_range
@@ -66,10 +67,10 @@ def _target(houses: Any, region_code: str | None,
             estate_code: str | None) -> ColumnElement[bool]:
     """The houses of a region (their region on the reference date) or of an estate."""
     if (region_code is None) == (estate_code is None):
-        raise InvalidInput("give exactly one of regionCode and estateCode")
+        raise InvalidInput(_("give exactly one of regionCode and estateCode"))
     if region_code is not None:
         if not region_code.isdigit() or len(region_code) not in REGION_LEVEL_BY_LENGTH:
-            raise InvalidInput("regionCode must be a 2, 4, 6, 9 or 12-digit region code")
+            raise InvalidInput(_("regionCode must be a 2, 4, 6, 9 or 12-digit region code"))
         return prefix_range(houses.c.region_code, region_code)
     est, bld = aliased(Estate), aliased(Building)
     return exists(select(1).where(bld.county == houses.c.county,
@@ -141,7 +142,7 @@ def resolve_statistics(info: Info[RequestContext, None], region_code: str | None
     ctx = info.context
     ctx.require(Role.READER)
     if (region_code is None) == (estate_code is None):
-        raise InvalidInput("give exactly one of regionCode and estateCode")
+        raise InvalidInput(_("give exactly one of regionCode and estateCode"))
     return compute_statistics(ctx.session, ctx.scope, region_code, estate_code,
                               as_of or dt.date.today())
 

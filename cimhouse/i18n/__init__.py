@@ -175,7 +175,11 @@ class Message(str):
         return self
 
     def render(self, language: str) -> str:
-        return _fill(translate(self.template, language), self.params)
+        """The text in ``language``; a parameter that is a message itself (a reason inside a
+        refusal) is rendered in that language too."""
+        params = {name: value.render(language) if isinstance(value, Message) else value
+                  for name, value in self.params.items()}
+        return _fill(translate(self.template, language), params)
 
 
 def _fill(text: str, params: dict[str, Any]) -> str:
@@ -199,6 +203,19 @@ def render(text: str, language: str) -> str:
     return text.render(language) if isinstance(text, Message) else text
 
 
-__all__ = ["LANGUAGES", "Message", "_", "catalog", "current_language", "language_from_accept",
-           "language_from_env", "language_scope", "normalize_language", "render",
-           "requested_language", "set_language", "translate"]
+def bilingual(text: str) -> str:
+    """``"中文 / English"`` of a :class:`Message` (rejection reasons of import reports are
+    both); any other text as it is.
+
+    >>> bilingual(_("{file}: no rows", file="p.csv"))
+    'p.csv: 没有数据行 / p.csv: no rows'
+    """
+    if not isinstance(text, Message):
+        return text
+    chinese, english = text.render("zh"), text.render("en")
+    return english if chinese == english else f"{chinese} / {english}"
+
+
+__all__ = ["LANGUAGES", "Message", "_", "bilingual", "catalog", "current_language",
+           "language_from_accept", "language_from_env", "language_scope", "normalize_language",
+           "render", "requested_language", "set_language", "translate"]

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.db.bulk import copy_rows, create_staging, execute_count
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.rejects import RejectedRow, write_rejects
 from cimhouse.schema import Region
@@ -117,10 +118,11 @@ def load_regions(session: Session, path: Path | None = None, *,
     reader = csv.DictReader(textual.splitlines())
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise InvalidInput(f"{source.name}: missing columns {', '.join(missing)}")
+        raise InvalidInput(_("{file}: missing columns {missing}", file=source.name,
+                             missing=', '.join(missing)))
     rows = [(index + 2, dict(row)) for index, row in enumerate(reader)]
     if not rows:
-        raise InvalidInput(f"{source.name}: no rows")
+        raise InvalidInput(_("{file}: no rows", file=source.name))
 
     result = RegionLoadResult(read=len(rows))
     known = set(session.scalars(select(Region.code)))

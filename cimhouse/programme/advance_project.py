@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import Conflict, InvalidInput, NotFound
+from cimhouse.i18n import _
 from cimhouse.programme.project_scope import project_visible
 from cimhouse.programme.upsert_project import (
     STEPS,
@@ -36,19 +37,20 @@ def advance_project(session: Session, project_id: int, status: str, on: dt.date,
     """Set the date of step ``status`` to ``on``; the project must be visible in ``scope``
     and every community it covers must lie inside it."""
     if status not in STEPS:
-        raise InvalidInput(f"未知项目状态 / unknown status {status!r}; one of {', '.join(STEPS)}")
+        raise InvalidInput(_("unknown status {status!r}; one of {steps}", status=status,
+                             steps=', '.join(STEPS)))
     project = session.scalar(select(FutureProject).where(
         FutureProject.id == project_id, project_visible(scope)).with_for_update())
     if project is None:
-        raise NotFound("项目不存在 / project not found")
+        raise NotFound(_("project not found"))
     if scope is not None:
         covered = session.scalars(select(FutureProjectRegion.region_code).where(
             FutureProjectRegion.project_id == project.id)).all()
         if not all(scope.covers_region(c) for c in covered):
-            raise NotFound("项目不存在 / project not found")
+            raise NotFound(_("project not found"))
     if STEPS.index(status) < STEPS.index(project.status):
-        raise Conflict(f"项目已处于 {project.status} 阶段 / the project is already "
-                       f"{project.status}; a step back is a correction (upsert the project)")
+        raise Conflict(_("the project is already {status}; a step back is a correction (upsert "
+                         "the project)", status=project.status))
     previous = project_snapshot(project)
     setattr(project, STATUS_DATE_COLUMNS[status], on)
     dates = {step: getattr(project, column) for step, column in STATUS_DATE_COLUMNS.items()}

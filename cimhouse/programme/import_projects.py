@@ -26,6 +26,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import CimhouseError, InvalidInput
+from cimhouse.i18n import _, bilingual
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.rejects import RejectedRow, write_rejects
 from cimhouse.programme.project_rows import parse_row as parse_project_row
@@ -63,7 +64,7 @@ def import_projects(session: Session, path: Path, *, actor: str = "cli",
     """Import ``path`` (see the module docstring); ``dry_run`` validates and leaves no trace."""
     rows = read_project_file(path)
     if not rows:
-        raise InvalidInput(f"{path.name}: no rows")
+        raise InvalidInput(_("{file}: no rows", file=path.name))
     result = ProjectImportResult(read=len(rows))
     handle = begin_run(session, kind="projects", path=path, actor=actor, dry_run=dry_run,
                        rows_read=result.read)
@@ -85,7 +86,7 @@ def import_projects(session: Session, path: Path, *, actor: str = "cli",
             outcome = upsert_project(session, data, actor=actor, source=f"import:{path.name}")
         except CimhouseError as exc:
             savepoint.rollback()
-            result.rejected.append(RejectedRow(line, raw, [exc.message]))
+            result.rejected.append(RejectedRow(line, raw, [bilingual(exc.message)]))
             continue
         savepoint.commit()
         result.added += outcome.created

@@ -43,6 +43,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.schema.programme import STATUS_DATE_COLUMNS
 from cimhouse.schema.vocab import ProjectStatus, Scenario
 from cimhouse.scope import REGION_LEVEL_BY_LENGTH, Scope
@@ -135,7 +136,7 @@ def effective_prefix(scope: Scope | None, region_code: str) -> str | None:
     """The region prefix to count: ``region_code`` cut down to the scope; None when they do
     not overlap (or the scope is an estate: regions are not visible there)."""
     if not region_code.isdigit() or len(region_code) not in REGION_LEVEL_BY_LENGTH:
-        raise InvalidInput("regionCode must be a 2, 4, 6, 9 or 12-digit region code")
+        raise InvalidInput(_("regionCode must be a 2, 4, 6, 9 or 12-digit region code"))
     if scope is None:
         return region_code
     if scope.is_estate:

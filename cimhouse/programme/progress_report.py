@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.programme.progress import Figures, Progress
 from cimhouse.schema.vocab import LABELS_ZH, ProjectStatus, Scenario
 
@@ -89,7 +90,7 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
 def write_progress(progress: Progress, fmt: str, out: Path | None) -> list[Path]:
     """Write the report; returns the files written (none for stdout)."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}")
+        raise InvalidInput(_("format must be one of {formats}", formats=', '.join(FORMATS)))
     if fmt == "json":
         data = json.dumps(as_dict(progress), ensure_ascii=False, indent=2)
         if out is None:
@@ -109,7 +110,7 @@ def write_progress(progress: Progress, fmt: str, out: Path | None) -> list[Path]
             written.append(path)
         return written
     if out is None:
-        raise InvalidInput("xlsx needs --out FILE")
+        raise InvalidInput(_("xlsx needs --out FILE"))
     _write_xlsx(progress, out)
     return [out]
 

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import bilingual
 from cimhouse.importers.facilities.reading import read_table_file
 from cimhouse.importers.rejects import REPORT_COLUMNS
 from cimhouse.programme.upsert_project import ProjectData, check_values
@@ -150,5 +151,5 @@ def parse_row(row: dict[str, str]) -> tuple[ProjectData | None, list[str]]:
     try:
         check_values(data)
     except InvalidInput as exc:
-        return None, [exc.message]
+        return None, [bilingual(exc.message)]
     return data, []

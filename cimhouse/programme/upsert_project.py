@@ -33,6 +33,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput, NotFound
+from cimhouse.i18n import _
 from cimhouse.schema import (
     ChangeLog,
     Estate,
@@ -87,37 +88,36 @@ def status_of(dates: dict[str, dt.date]) -> str:
     """
     dated = [(step, dates[step]) for step in STEPS if dates.get(step) is not None]
     if not dated:
-        raise InvalidInput("项目至少需要一个阶段日期 / a project needs the date of at least "
-                           "one lifecycle step")
+        raise InvalidInput(_("a project needs the date of at least one lifecycle step"))
     for (step_a, day_a), (step_b, day_b) in pairwise(dated):
         if day_b < day_a:
-            raise InvalidInput(f"{step_b} 日期早于 {step_a} / the {step_b} date is before the "
-                               f"{step_a} date")
+            raise InvalidInput(_("the {step_b} date is before the {step_a} date", step_b=step_b,
+                                 step_a=step_a))
     return dated[-1][0]
 
 
 def check_values(data: ProjectData) -> None:
     """Vocabulary checks shared by the importer and the mutations (bilingual reasons)."""
     if not data.name.strip():
-        raise InvalidInput("项目名称为空 / the project name is empty")
+        raise InvalidInput(_("the project name is empty"))
     if data.level not in {v.value for v in ProjectLevel}:
-        raise InvalidInput(f"未知项目级别 / unknown level {data.level!r}")
+        raise InvalidInput(_("unknown level {level!r}", level=data.level))
     if data.kind not in {v.value for v in ProjectKind}:
-        raise InvalidInput(f"未知项目类型 / unknown kind {data.kind!r}")
+        raise InvalidInput(_("unknown kind {kind!r}", kind=data.kind))
     for scenario, state in data.scenarios.items():
         if scenario not in {v.value for v in Scenario}:
-            raise InvalidInput(f"未知场景 / unknown scenario {scenario!r}")
+            raise InvalidInput(_("unknown scenario {scenario!r}", scenario=scenario))
         if state not in {v.value for v in ScenarioState}:
-            raise InvalidInput(f"未知场景状态 / unknown scenario state {state!r}")
+            raise InvalidInput(_("unknown scenario state {state!r}", state=state))
     if not (data.lead_street.isdigit() and len(data.lead_street) == 9):
-        raise InvalidInput("牵头街道代码应为9位数字 / the lead street must be a 9-digit code")
+        raise InvalidInput(_("the lead street must be a 9-digit code"))
     if not data.communities:
-        raise InvalidInput("项目至少覆盖一个社区 / a project covers at least one community")
+        raise InvalidInput(_("a project covers at least one community"))
     if data.year is not None and not 2000 <= data.year <= 2100:
-        raise InvalidInput("年度应在2000-2100之间 / year must lie between 2000 and 2100")
+        raise InvalidInput(_("year must lie between 2000 and 2100"))
     for number in (data.investment_10k, data.area_m2, data.households):
         if number is not None and number < 0:
-            raise InvalidInput("数值不能为负 / figures must not be negative")
+            raise InvalidInput(_("figures must not be negative"))
     status_of(data.dates)
 
 
@@ -143,16 +143,15 @@ def _check_regions(session: Session, data: ProjectData, scope: Scope | None) -> 
         Region.code, Region.level).where(Region.code.in_([*codes, data.lead_street]),
                                          Region.valid_to.is_(None)))}
     if found.get(data.lead_street) != 4:
-        raise NotFound(f"街道 {data.lead_street} 不存在 / street {data.lead_street} not found")
+        raise NotFound(_("street {lead_street} not found", lead_street=data.lead_street))
     for code in codes:
         if found.get(code) != 5:
-            raise NotFound(f"社区 {code} 不存在 / community {code} not found")
+            raise NotFound(_("community {code} not found", code=code))
     if scope is not None:
         outside = [c for c in codes if not scope.covers_region(c)]
         if outside or not any(scope.covers_region(c) for c in codes):
             # one wording for unknown and outside (see cimhouse.errors.NotFound)
-            raise NotFound(f"社区 {(outside or codes)[0]} 不存在 / community "
-                           f"{(outside or codes)[0]} not found")
+            raise NotFound(_("community {outside} not found", outside=(outside or codes)[0]))
 
 
 def _estate_keys(session: Session, data: ProjectData) -> list[tuple[str, int]]:
@@ -161,10 +160,9 @@ def _estate_keys(session: Session, data: ProjectData) -> list[tuple[str, int]]:
         row = session.execute(select(Estate.county, Estate.id, Estate.region_code).where(
             Estate.code == code, Estate.county == code[:6])).first()
         if row is None:
-            raise NotFound(f"小区 {code} 不存在 / estate {code} not found")
+            raise NotFound(_("estate {code} not found", code=code))
         if row.region_code not in data.communities:
-            raise InvalidInput(f"小区 {code} 不在项目覆盖的社区内 / estate {code} lies outside "
-                               "the project's communities")
+            raise InvalidInput(_("estate {code} lies outside the project's communities", code=code))
         keys.append((row.county, row.id))
     return keys
 
@@ -203,7 +201,7 @@ def upsert_project(session: Session, data: ProjectData, *, actor: str,
         before_regions = sorted(session.scalars(select(FutureProjectRegion.region_code).where(
             FutureProjectRegion.project_id == project.id)))
         if scope is not None and not all(scope.covers_region(c) for c in before_regions):
-            raise NotFound(f"项目 {data.external_id or data.name} 不存在 / project not found")
+            raise NotFound(_("project {project} not found", project=data.external_id or data.name))
         previous = project_snapshot(project) | {"communities": before_regions}
     project.name = data.name.strip()
     project.level, project.kind = data.level, data.kind

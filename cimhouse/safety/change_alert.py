@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import Conflict, NotFound
+from cimhouse.i18n import _
 from cimhouse.schema import AuditLog, House, SafetyAlert
 from cimhouse.schema.vocab import AlertState
 from cimhouse.scope import Scope, scope_filter
@@ -38,10 +39,11 @@ def change_alert(session: Session, county: str, alert_id: int, verb: str, *,
         .where(SafetyAlert.county == county, SafetyAlert.id == alert_id,
                scope_filter(House, scope)).with_for_update(of=SafetyAlert)).one_or_none()
     if alert is None:
-        raise NotFound("alert not found (unknown, or outside your scope)")
+        raise NotFound(_("alert not found (unknown, or outside your scope)"))
     allowed, target = TRANSITIONS[verb]
     if alert.state not in allowed:
-        raise Conflict(f"an alert that is {alert.state} cannot be {target.value}")
+        raise Conflict(_("an alert that is {state} cannot be {target}", state=alert.state,
+                         target=target.value))
     now = session.scalar(select(func.now()))
     alert.state = target.value
     if target is AlertState.ACKNOWLEDGED:

@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.safety.rules import ACTIVITY_MIN, AlertEvidence, raise_alerts
 from cimhouse.schema.vocab import AlertKind, AlertSeverity
 from cimhouse.scope import Scope
@@ -42,7 +43,7 @@ def daytime_window_start(now: dt.datetime, hours: float) -> dt.datetime:
     19
     """
     if hours <= 0:
-        raise InvalidInput("inactivity hours must be positive")
+        raise InvalidInput(_("inactivity hours must be positive"))
     local, left = now.astimezone(CHINA), dt.timedelta(hours=hours)
     while True:
         day_start = local.replace(hour=DAY_START, minute=0, second=0, microsecond=0)
@@ -61,7 +62,7 @@ def check_inactivity(session: Session, *, now: dt.datetime, scope: Scope | None,
                      hours: float = 8.0, min_age: int = 60) -> int:
     """Raise inactivity alerts in ``scope`` as of ``now``; returns how many opened."""
     if now.tzinfo is None:
-        raise InvalidInput("now needs a timezone")
+        raise InvalidInput(_("now needs a timezone"))
     activity = " OR ".join(f"(r.metric = '{m}' AND r.value > {v})"
                            for m, v in ACTIVITY_MIN.items())
     candidates = session.execute(text(f"""

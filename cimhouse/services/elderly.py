@@ -36,6 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.pii import PiiVault
 from cimhouse.schema import AuditLog
 from cimhouse.scope import Scope
@@ -130,9 +131,9 @@ def list_elderly_living_alone(session: Session, scope: Scope | None, *, min_age:
                               full_names: bool = False) -> list[ElderlyAlone]:
     """Houses in ``scope`` whose only current resident is at least ``min_age`` years old."""
     if not 0 <= min_age <= 150:
-        raise InvalidInput("min_age must be between 0 and 150")
+        raise InvalidInput(_("min_age must be between 0 and 150"))
     if reveal and vault is None:
-        raise InvalidInput("revealing personal data needs the vault")
+        raise InvalidInput(_("revealing personal data needs the vault"))
     params = {"as_of": as_of or dt.date.today(), "min_age": min_age, "limit": limit,
               "offset": max(0, offset)}
     tune_for_analysis(session)

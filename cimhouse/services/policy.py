@@ -106,7 +106,7 @@ class ServicePolicy:
         """A copy restricted to ``categories`` (order kept as in FacilityCategory)."""
         unknown = [c for c in categories if c not in self.radius_m]
         if unknown:
-            raise InvalidInput(f"unknown facility category {', '.join(unknown)}")
+            raise InvalidInput(_("unknown facility category {unknown}", unknown=', '.join(unknown)))
         return replace(self, radius_m={c: r for c, r in self.radius_m.items()
                                        if c in categories})
 

@@ -73,14 +73,14 @@ def build_services_report(session: Session, scope: Scope | None, *,
     policy = policy or ServicePolicy.default()
     as_of = as_of or dt.date.today()
     step = on_step or (lambda _name: None)
-    step("coverage and people per estate")
+    step(_("coverage and people per estate"))
     rows = load_category_coverage(session, scope, policy=policy, metric_srid=metric_srid,
                                   as_of=as_of)
-    step("gaps")
+    step(_("gaps"))
     gaps = find_gaps(session, scope, policy=policy, metric_srid=metric_srid, rows=rows)
-    step("service index")
+    step(_("service index"))
     index = compute_service_index(session, scope, policy=policy, rows=rows)
-    step("elderly living alone")
+    step(_("elderly living alone"))
     elderly = list_elderly_living_alone(session, scope, min_age=elderly_min_age, as_of=as_of)
     households = household_statistics(session, scope, as_of=as_of, min_age=elderly_min_age)
     report = ServicesReport(

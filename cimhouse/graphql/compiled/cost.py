@@ -43,6 +43,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values
 
 from cimhouse.errors import QueryTooExpensive
+from cimhouse.i18n import _
 from cimhouse.settings import Settings
 
 NESTED_MAX = 500
@@ -118,7 +119,8 @@ def estimate_cost(schema: GraphQLSchema, document: DocumentNode,
     cost = walk(root.name, operation.selection_set, 1, frozenset())
     if cost > settings.max_query_cost:
         raise QueryTooExpensive(
-            f"the query may return up to {cost:,} objects, more than the limit of "
-            f"{settings.max_query_cost:,}; ask for smaller pages (first) or less nesting",
+            _("the query may return up to {cost:,} objects, more than the limit of "
+              "{max_query_cost:,}; ask for smaller pages (first) or less nesting", cost=cost,
+              max_query_cost=settings.max_query_cost),
             detail={"cost": cost})
     return cost

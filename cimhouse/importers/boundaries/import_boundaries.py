@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from cimhouse.crs import geometry_to_storage, in_china
 from cimhouse.db.bulk import copy_rows, create_staging, execute_count
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.importers.boundaries.reading import read_boundary_file
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.rejects import RejectedRow, write_rejects
@@ -169,12 +170,12 @@ def import_boundaries(session: Session, path: Path, *, level: str, crs: str = "C
                       report_path: Path | None = None) -> BoundaryImportResult:
     """Import community (``level="community"``) or estate boundaries from ``path``."""
     if level not in LEVELS:
-        raise InvalidInput("level must be community or estate")
+        raise InvalidInput(_("level must be community or estate"))
     if within is not None:
         _scope(within)  # validates the code
     features = read_boundary_file(path)
     if not features:
-        raise InvalidInput(f"{path.name}: no features")
+        raise InvalidInput(_("{file}: no features", file=path.name))
     result = BoundaryImportResult(read=len(features))
     staged, result.rejected = _validate(features, crs, level)
     keys = {f[0]: feature_key(f[1], level) for f in features}

@@ -28,6 +28,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 
 Feature = tuple[int, dict[str, Any], BaseGeometry | None, int | None]
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
@@ -77,7 +78,8 @@ def _read_gpkg(path: Path) -> list[Feature]:
                              epsg.get(srs, srs) if srs is not None else None))
         conn.close()
     except (sqlite3.DatabaseError, TypeError) as exc:
-        raise InvalidInput(f"{path.name}: not a readable GeoPackage feature table") from exc
+        raise InvalidInput(_("{file}: not a readable GeoPackage feature table",
+                             file=path.name)) from exc
     return features
 
 
@@ -85,9 +87,9 @@ def _read_geojson(path: Path) -> list[Feature]:
     try:
         data = json.loads(path.read_bytes().decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{path.name}: not valid GeoJSON") from exc
+        raise InvalidInput(_("{file}: not valid GeoJSON", file=path.name)) from exc
     if not isinstance(data, dict) or not isinstance(data.get("features"), list):
-        raise InvalidInput(f"{path.name}: GeoJSON must be a FeatureCollection")
+        raise InvalidInput(_("{file}: GeoJSON must be a FeatureCollection", file=path.name))
     srid = legacy_crs(data.get("crs"))
     features: list[Feature] = []
     for number, feature in enumerate(data["features"], start=1):
@@ -121,4 +123,4 @@ def read_boundary_file(path: Path) -> list[Feature]:
         return _read_gpkg(path)
     if suffix in (".geojson", ".json"):
         return _read_geojson(path)
-    raise InvalidInput(f"{path.name}: unsupported file type (use .geojson or .gpkg)")
+    raise InvalidInput(_("{file}: unsupported file type (use .geojson or .gpkg)", file=path.name))

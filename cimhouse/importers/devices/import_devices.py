@@ -31,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.idnumber import mask_id_number, normalize_id_number
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.rejects import REPORT_COLUMNS, RejectsReport
@@ -85,13 +86,13 @@ def read_device_csv(path: Path) -> tuple[list[str], list[Row]]:
     reader = csv.reader(decoded.splitlines())
     header = next(reader, None)
     if not header:
-        raise InvalidInput(f"{path.name}: the file has no header row")
+        raise InvalidInput(_("{file}: the file has no header row", file=path.name))
     report_columns = {c.lower() for c in REPORT_COLUMNS}
     names = ["" if h.strip().lower() in report_columns
              else _CANONICAL.get(h.strip().lstrip("\ufeff").lower(), "") for h in header]
     if not {"uid", "kind", "house_code"} <= set(names):
-        raise InvalidInput("the file needs the columns uid, kind and house_code "
-                           "(设备编号, 设备类型, 房屋编码)")
+        raise InvalidInput(_("the file needs the columns uid, kind and house_code "
+                             "(设备编号, 设备类型, 房屋编码)"))
     rows = [(line, {n: (values[i].strip() if i < len(values) else "")
                     for i, n in enumerate(names) if n}, values)
             for line, values in enumerate(reader, start=2) if any(v.strip() for v in values)]

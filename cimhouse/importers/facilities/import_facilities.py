@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.db.bulk import copy_rows, create_staging, execute_count
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.importers.facilities.matching import (
     STAGE_COLUMNS,
     STAGE_SQL,
@@ -111,7 +112,7 @@ def import_facilities(session: Session, path: Path, *, source: str | None = None
     """
     rows = read_facility_file(path)
     if not rows:
-        raise InvalidInput(f"{path.name}: no rows")
+        raise InvalidInput(_("{file}: no rows", file=path.name))
     source = source or path.stem
     result = FacilityImportResult(read=len(rows))
     accepted, result.rejected = _validate_all(rows, default_crs)

@@ -22,6 +22,7 @@ from typing import Any
 from shapely.geometry import shape
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.importers.boundaries.reading import legacy_crs
 from cimhouse.importers.rejects import REPORT_COLUMNS
 
@@ -73,7 +74,7 @@ def _read_csv(raw: bytes, canonical: Canonical = canonical_header
     reader = csv.reader(_decode(raw).splitlines())
     header = next(reader, None)
     if not header:
-        raise InvalidInput("the file has no header row")
+        raise InvalidInput(_("the file has no header row"))
     names = [canonical(h) for h in header]
     rows = []
     for line, values in enumerate(reader, start=2):
@@ -91,7 +92,7 @@ def _read_xlsx(path: Path, canonical: Canonical = canonical_header
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise InvalidInput(f"{path.name}: not a readable XLSX file") from exc
+        raise InvalidInput(_("{file}: not a readable XLSX file", file=path.name)) from exc
     sheet = book.worksheets[0]
     rows: list[tuple[int, dict[str, str]]] = []
     names: list[str] | None = None
@@ -106,7 +107,7 @@ def _read_xlsx(path: Path, canonical: Canonical = canonical_header
                             for i, n in enumerate(names) if n}))
     book.close()
     if names is None:
-        raise InvalidInput(f"{path.name}: the first sheet is empty")
+        raise InvalidInput(_("{file}: the first sheet is empty", file=path.name))
     return rows
 
 
@@ -114,10 +115,11 @@ def _read_geojson(raw: bytes) -> list[tuple[int, dict[str, str]]]:
     try:
         data = json.loads(_decode(raw))
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        raise InvalidInput(_("not valid JSON: {msg} at line {lineno}", msg=exc.msg,
+                             lineno=exc.lineno)) from None
     features = data.get("features") if isinstance(data, dict) else None
     if not isinstance(features, list):
-        raise InvalidInput("GeoJSON must be a FeatureCollection")
+        raise InvalidInput(_("GeoJSON must be a FeatureCollection"))
     declared = legacy_crs(data.get("crs"))  # an old-style crs member, e.g. EPSG::4490
     rows = []
     for number, feature in enumerate(features, start=1):
@@ -144,7 +146,7 @@ def read_table_file(path: Path, canonical: Canonical) -> list[tuple[int, dict[st
         return _read_xlsx(path, canonical)
     if suffix in (".csv", ".txt"):
         return _read_csv(path.read_bytes(), canonical)
-    raise InvalidInput(f"{path.name}: unsupported file type (use .csv or .xlsx)")
+    raise InvalidInput(_("{file}: unsupported file type (use .csv or .xlsx)", file=path.name))
 
 
 def read_facility_file(path: Path) -> list[tuple[int, dict[str, str]]]:
@@ -157,4 +159,5 @@ def read_facility_file(path: Path) -> list[tuple[int, dict[str, str]]]:
         return _read_geojson(raw)
     if suffix in (".csv", ".txt"):
         return _read_csv(raw)
-    raise InvalidInput(f"{path.name}: unsupported file type (use .csv, .xlsx or .geojson)")
+    raise InvalidInput(_("{file}: unsupported file type (use .csv, .xlsx or .geojson)",
+                         file=path.name))

@@ -34,6 +34,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.importers.ifc.structure import ModelStructure, SpaceRecord
 
 RULES = ("auto", "zone", "prefix", "property", "building", "none")
@@ -49,24 +50,25 @@ class DwellingRule:
 
     @classmethod
     def parse(cls, text: str) -> DwellingRule:
-        kind, _, argument = text.strip().partition(":")
+        kind, _sep, argument = text.strip().partition(":")
         kind = kind.lower()
         if kind not in RULES:
-            raise InvalidInput(f"--dwellings {text!r}: expected one of auto, zone, prefix, "
-                               "property:PSET.NAME, building, none")
+            raise InvalidInput(_("--dwellings {text!r}: expected one of auto, zone, prefix, "
+                                 "property:PSET.NAME, building, none", text=text))
         if kind == "property":
-            pset, _, prop = argument.rpartition(".")
+            pset, _sep, prop = argument.rpartition(".")
             if not pset or not prop:
-                raise InvalidInput(f"--dwellings {text!r}: expected property:PSET.NAME, e.g. "
-                                   "property:PSet_Revit_Other.OccupancyZoneName")
+                raise InvalidInput(_("--dwellings {text!r}: expected property:PSET.NAME, e.g. "
+                                     "property:PSet_Revit_Other.OccupancyZoneName", text=text))
             return cls(kind, pset, prop)
         if kind == "prefix" and argument:
             if not argument.isdigit() or int(argument) < 1:
-                raise InvalidInput(f"--dwellings {text!r}: expected prefix or prefix:MIN "
-                                   "with MIN >= 1")
+                raise InvalidInput(_("--dwellings {text!r}: expected prefix or prefix:MIN with "
+                                     "MIN >= 1", text=text))
             return cls(kind, min_spaces=int(argument))
         if argument:
-            raise InvalidInput(f"--dwellings {text!r}: the rule {kind} takes no argument")
+            raise InvalidInput(_("--dwellings {text!r}: the rule {kind} takes no argument",
+                                 text=text, kind=kind))
         return cls(kind)
 
     def __str__(self) -> str:
@@ -107,7 +109,7 @@ def zones_partition_spaces(structure: ModelStructure) -> bool:
     """True when no space sits in two zones: the zones can be dwellings. Models that layer
     fire, HVAC and lighting zones over the same rooms fail this test."""
     seen: set[str] = set()
-    for _, members in structure.zones.values():
+    for _zone, members in structure.zones.values():
         if seen.intersection(members):
             return False
         seen.update(members)

@@ -38,6 +38,7 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.importers.ifc.structure import IfcModel, ModelStructure
 
 OUTLINE_TYPES = ("IfcWall", "IfcCurtainWall", "IfcColumn")
@@ -176,7 +177,7 @@ def _mesh(model: IfcModel, roles: dict[int, tuple[str, str]], threads: int
                 if not iterator.next():
                     break
     buildings: dict[str, tuple[bytes | None, float | None]] = {}
-    for building_id in {b for b, _ in roles.values()}:
+    for building_id in {b for b, _role in roles.values()}:
         outline = triangles.get((building_id, "outline"))
         pieces = list(space_shapes.get(building_id, []))
         if outline:
@@ -233,9 +234,9 @@ class PendingFootprints:
         sender.close()
 
     def _too_long(self) -> InvalidInput:
-        return InvalidInput(f"the geometry step took longer than {self.timeout_s:g} s and was "
-                            "stopped; raise --geometry-timeout or import without footprints "
-                            "(--skip-geometry)")
+        return InvalidInput(_("the geometry step took longer than {timeout_s:g} s and was "
+                              "stopped; raise --geometry-timeout or import without footprints "
+                              "(--skip-geometry)", timeout_s=self.timeout_s))
 
     def cancel(self) -> None:
         if self.process is not None:
@@ -254,12 +255,12 @@ class PendingFootprints:
                 try:
                     status, payload = self.receiver.recv()
                 except EOFError:
-                    raise InvalidInput("the geometry kernel crashed on this model; import "
-                                       "without footprints with --skip-geometry") from None
+                    raise InvalidInput(_("the geometry kernel crashed on this model; import "
+                                         "without footprints with --skip-geometry")) from None
             finally:
                 self.cancel()
             if status != "ok":
-                raise InvalidInput(f"the geometry step failed: {payload}")
+                raise InvalidInput(_("the geometry step failed: {payload}", payload=payload))
             if payload["seconds"] > self.timeout_s:  # finished while nobody was waiting
                 raise self._too_long()
         result = FootprintResult(meshed=payload["meshed"], failed=payload["failed"])

@@ -37,6 +37,7 @@ from shapely.geometry.base import BaseGeometry
 
 from cimhouse.crs import to_storage, transform_point
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.importers.ifc.structure import IfcEntity, IfcModel
 
 #: a Scale within this factor of the unit ratio is taken as written (GK scale factors etc.)
@@ -126,17 +127,17 @@ class CliGeoref:
         if crs is None and origin is None and rotation is None:
             return None
         if crs is None or origin is None:
-            raise InvalidInput("--crs and --origin go together, e.g. "
-                               "--crs EPSG:4549 --origin 571815.2,3403498.7")
+            raise InvalidInput(_("--crs and --origin go together, e.g. --crs EPSG:4549 --origin "
+                                 "571815.2,3403498.7"))
         srid = parse_epsg(crs)
         if srid is None:
-            raise InvalidInput(f"--crs {crs!r}: expected EPSG:<code>, e.g. EPSG:4549")
+            raise InvalidInput(_("--crs {crs!r}: expected EPSG:<code>, e.g. EPSG:4549", crs=crs))
         parts = origin.replace(" ", "").split(",")
         try:
             east, north = (float(p) for p in parts)
         except ValueError:
-            raise InvalidInput(f"--origin {origin!r}: expected E,N in metres of {crs}, "
-                               "e.g. 571815.2,3403498.7") from None
+            raise InvalidInput(_("--origin {origin!r}: expected E,N in metres of {crs}, e.g. "
+                                 "571815.2,3403498.7", origin=origin, crs=crs)) from None
         return cls(srid, east, north, rotation or 0.0)
 
     def placement(self) -> PlanarPlacement:
@@ -209,8 +210,8 @@ def _ifc4_map_conversion(model: IfcModel, length_scale: float, warnings: list[st
     target = chosen.TargetCRS
     srid = parse_epsg(target.Name) or parse_epsg(getattr(target, "Description", None))
     if srid is None:
-        raise InvalidInput(f"IfcProjectedCRS {target.Name!r} names no EPSG code; pass "
-                           "--crs EPSG:xxxx --origin E,N --override-georef")
+        raise InvalidInput(_("IfcProjectedCRS {name!r} names no EPSG code; pass --crs EPSG:xxxx "
+                             "--origin E,N --override-georef", name=target.Name))
     scale = _checked_scale(getattr(chosen, "Scale", None), length_scale,
                            _map_unit_metres(getattr(target, "MapUnit", None)), warnings)
     return _placement(srid, chosen.Eastings, chosen.Northings, chosen.XAxisAbscissa,
@@ -228,8 +229,8 @@ def _epset_map_conversion(model: IfcModel, length_scale: float, warnings: list[s
         crs = psets.get("ePSet_ProjectedCRS", {})
         srid = parse_epsg(str(crs.get("Name", "")))
         if srid is None:
-            raise InvalidInput("ePSet_ProjectedCRS.Name names no EPSG code; pass "
-                               "--crs EPSG:xxxx --origin E,N --override-georef")
+            raise InvalidInput(_("ePSet_ProjectedCRS.Name names no EPSG code; pass --crs "
+                                 "EPSG:xxxx --origin E,N --override-georef"))
         map_unit = crs.get("MapUnit")
         scale = _checked_scale(conversion.get("Scale"), length_scale,
                                _map_unit_metres(map_unit if isinstance(map_unit, str)

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.importers.ifc.dwellings import DwellingRule, group_dwellings, resolve_rule
 from cimhouse.importers.ifc.footprints import FootprintResult, start_footprints
 from cimhouse.importers.ifc.georef import (
@@ -89,8 +90,8 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
     clock = time.perf_counter()
     structure = read_structure(model)
     if not structure.buildings:
-        raise InvalidInput(f"{path.name}: no IfcBuilding is reachable from the IfcProject "
-                           "(project -> site -> building)")
+        raise InvalidInput(_("{file}: no IfcBuilding is reachable from the IfcProject (project -> "
+                             "site -> building)", file=path.name))
     # the geometry child meshes while this process does everything that does not need it
     pending = start_footprints(model, structure, timeout_s=geometry_timeout_s,
                                threads=threads) if geometry else None

@@ -31,6 +31,7 @@ from typing import Any
 import ifcopenshell
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 
 _ifc: Any = ifcopenshell  # untyped library
 
@@ -70,29 +71,33 @@ def open_model(path: Path) -> OpenedModel:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(f"{name}: cannot read the file ({exc.strerror})") from None
+        raise InvalidInput(_("{name}: cannot read the file ({strerror})", name=name,
+                             strerror=exc.strerror)) from None
     if not raw.lstrip().startswith(b"ISO-10303-21;"):
-        raise InvalidInput(f"{name}: not an IFC file (no 'ISO-10303-21;' header); only the "
-                           "STEP form (.ifc) is supported, not ifcXML or ifcZIP")
+        raise InvalidInput(_("{name}: not an IFC file (no 'ISO-10303-21;' header); only the STEP "
+                             "form (.ifc) is supported, not ifcXML or ifcZIP", name=name))
     if not raw.rstrip().endswith(TRAILER):
-        raise InvalidInput(f"{name}: the file is truncated (it does not end with "
-                           f"'{TRAILER.decode()}')")
+        raise InvalidInput(_("{name}: the file is truncated (it does not end with '{trailer}')",
+                             name=name, trailer=TRAILER.decode()))
     header = raw[:raw.find(b"ENDSEC;") if b"ENDSEC;" in raw else 4096]
     label = SCHEMA_PATTERN.search(header)
     if label is None:
-        raise InvalidInput(f"{name}: the header names no FILE_SCHEMA")
+        raise InvalidInput(_("{name}: the header names no FILE_SCHEMA", name=name))
     if _schema_family(label.group(1).decode("ascii", "replace")) is None:
-        raise InvalidInput(f"{name}: unsupported IFC schema {label.group(1).decode()!r}; "
-                           f"supported: {', '.join(SUPPORTED_SCHEMAS)}")
+        raise InvalidInput(_("{name}: unsupported IFC schema {label!r}; supported: "
+                             "{supported_schemas}", name=name, label=label.group(1).decode(),
+                             supported_schemas=', '.join(SUPPORTED_SCHEMAS)))
     with _OPEN_LOCK:
         _ifc.get_log()  # drop whatever earlier calls left in the process-wide log
         try:
             model = _ifc.open(str(path))
         except ifcopenshell.SchemaError as exc:
-            raise InvalidInput(f"{name}: unsupported IFC schema ({exc}); supported: "
-                               f"{', '.join(SUPPORTED_SCHEMAS)}") from None
+            raise InvalidInput(_("{name}: unsupported IFC schema ({exc}); supported: "
+                                 "{supported_schemas}", name=name, exc=exc,
+                                 supported_schemas=', '.join(SUPPORTED_SCHEMAS))) from None
         except (ifcopenshell.Error, RuntimeError) as exc:
-            raise InvalidInput(f"{name}: the IFC file cannot be parsed ({exc})") from None
+            raise InvalidInput(_("{name}: the IFC file cannot be parsed ({exc})", name=name,
+                                 exc=exc)) from None
         log = _ifc.get_log()
         declared = _schema_family(label.group(1).decode("ascii", "replace")) or ""
         misfits = _misfits(log)
@@ -102,13 +107,16 @@ def open_model(path: Path) -> OpenedModel:
     if errors:
         quoted = "; ".join(errors[:QUOTED_ERRORS])
         more = f" (and {len(errors) - QUOTED_ERRORS} more)" if len(errors) > QUOTED_ERRORS else ""
-        raise InvalidInput(f"{name}: the IFC file is damaged: {quoted}{more}")
+        raise InvalidInput(_("{name}: the IFC file is damaged: {quoted}{more}", name=name,
+                             quoted=quoted, more=more))
     if _schema_family(model.schema) is None:
-        raise InvalidInput(f"{name}: unsupported IFC schema {model.schema}; supported: "
-                           f"{', '.join(SUPPORTED_SCHEMAS)}")
+        raise InvalidInput(_("{name}: unsupported IFC schema {schema}; supported: "
+                             "{supported_schemas}", name=name, schema=model.schema,
+                             supported_schemas=', '.join(SUPPORTED_SCHEMAS)))
     projects = model.by_type("IfcProject")
     if len(projects) != 1:
-        raise InvalidInput(f"{name}: expected exactly one IfcProject, found {len(projects)}")
+        raise InvalidInput(_("{name}: expected exactly one IfcProject, found {projects_count}",
+                             name=name, projects_count=len(projects)))
     warnings = (f"{len(misfits)} entities do not fit the schema {declared} the header names "
                 f"(e.g. {misfits[0]}); their attributes may be read wrongly",) if misfits else ()
     return OpenedModel(model, hashlib.sha256(raw).hexdigest(), len(raw), warnings)
@@ -138,7 +146,8 @@ def _refuse_other_schema(name: str, raw: bytes, span: tuple[int, int], declared:
         other = len(_misfits(_ifc.get_log()))
         if other < count * MISMATCH_RATIO:
             raise InvalidInput(
-                f"{name}: the header says FILE_SCHEMA {declared} but the content is "
-                f"{family}: {count} entities do not fit {declared} (e.g. {examples[0]}), "
-                f"{other} do not fit {family}; correct FILE_SCHEMA or export the model "
-                f"again / 文件头声明的模式 {declared} 与内容 ({family}) 不符，未导入")
+                _("{name}: the header says FILE_SCHEMA {declared} but the content is {family}: "
+                  "{count} entities do not fit {declared} (e.g. {example}), {other} do not fit "
+                  "{family}; correct FILE_SCHEMA or export the model again", name=name,
+                  declared=declared, family=family, count=count, example=examples[0],
+                  other=other))

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from cimhouse.db.bulk import execute_count
 from cimhouse.errors import Conflict
+from cimhouse.i18n import _
 from cimhouse.importers.ifc.dwellings import DwellingGroup
 from cimhouse.importers.ifc.footprints import FootprintResult
 from cimhouse.importers.ifc.georef import Georeference
@@ -140,9 +141,9 @@ def check_other_counties(session: Session, county: str, structure: ModelStructur
     elsewhere = session.execute(select(Building.county, Building.ifc_global_id).where(
         Building.ifc_global_id.in_(ids), Building.county != county)).first()
     if elsewhere is not None:
-        raise Conflict(f"building {elsewhere.ifc_global_id} of this model was imported under "
-                       f"county {elsewhere.county}; re-import it with an estate or community "
-                       "of that county")
+        raise Conflict(_("building {ifc_global_id} of this model was imported under county "
+                         "{county}; re-import it with an estate or community of that county",
+                         ifc_global_id=elsewhere.ifc_global_id, county=elsewhere.county))
 
 
 def _floors(building: BuildingRecord, in_dwellings: set[str]) -> tuple[int, int, float]:

@@ -20,6 +20,7 @@ from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput, NotFound
+from cimhouse.i18n import _
 from cimhouse.importers.ifc.persist import ImportTarget
 from cimhouse.schema import Building, ChangeLog, Estate, Region
 from cimhouse.schema.vocab import EstateKind, RegionLevel
@@ -28,11 +29,11 @@ from cimhouse.schema.vocab import EstateKind, RegionLevel
 def _current_community(session: Session, code: str) -> Region:
     region = session.get(Region, code)
     if region is None or region.level != RegionLevel.COMMUNITY:
-        raise NotFound(f"community {code} does not exist (expected a 12-digit community or "
-                       "village code from the region table)")
+        raise NotFound(_("community {code} does not exist (expected a 12-digit community or "
+                         "village code from the region table)", code=code))
     if region.valid_to is not None:
-        raise InvalidInput(f"community {code} ({region.name}) was closed on "
-                           f"{region.valid_to}; use its successor")
+        raise InvalidInput(_("community {code} ({region}) was closed on {valid_to}; use its "
+                             "successor", code=code, region=region.name, valid_to=region.valid_to))
     return region
 
 
@@ -42,16 +43,17 @@ def resolve_target(session: Session, *, estate_code: str | None = None,
                    actor: str) -> tuple[ImportTarget, dict[str, object]]:
     """Return the target and a description of it (estate id/name, whether it was created)."""
     if estate_code and community:
-        raise InvalidInput("give --estate or --community, not both")
+        raise InvalidInput(_("give --estate or --community, not both"))
     if estate_code:
         estate = session.scalars(select(Estate).where(Estate.code == estate_code)).first()
         if estate is None:
-            raise NotFound(f"estate {estate_code} does not exist")
+            raise NotFound(_("estate {estate_code} does not exist", estate_code=estate_code))
         _current_community(session, estate.region_code)
         return _target(estate, created=False)
     if community:
         if not (len(community) == 12 and community.isdigit()):
-            raise InvalidInput(f"--community {community!r}: expected a 12-digit community code")
+            raise InvalidInput(_("--community {community!r}: expected a 12-digit community code",
+                                 community=community))
         region = _current_community(session, community)
         name = (estate_name or model_name).strip()
         estate = session.scalars(select(Estate).where(
@@ -74,15 +76,15 @@ def resolve_target(session: Session, *, estate_code: str | None = None,
                             .group_by(Building.county, Building.estate_id,
                                       Building.region_code)).all()
     if len(known) == 1:
-        county, estate_id, region_code, _ = known[0]
+        county, estate_id, region_code, _count = known[0]
         estate = session.get(Estate, (county, estate_id)) if estate_id is not None else None
         if estate is not None:
             return _target(estate, created=False)
         return ImportTarget(county, region_code, None), {"estate_id": None, "created": False,
                                                          "region_code": region_code}
-    raise InvalidInput("where do these buildings belong? pass --estate CODE (an existing "
-                       "estate) or --community CODE (a 12-digit community; its estate is "
-                       "found by name or created)")
+    raise InvalidInput(_("where do these buildings belong? pass --estate CODE (an existing "
+                         "estate) or --community CODE (a 12-digit community; its estate is found "
+                         "by name or created)"))
 
 
 def _target(estate: Estate, *, created: bool) -> tuple[ImportTarget, dict[str, object]]:

@@ -31,6 +31,7 @@ from cimhouse.addressing.parse_address import building_address, parse_address
 from cimhouse.crs import geometry_to_storage
 from cimhouse.db.bulk import copy_rows, create_staging, execute_count
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 
 ADDRESS_KEYS = ("address", "地址", "房屋坐落", "坐落")
 FLOOR_KEYS = ("floors_above", "地上层数", "层数", "floors")
@@ -54,10 +55,11 @@ def _features(path: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(path.read_text("utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{path.name} is not readable GeoJSON: {exc}") from None
+        raise InvalidInput(_("{file} is not readable GeoJSON: {exc}", file=path.name,
+                             exc=exc)) from None
     features = data.get("features") if isinstance(data, dict) else None
     if not isinstance(features, list) or not features:
-        raise InvalidInput(f"{path.name} holds no GeoJSON features")
+        raise InvalidInput(_("{file} holds no GeoJSON features", file=path.name))
     return features
 
 

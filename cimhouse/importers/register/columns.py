@@ -22,6 +22,7 @@ from pathlib import Path
 
 from cimhouse.addressing.normalize import normalize_text
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.importers import rejects
 from cimhouse.importers.register.table import SYNONYMS  # the one table of register columns
 
@@ -61,14 +62,17 @@ def load_mapping(path: Path) -> dict[str, str]:
     try:
         text = path.read_text("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"mapping file {path.name} cannot be read: {exc}") from None
+        raise InvalidInput(_("mapping file {file} cannot be read: {exc}", file=path.name,
+                             exc=exc)) from None
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(f"mapping file {path.name} is not valid JSON: {exc}") from None
+            raise InvalidInput(_("mapping file {file} is not valid JSON: {exc}", file=path.name,
+                                 exc=exc)) from None
         if not isinstance(data, dict):
-            raise InvalidInput(f"mapping file {path.name} must hold an object column -> field")
+            raise InvalidInput(_("mapping file {file} must hold an object column -> field",
+                                 file=path.name))
         pairs = [(str(k), str(v)) for k, v in data.items()]
     else:
         dialect = "excel-tab" if "\t" in text.splitlines()[0] else "excel"
@@ -80,8 +84,9 @@ def load_mapping(path: Path) -> dict[str, str]:
     for column, name in pairs:
         name = name.strip()
         if name not in FIELDS and name != IGNORE:
-            raise InvalidInput(f"mapping file {path.name}: unknown field {name!r} for column "
-                               f"{column!r}; fields are {', '.join(FIELDS)}, or ignore")
+            raise InvalidInput(_("mapping file {file}: unknown field {name!r} for column "
+                                 "{column!r}; fields are {fields}, or ignore", file=path.name,
+                                 name=name, column=column, fields=', '.join(FIELDS)))
         mapping[column.strip()] = name
     return mapping
 

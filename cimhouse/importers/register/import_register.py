@@ -36,6 +36,7 @@ from cimhouse.addressing.normalize import normalize_estate_name
 from cimhouse.coding.house_relations import reject_rows_on_retired_houses
 from cimhouse.db.bulk import copy_stream, create_staging
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.register.apply import apply_staged
 from cimhouse.importers.register.columns import (
@@ -141,15 +142,15 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
     absent = absent_mapped_columns(table.header, explicit)
     if absent:  # a mapping meant for another file: refuse before any work
         raise InvalidInput(
-            f"{path.name}: the mapping names columns the file does not have: "
-            f"{', '.join(absent)} (header on line {table.header_line}: "
-            f"{', '.join(h for h in table.header if h.strip())}) / "
-            f"映射文件中的列在本文件中不存在: {'、'.join(absent)}")
+            _("{file}: the mapping names columns the file does not have: {absent} (header on "
+              "line {line}: {header})", file=path.name, absent=", ".join(absent),
+              line=table.header_line, header=", ".join(h for h in table.header if h.strip())))
     columns = map_header(table.header, explicit)
     missing = missing_required(columns)
     if missing:
-        raise InvalidInput(f"{path.name}: required columns missing: {', '.join(missing)} "
-                           f"(header on line {table.header_line}; use --mapping to name them)")
+        raise InvalidInput(_("{file}: required columns missing: {missing} (header on line "
+                             "{header_line}; use --mapping to name them)", file=path.name,
+                             missing=', '.join(missing), header_line=table.header_line))
     result = RegisterImportResult(file_name=path.name, kind=table.kind,
                                   encoding=table.encoding, header_line=table.header_line,
                                   dry_run=dry_run,
@@ -189,8 +190,8 @@ def import_register(session: Session, path: Path, *, vault: PiiVault,
                 if on_progress:
                     on_progress(result.read)
         if result.read == 0:
-            raise InvalidInput(f"{path.name}: no data rows after the header "
-                               f"(line {table.header_line})")
+            raise InvalidInput(_("{file}: no data rows after the header (line {header_line})",
+                                 file=path.name, header_line=table.header_line))
         session.execute(text(f"ANALYZE {STAGE_TABLE}"))
         # retired houses first: the conflict checks summarise the rows that are left
         conflicting = reject_rows_on_retired_houses(session) | reject_conflicts(session)

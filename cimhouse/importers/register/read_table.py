@@ -38,6 +38,7 @@ from typing import Any
 from charset_normalizer import from_bytes
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.importers.register.columns import header_score
 
 SAMPLE_BYTES = 1 << 18
@@ -77,14 +78,16 @@ class TextChunk:
             text = self.data.decode(self.encoding)
         except UnicodeDecodeError as exc:
             line = self.lines_before + self.data.count(b"\n", 0, exc.start) + 1
-            raise InvalidInput(f"{self.file_name}: bytes not valid {self.encoding} near "
-                               f"line {line}") from None
+            raise InvalidInput(_("{file_name}: bytes not valid {encoding} near line {line}",
+                                 file_name=self.file_name, encoding=self.encoding,
+                                 line=line)) from None
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
         try:
             return [(self.lines_before + reader.line_num, cells) for cells in reader]
         except csv.Error as exc:
-            raise InvalidInput(f"{self.file_name}: malformed CSV near line "
-                               f"{self.lines_before + reader.line_num}: {exc}") from None
+            raise InvalidInput(_("{file_name}: malformed CSV near line {value}: {exc}",
+                                 file_name=self.file_name,
+                                 value=self.lines_before + reader.line_num, exc=exc)) from None
 
 
 Chunk = RowChunk | TextChunk
@@ -176,7 +179,7 @@ def detect_encoding(sample: bytes) -> str:
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if b"\x00" in sample:
-        raise InvalidInput("file is binary, not a CSV/XLSX table")
+        raise InvalidInput(_("file is binary, not a CSV/XLSX table"))
     # Whole lines only: a sample cut inside a multi-byte character (UTF-8 or GB18030) would
     # look like no encoding at all.
     end = sample.rfind(b"\n")
@@ -190,8 +193,8 @@ def detect_encoding(sample: bytes) -> str:
             return "utf-8"  # one long line, cut inside a character
     best = from_bytes(sample).best()
     if best is None:
-        raise InvalidInput("file encoding could not be recognised (expected UTF-8, GBK or "
-                           "GB18030 text, or XLSX)")
+        raise InvalidInput(_("file encoding could not be recognised (expected UTF-8, GBK or "
+                             "GB18030 text, or XLSX)"))
     encoding = best.encoding.lower().replace("-", "_")
     return "gb18030" if encoding in _GB_FAMILY else best.encoding
 
@@ -202,9 +205,10 @@ def open_table(path: Path) -> Table:
         with path.open("rb") as handle:
             sample = handle.read(SAMPLE_BYTES)
     except OSError as exc:
-        raise InvalidInput(f"{path.name} cannot be read: {exc.strerror}") from None
+        raise InvalidInput(_("{file} cannot be read: {strerror}", file=path.name,
+                             strerror=exc.strerror)) from None
     if not sample.strip():
-        raise InvalidInput(f"{path.name} is empty")
+        raise InvalidInput(_("{file} is empty", file=path.name))
     if sample.startswith(b"PK\x03\x04") or sample.startswith(b"\xd0\xcf\x11\xe0"):
         return _open_sheet(path)
     return _open_text(path, sample)
@@ -231,13 +235,15 @@ def _find_header(rows: Iterator[tuple[int, list[str]]], name: str
                  ) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
     head = list(islice(rows, HEADER_SEARCH_ROWS))
     best, best_score = -1, 0
-    for index, (_, cells) in enumerate(head):
+    for index, (_line, cells) in enumerate(head):
         score = header_score(cells)
         if score > best_score:
             best, best_score = index, score
     if best < 0 or best_score < MIN_HEADER_FIELDS:
-        raise InvalidInput(f"{name}: no header row with register columns (姓名, 身份证号, "
-                           f"房屋坐落 ...) in the first {HEADER_SEARCH_ROWS} rows")
+        raise InvalidInput(_("{name}: no header row with register columns "
+                             "(姓名, 身份证号, 房屋坐落 ...) in "
+                             "the first {header_search_rows} rows", name=name,
+                             header_search_rows=HEADER_SEARCH_ROWS))
     line, header = head[best]
     return line, header, head[best + 1:]
 
@@ -258,7 +264,8 @@ def _open_text(path: Path, sample: bytes) -> Table:
     try:
         preview = sample.decode(encoding, errors="ignore")
     except LookupError:
-        raise InvalidInput(f"{path.name}: unsupported encoding {encoding}") from None
+        raise InvalidInput(_("{file}: unsupported encoding {encoding}", file=path.name,
+                             encoding=encoding)) from None
     lines = [ln for ln in preview.splitlines()[:HEADER_SEARCH_ROWS] if ln.strip()]
 
     def widest(delimiter: str) -> int:
@@ -266,8 +273,8 @@ def _open_text(path: Path, sample: bytes) -> Table:
 
     delimiter = max(",\t;|", key=widest)
     if widest(delimiter) == 0:
-        raise InvalidInput(f"{path.name} is not a delimited table (no comma, tab, ; or | "
-                           f"in its first lines)")
+        raise InvalidInput(_("{file} is not a delimited table (no comma, tab, ; or | in its first "
+                             "lines)", file=path.name))
     handle = path.open("r", encoding=encoding, newline="", errors="strict")
 
     def generate() -> Iterator[tuple[int, list[str]]]:
@@ -277,11 +284,12 @@ def _open_text(path: Path, sample: bytes) -> Table:
                 for cells in reader:
                     yield reader.line_num, cells
             except UnicodeDecodeError:
-                raise InvalidInput(f"{path.name}: bytes not valid {encoding} near line "
-                                   f"{reader.line_num + 1}") from None
+                raise InvalidInput(_("{file}: bytes not valid {encoding} near line {value}",
+                                     file=path.name, encoding=encoding,
+                                     value=reader.line_num + 1)) from None
             except csv.Error as exc:
-                raise InvalidInput(f"{path.name}: malformed CSV near line "
-                                   f"{reader.line_num}: {exc}") from None
+                raise InvalidInput(_("{file}: malformed CSV near line {line_num}: {exc}",
+                                     file=path.name, line_num=reader.line_num, exc=exc)) from None
 
     stream = generate()
     line, header, buffered = _find_header(stream, path.name)
@@ -299,7 +307,8 @@ def _open_sheet(path: Path) -> Table:
         start_row = sheet.start[0] if sheet.start else 0
         raw_rows = sheet.iter_rows()
     except (CalamineError, OSError, ValueError) as exc:
-        raise InvalidInput(f"{path.name} is not a readable XLSX/XLS workbook: {exc}") from None
+        raise InvalidInput(_("{file} is not a readable XLSX/XLS workbook: {exc}", file=path.name,
+                             exc=exc)) from None
 
     def generate() -> Iterator[tuple[int, list[str]]]:
         # merged range: every covered cell but the top-left reads as empty in the file

@@ -29,6 +29,7 @@ from cimhouse.addressing.parse_address import (
 from cimhouse.crs import coordinate_converter, crs_name, point_in_china
 from cimhouse.db.bulk import copy_text_field
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _, bilingual
 from cimhouse.idnumber import mask_id_number, parse_id_number
 from cimhouse.importers.register.columns import ColumnMap, header_field, owner_header
 from cimhouse.importers.register.table import STAGE_COLUMNS, STAGE_SQL, fields, staged
@@ -69,7 +70,7 @@ def unseal(vault: PiiVault, value: str) -> str:
     try:
         return vault.decrypt(base64.urlsafe_b64decode(value[len(SEALED_PREFIX):]))
     except Exception:  # a token sealed with another key, or damaged
-        raise InvalidInput("sealed value cannot be opened with this key") from None
+        raise InvalidInput(_("sealed value cannot be opened with this key")) from None
 
 
 def _getter(indexes: Sequence[int]) -> Callable[[Sequence[str]], tuple[str, ...]]:
@@ -262,7 +263,8 @@ class RowValidator:
                 id_cipher = self.vault.encrypt(info.value)
                 id_masked, gender, birth = info.masked, info.gender, info.birth_date
             except InvalidInput as exc:
-                reasons.append(ID_REASONS.get(str(exc.detail.get("reason")), exc.message))
+                reasons.append(ID_REASONS.get(str(exc.detail.get("reason")),
+                                              bilingual(exc.message)))
         phone_cipher = phone_masked = None
         if phone_raw.strip():
             try:

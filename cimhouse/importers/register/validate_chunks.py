@@ -32,6 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from cimhouse.errors import CimhouseError
+from cimhouse.i18n import _
 from cimhouse.importers.register.read_table import Chunk, is_blank
 from cimhouse.importers.register.rows import RowValidator
 
@@ -134,8 +135,9 @@ class ChunkValidation:
                 while pending:
                     yield pending.popleft().result()
             except BrokenProcessPool:
-                raise CimhouseError("a validation worker process died (killed or out of "
-                                    "memory); nothing was applied, run the import again") from None
+                raise CimhouseError(_("a validation worker process died (killed or out of "
+                                      "memory); nothing was applied, run the import "
+                                      "again")) from None
             finally:
                 for future in pending:
                     future.cancel()
