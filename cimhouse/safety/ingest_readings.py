@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -63,6 +64,8 @@ REASONS: dict[str, str] = {
               "epoch seconds",
     "ts_out_of_range": "时间超出范围（未来或 2000 年前） / ts out of range (future or before 2000)",
     "unknown_device": "设备未登记或不在范围内 / unknown device (or outside the scope)",
+    "write_failed": "写入失败（内部错误，见日志） / could not be written (internal error, see "
+                    "the log)",
 }
 
 
@@ -74,6 +77,15 @@ class Reject:
     device: str | None
     reason: str  # a key of REASONS
     detail: str = ""
+    county: str = ""  # the device's, else the MQTT topic's, else unknown
+
+
+def reason_text(code: str, lang: str = "both") -> str:
+    """>>> reason_text("bad_value", "en")
+    'value is not a finite number'
+    """
+    zh, en = REASONS[code].split(" / ", 1)
+    return {"zh": zh, "en": en}.get(lang, REASONS[code])
 
 
 @dataclass
@@ -86,6 +98,8 @@ class IngestResult:
     out_of_order: int = 0
     alerts_opened: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    #: (county, count name) -> n: the counts per county ('' = none known), for the log
+    by_county: dict[tuple[str, str], int] = field(default_factory=dict)
 
     COUNTS = ("received", "stored", "malformed", "unknown_device", "duplicate",
               "out_of_order", "alerts_opened")
@@ -95,20 +109,26 @@ class IngestResult:
 
     def summary(self) -> dict[str, Any]:
         """The counts and the first 20 reasons (English, for the gateway's log)."""
-        problems = [f"#{r.index}: {REASONS[r.reason].split(' / ', 1)[1]}"
+        problems = [f"#{r.index}: {reason_text(r.reason, 'en')}"
                     + (f" ({r.detail})" if r.detail else "") for r in self.rejects[:20]]
         return {**self.counts(), "problems": problems}
 
-    def reject(self, index: int, device: str | None, reason: str, detail: str = "") -> None:
-        if reason == "unknown_device":
-            self.unknown_device += 1
-        else:
-            self.malformed += 1
-        self.rejects.append(Reject(index, device, reason, detail))
+    def count(self, county: str, name: str, n: int = 1) -> None:
+        """Add to a count, in total and for ``county`` (``received`` follows the outcome)."""
+        setattr(self, name, getattr(self, name) + n)
+        self.by_county[county, name] = self.by_county.get((county, name), 0) + n
+        if name in ("stored", "malformed", "unknown_device", "duplicate"):
+            self.by_county[county, "received"] = self.by_county.get((county, "received"),
+                                                                    0) + n
+
+    def reject(self, reject: Reject) -> None:
+        self.count(reject.county, "unknown_device" if reject.reason == "unknown_device"
+                   else "malformed")
+        self.rejects.append(reject)
 
 
 class _Reading(NamedTuple):  # a tuple: a frozen dataclass costs 3x as much to build
-    index: int
+    position: int
     uid: str
     county: str | None  # the county an MQTT topic names (the device must be there)
     metric: str
@@ -131,22 +151,22 @@ def _parse_ts(raw: Any) -> dt.datetime | None:
 def _parse(index: int, item: Any, now: dt.datetime) -> _Reading | Reject:
     if not isinstance(item, dict):
         return Reject(index, None, "not_object")
+    county = item.get("county")
+    county = county if isinstance(county, str) and len(county) == 6 else None
     uid, metric, value = item.get("device"), item.get("metric"), item.get("value")
     if not isinstance(uid, str) or not uid.strip() or len(uid) > 100:
-        return Reject(index, None, "device_missing")
+        return Reject(index, None, "device_missing", county=county or "")
     uid = uid.strip()
     if metric not in METRICS:
-        return Reject(index, uid, "unknown_metric", str(metric)[:20])
+        return Reject(index, uid, "unknown_metric", str(metric)[:20], county or "")
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return Reject(index, uid, "bad_value")
+        return Reject(index, uid, "bad_value", county=county or "")
     ts = _parse_ts(item.get("ts"))
     if ts is None:
-        return Reject(index, uid, "bad_ts")
+        return Reject(index, uid, "bad_ts", county=county or "")
     if not EARLIEST <= ts <= now + MAX_FUTURE:
-        return Reject(index, uid, "ts_out_of_range")
-    county = item.get("county")
-    return _Reading(index, uid, county if isinstance(county, str) else None, str(metric), ts,
-                    float(value))
+        return Reject(index, uid, "ts_out_of_range", county=county or "")
+    return _Reading(index, uid, county, str(metric), ts, float(value))
 
 
 @dataclass
@@ -247,12 +267,13 @@ def _sort(parsed: list[_Reading], devices: dict[str, list[_Device]],
     for reading in parsed:
         device = _pick(devices.get(reading.uid), reading.county)
         if device is None:
-            result.reject(reading.index, reading.uid, "unknown_device")
+            result.reject(Reject(reading.position, reading.uid, "unknown_device",
+                                 county=reading.county or ""))
         elif reading.metric != "battery" and reading.metric not in METRICS_BY_KIND[device.kind]:
-            result.reject(reading.index, reading.uid, "metric_not_for_kind",
-                          f"{device.kind}: {reading.metric}")
+            result.reject(Reject(reading.position, reading.uid, "metric_not_for_kind",
+                                 f"{device.kind}: {reading.metric}", device.county))
         elif (key := (device.county, device.id, reading.metric, reading.ts)) in seen:
-            result.duplicate += 1
+            result.count(device.county, "duplicate")
         else:
             seen.add(key)
             good.append((device, reading))
@@ -274,7 +295,7 @@ def ingest_readings(session: Session, items: Sequence[Any], *, scope: Scope | No
     for index, item in enumerate(items):
         outcome = _parse(index, item, now)
         if isinstance(outcome, Reject):
-            result.reject(outcome.index, outcome.device, outcome.reason, outcome.detail)
+            result.reject(outcome)
         else:
             parsed.append(outcome)
     cache = devices if devices is not None else DeviceCache(scope)
@@ -284,8 +305,12 @@ def ingest_readings(session: Session, items: Sequence[Any], *, scope: Scope | No
         return result
     ensure_partitions(session, _months(good))
     stored = _write(session, good)
-    result.stored = len(stored)
-    result.duplicate += len(good) - len(stored)
+    for county, n in Counter(d.county for d, _ in stored).items():
+        result.count(county, "stored", n)
+    if len(stored) < len(good):
+        kept = {id(r) for _, r in stored}
+        for county, n in Counter(d.county for d, r in good if id(r) not in kept).items():
+            result.count(county, "duplicate", n)
     changed, alerts = _digest(stored, result)
     _update_devices(session, changed)
     result.alerts_opened = raise_alerts(session, alerts)
@@ -342,7 +367,7 @@ def _digest(stored: list[tuple[_Device, _Reading]], result: IngestResult
         if entry[1] is None or ts > entry[1]:
             entry[1] = ts
         elif ts < entry[1]:
-            result.out_of_order += 1
+            result.count(device.county, "out_of_order")
         if reading.metric == "battery" and (entry[2] is None or ts >= entry[2]):
             entry[2], entry[3] = ts, round(min(100.0, max(0.0, reading.value)))
         rule = IMMEDIATE.get(reading.metric)
