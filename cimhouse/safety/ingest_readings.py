@@ -180,6 +180,12 @@ class _Device:
     last_seen_at: dt.datetime | None
     battery_pct: int | None
     heartbeat_s: int
+    #: the ``last_seen_at`` the database holds as far as we know (``last_seen_at`` itself is
+    #: the newest reading seen, which out-of-order counting compares with)
+    written_seen_at: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.written_seen_at = self.last_seen_at
 
 
 def text_array(values: Sequence[str]) -> str:
@@ -379,10 +385,11 @@ def _digest(stored: list[tuple[_Device, _Reading]], result: IngestResult
                           "ts": ts.isoformat(), "value": reading.value}))
     changed = []
     for device, seen, _at, level in state.values():
-        old = device.last_seen_at
+        device.last_seen_at = seen
+        old = device.written_seen_at
         if (old is None or seen - old >= seen_resolution(device.heartbeat_s)
                 or (level is not None and level != device.battery_pct)):
-            device.last_seen_at = seen
+            device.written_seen_at = seen
             device.battery_pct = level if level is not None else device.battery_pct
             changed.append(device)
     return changed, alerts

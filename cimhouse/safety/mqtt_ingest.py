@@ -129,6 +129,7 @@ class MqttIngester:
         self.devices = DeviceCache(scope)
         self.stats = IngesterStats()
         self.connected = threading.Event()
+        self.subscribed = threading.Event()
         self._inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self._client: mqtt.Client | None = None
 
@@ -140,6 +141,7 @@ class MqttIngester:
             client.username_pw_set(self.address.username, self.address.password)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = lambda *_args: self.subscribed.set()
         client.on_message = lambda _c, _u, message: self._inbox.put(message)
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
