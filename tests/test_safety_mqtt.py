@@ -218,7 +218,7 @@ def test_bad_payloads_are_counted_and_good_ones_kept(sw: SafetyWorld, broker: Br
                      "duplicate": 1, "out_of_order": 0}
     assert stored(sw, "MOT-B1") == kept + 2
     with session_scope(sw.engine) as session:
-        reasons = dict(session.execute(text(
+        reasons: dict[str, str] = dict(session.execute(text(
             "SELECT reason, reason_text FROM reading_reject")).all())
     assert set(reasons) == {"not_json", "bad_topic", "unknown_device", "bad_value", "bad_ts",
                             "not_object", "metric_not_for_kind"}
