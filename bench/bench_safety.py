@@ -121,12 +121,15 @@ def bench_http(url: str, var: Path, batch: list[dict[str, Any]], size: int,
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
                           headers={"Authorization": f"Bearer {token}",
                                    "Content-Type": "application/json"}) as client:
-            for _ in range(300):
+            deadline = time.monotonic() + 300  # a loaded machine starts slowly
+            while True:
                 try:
-                    client.get("/healthz")
+                    client.get("/healthz").raise_for_status()
                     break
                 except httpx.TransportError:
-                    time.sleep(0.1)
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise SystemExit("cimhouse serve did not start") from None
+                    time.sleep(0.2)
             bodies = [json.dumps({"readings": [{k: v for k, v in r.items() if k != "county"}
                                                for r in batch[i:i + size]]}).encode()
                       for i in range(0, len(batch), size)]
