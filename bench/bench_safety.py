@@ -31,25 +31,22 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
+from harness import KEY, bench_cluster, machine_load, print_load
 
 from cimhouse.auth.tokens import create_token
-from cimhouse.db import EmbeddedCluster, make_engine, session_scope
-from cimhouse.db.migrate import upgrade
+from cimhouse.db import session_scope
 from cimhouse.importers.load_regions import load_regions
 from cimhouse.safety.broker import EmbeddedBroker
 from cimhouse.safety.ingest_readings import ensure_partitions
 from cimhouse.safety.mqtt_ingest import device_topic, gateway_topic
 from cimhouse.safety.mqtt_publish import Publisher
-from cimhouse.settings import Settings
 
-KEY = "YmVuY2hiZW5jaGJlbmNoYmVuY2hiZW5jaGJlbmNoMTI="  # base64 of 32 bytes, synthetic only
 KINDS = (("MOT", "motion", "motion"), ("GAS", "gas", "gas_lel"), ("WAT", "water_meter",
                                                                   "water_l"))
 CIM = str(Path(sys.executable).with_name("cimhouse"))
@@ -200,53 +197,61 @@ def main() -> None:
     parser.add_argument("--per-message", type=int, default=500,
                         help="readings per MQTT gateway message")
     parser.add_argument("--houses", type=int, default=100, help="per county (7 counties)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep the cluster in this directory (the world is built once)")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="bench-safety-"))
-    cluster = EmbeddedCluster(root / "pg")
-    cluster.start()
+    with bench_cluster("bench-safety-", keep=args.keep) as bench:
+        run(bench, args)
+        print_load()
+
+
+def run(bench: Any, args: argparse.Namespace) -> None:
+    cluster, root = bench.cluster, bench.root
     broker = EmbeddedBroker(root / "mqtt", port=19000 + os.getpid() % 1000)
     broker.start()
     try:
-        settings = Settings(var_dir=root, secret_key_b64=KEY)
-        cluster.ensure_database("base")
-        engine = make_engine(settings, url=cluster.url("base"))
-        upgrade(engine)
-        with session_scope(engine) as session:
-            load_regions(session, actor="bench")
-            token = create_token(session, name="bench-gateway", scope="3304",
-                                 roles=["importer"], actor="bench").token
         dsn = {n: cluster.url(n).replace("postgresql+psycopg", "postgresql")
                for n in ("base", "http", "mqtt", "mqtt1", "bound")}
-        devices = build(dsn["base"], args.houses)
+        fresh = cluster.ensure_database("base")
+        engine = bench.database("base")  # migrated (again: a no-op when kept)
+        with session_scope(engine) as session:
+            if fresh:
+                load_regions(session, actor="bench")
+            token = create_token(session, name=f"bench-gateway-{time.time_ns()}",
+                                 scope="3304", roles=["importer"], actor="bench").token
+        if fresh:
+            build(dsn["base"], args.houses)
+        with psycopg.connect(dsn["base"]) as raw:
+            devices = [(r[0], r[1]) for r in raw.execute(
+                "SELECT uid, county FROM device ORDER BY id").fetchall()]
         batch = readings(devices, args.readings)
         with session_scope(engine) as session:  # the months, so no path pays for them
             ensure_partitions(session, {dt.date.fromisoformat(r["ts"][:7] + "-01")
                                         for r in (batch[0], batch[-1])})
         engine.dispose()
         for name in ("http", "mqtt", "mqtt1", "bound"):
+            cluster.drop_database(name)
             cluster.ensure_database(name, template="base")
         print(f"data: {len(devices)} devices, {len(batch)} readings, batches of {args.batch}, "
-              f"{args.per_message} per MQTT message; load {os.getloadavg()[0]:.1f}")
-        http_s, stored = bench_http(cluster.url("http"), root, batch, args.batch,
-                                    token)
+              f"{args.per_message} per MQTT message; load {machine_load()}")
+        http_s, stored = bench_http(cluster.url("http"), root, batch, args.batch, token)
         assert stored == len(batch), stored
         print(f"HTTP  POST /safety/readings: {len(batch) / http_s:,.0f} readings/s "
-              f"({http_s:.2f} s); load {os.getloadavg()[0]:.1f}")
+              f"({http_s:.2f} s); load {machine_load()}")
         mqtt_s = bench_mqtt(cluster.url("mqtt"), dsn["mqtt"], root, batch, args.batch,
                             args.per_message, broker)
         print(f"MQTT  gateway batches:       {len(batch) / mqtt_s:,.0f} readings/s "
-              f"({mqtt_s:.2f} s); load {os.getloadavg()[0]:.1f}")
+              f"({mqtt_s:.2f} s); load {machine_load()}")
         single = batch[:max(1, len(batch) // 10)]
         one_s = bench_mqtt(cluster.url("mqtt1"), dsn["mqtt1"], root, single, args.batch, 0,
                            broker)
         print(f"MQTT  one reading a message: {len(single) / one_s:,.0f} readings/s "
-              f"({len(single)} readings, {one_s:.2f} s); load {os.getloadavg()[0]:.1f}")
+              f"({len(single)} readings, {one_s:.2f} s); load {machine_load()}")
         bound = bench_copy(dsn["bound"], batch)
         print(f"lower bound, raw COPY of the same readings: {len(batch) / bound:,.0f} "
-              f"readings/s ({bound:.2f} s); load {os.getloadavg()[0]:.1f}")
+              f"readings/s ({bound:.2f} s); load {machine_load()}")
     finally:
         broker.stop()
-        cluster.destroy()
 
 
 if __name__ == "__main__":
