@@ -306,3 +306,22 @@ def test_cli_broker_and_maintain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         invoke(app, ["broker", "stop"])
     stopped = runner.invoke(app, ["broker", "status"])
     assert stopped.exit_code == 3
+
+
+def test_cli_demo_devices_publishes_and_shows_the_alert(
+        sw: SafetyWorld, broker: BrokerAddress, ingest: Running,
+        monkeypatch: pytest.MonkeyPatch, test_settings: Settings) -> None:
+    monkeypatch.setenv("CIMHOUSE_DATABASE_URL", sw.engine.url.render_as_string(
+        hide_password=False))
+    monkeypatch.setenv("CIMHOUSE_SECRET_KEY", str(test_settings.secret_key_b64))
+    monkeypatch.setenv("CIMHOUSE_MQTT_URL", broker.url(hide_password=False))
+    before = ingest.received()
+    result = CliRunner().invoke(app, ["demo", "devices", "--houses", "2", "--scenario", "mixed",
+                                      "--now", NOW.isoformat(), "--wait", "8", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert sorted(summary["houses"].values()) == ["gas", "normal"]  # mixed: in turn
+    assert summary["messages"] > 100
+    assert ingest.received() > before
+    gas_house = next(code for code, name in summary["houses"].items() if name == "gas")
+    assert ("gas", gas_house) in {(a["kind"], a["house_code"]) for a in summary["alerts"]}
