@@ -18,7 +18,15 @@ MO := cimhouse/locale/zh_CN/LC_MESSAGES/cimhouse.mo
 
 WEB_ASSETS := cimhouse/web/vendor/.fetched
 
-install: $(POSTGIS) $(VENV)/.installed $(MO) $(WEB_ASSETS)
+install: $(POSTGIS) $(MOSQUITTO) $(VENV)/.installed $(MO) $(WEB_ASSETS)
+
+# Debian's MQTT broker for device readings (cimhouse broker start runs it under var/mqtt;
+# the package's own service is not used).
+MOSQUITTO := /usr/sbin/mosquitto
+$(MOSQUITTO):
+	$(SUDO) apt-get update -qq
+	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		mosquitto >/dev/null
 
 # GraphiQL and MapLibre from the npm registry, each file checked against its pinned SHA-384
 # (cimhouse/web/assets.py); served by the app itself, so the pages need no internet.
@@ -103,6 +111,7 @@ demo: install
 	$(CIM) db upgrade
 	$(CIM) regions load
 	DEMO_HOUSES=$(DEMO_HOUSES) DEMO_PORT=$(PORT) scripts/demo-data.sh
+	scripts/demo-safety.sh
 	$(CIM) serve --host $(HOST) --port $(PORT) --dev
 
 test: install $(OGRINFO) $(CHROMIUM)
@@ -122,5 +131,6 @@ bench: install
 	$(PY) bench/run_all.py
 
 clean:
+	-@[ -x $(CIM) ] && $(CIM) broker stop >/dev/null 2>&1 || true
 	-@[ -x $(CIM) ] && $(CIM) db stop >/dev/null 2>&1 || true
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

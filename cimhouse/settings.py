@@ -18,6 +18,12 @@ Every variable starts with ``CIMHOUSE_``:
 ``DEV``                   ``1`` turns on GraphiQL and verbose errors in logs (never in replies).
 ``MAP_TILE_URL``          Raster tiles under the map (``https://tiles.example/{z}/{x}/{y}.png``);
                           unset: the map draws the region boundaries as its base.
+``MQTT_URL``              An existing MQTT broker (``mqtt://user:password@host:1883``) for
+                          device readings. Unset: the embedded mosquitto under
+                          ``VAR_DIR/mqtt`` (``cimhouse broker start``).
+``MQTT_PORT``             Port of the embedded broker on 127.0.0.1, ``1883``.
+``READING_RETENTION``     Months of device readings kept (whole monthly partitions older
+                          than this are dropped by ``cimhouse safety maintain``), ``13``.
 ========================  ==============================================================
 """
 
@@ -46,6 +52,9 @@ class Settings:
     dev: bool = False
     database_name: str = "cimhouse"
     map_tile_url: str | None = None
+    mqtt_url: str | None = None
+    mqtt_port: int = 1883
+    reading_retention_months: int = 13
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +78,9 @@ class Settings:
             graphql_compiled=(get("GRAPHQL_COMPILED") or "1") not in ("0", "false", "no"),
             dev=(get("DEV") or "0") not in ("0", "false", "no"),
             map_tile_url=get("MAP_TILE_URL") or None,
+            mqtt_url=get("MQTT_URL"),
+            mqtt_port=int(get("MQTT_PORT") or 1883),
+            reading_retention_months=int(get("READING_RETENTION") or 13),
         )
 
     def with_changes(self, **changes: object) -> Settings:
@@ -85,6 +97,10 @@ class Settings:
     @property
     def secret_key_path(self) -> Path:
         return self.var_dir / "secret.key"
+
+    @property
+    def mqtt_dir(self) -> Path:
+        return self.var_dir / "mqtt"
 
     @property
     def reports_dir(self) -> Path:

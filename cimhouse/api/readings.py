@@ -30,21 +30,36 @@ from sqlalchemy.orm import Session
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.errors import InvalidInput
 from cimhouse.i18n import _
-from cimhouse.safety.ingest_readings import ingest_readings
+from cimhouse.safety.ingest_log import record_batch
+from cimhouse.safety.ingest_readings import DeviceCache, ingest_readings
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import with_county_keys
 
 
-def _ingest(db: Engine, token: str, body: Any) -> dict[str, Any]:
+def _ingest(db: Engine, token: str, body: Any, caches: dict[str, DeviceCache]
+            ) -> dict[str, Any]:
     with Session(db) as session, session.begin():
         principal = authenticate(session, token)
         principal.require(Role.IMPORTER)
         scope = with_county_keys(session, principal.scope)
-        return ingest_readings(session, body["readings"], scope=scope).summary()
+        # a cache per scope (the devices a token may report for): gateways post every few
+        # seconds, and looking their devices up again each time cost as much as the write
+        key = f"{scope.level}:{scope.code}" if scope else "*"
+        if key not in caches:
+            if len(caches) >= MAX_CACHED_SCOPES:
+                caches.pop(next(iter(caches)))
+            caches[key] = DeviceCache(scope)
+        result = ingest_readings(session, body["readings"], scope=scope, devices=caches[key])
+        record_batch(session, "http", result)
+        return result.summary()
+
+
+MAX_CACHED_SCOPES = 64
 
 
 def install_readings(app: FastAPI, db: Engine) -> None:
     """Add the endpoint to ``app`` (called by :func:`cimhouse.api.app.create_app`)."""
+    caches: dict[str, DeviceCache] = {}
 
     @app.post("/safety/readings")
     async def post_readings(request: Request) -> JSONResponse:
@@ -55,5 +70,5 @@ def install_readings(app: FastAPI, db: Engine) -> None:
             raise InvalidInput(_("the body is not JSON")) from None
         if not isinstance(body, dict) or not isinstance(body.get("readings"), list):
             raise InvalidInput(_('the body must be {"readings": [...]}'))
-        summary = await anyio.to_thread.run_sync(_ingest, db, token, body)
+        summary = await anyio.to_thread.run_sync(_ingest, db, token, body, caches)
         return JSONResponse(summary)

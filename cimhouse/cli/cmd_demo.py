@@ -51,5 +51,95 @@ def generate(
                     rows=summary.register_rows, facilities=summary.facilities, out=out))
 
 
+@demo_app.command("devices")
+@handle_errors
+def devices(
+    houses: int = typer.Option(8, "--houses", min=1, max=10000,
+                               help="How many homes of elderly people living alone."),
+    scenario: str = typer.Option("mixed", "--scenario",
+                                 help="normal, gas, smoke, fall, sos, inactivity, door-night, "
+                                      "silent, or mixed (the houses take them in turn)."),
+    scope: str | None = typer.Option(None, "--scope", help="Only houses in this region."),
+    mqtt: str | None = typer.Option(None, "--mqtt",
+                                    help="Broker URL (default: CIMHOUSE_MQTT_URL, else the "
+                                         "embedded broker, started if needed)."),
+    interval: int = typer.Option(10, "--interval", min=1, max=120,
+                                 help="Minutes between a device's readings."),
+    now: str | None = typer.Option(None, "--now",
+                                   help="End of the simulated day, ISO time (default: now)."),
+    wait: float = typer.Option(0.0, "--wait", min=0.0,
+                               help="Seconds to watch for the alerts raised (needs the "
+                                    "ingester running: cimhouse safety ingest)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Publish a simulated day of device readings over MQTT for elderly people living alone.
+
+    Devices are registered for the houses that lack them (uid SIM-<KIND>-<house code>).
+    Scenarios gas, smoke, fall and sos raise their alert on arrival; inactivity raises
+    its alert at the next inactivity check; normal raises none.
+
+    Example: cimhouse demo devices --houses 8 --scenario mixed --wait 20
+    """
+    import datetime as dt
+    import time
+
+    from cimhouse.cli.common import engine, session_scope, settings
+    from cimhouse.demo.simulate_devices import (
+        CHINA,
+        SCENARIOS,
+        alerts_of,
+        assign,
+        pick_houses,
+        publish_day,
+        register_devices,
+    )
+    from cimhouse.safety.broker import BrokerAddress, broker_address
+    from cimhouse.safety.mqtt_publish import Publisher
+    from cimhouse.scope import parse_scope, with_county_keys
+
+    if scenario != "mixed" and scenario not in SCENARIOS:
+        raise InvalidInput(_("unknown scenario {name}; one of: mixed, {names}", name=scenario,
+                             names=", ".join(SCENARIOS)))
+    try:
+        clock = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
+    except ValueError:
+        raise InvalidInput(_("--now must be an ISO time, e.g. 2026-12-02T20:00+08:00")) from None
+    clock = clock if clock.tzinfo else clock.replace(tzinfo=CHINA)
+    current = settings()
+    eng = engine(current)
+    with session_scope(eng) as session:
+        parsed = with_county_keys(session, parse_scope(scope)) if scope else None
+        chosen, added = register_devices(session, pick_houses(session, houses, parsed))
+    if not chosen:
+        raise InvalidInput(_("no elderly person living alone found (load the demo data "
+                             "first: make demo)"))
+    address = BrokerAddress.parse(mqtt) if mqtt else broker_address(current)
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    with Publisher(address) as publisher:
+        sent = publish_day(publisher, chosen, scenario, now=clock, interval_min=interval)
+    plan = {house.code: name for house, name in assign(chosen, scenario)}
+    console.print(_("{houses} houses, {added} devices registered, {readings} readings "
+                    "published in {messages} messages", houses=len(chosen), added=added,
+                    readings=sum(sent.values()), messages=publisher.sent))
+    seen: set[tuple[str, int]] = set()
+    deadline = time.monotonic() + wait
+    alerts: list[dict[str, object]] = []
+    while wait and time.monotonic() < deadline:
+        with session_scope(eng) as session:
+            alerts = alerts_of(session, chosen, since=started)
+        for alert in alerts:
+            key = (str(alert["county"]), int(str(alert["id"])))
+            if key not in seen:
+                seen.add(key)
+                console.print(_("alert: {kind} ({severity}) at {house} [{scenario}]",
+                                kind=alert["kind"], severity=alert["severity"],
+                                house=alert["house_code"],
+                                scenario=plan.get(str(alert["house_code"]), "")))
+        time.sleep(0.5)
+    if as_json:
+        print_json({"houses": plan, "devices_added": added, "readings": sent,
+                    "messages": publisher.sent, "alerts": alerts})
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(demo_app, name="demo")

@@ -1,4 +1,4 @@
-"""``cimhouse safety check-inactivity``: run the inactivity rule once (issue 19)."""
+"""``cimhouse safety ...``: the MQTT ingester, its counts, retention, the inactivity rule."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from cimhouse.cli.common import console, engine, handle_errors, print_json, sess
 from cimhouse.errors import InvalidInput
 from cimhouse.i18n import _
 
-safety_app = typer.Typer(help="Home safety of the elderly living alone: rules and alerts.",
-                         no_args_is_help=True)
+safety_app = typer.Typer(help="Home safety of the elderly living alone: readings, rules and "
+                              "alerts.", no_args_is_help=True)
 
 
 @safety_app.command("check-inactivity")
@@ -51,6 +51,126 @@ def check(
     else:
         console.print(_("opened {opened} inactivity alert(s) as of {now}", opened=opened,
                         now=clock.isoformat()))
+
+
+@safety_app.command("ingest")
+@handle_errors
+def ingest(
+    mqtt: str | None = typer.Option(None, "--mqtt",
+                                    help="Broker URL mqtt://user:password@host:port (default: "
+                                         "CIMHOUSE_MQTT_URL, else the embedded broker, started "
+                                         "if needed)."),
+    scope: str | None = typer.Option(None, "--scope",
+                                     help="Accept only devices in this region or estate."),
+    batch: int = typer.Option(5000, "--batch", min=1, max=50000,
+                              help="Readings per transaction at most."),
+    max_wait: float = typer.Option(0.2, "--max-wait", min=0.0,
+                                   help="Seconds a batch waits for more messages."),
+    client_id: str = typer.Option("cimhouse-ingest", "--client-id",
+                                  help="MQTT client id: its persistent session keeps the "
+                                       "readings that arrive while the ingester is stopped."),
+) -> None:
+    """Subscribe to the readings' topics and store them until stopped (Ctrl-C / SIGTERM).
+
+    Topics cimhouse/{county}/{device}/reading and cimhouse/{county}/gateway/{id}/readings
+    (QoS 1, JSON; docs/safety.md). Readings are written in batches and acknowledged after
+    their commit; bad messages are counted and recorded (cimhouse safety ingest-status).
+
+    Example: cimhouse safety ingest --mqtt mqtt://cimhouse:secret@127.0.0.1:1883
+    """
+    import logging
+    import signal
+    import threading
+
+    from cimhouse.safety.broker import BrokerAddress, broker_address
+    from cimhouse.safety.mqtt_ingest import MqttIngester
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    current = settings()
+    address = BrokerAddress.parse(mqtt) if mqtt else broker_address(current)
+    eng = engine(current)
+    parsed = None
+    if scope:
+        with session_scope(eng) as session:
+            parsed = with_county_keys(session, parse_scope(scope))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_args: stop.set())
+    ingester = MqttIngester(eng, address, scope=parsed, batch=batch, max_wait=max_wait,
+                            client_id=client_id)
+    stats = ingester.run(stop)
+    print_json({"batches": stats.batches, "messages": stats.messages, **stats.counts})
+
+
+@safety_app.command("ingest-status")
+@handle_errors
+def ingest_status_command(
+    since: str | None = typer.Option(None, "--since",
+                                     help="First UTC day counted, YYYY-MM-DD (default: today)."),
+    scope: str | None = typer.Option(None, "--scope", help="Only the counties of this region."),
+    recent: int = typer.Option(10, "--recent", min=0, max=1000,
+                               help="How many of the latest refused readings to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Counts of the ingesters (received, stored, malformed, unknown device, duplicate, out
+    of order) per source and county, and the refused readings by reason.
+
+    Example: cimhouse safety ingest-status --since 2026-12-01 --json
+    """
+    from cimhouse.safety.ingest_log import ingest_status
+
+    try:
+        day = dt.date.fromisoformat(since) if since else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise InvalidInput("--since must be a date, e.g. 2026-12-01") from None
+    with session_scope(engine(settings())) as session:
+        counties = None
+        if scope:
+            keys = with_county_keys(session, parse_scope(scope)).county_keys
+            counties = list(keys) if keys else None
+        status = ingest_status(session, since=day, counties=counties, recent=recent)
+    if as_json:
+        print_json(status)
+        return
+    for row in status["counts"]:
+        console.print(", ".join(f"{k} {v}" for k, v in row.items()))
+    for row in status["rejects"]:
+        console.print(f"{row['n']:>8}  {row['reason_text']}")
+
+
+@safety_app.command("maintain")
+@handle_errors
+def maintain(
+    retention: int | None = typer.Option(None, "--retention-months", min=1,
+                                         help="Months of readings kept (default "
+                                              "CIMHOUSE_READING_RETENTION, 13)."),
+    ahead: int = typer.Option(2, "--months-ahead", min=0, max=24,
+                              help="Monthly partitions made ahead of the current month."),
+    today: str | None = typer.Option(None, "--today", help="The date (default: today, UTC)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Make next months' reading partitions and drop those past the retention.
+
+    The worker does the same every night (cimhouse worker).
+
+    Example: cimhouse safety maintain --retention-months 13 --months-ahead 2
+    """
+    from cimhouse.safety.maintain_readings import maintain_readings
+
+    current = settings()
+    try:
+        day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise InvalidInput("--today must be a date, e.g. 2026-12-02") from None
+    with session_scope(engine(current)) as session:
+        result = maintain_readings(session, today=day, months_ahead=ahead,
+                                   retention_months=retention or current.reading_retention_months)
+    summary = {"created": result.created, "dropped": result.dropped, "kept": result.kept}
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(f"created {len(result.created)}, dropped {len(result.dropped)}, "
+                      f"kept {result.kept} partitions")
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,9 @@ def worker(
 ) -> None:
     """Run queued jobs (code assignment, deliveries) until stopped (Ctrl-C or SIGTERM stop it).
 
+    Every night it also keeps the retention of device readings (partitions made ahead, old
+    ones dropped).
+
     Example: cimhouse worker --once
     """
     from cimhouse.coding.jobs import WORKER_QUEUES, make_app, mark_interrupted_jobs

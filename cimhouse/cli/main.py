@@ -33,6 +33,7 @@ from cimhouse.i18n import set_language, translate
 
 #: top-level command -> (module under cimhouse.cli, one-line help shown by ``cimhouse --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "broker": ("cmd_broker", "Run the embedded MQTT broker (mosquitto) for device readings."),
     "changes": ("cmd_changes", "Every committed change after a cursor, oldest first, one JSON "
                                "object per line."),
     "codes": ("cmd_codes", "The 25-character house code: validate, decode, assign, lifecycle."),
@@ -50,7 +51,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                    "service-index surveys."),
     "regions": ("cmd_regions", "Administrative regions (levels 1-5)."),
     "report": ("cmd_report", "Reports for community work."),
-    "safety": ("cmd_safety", "Home safety of the elderly living alone: rules and alerts."),
+    "safety": ("cmd_safety", "Home safety of the elderly living alone: readings, rules and "
+                             "alerts."),
     "serve": ("cmd_serve", "Serve GraphQL at http://HOST:PORT/graphql (bearer tokens: "
                            "`cimhouse tokens create`)."),
     "tokens": ("cmd_tokens", "API principals: scoped, role-based bearer tokens."),

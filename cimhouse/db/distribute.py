@@ -61,6 +61,8 @@ DISTRIBUTED_TABLES = (
     ("device", "county"),
     ("device_reading", "county"),
     ("safety_alert", "county"),
+    ("reading_ingest_count", "county"),
+    ("reading_reject", "county"),
 )
 # Append-only, never joined: spread by id, in its own co-location group.
 AUDIT_TABLE = ("audit_log", "id")

@@ -1,0 +1,327 @@
+"""Readings over MQTT on a real broker (Debian's mosquitto, started in a temporary directory):
+the simulator's scenarios, bad payloads, redelivery, the broker CLI, retention (issue 19)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from cimhouse.cli.main import app
+from cimhouse.coding.jobs import make_app
+from cimhouse.db import EmbeddedCluster, session_scope
+from cimhouse.demo.simulate_devices import (
+    SimHouse,
+    alerts_of,
+    day_readings,
+    pick_houses,
+    publish_day,
+    register_devices,
+)
+from cimhouse.safety.broker import BrokerAddress, EmbeddedBroker
+from cimhouse.safety.check_inactivity import check_inactivity
+from cimhouse.safety.ingest_log import ingest_status
+from cimhouse.safety.ingest_readings import ensure_partitions
+from cimhouse.safety.maintain_readings import TASK_NAME, maintain_readings, partitions
+from cimhouse.safety.mqtt_ingest import MqttIngester, device_topic, gateway_topic
+from cimhouse.safety.mqtt_publish import Publisher
+from cimhouse.scope import parse_scope
+from cimhouse.settings import Settings
+from tests.helpers.ports import free_port
+from tests.helpers.safety_world import COMMUNITY_A, COMMUNITY_B, SafetyWorld, safety_world
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+SINCE = NOW - dt.timedelta(days=2)
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerAddress]:
+    embedded = EmbeddedBroker(tmp_path_factory.mktemp("mqtt"), port=free_port())
+    embedded.start()
+    try:
+        yield embedded.address()
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture(scope="module")
+def sw(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Settings,
+       tmp_path_factory: pytest.TempPathFactory) -> Iterator[SafetyWorld]:
+    with safety_world(pg_cluster, template_db, test_settings,
+                      tmp_path_factory.mktemp("safety-mqtt")) as world:
+        yield world
+
+
+class Running:
+    """An ingester on a thread (as ``cimhouse safety ingest`` runs it)."""
+
+    def __init__(self, ingester: MqttIngester) -> None:
+        self.ingester, self.stop = ingester, threading.Event()
+        self.thread = threading.Thread(target=ingester.run, args=(self.stop,), daemon=True)
+        self.thread.start()
+        assert ingester.subscribed.wait(15), "the ingester did not subscribe"
+
+    def received(self) -> int:
+        return int(self.ingester.stats.counts["received"])
+
+    def wait_for(self, received: int, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.received() < received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.received() >= received, (self.received(), received)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(15)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture(scope="module")
+def ingest(sw: SafetyWorld, broker: BrokerAddress) -> Iterator[Running]:
+    running = Running(MqttIngester(sw.engine, broker, batch=500, max_wait=0.05,
+                                   client_id="tests-ingest"))
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+@pytest.fixture(scope="module")
+def houses(sw: SafetyWorld) -> dict[str, SimHouse]:
+    with session_scope(sw.engine) as session:
+        ready, _added = register_devices(session, pick_houses(session, 10, scope=None))
+    return {next(k for k, v in sw.codes.items() if v == h.code): h for h in ready}
+
+
+def simulate(running: Running, broker: BrokerAddress, house: SimHouse, scenario: str) -> int:
+    """Publish the house's day over MQTT and wait until the ingester has had all of it."""
+    before = running.received()
+    with Publisher(broker) as publisher:
+        sent = publish_day(publisher, [house], scenario, now=NOW)[scenario]
+    running.wait_for(before + sent)
+    return sent
+
+
+def alert_kinds(sw: SafetyWorld, house: SimHouse) -> list[str]:
+    with session_scope(sw.engine) as session:
+        return sorted(str(a["kind"]) for a in alerts_of(session, [house], SINCE))
+
+
+def test_simulated_houses_are_the_elderly_alone_with_seven_devices(
+        houses: dict[str, SimHouse]) -> None:
+    assert sorted(houses) == ["HA1", "HA2", "HB1"]
+    kinds = dict(houses["HA1"].devices)
+    assert len(kinds) == 7
+    assert kinds["gas"] == "GAS-A1"  # a house's own device is reported for, not a new one
+    assert kinds["smoke"].startswith("SIM-SMK-")
+
+
+def test_gas_leak_over_mqtt_raises_exactly_one_alert(sw: SafetyWorld, broker: BrokerAddress,
+                                                     ingest: Running,
+                                                     houses: dict[str, SimHouse]) -> None:
+    sent = simulate(ingest, broker, houses["HA1"], "gas")
+    assert sent > 1000
+    assert alert_kinds(sw, houses["HA1"]) == ["gas"]
+    with session_scope(sw.engine) as session:
+        occurrences = session.execute(text(
+            "SELECT occurrences FROM safety_alert WHERE kind = 'gas' AND house_id = :h"),
+            {"h": houses["HA1"].house_id}).scalar_one()
+    assert occurrences == 3  # three readings over the threshold, folded into one alert
+
+
+def test_a_normal_day_raises_none(sw: SafetyWorld, broker: BrokerAddress, ingest: Running,
+                                  houses: dict[str, SimHouse]) -> None:
+    simulate(ingest, broker, houses["HA2"], "normal")
+    assert alert_kinds(sw, houses["HA2"]) == []
+    with Session(sw.engine) as session, session.begin():
+        opened = check_inactivity(session, now=NOW, scope=parse_scope(COMMUNITY_A), hours=8)
+        assert opened == 0  # HA1 and HA2 were up and about
+        session.rollback()
+
+
+@pytest.mark.parametrize(("scenario", "kind"), [("smoke", "smoke"), ("fall", "fall"),
+                                                ("sos", "sos")])
+def test_each_immediate_scenario_raises_its_alert(sw: SafetyWorld, broker: BrokerAddress,
+                                                  ingest: Running, houses: dict[str, SimHouse],
+                                                  scenario: str, kind: str) -> None:
+    simulate(ingest, broker, houses["HA1"], scenario)
+    assert kind in alert_kinds(sw, houses["HA1"])
+    with session_scope(sw.engine) as session:
+        count = session.execute(text(
+            "SELECT count(*) FROM safety_alert WHERE kind = :k AND house_id = :h"),
+            {"k": kind, "h": houses["HA1"].house_id}).scalar_one()
+    assert count == 1
+
+
+def test_a_silent_day_raises_inactivity_at_the_check(sw: SafetyWorld, broker: BrokerAddress,
+                                                     ingest: Running,
+                                                     houses: dict[str, SimHouse]) -> None:
+    simulate(ingest, broker, houses["HB1"], "inactivity")
+    assert alert_kinds(sw, houses["HB1"]) == []  # nothing on arrival
+    with session_scope(sw.engine) as session:
+        assert check_inactivity(session, now=NOW, scope=parse_scope(COMMUNITY_B), hours=8) == 1
+    assert alert_kinds(sw, houses["HB1"]) == ["inactivity"]
+
+
+def counts(sw: SafetyWorld) -> dict[str, int]:
+    with session_scope(sw.engine) as session:
+        status = ingest_status(session, since=SINCE.date())
+    total: dict[str, int] = {}
+    for row in status["counts"]:
+        for name, value in row.items():
+            if isinstance(value, int):
+                total[name] = total.get(name, 0) + value
+    return total
+
+
+def stored(sw: SafetyWorld, uid: str) -> int:
+    with session_scope(sw.engine) as session:
+        return int(session.execute(text(
+            "SELECT count(*) FROM device_reading r JOIN device d ON d.county = r.county "
+            "AND d.id = r.device_id WHERE d.uid = :u"), {"u": uid}).scalar_one())
+
+
+def test_bad_payloads_are_counted_and_good_ones_kept(sw: SafetyWorld, broker: BrokerAddress,
+                                                     ingest: Running) -> None:
+    # after the simulated days (they end at NOW), so nothing here is out of order
+    at = (NOW + dt.timedelta(minutes=1)).isoformat()
+    before, kept = counts(sw), stored(sw, "MOT-B1")
+    good = {"metric": "motion", "ts": at, "value": 2}
+    with Publisher(broker) as publisher:
+        publisher.publish(device_topic("330402", "MOT-B1"), b"{not json")
+        publisher.publish("cimhouse/33/MOT-B1/reading", good)  # not a county
+        publisher.publish(device_topic("330402", "NOPE-1"), good)  # unknown device
+        publisher.publish(device_topic("330411", "MOT-B1"), good)  # registered elsewhere
+        publisher.publish(device_topic("330402", "MOT-B1"), [
+            good, {"metric": "motion", "ts": at, "value": "x"},
+            {"metric": "motion", "ts": "2026-12-01T08:00:00", "value": 1}, "text"])
+        publisher.publish(gateway_topic("330402", "GW-7"), {"readings": [
+            {"device": "MOT-B1", "metric": "motion",
+             "ts": (NOW + dt.timedelta(minutes=2)).isoformat(), "value": 1},
+            {"device": "MOT-B1", "metric": "gas_lel", "ts": at, "value": 50}]})
+        publisher.publish(device_topic("330402", "MOT-B1"), good)  # sent again
+    deadline = time.monotonic() + 30
+    while counts(sw).get("received", 0) - before.get("received", 0) < 11 \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
+    after = counts(sw)
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    assert delta == {"received": 11, "stored": 2, "malformed": 6, "unknown_device": 2,
+                     "duplicate": 1, "out_of_order": 0}
+    assert stored(sw, "MOT-B1") == kept + 2
+    with session_scope(sw.engine) as session:
+        reasons: dict[str, str] = dict(session.execute(text(
+            "SELECT reason, reason_text FROM reading_reject")).all())
+    assert set(reasons) == {"not_json", "bad_topic", "unknown_device", "bad_value", "bad_ts",
+                            "not_object", "metric_not_for_kind"}
+    assert reasons["not_json"] == "不是 JSON / payload is not JSON"
+    assert ingest.thread.is_alive()  # none of it stopped the ingester
+
+
+def test_readings_sent_while_the_ingester_is_away_arrive(sw: SafetyWorld,
+                                                         broker: BrokerAddress) -> None:
+    first = Running(MqttIngester(sw.engine, broker, client_id="tests-away"))
+    first.close()  # the broker now keeps a session for tests-away
+    reading = {"metric": "motion", "ts": (NOW - dt.timedelta(minutes=1)).isoformat(),
+               "value": 3}
+    before = stored(sw, "MOT-A2")
+    with Publisher(broker) as publisher:
+        publisher.publish(device_topic("330402", "MOT-A2"), reading)
+    again = Running(MqttIngester(sw.engine, broker, client_id="tests-away"))
+    try:
+        again.wait_for(1, timeout=30)
+    finally:
+        again.close()
+    assert stored(sw, "MOT-A2") == before + 1
+
+
+def test_day_readings_are_ordered_and_within_the_day() -> None:
+    house = SimHouse("330402", 1, "3304020070240000000000001", 1,
+                     (("gas", "G"), ("door", "D"), ("motion", "M")))
+    day = day_readings(house, "door-night", NOW)
+    times = [dt.datetime.fromisoformat(r["ts"]) for r in day["D"]]
+    assert times == sorted(times)
+    assert all(NOW - dt.timedelta(hours=24) < t <= NOW for t in times)
+    assert [r["value"] for r in day["D"] if r["metric"] == "door"].count(1.0) == 1
+    assert not any(r["value"] >= 10 for r in day["G"] if r["metric"] == "gas_lel")
+    silent = day_readings(house, "silent", NOW)
+    assert max(dt.datetime.fromisoformat(r["ts"]) for r in silent["M"]) < NOW - dt.timedelta(
+        hours=6)
+
+
+def test_maintain_makes_partitions_ahead_and_drops_past_retention(sw: SafetyWorld) -> None:
+    with Session(sw.engine) as session, session.begin():
+        ensure_partitions(session, {dt.date(2024, 1, 1), dt.date(2025, 11, 1)})
+        result = maintain_readings(session, today=dt.date(2026, 12, 2), retention_months=13,
+                                   months_ahead=2)
+        names = partitions(session)
+        assert "device_reading_202401" in result.dropped
+        assert "device_reading_202401" not in names
+        assert "device_reading_202511" in names  # 13 months back from December 2026
+        assert {"device_reading_202612", "device_reading_202701",
+                "device_reading_202702"} <= set(names)
+        again = maintain_readings(session, today=dt.date(2026, 12, 2), retention_months=13)
+        assert (again.created, again.dropped) == ([], [])
+        session.rollback()
+
+
+def test_the_worker_runs_maintenance_every_night(test_settings: Settings) -> None:
+    procrastinate_app = make_app(test_settings, url="postgresql+psycopg://nobody@/none")
+    task = procrastinate_app.tasks[TASK_NAME]
+    assert task.queue == "safety"
+    periodic = [p for p in procrastinate_app.periodic_registry.periodic_tasks.values()
+                if p.task is task]
+    assert [p.cron for p in periodic] == ["17 3 * * *"]
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_cli_broker_and_maintain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIMHOUSE_MQTT_PORT", str(free_port()))
+    runner = CliRunner()
+    invoke: Callable[..., object] = runner.invoke
+    try:
+        start = runner.invoke(app, ["broker", "start"])
+        assert start.exit_code == 0, start.output
+        status = runner.invoke(app, ["broker", "status", "--json"])
+        assert status.exit_code == 0, status.output
+        info = json.loads(status.output)
+        assert info["running"] is True
+        assert "***" in info["url"]  # the password is never printed by status
+        assert (tmp_path / "var" / "mqtt" / "credentials").stat().st_mode & 0o077 == 0
+        maintain = runner.invoke(app, ["safety", "maintain", "--today", "2026-12-02",
+                                       "--json"])
+        assert maintain.exit_code == 0, maintain.output
+        assert "device_reading_202702" in json.loads(maintain.output)["created"]
+        report = runner.invoke(app, ["safety", "ingest-status", "--json"])
+        assert report.exit_code == 0, report.output
+    finally:
+        invoke(app, ["broker", "stop"])
+    stopped = runner.invoke(app, ["broker", "status"])
+    assert stopped.exit_code == 3
+
+
+def test_cli_demo_devices_publishes_and_shows_the_alert(
+        sw: SafetyWorld, broker: BrokerAddress, ingest: Running,
+        monkeypatch: pytest.MonkeyPatch, test_settings: Settings) -> None:
+    monkeypatch.setenv("CIMHOUSE_DATABASE_URL", sw.engine.url.render_as_string(
+        hide_password=False))
+    monkeypatch.setenv("CIMHOUSE_SECRET_KEY", str(test_settings.secret_key_b64))
+    monkeypatch.setenv("CIMHOUSE_MQTT_URL", broker.url(hide_password=False))
+    before = ingest.received()
+    result = CliRunner().invoke(app, ["demo", "devices", "--houses", "2", "--scenario", "mixed",
+                                      "--now", NOW.isoformat(), "--wait", "8", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert sorted(summary["houses"].values()) == ["gas", "normal"]  # mixed: in turn
+    assert summary["messages"] > 100
+    assert ingest.received() > before
+    gas_house = next(code for code, name in summary["houses"].items() if name == "gas")
+    assert ("gas", gas_house) in {(a["kind"], a["house_code"]) for a in summary["alerts"]}
