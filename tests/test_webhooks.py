@@ -30,6 +30,7 @@ from cimhouse.feed.stamp_changes import stamp_changes
 from cimhouse.schema import Job, Webhook
 from cimhouse.scope import parse_scope, with_county_keys
 from cimhouse.settings import Settings
+from tests.helpers.cli import wide_console
 from tests.helpers.delivery_worker import run_until_settled
 from tests.helpers.graphql_world import ApiWorld, api_world
 from tests.helpers.receiver import Receiver
@@ -201,8 +202,8 @@ def test_dead_letter_holds_the_cursor_until_retried(aw: ApiWorld, test_settings:
             assert session.get(Job, job_id).status == "dead_letter"  # type: ignore[union-attr]
         listed = CliRunner().invoke(app, ["jobs", "list", "--json", "--status", "dead_letter"])
         assert job_id in [j["id"] for j in json.loads(listed.stdout)], listed.output
-        hooks = CliRunner().invoke(app, ["--lang", "zh", "webhooks", "list"],
-                                   env={"COLUMNS": "200"})
+        wide_console(monkeypatch)
+        hooks = CliRunner().invoke(app, ["--lang", "zh", "webhooks", "list"])
         assert "死信" in hooks.output, hooks.output
         rx.always_fail = False
         assert CliRunner().invoke(app, ["jobs", "retry", str(job_id)]).exit_code == 0
