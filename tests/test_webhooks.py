@@ -1,27 +1,23 @@
 """Change-feed webhooks (issue 17): a real receiver on 127.0.0.1, the real worker.
 
-Batches arrive signed, in feed order, each change once, only from the webhook's scope and
-kinds (property-based over the six scope levels, like the GraphQL scope tests); a receiver
-that fails the first attempts gets everything anyway; a batch that never gets through is
-dead-lettered (``jobs list``, ``webhooks list``), holds the cursor, and ``jobs retry`` resumes.
+Batches arrive signed, in feed order, each change once; a receiver that fails the first
+attempts gets everything anyway; a batch that never gets through is dead-lettered (``jobs
+list``, ``webhooks list``), holds the cursor, and ``jobs retry`` resumes. Scope isolation is
+in the property test of every exit (tests/test_exits_scope.py::test_webhook_deliveries).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from cimhouse.cli.main import app
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.delivery.attempt_delivery import attempt_delivery
-from cimhouse.delivery.sign import verify_signature
 from cimhouse.errors import InvalidInput, NotFound
 from cimhouse.feed.deliver_webhooks import deliver_webhooks
 from cimhouse.feed.manage_webhooks import add_webhook, list_webhooks, remove_webhook
@@ -31,7 +27,7 @@ from cimhouse.schema import Job, Webhook
 from cimhouse.scope import parse_scope, with_county_keys
 from cimhouse.settings import Settings
 from tests.helpers.cli import wide_console
-from tests.helpers.delivery_worker import run_until_settled
+from tests.helpers.delivery_worker import drain_webhook, received_changes, run_until_settled
 from tests.helpers.graphql_world import ApiWorld, api_world
 from tests.helpers.receiver import Receiver
 
@@ -57,31 +53,6 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
         yield built
 
 
-def _drain(engine: Engine, settings_: Settings, hook_id: int, *, rounds: int = 200) -> None:
-    """Webhook rounds and attempts (in this process) until the webhook has caught up."""
-    for _ in range(rounds):
-        deliver_webhooks(engine, settings_)
-        with session_scope(engine) as session:
-            hook = session.get(Webhook, hook_id)
-            assert hook is not None
-            pending = hook.pending_job_id
-            status = session.scalar(select(Job.status).where(Job.id == pending)) \
-                if pending else None
-        if pending is None:
-            return
-        assert status in ("queued", "succeeded"), status
-        attempt_delivery(engine, settings_, pending)
-    raise AssertionError("the webhook did not catch up")
-
-
-def _received(rx: Receiver, secret: str) -> list[dict[str, Any]]:
-    changes: list[dict[str, Any]] = []
-    for request in rx.delivered:
-        assert verify_signature(secret, request.body, request.headers)
-        changes += json.loads(request.body)["changes"]
-    return changes
-
-
 def _feed(engine: Engine, scope: str, kinds: list[str] | None,
           with_persons: bool = False) -> list[str]:
     """Cursors of the feed itself for this scope: what a webhook must deliver, no more."""
@@ -96,49 +67,6 @@ def _feed(engine: Engine, scope: str, kinds: list[str] | None,
             after = int(page.end_cursor)
             if not page.has_more:
                 return out
-
-
-def test_webhook_deliveries_never_leave_the_scope(aw: ApiWorld,
-                                                  test_settings: Settings) -> None:
-    world = aw.world
-    scopes = sorted({c[:n] for c in world.communities for n in (2, 4, 6, 9, 12)}
-                    | set(world.estates) | {"330421"})
-
-    @settings(max_examples=12, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                     HealthCheck.too_slow])
-    @given(st.sampled_from(scopes), st.integers(1, 9),
-           st.none() | st.lists(st.sampled_from([*OBJECT_KINDS, "code"]), min_size=1,
-                                unique=True),
-           st.booleans())
-    def run(scope: str, batch: int, kinds: list[str] | None, flaky: bool) -> None:
-        with Receiver(fail_first=1 if flaky else 0) as rx:
-            with session_scope(aw.engine) as session:
-                hook, secret = add_webhook(session, test_settings, url=rx.url(), scope=scope,
-                                           kinds=kinds, actor="t", since=0, batch_size=batch,
-                                           base_delay_s=0)
-                hook_id = hook.id
-            try:
-                _drain(aw.engine, test_settings, hook_id)
-            finally:
-                with session_scope(aw.engine) as session:
-                    remove_webhook(session, hook_id, "t")
-        got = _received(rx, secret)
-        objects = [c for c in got if c["kind"] in OBJECT_KINDS]
-        for change in objects:
-            assert world.visible(change["objectId"], scope), (scope, change)
-        expected = {code for code, o in world.objects.items() if world.visible(code, scope)
-                    and (kinds is None or o.kind in kinds)}
-        assert {c["objectId"] for c in objects} == expected
-        assert not [c for c in got if c["kind"] == "person_house"]  # not without persons
-        for change in got:
-            assert change["regionCode"], (scope, change)
-            assert (change["regionCode"] == world.objects[scope].community if len(scope) == 25
-                    else change["regionCode"].startswith(scope)), (scope, change)
-        cursors = [c["cursor"] for c in got]
-        assert cursors == _feed(aw.engine, scope, kinds)  # in order, each once, none missed
-
-    run()
 
 
 def test_real_worker_and_a_receiver_that_fails_first(aw: ApiWorld,
@@ -159,7 +87,7 @@ def test_real_worker_and_a_receiver_that_fails_first(aw: ApiWorld,
             run_until_settled(url, test_settings, aw.engine, pending)
         with session_scope(aw.engine) as session:
             remove_webhook(session, hook_id, "t")
-    got = _received(rx, secret)
+    got = received_changes(rx.delivered, secret)
     assert [r.answered for r in rx.requests[:4]] == [503, 503, 503, 204]
     bodies = [json.loads(r.body) for r in rx.delivered]
     assert all(len(b["changes"]) <= 4 for b in bodies)
@@ -207,7 +135,7 @@ def test_dead_letter_holds_the_cursor_until_retried(aw: ApiWorld, test_settings:
         assert "死信" in hooks.output, hooks.output
         rx.always_fail = False
         assert CliRunner().invoke(app, ["jobs", "retry", str(job_id)]).exit_code == 0
-        _drain(aw.engine, test_settings, hook_id)
+        drain_webhook(aw.engine, test_settings, hook_id)
         with session_scope(aw.engine) as session:
             remove_webhook(session, hook_id, "t")
     first_ok = json.loads(rx.delivered[0].body)
