@@ -26,7 +26,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, cast, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import Float
 
@@ -93,14 +102,25 @@ def _rows(layer: str, scope: Scope | None, env: Any, box: Any) -> Select[Any]:
                            & (counts.c.building_id == Building.id))
                 .where(scope_filter(Building, scope), Building.footprint.op("&&")(box)))
     if layer == "houses":
-        where = func.coalesce(House.location, func.ST_PointOnSurface(Building.footprint))
-        return (select(mvt_geom(where), House.code, Building.building_label.label("building"),
-                       House.unit_label.label("unit"), House.floor_number.label("floor"),
-                       House.room_label.label("room"), House.status,
-                       _labels(House.status, LifecycleStatus).label("status_label"))
-                .join(Building, (Building.county == House.county)
-                      & (Building.id == House.building_id))
-                .where(scope_filter(House, scope), where.op("&&")(box)))
+        # Two index-driven branches instead of one test on COALESCE(location, building point)
+        # (which no index answers: it read every house of the scope): houses with a location
+        # by the location's GiST index, the others by their building's footprint index.
+        def branch(point: Any, *where: Any) -> Select[Any]:
+            return (select(point.label("point"), House.code,
+                           Building.building_label.label("building"),
+                           House.unit_label.label("unit"), House.floor_number.label("floor"),
+                           House.room_label.label("room"), House.status)
+                    .join(Building, (Building.county == House.county)
+                          & (Building.id == House.building_id))
+                    .where(scope_filter(House, scope), *where))
+
+        houses = union_all(
+            branch(House.location, House.location.op("&&")(box)),
+            branch(func.ST_PointOnSurface(Building.footprint), House.location.is_(None),
+                   Building.footprint.op("&&")(box))).subquery("h")
+        return select(mvt_geom(houses.c.point), houses.c.code, houses.c.building,
+                      houses.c.unit, houses.c.floor, houses.c.room, houses.c.status,
+                      _labels(houses.c.status, LifecycleStatus).label("status_label"))
     if layer == "facilities":
         radius = ServicePolicy.default().radius_m
         return select(mvt_geom(func.ST_PointOnSurface(Facility.geom)), Facility.id,
