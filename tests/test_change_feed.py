@@ -245,3 +245,23 @@ def test_a_bounded_stamp_publishes_what_it_numbered(fresh_engine: Engine) -> Non
     rest, cursor = _drain(fresh_engine, 2)
     assert [c.object_id for c in rest] == ["r2", "r3", "r4"]
     assert cursor == 5
+
+
+def test_a_merge_across_counties_hides_the_other_county_code(fresh_engine: Engine) -> None:
+    """Regression (found by the webhook scope property test): a merge whose parent lies in
+    another county showed the parent's code to the child's county in ``previous``."""
+    outside, inside = "3304020070240010001001014", "3301060020510010001001012"
+    with session_scope(fresh_engine) as session:
+        session.execute(text(
+            "INSERT INTO code_lineage (county, event, parent_code, child_code) "
+            "VALUES ('330106', 'merge', :p, :c)"), {"p": outside, "c": inside})
+    stamp_changes(fresh_engine)
+    with session_scope(fresh_engine) as session:
+        for raw in ("3301", "330106002051", "33"):
+            scope = with_county_keys(session, parse_scope(raw))
+            (change,) = read_changes(session, scope=scope, after=0, kinds=["code"]).changes
+            assert change.object_id == inside
+            assert change.current is not None
+            assert change.current["code"] == inside
+            shown = (change.previous or {}).get("code")
+            assert shown == (outside if raw == "33" else None), raw

@@ -33,6 +33,7 @@ from cimhouse.delivery.sign import (
 from cimhouse.errors import InvalidInput
 from cimhouse.schema import Delivery, Job
 from cimhouse.settings import Settings
+from tests.helpers.cli import wide_console
 from tests.helpers.delivery_worker import run_until_settled
 from tests.helpers.receiver import Receiver
 
@@ -103,7 +104,8 @@ def test_retries_until_the_receiver_answers(fresh_db: str, fresh_engine: Engine,
 
 @pytest.mark.usefixtures("cli_env")
 def test_dead_letter_after_max_attempts_then_retry(fresh_db: str, fresh_engine: Engine,
-                                                   test_settings: Settings) -> None:
+                                                   test_settings: Settings,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     with Receiver(always_fail=True, fail_status=500) as rx:
         with session_scope(fresh_engine) as session:
             job_id = enqueue_delivery(session, test_settings, url=rx.url(), payload=PAYLOAD,
@@ -117,11 +119,11 @@ def test_dead_letter_after_max_attempts_then_retry(fresh_db: str, fresh_engine: 
         (row,) = json.loads(listed.stdout)
         assert row["id"] == job_id
         assert "dead letter after 3 attempts; last: HTTP 500" in row["error"]
-        wide = {"COLUMNS": "200"}
-        table = CliRunner().invoke(app, ["--lang", "zh", "jobs", "list"], env=wide)
+        wide_console(monkeypatch)  # the status and attempts cells are read whole
+        table = CliRunner().invoke(app, ["--lang", "zh", "jobs", "list"])
         assert "死信" in table.output, table.output
         assert "3 次尝试" in table.output, table.output
-        english = CliRunner().invoke(app, ["--lang", "en", "jobs", "list"], env=wide)
+        english = CliRunner().invoke(app, ["--lang", "en", "jobs", "list"])
         assert "dead_letter" in english.output, english.output
         assert "3 attempts" in english.output, english.output
         rx.always_fail = False

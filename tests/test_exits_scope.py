@@ -12,7 +12,11 @@ three-county world, and checks every code, name and count that comes back:
 - the programme's progress report (:func:`cimhouse.programme.progress.compute_progress`,
   ``cimhouse report programme``);
 - ``POST /safety/readings``: a gateway's token stores readings only for the devices of its
-  scope; a device outside it is answered exactly like a device that does not exist.
+  scope; a device outside it is answered exactly like a device that does not exist;
+- vector tiles (``/tiles/{layer}/{z}/{x}/{y}.mvt``), decoded: every object of the layer in
+  its tile when the scope holds it, nowhere otherwise;
+- change-feed webhooks: the batches a real receiver on 127.0.0.1 gets (signed) hold every
+  change of the webhook's scope and kinds, in feed order, and nothing else.
 """
 
 from __future__ import annotations
@@ -31,11 +35,16 @@ from sqlalchemy import text
 
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.exports.export_layer import export_layer
+from cimhouse.feed.manage_webhooks import add_webhook, remove_webhook
+from cimhouse.feed.stamp_changes import stamp_changes
 from cimhouse.programme.progress import compute_progress
 from cimhouse.programme.progress_report import as_dict
 from cimhouse.scope import parse_scope, with_county_keys
 from cimhouse.settings import Settings
+from tests.helpers.delivery_worker import drain_webhook, received_changes
 from tests.helpers.graphql_world import ApiWorld, World, api_world, issue_token
+from tests.helpers.receiver import Receiver
+from tests.helpers.tiles import KEY, ZOOM, fetch_tile, tile_places
 
 PROPERTY = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -244,5 +253,71 @@ def test_readings_only_for_devices_in_scope(aw: ApiWorld, client: TestClient) ->
         # the answer's notes name the refused devices only as the caller typed them
         notes = " ".join(answer.get("problems", []))
         assert all(o.code not in notes for o in world.objects.values())
+
+    run()
+
+
+def test_vector_tiles(aw: ApiWorld, client: TestClient) -> None:
+    world = aw.world
+    with session_scope(aw.engine) as session:
+        places = tile_places(session)
+        facility_estate = {str(k): v for k, v in session.execute(text(
+            "SELECT f.id, e.code FROM facility f JOIN estate e "
+            "ON e.county = f.county AND e.id = f.estate_id"))}
+
+    @PROPERTY
+    @given(st.sampled_from(scopes_of(aw)), st.sampled_from(sorted(places)))
+    def run(scope: str, layer: str) -> None:
+        token = aw.tokens[f"scope:{scope}"]
+        seen: set[str] = set()
+        for x, y in sorted(set(places[layer].values())):
+            features = fetch_tile(client, token, layer, ZOOM[layer], x, y)
+            check([f["properties"] for f in features], scope, world)
+            seen |= {str(f["properties"][KEY[layer]]) for f in features}
+        owner = facility_estate if layer == "facilities" else {k: k for k in places[layer]}
+        assert seen == {k for k in places[layer] if world.visible(owner[k], scope)}
+
+    run()
+
+
+def test_webhook_deliveries(aw: ApiWorld, test_settings: Settings) -> None:
+    world = aw.world
+    with session_scope(aw.engine) as session:  # one change per object, by code
+        after = session.execute(text("SELECT last_seq FROM change_feed_mark")).scalar_one()
+        for obj in world.objects.values():
+            session.execute(text(
+                "INSERT INTO change_log (county, object_kind, object_id, operation, current) "
+                "VALUES (:c, :k, :o, 'update', '{\"status\": \"in_use\"}')"),
+                {"c": obj.county, "k": obj.kind, "o": obj.code})
+    stamp_changes(aw.engine)
+    kinds = ["estate", "building", "house", "code"]
+
+    @settings(max_examples=12, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                     HealthCheck.too_slow])
+    @given(st.sampled_from(scopes_of(aw)), st.integers(1, 9),
+           st.none() | st.lists(st.sampled_from(kinds), min_size=1, unique=True),
+           st.booleans())
+    def run(scope: str, batch: int, wanted: list[str] | None, flaky: bool) -> None:
+        with Receiver(fail_first=1 if flaky else 0) as rx:
+            with session_scope(aw.engine) as session:
+                hook, secret = add_webhook(session, test_settings, url=rx.url(), scope=scope,
+                                           kinds=wanted, actor="t", since=after,
+                                           batch_size=batch, base_delay_s=0)
+                hook_id = hook.id
+            try:
+                drain_webhook(aw.engine, test_settings, hook_id)
+            finally:
+                with session_scope(aw.engine) as session:
+                    remove_webhook(session, hook_id, "t")
+        got = received_changes(rx.delivered, secret)
+        check(got, scope, world)
+        objects = [c["objectId"] for c in got if c["kind"] != "code"]
+        assert sorted(objects) == sorted(
+            code for code, o in world.objects.items() if world.visible(code, scope)
+            and (wanted is None or o.kind in wanted))
+        assert not [c for c in got if c["kind"] in ("person", "person_house")]
+        cursors = [int(c["cursor"]) for c in got]
+        assert cursors == sorted(set(cursors))  # in feed order, each once
 
     run()

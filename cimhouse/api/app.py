@@ -28,6 +28,7 @@ from cimhouse.api.hardening import RequestHardening
 from cimhouse.api.language import RequestLanguage
 from cimhouse.api.ogc import ogc_router
 from cimhouse.api.readings import install_readings
+from cimhouse.api.tiles import tiles_router
 from cimhouse.api.web import add_map_routes, add_vendor_routes
 from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
@@ -144,6 +145,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
     app.add_middleware(RequestHardening)  # body size cap, nosniff, no-store
 
     app.include_router(ogc_router(db), prefix="/ogc")  # OGC API Features, token-scoped
+    app.include_router(tiles_router(db), prefix="/tiles")  # vector tiles, token-scoped
 
     @app.get("/graphql/stats")
     def graphql_stats() -> dict[str, object]:

@@ -6,7 +6,8 @@
   it streams in) is answered ``413`` with ``extensions.code`` ``PAYLOAD_TOO_LARGE`` before the
   GraphQL layer reads any of it;
 - every response carries ``X-Content-Type-Options: nosniff`` and ``Cache-Control: no-store``
-  (any GraphQL answer may carry personal data, so none may be kept by a browser or a proxy).
+  (any GraphQL answer may carry personal data, so none may be kept by a browser or a proxy),
+  unless it set its own ``Cache-Control`` (a vector tile: ``private, max-age=60``).
 
 The server itself must not announce itself: run uvicorn with :data:`UVICORN_OPTIONS`
 (``cimhouse serve`` does), which drops uvicorn's ``server: uvicorn`` header.
@@ -100,10 +101,13 @@ class RequestHardening:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                names = {name.lower() for name, _ in SECURITY_HEADERS}
-                headers = [(k, v) for k, v in message.get("headers") or []
-                           if k.lower() not in names]
-                message = {**message, "headers": [*headers, *SECURITY_HEADERS]}
+                headers = list(message.get("headers") or [])
+                # a response that chose its caching (a private vector tile) keeps it
+                given = {k.lower() for k, _ in headers} & {b"cache-control"}
+                added = [(k, v) for k, v in SECURITY_HEADERS if k not in given]
+                names = {k for k, _ in added}
+                headers = [(k, v) for k, v in headers if k.lower() not in names]
+                message = {**message, "headers": [*headers, *added]}
             await send(message)
 
         await self.app(scope, replay, send_with_headers)

@@ -56,6 +56,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("cmd_serve", "Serve GraphQL at http://HOST:PORT/graphql (bearer tokens: "
                            "`cimhouse tokens create`)."),
     "tokens": ("cmd_tokens", "API principals: scoped, role-based bearer tokens."),
+    "webhooks": ("cmd_webhooks", "Outbound webhooks of the change feed: signed pushes to other "
+                                 "systems."),
     "worker": ("cmd_worker", "Run queued jobs (code assignment, deliveries) until stopped "
                              "(Ctrl-C or SIGTERM stop it)."),
 }

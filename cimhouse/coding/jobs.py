@@ -78,9 +78,11 @@ def make_app(settings: Settings | None = None, *, url: str | None = None) -> pro
     def run_task(context: procrastinate.JobContext, job_id: int) -> dict[str, Any]:
         return run_code_assignment(engine(), job_id, should_abort=context.should_abort)
 
-    from cimhouse.delivery.tasks import register_delivery_tasks  # it imports this module
+    from cimhouse.delivery.tasks import register_delivery_tasks  # they import this module
+    from cimhouse.feed.deliver_webhooks import register_webhook_task
 
     register_delivery_tasks(app, engine, current)
+    register_webhook_task(app, engine, current)
 
     from cimhouse.safety.maintain_readings import register_tasks
 

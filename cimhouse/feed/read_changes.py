@@ -148,16 +148,32 @@ def read_changes(session: Session, *, scope: Scope | None, after: int, first: in
             CodeLineage.seq > after, CodeLineage.seq <= upper,
             _scope_clause(CodeLineage, scope)).order_by(CodeLineage.seq).limit(first + 1)
         ).scalars()
-        found.extend(_code_change(r) for r in lineage)
+        found.extend(_code_change(r, scope) for r in lineage)
     found.sort(key=lambda c: c.seq)
     page = found[:first]
     return ChangePage(page, page[-1].cursor if page else str(after), len(found) > first)
 
 
-def _code_change(row: CodeLineage) -> Change:
+def _code_within(code: str | None, scope: Scope | None) -> str | None:
+    """``code`` when it lies in ``scope`` by its own digits (community, estate), else None.
+
+    An entry is in scope by the object it names; the other side of a merge or split may lie
+    in another county, and its code is not shown outside that county's scopes (as in
+    GraphQL ``lineage``, where such an edge is left out)."""
+    if code is None or scope is None:
+        return code
+    if scope.is_estate:
+        return code if code[:15] == scope.code[:15] else None
+    return code if code[:12].startswith(scope.code) else None
+
+
+def _code_change(row: CodeLineage, scope: Scope | None) -> Change:
+    # the entry lies where its object (the child, else the retired parent) lies
+    parent = row.parent_code if row.child_code is None else _code_within(row.parent_code,
+                                                                         scope)
     return Change(row.seq or 0, "code", row.child_code or row.parent_code or "", row.event,
                   row.recorded_at, row.actor, f"job:{row.job_id}" if row.job_id else None,
-                  row.feed_region, {"code": row.parent_code} if row.parent_code else None,
+                  row.feed_region, {"code": parent} if row.parent_code else None,
                   {"code": row.child_code, "effectiveDate": row.effective_date.isoformat(),
                    "note": row.note})
 
