@@ -103,7 +103,8 @@ def test_other_groups_do_not_load_for_codes() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True)
     cli_modules = json.loads(done.stdout.strip().splitlines()[-1])
-    assert cli_modules == ["cimhouse.cli.cmd_codes", "cimhouse.cli.common", "cimhouse.cli.main"]
+    assert cli_modules == ["cimhouse.cli.cmd_codes", "cimhouse.cli.common", "cimhouse.cli.main",
+                           "cimhouse.cli.usage"]
 
 
 def test_every_command_module_is_in_the_table() -> None:

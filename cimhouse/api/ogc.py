@@ -107,7 +107,7 @@ def parse_datetime(raw: str | None) -> tuple[dt.date | None, dt.date | None] | N
     if "/" not in raw:
         day = _day(raw)
         return day, day
-    first, _, last = raw.partition("/")
+    first, _sep, last = raw.partition("/")
     start, end = _day(first), _day(last)
     if start and end and start > end:
         raise InvalidInput(_("datetime: the interval ends before it starts"))

@@ -84,6 +84,7 @@ def ingest(
 
     from cimhouse.safety.broker import BrokerAddress, broker_address
     from cimhouse.safety.mqtt_ingest import MqttIngester
+    from cimhouse.scope import parse_scope, with_county_keys
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     current = settings()
@@ -118,11 +119,12 @@ def ingest_status_command(
     Example: cimhouse safety ingest-status --since 2026-12-01 --json
     """
     from cimhouse.safety.ingest_log import ingest_status
+    from cimhouse.scope import parse_scope, with_county_keys
 
     try:
         day = dt.date.fromisoformat(since) if since else dt.datetime.now(dt.UTC).date()
     except ValueError:
-        raise InvalidInput("--since must be a date, e.g. 2026-12-01") from None
+        raise InvalidInput(_("--since must be a date, e.g. 2026-12-01")) from None
     with session_scope(engine(settings())) as session:
         counties = None
         if scope:
@@ -161,7 +163,7 @@ def maintain(
     try:
         day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
     except ValueError:
-        raise InvalidInput("--today must be a date, e.g. 2026-12-02") from None
+        raise InvalidInput(_("--today must be a date, e.g. 2026-12-02")) from None
     with session_scope(engine(current)) as session:
         result = maintain_readings(session, today=day, months_ahead=ahead,
                                    retention_months=retention or current.reading_retention_months)

@@ -117,7 +117,8 @@ class LocalCitusCluster:
                 except psycopg.errors.ObjectInUse:
                     time.sleep(0.05 * (attempt + 1))
             else:
-                raise DatabaseUnavailable(f"database {dbname} stays in use on {node.root.name}")
+                raise DatabaseUnavailable(_("database {dbname} stays in use on {node}",
+                                            dbname=dbname, node=node.root.name))
 
 
 def _create_database(node: EmbeddedCluster, dbname: str) -> None:

@@ -147,9 +147,9 @@ def _check_done(conn: Connection) -> None:
                                     or colocation != anchor))
         or (table in REFERENCE_TABLES and method != "n"))
     if wrong:
-        raise ConfigurationError(
-            f"tables distributed otherwise than the plan says: {wrong} (undistribute_table "
-            "them, then run again)")
+        raise ConfigurationError(_(
+            "tables distributed otherwise than the plan says: {wrong} (undistribute_table "
+            "them, then run again)", wrong=", ".join(map(str, wrong))))
 
 
 def distribute(conn: Connection, *, shard_count: int | None = None) -> DistributionReport:

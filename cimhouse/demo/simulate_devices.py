@@ -47,6 +47,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.safety.mqtt_ingest import device_topic
 from cimhouse.scope import Scope
 from cimhouse.services.elderly import alone_sql
@@ -182,7 +183,8 @@ def day_readings(house: SimHouse, scenario: str, now: dt.datetime, interval_min:
                  ) -> dict[str, list[dict[str, Any]]]:
     """uid -> the device's readings of the 24 hours up to ``now`` (deterministic per house)."""
     if scenario not in SCENARIOS:
-        raise InvalidInput(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
+        raise InvalidInput(_("unknown scenario {scenario!r}; one of {known}",
+                             scenario=scenario, known=", ".join(SCENARIOS)))
     rng = random.Random(f"{house.code}:{scenario}")
     start = now - dt.timedelta(hours=24)
     silent_from = now - dt.timedelta(hours=6) if scenario == "silent" else None
@@ -213,7 +215,8 @@ def publish_day(sink: Sink, houses: list[SimHouse], scenario: str, *, now: dt.da
                 interval_min: int = 10) -> dict[str, int]:
     """Publish every house's day; returns {scenario: readings published}."""
     if scenario != "mixed" and scenario not in SCENARIOS:
-        raise InvalidInput(f"unknown scenario {scenario!r}; one of mixed, {', '.join(SCENARIOS)}")
+        raise InvalidInput(_("unknown scenario {scenario!r}; one of {known}",
+                             scenario=scenario, known=", ".join(("mixed", *SCENARIOS))))
     sent: dict[str, int] = {}
     for house, chosen in assign(houses, scenario):
         for uid, readings in day_readings(house, chosen, now, interval_min).items():

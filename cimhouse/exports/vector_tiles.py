@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import Float
 
 from cimhouse.errors import InvalidInput, NotFound
+from cimhouse.i18n import _
 from cimhouse.schema import Building, Estate, Facility, House
 from cimhouse.schema.base import SRID
 from cimhouse.schema.vocab import FacilityCategory, LifecycleStatus, vocab_label
@@ -63,7 +64,7 @@ def tile_bounds(z: int, x: int, y: int, *, margin: float = 0.0
     (-20037508.342789244, -20037508.342789244, 20037508.342789244, 20037508.342789244)
     """
     if not 0 <= z <= MAX_ZOOM or not (0 <= x < 2 ** z and 0 <= y < 2 ** z):
-        raise NotFound(f"no tile {z}/{x}/{y}")
+        raise NotFound(_("no tile {z}/{x}/{y}", z=z, x=x, y=y))
     size = 2 * _HALF / 2 ** z
     grow = size * margin
     xmin, ymax = -_HALF + x * size, _HALF - y * size
@@ -130,13 +131,15 @@ def _rows(layer: str, scope: Scope | None, env: Any, box: Any) -> Select[Any]:
                       case({k: float(v) for k, v in radius.items()}, value=Facility.category,
                            else_=cast(None, Float)).label("radius_m")).where(
             scope_filter(Facility, scope), Facility.geom.op("&&")(box))
-    raise NotFound(f"no tile layer {layer!r}; layers: {', '.join(TILE_LAYERS)}")
+    raise NotFound(_("no tile layer {layer!r}; layers: {layers}", layer=layer,
+                     layers=", ".join(TILE_LAYERS)))
 
 
 def tile_statement(layer: str, z: int, x: int, y: int, scope: Scope | None) -> Select[Any]:
     """The one statement that answers tile z/x/y of ``layer`` for ``scope`` (bytea)."""
     if layer not in MIN_ZOOM:
-        raise NotFound(f"no tile layer {layer!r}; layers: {', '.join(TILE_LAYERS)}")
+        raise NotFound(_("no tile layer {layer!r}; layers: {layers}", layer=layer,
+                         layers=", ".join(TILE_LAYERS)))
     env = func.ST_MakeEnvelope(*tile_bounds(z, x, y), WEB_MERCATOR)
     box = func.ST_Transform(func.ST_MakeEnvelope(
         *tile_bounds(z, x, y, margin=BUFFER / EXTENT), WEB_MERCATOR), SRID)
@@ -162,7 +165,7 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     (855, 420)
     """
     if not -85.0511 <= lat <= 85.0511:
-        raise InvalidInput("latitude outside web mercator")
+        raise InvalidInput(_("latitude outside web mercator"))
     n = 2 ** z
     x = int((lon + 180.0) / 360.0 * n)
     y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)

@@ -31,6 +31,7 @@ from cimhouse.delivery.sign import SecretBox, new_secret
 from cimhouse.errors import InvalidInput, NotFound
 from cimhouse.feed.read_changes import KINDS, MAX_PAGE, PERSON_KINDS
 from cimhouse.feed.stamp_changes import feed_mark
+from cimhouse.i18n import _
 from cimhouse.schema import AuditLog, Job, Webhook
 from cimhouse.schema.vocab import RunStatus
 from cimhouse.settings import Settings
@@ -40,11 +41,13 @@ def _kinds(kinds: Sequence[str] | None, with_persons: bool) -> list[str]:
     wanted = list(dict.fromkeys(kinds or KINDS))
     unknown = sorted(set(wanted) - set(KINDS))
     if unknown:
-        raise InvalidInput(f"unknown change kinds {unknown}; known: {list(KINDS)}")
+        raise InvalidInput(_("unknown change kinds {unknown}; known: {known}",
+                             unknown=", ".join(map(str, unknown)), known=", ".join(KINDS)))
     if not with_persons:
         asked = sorted(set(kinds or ()) & PERSON_KINDS)
         if asked:
-            raise InvalidInput(f"kinds {asked} carry personal data: add --with-persons")
+            raise InvalidInput(_("kinds {asked} carry personal data: add --with-persons",
+                                 asked=", ".join(asked)))
         wanted = [k for k in wanted if k not in PERSON_KINDS]
     return wanted
 
@@ -58,7 +61,7 @@ def add_webhook(session: Session, settings: Settings, *, url: str, scope: str,
     check_url(url)
     parsed = resolve_scope(session, scope)  # InvalidInput / NotFound for a wrong code
     if not 1 <= batch_size <= MAX_PAGE:
-        raise InvalidInput(f"batch size must be 1..{MAX_PAGE}")
+        raise InvalidInput(_("batch size must be 1..{most}", most=MAX_PAGE))
     secret = new_secret()
     hook = Webhook(url=url, scope_code=parsed.code, kinds=_kinds(kinds, with_persons),
                    with_persons=with_persons,
@@ -99,7 +102,7 @@ def remove_webhook(session: Session, webhook_id: int, actor: str) -> None:
     """Delete a webhook; a batch still queued for it is cancelled (one in flight may land)."""
     hook = session.get(Webhook, webhook_id, with_for_update=True)
     if hook is None:
-        raise NotFound(f"webhook {webhook_id} not found")
+        raise NotFound(_("webhook {webhook_id} not found", webhook_id=webhook_id))
     if hook.pending_job_id is not None:
         job = session.get(Job, hook.pending_job_id)
         if job is not None and job.status == RunStatus.QUEUED.value:

@@ -30,6 +30,7 @@ from strawberry.types import Info
 from cimhouse.errors import InvalidInput
 from cimhouse.graphql.common import Node, county_key, global_id
 from cimhouse.graphql.context import RequestContext
+from cimhouse.i18n import _
 from cimhouse.schema import Household, HouseholdMember, Person
 from cimhouse.schema.vocab import HeadRelation, HouseholdKind, Role
 from cimhouse.scope import Scope, parse_scope, with_county_keys
@@ -160,10 +161,10 @@ def _target(ctx: RequestContext, region_code: str | None, estate_code: str | Non
     """Where the figures count: the region or estate inside the caller's scope (None:
     they lie apart, nothing to count)."""
     if (region_code is None) == (estate_code is None):
-        raise InvalidInput("give exactly one of regionCode and estateCode")
+        raise InvalidInput(_("give exactly one of regionCode and estateCode"))
     wanted = parse_scope(region_code if region_code is not None else estate_code or "")
     if (region_code is not None) == wanted.is_estate:
-        raise InvalidInput("regionCode must be a region code, estateCode an estate code")
+        raise InvalidInput(_("regionCode must be a region code, estateCode an estate code"))
     if ctx.scope.covers_scope(wanted):
         return with_county_keys(ctx.session, wanted)
     if wanted.covers_scope(ctx.scope):
@@ -178,7 +179,7 @@ def resolve_household_statistics(info: Info[RequestContext, None],
     ctx = info.context
     ctx.require(Role.READER)
     if not 0 <= min_age <= 150:
-        raise InvalidInput("minAge must be between 0 and 150")
+        raise InvalidInput(_("minAge must be between 0 and 150"))
     date = as_of or dt.date.today()
     scope = _target(ctx, region_code, estate_code)
     stats = (household_statistics(ctx.session, scope, as_of=date, min_age=min_age)

@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from cimhouse.errors import ConfigurationError, DatabaseUnavailable, InvalidInput
+from cimhouse.i18n import _
 from cimhouse.settings import Settings
 
 USER = "cimhouse"
@@ -78,8 +79,8 @@ class BrokerAddress:
         """
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise InvalidInput(f"not an MQTT URL (mqtt://[user:password@]host[:port]): "
-                               f"{parts.scheme}://{parts.hostname or ''}")
+            raise InvalidInput(_("not an MQTT URL (mqtt://[user:password@]host[:port]): "
+                                 "{url}", url=f"{parts.scheme}://{parts.hostname or ''}"))
         return cls(parts.hostname, parts.port or 1883,
                    unquote(parts.username) if parts.username else None,
                    unquote(parts.password) if parts.password else None)
@@ -105,8 +106,8 @@ def find_mosquitto() -> Path:
     for candidate in (*MOSQUITTO_PATHS, shutil.which("mosquitto") or ""):
         if candidate and Path(candidate).exists():
             return Path(candidate)
-    raise ConfigurationError("mosquitto not found: install Debian's mosquitto (make install "
-                             "does) or set CIMHOUSE_MQTT_URL to an existing broker")
+    raise ConfigurationError(_("mosquitto not found: install Debian's mosquitto (make "
+                               "install does) or set CIMHOUSE_MQTT_URL to an existing broker"))
 
 
 def _listening(host: str, port: int) -> bool:
@@ -147,7 +148,7 @@ class EmbeddedBroker:
         if not self.passwd.exists():
             tool = next((p for p in PASSWD_PATHS if Path(p).exists()), None)
             if tool is None:
-                raise ConfigurationError("mosquitto_passwd not found: install mosquitto")
+                raise ConfigurationError(_("mosquitto_passwd not found: install mosquitto"))
             subprocess.run([tool, "-b", "-c", str(self.passwd), USER, password],
                            check=True, capture_output=True, text=True)
             os.chmod(self.passwd, 0o600)
@@ -178,8 +179,8 @@ class EmbeddedBroker:
         if self._pid() is not None:
             return False
         if _listening("127.0.0.1", self.port):
-            raise ConfigurationError(f"port {self.port} on 127.0.0.1 is taken by another "
-                                     "process: set CIMHOUSE_MQTT_PORT")
+            raise ConfigurationError(_("port {port} on 127.0.0.1 is taken by another "
+                                       "process: set CIMHOUSE_MQTT_PORT", port=self.port))
         self.init()
         self.pid_file.unlink(missing_ok=True)
         proc = subprocess.run([str(find_mosquitto()), "-c", str(self.config), "-d"],
@@ -190,8 +191,9 @@ class EmbeddedBroker:
                 return True
             time.sleep(0.05)
         tail = self.log_file.read_text()[-800:] if self.log_file.exists() else ""
-        raise DatabaseUnavailable(f"mosquitto did not start (exit {proc.returncode}): "
-                                  f"{(proc.stderr or tail).strip()[-800:]}")
+        raise DatabaseUnavailable(_("mosquitto did not start (exit {code}): {log}",
+                                    code=proc.returncode,
+                                    log=(proc.stderr or tail).strip()[-800:]))
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop mosquitto (it saves its persistence file); True when one was running."""

@@ -28,6 +28,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
+from cimhouse.i18n import _
 from cimhouse.safety.ingest_readings import ensure_partitions
 from cimhouse.settings import Settings
 
@@ -70,9 +71,9 @@ def maintain_readings(session: Session, *, today: dt.date, retention_months: int
                       months_ahead: int = 2) -> MaintainResult:
     """Create ahead, drop past retention; flushes, no commit."""
     if retention_months < 1:
-        raise InvalidInput("retention must be at least one month")
+        raise InvalidInput(_("retention must be at least one month"))
     if not 0 <= months_ahead <= 24:
-        raise InvalidInput("months ahead: 0 to 24")
+        raise InvalidInput(_("months ahead: 0 to 24"))
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK})
     current = today.replace(day=1)
     before = set(partitions(session))

@@ -19,6 +19,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cimhouse.errors import DatabaseUnavailable
+from cimhouse.i18n import _
 from cimhouse.safety.broker import BrokerAddress
 from cimhouse.safety.mqtt_ingest import new_client_id
 
@@ -42,7 +43,8 @@ class Publisher:
         self.client.loop_start()
         if not self._connected.wait(timeout):
             self.client.loop_stop()
-            raise DatabaseUnavailable(f"no answer from the MQTT broker at {address.url()}")
+            raise DatabaseUnavailable(_("no answer from the MQTT broker at {url}",
+                                        url=address.url()))
 
     def publish(self, topic: str, payload: Any) -> None:
         """``payload``: bytes as they are, anything else as JSON."""

@@ -9,7 +9,7 @@
 Both county-keyed (distributed by county on Citus, co-located with ``house``).
 
 Revision ID: 0023
-Revises: 0022
+Revises: 0021
 Create Date: 2026-12-02
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | Sequence[str] | None = "0022"
+down_revision: str | Sequence[str] | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
