@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.api.app import create_app
@@ -288,6 +288,8 @@ def test_households_as_of(tw: tuple[ApiWorld, History, TestClient]) -> None:
         houses = session.scalars(select(House).where(House.county == h.county)
                                  .order_by(House.id).limit(2)).all()
         people = sorted(h.residents[h.move_from] | h.residents[h.status_house])[:2]
+        # the shared world registers everyone in a household: these two start without one
+        session.execute(delete(HouseholdMember).where(HouseholdMember.person_id.in_(people)))
         household = Household(county=h.county, number="H-1", kind="family",
                               house_id=houses[0].id)
         session.add(household)

@@ -18,7 +18,7 @@ Example::
 
     >>> data = render_tile(session, scope, "buildings", 16, 54719, 26828)
     >>> mapbox_vector_tile.decode(data)["buildings"]["features"][0]["properties"]["code"]
-    '330402001002001000000000X'
+    '3304020010020010000000004'
 """
 
 from __future__ import annotations
