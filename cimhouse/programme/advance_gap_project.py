@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import Conflict, InvalidInput, NotFound
+from cimhouse.i18n import _
 from cimhouse.programme.create_gap_project import gap_snapshot, record_gap_change
 from cimhouse.programme.record_survey import record_survey
 from cimhouse.schema import Facility, GapProject
@@ -35,32 +36,32 @@ def advance_gap_project(session: Session, scope: Scope, county: str, project_id:
                         policy: ServicePolicy | None = None) -> GapProject:
     """Set ``status`` (a later one) with its date; see the module docstring."""
     if status not in ORDER:
-        raise InvalidInput(f"状态应为 / status must be one of {', '.join(ORDER)}")
+        raise InvalidInput(_("the status must be one of {statuses}", statuses=", ".join(ORDER)))
     if scope.is_estate:
-        raise NotFound("项目不存在 / gap project not found")
+        raise NotFound(_("gap project not found (unknown, or outside your scope)"))
     project = session.scalar(select(GapProject).where(
         GapProject.county == county, GapProject.id == project_id,
         prefix_range(GapProject.region_code, scope.code)).with_for_update())
     if project is None:
-        raise NotFound("项目不存在 / gap project not found")
+        raise NotFound(_("gap project not found (unknown, or outside your scope)"))
     if ORDER.index(status) <= ORDER.index(project.status):
-        raise Conflict(f"项目已处于 {project.status} / the project is already {project.status}")
+        raise Conflict(_("the gap project is already {status}", status=project.status))
     if on < project.planned_on:
-        raise InvalidInput("日期早于立项日期 / the date is before the project was planned")
+        raise InvalidInput(_("the date is before the project was planned"))
     previous = gap_snapshot(project)
     if status == GapProjectStatus.IN_USE.value:
         if facility_id is None:
-            raise InvalidInput("投入使用需要设施 / in use needs the facility built")
+            raise InvalidInput(_("in use needs the facility that was built"))
         facility = session.scalar(select(Facility).where(
             Facility.county == project.county, Facility.id == facility_id,
             prefix_range(Facility.region_code, scope.code)))
         if facility is None:
-            raise NotFound("设施不存在 / facility not found")
+            raise NotFound(_("facility not found (unknown, or outside your scope)"))
         if facility.category != project.category or facility.status != "in_use":
-            raise Conflict("设施类别或状态不符 / the facility is not an in-use "
-                           f"{project.category} facility")
+            raise Conflict(_("the facility is not an in-use {category} facility",
+                             category=project.category))
         if project.estate_id is not None and facility.estate_id not in (None, project.estate_id):
-            raise Conflict("设施属于其他小区 / the facility belongs to another estate")
+            raise Conflict(_("the facility belongs to another estate"))
         project.facility_id, project.in_use_on = facility.id, on
     else:
         project.under_construction_on = on
