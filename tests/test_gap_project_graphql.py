@@ -163,3 +163,33 @@ def test_errors_come_in_chinese(gql_client: TestClient, aw: ApiWorld) -> None:
     answer = reply["data"]["advanceGapProject"]
     assert answer["__typename"] == "InvalidInputError"
     assert "补短板项目编号" in answer["message"]
+
+
+@pytest.mark.parametrize(("variables", "expected"), [
+    ({"e": "not-a-code", "cat": "education"}, "InvalidInputError"),
+    ({"cat": "education"}, "InvalidInputError"),  # neither estate nor community
+    ({"c": "330402", "cat": "education"}, "NotFoundError"),  # a county is no community
+    ({"c": "330402007024", "cat": "nonsense"}, "InvalidInputError"),
+])
+def test_odd_input_is_an_expected_failure(gql_client: TestClient, aw: ApiWorld,
+                                          variables: dict[str, Any], expected: str) -> None:
+    assert create(gql_client, aw.tokens["programme"], **variables)["__typename"] == expected
+
+
+def test_odd_ids_are_expected_failures(gql_client: TestClient, aw: ApiWorld) -> None:
+    token = aw.tokens["programme"]
+    second = aw.world.communities[1]  # the first county's other community
+    assert second[:6] == aw.world.communities[0][:6]
+    made = create(gql_client, token, c=second, cat="elderly_care")
+    assert made["__typename"] == "GapProjectPayload", made
+    project = made["project"]["id"]
+    house = global_id("House", county_key(project.split(":")[0], 1))
+    elsewhere = global_id("Facility", county_key("330106", 1))
+    for variables, expected in [
+            ({"id": "330402:abc", "s": "IN_USE"}, "InvalidInputError"),
+            ({"id": project, "s": "IN_USE", "f": "%%%"}, "InvalidInputError"),
+            ({"id": project, "s": "IN_USE", "f": house}, "InvalidInputError"),
+            ({"id": project, "s": "IN_USE", "f": elsewhere}, "NotFoundError"),
+            ({"id": project, "s": "PLANNED"}, "ConflictError")]:
+        answer = advance(gql_client, token, **variables)
+        assert answer["__typename"] == expected, (variables, answer)
