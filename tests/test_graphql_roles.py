@@ -99,6 +99,9 @@ def probe_programme(client: TestClient, token: str) -> bool:
                  {"i": unknown})
     kind = reply["data"]["advanceFutureProject"]["__typename"]
     assert kind in ("ForbiddenError", "NotFoundError"), reply
+    gap = post(client, token, 'mutation { advanceGapProject(id: "330402:987654321", '
+                              "status: IN_USE) { __typename } }")
+    assert gap["data"]["advanceGapProject"]["__typename"] == kind, gap
     return bool(kind == "NotFoundError")
 
 

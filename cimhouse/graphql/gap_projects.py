@@ -18,7 +18,7 @@ from strawberry.types import Info
 
 from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.services import effective_scope
-from cimhouse.programme.list_gap_projects import list_gap_projects
+from cimhouse.programme.list_gap_projects import GapProjectRow, list_gap_projects
 from cimhouse.programme.record_survey import index_history
 from cimhouse.schema.vocab import GapProjectStatus, Role
 
@@ -61,14 +61,18 @@ def resolve_gap_projects(info: Info[RequestContext, None], scope: str | None = N
     ctx.require(Role.READER)
     rows = list_gap_projects(ctx.session, effective_scope(ctx, scope),
                              status=status.value if status else None)
-    return [GapProject(
+    return [to_type(r) for r in rows]
+
+
+def to_type(r: GapProjectRow) -> GapProject:
+    return GapProject(
         id=f"{r.county}:{r.id}", name=r.name, category=r.category, region_code=r.region_code,
         estate_code=r.estate_code, planned_capacity=r.planned_capacity,
         status=GapProjectStatus(r.status), affected=r.affected,
         distance_m=None if r.distance_m is None else round(r.distance_m, 1),
         planned_on=r.planned_on, under_construction_on=r.under_construction_on,
         in_use_on=r.in_use_on, facility_name=r.facility_name, index_before=r.index_before,
-        index_after=r.index_after) for r in rows]
+        index_after=r.index_after)
 
 
 def resolve_history(info: Info[RequestContext, None],

@@ -19,6 +19,7 @@ from cimhouse.graphql.code_mutations import CodeMutation
 from cimhouse.graphql.codes import CodeQuery
 from cimhouse.graphql.facilities import FacilityQuery
 from cimhouse.graphql.feed import FeedQuery
+from cimhouse.graphql.gap_project_mutations import GapProjectMutation
 from cimhouse.graphql.gap_projects import GapProjectQuery
 from cimhouse.graphql.households import HouseholdQuery
 from cimhouse.graphql.node import NodeQuery
@@ -49,7 +50,8 @@ def query_types() -> tuple[type[Any], ...]:
 
 
 def mutation_types() -> tuple[type[Any], ...]:
-    return (CodeMutation, RelationMutation, ProgrammeMutation, SafetyMutation)
+    return (CodeMutation, RelationMutation, ProgrammeMutation, GapProjectMutation,
+            SafetyMutation)
 
 
 class CimhouseSchema(strawberry.Schema):

@@ -36,27 +36,27 @@ def advance_gap_project(session: Session, scope: Scope, county: str, project_id:
                         policy: ServicePolicy | None = None) -> GapProject:
     """Set ``status`` (a later one) with its date; see the module docstring."""
     if status not in ORDER:
-        raise InvalidInput(_("status must be one of {order}", order=', '.join(ORDER)))
+        raise InvalidInput(_("the status must be one of {statuses}", statuses=", ".join(ORDER)))
     if scope.is_estate:
-        raise NotFound(_("gap project not found"))
+        raise NotFound(_("gap project not found (unknown, or outside your scope)"))
     project = session.scalar(select(GapProject).where(
         GapProject.county == county, GapProject.id == project_id,
         prefix_range(GapProject.region_code, scope.code)).with_for_update())
     if project is None:
-        raise NotFound(_("gap project not found"))
+        raise NotFound(_("gap project not found (unknown, or outside your scope)"))
     if ORDER.index(status) <= ORDER.index(project.status):
-        raise Conflict(_("the project is already {status}", status=project.status))
+        raise Conflict(_("the gap project is already {status}", status=project.status))
     if on < project.planned_on:
         raise InvalidInput(_("the date is before the project was planned"))
     previous = gap_snapshot(project)
     if status == GapProjectStatus.IN_USE.value:
         if facility_id is None:
-            raise InvalidInput(_("in use needs the facility built"))
+            raise InvalidInput(_("in use needs the facility that was built"))
         facility = session.scalar(select(Facility).where(
             Facility.county == project.county, Facility.id == facility_id,
             prefix_range(Facility.region_code, scope.code)))
         if facility is None:
-            raise NotFound(_("facility not found"))
+            raise NotFound(_("facility not found (unknown, or outside your scope)"))
         if facility.category != project.category or facility.status != "in_use":
             raise Conflict(_("the facility is not an in-use {category} facility",
                              category=project.category))

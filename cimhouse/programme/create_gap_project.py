@@ -25,7 +25,7 @@ from cimhouse.errors import Conflict, InvalidInput, NotFound
 from cimhouse.i18n import _
 from cimhouse.programme.record_survey import record_survey
 from cimhouse.schema import ChangeLog, Estate, GapProject, Region, ServiceIndexSurvey
-from cimhouse.schema.vocab import FacilityCategory, GapProjectStatus, label_zh, vocab_label
+from cimhouse.schema.vocab import FacilityCategory, GapProjectStatus, label_zh
 from cimhouse.scope import Scope, parse_scope, scope_filter, with_county_keys
 from cimhouse.services.gaps import find_gaps
 from cimhouse.services.policy import ServicePolicy
@@ -54,41 +54,45 @@ def create_gap_project(session: Session, scope: Scope, *, category: str, on: dt.
                        policy: ServicePolicy | None = None) -> GapProject:
     """A planned project for the gap of ``category`` in the estate or community named."""
     if category not in {c.value for c in FacilityCategory}:
-        raise InvalidInput(_("unknown category {category!r}", category=category))
+        raise InvalidInput(_("unknown facility category {category}", category=category))
     if (community_code is None) == (estate_code is None):
         raise InvalidInput(_("give exactly one of community and estate"))
     if planned_capacity is not None and planned_capacity < 0:
         raise InvalidInput(_("planned capacity must not be negative"))
     target = parse_scope(estate_code or community_code or "")
     if target.level not in (5, 6) or not scope.covers_scope(target):
-        raise NotFound(_("{code} not found", code=target.code))
+        raise NotFound(_("{code} not found (unknown, or outside your scope)",
+                           code=target.code))
     target = with_county_keys(session, target)
     estate = None
     if target.is_estate:
         estate = session.scalar(select(Estate).where(scope_filter(Estate, target)))
         if estate is None:
-            raise NotFound(_("estate {code} not found", code=target.code))
+            raise NotFound(_("{code} not found (unknown, or outside your scope)",
+                               code=target.code))
         community = estate.region_code
     else:
         community = target.code
         if session.scalar(select(Region.level).where(Region.code == community)) != 5:
-            raise NotFound(_("community {community} not found", community=community))
+            raise NotFound(_("{code} not found (unknown, or outside your scope)",
+                               code=community))
+    county = estate.county if estate is not None else community[:6]
     open_project = session.scalar(select(GapProject.id).where(
-        GapProject.county == (estate.county if estate is not None else community[:6]),
+        GapProject.county == county,
         GapProject.region_code == community, GapProject.category == category,
         GapProject.estate_id.is_(None) if estate is None else GapProject.estate_id == estate.id,
         GapProject.status != GapProjectStatus.IN_USE.value))
     if open_project is not None:  # one open project per gap: a rerun plans nothing twice
-        raise Conflict(_("the gap already has project {open_project}", open_project=open_project))
+        raise Conflict(_("the gap already has the open project {project}",
+                         project=f"{county}:{open_project}"))
     base = policy or ServicePolicy.default()
     gaps = find_gaps(session, target, policy=base.only([category]), metric_srid=metric_srid,
                      as_of=on)
     if not gaps.estates:
-        raise Conflict(_("{code} has no {category} gap on {on}", code=target.code, on=on,
-                         category=vocab_label(FacilityCategory, category)))
+        raise Conflict(_("{code} has no {category} gap on {on}", code=target.code,
+                         category=category, on=on.isoformat()))
     affected = sum(g.affected for g in gaps.estates)
     distances = [g.distance_m for g in gaps.estates if g.distance_m is not None]
-    county = estate.county if estate is not None else community[:6]
     project = GapProject(
         county=county, category=category, region_code=community,
         estate_id=estate.id if estate is not None else None,

@@ -46,9 +46,10 @@ class GapProjectRow:
     index_after: float | None
 
 
-def list_gap_projects(session: Session, scope: Scope, *, status: str | None = None
-                      ) -> list[GapProjectRow]:
-    """Projects of the communities in ``scope`` (an estate scope: its estate's), by community."""
+def list_gap_projects(session: Session, scope: Scope, *, status: str | None = None,
+                      only: tuple[str, int] | None = None) -> list[GapProjectRow]:
+    """Projects of the communities in ``scope`` (an estate scope: its estate's), by community;
+    ``only`` (county, id) keeps that one project (still inside ``scope``)."""
     where = [prefix_range(GapProject.region_code, scope.region_prefix)]
     if scope.is_estate:
         where.append(Estate.code == scope.code)
@@ -56,6 +57,8 @@ def list_gap_projects(session: Session, scope: Scope, *, status: str | None = No
         where.append(GapProject.county.in_(scope.county_keys))
     if status is not None:
         where.append(GapProject.status == status)
+    if only is not None:
+        where.extend([GapProject.county == only[0], GapProject.id == only[1]])
     rows = session.execute(
         select(GapProject, Estate.code, Facility.name)
         .outerjoin(Estate, and_(Estate.county == GapProject.county,

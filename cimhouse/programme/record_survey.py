@@ -32,22 +32,24 @@ def record_survey(session: Session, scope: Scope, survey_date: dt.date, *, actor
     """Score every community with located estates in ``scope`` on ``survey_date``."""
     scores = compute_service_index(session, scope, policy=policy, metric_srid=metric_srid,
                                    as_of=survey_date)
+    recorded_at = dt.datetime.now(dt.UTC)
     for s in scores:
-        # an upsert on the county-keyed table (no UPDATE ... FROM: Citus-safe); now() in
-        # VALUES, not in DO UPDATE SET, where Citus allows only IMMUTABLE functions
+        # an upsert on the county-keyed table (no UPDATE ... FROM: Citus-safe); the time is a
+        # parameter because Citus refuses now() (not IMMUTABLE) in DO UPDATE SET
         session.execute(text("""
             INSERT INTO service_index_survey (county, region_code, survey_date, index,
                                               population, estates, components, actor,
                                               recorded_at)
             VALUES (:county, :code, :day, :index, :population, :estates,
-                    CAST(:components AS jsonb), :actor, now())
+                    CAST(:components AS jsonb), :actor, :at)
             ON CONFLICT (county, region_code, survey_date) DO UPDATE SET
                 index = EXCLUDED.index, population = EXCLUDED.population,
                 estates = EXCLUDED.estates, components = EXCLUDED.components,
                 actor = EXCLUDED.actor, recorded_at = EXCLUDED.recorded_at"""),
             {"county": s.region_code[:6], "code": s.region_code, "day": survey_date,
              "index": s.index, "population": s.population, "estates": s.estates,
-             "components": json.dumps([asdict(c) for c in s.components]), "actor": actor})
+             "components": json.dumps([asdict(c) for c in s.components]), "actor": actor,
+             "at": recorded_at})
     return len(scores)
 
 
