@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness import copy_bound
 from sqlalchemy import Engine, text
 
 from cimhouse.coding.jobs import run_inline_assignment
@@ -46,28 +47,6 @@ ROWS_PER_HOUSE = 5.6  # what the generator's household mix yields
 def load() -> str:
     return "/".join(f"{value:.1f}" for value in os.getloadavg())
 
-
-def copy_bound(engine: Engine, path: Path) -> float:
-    """Seconds to COPY the file into an unlogged table of text columns (then dropped)."""
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        with path.open("rb") as handle:
-            header = handle.readline().decode("utf-8-sig")
-        columns = ", ".join(f"c{i} text" for i in range(len(header.split(","))))
-        cur.execute(f"CREATE UNLOGGED TABLE copy_bound ({columns})")
-        started = time.perf_counter()
-        with path.open("rb") as handle, cur.copy(
-                "COPY copy_bound FROM STDIN (FORMAT csv, HEADER true)") as copy:
-            while block := handle.read(1 << 20):
-                copy.write(block)
-        raw.commit()
-        seconds = time.perf_counter() - started
-        cur.execute("DROP TABLE copy_bound")
-        raw.commit()
-        return seconds
-    finally:
-        raw.close()
 
 
 def codes_in_parallel(engine: Engine, counties: list[str]) -> dict[str, Any]:

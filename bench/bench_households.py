@@ -20,8 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness import bench_cluster
-from sqlalchemy import Engine
+from harness import bench_cluster, copy_bound
 
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.db.migrate import upgrade
@@ -43,25 +42,6 @@ def without_households(source: Path, target: Path) -> None:
         for row in csv.reader(inp):
             writer.writerow([row[i] for i in keep])
 
-
-def copy_bound(engine: Engine, path: Path) -> float:
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        columns = ", ".join(f"c{i} text" for i in range(len(REGISTER_HEADER)))
-        cur.execute(f"CREATE UNLOGGED TABLE copy_bound ({columns})")
-        started = time.perf_counter()
-        with path.open("rb") as handle, cur.copy(
-                "COPY copy_bound FROM STDIN (FORMAT csv, HEADER true)") as copy:
-            while block := handle.read(1 << 20):
-                copy.write(block)
-        raw.commit()
-        seconds = time.perf_counter() - started
-        cur.execute("DROP TABLE copy_bound")
-        raw.commit()
-        return seconds
-    finally:
-        raw.close()
 
 
 def timed_import(cluster: EmbeddedCluster, settings: Settings, name: str,

@@ -21,11 +21,10 @@ import sys
 import time
 from typing import Any
 
-from harness import bench_cluster
+from harness import bench_cluster, copy_bound
 from sqlalchemy import Engine, event
 
 from cimhouse.db import session_scope
-from cimhouse.demo.generate_demo import REGISTER_HEADER
 from cimhouse.importers.load_regions import load_regions
 from cimhouse.importers.register.import_register import import_register
 from cimhouse.pii import PiiVault
@@ -75,24 +74,7 @@ def main() -> None:
         path = out / "register.csv"
         size_mb = path.stat().st_size / 1e6
 
-        raw = engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            columns = ", ".join(f"c{i} text" for i in range(len(REGISTER_HEADER)))
-            cur.execute(f"CREATE UNLOGGED TABLE copy_bound ({columns})")
-            started = time.perf_counter()
-            with path.open("rb") as handle, cur.copy(
-                    "COPY copy_bound FROM STDIN (FORMAT csv, HEADER true)") as copy:
-                while block := handle.read(1 << 20):
-                    copy.write(block)
-            raw.commit()
-            bound = time.perf_counter() - started
-            # Dropped at once: autovacuum would otherwise process its million fresh rows on
-            # one of the cores while the import runs.
-            cur.execute("DROP TABLE copy_bound")
-            raw.commit()
-        finally:
-            raw.close()
+        bound = copy_bound(engine, path)
 
         vault = PiiVault.from_settings(settings)
         timings = time_statements(engine) if args.statements else []

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,3 +78,28 @@ def machine_load() -> str:
 
 def print_load() -> None:
     print(f"machine load average at the end (1/5/15 min): {machine_load()}")
+
+
+def copy_bound(engine: Engine, path: Path) -> float:
+    """Seconds to COPY a CSV file into an unlogged table of text columns: the lower bound of
+    any import of that file. The table is dropped at once (autovacuum would otherwise work
+    on its fresh rows on one of the cores while the measured import runs)."""
+    with path.open("rb") as handle:
+        header = handle.readline().decode("utf-8-sig")
+    columns = ", ".join(f"c{i} text" for i in range(len(header.split(","))))
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute(f"CREATE UNLOGGED TABLE copy_bound ({columns})")
+        started = time.perf_counter()
+        with path.open("rb") as handle, cur.copy(
+                "COPY copy_bound FROM STDIN (FORMAT csv, HEADER true)") as copy:
+            while block := handle.read(1 << 20):
+                copy.write(block)
+        raw.commit()
+        seconds = time.perf_counter() - started
+        cur.execute("DROP TABLE copy_bound")
+        raw.commit()
+        return seconds
+    finally:
+        raw.close()
