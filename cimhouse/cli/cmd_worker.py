@@ -1,5 +1,5 @@
-"""``cimhouse worker``: run queued jobs (code assignment, deliveries) from the procrastinate
-queue."""
+"""``cimhouse worker``: run queued jobs (code assignment, deliveries, safety notices and the
+safety tick) from the procrastinate queues."""
 
 from __future__ import annotations
 

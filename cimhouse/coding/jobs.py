@@ -40,8 +40,9 @@ from cimhouse.schema.vocab import RunStatus
 from cimhouse.settings import Settings
 
 QUEUE = "codes"
-#: the queues ``cimhouse worker`` serves: code assignment, deliveries, the webhook poll
-WORKER_QUEUES = [QUEUE, "delivery", "webhooks"]
+#: the queues ``cimhouse worker`` serves: code assignment, deliveries, the webhook poll,
+#: the safety notices and tick (issue 19)
+WORKER_QUEUES = [QUEUE, "delivery", "webhooks", "safety"]
 TASK_NAME = "cimhouse.run_code_assignment"
 #: first key of the advisory lock a CLI-run job holds while its transaction is alive
 JOB_LOCK_NAMESPACE = 0x43494A42  # "CIJB"
@@ -80,6 +81,9 @@ def make_app(settings: Settings | None = None, *, url: str | None = None) -> pro
     from cimhouse.delivery.tasks import register_delivery_tasks  # it imports this module
 
     register_delivery_tasks(app, engine, current)
+    from cimhouse.safety.tasks import register_safety_tasks  # issue 19: notices, tick
+
+    register_safety_tasks(app, engine)
     return app
 
 

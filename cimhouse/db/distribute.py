@@ -59,6 +59,10 @@ DISTRIBUTED_TABLES = (
     ("device", "county"),
     ("device_reading", "county"),
     ("safety_alert", "county"),
+    ("safety_contact", "county"),
+    ("safety_alert_event", "county"),
+    ("safety_delivery", "county"),
+    ("safety_notification", "county"),
 )
 # Append-only, never joined: spread by id, in its own co-location group.
 AUDIT_TABLE = ("audit_log", "id")

@@ -174,7 +174,7 @@ def ingest_readings(session: Session, items: Sequence[Any], *, scope: Scope | No
     by_key = {(d.county, d.id): d for d, _ in good}
     _count_out_of_order(good, stored, result)
     _update_devices(session, stored)
-    result.alerts_opened = raise_alerts(session, _immediate(stored, by_key))
+    result.alerts_opened = raise_alerts(session, _immediate(stored, by_key), now=now)
     return result
 
 
