@@ -197,3 +197,9 @@ class SafetySubscription:
 
 
 
+
+
+def subscriber_count() -> int:
+    """Subscribers of this process whose LISTEN is in force (tests and the bench wait on it)."""
+    return sum(len(hub.queues) for hubs in list(_HUBS.values()) for hub in hubs.values()
+               if hub.listening.is_set())
