@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, literal, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from cimhouse.safety.policy import SafetyPolicy
@@ -45,7 +46,7 @@ def check_door_night(session: Session, *, now: dt.datetime, policy: SafetyPolicy
     rows = session.execute(
         select(rd.county, rd.device_id, rd.ts, rd.value, Device.uid, Device.house_id,
                Device.person_id)
-        .distinct(rd.county, rd.device_id)
+        .ext(distinct_on(rd.county, rd.device_id))
         .join(Device, (Device.county == rd.county) & (Device.id == rd.device_id))
         .join(House, (House.county == Device.county) & (House.id == Device.house_id))
         .where(rd.metric == "door", rd.ts <= now, rd.ts > now - DOOR_LOOKBACK,
