@@ -92,8 +92,7 @@ def run_deliveries(engine: Engine, clock: ManualClock) -> None:
                    listen_notify=False)
 
 
-def test_unacknowledged_alert_escalates_on_time(sw: SafetyWorld, test_settings: Settings
-                                                ) -> None:
+def test_unacknowledged_alert_escalates_on_time(sw: SafetyWorld) -> None:
     clock = ManualClock(dt.datetime(2026, 11, 25, 9, 0, tzinfo=CHINA))
     policy = SafetyPolicy()  # critical: 5 minutes per step
     with session_scope(sw.engine) as session:
@@ -230,8 +229,8 @@ def test_silent_device_raises_offline_and_folds(sw: SafetyWorld) -> None:
     assert check(5 * 60) == 1  # silent again after a new sign of life
 
 
-def test_contacts_in_graphql_are_scoped_and_phones_masked(sw: SafetyWorld, api: TestClient,
-                                                          test_settings: Settings) -> None:
+def test_contacts_in_graphql_are_scoped_and_phones_masked(sw: SafetyWorld,
+                                                          api: TestClient) -> None:
     from cimhouse.db import session_scope as scope_
     from tests.helpers.graphql_world import issue_token
 

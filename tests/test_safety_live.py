@@ -5,16 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import text
 
 from cimhouse.db import EmbeddedCluster
+from cimhouse.safety.policy import CHINA
 from cimhouse.settings import Settings
 from tests.helpers.live_alerts import live_server, next_alert, notify, subscribe, wait_subscribers
-from cimhouse.safety.policy import CHINA
 from tests.helpers.safety_world import SafetyWorld, safety_world
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -96,7 +95,7 @@ def refused(message: dict[str, object]) -> str:
     return json.dumps(message)
 
 
-def test_a_bad_token_is_refused(sw: SafetyWorld, base: str) -> None:
+def test_a_bad_token_is_refused(base: str) -> None:
     for via_header in (False, True):
         ws = subscribe(base, "not-a-token", via_header=via_header)
         try:
@@ -105,7 +104,7 @@ def test_a_bad_token_is_refused(sw: SafetyWorld, base: str) -> None:
             ws.close()
 
 
-def test_a_revoked_token_stops_hearing(sw: SafetyWorld, base: str, tmp_path: Path) -> None:
+def test_a_revoked_token_stops_hearing(sw: SafetyWorld, base: str) -> None:
     from cimhouse.db import session_scope
     from tests.helpers.graphql_world import issue_token
 

@@ -17,11 +17,11 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import Depends, FastAPI, Request
-from starlette.requests import HTTPConnection
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from cimhouse.api.hardening import RequestHardening
 from cimhouse.api.language import RequestLanguage

@@ -35,7 +35,6 @@ import contextlib
 import logging
 import weakref
 from collections.abc import AsyncGenerator
-from typing import Any
 
 import anyio
 import psycopg

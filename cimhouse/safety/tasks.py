@@ -44,7 +44,7 @@ def register_safety_tasks(app: procrastinate.App, engine: Callable[[], Engine], 
 
     @app.periodic(cron="* * * * *", periodic_id="safety-tick")
     @app.task(name=TICK_TASK, queue=DELIVERY_QUEUE, queueing_lock=TICK_TASK)
-    def tick(timestamp: int) -> dict[str, Any]:
+    def tick(timestamp: int) -> dict[str, Any]:  # noqa: ARG001 (procrastinate passes it)
         from cimhouse.safety.policy import SafetyPolicy
         from cimhouse.safety.tick import run_tick
 
