@@ -311,3 +311,24 @@ def test_readings_aggregate_per_hour_and_day(sw: SafetyWorld, api: TestClient) -
         "safetyReadings"] == []
     year = {"s": day.isoformat(), "u": (day + dt.timedelta(days=365)).isoformat()}
     assert "errors" in post(api, sw.tokens["staff_a"], query, {"b": "HOUR", **year})
+
+
+def test_map_shows_open_alerts_in_scope_only(sw: SafetyWorld, api: TestClient) -> None:
+    with sw.engine.begin() as conn:  # houses at points (the world has no geometry)
+        conn.execute(text("UPDATE house SET location = ST_SetSRID(ST_MakePoint("
+                          "120.75 + id / 1000.0, 30.75), Find_SRID('public', 'house', "
+                          "'location')) WHERE location IS NULL"))
+
+    def layer(token: str) -> list[dict[str, Any]]:
+        reply = api.get("/map/layers/alerts.geojson",
+                        headers={"Authorization": f"Bearer {token}"})
+        assert reply.status_code == 200, reply.text
+        return [f["properties"] for f in reply.json()["features"]]
+
+    mine, theirs = layer(sw.tokens["staff_a"]), layer(sw.tokens["staff_b"])
+    assert {p["code"] for p in mine} == {sw.codes["HA1"], sw.codes["HA2"]}
+    assert {p["code"] for p in theirs} == {sw.codes["HB1"]}
+    assert {p["kind"] for p in mine} >= {"gas", "door_night"}
+    assert all(p["state"] != "resolved" for p in mine + theirs)
+    assert not any("name" in p or "person" in p for p in mine)  # nobody's name on the map
+    assert api.get("/map/layers/alerts.geojson").status_code == 401
