@@ -4,6 +4,7 @@ deliveries through the job queue into the in-app channel, aggregated readings (i
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from cimhouse.api.app import create_app
 from cimhouse.coding.jobs import libpq_conninfo
 from cimhouse.db import EmbeddedCluster, session_scope
+from cimhouse.delivery.sign import SecretBox, new_secret, verify_signature
 from cimhouse.pii import PiiVault
 from cimhouse.safety.change_alert import change_alert
 from cimhouse.safety.check_devices import check_door_night, check_offline
@@ -29,7 +31,9 @@ from cimhouse.safety.tick import run_tick
 from cimhouse.schema import Device, House
 from cimhouse.schema.safety import SafetyAlert
 from cimhouse.settings import Settings
+from tests.helpers.delivery_worker import run_until_settled
 from tests.helpers.graphql_world import post
+from tests.helpers.receiver import Receiver
 from tests.helpers.safety_world import COMMUNITY_A, COMMUNITY_B, SafetyWorld, safety_world
 
 PHONES = ("13812345678", "13900001111", "13700002222", "13600003333")
@@ -83,16 +87,17 @@ def events(engine: Engine, alert: SafetyAlert) -> list[tuple[str, int, str | Non
             "e.alert_id = :a ORDER BY e.id"), {"c": alert.county, "a": alert.id})]
 
 
-def run_deliveries(engine: Engine, clock: ManualClock) -> None:
+def run_deliveries(engine: Engine, clock: ManualClock, settings: Settings) -> None:
     """What ``cimhouse worker`` does for the safety queue, until the queue is empty."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(
         conninfo=libpq_conninfo(engine.url.render_as_string(hide_password=False))))
-    register_safety_tasks(app, lambda: engine, clock=clock, periodic=False)
+    register_safety_tasks(app, lambda: engine, settings, clock=clock, periodic=False)
     app.run_worker(queues=[DELIVERY_QUEUE], wait=False, install_signal_handlers=False,
                    listen_notify=False)
 
 
-def test_unacknowledged_alert_escalates_on_time(sw: SafetyWorld) -> None:
+def test_unacknowledged_alert_escalates_on_time(sw: SafetyWorld, test_settings: Settings
+                                                ) -> None:
     clock = ManualClock(dt.datetime(2026, 11, 25, 9, 0, tzinfo=CHINA))
     policy = SafetyPolicy()  # critical: 5 minutes per step
     with session_scope(sw.engine) as session:
@@ -104,7 +109,7 @@ def test_unacknowledged_alert_escalates_on_time(sw: SafetyWorld) -> None:
         assert (alert.state, alert.escalation_level) == ("open", 1)
         assert alert.ack_due_at == clock.now() + dt.timedelta(minutes=5)
     assert events(sw.engine, alert) == [("opened", 0, None), ("notified", 1, "网格员甲")]
-    run_deliveries(sw.engine, clock)  # the job queue delivers into the in-app inbox
+    run_deliveries(sw.engine, clock, test_settings)  # the job queue delivers into the in-app inbox
     assert events(sw.engine, alert)[-1] == ("delivered", 1, "网格员甲")
 
     def tick(**advance: float) -> dict[str, Any]:
@@ -126,7 +131,7 @@ def test_unacknowledged_alert_escalates_on_time(sw: SafetyWorld) -> None:
     tick(minutes=5)  # nobody left
     assert gas().ack_due_at is None
     tick(minutes=30)
-    run_deliveries(sw.engine, clock)
+    run_deliveries(sw.engine, clock, test_settings)
     assert events(sw.engine, gas()) == [
         ("opened", 0, None), ("notified", 1, "网格员甲"), ("delivered", 1, "网格员甲"),
         ("escalated", 2, "社区乙"), ("escalated", 3, "女儿丙"), ("exhausted", 3, None),
@@ -332,3 +337,39 @@ def test_map_shows_open_alerts_in_scope_only(sw: SafetyWorld, api: TestClient) -
     assert all(p["state"] != "resolved" for p in mine + theirs)
     assert not any("name" in p or "person" in p for p in mine)  # nobody's name on the map
     assert api.get("/map/layers/alerts.geojson").status_code == 401
+
+
+def test_webhook_contact_gets_a_signed_post_through_the_delivery_module(
+        sw: SafetyWorld, test_settings: Settings) -> None:
+    secret = new_secret()
+    clock = ManualClock(dt.datetime(2026, 11, 30, 9, 0, tzinfo=CHINA))
+    with Receiver() as rx:
+        with session_scope(sw.engine) as session:
+            add_contact(session, ContactData(COMMUNITY_B, "community_staff", 1, "值班平台",
+                                             channel="webhook", endpoint=rx.url("/alerts"),
+                                             secret=secret),
+                        vault=PiiVault.from_settings(test_settings), scope=None,
+                        actor="tests", box=SecretBox.from_settings(test_settings))
+            ingest_readings(session, [reading("GAS-B1", "gas_lel", clock.now(), 50.0)],
+                            scope=None, now=clock.now())
+        run_deliveries(sw.engine, clock, test_settings)  # hands the notice to a signed job
+        with sw.engine.connect() as conn:
+            job_id = conn.execute(text(
+                "SELECT job_id FROM safety_delivery WHERE channel = 'webhook' AND status = "
+                "'sent'")).scalar_one()
+        url = sw.engine.url.render_as_string(hide_password=False)
+        assert run_until_settled(url, test_settings, sw.engine, [job_id]) == {
+            job_id: "succeeded"}
+    (request,) = rx.requests
+    assert verify_signature(secret, request.body, request.headers)
+    body = json.loads(request.body)
+    assert (body["type"], body["kind"], body["house_code"]) == (
+        "safety_alert", "gas", sw.codes["HB1"])
+    assert not any(p in request.body.decode() for p in PHONES)
+    with Session(sw.engine) as session:
+        (alert,) = alerts_of(session, "gas", sw.codes["HB1"])
+    told = [e for e in events(sw.engine, alert) if e[2] == "值班平台"]
+    assert told == [("notified", 1, "值班平台"), ("delivered", 1, "值班平台")]
+    with sw.engine.connect() as conn:
+        assert conn.execute(text("SELECT status FROM safety_delivery WHERE job_id = :j"),
+                            {"j": job_id}).scalar_one() == "delivered"

@@ -83,7 +83,7 @@ def make_app(settings: Settings | None = None, *, url: str | None = None) -> pro
     register_delivery_tasks(app, engine, current)
     from cimhouse.safety.tasks import register_safety_tasks  # issue 19: notices, tick
 
-    register_safety_tasks(app, engine)
+    register_safety_tasks(app, engine, current)
     return app
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from cimhouse.delivery.sign import SecretBox
 from cimhouse.errors import InvalidInput
 from cimhouse.graphql.common import (
     county_key,
@@ -121,11 +122,15 @@ class SafetyContactInput:
         default=None, description="A family contact of this house only.")
     channel: NotifyChannel = NotifyChannel.IN_APP
     endpoint: str | None = strawberry.field(default=None, description="Webhook URL.")
+    secret: str | None = strawberry.field(
+        default=None, description="A webhook's signing secret (HMAC-SHA256; stored "
+                                  "encrypted, never shown again).")
 
     def data(self) -> ContactData:
         return ContactData(region_code=self.region_code, role=self.role.value, level=self.level,
                            name=self.name, phone=self.phone, house_code=self.house_code,
-                           channel=self.channel.value, endpoint=self.endpoint)
+                           channel=self.channel.value, endpoint=self.endpoint,
+                           secret=self.secret)
 
 
 @strawberry.type(name="SafetyAlertEvent", description="One logged step of an alert.")
@@ -238,7 +243,8 @@ class SafetyEscalationMutation:
         def run() -> SafetyContactType:
             ctx.require(Role.PERSON_READER)
             return _saved(ctx, add_contact(ctx.session, input.data(), vault=ctx.vault,
-                                           scope=ctx.scope, actor=ctx.actor))
+                                           scope=ctx.scope, actor=ctx.actor,
+                                           box=SecretBox.from_settings(ctx.settings)))
         return run_mutation(ctx.session, run)
 
     @strawberry.mutation(description="Change a contact; a null phone keeps the stored one.")
@@ -251,7 +257,8 @@ class SafetyEscalationMutation:
             county, row_id = _key(id, "SafetyContact")
             return _saved(ctx, update_contact(ctx.session, county, row_id, input.data(),
                                               vault=ctx.vault, scope=ctx.scope,
-                                              actor=ctx.actor))
+                                              actor=ctx.actor,
+                                              box=SecretBox.from_settings(ctx.settings)))
         return run_mutation(ctx.session, run)
 
     @strawberry.mutation(description="Stop calling a contact (past events keep its name).")

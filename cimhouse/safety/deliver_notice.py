@@ -5,8 +5,8 @@ A channel is anything with a ``name`` and ``send(session, notice)``
 
 - ``in_app`` (:class:`InAppChannel`): writes the message into ``safety_notification``,
   the contact's inbox, which GraphQL shows (``safetyNotifications``);
-- ``webhook``: a signed POST through :mod:`cimhouse.safety.webhook_channel` (when the
-  delivery module is present).
+- ``webhook`` (:class:`cimhouse.safety.webhook_channel.WebhookChannel`, installed by the
+  worker with the settings it needs): a signed POST through :mod:`cimhouse.delivery`.
 
 :func:`deliver_notice` is idempotent: a delivery already delivered or failed is left alone,
 so a job that runs twice (a worker killed after the commit) tells nobody twice. A channel
@@ -63,8 +63,9 @@ class Notice:
 class Channel(Protocol):
     name: str
 
-    def send(self, session: Session, notice: Notice) -> None:
-        """Deliver or raise (the delivery is then marked failed with the reason)."""
+    def send(self, session: Session, notice: Notice) -> str:
+        """Deliver (``delivered``), or hand over to a job that reports back later (``sent``);
+        raise on failure (the delivery is then marked failed with the reason)."""
         ...
 
 
@@ -73,11 +74,12 @@ class InAppChannel:
 
     name = "in_app"
 
-    def send(self, session: Session, notice: Notice) -> None:
+    def send(self, session: Session, notice: Notice) -> str:
         session.execute(insert(SafetyNotification).values(
             county=notice.county, delivery_id=notice.delivery_id, alert_id=notice.alert_id,
             contact_id=notice.contact_id, title=notice.title, body=notice.body
         ).on_conflict_do_nothing(index_elements=["county", "delivery_id"]))
+        return DeliveryStatus.DELIVERED.value
 
 
 CHANNELS: dict[str, Channel] = {"in_app": InAppChannel()}
@@ -122,7 +124,7 @@ def deliver_notice(session: Session, county: str, delivery_id: int, *, now: dt.d
         if channel is None:
             raise LookupError(f"no channel {delivery.channel!r} is installed")
         with session.begin_nested():
-            channel.send(session, _notice(delivery, alert, contact, code, address))
+            outcome = channel.send(session, _notice(delivery, alert, contact, code, address))
     except Exception as exc:  # any failure of a channel is recorded, never lost
         delivery.status, delivery.error = DeliveryStatus.FAILED.value, str(exc)[:500]
         log.warning("safety delivery %s:%s failed: %s", county, delivery_id, type(exc).__name__)
@@ -130,9 +132,12 @@ def deliver_notice(session: Session, county: str, delivery_id: int, *, now: dt.d
                   contact_id=contact.id, detail={"channel": delivery.channel,
                                                  "error": delivery.error})
     else:
-        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED.value, now
-        log_event(session, alert, AlertEventKind.DELIVERED, now, "system:delivery",
-                  contact_id=contact.id, detail={"channel": delivery.channel})
+        if outcome == DeliveryStatus.SENT.value:  # its job reports back (webhook_channel)
+            delivery.status = DeliveryStatus.SENT.value
+        else:
+            delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED.value, now
+            log_event(session, alert, AlertEventKind.DELIVERED, now, "system:delivery",
+                      contact_id=contact.id, detail={"channel": delivery.channel})
     delivery.updated_at = now
     session.flush()
     return delivery.status

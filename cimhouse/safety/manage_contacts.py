@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
+from cimhouse.delivery.sign import SecretBox
 from cimhouse.errors import InvalidInput, NotFound
 from cimhouse.pii import PiiVault, mask_phone
 from cimhouse.schema import AuditLog, House, Region
@@ -46,6 +47,7 @@ class ContactData:
     house_code: str | None = None
     channel: str = NotifyChannel.IN_APP.value
     endpoint: str | None = None
+    secret: str | None = None  # a webhook's signing secret (stored sealed, never shown)
 
 
 def contact_scope(scope: Scope | None) -> ColumnElement[bool]:
@@ -73,6 +75,8 @@ def _check(session: Session, data: ContactData, scope: Scope | None) -> int | No
         parts = urlsplit(data.endpoint or "")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InvalidInput("a webhook contact needs an http(s) endpoint URL")
+    if data.secret is not None and len(data.secret) < 16:
+        raise InvalidInput("a signing secret needs at least 16 characters")
     code = data.region_code.strip()
     if len(code) != 12 or not code.isdigit() or (scope is not None and (
             scope.is_estate or not code.startswith(scope.code))):
@@ -89,16 +93,27 @@ def _check(session: Session, data: ContactData, scope: Scope | None) -> int | No
     return int(house.id)
 
 
+def _sealed(data: ContactData, box: SecretBox | None) -> bytes | None:
+    if data.secret is None:
+        return None
+    if box is None:
+        raise InvalidInput("no key to store a signing secret with")
+    return box.seal(data.secret)
+
+
 def add_contact(session: Session, data: ContactData, *, vault: PiiVault, scope: Scope | None,
-                actor: str) -> SafetyContact:
+                actor: str, box: SecretBox | None = None) -> SafetyContact:
+    """A new contact; a webhook contact needs ``endpoint`` and ``secret`` (sealed by ``box``)."""
     house_id = _check(session, data, scope)
+    if data.channel == NotifyChannel.WEBHOOK.value and data.secret is None:
+        raise InvalidInput("a webhook contact needs a signing secret")
     phone = data.phone.strip() if data.phone else None
     contact = SafetyContact(
         county=data.region_code[:6], region_code=data.region_code.strip(), house_id=house_id,
         role=data.role, level=data.level, name=data.name.strip(),
         phone_cipher=vault.encrypt(phone) if phone else None,
         phone_masked=mask_phone(phone) if phone else None, channel=data.channel,
-        endpoint=data.endpoint, active=True)
+        endpoint=data.endpoint, secret_enc=_sealed(data, box), active=True)
     session.add(contact)
     session.flush()
     session.add(AuditLog(actor=actor, action="safety_contact.add", object_kind="safety_contact",
@@ -118,14 +133,19 @@ def find_contact(session: Session, county: str, contact_id: int, scope: Scope | 
 
 
 def update_contact(session: Session, county: str, contact_id: int, data: ContactData, *,
-                   vault: PiiVault, scope: Scope | None, actor: str) -> SafetyContact:
-    """Replace a contact's fields (a phone of None keeps the stored one)."""
+                   vault: PiiVault, scope: Scope | None, actor: str,
+                   box: SecretBox | None = None) -> SafetyContact:
+    """Replace a contact's fields (a phone or secret of None keeps the stored one)."""
     contact = find_contact(session, county, contact_id, scope)
     if data.region_code.strip() != contact.region_code:
         raise InvalidInput("a contact cannot move to another community: add a new one")
     contact.house_id = _check(session, data, scope)
     contact.role, contact.level, contact.name = data.role, data.level, data.name.strip()
     contact.channel, contact.endpoint = data.channel, data.endpoint
+    if data.secret is not None:
+        contact.secret_enc = _sealed(data, box)
+    if contact.channel == NotifyChannel.WEBHOOK.value and contact.secret_enc is None:
+        raise InvalidInput("a webhook contact needs a signing secret")
     if data.phone:
         contact.phone_cipher = vault.encrypt(data.phone.strip())
         contact.phone_masked = mask_phone(data.phone.strip())

@@ -147,6 +147,7 @@ class SafetyContact(Base):
     channel: Mapped[str] = mapped_column(String(10), default=NotifyChannel.IN_APP.value,
                                          server_default=NotifyChannel.IN_APP.value)
     endpoint: Mapped[str | None] = mapped_column(Text)  # the webhook URL
+    secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # webhook signing secret
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[Created]
     updated_at: Mapped[Updated]
@@ -196,6 +197,7 @@ class SafetyDelivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    job_id: Mapped[int | None] = mapped_column(BigInteger)  # the signed delivery (webhook)
     created_at: Mapped[Created]
     updated_at: Mapped[Updated]
 

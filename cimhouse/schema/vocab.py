@@ -460,6 +460,7 @@ class AlertEventKind(StrEnum):
 
 class DeliveryStatus(StrEnum):
     QUEUED = "queued"
+    SENT = "sent"  # handed to the signed-delivery job (webhook); delivered when it succeeds
     DELIVERED = "delivered"
     FAILED = "failed"
 
@@ -471,7 +472,7 @@ ZH_NAMES[AlertEventKind] = {
     "opened": ("报警产生",), "notified": ("已通知",), "delivered": ("已送达",),
     "delivery_failed": ("送达失败",), "escalated": ("已升级",), "exhausted": ("无人可升级",),
     "acknowledged": ("已确认",), "resolved": ("已解决",)}
-ZH_NAMES[DeliveryStatus] = {"queued": ("排队中",), "delivered": ("已送达",),
+ZH_NAMES[DeliveryStatus] = {"queued": ("排队中",), "sent": ("已发出",), "delivered": ("已送达",),
                             "failed": ("失败",)}
 #: device kind -> its Chinese name (the first of :data:`ZH_NAMES`)
 DEVICE_KIND_LABELS: dict[str, str] = {k: v[0] for k, v in ZH_NAMES[DeviceKind].items()}

@@ -6,8 +6,9 @@
 - ``safety_contact``: who a community's alerts escalate to, by level; phones as ciphertext
   plus mask like ``person.phone``.
 - ``safety_alert_event``: every step of an alert (opened, notified, escalated, ...).
-- ``safety_delivery``: one message to one contact, sent by the job queue; and
-  ``safety_notification``, the in-app channel's inbox.
+- ``safety_delivery``: one message to one contact, sent by the job queue (a webhook's signed
+  POST is a ``job`` of the delivery module: ``job_id``); and ``safety_notification``, the
+  in-app channel's inbox.
 
 All county-keyed (co-located with ``house`` on Citus); no triggers (Citus refuses them on
 distributed tables): the application sends the NOTIFY the subscription listens to.
@@ -73,6 +74,7 @@ def upgrade() -> None:
         sa.Column("phone_masked", sa.String(length=20), nullable=True),
         sa.Column("channel", sa.String(length=10), server_default="in_app", nullable=False),
         sa.Column("endpoint", sa.Text(), nullable=True),
+        sa.Column("secret_enc", sa.LargeBinary(), nullable=True),
         sa.Column("active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         _created(), _updated(),
         sa.CheckConstraint("role IN ('grid_worker', 'community_staff', 'family')",
@@ -115,10 +117,11 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("job_id", sa.BigInteger(), nullable=True),
         _created(), _updated(),
         sa.CheckConstraint("channel IN ('in_app', 'webhook')",
                            name=op.f("ck_safety_delivery_channel")),
-        sa.CheckConstraint("status IN ('queued', 'delivered', 'failed')",
+        sa.CheckConstraint("status IN ('queued', 'sent', 'delivered', 'failed')",
                            name=op.f("ck_safety_delivery_status")),
         _on_alert("safety_delivery"),
         sa.PrimaryKeyConstraint("county", "id", name=op.f("pk_safety_delivery")),
