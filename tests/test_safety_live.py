@@ -16,8 +16,6 @@ from cimhouse.settings import Settings
 from tests.helpers.live_alerts import live_server, next_alert, notify, subscribe, wait_subscribers
 from tests.helpers.safety_world import SafetyWorld, safety_world
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 
 @pytest.fixture(scope="module")
 def sw(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Settings,

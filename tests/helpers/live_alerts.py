@@ -48,7 +48,7 @@ def subscribe(base: str, token: str, *, via_header: bool = False,
     headers = {"Authorization": f"Bearer {token}"} if via_header else None
     ws = connect(base.replace("http", "ws", 1) + "/graphql",
                  subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                 additional_headers=headers, open_timeout=10)
+                 additional_headers=headers, open_timeout=10, legacy=True)
     payload = {} if via_header else {"Authorization": f"Bearer {token}"}
     ws.send(json.dumps({"type": "connection_init", "payload": payload}))
     ack = json.loads(ws.recv(timeout=10))
