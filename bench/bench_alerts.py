@@ -36,6 +36,7 @@ import uvicorn
 from harness import bench_cluster, print_load
 from sqlalchemy import Engine, text
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from cimhouse.api.app import create_app
 from cimhouse.auth.tokens import create_token
@@ -89,7 +90,7 @@ def serve(settings: Settings, engine: Engine) -> Iterator[str]:
 
 
 def subscribe(host: str, token: str) -> ClientConnection:
-    ws = connect(f"ws://{host}/graphql", subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+    ws = connect(f"ws://{host}/graphql", subprotocols=[Subprotocol("graphql-transport-ws")],
                  open_timeout=30, legacy=True)
     ws.send(json.dumps({"type": "connection_init",
                         "payload": {"Authorization": f"Bearer {token}"}}))

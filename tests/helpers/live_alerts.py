@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy import Engine, text
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from cimhouse.api.app import create_app
 from cimhouse.graphql.safety_live import subscriber_count
@@ -47,7 +48,7 @@ def subscribe(base: str, token: str, *, via_header: bool = False,
     """A WebSocket with one running subscription (id ``s``) to alert changes."""
     headers = {"Authorization": f"Bearer {token}"} if via_header else None
     ws = connect(base.replace("http", "ws", 1) + "/graphql",
-                 subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                 subprotocols=[Subprotocol("graphql-transport-ws")],
                  additional_headers=headers, open_timeout=10, legacy=True)
     payload = {} if via_header else {"Authorization": f"Bearer {token}"}
     ws.send(json.dumps({"type": "connection_init", "payload": payload}))
