@@ -158,15 +158,16 @@ def start_escalation(session: Session, keys: Sequence[tuple[str, int]], *, now: 
 
 
 def _load(session: Session, keys: Sequence[tuple[str, int]]) -> list[SafetyAlert]:
-    if not keys:
-        return []
-    wanted = set(keys)
-    rows = session.scalars(select(SafetyAlert).where(
-        SafetyAlert.county == any_(bindparam("c", type_=ARRAY(Text))),
-        SafetyAlert.id == any_(bindparam("i", type_=ARRAY(BigInteger))))
-        .order_by(SafetyAlert.county, SafetyAlert.id).with_for_update(),
-        {"c": sorted({k[0] for k in keys}), "i": sorted({k[1] for k in keys})}).all()
-    return [a for a in rows if (a.county, a.id) in wanted]
+    """The alerts, locked; one statement per county (a router query on Citus, where a
+    multi-shard ``FOR UPDATE`` is refused)."""
+    alerts: list[SafetyAlert] = []
+    for county in sorted({k[0] for k in keys}):
+        ids = sorted({k[1] for k in keys if k[0] == county})
+        alerts += session.scalars(select(SafetyAlert).where(
+            SafetyAlert.county == county,
+            SafetyAlert.id == any_(bindparam("i", type_=ARRAY(BigInteger))))
+            .order_by(SafetyAlert.id).with_for_update(), {"i": ids}).all()
+    return alerts
 
 
 def escalate_overdue(session: Session, *, now: dt.datetime, policy: SafetyPolicy,
@@ -175,13 +176,21 @@ def escalate_overdue(session: Session, *, now: dt.datetime, policy: SafetyPolicy
 
     ``FOR UPDATE SKIP LOCKED``: two workers ticking at once never escalate one alert twice.
     """
-    overdue = session.scalars(
-        select(SafetyAlert).join(House, (House.county == SafetyAlert.county)
-                                 & (House.id == SafetyAlert.house_id))
-        .where(SafetyAlert.ack_due_at <= now, SafetyAlert.state.in_(_WAITING),
-               scope_filter(House, scope))
-        .order_by(SafetyAlert.county, SafetyAlert.id)
-        .with_for_update(of=SafetyAlert, skip_locked=True)).all()
+    def overdue_in(county: str | None) -> Any:
+        query = (select(SafetyAlert).join(House, (House.county == SafetyAlert.county)
+                                          & (House.id == SafetyAlert.house_id))
+                 .where(SafetyAlert.ack_due_at <= now, SafetyAlert.state.in_(_WAITING),
+                        scope_filter(House, scope)))
+        return query if county is None else query.where(SafetyAlert.county == county)
+
+    # which counties have any (no lock, all shards), then each county's, locked: a router
+    # query per county, since Citus refuses a multi-shard FOR UPDATE
+    counties = session.scalars(overdue_in(None).with_only_columns(SafetyAlert.county)
+                               .distinct()).all()
+    overdue: list[SafetyAlert] = []
+    for county in sorted(counties):
+        overdue += session.scalars(overdue_in(county).order_by(SafetyAlert.id).with_for_update(
+            of=SafetyAlert, skip_locked=True)).all()
     result = EscalationResult()
     _tell(session, overdue, now=now, policy=policy, first=False, result=result)
     notify_changed(session, [(a.county, a.id) for a in overdue])
