@@ -275,22 +275,29 @@ def test_contacts_in_graphql_are_scoped_and_phones_masked(sw: SafetyWorld,
         "retireSafetyContact"] == {"__typename": "SafetyContact", "active": False}
 
 
-def test_events_and_notifications_in_graphql_keep_to_the_scope(sw: SafetyWorld,
-                                                               api: TestClient) -> None:
-    gas = post(api, sw.tokens["staff_a"], "{ safetyAlerts(kind: GAS) { id } }")
-    alert_id = gas["data"]["safetyAlerts"][0]["id"]
+def test_events_and_notifications_in_graphql_keep_to_the_scope(
+        sw: SafetyWorld, api: TestClient, test_settings: Settings) -> None:
+    clock = ManualClock(dt.datetime(2026, 11, 26, 10, 0, tzinfo=CHINA))
+    with session_scope(sw.engine) as session:  # its own alert: tests run on two workers
+        ingest_readings(session, [reading("WEAR-A1", "sos", clock.now(), 1.0)], scope=None,
+                        now=clock.now())
+    run_deliveries(sw.engine, clock, test_settings)
+    sos = post(api, sw.tokens["staff_a"], "{ safetyAlerts(kind: SOS) { id } }")
+    alert_id = sos["data"]["safetyAlerts"][0]["id"]
     query = "query($id: ID!) { safetyAlertEvents(id: $id) { kind kindLabel level contactName } }"
     steps = post(api, sw.tokens["staff_a"], query, {"id": alert_id})["data"]["safetyAlertEvents"]
     assert steps[0] == {"kind": "opened", "kindLabel": "报警产生", "level": 0,
                         "contactName": None}
+    assert {"kind": "delivered", "kindLabel": "已送达", "level": 1,
+            "contactName": "网格员甲"} in steps
     assert post(api, sw.tokens["staff_b"], query, {"id": alert_id})["data"][
         "safetyAlertEvents"] == []
     inbox = "{ safetyNotifications { title contactName body } }"
     mine = post(api, sw.tokens["staff_a"], inbox)["data"]["safetyNotifications"]
-    assert {n["contactName"] for n in mine} >= {"网格员甲", "社区乙", "女儿丙"}
-    assert any(n["title"].startswith("燃气泄漏 / gas alert: 安康路1号101室") for n in mine)
+    assert any(n["title"] == "一键呼救 / sos alert: 安康路1号101室"
+               and n["contactName"] == "网格员甲" for n in mine)
     theirs = post(api, sw.tokens["staff_b"], inbox)["data"]["safetyNotifications"]
-    assert {n["contactName"] for n in theirs} <= {"网格员丁"}  # B's own alerts only
+    assert {n["contactName"] for n in theirs} <= {"网格员丁", "值班平台"}  # B's own only
     assert not any("安康路1号" in n["title"] or "安康路2号" in n["title"] for n in theirs)
 
 
@@ -330,10 +337,21 @@ def test_map_shows_open_alerts_in_scope_only(sw: SafetyWorld, api: TestClient) -
         assert reply.status_code == 200, reply.text
         return [f["properties"] for f in reply.json()["features"]]
 
+    with session_scope(sw.engine) as session:  # its own alert: tests run on two workers
+        session.execute(text(
+            "INSERT INTO safety_alert (county, kind, severity, house_id, opened_at, "
+            "last_evidence_at) SELECT county, 'smoke', 'critical', id, now(), now() "
+            "FROM house WHERE code = :c"), {"c": sw.codes["HB1"]})
+        open_at = {(r.code[:12], r.code, r.kind) for r in session.execute(text(
+            "SELECT h.code, a.kind FROM safety_alert a JOIN house h ON h.county = a.county "
+            "AND h.id = a.house_id WHERE a.state <> 'resolved'"))}
     mine, theirs = layer(sw.tokens["staff_a"]), layer(sw.tokens["staff_b"])
-    assert {p["code"] for p in mine} == {sw.codes["HA1"], sw.codes["HA2"]}
-    assert {p["code"] for p in theirs} == {sw.codes["HB1"]}
-    assert {p["kind"] for p in mine} >= {"gas", "door_night"}
+    assert sorted((p["code"], p["kind"]) for p in mine) == sorted(
+        (code, kind) for community, code, kind in open_at if community == COMMUNITY_A)
+    assert sorted((p["code"], p["kind"]) for p in theirs) == sorted(
+        (code, kind) for community, code, kind in open_at if community == COMMUNITY_B)
+    assert "smoke" in {p["kind"] for p in theirs}
+    assert not any(p["code"].startswith(COMMUNITY_A) for p in theirs)
     assert all(p["state"] != "resolved" for p in mine + theirs)
     assert not any("name" in p or "person" in p for p in mine)  # nobody's name on the map
     assert api.get("/map/layers/alerts.geojson").status_code == 401
