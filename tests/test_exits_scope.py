@@ -11,6 +11,8 @@ three-county world, and checks every code, name and count that comes back:
   use case) in CSV;
 - the programme's progress report (:func:`cimhouse.programme.progress.compute_progress`,
   ``cimhouse report programme``);
+- the alert subscription over a real WebSocket (``safetyAlertChanges``): a subscriber hears
+  the changed alerts of its scope and nothing else (issue 19);
 - ``POST /safety/readings``: a gateway's token stores readings only for the devices of its
   scope; a device outside it is answered exactly like a device that does not exist;
 - vector tiles (``/tiles/{layer}/{z}/{x}/{y}.mvt``), decoded: every object of the layer in
@@ -63,6 +65,9 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
             session.execute(text(
                 "INSERT INTO device (county, uid, kind, house_id) "
                 "SELECT county, 'D-' || county || '-' || id, 'gas', id FROM house"))
+            session.execute(text(  # an open alert at every house (map layer, subscription)
+                "INSERT INTO safety_alert (county, kind, severity, house_id, opened_at, "
+                "last_evidence_at) SELECT county, 'sos', 'high', id, now(), now() FROM house"))
         yield built
 
 
@@ -113,7 +118,7 @@ def bearer(aw: ApiWorld, scope: str) -> dict[str, str]:
 
 def test_map_layers_and_search(aw: ApiWorld, client: TestClient) -> None:
     world = aw.world
-    layers = ("regions", "estates", "buildings", "facilities", "gaps")
+    layers = ("regions", "estates", "buildings", "facilities", "gaps", "alerts")
 
     @PROPERTY
     @given(st.sampled_from(scopes_of(aw)), st.sampled_from(layers),
@@ -125,6 +130,9 @@ def test_map_layers_and_search(aw: ApiWorld, client: TestClient) -> None:
         check(features, scope, world)
         if layer == "estates":  # every estate of the world has a boundary
             assert len(features) == sum(world.visible(e, scope) for e in world.estates)
+        if layer == "alerts":  # one open alert per house, drawn at its estate at least
+            assert len(features) == sum(o.kind == "house" and world.visible(c, scope)
+                                        for c, o in world.objects.items())
         obj = world.objects[code]
         ci = world.communities.index(obj.community)
         for typed in (code, f"测试小区{ci}-{int(obj.estate_code[12:15])}"):
@@ -219,6 +227,49 @@ def test_programme_report(aw: ApiWorld) -> None:
                 assert visible_region(scope, world, street["code"]), (scope, street["code"])
 
     run()
+
+
+def test_alert_subscription(aw: ApiWorld, test_settings: Settings) -> None:
+    """Over a real WebSocket: the changed alerts a subscriber hears are exactly the drawn ones
+    of its scope (the marker, an alert of the scope notified last, ends each example)."""
+    from tests.helpers.live_alerts import live_server, next_alert, notify, subscribe
+    from tests.helpers.live_alerts import wait_subscribers as wait
+
+    world = aw.world
+    with session_scope(aw.engine) as session:
+        alerts = [(str(r.county), int(r.id), str(r.code)) for r in session.execute(text(
+            "SELECT a.county, a.id, h.code FROM safety_alert a JOIN house h ON "
+            "h.county = a.county AND h.id = a.house_id ORDER BY a.county, a.id"))]
+    with live_server(test_settings, aw.engine) as base:
+
+        @settings(PROPERTY, max_examples=25)
+        @given(st.sampled_from(scopes_of(aw)),
+               st.lists(st.sampled_from(alerts), min_size=1, max_size=8, unique=True))
+        def run(scope: str, drawn: list[tuple[str, int, str]]) -> None:
+            from cimhouse.graphql.safety_live import subscriber_count
+
+            deadline = dt.datetime.now() + dt.timedelta(seconds=10)
+            while subscriber_count():  # the previous example's socket has gone
+                assert dt.datetime.now() < deadline
+            visible = [a for a in alerts if world.visible(a[2], scope)]
+            marker = visible[:1]
+            ws = subscribe(base, aw.tokens[f"scope:{scope}"])
+            try:
+                wait(1)
+                notify(aw.engine, [(c, i) for c, i, _ in drawn + marker])
+                expected = {code for _c, _i, code in drawn + marker
+                            if world.visible(code, scope)}
+                heard: set[str] = set()
+                while heard != expected:
+                    got = next_alert(ws)
+                    assert world.visible(got["houseCode"], scope), (scope, got)
+                    heard.add(got["houseCode"])
+                with pytest.raises(TimeoutError):  # and nothing after the marker
+                    next_alert(ws, timeout=0.3 if marker else 1.0)
+            finally:
+                ws.close()
+
+        run()
 
 
 def test_readings_only_for_devices_in_scope(aw: ApiWorld, client: TestClient) -> None:

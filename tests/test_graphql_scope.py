@@ -66,6 +66,10 @@ QUERIES: dict[str, str] = {
     "region": "query($r: String!) { region(code: $r) { code } }",
     "devices": "{ devices(first: 200) { uid houseCode } }",
     "safety_alerts": "{ safetyAlerts(first: 200) { houseCode personName evidence } }",
+    "safety_contacts": "{ safetyContacts { name regionCode houseCode phone } "
+                       "safetyNotifications { title contactName } }",
+    "safety_readings": "{ safetyReadings(bucket: DAY, since: \"2026-06-01T00:00:00+08:00\", "
+                       "until: \"2026-07-01T00:00:00+08:00\") { readings total } }",
     "search": "query($t: String!) { searchAddresses(text: $t, first: 50) { code regionCode "
               "estateCode house { code building { code } } } }",
     "projects": "{ futureProjects(first: 200) { totalCount items { name communities { "
@@ -135,6 +139,16 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
                 "INSERT INTO safety_alert (county, kind, severity, house_id, opened_at, "
                 "last_evidence_at, evidence) SELECT county, 'gas', 'critical', id, now(), "
                 "now(), jsonb_build_object('code', code) FROM house"))
+            # a contact per community, named by its code; a reading per device (issue 19)
+            session.execute(text(
+                "INSERT INTO safety_contact (county, region_code, role, level, name) "
+                "SELECT DISTINCT substr(region_code, 1, 6), region_code, 'grid_worker', 1, "
+                "'网格员' || region_code FROM house"))
+            session.execute(text("SELECT cimhouse_reading_partition(DATE '2026-06-01')"))
+            session.execute(text(
+                "INSERT INTO device_reading (county, device_id, metric, ts, value) "
+                "SELECT county, id, 'gas_lel', TIMESTAMPTZ '2026-06-15 08:00+08', 1 "
+                "FROM device"))
         yield built
 
 
@@ -212,10 +226,22 @@ def expected_counts(name: str, scope: str, world: World, day: str | None = None
         seen = [n for n, (code, _m) in world.households.items() if world.visible(code, scope)]
         assert reply["householdStatistics"]["households"] <= len(seen)
 
+    def safety_readings(reply: dict[str, Any]) -> None:
+        visible = sum(o.kind == "house" and world.visible(c, scope)
+                      for c, o in world.objects.items())
+        assert sum(b["readings"] for b in reply["safetyReadings"]) == visible, scope
+
+    def safety_contacts(reply: dict[str, Any]) -> None:
+        names = {c["name"] for c in reply["safetyContacts"]}
+        assert names == ({f"网格员{c}" for c in world.communities if c.startswith(scope)}
+                         if len(scope) < 25 else set()), scope
+
     return {"houses": houses, "persons": persons, "projects": projects,
             "programme": programme, "gap_projects": gap_projects, "households": households,
             "household_statistics": household_statistics,
-            "houses_as_of": houses_on(day)}.get(name, lambda _: None)
+            "houses_as_of": houses_on(day),
+            "safety_readings": safety_readings,
+            "safety_contacts": safety_contacts}.get(name, lambda _: None)
 
 
 PROJECTS: dict[str, tuple[set[str], set[str]]] = {}

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from cimhouse.api.hardening import RequestHardening
 from cimhouse.api.language import RequestLanguage
@@ -48,10 +49,13 @@ log = logging.getLogger("cimhouse.api")
 
 #: serves the GraphiQL page only (queries via GET are off); it can read nothing
 IDE_VIEWER = Principal(id=0, name="graphiql-page", scope=Scope("99", 1), roles=frozenset())
+#: a WebSocket before its subscription signs in (the token may come in connection_init):
+#: it can read nothing; the subscription resolver authenticates the token itself
+WS_UNSIGNED = Principal(id=0, name="websocket", scope=Scope("99", 1), roles=frozenset())
 
 
-def _wants_ide(request: Request, settings: Settings) -> bool:
-    return (settings.dev and request.method == "GET"
+def _wants_ide(request: HTTPConnection, settings: Settings) -> bool:
+    return (settings.dev and request.scope.get("method") == "GET"
             and "text/html" in request.headers.get("accept", ""))
 
 
@@ -75,10 +79,12 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
             else:
                 session.close()
 
-    async def context(request: Request, session: Session = Depends(request_session)
+    async def context(request: HTTPConnection, session: Session = Depends(request_session)
                       ) -> RequestContext:
         if _wants_ide(request, settings) and "authorization" not in request.headers:
             return RequestContext(session=session, settings=settings, principal=IDE_VIEWER)
+        if request.scope["type"] == "websocket":
+            return RequestContext(session=session, settings=settings, principal=WS_UNSIGNED)
         token = bearer_token(request.headers.get("authorization"))
 
         def sign_in() -> Principal:  # in a worker thread: the event loop never waits on SQL

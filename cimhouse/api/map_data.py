@@ -19,14 +19,20 @@ from cimhouse.addressing.search_addresses import search_addresses
 from cimhouse.auth.principal import Principal
 from cimhouse.coding.house_code import validate
 from cimhouse.errors import InvalidInput
-from cimhouse.schema import Building, Estate, Facility, House, Region
-from cimhouse.schema.vocab import FacilityCategory, LifecycleStatus, vocab_label
+from cimhouse.schema import Building, Estate, Facility, House, Region, SafetyAlert
+from cimhouse.schema.vocab import (
+    AlertKind,
+    AlertState,
+    FacilityCategory,
+    LifecycleStatus,
+    vocab_label,
+)
 from cimhouse.scope import scope_filter, with_county_keys
 from cimhouse.services.gaps import find_gaps
 from cimhouse.services.policy import ServicePolicy
 from cimhouse.settings import Settings
 
-LAYERS = ("regions", "estates", "buildings", "facilities", "gaps")
+LAYERS = ("regions", "estates", "buildings", "facilities", "gaps", "alerts")
 MAX_FEATURES = 20_000  # a page holds this many; narrower tokens see their own part whole
 
 
@@ -111,7 +117,30 @@ def map_layer(session: Session, principal: Principal, layer: str,
                         Estate.boundary.is_not(None)))
         return _collection((g, {"code": c, "name": n, "missing": "、".join(by_estate[c])})
                            for g, c, n in session.execute(query))
+    if layer == "alerts":
+        return _collection(_open_alerts(session, scope))
     raise ValueError(layer)
+
+
+def _open_alerts(session: Session, scope: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """Unresolved safety alerts at their house's point (house, else building, else estate):
+    kind, severity, state and house code; never the person (issue 19)."""
+    shape = func.coalesce(House.location, Building.footprint, Estate.boundary)
+    query = (select(_geojson(func.ST_PointOnSurface(shape)), SafetyAlert.kind,
+                    SafetyAlert.severity, SafetyAlert.state, SafetyAlert.opened_at, House.code)
+             .join(House, (House.county == SafetyAlert.county)
+                   & (House.id == SafetyAlert.house_id))
+             .outerjoin(Building, (Building.county == House.county)
+                        & (Building.id == House.building_id))
+             .outerjoin(Estate, (Estate.county == Building.county)
+                        & (Estate.id == Building.estate_id))
+             .where(scope_filter(House, scope), SafetyAlert.state != AlertState.RESOLVED.value)
+             .order_by(SafetyAlert.last_evidence_at.desc()).limit(MAX_FEATURES))
+    return [(g, {"code": code, "kind": kind, "kind_label": vocab_label(AlertKind, kind),
+                 "severity": severity, "state": state,
+                 "state_label": vocab_label(AlertState, state),
+                 "opened_at": opened.isoformat()})
+            for g, kind, severity, state, opened, code in session.execute(query)]
 
 
 def _house_point(session: Session, scope: Any, *where: Any) -> tuple[float, float] | None:

@@ -1,4 +1,5 @@
-"""``cimhouse safety ...``: the MQTT ingester, its counts, retention, the inactivity rule."""
+"""``cimhouse safety ...``: the MQTT ingester, its counts, retention, the clock-driven rules
+(check-inactivity, tick)."""
 
 from __future__ import annotations
 
@@ -173,6 +174,48 @@ def maintain(
     else:
         console.print(f"created {len(result.created)}, dropped {len(result.dropped)}, "
                       f"kept {result.kept} partitions")
+
+
+@safety_app.command("tick")
+@handle_errors
+def tick(
+    scope: str | None = typer.Option(None, "--scope",
+                                     help="Region or estate code (default: everything)."),
+    now: str | None = typer.Option(None, "--now",
+                                   help="The clock, ISO time (default: now; China time "
+                                        "when no offset is given)."),
+    door_minutes: float = typer.Option(30.0, "--door-minutes",
+                                       help="Minutes a door may stay open at night."),
+    hours: float = typer.Option(8.0, "--hours",
+                                help="Daytime hours without activity before an alert."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Run the door-at-night, offline and inactivity rules, then escalate overdue alerts.
+
+    The worker does this every minute; run it by hand to catch up or to replay a time.
+    Example: cimhouse safety tick --scope 330402 --now 2026-12-02T23:40+08:00
+    """
+    from zoneinfo import ZoneInfo
+
+    from cimhouse.safety.clock import ManualClock
+    from cimhouse.safety.policy import SafetyPolicy
+    from cimhouse.safety.tick import run_tick
+    from cimhouse.scope import parse_scope, with_county_keys
+
+    try:
+        clock = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
+    except ValueError:
+        raise InvalidInput(_("--now must be an ISO time, e.g. 2026-12-02T20:00+08:00")) from None
+    clock = clock if clock.tzinfo else clock.replace(tzinfo=ZoneInfo(CHINA_TIME_ZONE))
+    policy = SafetyPolicy(door_minutes=door_minutes, inactivity_hours=hours)
+    with session_scope(engine(settings())) as session:
+        summary = run_tick(session, clock=ManualClock(clock), policy=policy,
+                           scope=with_county_keys(session, parse_scope(scope)) if scope
+                           else None)
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(", ".join(f"{k}: {v}" for k, v in summary.items()))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,5 @@
-"""``cimhouse worker``: run queued jobs (code assignment, deliveries) from the procrastinate
-queue."""
+"""``cimhouse worker``: run queued jobs (code assignment, deliveries, safety notices and the
+safety tick) from the procrastinate queues."""
 
 from __future__ import annotations
 
@@ -26,12 +26,13 @@ def worker(
     from cimhouse.coding.jobs import WORKER_QUEUES, make_app, mark_interrupted_jobs
     from cimhouse.db import session_scope
     from cimhouse.delivery.attempt_delivery import recover_deliveries
+    from cimhouse.safety.tasks import TICK_QUEUE
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with session_scope(engine()) as session:  # jobs of a worker that was killed
         mark_interrupted_jobs(session)
         recover_deliveries(session)  # attempts cut off mid-flight are queued again
-    make_app(settings()).run_worker(queues=WORKER_QUEUES, wait=not once,
+    make_app(settings()).run_worker(queues=[*WORKER_QUEUES, TICK_QUEUE], wait=not once,
                                     concurrency=concurrency)
 
 

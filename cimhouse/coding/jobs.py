@@ -41,7 +41,8 @@ from cimhouse.settings import Settings
 
 QUEUE = "codes"
 #: the queues ``cimhouse worker`` serves: code assignment, deliveries, the webhook poll,
-#: the nightly retention of readings (cimhouse.safety.maintain_readings.QUEUE)
+#: the nightly retention of readings (cimhouse.safety.maintain_readings.QUEUE), the safety
+#: notices (issue 19; the every-minute safety tick has its own queue, served by the worker)
 WORKER_QUEUES = [QUEUE, "delivery", "webhooks", "safety"]
 TASK_NAME = "cimhouse.run_code_assignment"
 #: first key of the advisory lock a CLI-run job holds while its transaction is alive
@@ -85,8 +86,10 @@ def make_app(settings: Settings | None = None, *, url: str | None = None) -> pro
     register_webhook_task(app, engine, current)
 
     from cimhouse.safety.maintain_readings import register_tasks
+    from cimhouse.safety.tasks import register_safety_tasks  # issue 19: notices, tick
 
     register_tasks(app, engine, current)  # the nightly retention of readings
+    register_safety_tasks(app, engine, current)
     return app
 
 

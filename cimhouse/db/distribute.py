@@ -63,6 +63,10 @@ DISTRIBUTED_TABLES = (
     ("safety_alert", "county"),
     ("reading_ingest_count", "county"),
     ("reading_reject", "county"),
+    ("safety_contact", "county"),
+    ("safety_alert_event", "county"),
+    ("safety_delivery", "county"),
+    ("safety_notification", "county"),
 )
 # Append-only, never joined: spread by id, in its own co-location group.
 AUDIT_TABLE = ("audit_log", "id")

@@ -85,9 +85,14 @@ class SafetyAlertType:
     evidence: JSON
     acknowledged_at: dt.datetime | None
     resolved_at: dt.datetime | None
+    escalation_level: int = strawberry.field(
+        description="The escalation step reached (0: nobody told yet).")
+    ack_due_at: dt.datetime | None = strawberry.field(
+        description="When the contacts told last must have acknowledged; null when "
+                    "acknowledged, resolved, or nobody is left to call.")
 
 
-def _alert(row: Any, show_person: bool) -> SafetyAlertType:
+def alert_type(row: Any, show_person: bool) -> SafetyAlertType:
     alert: SafetyAlert = row.SafetyAlert
     return SafetyAlertType(
         id=global_id("SafetyAlert", county_key(alert.county, alert.id)), kind=alert.kind,
@@ -96,10 +101,11 @@ def _alert(row: Any, show_person: bool) -> SafetyAlertType:
         person_name=mask_name(row.name) if show_person and row.name else None,
         opened_at=alert.opened_at, last_evidence_at=alert.last_evidence_at,
         occurrences=alert.occurrences, evidence=cast(JSON, alert.evidence),
-        acknowledged_at=alert.acknowledged_at, resolved_at=alert.resolved_at)
+        acknowledged_at=alert.acknowledged_at, resolved_at=alert.resolved_at,
+        escalation_level=alert.escalation_level, ack_due_at=alert.ack_due_at)
 
 
-def _alert_query() -> Any:
+def alert_query() -> Any:
     return (select(SafetyAlert, House.code, House.address_norm, Person.name)
             .join(House, _ON_HOUSE[SafetyAlert])
             .outerjoin(Person, Person.id == SafetyAlert.person_id))
@@ -141,7 +147,7 @@ class SafetyQuery:
                       first: int | None = None) -> list[SafetyAlertType]:
         ctx = info.context
         ctx.require(Role.READER)
-        query = _alert_query().where(scope_filter(House, ctx.scope))
+        query = alert_query().where(scope_filter(House, ctx.scope))
         if state is not None:
             query = query.where(SafetyAlert.state == state.value)
         if kind is not None:
@@ -152,7 +158,7 @@ class SafetyQuery:
             query.order_by(SafetyAlert.last_evidence_at.desc(), SafetyAlert.id.desc())
             .limit(page_size(first, ctx.settings))).all()
         show = ctx.principal.has(Role.PERSON_READER)
-        return [_alert(r, show) for r in rows]
+        return [alert_type(r, show) for r in rows]
 
 
 def _change(ctx: RequestContext, alert_id: str, verb: str, note: str | None
@@ -164,9 +170,9 @@ def _change(ctx: RequestContext, alert_id: str, verb: str, note: str | None
     county, row_id = parse_county_key(key)
     change_alert(ctx.session, county, row_id, verb, scope=ctx.scope,
                  actor=ctx.principal.actor, note=note)
-    row = ctx.session.execute(_alert_query().where(
+    row = ctx.session.execute(alert_query().where(
         SafetyAlert.county == county, SafetyAlert.id == row_id)).one()
-    return _alert(row, True)
+    return alert_type(row, True)
 
 
 @strawberry.type

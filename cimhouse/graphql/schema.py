@@ -36,6 +36,9 @@ from cimhouse.graphql.regions import RegionQuery
 from cimhouse.graphql.relations_mutations import RelationMutation
 from cimhouse.graphql.results import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from cimhouse.graphql.safety import SafetyMutation, SafetyQuery
+from cimhouse.graphql.safety_escalation import SafetyEscalationMutation, SafetyEscalationQuery
+from cimhouse.graphql.safety_live import SafetySubscription
+from cimhouse.graphql.safety_readings import SafetyReadingsQuery
 from cimhouse.graphql.search import SearchQuery
 from cimhouse.graphql.services import ServicesQuery
 from cimhouse.graphql.statistics import StatisticsQuery
@@ -46,12 +49,13 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 def query_types() -> tuple[type[Any], ...]:
     return (NodeQuery, RegionQuery, BuiltQuery, CodeQuery, PeopleQuery, FacilityQuery,
             StatisticsQuery, OperationsQuery, ServicesQuery, SearchQuery, ProgrammeQuery,
-            GapProjectQuery, FeedQuery, SafetyQuery, HouseholdQuery)
+            GapProjectQuery, FeedQuery, SafetyQuery, HouseholdQuery, SafetyEscalationQuery,
+            SafetyReadingsQuery)
 
 
 def mutation_types() -> tuple[type[Any], ...]:
     return (CodeMutation, RelationMutation, ProgrammeMutation, GapProjectMutation,
-            SafetyMutation)
+            SafetyMutation, SafetyEscalationMutation)
 
 
 class CimhouseSchema(strawberry.Schema):
@@ -64,7 +68,7 @@ def build_schema() -> strawberry.Schema:
     query = merge_types("Query", query_types())
     mutation = merge_types("Mutation", mutation_types())
     return CimhouseSchema(
-        query=query, mutation=mutation,
+        query=query, mutation=mutation, subscription=SafetySubscription,
         types=[InvalidInputError, NotFoundError, ConflictError, ForbiddenError],
         extensions=[*limit_extensions(), SafeErrors, RequestTransaction])
 

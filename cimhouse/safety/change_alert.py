@@ -1,8 +1,10 @@
 """Acknowledge or resolve an alert: open -> acknowledged -> resolved (or escalated).
 
 Only alerts in the caller's scope can be found (scope in SQL: another community's alert is
-"not found", never "forbidden"). Every change updates the row and writes an
-``audit_log`` row naming the actor.
+"not found", never "forbidden"). Every change updates the row, stops the escalation
+deadline, writes a ``safety_alert_event`` and an ``audit_log`` row naming the actor, and
+announces the change to the subscription. ``now`` is the safety clock (default: the
+database's time).
 
 Example::
 
@@ -13,13 +15,16 @@ Example::
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import Conflict, NotFound
 from cimhouse.i18n import _
+from cimhouse.safety.escalate import log_event, notify_changed
 from cimhouse.schema import AuditLog, House, SafetyAlert
-from cimhouse.schema.vocab import AlertState
+from cimhouse.schema.vocab import AlertEventKind, AlertState
 from cimhouse.scope import Scope, scope_filter
 
 #: verb -> (states it applies to, the state it leads to)
@@ -31,7 +36,8 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], AlertState]] = {
 
 
 def change_alert(session: Session, county: str, alert_id: int, verb: str, *,
-                 scope: Scope | None, actor: str, note: str | None = None) -> SafetyAlert:
+                 scope: Scope | None, actor: str, note: str | None = None,
+                 now: dt.datetime | None = None) -> SafetyAlert:
     """Move the alert along :data:`TRANSITIONS`; raises NotFound / Conflict."""
     alert = session.scalars(
         select(SafetyAlert).join(House, (House.county == SafetyAlert.county)
@@ -44,8 +50,10 @@ def change_alert(session: Session, county: str, alert_id: int, verb: str, *,
     if alert.state not in allowed:
         raise Conflict(_("an alert that is {state} cannot be {target}", state=alert.state,
                          target=target.value))
-    now = session.scalar(select(func.now()))
+    now = now or session.scalar(select(func.now()))
+    assert now is not None
     alert.state = target.value
+    alert.ack_due_at = None  # acknowledged or resolved: nobody else needs calling
     if target is AlertState.ACKNOWLEDGED:
         alert.acknowledged_at, alert.acknowledged_by = now, actor
     elif target is AlertState.RESOLVED:
@@ -54,5 +62,9 @@ def change_alert(session: Session, county: str, alert_id: int, verb: str, *,
         alert.note = note[:1000]
     session.add(AuditLog(actor=actor, action=f"alert.{verb}", object_kind="safety_alert",
                          object_ref=f"{county}:{alert_id}", detail={"state": target.value}))
+    if target in (AlertState.ACKNOWLEDGED, AlertState.RESOLVED):
+        log_event(session, alert, AlertEventKind(target.value), now, actor,
+                  detail={"note": True} if note else None)
+    notify_changed(session, [(county, alert_id)])
     session.flush()
     return alert

@@ -97,4 +97,4 @@ def check_inactivity(session: Session, *, now: dt.datetime, scope: Scope | None,
                   "daytime_hours": float(c.hours)})
         for c, start in zip(candidates, starts, strict=True)
         if (c.county, c.house_id) not in busy]
-    return raise_alerts(session, items)
+    return raise_alerts(session, items, now=now)

@@ -319,7 +319,7 @@ def ingest_readings(session: Session, items: Sequence[Any], *, scope: Scope | No
             result.count(county, "duplicate", n)
     changed, alerts = _digest(stored, result)
     _update_devices(session, changed)
-    result.alerts_opened = raise_alerts(session, alerts)
+    result.alerts_opened = raise_alerts(session, alerts, now=now)
     return result
 
 

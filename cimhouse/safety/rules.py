@@ -20,9 +20,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import BigInteger, DateTime, Float, String, column, table, text
 from sqlalchemy.orm import Session
 
+from cimhouse.safety.escalate import notify_changed, start_escalation
+from cimhouse.safety.policy import SafetyPolicy
 from cimhouse.schema.safety import ACTIVE_ALERT_STATES_SQL
 from cimhouse.schema.vocab import AlertKind, AlertSeverity
 from cimhouse.services.sql import LIVING_RELATIONS, current_sql
@@ -53,6 +55,10 @@ ACTIVITY_MIN: dict[str, float] = {
     "water_l": 0.5,  # more than a dripping tap
     "electricity_wh": 60.0,  # above a fridge's standby use per reading
 }
+#: the readings table for SQLAlchemy Core (no ORM model: only set-based SQL writes it)
+READING = table("device_reading", column("county", String), column("device_id", BigInteger),
+                column("metric", String), column("ts", DateTime(timezone=True)),
+                column("value", Float))
 #: evidence readings kept per alert (the first ones; `occurrences` counts them all)
 MAX_EVIDENCE = 20
 
@@ -89,8 +95,37 @@ def _sole_residents(session: Session, houses: set[tuple[str, int]]
     return {(r.county, r.house_id): r.person_id for r in rows}
 
 
-def raise_alerts(session: Session, items: list[AlertEvidence]) -> int:
+def drop_seen_episodes(session: Session, items: list[AlertEvidence]) -> list[AlertEvidence]:
+    """Items whose ``evidence["episode"]`` already raised an alert that was resolved.
+
+    The clock-driven rules see the same situation on every tick (the same open door, the
+    same silent device); once someone resolved its alert, the same episode must not alarm
+    again. A new episode (the door closed and opened again) does.
+    """
+    keyed = [i for i in items if "episode" in i.evidence]
+    if not keyed:
+        return items
+    rows = session.execute(text("""
+        SELECT county, house_id, kind, e ->> 'episode' AS episode
+        FROM safety_alert, jsonb_array_elements(evidence -> 'readings') e
+        WHERE county = ANY(CAST(:county AS text[])) AND house_id = ANY(CAST(:house AS bigint[]))
+          AND kind = ANY(CAST(:kind AS text[])) AND state = 'resolved'
+          AND e ? 'episode'"""), {
+        "county": sorted({i.county for i in keyed}),
+        "house": sorted({i.house_id for i in keyed}),
+        "kind": sorted({i.kind for i in keyed})}).all()
+    seen = {(r.county, r.house_id, r.kind, r.episode) for r in rows}
+    return [i for i in items
+            if (i.county, i.house_id, i.kind, i.evidence.get("episode")) not in seen]
+
+
+def raise_alerts(session: Session, items: list[AlertEvidence], *,
+                 now: dt.datetime | None = None, policy: SafetyPolicy | None = None) -> int:
     """Upsert alerts set-based; returns how many new alerts opened.
+
+    ``now`` is the safety clock (default: the latest evidence): a new alert starts its
+    escalation then (:func:`cimhouse.safety.escalate.start_escalation`), and every alert
+    touched is announced to the subscription (NOTIFY at commit).
 
     Items of one house and kind fold into one alert, and so does everything that arrives
     while an alert of that house and kind is not resolved (partial unique index):
@@ -137,5 +172,10 @@ def raise_alerts(session: Session, items: list[AlertEvidence]) -> int:
                 || coalesce(excluded.evidence -> 'readings', '[]'),
                 '$[0 to {MAX_EVIDENCE - 1}]')),
             updated_at = excluded.updated_at
-        RETURNING (xmax = 0) AS fresh"""), {"rows": json.dumps(rows, default=str)}).scalars()
-    return sum(1 for fresh in inserted if fresh)
+        RETURNING a.county, a.id, (xmax = 0) AS fresh"""),
+        {"rows": json.dumps(rows, default=str)}).all()
+    fresh = [(r.county, r.id) for r in inserted if r.fresh]
+    start_escalation(session, fresh, now=now or max(i.at for i in items),
+                     policy=policy or SafetyPolicy())
+    notify_changed(session, [(r.county, r.id) for r in inserted])
+    return len(fresh)

@@ -12,11 +12,13 @@ import datetime as dt
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -27,11 +29,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cimhouse.schema.base import Base, BigId, County, Created, Json, Updated
 from cimhouse.schema.vocab import (
+    AlertEventKind,
     AlertKind,
     AlertSeverity,
     AlertState,
+    ContactRole,
+    DeliveryStatus,
     DeviceKind,
     DeviceStatus,
+    NotifyChannel,
     check_in,
 )
 
@@ -82,12 +88,19 @@ class SafetyAlert(Base):
         Index("uq_safety_alert_county_house_id_kind_active", "county", "house_id", "kind",
               unique=True, postgresql_where=text(ACTIVE_ALERT_STATES_SQL)),
         Index("ix_safety_alert_county_state_opened_at", "county", "state", "opened_at"),
+        Index("ix_safety_alert_ack_due_at", "ack_due_at",
+              postgresql_where=text("ack_due_at IS NOT NULL")),
     )
 
     county: Mapped[County]
     id: Mapped[BigId]
     kind: Mapped[str] = mapped_column(String(12))
     severity: Mapped[str] = mapped_column(String(10))
+    # escalation (cimhouse.safety.escalate): the step reached (0 before anyone was told) and
+    # when the current contacts must have acknowledged (null: acknowledged, resolved, or
+    # nobody left to call)
+    escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    ack_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     state: Mapped[str] = mapped_column(String(14), default=AlertState.OPEN.value,
                                        server_default=AlertState.OPEN.value)
     house_id: Mapped[int] = mapped_column(BigInteger)
@@ -106,4 +119,109 @@ class SafetyAlert(Base):
     updated_at: Mapped[Updated]
 
 
-__all__ = ["ACTIVE_ALERT_STATES_SQL", "Device", "SafetyAlert"]
+class SafetyContact(Base):
+    """Someone an alert of a community escalates to, at ``level`` (1 is called first).
+
+    ``house_id`` set: a family contact called only for that house's alerts. The phone is
+    personal data: ciphertext plus its mask, like ``person.phone``; never logged.
+    """
+
+    __tablename__ = "safety_contact"
+    __table_args__ = (
+        ForeignKeyConstraint(["county", "house_id"], ["house.county", "house.id"]),
+        CheckConstraint(check_in("role", ContactRole), name="role"),
+        CheckConstraint(check_in("channel", NotifyChannel), name="channel"),
+        CheckConstraint("level BETWEEN 1 AND 9", name="level"),
+        Index("ix_safety_contact_county_region_code", "county", "region_code"),
+    )
+
+    county: Mapped[County]
+    id: Mapped[BigId]
+    region_code: Mapped[str] = mapped_column(String(12))  # the community
+    house_id: Mapped[int | None] = mapped_column(BigInteger)
+    role: Mapped[str] = mapped_column(String(20))
+    level: Mapped[int] = mapped_column(SmallInteger)
+    name: Mapped[str] = mapped_column(Text)
+    phone_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_masked: Mapped[str | None] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(10), default=NotifyChannel.IN_APP.value,
+                                         server_default=NotifyChannel.IN_APP.value)
+    endpoint: Mapped[str | None] = mapped_column(Text)  # the webhook URL
+    secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # webhook signing secret
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    created_at: Mapped[Created]
+    updated_at: Mapped[Updated]
+
+
+class SafetyAlertEvent(Base):
+    """One logged step of an alert: opened, notified, escalated, acknowledged, ..."""
+
+    __tablename__ = "safety_alert_event"
+    __table_args__ = (
+        ForeignKeyConstraint(["county", "alert_id"], ["safety_alert.county", "safety_alert.id"]),
+        CheckConstraint(check_in("kind", AlertEventKind), name="kind"),
+        Index("ix_safety_alert_event_county_alert_id", "county", "alert_id"),
+    )
+
+    county: Mapped[County]
+    id: Mapped[BigId]
+    alert_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # the safety clock
+    kind: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    contact_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(Text)
+    detail: Mapped[Json]  # never a phone number
+    created_at: Mapped[Created]
+
+
+class SafetyDelivery(Base):
+    """One message to one contact through its channel, sent by the job queue."""
+
+    __tablename__ = "safety_delivery"
+    __table_args__ = (
+        ForeignKeyConstraint(["county", "alert_id"], ["safety_alert.county", "safety_alert.id"]),
+        CheckConstraint(check_in("channel", NotifyChannel), name="channel"),
+        CheckConstraint(check_in("status", DeliveryStatus), name="status"),
+        Index("ix_safety_delivery_county_alert_id", "county", "alert_id"),
+    )
+
+    county: Mapped[County]
+    id: Mapped[BigId]
+    alert_id: Mapped[int] = mapped_column(BigInteger)
+    contact_id: Mapped[int] = mapped_column(BigInteger)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    channel: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.QUEUED.value,
+                                        server_default=DeliveryStatus.QUEUED.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    job_id: Mapped[int | None] = mapped_column(BigInteger)  # the signed delivery (webhook)
+    created_at: Mapped[Created]
+    updated_at: Mapped[Updated]
+
+
+class SafetyNotification(Base):
+    """The in-app channel's inbox: what a contact was told (shown in GraphQL)."""
+
+    __tablename__ = "safety_notification"
+    __table_args__ = (
+        ForeignKeyConstraint(["county", "alert_id"], ["safety_alert.county", "safety_alert.id"]),
+        UniqueConstraint("county", "delivery_id"),
+        Index("ix_safety_notification_county_contact_id", "county", "contact_id"),
+    )
+
+    county: Mapped[County]
+    id: Mapped[BigId]
+    delivery_id: Mapped[int] = mapped_column(BigInteger)
+    alert_id: Mapped[int] = mapped_column(BigInteger)
+    contact_id: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(Text)  # Chinese / English
+    body: Mapped[Json]
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[Created]
+
+
+__all__ = ["ACTIVE_ALERT_STATES_SQL", "Device", "SafetyAlert", "SafetyAlertEvent",
+           "SafetyContact", "SafetyDelivery", "SafetyNotification"]

@@ -399,6 +399,8 @@ class AlertKind(StrEnum):
     FALL = "fall"  # 跌倒
     SOS = "sos"  # 一键呼救
     INACTIVITY = "inactivity"  # 长时间无活动
+    DOOR_NIGHT = "door_night"  # 夜间门未关
+    OFFLINE = "offline"  # 设备离线 (silent longer than its heartbeat)
 
 
 class AlertSeverity(StrEnum):
@@ -421,9 +423,56 @@ ZH_NAMES[DeviceKind] = {
 }
 ZH_NAMES[DeviceStatus] = {"active": ("在用",), "inactive": ("停用",), "faulty": ("故障",)}
 ZH_NAMES[AlertKind] = {"gas": ("燃气泄漏",), "smoke": ("烟雾报警",), "fall": ("跌倒",),
-                       "sos": ("一键呼救",), "inactivity": ("长时间无活动",)}
+                       "sos": ("一键呼救",), "inactivity": ("长时间无活动",),
+                       "door_night": ("夜间门未关",), "offline": ("设备离线",)}
 ZH_NAMES[AlertSeverity] = {"critical": ("紧急",), "high": ("高",), "medium": ("中",)}
 ZH_NAMES[AlertState] = {"open": ("待处理",), "acknowledged": ("已确认",),
                         "resolved": ("已解决",), "escalated": ("已升级",)}
+
+
+class ContactRole(StrEnum):
+    """Who an alert escalates to (issue 19), in the order they are usually called."""
+
+    GRID_WORKER = "grid_worker"  # 网格员
+    COMMUNITY_STAFF = "community_staff"  # 社区工作人员
+    FAMILY = "family"  # 家属联系人
+
+
+class NotifyChannel(StrEnum):
+    """How a contact is told: the in-app inbox (GraphQL) or a signed webhook."""
+
+    IN_APP = "in_app"
+    WEBHOOK = "webhook"
+
+
+class AlertEventKind(StrEnum):
+    """One step in an alert's life, logged in ``safety_alert_event``."""
+
+    OPENED = "opened"
+    NOTIFIED = "notified"  # a delivery to a contact was queued
+    DELIVERED = "delivered"
+    DELIVERY_FAILED = "delivery_failed"
+    ESCALATED = "escalated"  # the deadline passed: the next contact
+    EXHAUSTED = "exhausted"  # the deadline passed and nobody is left to call
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"  # handed to the signed-delivery job (webhook); delivered when it succeeds
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+ZH_NAMES[ContactRole] = {"grid_worker": ("网格员",), "community_staff": ("社区工作人员",),
+                         "family": ("家属联系人", "家属")}
+ZH_NAMES[NotifyChannel] = {"in_app": ("站内通知",), "webhook": ("Webhook",)}
+ZH_NAMES[AlertEventKind] = {
+    "opened": ("报警产生",), "notified": ("已通知",), "delivered": ("已送达",),
+    "delivery_failed": ("送达失败",), "escalated": ("已升级",), "exhausted": ("无人可升级",),
+    "acknowledged": ("已确认",), "resolved": ("已解决",)}
+ZH_NAMES[DeliveryStatus] = {"queued": ("排队中",), "sent": ("已发出",), "delivered": ("已送达",),
+                            "failed": ("失败",)}
 #: device kind -> its Chinese name (the first of :data:`ZH_NAMES`)
 DEVICE_KIND_LABELS: dict[str, str] = {k: v[0] for k, v in ZH_NAMES[DeviceKind].items()}
