@@ -70,6 +70,10 @@ QUERIES: dict[str, str] = {
                        "safetyNotifications { title contactName } }",
     "safety_readings": "{ safetyReadings(bucket: DAY, since: \"2026-06-01T00:00:00+08:00\", "
                        "until: \"2026-07-01T00:00:00+08:00\") { readings total } }",
+    "safety_ingest": "query($r: String!) { safetyIngestStatistics(regionCode: $r, from: "
+                     "\"2026-06-01\", to: \"2026-06-30\") { counties total { received } "
+                     "bySource { county received } byDay { received } rejects { count } "
+                     "latestRejects { county device } } }",
     "search": "query($t: String!) { searchAddresses(text: $t, first: 50) { code regionCode "
               "estateCode house { code building { code } } } }",
     "projects": "{ futureProjects(first: 200) { totalCount items { name communities { "
@@ -98,6 +102,8 @@ QUERIES: dict[str, str] = {
                         "{ houses persons occupiedHouses } }",
 }
 DAYS = (dt.date(2018, 6, 1), dt.date(2020, 1, 1), dt.date(2026, 6, 30), dt.date.today())
+#: the ingesters' counts per county (issue 19): the world's counties and one without houses
+INGESTED = {"330402": 1402, "330411": 1411, "330106": 1106, "330421": 1421}
 
 
 def add_projects(session: Session, world: World) -> dict[str, tuple[set[str], set[str]]]:
@@ -149,6 +155,16 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
                 "INSERT INTO device_reading (county, device_id, metric, ts, value) "
                 "SELECT county, id, 'gas_lel', TIMESTAMPTZ '2026-06-15 08:00+08', 1 "
                 "FROM device"))
+            # the ingesters' counts and a refused reading per county (issue 19)
+            session.execute(text(
+                "INSERT INTO reading_ingest_count (county, source, day, received, stored) "
+                "SELECT k, 'mqtt', DATE '2026-06-15', n, n FROM unnest(CAST(:k AS text[]), "
+                "CAST(:n AS bigint[])) AS i(k, n)"),
+                {"k": list(INGESTED), "n": list(INGESTED.values())})
+            session.execute(text(
+                "INSERT INTO reading_reject (county, source, received_at, reason, reason_text, "
+                "device) SELECT k, 'mqtt', TIMESTAMPTZ '2026-06-15 08:00+00', 'bad_value', "
+                "'x', 'R-' || k FROM unnest(CAST(:k AS text[])) AS k"), {"k": list(INGESTED)})
         yield built
 
 
@@ -178,8 +194,8 @@ def check(value: Any, scope: str, world: World, names: dict[str, int],
             assert value.startswith(scope), (scope, value)
 
 
-def expected_counts(name: str, scope: str, world: World, day: str | None = None
-                    ) -> Callable[[dict[str, Any]], None]:
+def expected_counts(name: str, scope: str, world: World, day: str | None = None,
+                    region: str | None = None) -> Callable[[dict[str, Any]], None]:
     def houses(reply: dict[str, Any]) -> None:
         visible = [c for c, o in world.objects.items() if o.kind == "house"
                    and world.visible(c, scope)]
@@ -231,6 +247,18 @@ def expected_counts(name: str, scope: str, world: World, day: str | None = None
                       for c, o in world.objects.items())
         assert sum(b["readings"] for b in reply["safetyReadings"]) == visible, scope
 
+    def safety_ingest(reply: dict[str, Any]) -> None:
+        # counted per county: only counties wholly inside both the scope and the region
+        region_ = region or ""
+        target = (region_ if region_.startswith(scope) else
+                  scope if scope.startswith(region_) and len(scope) < 25 else "")
+        seen = sorted(k for k in INGESTED if target and len(target) <= 6
+                      and k.startswith(target))
+        stats = reply["safetyIngestStatistics"]
+        assert [k for k in stats["counties"] if k in INGESTED] == seen, (scope, region)
+        assert stats["total"]["received"] == sum(INGESTED[k] for k in seen), (scope, region)
+        assert sorted(r["device"] for r in stats["latestRejects"]) == [f"R-{k}" for k in seen]
+
     def safety_contacts(reply: dict[str, Any]) -> None:
         names = {c["name"] for c in reply["safetyContacts"]}
         assert names == ({f"网格员{c}" for c in world.communities if c.startswith(scope)}
@@ -240,7 +268,7 @@ def expected_counts(name: str, scope: str, world: World, day: str | None = None
             "programme": programme, "gap_projects": gap_projects, "households": households,
             "household_statistics": household_statistics,
             "houses_as_of": houses_on(day),
-            "safety_readings": safety_readings,
+            "safety_readings": safety_readings, "safety_ingest": safety_ingest,
             "safety_contacts": safety_contacts}.get(name, lambda _: None)
 
 
@@ -294,7 +322,8 @@ def test_no_object_outside_scope(aw: ApiWorld, client: TestClient) -> None:
         reply = post(client, aw.tokens[f"scope:{scope}"], QUERIES[name], variables)
         assert "errors" not in reply, reply
         check(reply["data"], scope, world, names, world.persons_in(scope))
-        expected_counts(name, scope, world, variables.get("d"))(reply["data"])
+        expected_counts(name, scope, world, variables.get("d"),
+                        variables.get("r"))(reply["data"])
 
     run()
 
@@ -317,6 +346,20 @@ def test_household_statistics_equal_what_the_scope_sees(aw: ApiWorld,
                      {"r": "33"})
         seen = [n for n, (code, _m) in world.households.items() if world.visible(code, scope)]
         assert reply["data"]["householdStatistics"]["households"] == len(seen), scope
+
+
+def test_ingest_statistics_equal_what_the_scope_sees(aw: ApiWorld, client: TestClient) -> None:
+    """safetyIngestStatistics for every scope of the world and every region level."""
+    world = aw.world
+    scopes = sorted(k.split(":", 1)[1] for k in aw.tokens if k.startswith("scope:"))
+    regions = ["33", world.communities[0][:6], world.communities[-1][:4],
+               world.communities[0][:9]]
+    for scope in scopes:
+        for region in regions:
+            reply = post(client, aw.tokens[f"scope:{scope}"], QUERIES["safety_ingest"],
+                         {"r": region})
+            assert "errors" not in reply, reply
+            expected_counts("safety_ingest", scope, world, None, region)(reply["data"])
 
 
 def test_search_finds_inside_and_nothing_outside(aw: ApiWorld, client: TestClient) -> None:

@@ -50,7 +50,10 @@ def _ingest(db: Engine, token: str, body: Any, caches: dict[str, DeviceCache]
                 caches.pop(next(iter(caches)))
             caches[key] = DeviceCache(scope)
         result = ingest_readings(session, body["readings"], scope=scope, devices=caches[key])
-        record_batch(session, "http", result)
+        # refused readings that name no known device count in the gateway's county (when
+        # its scope lies in one), so that county's statistics show them
+        home = scope.county_keys[0] if scope and len(scope.county_keys) == 1 else ""
+        record_batch(session, "http", result, home=home)
         return result.summary()
 
 

@@ -109,7 +109,8 @@ def ingest(
 def ingest_status_command(
     since: str | None = typer.Option(None, "--since",
                                      help="First UTC day counted, YYYY-MM-DD (default: today)."),
-    scope: str | None = typer.Option(None, "--scope", help="Only the counties of this region."),
+    scope: str | None = typer.Option(None, "--scope",
+                                     help="Only the counties wholly inside this region."),
     recent: int = typer.Option(10, "--recent", min=0, max=1000,
                                help="How many of the latest refused readings to list."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -119,18 +120,16 @@ def ingest_status_command(
 
     Example: cimhouse safety ingest-status --since 2026-12-01 --json
     """
-    from cimhouse.safety.ingest_log import ingest_status
-    from cimhouse.scope import parse_scope, with_county_keys
+    from cimhouse.safety.ingest_log import ingest_status, whole_counties
+    from cimhouse.scope import parse_scope
 
     try:
         day = dt.date.fromisoformat(since) if since else dt.datetime.now(dt.UTC).date()
     except ValueError:
         raise InvalidInput(_("--since must be a date, e.g. 2026-12-01")) from None
     with session_scope(engine(settings())) as session:
-        counties = None
-        if scope:
-            keys = with_county_keys(session, parse_scope(scope)).county_keys
-            counties = list(keys) if keys else None
+        # the counts are per county: a region sees the counties wholly inside it
+        counties = whole_counties(session, parse_scope(scope)) if scope else None
         status = ingest_status(session, since=day, counties=counties, recent=recent)
     if as_json:
         print_json(status)

@@ -37,6 +37,7 @@ from cimhouse.graphql.relations_mutations import RelationMutation
 from cimhouse.graphql.results import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from cimhouse.graphql.safety import SafetyMutation, SafetyQuery
 from cimhouse.graphql.safety_escalation import SafetyEscalationMutation, SafetyEscalationQuery
+from cimhouse.graphql.safety_ingest import SafetyIngestQuery
 from cimhouse.graphql.safety_live import SafetySubscription
 from cimhouse.graphql.safety_readings import SafetyReadingsQuery
 from cimhouse.graphql.search import SearchQuery
@@ -50,7 +51,7 @@ def query_types() -> tuple[type[Any], ...]:
     return (NodeQuery, RegionQuery, BuiltQuery, CodeQuery, PeopleQuery, FacilityQuery,
             StatisticsQuery, OperationsQuery, ServicesQuery, SearchQuery, ProgrammeQuery,
             GapProjectQuery, FeedQuery, SafetyQuery, HouseholdQuery, SafetyEscalationQuery,
-            SafetyReadingsQuery)
+            SafetyReadingsQuery, SafetyIngestQuery)
 
 
 def mutation_types() -> tuple[type[Any], ...]:
