@@ -7,8 +7,11 @@ there is nothing to hear). It raises an ``inactivity`` alert when none of those 
 a reading showing activity (:data:`cimhouse.safety.rules.ACTIVITY_MIN`) during the last N
 daytime hours (07:00-21:00 China time; nights do not count, so a quiet night never alarms).
 N is ``hours`` unless the person's ``attributes.inactivity_hours`` says otherwise. The clock
-is ``now``, passed by the caller (tests and the simulator move it; the worker passes the
-time). An alert already open for the house folds the new evidence in.
+is ``now``, passed by the caller (the worker's tick every minute, on its clock; tests and
+the simulator move it). An alert already open for the house folds the new evidence in. A
+resolution restarts the count: once someone resolved the house's inactivity alert, the
+same silence alarms again only after N more daytime hours without activity (the worker
+checks every minute; without this, a resolved alert would open again a minute later).
 
 Example::
 
@@ -19,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -90,11 +94,28 @@ def check_inactivity(session: Session, *, now: dt.datetime, scope: Scope | None,
         {"county": [c.county for c in candidates], "house": [c.house_id for c in candidates],
          "since": starts, "now": now}).all()
     busy = {(r.county, r.house_id) for r in active}
+    resolved = _last_resolved(session, [c for c in candidates
+                                        if (c.county, c.house_id) not in busy])
     items = [AlertEvidence(
         county=c.county, house_id=c.house_id, person_id=c.person_id, device_id=None,
         kind=AlertKind.INACTIVITY.value, severity=AlertSeverity.HIGH.value, at=now,
         evidence={"since": start.isoformat(), "until": now.isoformat(),
                   "daytime_hours": float(c.hours)})
         for c, start in zip(candidates, starts, strict=True)
-        if (c.county, c.house_id) not in busy]
+        if (c.county, c.house_id) not in busy
+        and resolved.get((c.county, c.house_id), start) <= start]
     return raise_alerts(session, items, now=now)
+
+
+def _last_resolved(session: Session, houses: list[Any]) -> dict[tuple[str, int], dt.datetime]:
+    """When each house's latest inactivity alert was resolved (houses without one: absent)."""
+    if not houses:
+        return {}
+    rows = session.execute(text("""
+        SELECT a.county, a.house_id, max(a.resolved_at) AS resolved_at
+        FROM unnest(CAST(:county AS text[]), CAST(:house AS bigint[])) AS c(county, house_id)
+        JOIN safety_alert a ON a.county = c.county AND a.house_id = c.house_id
+        WHERE a.kind = 'inactivity' AND a.state = 'resolved'
+        GROUP BY a.county, a.house_id"""),
+        {"county": [h.county for h in houses], "house": [h.house_id for h in houses]}).all()
+    return {(r.county, r.house_id): r.resolved_at for r in rows if r.resolved_at is not None}
