@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +34,7 @@ from cimhouse.safety.mqtt_ingest import MqttIngester, device_topic, gateway_topi
 from cimhouse.safety.mqtt_publish import Publisher
 from cimhouse.scope import parse_scope
 from cimhouse.settings import Settings
+from tests.helpers.mqtt_ingest import Running
 from tests.helpers.ports import free_port
 from tests.helpers.safety_world import COMMUNITY_A, COMMUNITY_B, SafetyWorld, safety_world
 
@@ -58,30 +58,6 @@ def sw(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Settings,
     with safety_world(pg_cluster, template_db, test_settings,
                       tmp_path_factory.mktemp("safety-mqtt")) as world:
         yield world
-
-
-class Running:
-    """An ingester on a thread (as ``cimhouse safety ingest`` runs it)."""
-
-    def __init__(self, ingester: MqttIngester) -> None:
-        self.ingester, self.stop = ingester, threading.Event()
-        self.thread = threading.Thread(target=ingester.run, args=(self.stop,), daemon=True)
-        self.thread.start()
-        assert ingester.subscribed.wait(15), "the ingester did not subscribe"
-
-    def received(self) -> int:
-        return int(self.ingester.stats.counts["received"])
-
-    def wait_for(self, received: int, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.received() < received and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert self.received() >= received, (self.received(), received)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(15)
-        assert not self.thread.is_alive()
 
 
 @pytest.fixture(scope="module")
