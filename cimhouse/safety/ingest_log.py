@@ -59,13 +59,15 @@ def record_batch(session: Session, source: str, result: IngestResult, *,
         rows = [{"county": c, **{n: by_county.get((c, n), 0) for n in COUNTS}}
                 for c in counties]
         session.execute(text(f"""
-            INSERT INTO reading_ingest_count AS t (county, source, day, {", ".join(COUNTS)})
-            SELECT r.county, :source, :day, {", ".join(f"r.{n}" for n in COUNTS)}
+            INSERT INTO reading_ingest_count AS t (county, source, day, {", ".join(COUNTS)},
+                                                   updated_at)
+            SELECT r.county, :source, :day, {", ".join(f"r.{n}" for n in COUNTS)}, now()
             FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
                 county text, {", ".join(f"{n} bigint" for n in COUNTS)})
             ON CONFLICT (county, source, day) DO UPDATE SET
                 {", ".join(f"{n} = t.{n} + excluded.{n}" for n in COUNTS)},
-                updated_at = now()"""),
+                -- Citus allows IMMUTABLE functions only here: now() from the new row
+                updated_at = excluded.updated_at"""),
             {"source": source, "day": day, "rows": json.dumps(rows)})
     rejects = result.rejects[:MAX_REJECTS_PER_BATCH]
     if not rejects:
