@@ -72,28 +72,33 @@ def _buildings(engine: Engine) -> dict[str, dict[str, Any]]:
 
 def test_cityjson_is_valid_with_closed_solids_heights_and_house_codes(
         world_db: tuple[Engine, World], tmp_path: Path) -> None:
-    engine, world = world_db
+    engine, _world = world_db
     path = tmp_path / "all.city.json"
     result = _export(engine, None, path, storey_height_m=3.2)
     assert validate(path) == []
     info = cjio(path, "info")
     assert info.returncode == 0, info.stderr
-    assert "2.0" in info.stdout and "4549" in info.stdout
+    assert "2.0" in info.stdout
+    assert "4549" in info.stdout
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert doc["version"] == "2.0"
     assert doc["metadata"]["referenceSystem"] == "https://www.opengis.net/def/crs/EPSG/0/4549"
     truth = _buildings(engine)
     assert {c for c, o in doc["CityObjects"].items() if o["type"] == "Building"} == set(truth)
-    assert result.buildings == len(truth) and result.without_geometry == 1
+    assert result.buildings == len(truth)
+    assert result.without_geometry == 1
     for code, b in truth.items():
         obj = doc["CityObjects"][code]
         attrs = obj["attributes"]
-        assert attrs["house_codes"] == b["houses"] and attrs["house_count"] == len(b["houses"])
-        assert attrs["code"] == code and attrs["estate_code"] == b["estate"]
+        assert attrs["house_codes"] == b["houses"]
+        assert attrs["house_count"] == len(b["houses"])
+        assert attrs["code"] == code
+        assert attrs["estate_code"] == b["estate"]
         assert attrs["estate_name"] == b["estate_name"]
         assert attrs["address"] == b["address_norm"]
         if b["floors_above"] is None:
-            assert obj["geometry"] == [] and "measuredHeight" not in attrs
+            assert obj["geometry"] == []
+            assert "measuredHeight" not in attrs
             continue
         ifc = b["height_m"] is not None
         height = float(b["height_m"]) if ifc else b["floors_above"] * 3.2
@@ -105,7 +110,8 @@ def test_cityjson_is_valid_with_closed_solids_heights_and_house_codes(
         volume = 0.0
         for part in parts:
             report = solid_report(doc, part)
-            assert report["closed"] and report["type"] == "Solid", part
+            assert report["closed"], part
+            assert report["type"] == "Solid", part
             assert report["bottom"] == pytest.approx(0.0)
             assert report["height"] == pytest.approx(height, abs=0.001)
             volume += report["volume"]
@@ -123,7 +129,8 @@ def test_cityjson_holds_only_the_scope(world_db: tuple[Engine, World], tmp_path:
         expected = {c for c, o in world.objects.items()
                     if o.kind == "building" and world.visible(c, scope)}
         buildings = {c: o for c, o in doc["CityObjects"].items() if o["type"] == "Building"}
-        assert set(buildings) == expected and result.buildings == len(expected)
+        assert set(buildings) == expected
+        assert result.buildings == len(expected)
         houses = {h for o in buildings.values() for h in o["attributes"]["house_codes"]}
         assert houses == {c for c, o in world.objects.items()
                           if o.kind == "house" and world.visible(c, scope)}

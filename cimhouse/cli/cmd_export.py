@@ -39,6 +39,8 @@ def export(
 ) -> None:
     """Write a layer (no personal data) of a scope, streaming; XLSX has Chinese headers.
 
+    The gaps layer: each estate lacking a facility category within its radius (services).
+
     Example: cimhouse export --scope 330402 --layer houses --format gpkg --out nanhu.gpkg
 
     Example: cimhouse export --scope 330402 --format cityjson --out nanhu.city.json
@@ -52,10 +54,11 @@ def export(
     if layer is None:
         raise InvalidInput(_("--layer is needed: one of {layers}",
                              layers=", ".join(EXPORT_LAYERS)))
-    with session_scope(engine()) as session:
+    current = settings()
+    with session_scope(engine(current)) as session:
         parsed = with_county_keys(session, parse_scope(scope))
         result = export_layer(session, scope=parsed, layer=layer, fmt=fmt, path=out,
-                              crs=crs or "CGCS2000")
+                              crs=crs or "CGCS2000", metric_srid=current.metric_srid)
     layer_name = summary_labels().get(result.layer, result.layer)
     console.print(_("{rows} {layer} written to {path}", rows=result.rows, layer=layer_name,
                     path=result.path))

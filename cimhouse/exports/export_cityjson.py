@@ -9,8 +9,9 @@ no terrain is stored) to its height: the IFC height where the IFC import measure
 (``height_m``, ``height_source = "ifc"``), else ``floors_above`` x the storey height (default
 3.0 m, ``height_source = "storeys"``). A footprint of one polygon is the building's ``Solid``; of
 several, each polygon is a ``BuildingPart`` child (``<code>-1``, ``<code>-2``, ...) with its
-``Solid`` (CityJSON gives a Building no MultiSolid); a building without a footprint or without either height keeps its attributes
-and has no geometry (counted in :class:`CityJsonResult`).
+``Solid`` (CityJSON gives a Building no MultiSolid); a building without a footprint or
+without either height keeps its attributes and has no geometry (counted in
+:class:`CityJsonResult`).
 
 Coordinates are metres in the metric CRS of the settings (``METRIC_CRS``, EPSG:4549 =
 CGCS2000 / 3-degree Gauss-Kruger zone of central meridian 120 E, which holds Jiaxing and the
@@ -107,7 +108,8 @@ class _Vertices:
     def __init__(self, translate: tuple[float, float]) -> None:
         self.translate = translate
         self.index: dict[tuple[int, int, int], int] = {}
-        self.spool: IO[str] = tempfile.TemporaryFile("w+", encoding="ascii")
+        # closed by export_cityjson once copied into the output
+        self.spool: IO[str] = tempfile.TemporaryFile("w+", encoding="ascii")  # noqa: SIM115
         self.low = [math.inf] * 3
         self.high = [-math.inf] * 3
 
@@ -118,7 +120,7 @@ class _Vertices:
         if found is not None:
             return found
         number = self.index[key] = len(self.index)
-        self.spool.write(("," if number else "") + "[%d,%d,%d]" % key)
+        self.spool.write(("," if number else "") + "[{},{},{}]".format(*key))
         for i, value in enumerate(key):
             self.low[i] = min(self.low[i], value)
             self.high[i] = max(self.high[i], value)
@@ -206,7 +208,7 @@ def export_cityjson(session: Session, *, scope: Scope | None, path: Path, metric
     counts = {"buildings": 0, "objects": 0, "solids": 0, "without_geometry": 0}
     part = path.with_name(path.name + ".part")
     with part.open("w", encoding="utf-8") as out:
-        out.write('{"type":"CityJSON","version":"%s","CityObjects":{' % VERSION)
+        out.write(f'{{"type":"CityJSON","version":"{VERSION}","CityObjects":{{')
         result = session.execute(_select(scope).execution_options(yield_per=BATCH))
         for batch in result.partitions():
             shapes = shapely.from_wkb([None if r[len(columns)] is None
@@ -243,15 +245,15 @@ def export_cityjson(session: Session, *, scope: Scope | None, path: Path, metric
                     counts["objects"] += 1
                 counts["buildings"] += 1
         vertices = vertices or _Vertices((0.0, 0.0))
-        out.write('},"transform":%s,"vertices":[' % json.dumps(
-            {"scale": [SCALE] * 3, "translate": [*vertices.translate, 0.0]}))
+        transform = {"scale": [SCALE] * 3, "translate": [*vertices.translate, 0.0]}
+        out.write(f'}},"transform":{json.dumps(transform)},"vertices":[')
         vertices.spool.seek(0)
         shutil.copyfileobj(vertices.spool, out)
         vertices.spool.close()
         metadata = {"referenceSystem": reference, "title": "cimhouse LoD1 buildings",
                     "referenceDate": dt.date.today().isoformat(),
                     "geographicalExtent": vertices.extent()}
-        out.write('],"metadata":%s}\n' % json.dumps(metadata, ensure_ascii=False))
+        out.write(f'],"metadata":{json.dumps(metadata, ensure_ascii=False)}}}\n')
     part.replace(path)  # a killed export leaves no half file under the asked name
     return CityJsonResult(buildings=counts["buildings"], solids=counts["solids"],
                           without_geometry=counts["without_geometry"],
