@@ -16,7 +16,7 @@ from cimhouse.cli.common import (
     settings,
     summary_labels,
 )
-from cimhouse.errors import InvalidInput
+from cimhouse.errors import InvalidInput, NotFound
 from cimhouse.i18n import _
 
 CITYJSON = "cityjson"
@@ -86,5 +86,70 @@ def _cityjson(scope: str, layer: str | None, crs: str | None, storey_height: flo
                     missing=result.without_geometry, crs=result.reference_system))
 
 
+@handle_errors
+def roster(
+    community: str = typer.Option(..., "--community", help="The community's 12-digit code."),
+    out: Path = typer.Option(..., "--out", help="The XLSX file to write (replaced if it "
+                             "exists)."),
+    with_persons: bool = typer.Option(False, "--with-persons", help="Full ID numbers and "
+                                      "phones instead of masked ones: needs the token of a "
+                                      "pii_reader whose scope holds the community; every "
+                                      "person so read is audited."),
+    token: str | None = typer.Option(None, "--token", envvar="CIMHOUSE_TOKEN",
+                                     show_default=False, help="The operator's API token "
+                                     "(better in the environment: CIMHOUSE_TOKEN)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Relations and memberships valid "
+                                     "on this day (YYYY-MM-DD); default today."),
+) -> None:
+    """The roster (花名册) of a community: houses, households and persons (masked) in XLSX.
+
+    Example: cimhouse roster --community 330402001001 --out 花名册.xlsx
+
+    Example: CIMHOUSE_TOKEN=... cimhouse roster --community 330402001001 --with-persons
+    --out 花名册.xlsx
+    """
+    import datetime as dt
+
+    from cimhouse.auth.tokens import authenticate
+    from cimhouse.exports.export_roster import Reveal, export_roster
+    from cimhouse.pii import PiiVault
+    from cimhouse.schema.vocab import Role
+    from cimhouse.scope import parse_scope, with_county_keys
+
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise InvalidInput(_("--as-of takes a date YYYY-MM-DD, not {value!r}",
+                             value=as_of)) from None
+    current = settings()
+    with session_scope(engine(current)) as session:
+        scope = with_county_keys(session, parse_scope(community))
+        reveal = None
+        if with_persons:
+            if not token:
+                raise InvalidInput(_("--with-persons needs the operator's token "
+                                     "(CIMHOUSE_TOKEN or --token)"))
+            principal = authenticate(session, token)
+            principal.require(Role.PII_READER)
+            if not principal.scope.covers_scope(scope):
+                raise NotFound(_("scope {code} not found (unknown, or outside your scope)",
+                                 code=scope.code))
+            reveal = Reveal(PiiVault.from_settings(current), principal.actor)
+        try:
+            result = export_roster(session, community=scope, path=out, as_of=day,
+                                   reveal=reveal)
+            session.commit()  # the audit of full reads first: no unaudited file is left
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
+    console.print(_("roster of {community} written to {path}: {houses} houses, {households} "
+                    "households, {persons} persons ({shown})", community=community,
+                    path=result.path, houses=result.houses, households=result.households,
+                    persons=result.persons,
+                    shown=_("full ID numbers and phones, audited") if reveal
+                    else _("ID numbers and phones masked")))
+
+
 def register(app: typer.Typer) -> None:
     app.command("export")(export)
+    app.command("roster")(roster)
