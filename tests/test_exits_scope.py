@@ -10,6 +10,8 @@ three-county world, and checks every code, name and count that comes back:
 - file exports (:func:`cimhouse.exports.export_layer.export_layer`, the ``cimhouse export``
   use case) in CSV, the ``gaps`` layer included (service gaps, against gaps computed
   independently: tests/helpers/gaps.py);
+- the community roster (``cimhouse roster --with-persons``): written only for a token whose
+  scope holds the community, and then only the community's houses, households and persons;
 - the programme's progress report (:func:`cimhouse.programme.progress.compute_progress`,
   ``cimhouse report programme``);
 - ``POST /safety/readings``: a gateway's token stores readings only for the devices of its
@@ -32,8 +34,11 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl import load_workbook
 from sqlalchemy import text
+from typer.testing import CliRunner
 
+from cimhouse.cli.main import app
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.exports.export_layer import export_layer
 from cimhouse.feed.manage_webhooks import add_webhook, remove_webhook
@@ -45,6 +50,7 @@ from cimhouse.settings import Settings
 from tests.helpers.delivery_worker import drain_webhook, received_changes
 from tests.helpers.gaps import expected_gaps
 from tests.helpers.graphql_world import ApiWorld, World, api_world, issue_token
+from tests.helpers.keys import TEST_KEY
 from tests.helpers.receiver import Receiver
 from tests.helpers.tiles import KEY, ZOOM, fetch_tile, tile_places
 
@@ -228,6 +234,36 @@ def test_file_exports(aw: ApiWorld, tmp_path: Path) -> None:
                                     for c, o in world.objects.items())
         else:
             assert len(body) == sum(world.visible(e, scope) for e in world.estates)
+
+    run()
+
+
+def test_roster(aw: ApiWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = aw.world
+    monkeypatch.setenv("CIMHOUSE_DATABASE_URL",
+                       aw.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("CIMHOUSE_SECRET_KEY", TEST_KEY)
+    with session_scope(aw.engine) as session:
+        names = {name: pid for pid, name in session.execute(text("SELECT id, name FROM person"))}
+
+    @PROPERTY
+    @given(st.sampled_from(scopes_of(aw)), st.sampled_from(world.communities))
+    def run(scope: str, community: str) -> None:
+        out = tmp_path / f"roster-{scope}-{community}.xlsx"
+        monkeypatch.setenv("CIMHOUSE_TOKEN", aw.tokens[f"scope:{scope}"])
+        done = CliRunner().invoke(app, ["roster", "--community", community, "--with-persons",
+                                        "--out", str(out)])
+        if len(scope) == 25 or not community.startswith(scope):
+            assert done.exit_code != 0
+            assert not out.exists()
+            return
+        assert done.exit_code == 0, done.output
+        book = load_workbook(out, read_only=True)
+        sheets = {n: list(book[n].iter_rows(values_only=True))[1:] for n in book.sheetnames}
+        check(sheets, community, world)
+        assert {names[r[0]] for r in sheets["人员"]} <= world.persons_in(community)
+        assert {r[0] for r in sheets["户"]} == {
+            n for n, (code, _m) in world.households.items() if world.visible(code, community)}
 
     run()
 
