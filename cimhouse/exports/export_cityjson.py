@@ -39,6 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
@@ -72,7 +73,7 @@ class CityJsonResult:
     path: Path
 
 
-def _select(scope: Scope | None) -> Select[Any]:
+def cityjson_select(scope: Scope | None) -> Select[Any]:
     """The buildings layer's SELECT plus the estate name and the codes of the scope's houses
     (grouped on the distribution key, joined like the tiles' house counts)."""
     houses = (select(House.county, House.building_id,
@@ -103,46 +104,47 @@ def building_height(height_m: Decimal | float | None, floors_above: int | None,
 
 
 class _Vertices:
-    """Distinct integer vertices, numbered in order of first use, spooled to a file."""
+    """Distinct integer vertices (millimetres from ``translate``), numbered in order of first
+    use and spooled to a file; each ring is quantised with numpy in one step."""
 
     def __init__(self, translate: tuple[float, float]) -> None:
-        self.translate = translate
+        self.translate = np.array(translate)
         self.index: dict[tuple[int, int, int], int] = {}
         # closed by export_cityjson once copied into the output
         self.spool: IO[str] = tempfile.TemporaryFile("w+", encoding="ascii")  # noqa: SIM115
-        self.low = [math.inf] * 3
-        self.high = [-math.inf] * 3
+        self.low = np.array([np.iinfo(np.int64).max] * 3)
+        self.high = np.array([np.iinfo(np.int64).min] * 3)
 
-    def add(self, x: float, y: float, z: float) -> int:
-        key = (round((x - self.translate[0]) / SCALE), round((y - self.translate[1]) / SCALE),
-               round(z / SCALE))
-        found = self.index.get(key)
-        if found is not None:
-            return found
-        number = self.index[key] = len(self.index)
-        self.spool.write(("," if number else "") + "[{},{},{}]".format(*key))
-        for i, value in enumerate(key):
-            self.low[i] = min(self.low[i], value)
-            self.high[i] = max(self.high[i], value)
-        return number
+    def ring(self, coords: Any) -> Any:
+        """A ring's points as stored (n x 2 integers): repeats and the closing point dropped."""
+        q = np.rint((np.asarray(coords)[:, :2] - self.translate) / SCALE).astype(np.int64)
+        q = q[np.r_[True, np.any(q[1:] != q[:-1], axis=1)]]
+        if len(q) > 1 and (q[0] == q[-1]).all():
+            q = q[:-1]
+        return q
 
-    def quantised(self, ring: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        """The ring's points as they will be stored, without repeats (closing point dropped)."""
-        out: list[tuple[float, float]] = []
-        for x, y in ring:
-            q = (round((x - self.translate[0]) / SCALE), round((y - self.translate[1]) / SCALE))
-            if not out or q != out[-1]:
-                out.append(q)
-        if len(out) > 1 and out[0] == out[-1]:
-            out.pop()
-        return [(self.translate[0] + a * SCALE, self.translate[1] + b * SCALE) for a, b in out]
+    def add(self, ring: Any, z: int) -> list[int]:
+        """The numbers of ``ring``'s points (from :meth:`ring`) at height ``z`` (mm)."""
+        index, numbers, new = self.index, [], []
+        for x, y in ring.tolist():
+            key = (x, y, z)
+            number = index.get(key)
+            if number is None:
+                number = index[key] = len(index)
+                new.append(f"[{x},{y},{z}]")
+            numbers.append(number)
+        if new:
+            self.spool.write(("," if len(index) > len(new) else "") + ",".join(new))
+        self.low = np.minimum(self.low, [*ring.min(axis=0), z])
+        self.high = np.maximum(self.high, [*ring.max(axis=0), z])
+        return numbers
 
     def extent(self) -> list[float]:
         if not self.index:
             return [0.0] * 6
-        t = (*self.translate, 0.0)
-        return [round(t[i % 3] + v * SCALE, 3) for i, v in
-                enumerate([*self.low, *self.high])]
+        origin = [*self.translate.tolist(), 0.0]
+        return [round(origin[i % 3] + int(v) * SCALE, 3)
+                for i, v in enumerate([*self.low, *self.high])]
 
 
 def _solid(polygon: Polygon, height: float, vertices: _Vertices) -> list[Any] | None:
@@ -152,14 +154,15 @@ def _solid(polygon: Polygon, height: float, vertices: _Vertices) -> list[Any] | 
     b_i, b_i+1, t_i+1, t_i then faces to the right of its edge: away from the solid."""
     rings = []
     for ring in (polygon.exterior, *polygon.interiors):
-        points = vertices.quantised(list(ring.coords))
+        points = vertices.ring(ring.coords)
         if len(points) < 3:
             if ring is polygon.exterior:
                 return None
             continue  # a hole smaller than a millimetre
         rings.append(points)
-    bottom = [[vertices.add(x, y, 0.0) for x, y in ring] for ring in rings]
-    top = [[vertices.add(x, y, height) for x, y in ring] for ring in rings]
+    top_z = round(height / SCALE)
+    bottom = [vertices.add(ring, 0) for ring in rings]
+    top = [vertices.add(ring, top_z) for ring in rings]
     shell = [[list(reversed(ring)) for ring in bottom], top]
     for low, high in zip(bottom, top, strict=True):
         n = len(low)
@@ -209,11 +212,13 @@ def export_cityjson(session: Session, *, scope: Scope | None, path: Path, metric
     part = path.with_name(path.name + ".part")
     with part.open("w", encoding="utf-8") as out:
         out.write(f'{{"type":"CityJSON","version":"{VERSION}","CityObjects":{{')
-        result = session.execute(_select(scope).execution_options(yield_per=BATCH))
+        result = session.execute(cityjson_select(scope).execution_options(yield_per=BATCH))
         for batch in result.partitions():
-            shapes = shapely.from_wkb([None if r[len(columns)] is None
-                                       else bytes(r[len(columns)]) for r in batch])
-            for row, footprint in zip(batch, shapes, strict=True):
+            # one WKB parse and one transformation per batch (shapely/GEOS, pyproj arrays)
+            shapes = transform_geometry(shapely.from_wkb([
+                None if r[len(columns)] is None else bytes(r[len(columns)]) for r in batch]),
+                SRID, metric_srid)
+            for row, metric in zip(batch, shapes, strict=True):
                 values = dict(zip(columns, (plain_value(v) for v in row[:len(columns)]),
                                   strict=True))
                 height, source = building_height(values["height_m"], values["floors_above"],
@@ -223,8 +228,7 @@ def export_cityjson(session: Session, *, scope: Scope | None, path: Path, metric
                               "house_codes": list(row[len(columns) + 2] or [])}
                 attributes["house_count"] = len(attributes["house_codes"])
                 solids: list[list[Any]] = []
-                if footprint is not None and height is not None:
-                    metric = transform_geometry(footprint, SRID, metric_srid)
+                if metric is not None and height is not None:
                     if vertices is None:  # the first corner, whole metres: any origin works
                         first = metric.bounds
                         vertices = _Vertices((math.floor(first[0]), math.floor(first[1])))
@@ -245,7 +249,7 @@ def export_cityjson(session: Session, *, scope: Scope | None, path: Path, metric
                     counts["objects"] += 1
                 counts["buildings"] += 1
         vertices = vertices or _Vertices((0.0, 0.0))
-        transform = {"scale": [SCALE] * 3, "translate": [*vertices.translate, 0.0]}
+        transform = {"scale": [SCALE] * 3, "translate": [*vertices.translate.tolist(), 0.0]}
         out.write(f'}},"transform":{json.dumps(transform)},"vertices":[')
         vertices.spool.seek(0)
         shutil.copyfileobj(vertices.spool, out)
