@@ -15,7 +15,7 @@ Example::
 
     >>> rows = read_gap_features(session, parse_scope("330402"), metric_srid=4549)
     >>> rows[0][:5]
-    ('3304020010010000000000008-elderly_care', '3304020010010000000000008', '梅湾小区',
+    ('3304020010010010000000001-elderly_care', '3304020010010010000000001', '梅湾小区',
      '330402001001', 'elderly_care')
 """
 
@@ -37,8 +37,8 @@ Box = tuple[float, float, float, float]
 def gap_id(estate_code: str, category: str) -> str:
     """A gap's feature id: ``<estate code>-<category>`` (unique: one gap per pair).
 
-    >>> gap_id("3304020010010000000000008", "childcare")
-    '3304020010010000000000008-childcare'
+    >>> gap_id("3304020010010010000000001", "childcare")
+    '3304020010010010000000001-childcare'
     """
     return f"{estate_code}-{category}"
 
