@@ -6,9 +6,12 @@ three-county world, and checks every code, name and count that comes back:
 
 - the map's GeoJSON layers and its search box (``/map/layers/*.geojson``, ``/map/search``);
 - OGC API Features items and single features (``/ogc/collections/*/items[/id]``), with
-  ``datetime`` (asOf) and ``crs``;
+  ``datetime`` (asOf) and ``crs``, and the ``gaps`` collection;
 - file exports (:func:`cimhouse.exports.export_layer.export_layer`, the ``cimhouse export``
-  use case) in CSV;
+  use case) in CSV, the ``gaps`` layer included (service gaps, against gaps computed
+  independently: tests/helpers/gaps.py);
+- the community roster (``cimhouse roster --with-persons``): written only for a token whose
+  scope holds the community, and then only the community's houses, households and persons;
 - the programme's progress report (:func:`cimhouse.programme.progress.compute_progress`,
   ``cimhouse report programme``);
 - the alert subscription over a real WebSocket (``safetyAlertChanges``): a subscriber hears
@@ -16,7 +19,7 @@ three-county world, and checks every code, name and count that comes back:
 - ``POST /safety/readings``: a gateway's token stores readings only for the devices of its
   scope; a device outside it is answered exactly like a device that does not exist;
 - vector tiles (``/tiles/{layer}/{z}/{x}/{y}.mvt``), decoded: every object of the layer in
-  its tile when the scope holds it, nowhere otherwise;
+  its tile when the scope holds it, nowhere otherwise (gaps too);
 - change-feed webhooks: the batches a real receiver on 127.0.0.1 gets (signed) hold every
   change of the webhook's scope and kinds, in feed order, and nothing else.
 """
@@ -33,8 +36,11 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl import load_workbook
 from sqlalchemy import text
+from typer.testing import CliRunner
 
+from cimhouse.cli.main import app
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.exports.export_layer import export_layer
 from cimhouse.feed.manage_webhooks import add_webhook, remove_webhook
@@ -44,7 +50,9 @@ from cimhouse.programme.progress_report import as_dict
 from cimhouse.scope import parse_scope, with_county_keys
 from cimhouse.settings import Settings
 from tests.helpers.delivery_worker import drain_webhook, received_changes
+from tests.helpers.gaps import expected_gaps
 from tests.helpers.graphql_world import ApiWorld, World, api_world, issue_token
+from tests.helpers.keys import TEST_KEY
 from tests.helpers.receiver import Receiver
 from tests.helpers.tiles import KEY, ZOOM, fetch_tile, tile_places
 
@@ -185,12 +193,37 @@ def test_ogc_items(aw: ApiWorld, client: TestClient) -> None:
     run()
 
 
+def test_ogc_gap_items(aw: ApiWorld, client: TestClient) -> None:
+    """The computed ``gaps`` collection: exactly the scope's gaps, single gaps 404 outside."""
+    world = aw.world
+    gaps = sorted(f"{e}-{c}" for e, c in expected_gaps(aw.engine))
+    owner = {g: g[:25] for g in gaps}
+
+    @PROPERTY
+    @given(st.sampled_from(scopes_of(aw)), st.sampled_from(OGC_CRSS), st.sampled_from(gaps))
+    def run(scope: str, crs: str | None, gap: str) -> None:
+        params: dict[str, str | int] = {"limit": 1000, **({"crs": crs} if crs else {})}
+        reply = client.get("/ogc/collections/gaps/items", params=params,
+                           headers=bearer(aw, scope))
+        assert reply.status_code == 200, reply.text
+        features = reply.json()["features"]
+        check([f["properties"] for f in features], scope, world)
+        assert sorted(f["id"] for f in features) == [
+            g for g in gaps if world.visible(owner[g], scope)]
+        one = client.get(f"/ogc/collections/gaps/items/{gap}", params=params,
+                         headers=bearer(aw, scope))
+        assert one.status_code == (200 if world.visible(owner[gap], scope) else 404), one.text
+
+    run()
+
+
 def test_file_exports(aw: ApiWorld, tmp_path: Path) -> None:
     world = aw.world
+    gaps = {f"{e}-{c}": e for e, c in expected_gaps(aw.engine)}
 
     @PROPERTY
     @given(st.sampled_from(scopes_of(aw)),
-           st.sampled_from(("estates", "buildings", "houses", "facilities")))
+           st.sampled_from(("estates", "buildings", "houses", "facilities", "gaps")))
     def run(scope: str, layer: str) -> None:
         out = tmp_path / f"{layer}-{scope}.csv"
         with session_scope(aw.engine) as session:
@@ -200,12 +233,45 @@ def test_file_exports(aw: ApiWorld, tmp_path: Path) -> None:
             rows = list(csv.reader(handle))
         body = rows[1:]
         check(body, scope, world)
-        if layer != "facilities":
+        if layer == "gaps":
+            assert sorted(r[0] for r in body) == sorted(
+                g for g, estate in gaps.items() if world.visible(estate, scope))
+        elif layer != "facilities":
             kind = layer[:-1]
             assert len(body) == sum(o.kind == kind and world.visible(c, scope)
                                     for c, o in world.objects.items())
         else:
             assert len(body) == sum(world.visible(e, scope) for e in world.estates)
+
+    run()
+
+
+def test_roster(aw: ApiWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = aw.world
+    monkeypatch.setenv("CIMHOUSE_DATABASE_URL",
+                       aw.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("CIMHOUSE_SECRET_KEY", TEST_KEY)
+    with session_scope(aw.engine) as session:
+        names = {name: pid for pid, name in session.execute(text("SELECT id, name FROM person"))}
+
+    @PROPERTY
+    @given(st.sampled_from(scopes_of(aw)), st.sampled_from(world.communities))
+    def run(scope: str, community: str) -> None:
+        out = tmp_path / f"roster-{scope}-{community}.xlsx"
+        monkeypatch.setenv("CIMHOUSE_TOKEN", aw.tokens[f"scope:{scope}"])
+        done = CliRunner().invoke(app, ["roster", "--community", community, "--with-persons",
+                                        "--out", str(out)])
+        if len(scope) == 25 or not community.startswith(scope):
+            assert done.exit_code != 0
+            assert not out.exists()
+            return
+        assert done.exit_code == 0, done.output
+        book = load_workbook(out, read_only=True)
+        sheets = {n: list(book[n].iter_rows(values_only=True))[1:] for n in book.sheetnames}
+        check(sheets, community, world)
+        assert {names[r[0]] for r in sheets["人员"]} <= world.persons_in(community)
+        assert {r[0] for r in sheets["户"]} == {
+            n for n, (code, _m) in world.households.items() if world.visible(code, community)}
 
     run()
 
@@ -310,11 +376,15 @@ def test_readings_only_for_devices_in_scope(aw: ApiWorld, client: TestClient) ->
 
 def test_vector_tiles(aw: ApiWorld, client: TestClient) -> None:
     world = aw.world
+    zoom, key = {**ZOOM, "gaps": ZOOM["estates"]}, {**KEY, "gaps": "id"}
     with session_scope(aw.engine) as session:
         places = tile_places(session)
         facility_estate = {str(k): v for k, v in session.execute(text(
             "SELECT f.id, e.code FROM facility f JOIN estate e "
             "ON e.county = f.county AND e.id = f.estate_id"))}
+    # a gap lies at its estate's point (the estates' tile at the same zoom)
+    gap_estate = {f"{e}-{c}": e for e, c in expected_gaps(aw.engine)}
+    places["gaps"] = {g: places["estates"][e] for g, e in gap_estate.items()}
 
     @PROPERTY
     @given(st.sampled_from(scopes_of(aw)), st.sampled_from(sorted(places)))
@@ -322,10 +392,11 @@ def test_vector_tiles(aw: ApiWorld, client: TestClient) -> None:
         token = aw.tokens[f"scope:{scope}"]
         seen: set[str] = set()
         for x, y in sorted(set(places[layer].values())):
-            features = fetch_tile(client, token, layer, ZOOM[layer], x, y)
+            features = fetch_tile(client, token, layer, zoom[layer], x, y)
             check([f["properties"] for f in features], scope, world)
-            seen |= {str(f["properties"][KEY[layer]]) for f in features}
-        owner = facility_estate if layer == "facilities" else {k: k for k in places[layer]}
+            seen |= {str(f["properties"][key[layer]]) for f in features}
+        owner = facility_estate if layer == "facilities" else gap_estate \
+            if layer == "gaps" else {k: k for k in places[layer]}
         assert seen == {k for k in places[layer] if world.visible(owner[k], scope)}
 
     run()

@@ -150,8 +150,9 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
     app.add_middleware(RequestLanguage)  # Accept-Language -> the language of messages
     app.add_middleware(RequestHardening)  # body size cap, nosniff, no-store
 
-    app.include_router(ogc_router(db), prefix="/ogc")  # OGC API Features, token-scoped
-    app.include_router(tiles_router(db), prefix="/tiles")  # vector tiles, token-scoped
+    # OGC API Features and vector tiles, token-scoped (gaps measured in METRIC_CRS)
+    app.include_router(ogc_router(db, settings.metric_srid), prefix="/ogc")
+    app.include_router(tiles_router(db, settings.metric_srid), prefix="/tiles")
 
     @app.get("/graphql/stats")
     def graphql_stats() -> dict[str, object]:

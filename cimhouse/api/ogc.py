@@ -10,10 +10,11 @@ page is full. Parameters:
 - ``crs``: the response CRS, one of ``crs`` in the collection (CRS84 default, EPSG:4490 =
   CGCS2000 storage, EPSG:4326), axes in that CRS's order (EPSG:4490/4326: latitude first);
   the answer names it in the ``Content-Crs`` header;
-- ``datetime``: an instant (``2026-01-01`` or an RFC 3339 date-time, read as its day) gives
-  the features that existed on that day with their values then (GraphQL ``asOf``); an
-  interval (``a/b``, ``../b``, ``a/..``) the features that existed on any day of it, with
-  their values at its end (docs/feed.md, "Time travel").
+- ``datetime`` (not on ``gaps``, computed for today): an instant (``2026-01-01`` or an
+  RFC 3339 date-time, read as its day) gives the features that existed on that day with
+  their values then (GraphQL ``asOf``); an interval (``a/b``, ``../b``, ``a/..``) the
+  features that existed on any day of it, with their values at its end (docs/feed.md,
+  "Time travel").
 
 GDAL / QGIS pass the token as a header::
 
@@ -37,12 +38,14 @@ from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.crs import OGC_CRSS, OGC_STORAGE_CRS, bbox_from_ogc, geometry_to_ogc
 from cimhouse.crs import ogc_crs as served_crs
 from cimhouse.errors import InvalidInput, NotFound
+from cimhouse.exports.gap_features import read_gap_features
 from cimhouse.exports.layers import LAYERS
 from cimhouse.exports.writers import plain_value
 from cimhouse.i18n import _
 from cimhouse.schema import Building, Estate, Facility, House
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import with_county_keys
+from cimhouse.settings import DEFAULT_METRIC_SRID
 from cimhouse.timetravel.rewind_rows import (
     existed_between,
     existed_on,
@@ -144,7 +147,7 @@ def _attribute(name: str, column: str) -> str:
 
 
 def _feature(name: str, row: Any, crs: str, dated: bool) -> dict[str, Any]:
-    layer, model = LAYERS[name], _MODELS[name]
+    layer, model = LAYERS[name], _MODELS.get(name)  # gaps: no model, never dated
     *values, wkb = row[:-1] if dated else row
     undo = (row[-1] or {}) if dated else {}
     props: dict[str, Any] = {}
@@ -158,6 +161,19 @@ def _feature(name: str, row: Any, crs: str, dated: bool) -> dict[str, Any]:
             "properties": props,
             "geometry": shapely.geometry.mapping(geometry_to_ogc(geometry, crs))
             if geometry is not None else None}
+
+
+def _gap_rows(session: Session, scope: Any, metric_srid: int, *, feature_id: str | None,
+              box: tuple[float, float, float, float] | None,
+              when: tuple[dt.date | None, dt.date | None] | None, limit: int,
+              offset: int) -> list[Any]:
+    """The ``gaps`` collection: computed for the scope (in SQL) for today, then paged."""
+    if when is not None:
+        raise InvalidInput(_("datetime: the gaps collection is computed for today only"))
+    rows = read_gap_features(session, scope, metric_srid=metric_srid, box=box)
+    if feature_id is not None:
+        rows = [row for row in rows if row[0] == feature_id]
+    return rows[offset:offset + limit]
 
 
 def _rows(session: Session, scope: Any, name: str, *, where: Any = None,
@@ -196,7 +212,8 @@ def _match(name: str, feature_id: str) -> Any:
     return model.id == int(feature_id)
 
 
-def ogc_router(db: Engine) -> APIRouter:
+def ogc_router(db: Engine, metric_srid: int = DEFAULT_METRIC_SRID) -> APIRouter:
+    """The /ogc routes; ``metric_srid`` is the CRS the gaps' distances are measured in."""
     router = APIRouter()
 
     def signed_in(request: Request, session: Session) -> Any:
@@ -262,8 +279,10 @@ def ogc_router(db: Engine) -> APIRouter:
         box = _bbox(bbox, _ogc_crs(bbox_crs, "bbox-crs"))
         when = parse_datetime(datetime)
         with Session(db) as session:
-            rows = _rows(session, signed_in(request, session), name, box=box, when=when,
-                         limit=limit, offset=offset)
+            scope = signed_in(request, session)
+            rows = _gap_rows(session, scope, metric_srid, feature_id=None, box=box, when=when,
+                             limit=limit, offset=offset) if LAYERS[name].computed else \
+                _rows(session, scope, name, box=box, when=when, limit=limit, offset=offset)
         features = [_feature(name, row, out_crs, when is not None) for row in rows]
         links = _page_links(f"{base(request)}/collections/{name}/items", limit, offset,
                             len(rows) == limit, {"bbox": bbox, "bbox-crs": bbox_crs,
@@ -278,8 +297,10 @@ def ogc_router(db: Engine) -> APIRouter:
         out_crs = _ogc_crs(crs, "crs")
         when = parse_datetime(datetime)
         with Session(db) as session:
-            rows = _rows(session, signed_in(request, session), name,
-                         where=_match(name, feature_id), when=when)
+            scope = signed_in(request, session)
+            rows = _gap_rows(session, scope, metric_srid, feature_id=feature_id, box=None,
+                             when=when, limit=1, offset=0) if LAYERS[name].computed else \
+                _rows(session, scope, name, where=_match(name, feature_id), when=when)
         if not rows:  # outside the scope reads exactly like unknown
             raise NotFound(_("no feature {feature_id!r}", feature_id=feature_id))
         url = f"{base(request)}/collections/{name}/items/{feature_id}"

@@ -26,13 +26,15 @@ from sqlalchemy.orm import Session
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.exports.vector_tiles import render_tile
 from cimhouse.schema.vocab import Role
+from cimhouse.settings import DEFAULT_METRIC_SRID
 
 MVT = "application/vnd.mapbox-vector-tile"
 MAX_AGE_S = 60
 CACHE_HEADERS = {"Cache-Control": f"private, max-age={MAX_AGE_S}", "Vary": "Authorization"}
 
 
-def tiles_router(db: Engine) -> APIRouter:
+def tiles_router(db: Engine, metric_srid: int = DEFAULT_METRIC_SRID) -> APIRouter:
+    """The /tiles routes; ``metric_srid`` is the CRS the gaps' distances are measured in."""
     router = APIRouter()
 
     @router.get("/{layer}/{z}/{x}/{y}.mvt")
@@ -43,7 +45,8 @@ def tiles_router(db: Engine) -> APIRouter:
             principal.require(Role.READER)
             session.commit()  # last_used_at; the tile reads in a fresh snapshot
             # authenticate resolved the scope's county keys already (Citus routing)
-            data = render_tile(session, principal.scope, layer, z, x, y)
+            data = render_tile(session, principal.scope, layer, z, x, y,
+                               metric_srid=metric_srid)
         if not data:
             return Response(status_code=204, headers=CACHE_HEADERS)
         etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'

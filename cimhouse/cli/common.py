@@ -190,6 +190,7 @@ def summary_labels() -> dict[str, str]:
         "persons": _("persons"), "relations": _("relations"), "issued": _("codes issued"),
         "counties": _("counties"), "added": _("added"), "updated": _("updated"),
         "unchanged": _("unchanged"), "removed": _("removed"), "facilities": _("facilities"),
+        "gaps": _("service gaps"),
         "matched": _("matched"), "created": _("created"), "level": _("level"),
         "georeference": _("georeference"), "dwellings": _("dwellings"), "estate": _("estate"),
         "renamed": _("renamed"), "reparented": _("reparented"), "closed": _("closed"),

@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                    "service-index surveys."),
     "regions": ("cmd_regions", "Administrative regions (levels 1-5)."),
     "report": ("cmd_report", "Reports for community work."),
+    "roster": ("cmd_export", "The roster (花名册) of a community: houses, households and persons "
+                             "(masked) in XLSX."),
     "safety": ("cmd_safety", "Home safety of the elderly living alone: readings, rules and "
                              "alerts."),
     "serve": ("cmd_serve", "Serve GraphQL at http://HOST:PORT/graphql (bearer tokens: "

@@ -2,7 +2,9 @@
 
 The SELECT carries the scope (:func:`cimhouse.scope.scope_filter`); rows come from a
 server-side cursor in batches of :data:`BATCH`; geometries are converted from storage CRS by
-:func:`cimhouse.crs.geometry_from_storage`.
+:func:`cimhouse.crs.geometry_from_storage`. The ``gaps`` layer is computed for the scope by
+:func:`cimhouse.exports.gap_features.read_gap_features` (a list per community or county, not
+streamed; ``metric_srid`` is the CRS its distances are measured in).
 
 Example::
 
@@ -13,18 +15,22 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import shapely
 from sqlalchemy.orm import Session
 
 from cimhouse.crs import geometry_from_storage, normalize_coordinate_system
 from cimhouse.errors import InvalidInput
+from cimhouse.exports.gap_features import read_gap_features
 from cimhouse.exports.layers import LAYERS
 from cimhouse.exports.writers import open_writer
 from cimhouse.i18n import _
 from cimhouse.scope import Scope
+from cimhouse.settings import DEFAULT_METRIC_SRID
 
 BATCH = 2000
 
@@ -36,8 +42,20 @@ class ExportResult:
     path: Path
 
 
+def _batches(session: Session, scope: Scope | None, layer: str, metric_srid: int
+             ) -> Iterator[Sequence[Any]]:
+    if LAYERS[layer].computed:
+        rows = read_gap_features(session, scope, metric_srid=metric_srid)
+        for start in range(0, len(rows), BATCH):
+            yield rows[start:start + BATCH]
+        return
+    result = session.execute(LAYERS[layer].select(scope).execution_options(yield_per=BATCH))
+    yield from result.partitions()
+
+
 def export_layer(session: Session, *, scope: Scope | None, layer: str, fmt: str, path: Path,
-                 crs: str = "CGCS2000") -> ExportResult:
+                 crs: str = "CGCS2000", metric_srid: int = DEFAULT_METRIC_SRID
+                 ) -> ExportResult:
     if layer not in LAYERS:
         raise InvalidInput(_("unknown layer {layer!r}; one of {layers}", layer=layer,
                              layers=', '.join(LAYERS)))
@@ -49,8 +67,7 @@ def export_layer(session: Session, *, scope: Scope | None, layer: str, fmt: str,
     writer = open_writer(fmt, spec, path, system)
     rows = 0
     try:
-        result = session.execute(spec.select(scope).execution_options(yield_per=BATCH))
-        for batch in result.partitions():
+        for batch in _batches(session, scope, layer, metric_srid):
             # one vectorised WKB parse per batch (shapely/GEOS), not one call per row
             shapes = shapely.from_wkb([None if r[-1] is None else bytes(r[-1]) for r in batch])
             for row, geometry in zip(batch, shapes, strict=True):

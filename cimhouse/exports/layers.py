@@ -1,6 +1,8 @@
 """The exported layers: columns with their Chinese headers, and the scoped SQL that reads them.
 
-Every layer is one SELECT filtered by :func:`cimhouse.scope.scope_filter` in SQL; the geometry
+Every layer but ``gaps`` is one SELECT filtered by :func:`cimhouse.scope.scope_filter` in SQL;
+``gaps`` is computed by the services module (``computed``: its rows come from
+:func:`cimhouse.exports.gap_features.read_gap_features`, scoped in SQL as well). The geometry
 leaves PostgreSQL as WKB in storage CRS (EPSG:4490) and is converted by :mod:`cimhouse.crs`.
 No layer carries personal data (persons are not a layer; houses hold no names or numbers).
 
@@ -37,8 +39,11 @@ class Layer:
     title: str
     columns: tuple[Column, ...]
     geometry_type: str  # GeoPackage geometry type name
+    computed: bool = False  # rows from read_gap_features, not from one SELECT
 
     def select(self, scope: Scope | None) -> Rows:
+        if self.computed:
+            raise TypeError(f"layer {self.name} is computed: use read_gap_features")
         return _SELECTS[self.name](scope)
 
 
@@ -65,6 +70,15 @@ LAYERS = {
         _c("id", "设施编号", "integer"), _c("category", "类别"), _c("subtype", "子类"),
         _c("name", "名称"), _c("capacity", "容量", "integer"), _c("status", "状态"),
         _c("region_code", "社区代码"), _c("address", "地址")), "POINT"),
+    # one estate lacking one category within its radius (cimhouse.services.gaps), at the point
+    # its distances are measured from; id = <estate code>-<category>
+    "gaps": Layer("gaps", "服务短板", (
+        _c("id", "编号"), _c("estate_code", "小区编码"), _c("estate_name", "小区名称"),
+        _c("region_code", "社区代码"), _c("category", "设施类别"),
+        _c("category_label", "类别名称"), _c("radius_m", "服务半径(米)", "real"),
+        _c("nearest_facility", "最近设施"), _c("distance_m", "最近设施距离(米)", "real"),
+        _c("affected_group", "受影响人群"), _c("affected", "受影响人数", "integer")),
+        "POINT", computed=True),
 }
 
 

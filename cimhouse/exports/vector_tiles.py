@@ -11,8 +11,11 @@ WGS 84 (metres apart; the map has no online base map to disagree with).
 Layers and the zoom from which they are served (below it a tile is empty, so a whole province
 is never drawn house by house): estates and facilities from z10, buildings from z13, houses
 from z15. Houses without a location of their own lie at their building's point on surface.
-No layer carries personal data. The ``gaps`` layer is not a tile layer: gaps are computed by
-:func:`cimhouse.services.gaps.find_gaps` in several statements (GeoJSON on ``/map``).
+No layer carries personal data. ``gaps`` (from z10) is computed for the token's scope by
+:func:`cimhouse.exports.gap_features.read_gap_features` (the services' ``find_gaps``, scoped in
+SQL, and the estates' points inside the tile, scoped in SQL); its tile is then one
+``ST_AsMVT`` over those rows passed as arrays (no table read: the same on Citus). Each tile
+of it pays the gap computation of the whole scope (see docs/tiles.md).
 
 Example::
 
@@ -34,23 +37,28 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import Float
 
+from cimhouse.crs import transform_point
 from cimhouse.errors import InvalidInput, NotFound
+from cimhouse.exports.gap_features import read_gap_features
+from cimhouse.exports.layers import LAYERS
 from cimhouse.i18n import _
 from cimhouse.schema import Building, Estate, Facility, House
 from cimhouse.schema.base import SRID
 from cimhouse.schema.vocab import FacilityCategory, LifecycleStatus, vocab_label
 from cimhouse.scope import Scope, scope_filter
 from cimhouse.services.policy import ServicePolicy
+from cimhouse.settings import DEFAULT_METRIC_SRID
 
 EXTENT = 4096
 BUFFER = 64  # pixels of the tile's edge drawn from the neighbours (lines and fills join)
 MAX_ZOOM = 22
-MIN_ZOOM = {"estates": 10, "facilities": 10, "buildings": 13, "houses": 15}
+MIN_ZOOM = {"estates": 10, "facilities": 10, "buildings": 13, "houses": 15, "gaps": 10}
 TILE_LAYERS = tuple(MIN_ZOOM)
 WEB_MERCATOR = 3857
 _HALF = 20037508.342789244  # half the web mercator world, metres
@@ -148,12 +156,45 @@ def tile_statement(layer: str, z: int, x: int, y: int, scope: Scope | None) -> S
         rows).where(rows.c.geom.is_not(None))
 
 
+def _gap_tile(session: Session, scope: Scope | None, z: int, x: int, y: int,
+              metric_srid: int) -> bytes | None:
+    """The gaps of ``scope`` inside tile z/x/y (with its buffer) as one MVT statement."""
+    west, south, east, north = tile_bounds(z, x, y, margin=BUFFER / EXTENT)
+    corners = [transform_point(px, py, WEB_MERCATOR, SRID)
+               for px, py in ((west, south), (east, north))]
+    box = (corners[0][0], corners[0][1], corners[1][0], corners[1][1])
+    rows = read_gap_features(session, scope, metric_srid=metric_srid, box=box)
+    if not rows:
+        return None
+    names = [c.name for c in LAYERS["gaps"].columns]
+    kinds = {"text": "text", "integer": "bigint", "real": "float8"}
+    columns = ", ".join(f"CAST(:{n} AS {kinds[c.kind]}[])"
+                        for n, c in zip(names, LAYERS["gaps"].columns, strict=True))
+    params: dict[str, Any] = {n: [row[i] for row in rows] for i, n in enumerate(names)}
+    params |= {"wkb": [row[-1] for row in rows], "env": tile_bounds(z, x, y)}
+    statement = text(f"""
+        SELECT ST_AsMVT(t, 'gaps', {EXTENT}, 'geom') FROM (
+            SELECT ST_AsMVTGeom(ST_Transform(ST_GeomFromWKB(g.wkb, {SRID}), {WEB_MERCATOR}),
+                                ST_MakeEnvelope(:e0, :e1, :e2, :e3, {WEB_MERCATOR}),
+                                {EXTENT}, {BUFFER}, true) AS geom, {", ".join(
+                                    f"g.{n}" for n in names)}
+            FROM unnest(CAST(:wkb AS bytea[]), {columns}) AS g(wkb, {", ".join(names)})) t
+        WHERE t.geom IS NOT NULL""")
+    params |= dict(zip(("e0", "e1", "e2", "e3"), params.pop("env"), strict=True))
+    data = session.execute(statement, params).scalar()
+    return bytes(data) if data else None
+
+
 def render_tile(session: Session, scope: Scope | None, layer: str, z: int, x: int,
-                y: int) -> bytes:
-    """Tile z/x/y of ``layer`` as MVT bytes; ``b""`` when empty (or below the layer's zoom)."""
+                y: int, *, metric_srid: int = DEFAULT_METRIC_SRID) -> bytes:
+    """Tile z/x/y of ``layer`` as MVT bytes; ``b""`` when empty (or below the layer's zoom).
+
+    ``metric_srid``: the CRS the gaps' distances are measured in (settings' METRIC_CRS)."""
     if layer in MIN_ZOOM and z < MIN_ZOOM[layer]:
         tile_bounds(z, x, y)  # a tile that does not exist is still NOT_FOUND
         return b""
+    if layer == "gaps":
+        return _gap_tile(session, scope, z, x, y, metric_srid) or b""
     data = session.execute(tile_statement(layer, z, x, y, scope)).scalar()
     return bytes(data) if data else b""
 

@@ -1,0 +1,69 @@
+"""The ``gaps`` layer: service gaps (补短板) as point features, for exports, OGC API and tiles.
+
+A feature is one estate lacking one facility category within its walking radius, exactly as
+:func:`cimhouse.services.gaps.find_gaps` finds it (the one definition; docs/services.md):
+the gap computation reads only the scope (its SQL carries the scope predicate), and a
+nearest facility outside the scope is not named, only its distance given. The point is the
+one the distance was measured from (:func:`cimhouse.services.sql.estate_points_sql`: a point
+on the estate's boundary, else the centroid of its buildings), read by a second scoped
+statement; ``box`` (EPSG:4490) limits that statement to the features inside it (bbox, tiles).
+
+Gaps are computed for today (the facilities in use now), so there is no ``datetime``.
+Features are ranked like ``find_gaps``: most people affected first.
+
+Example::
+
+    >>> rows = read_gap_features(session, parse_scope("330402"), metric_srid=4549)
+    >>> rows[0][:5]
+    ('3304020010010010000000001-elderly_care', '3304020010010010000000001', '梅湾小区',
+     '330402001001', 'elderly_care')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from cimhouse.schema.vocab import FacilityCategory, vocab_label
+from cimhouse.scope import Scope
+from cimhouse.services.gaps import find_gaps
+from cimhouse.services.sql import estate_points_sql
+
+Box = tuple[float, float, float, float]
+
+
+def gap_id(estate_code: str, category: str) -> str:
+    """A gap's feature id: ``<estate code>-<category>`` (unique: one gap per pair).
+
+    >>> gap_id("3304020010010010000000001", "childcare")
+    '3304020010010010000000001-childcare'
+    """
+    return f"{estate_code}-{category}"
+
+
+def _points(session: Session, scope: Scope | None, codes: list[str], metric_srid: int,
+            box: Box | None) -> dict[str, bytes]:
+    """Estate code -> WKB point (EPSG:4490) of the estates of ``codes`` in ``scope``."""
+    inside = "AND s.pt && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)" if box else ""
+    params: dict[str, Any] = {"codes": codes, "metric_srid": metric_srid}
+    if box:
+        params |= dict(zip(("x0", "y0", "x1", "y1"), box, strict=True))
+    rows = session.execute(text(
+        f"SELECT s.code, ST_AsBinary(s.pt) FROM ({estate_points_sql(scope)}) s "
+        f"WHERE s.code = ANY(:codes) AND s.pt IS NOT NULL {inside}"), params)
+    return {code: bytes(wkb) for code, wkb in rows}
+
+
+def read_gap_features(session: Session, scope: Scope | None, *, metric_srid: int,
+                      box: Box | None = None) -> list[tuple[Any, ...]]:
+    """The gaps of ``scope`` as rows: the values of ``LAYERS["gaps"]``' columns, then WKB."""
+    gaps = find_gaps(session, scope, metric_srid=metric_srid, visible=scope)
+    codes = sorted({g.estate_code for g in gaps.estates if g.estate_code})
+    points = _points(session, scope, codes, metric_srid, box) if codes else {}
+    return [(gap_id(g.estate_code, g.category), g.estate_code, g.estate_name, g.region_code,
+             g.category, vocab_label(FacilityCategory, g.category), g.radius_m,
+             g.nearest_facility, g.distance_m, g.affected_group, g.affected,
+             points[g.estate_code])
+            for g in gaps.estates if g.estate_code in points]
