@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/bench_future.py   (or `make bench`)
 One throwaway cluster: the 27,036 Zhejiang regions and a generated programme over every
 street of the province (the demo's generator, about two projects per street, some streets
 without). Measured: ``compute_progress`` for region 33 (every county and street with every
-figure, scenarios delivered on the date from their dated states), median of 7 runs. Lower bound in the
+figure, scenarios delivered on the date from their dated states), median of 11 runs. Lower bound in the
 same run: one plain pass over the same join (communities -> covered -> projects) counting
 rows, without the per-area aggregation.
 """
@@ -17,7 +17,7 @@ import random
 import statistics
 import time
 
-from harness import bench_cluster
+from harness import bench_cluster, print_load
 from sqlalchemy import insert, text
 
 from cimhouse.db import session_scope
@@ -28,7 +28,7 @@ from cimhouse.programme.upsert_project import status_of
 from cimhouse.schema import FutureProject, FutureProjectRegion, FutureProjectScenario
 from cimhouse.schema.programme import STATUS_DATE_COLUMNS
 
-RUNS = 7
+RUNS = 11
 BOUND_SQL = """
     SELECT count(*) FROM region r
     LEFT JOIN future_project_region pr ON pr.region_code = r.code
@@ -76,10 +76,10 @@ def main() -> None:
         with session_scope(engine) as session:
             compute_progress(session, None, "33", as_of)  # warm caches
             session.execute(text(BOUND_SQL)).scalar()
-            report = [timed(lambda: compute_progress(session, None, "33", as_of))
-                      for _ in range(RUNS)]
-            bound = [timed(lambda: session.execute(text(BOUND_SQL)).scalar())
-                     for _ in range(RUNS)]
+            report, bound = [], []
+            for _ in range(RUNS):  # interleaved: on a shared machine both see the same load
+                report.append(timed(lambda: compute_progress(session, None, "33", as_of)))
+                bound.append(timed(lambda: session.execute(text(BOUND_SQL)).scalar()))
             progress = compute_progress(session, None, "33", as_of)
         streets = sum(len(c.streets) for c in progress.counties)
         print(f"regions: 27036, communities: {len(communities)}, projects: {len(projects)}, "
@@ -90,6 +90,7 @@ def main() -> None:
         print(f"lower bound (one pass over the join):  {low * 1000:8.1f} ms (median of {RUNS})")
         print(f"compute_progress(region 33):           {high * 1000:8.1f} ms "
               f"(median of {RUNS}; {high / low:.1f}x bound)")
+        print_load()
         engine.dispose()
 
 

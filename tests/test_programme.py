@@ -20,8 +20,8 @@ from cimhouse.importers.rejects import LINE_COLUMN, REASONS_COLUMN
 from cimhouse.programme.advance_project import advance_project
 from cimhouse.programme.import_projects import import_projects
 from cimhouse.programme.progress import TARGETS, compute_progress
-from cimhouse.programme.project_scenarios import load_scenarios
 from cimhouse.programme.project_rows import DATE_HEADERS, SCENARIO_HEADERS, parse_date
+from cimhouse.programme.project_scenarios import load_scenarios
 from cimhouse.schema import ChangeLog, FutureProject, FutureProjectRegion, ImportRun
 from cimhouse.scope import parse_scope
 

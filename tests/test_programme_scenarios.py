@@ -90,7 +90,8 @@ def test_advance_a_scenario_with_its_date_and_history(session: Session) -> None:
         ChangeLog.object_kind == "future_project", ChangeLog.object_id == str(pid))
         .order_by(ChangeLog.id)).all()
     assert [entry.source for entry in log] == ["api", "advance_scenario", "advance_scenario"]
-    assert log[1].previous is not None and log[1].current is not None
+    assert log[1].previous is not None
+    assert log[1].current is not None
     assert log[1].previous["scenarios"] == {"health": {"planned": "2021-01-05"}}
     assert log[1].current["scenarios"]["health"] == {"planned": "2021-01-05",
                                                      "in_progress": "2022-02-01"}
