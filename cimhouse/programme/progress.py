@@ -167,9 +167,10 @@ def progress_sql() -> str:
     """One statement, set-based, the area names included. Each project counts once per
     street, per county and in total: (area, project) pairs are first reduced to distinct
     rows (GROUPING SETS with the project id), so every figure is a plain ``count(*)
-    FILTER``. The communities are read once, grouped on the fly; the pairs start from the
-    few covered communities (primary-key lookups), not from every community. It replaced 25
-    ``count(DISTINCT ...)`` over GROUPING SETS of every community (see docs/performance.md)."""
+    FILTER``. The communities are read once and summed per street, then per county and in
+    total over the street rows. It replaced 25 ``count(DISTINCT ...)`` over GROUPING SETS of
+    every (community, project) row, which sorted them once per figure and grouping set
+    (docs/performance.md, "Programme")."""
     prov = "p.level = 'provincial'"
     status_counts = ", ".join(f"count(*) FILTER (WHERE p.stage = {i + 1}) AS st_{step}"
                               for i, step in enumerate(STEPS))
