@@ -149,6 +149,9 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
 @pytest.fixture(scope="module")
 def client(aw: ApiWorld, test_settings: Settings) -> Iterator[TestClient]:
     # Inside ``with`` the TestClient runs the app's lifespan as the server does: start-up
-    # loads the gazetteer (in the background; a search arriving meanwhile waits for it).
-    with TestClient(create_app(test_settings, engine=aw.engine)) as test_client:
+    # loads the gazetteer in the background. The tests start once it is over: meanwhile it
+    # holds the GIL, and a request racing it could pass its deadline on a loaded machine.
+    app = create_app(test_settings, engine=aw.engine)
+    with TestClient(app) as test_client:
+        assert app.state.warmed.wait(120), "the app's start-up did not finish"
         yield test_client
