@@ -34,6 +34,8 @@ echo "== public-service facilities"
 
 echo "== future-community projects"
 "$CIM" import projects "$OUT/projects.csv" --report "$OUT/projects-rejects.csv"
+"$CIM" import project-boundaries "$OUT/project_boundaries.geojson" \
+    --report "$OUT/project-boundaries-rejects.csv"
 echo "== gap-filling projects: survey the service index, plan the five largest gaps"
 "$CIM" programme survey --scope 3304 --date 2026-06-30
 "$CIM" programme plan-gaps --scope 3304 --top 5 --date 2026-06-30

@@ -147,12 +147,11 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
 
 
 @pytest.fixture(scope="module")
-def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
-    # The server loads the gazetteer as it starts (app.py's lifespan); a TestClient outside
-    # a ``with`` block runs no lifespan, so load it here: otherwise the first address search
-    # of a module loads 27,000 regions inside its 5 s request deadline (flaky under load).
-    from cimhouse.addressing.gazetteer import Gazetteer
-
-    with Session(aw.engine) as session:
-        Gazetteer.cached(session)
-    return TestClient(create_app(test_settings, engine=aw.engine))
+def client(aw: ApiWorld, test_settings: Settings) -> Iterator[TestClient]:
+    # Inside ``with`` the TestClient runs the app's lifespan as the server does: start-up
+    # loads the gazetteer in the background. The tests start once it is over: meanwhile it
+    # holds the GIL, and a request racing it could pass its deadline on a loaded machine.
+    app = create_app(test_settings, engine=aw.engine)
+    with TestClient(app) as test_client:
+        assert app.state.warmed.wait(120), "the app's start-up did not finish"
+        yield test_client

@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.settings import Settings
 from tests.helpers.graphql_world import ApiWorld, api_world, issue_token, post
@@ -44,11 +43,6 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
                 "SELECT county, 'person_house', id::text, 'update', "
                 "       jsonb_build_object('relation', relation) FROM person_house"))
         yield built
-
-
-@pytest.fixture(scope="module")
-def client(aw: ApiWorld, test_settings: Settings) -> TestClient:
-    return TestClient(create_app(test_settings, engine=aw.engine))
 
 
 def _all(client: TestClient, token: str, first: int, kinds: list[str] | None = None,

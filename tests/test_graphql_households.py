@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster, session_scope
+from cimhouse.graphql.common import global_id, parse_global_id
 from cimhouse.schema import AuditLog
 from cimhouse.scope import parse_scope
 from cimhouse.services.households import household_statistics
@@ -121,6 +122,31 @@ def test_households_need_person_reader(hw: tuple[ApiWorld, int], hclient: TestCl
     reply = post(hclient, built.tokens["town"], HOUSEHOLDS, {"c": first_house(built)})
     assert reply["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert "number" not in json.dumps(reply)  # no household data, only the error
+
+
+NODE = """query($id: ID!) { node(id: $id) { __typename id ... on Household { number kind
+    house { code } } } }"""
+
+
+def test_node_finds_a_household_by_its_global_id_inside_the_scope(
+        hw: tuple[ApiWorld, int], hclient: TestClient) -> None:
+    """node(id:) answered null for every Household id (regression)."""
+    built, _hidden = hw
+    code = first_house(built)
+    household = household_at(post(hclient, built.tokens["county"], HOUSEHOLDS, {"c": code}))
+    for token in ("county", "province"):
+        reply = post(hclient, built.tokens[token], NODE, {"id": household["id"]})
+        assert "errors" not in reply, reply
+        assert reply["data"]["node"] == {
+            "__typename": "Household", "id": household["id"], "number": household["number"],
+            "kind": "FAMILY", "house": {"code": code}}, token
+    # another county's admin, and a reader without person_reader: null, like a missing id
+    for token in ("other_county", "town"):
+        reply = post(hclient, built.tokens[token], NODE, {"id": household["id"]})
+        assert reply["data"]["node"] is None, (token, reply)
+    county = parse_global_id(household["id"])[1].partition(":")[0]
+    unknown = global_id("Household", f"{county}:999999999")
+    assert post(hclient, built.tokens["province"], NODE, {"id": unknown})["data"]["node"] is None
 
 
 def test_person_household_inside_the_scope_only(hw: tuple[ApiWorld, int],

@@ -77,7 +77,7 @@ QUERIES: dict[str, str] = {
     "search": "query($t: String!) { searchAddresses(text: $t, first: 50) { code regionCode "
               "estateCode house { code building { code } } } }",
     "projects": "{ futureProjects(first: 200) { totalCount items { name communities { "
-                "regionCode name } estateCodes } } }",
+                "regionCode name } estateCodes geometry scenarios { state since } } } }",
     "gap_projects": "{ gapProjects { regionCode estateCode } serviceIndexHistory { regionCode "
                     "index } }",
     "programme": "query($r: String!) { programmeProgress(regionCode: $r, asOf: \"2026-06-30\")"
@@ -118,7 +118,11 @@ def add_projects(session: Session, world: World) -> dict[str, tuple[set[str], se
         upsert_project(session, ProjectData(
             name=name, level="provincial", kind="renovation",
             lead_street=sorted(communities)[0][:9], communities=sorted(communities),
-            estates=sorted(estates), dates={"listed": dt.date(2024, 1, 1)}), actor="tests")
+            estates=sorted(estates), dates={"listed": dt.date(2024, 1, 1)},
+            scenarios={"health": {"delivered": dt.date(2025, 1, 1)}}), actor="tests")
+    # every project has a boundary: shown only to scopes holding all its communities
+    session.execute(text("UPDATE future_project SET boundary = "
+                         "ST_Multi(ST_MakeEnvelope(120.0, 30.0, 120.01, 30.01, 4490))"))
     return made
 
 
@@ -219,6 +223,9 @@ def expected_counts(name: str, scope: str, world: World, day: str | None = None,
                        else any(c.startswith(scope) for c in communities))}
         assert reply["futureProjects"]["totalCount"] == len(visible), scope
         assert {p["name"] for p in reply["futureProjects"]["items"]} == visible
+        for item in reply["futureProjects"]["items"]:
+            whole = len(scope) < 25 and all(c.startswith(scope) for c in made[item["name"]][0])
+            assert (item["geometry"] is not None) == whole, (scope, item["name"])
 
     def gap_projects(reply: dict[str, Any]) -> None:
         seen = [h["regionCode"] for h in reply["serviceIndexHistory"]]

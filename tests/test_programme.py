@@ -21,6 +21,7 @@ from cimhouse.programme.advance_project import advance_project
 from cimhouse.programme.import_projects import import_projects
 from cimhouse.programme.progress import TARGETS, compute_progress
 from cimhouse.programme.project_rows import DATE_HEADERS, SCENARIO_HEADERS, parse_date
+from cimhouse.programme.project_scenarios import load_scenarios
 from cimhouse.schema import ChangeLog, FutureProject, FutureProjectRegion, ImportRun
 from cimhouse.scope import parse_scope
 
@@ -50,6 +51,16 @@ def stage(row: dict[str, str], as_of: dt.date) -> int:
         if value and parse_date(value) <= as_of:
             reached = index + 1
     return reached
+
+
+def delivered_on(cell: str, as_of: dt.date) -> bool:
+    """Whether a scenario cell (``规划 2021-03-01；已建成 2022-05-01`` or a lone ``已建成``)
+    says delivered on ``as_of``: read here with plain string splits, not the importer's."""
+    for part in cell.split("；"):
+        word, _space, day = part.strip().partition(" ")
+        if word == "已建成":
+            return not day or dt.date.fromisoformat(day) <= as_of
+    return False
 
 
 def independent(rows: list[dict[str, str]], communities: list[tuple[str, str]], prefix: str,  # noqa: C901 (a flat recount of every figure, one branch per rule of docs/programme.md)
@@ -85,7 +96,7 @@ def independent(rows: list[dict[str, str]], communities: list[tuple[str, str]], 
                     a["municipal_named"].add(key)
                 a[f"status_{STEPS[reached - 1]}"].add(key)
                 for scenario, header in SCENARIO_HEADERS.items():
-                    if reached >= 3 and row[header] == "已建成":
+                    if reached >= 3 and delivered_on(row[header], as_of):
                         a[f"scenario_{scenario}"].add(key)
     return {area: {k: len(v) for k, v in sets.items()} for area, sets in areas.items()}
 
@@ -197,8 +208,7 @@ def test_import_accounts_for_every_row_reports_and_reruns(session: Session,
     project = session.scalars(select(FutureProject).where(
         FutureProject.external_id == "T-1")).one()
     assert project.status == "under_construction"
-    assert project.scenarios == {
-        "health": "delivered"}
+    assert load_scenarios(session, [project.id])[project.id] == {"health": {"delivered": None}}
     history = session.scalars(select(ChangeLog).where(
         ChangeLog.object_kind == "future_project", ChangeLog.object_id == str(project.id))
         .order_by(ChangeLog.id)).all()

@@ -101,6 +101,8 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
 
     fast_connections = AsyncConnections(db, statement_timeout_ms=settings.statement_timeout_ms)
 
+    warmed = threading.Event()  # set once the start-up's warm-up is over (app.state.warmed)
+
     def warm_gazetteer() -> None:
         # The first address search of a process would load ~27,000 regions inside its
         # request deadline (over 5 s on a loaded machine): load them in the background as
@@ -112,6 +114,8 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
                 Gazetteer.cached(session)
         except SQLAlchemyError:  # no database yet: the first search loads it
             log.warning("gazetteer not preloaded: the database is not available")
+        finally:
+            warmed.set()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -125,6 +129,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
     # would answer without a token and load scripts from a CDN.
     app = FastAPI(title="cimhouse", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.warmed = warmed
 
     @app.exception_handler(CimhouseError)
     async def cimhouse_error(_: Request, exc: CimhouseError) -> JSONResponse:

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import (
     cli_actor,
-    default_report_path,
-    engine,
+    dry_run_option,
     handle_errors,
-    print_json,
-    print_summary,
-    session_scope,
-    settings,
+    json_option,
+    run_import,
 )
-from cimhouse.errors import EXIT_REJECTED
 from cimhouse.i18n import _
+
+if TYPE_CHECKING:  # SQLAlchemy is imported when the command runs
+    from sqlalchemy.orm import Session
+
+    from cimhouse.cli.common import ImportOutcome
+    from cimhouse.settings import Settings
 
 
 @import_app.command("boundaries")
@@ -34,8 +37,8 @@ def boundaries(
                                       help="Only match names inside this region code "
                                            "(e.g. 330402), so that a name is unique."),
     report: Path | None = typer.Option(None, "--report", help="Write rejected features here."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and match, write nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    dry_run: bool = dry_run_option("Validate and match, write nothing."),
+    as_json: bool = json_option(),
 ) -> None:
     """Set community or estate boundaries; then assign buildings lacking an estate.
 
@@ -44,20 +47,14 @@ def boundaries(
     from cimhouse.coding.resolve_scope import resolve_scope
     from cimhouse.importers.boundaries.import_boundaries import import_boundaries
 
-    current = settings()
-    report = report or default_report_path(current, "boundaries")
-    with session_scope(engine(current)) as session:
+    def run(session: Session, _current: Settings, path: Path) -> ImportOutcome:
         if within is not None:  # else every feature is rejected as "no estate with this name"
             resolve_scope(session, within)
-        result = import_boundaries(session, file, level=level, crs=crs, within=within,
-                                   dry_run=dry_run, report_path=report, actor=cli_actor())
-    summary = result.summary() | {"level": level, "dry_run": dry_run}
-    if as_json:
-        print_json(summary)
-    else:
-        print_summary(summary, _("boundaries import"))
-    if result.rejected:
-        raise typer.Exit(code=EXIT_REJECTED)
+        return import_boundaries(session, file, level=level, crs=crs, within=within,
+                                 dry_run=dry_run, report_path=path, actor=cli_actor())
+
+    run_import("boundaries", _("boundaries import"), report, dry_run=dry_run, as_json=as_json,
+               run=run, extra={"level": level})
 
 
 def register(app: typer.Typer) -> None:

@@ -9,15 +9,12 @@ import typer
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import (
     cli_actor,
-    default_report_path,
-    engine,
+    dry_run_option,
     handle_errors,
-    print_json,
-    print_summary,
-    session_scope,
-    settings,
+    json_option,
+    report_option,
+    run_import,
 )
-from cimhouse.errors import EXIT_REJECTED
 from cimhouse.i18n import _
 
 
@@ -28,11 +25,9 @@ def devices(
                                 help="CSV with uid, kind, house_code and optional id_number "
                                      "(the wearer), status, battery, heartbeat_s; Chinese "
                                      "headers (设备编号, 设备类型, 房屋编码 ...) work too."),
-    report: Path | None = typer.Option(None, "--report",
-                                       help="Write rejected rows here (default: "
-                                            "var/reports/devices-<time>-rejects.csv)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate, write nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    report: Path | None = report_option("devices"),
+    dry_run: bool = dry_run_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Register devices to houses idempotently; every row is accepted or rejected.
 
@@ -41,18 +36,10 @@ def devices(
     from cimhouse.importers.devices.import_devices import import_devices
     from cimhouse.pii import PiiVault
 
-    current = settings()
-    report = report or default_report_path(current, "devices")
-    with session_scope(engine(current)) as session:
-        result = import_devices(session, file, vault=PiiVault.from_settings(current),
-                                actor=cli_actor(), dry_run=dry_run, report_path=report)
-    summary = result.summary() | {"dry_run": dry_run}
-    if as_json:
-        print_json(summary)
-    else:
-        print_summary(summary, _("devices import"))
-    if result.rejected:
-        raise typer.Exit(code=EXIT_REJECTED)
+    run_import("devices", _("devices import"), report, dry_run=dry_run, as_json=as_json,
+               run=lambda session, current, path: import_devices(
+                   session, file, vault=PiiVault.from_settings(current), actor=cli_actor(),
+                   dry_run=dry_run, report_path=path))
 
 
 def register(app: typer.Typer) -> None:

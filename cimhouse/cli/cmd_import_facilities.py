@@ -9,15 +9,12 @@ import typer
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import (
     cli_actor,
-    default_report_path,
-    engine,
+    dry_run_option,
     handle_errors,
-    print_json,
-    print_summary,
-    session_scope,
-    settings,
+    json_option,
+    report_option,
+    run_import,
 )
-from cimhouse.errors import EXIT_REJECTED
 from cimhouse.i18n import _
 
 
@@ -38,11 +35,9 @@ def facilities(
     max_match_m: float = typer.Option(1000.0, "--max-match-m",
                                       help="Farthest distance to the nearest estate when no "
                                            "boundary contains the facility."),
-    report: Path | None = typer.Option(None, "--report",
-                                       help="Write rejected rows here (default: "
-                                            "var/reports/facilities-<time>-rejects.csv)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and match, write nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    report: Path | None = report_option("facilities"),
+    dry_run: bool = dry_run_option("Validate and match, write nothing."),
+    as_json: bool = json_option(),
 ) -> None:
     """Import facilities idempotently; every row is accepted or rejected with a reason.
 
@@ -53,20 +48,11 @@ def facilities(
     """
     from cimhouse.importers.facilities.import_facilities import import_facilities
 
-    current = settings()
-    report = report or default_report_path(current, "facilities")
-    with session_scope(engine(current)) as session:
-        result = import_facilities(session, file, source=source, default_crs=crs,
-                                   dry_run=dry_run, max_match_m=max_match_m,
-                                   metric_srid=current.metric_srid, report_path=report,
-                                   actor=cli_actor())
-    summary = result.summary() | {"dry_run": dry_run}
-    if as_json:
-        print_json(summary)
-    else:
-        print_summary(summary, _("facilities import"))
-    if result.rejected:
-        raise typer.Exit(code=EXIT_REJECTED)
+    run_import("facilities", _("facilities import"), report, dry_run=dry_run, as_json=as_json,
+               run=lambda session, current, path: import_facilities(
+                   session, file, source=source, default_crs=crs, dry_run=dry_run,
+                   max_match_m=max_match_m, metric_srid=current.metric_srid, report_path=path,
+                   actor=cli_actor()))
 
 
 def register(app: typer.Typer) -> None:

@@ -9,15 +9,12 @@ import typer
 from cimhouse.cli.cmd_import import import_app
 from cimhouse.cli.common import (
     cli_actor,
-    default_report_path,
-    engine,
+    dry_run_option,
     handle_errors,
-    print_json,
-    print_summary,
-    session_scope,
-    settings,
+    json_option,
+    report_option,
+    run_import,
 )
-from cimhouse.errors import EXIT_REJECTED
 from cimhouse.i18n import _
 
 
@@ -28,11 +25,9 @@ def projects(
                                 help="CSV or XLSX with Chinese headers: 项目编号, 项目名称, 级别, "
                                      "类型, 牵头街道, 覆盖社区, the stage dates, the nine "
                                      "场景 columns (docs/programme.md)."),
-    report: Path | None = typer.Option(None, "--report",
-                                       help="Write rejected rows here (default: "
-                                            "var/reports/projects-<time>-rejects.csv)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate, write nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    report: Path | None = report_option("projects"),
+    dry_run: bool = dry_run_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Import future-community projects idempotently; every row is accepted or rejected.
 
@@ -43,18 +38,9 @@ def projects(
     """
     from cimhouse.programme.import_projects import import_projects
 
-    current = settings()
-    report = report or default_report_path(current, "projects")
-    with session_scope(engine(current)) as session:
-        result = import_projects(session, file, actor=cli_actor(), dry_run=dry_run,
-                                 report_path=report)
-    summary = result.summary() | {"dry_run": dry_run}
-    if as_json:
-        print_json(summary)
-    else:
-        print_summary(summary, _("projects import"))
-    if result.rejected:
-        raise typer.Exit(code=EXIT_REJECTED)
+    run_import("projects", _("projects import"), report, dry_run=dry_run, as_json=as_json,
+               run=lambda session, _current, path: import_projects(
+                   session, file, actor=cli_actor(), dry_run=dry_run, report_path=path))
 
 
 def register(app: typer.Typer) -> None:

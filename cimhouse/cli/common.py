@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 import typer
 
-from cimhouse.errors import CimhouseError, InvalidInput, exit_code
+from cimhouse.errors import EXIT_REJECTED, CimhouseError, InvalidInput, exit_code
 from cimhouse.i18n import _, current_language, render, translate
 from cimhouse.settings import Settings
 
@@ -103,6 +103,57 @@ def default_report_path(current: Settings, kind: str) -> Path:
     """Where an import writes its rejected rows unless ``--report`` says otherwise:
     ``<reports_dir>/<kind>-<YYYYmmdd-HHMMSS>-rejects.csv``."""
     return current.reports_dir / f"{kind}-{datetime.now():%Y%m%d-%H%M%S}-rejects.csv"
+
+
+def report_option(kind: str) -> Any:
+    """The ``--report`` option of ``cimhouse import <kind>`` (default
+    :func:`default_report_path`)."""
+    return typer.Option(None, "--report", help=f"Write rejected rows here (default: "
+                                               f"var/reports/{kind}-<time>-rejects.csv).")
+
+
+def dry_run_option(help: str = "Validate, write nothing.") -> Any:
+    return typer.Option(False, "--dry-run", help=help)
+
+
+def json_option() -> Any:
+    return typer.Option(False, "--json", help="Print a JSON summary.")
+
+
+class ImportOutcome(Protocol):
+    """What an importer returns: its summary and the rows it rejected."""
+
+    @property
+    def rejected(self) -> Any: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+def run_import(kind: str, title: str, report: Path | None, *, dry_run: bool, as_json: bool,
+               run: Callable[[Session, Settings, Path], ImportOutcome],
+               extra: dict[str, Any] | None = None) -> None:
+    """The body of an ``import`` command: run ``run(session, settings, report)`` in one
+    transaction (``report`` defaults to :func:`default_report_path`), print the summary
+    (``--json`` or a table titled ``title``) and exit with ``EXIT_REJECTED`` when a row was
+    rejected.
+
+    Example (in a command)::
+
+        run_import("projects", _("projects import"), report, dry_run=dry_run, as_json=as_json,
+                   run=lambda session, current, path: import_projects(
+                       session, file, actor=cli_actor(), dry_run=dry_run, report_path=path))
+    """
+    current = settings()
+    report_path = report or default_report_path(current, kind)
+    with session_scope(engine(current)) as session:
+        result = run(session, current, report_path)
+    summary = result.summary() | (extra or {}) | {"dry_run": dry_run}
+    if as_json:
+        print_json(summary)
+    else:
+        print_summary(summary, title)
+    if result.rejected:
+        raise typer.Exit(code=EXIT_REJECTED)
 
 
 def print_json(data: Any) -> None:

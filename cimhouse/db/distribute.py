@@ -36,7 +36,7 @@ SUPPORTED_MAJOR = 13  # the rules below were measured on 13.0.5
 REFERENCE_TABLES = ("region", "person", "api_principal", "job", "import_run",
                     # the future-community programme: a few thousand projects, joined to
                     # regions and read by every county's scope
-                    "future_project", "future_project_region",
+                    "future_project", "future_project_region", "future_project_scenario",
                     "change_feed_mark",
                     # outbound deliveries and feed webhooks: a row per batch, joined to job
                     "delivery", "webhook")

@@ -10,6 +10,8 @@ Files written to ``out_dir``:
   address, and ``floors_above``), for ``cimhouse import footprints``;
 - ``facilities.csv``: public-service facilities of every category, for
   ``cimhouse import facilities``;
+- ``project_boundaries.geojson``: the boundaries of every other project (``cimhouse import
+  project-boundaries``);
 - ``projects.csv``: a future-community programme over every Jiaxing street (some streets
   without a project, projects in every status), for ``cimhouse import projects``;
 - ``manifest.json``: what was generated, including the dirt added.
@@ -41,6 +43,7 @@ from cimhouse.demo.places import (
     estate_names,
     jiaxing_communities,
     plan_estate,
+    rectangle,
 )
 from cimhouse.demo.programme import PROJECT_HEADER, programme_rows
 from cimhouse.schema.vocab import FacilityCategory
@@ -149,8 +152,10 @@ def generate_demo(out_dir: Path, *, houses: int, seed: int = 1,
     summary.files["buildings"] = _write_buildings(out_dir / "buildings.geojson", plans)
     summary.files["facilities"] = _write_facilities(out_dir / "facilities.csv", plans, rng,
                                                     seed, summary)
-    summary.files["projects"] = _write_projects(out_dir / "projects.csv",
-                                                random.Random(f"{seed}:programme"), summary)
+    summary.files["projects"], rows = _write_projects(
+        out_dir / "projects.csv", random.Random(f"{seed}:programme"), summary)
+    summary.files["project_boundaries"] = _write_project_boundaries(
+        out_dir / "project_boundaries.geojson", rows, seed)
     manifest = out_dir / "manifest.json"
     summary.files["manifest"] = manifest
     manifest.write_text(json.dumps(summary.as_dict() | {"seed": seed, "messy": messy},
@@ -333,7 +338,8 @@ def _write_facilities(path: Path, plans: list[EstatePlan], rng: random.Random, s
     return path
 
 
-def _write_projects(path: Path, rng: random.Random, summary: DemoSummary) -> Path:
+def _write_projects(path: Path, rng: random.Random, summary: DemoSummary
+                    ) -> tuple[Path, list[dict[str, str]]]:
     every = jiaxing_communities()
     streets = {c.code[:9]: c.town for c in every}
     rows = programme_rows(rng, [c.code for c in every], streets)
@@ -342,6 +348,20 @@ def _write_projects(path: Path, rng: random.Random, summary: DemoSummary) -> Pat
         writer.writeheader()
         writer.writerows(rows)
     summary.projects = len(rows)
+    return path, rows
+
+
+def _write_project_boundaries(path: Path, rows: list[dict[str, str]], seed: int) -> Path:
+    """Every other project's boundary (CGCS2000): a rectangle of about 900 x 700 m around
+    its first community, as a planning office draws it (``import project-boundaries``)."""
+    communities = {c.code: c for c in jiaxing_communities()}
+    features = [{"type": "Feature", "properties": {"项目编号": row["项目编号"],
+                                                   "项目名称": row["项目名称"]},
+                 "geometry": {"type": "Polygon", "coordinates": [rectangle(community_centre(
+                     communities[row["覆盖社区"].split(";")[0]], seed), 900.0, 700.0)]}}
+                for row in rows[::2]]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features},
+                               ensure_ascii=False) + "\n", "utf-8")
     return path
 
 

@@ -3,8 +3,9 @@
 Projects are drawn per street: about one street in five gets none (so the report has streets
 without a provincial project to show), the others one to three projects covering one to three
 of their communities, of both levels, every kind and every lifecycle status (the dates of the
-steps reached increase from the reserve date on). Scenario states are drawn per project. The
-rows use the Chinese headers of ``cimhouse import projects``.
+steps reached increase from the reserve date on). Scenario states are drawn per project with
+the date of each state, from the project's first date on (one in ten a lone undated state, as
+older files give them). The rows use the Chinese headers of ``cimhouse import projects``.
 
 Example::
 
@@ -56,9 +57,11 @@ def _project(rng: random.Random, street: str, codes: list[str], number: int, ser
             continue  # a municipal project may skip the provincial creation list
         day += dt.timedelta(days=rng.randint(20, 200))
         row[DATE_HEADERS[step]] = day.isoformat()
+    start = dt.date.fromisoformat(next(row[DATE_HEADERS[s]] for s in STEPS
+                                       if row[DATE_HEADERS[s]]))
     for header in SCENARIO_HEADERS.values():
         if rng.random() < 0.7:
-            row[header] = LABELS_ZH[ScenarioState][rng.choice(list(ScenarioState))]
+            row[header] = _scenario_cell(rng, start)
     name = (street_names or {}).get(street, street)
     row.update({
         "项目编号": f"WLSQ-{serial:05d}", "项目名称": f"{name}未来社区{number}号",
@@ -70,3 +73,19 @@ def _project(rng: random.Random, street: str, codes: list[str], number: int, ser
         "面积(平方米)": f"{rng.uniform(2e4, 8e5):.0f}", "覆盖户数": str(rng.randint(300, 9000)),
     })
     return row
+
+
+def _scenario_cell(rng: random.Random, start: dt.date) -> str:
+    """``规划 2021-03-01；建设中 2021-09-01；已建成 2022-05-01`` (states reached, dated)."""
+    states = list(ScenarioState)
+    reached = states[: rng.randrange(len(states)) + 1]
+    if rng.random() < 0.1:
+        return LABELS_ZH[ScenarioState][reached[-1]]
+    if len(reached) > 1 and rng.random() < 0.3:
+        reached = reached[:-2] + reached[-1:]  # a state skipped (planned -> delivered)
+    day = start + dt.timedelta(days=rng.randint(0, 300))
+    parts = []
+    for state in reached:
+        parts.append(f"{LABELS_ZH[ScenarioState][state]} {day.isoformat()}")
+        day += dt.timedelta(days=rng.randint(30, 400))
+    return "；".join(parts)

@@ -40,7 +40,9 @@ def member_valid_on(as_of: dt.date | None) -> ColumnElement[bool]:
                 or_(HouseholdMember.valid_to.is_(None), HouseholdMember.valid_to > as_of))
 
 
-def _in_scope_house(scope: Scope) -> ColumnElement[bool]:
+def household_house_in_scope(scope: Scope | None) -> ColumnElement[bool]:
+    """Join condition from :class:`Household` to its house, the house inside ``scope`` (the
+    one rule for households: the loaders and ``node(id)`` use it)."""
     return and_(House.county == Household.county, House.id == Household.house_id,
                 scope_filter(House, scope))
 
@@ -61,7 +63,7 @@ class HouseholdLoaders:
 
     def _of_house(self, keys: list[HouseKey]) -> list[list[Household]]:
         rows = self.session.scalars(
-            select(Household).join(House, _in_scope_house(self.scope))
+            select(Household).join(House, household_house_in_scope(self.scope))
             .where(_pairs(Household.county, Household.house_id, keys))
             .order_by(Household.county, Household.number, Household.id))
         found: dict[HouseKey, list[Household]] = defaultdict(list)
@@ -79,7 +81,7 @@ class HouseholdLoaders:
                 select(HouseholdMember.person_id, Household)
                 .join(Household, (Household.county == HouseholdMember.county)
                       & (Household.id == HouseholdMember.household_id))
-                .join(House, _in_scope_house(self.scope))
+                .join(House, household_house_in_scope(self.scope))
                 .where(_any_of(HouseholdMember.person_id, ids), member_valid_on(as_of))
                 .order_by(HouseholdMember.person_id, Household.county))
             for person_id, household in rows:  # one per county at most; the first county
@@ -96,7 +98,7 @@ class HouseholdLoaders:
                 select(HouseholdMember, Person)
                 .join(Household, (Household.county == HouseholdMember.county)
                       & (Household.id == HouseholdMember.household_id))
-                .join(House, _in_scope_house(self.scope))
+                .join(House, household_house_in_scope(self.scope))
                 .join(Person, Person.id == HouseholdMember.person_id)
                 .where(_pairs(HouseholdMember.county, HouseholdMember.household_id,
                               [(k[0], k[1]) for k in group]), member_valid_on(as_of))
@@ -119,4 +121,4 @@ class HouseholdLoaders:
                 scope_filter(PersonHouse, self.scope))))
 
 
-__all__ = ["HouseholdLoaders", "Member", "member_valid_on"]
+__all__ = ["HouseholdLoaders", "Member", "household_house_in_scope", "member_valid_on"]

@@ -12,6 +12,8 @@ from cimhouse.graphql.built import BuildingType, EstateType, HouseType
 from cimhouse.graphql.common import Node, parse_county_key, parse_global_id
 from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.facilities import FacilityType
+from cimhouse.graphql.household_loaders import household_house_in_scope
+from cimhouse.graphql.households import HouseholdType
 from cimhouse.graphql.operations import (
     ImportRunType,
     JobType,
@@ -25,6 +27,7 @@ from cimhouse.schema import (
     Estate,
     Facility,
     House,
+    Household,
     ImportRun,
     Job,
     Person,
@@ -46,7 +49,7 @@ def resolve_node(info: Info[RequestContext, None], id: strawberry.ID) -> Node | 
     ctx.require(Role.READER)
     kind, key = parse_global_id(str(id))
     session = ctx.session
-    if kind in ("Person", "PersonHouse") and not ctx.can(Role.PERSON_READER):
+    if kind in ("Person", "PersonHouse", "Household") and not ctx.can(Role.PERSON_READER):
         return None
     if kind in COUNTY_KEYED:
         model, gql = COUNTY_KEYED[kind]
@@ -54,6 +57,12 @@ def resolve_node(info: Info[RequestContext, None], id: strawberry.ID) -> Node | 
         row = session.scalar(select(model).where(model.county == county, model.id == row_id,
                                                  scope_filter(model, ctx.scope)))
         return gql.from_row(row) if row else None
+    if kind == "Household":  # visible when the house it is registered at is in scope
+        county, row_id = parse_county_key(key)
+        household = session.scalar(
+            select(Household).join(House, household_house_in_scope(ctx.scope))
+            .where(Household.county == county, Household.id == row_id))
+        return HouseholdType.from_row(household) if household else None
     if kind == "Region":
         region = session.scalar(select(Region).where(Region.code == key,
                                                      scope_filter(Region, ctx.scope)))

@@ -2,11 +2,12 @@
 
 ``futureProjects`` lists the projects visible in your scope (a project is visible when your
 scope contains one of its communities, or for an estate scope one of its estates); of each
-only the communities and estates inside your scope are listed. ``programmeProgress`` gives the
-policy's figures for a region, counted inside your scope only (a region outside it reports
-nothing). Both need ``reader``; the mutations need ``programme`` (or ``admin``) and every
-community they touch inside your scope. Definitions: docs/programme.md. Neither query is
-compiled: they take the resolver path (counted as a fallback at ``/graphql/stats``).
+only the communities and estates inside your scope are listed, and its boundary only when
+every community it covers lies inside your scope. Each scenario carries its dated history.
+``programmeProgress`` gives the policy's figures for a region, counted inside your scope only
+(a region outside it reports nothing). Both need ``reader``; the mutations are in
+:mod:`cimhouse.graphql.programme_mutations`. Definitions: docs/programme.md. Neither query
+is compiled: they take the resolver path (counted as a fallback at ``/graphql/stats``).
 
 Example query::
 
@@ -20,27 +21,20 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
-from typing import Annotated
+from typing import Any
 
 import strawberry
 from sqlalchemy import and_, false, func, select
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from cimhouse.errors import InvalidInput
-from cimhouse.graphql.common import global_id, page_size, parse_global_id
+from cimhouse.graphql.common import Crs, global_id, page_size, to_geojson
 from cimhouse.graphql.context import RequestContext
-from cimhouse.graphql.results import (
-    ConflictError,
-    ForbiddenError,
-    InvalidInputError,
-    NotFoundError,
-    run_mutation,
-)
 from cimhouse.i18n import _
-from cimhouse.programme.advance_project import advance_project
 from cimhouse.programme.progress import Figures, compute_progress
-from cimhouse.programme.project_scope import project_visible, region_in_scope
-from cimhouse.programme.upsert_project import ProjectData, upsert_project
+from cimhouse.programme.project_scenarios import STATES, load_scenarios, state_of
+from cimhouse.programme.project_scope import boundary_visible, project_visible, region_in_scope
 from cimhouse.schema import Estate, FutureProject, FutureProjectEstate, FutureProjectRegion, Region
 from cimhouse.schema.programme import STATUS_DATE_COLUMNS
 from cimhouse.schema.vocab import (
@@ -72,10 +66,18 @@ class ProjectDates:
     accepted: dt.date | None
 
 
-@strawberry.type
+@strawberry.type(description="A state a scenario reached, and when (null: not known).")
+class ScenarioStep:
+    state: ScenarioState
+    on: dt.date | None
+
+
+@strawberry.type(description="A scenario of the 139 frame: its state now and its history.")
 class ScenarioEntry:
     scenario: Scenario
     state: ScenarioState
+    since: dt.date | None = strawberry.field(description="When the state was reached.")
+    history: list[ScenarioStep] = strawberry.field(description="Every state reached, in order.")
 
 
 @strawberry.type(description="A community covered by a project (inside your scope).")
@@ -105,6 +107,12 @@ class FutureProjectType:
         description="The covered communities inside your scope.")
     estate_codes: list[str] = strawberry.field(
         description="Codes of the covered estates inside your scope.")
+    boundary: strawberry.Private[Any]
+
+    @strawberry.field(description="The boundary as GeoJSON in the requested CRS; null when the "
+                                  "project has none or covers a community outside your scope.")
+    def geometry(self, crs: Crs = Crs.CGCS2000) -> JSON | None:
+        return to_geojson(self.boundary, crs)
 
 
 @strawberry.type
@@ -230,8 +238,20 @@ def to_types(ctx: RequestContext, projects: list[FutureProject]) -> list[FutureP
             .order_by(FutureProjectEstate.project_id, Estate.code)):
         estates[pid].append(str(estate_code))
 
+    shown = set(ctx.session.scalars(select(FutureProject.id).where(
+        FutureProject.id.in_(ids), FutureProject.boundary.is_not(None),
+        boundary_visible(ctx.scope))))
+    scenarios = load_scenarios(ctx.session, ids)
+
     def number(value: Decimal | None) -> float | None:
         return None if value is None else float(value)
+
+    def entry(scenario: str, history: dict[str, dt.date | None]) -> ScenarioEntry:
+        state = state_of(scenario, history)
+        return ScenarioEntry(scenario=Scenario(scenario), state=ScenarioState(state),
+                             since=history[state],
+                             history=[ScenarioStep(state=ScenarioState(s), on=history[s])
+                                      for s in STATES if s in history])
 
     return [FutureProjectType(
         id=global_id("FutureProject", str(p.id)), external_id=p.external_id, name=p.name,
@@ -241,9 +261,9 @@ def to_types(ctx: RequestContext, projects: list[FutureProject]) -> list[FutureP
         households=p.households,
         dates=ProjectDates(**{step: getattr(p, column)
                               for step, column in STATUS_DATE_COLUMNS.items()}),
-        scenarios=[ScenarioEntry(scenario=Scenario(k), state=ScenarioState(v))
-                   for k, v in sorted(p.scenarios.items())],
-        communities=communities[p.id], estate_codes=estates[p.id]) for p in projects]
+        scenarios=[entry(k, v) for k, v in sorted(scenarios[p.id].items())],
+        communities=communities[p.id], estate_codes=estates[p.id],
+        boundary=p.boundary if p.id in shown else None) for p in projects]
 
 
 def resolve_projects(info: Info[RequestContext, None], level: ProjectLevel | None = None,
@@ -285,105 +305,3 @@ class ProgrammeQuery:
         resolver=resolve_progress,
         description="Programme figures per county and street against the policy's targets of "
                     "the year, counted inside your scope (reader).")
-
-
-@strawberry.input
-class ScenarioInput:
-    scenario: Scenario
-    state: ScenarioState
-
-
-@strawberry.input(description="A project; keyed by externalId, else by leadStreet + name.")
-class FutureProjectInput:
-    name: str
-    level: ProjectLevel
-    kind: ProjectKind
-    lead_street: str
-    communities: list[str] = strawberry.field(description="Community codes (12 digits).")
-    dates: list[StatusDateInput]
-    external_id: str | None = None
-    themes: list[str] | None = None
-    scenarios: list[ScenarioInput] | None = None
-    year: int | None = None
-    estate_codes: list[str] | None = None
-    investment_10k: float | None = strawberry.field(default=None, name="investment10k")
-    area_m2: float | None = None
-    households: int | None = None
-
-
-@strawberry.input
-class StatusDateInput:
-    status: ProjectStatus
-    on: dt.date
-
-
-@strawberry.type
-class FutureProjectPayload:
-    project: FutureProjectType
-    created: bool
-    changed: bool
-
-
-UpsertProjectResult = Annotated[
-    FutureProjectPayload | InvalidInputError | NotFoundError | ConflictError | ForbiddenError,
-    strawberry.union("UpsertFutureProjectResult")]
-AdvanceProjectResult = Annotated[
-    FutureProjectPayload | InvalidInputError | NotFoundError | ConflictError | ForbiddenError,
-    strawberry.union("AdvanceFutureProjectResult")]
-
-
-def _decimal(value: float | None) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
-def resolve_upsert(info: Info[RequestContext, None],
-                   input: FutureProjectInput) -> UpsertProjectResult:
-    ctx = info.context
-
-    def action() -> FutureProjectPayload:
-        ctx.require(Role.PROGRAMME)
-        data = ProjectData(
-            name=input.name, level=input.level.value, kind=input.kind.value,
-            lead_street=input.lead_street.strip(),
-            communities=[c.strip() for c in input.communities],
-            dates={d.status.value: d.on for d in input.dates},
-            external_id=(input.external_id or "").strip() or None,
-            themes=input.themes or [],
-            scenarios={s.scenario.value: s.state.value for s in input.scenarios or []},
-            year=input.year, estates=[c.strip().upper() for c in input.estate_codes or []],
-            investment_10k=_decimal(input.investment_10k), area_m2=_decimal(input.area_m2),
-            households=input.households)
-        outcome = upsert_project(ctx.session, data, actor=ctx.actor, scope=ctx.scope,
-                                 source="graphql")
-        return FutureProjectPayload(project=to_types(ctx, [outcome.project])[0],
-                                    created=outcome.created, changed=outcome.changed)
-
-    return run_mutation(ctx.session, action)
-
-
-def resolve_advance(info: Info[RequestContext, None], id: strawberry.ID,
-                    status: ProjectStatus, on: dt.date) -> AdvanceProjectResult:
-    ctx = info.context
-
-    def action() -> FutureProjectPayload:
-        ctx.require(Role.PROGRAMME)
-        kind, key = parse_global_id(str(id))
-        if kind != "FutureProject" or not key.isdigit():
-            raise InvalidInput(_("id must be a FutureProject id"))
-        project = advance_project(ctx.session, int(key), status.value, on, actor=ctx.actor,
-                                  scope=ctx.scope)
-        return FutureProjectPayload(project=to_types(ctx, [project])[0], created=False,
-                                    changed=True)
-
-    return run_mutation(ctx.session, action)
-
-
-@strawberry.type
-class ProgrammeMutation:
-    upsert_future_project: UpsertProjectResult = strawberry.mutation(
-        resolver=resolve_upsert,
-        description="Create or update a project (programme role; its communities inside your "
-                    "scope); history in change_log.")
-    advance_future_project: AdvanceProjectResult = strawberry.mutation(
-        resolver=resolve_advance,
-        description="Date the next lifecycle step of a project (programme role).")

@@ -25,7 +25,8 @@ from cimhouse.graphql.households import HouseholdQuery
 from cimhouse.graphql.node import NodeQuery
 from cimhouse.graphql.operations import OperationsQuery
 from cimhouse.graphql.people import PeopleQuery
-from cimhouse.graphql.programme import ProgrammeMutation, ProgrammeQuery
+from cimhouse.graphql.programme import ProgrammeQuery
+from cimhouse.graphql.programme_mutations import ProgrammeMutation
 from cimhouse.graphql.protection import (
     RequestTransaction,
     SafeErrors,

@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cimhouse.errors import Conflict, InvalidInput, NotFound
+from cimhouse.errors import Conflict, InvalidInput
 from cimhouse.i18n import _
-from cimhouse.programme.project_scope import project_visible
+from cimhouse.programme.project_scope import project_for_update
 from cimhouse.programme.upsert_project import (
     STEPS,
     project_snapshot,
     record_project_change,
     status_of,
 )
-from cimhouse.schema import FutureProject, FutureProjectRegion
+from cimhouse.schema import FutureProject
 from cimhouse.schema.programme import STATUS_DATE_COLUMNS
 from cimhouse.scope import Scope
 
@@ -39,24 +38,16 @@ def advance_project(session: Session, project_id: int, status: str, on: dt.date,
     if status not in STEPS:
         raise InvalidInput(_("unknown status {status!r}; one of {steps}", status=status,
                              steps=', '.join(STEPS)))
-    project = session.scalar(select(FutureProject).where(
-        FutureProject.id == project_id, project_visible(scope)).with_for_update())
-    if project is None:
-        raise NotFound(_("project not found"))
-    if scope is not None:
-        covered = session.scalars(select(FutureProjectRegion.region_code).where(
-            FutureProjectRegion.project_id == project.id)).all()
-        if not all(scope.covers_region(c) for c in covered):
-            raise NotFound(_("project not found"))
+    project = project_for_update(session, project_id, scope)
     if STEPS.index(status) < STEPS.index(project.status):
         raise Conflict(_("the project is already {status}; a step back is a correction (upsert "
                          "the project)", status=project.status))
-    previous = project_snapshot(project)
+    previous = project_snapshot(session, project)
     setattr(project, STATUS_DATE_COLUMNS[status], on)
     dates = {step: getattr(project, column) for step, column in STATUS_DATE_COLUMNS.items()}
     project.status = status_of(dates)  # raises when ``on`` lies before an earlier step
     session.flush()
-    record_project_change(session, project, "update", previous, project_snapshot(project), actor,
-                          "advance_project")
+    record_project_change(session, project, "update", previous,
+                          project_snapshot(session, project), actor, "advance_project")
     session.flush()
     return project

@@ -6,7 +6,9 @@ Columns (Chinese header first; the English names are accepted too): 项目编号
 覆盖社区 (community codes, 12 digits, separated), 覆盖小区 (estate codes), 投资(万元),
 面积(平方米), 覆盖户数, one date per lifecycle step (储备日期, 申报日期, 列入创建名单日期,
 开工日期, 申请验收日期, 验收命名日期) and one column per scenario (邻里场景 ... 治理场景) holding
-its state (规划, 建设中, 已建成). Dates: 2023-05-01, 2023/5/1, 2023.5.1 or 2023年5月1日.
+its states with the date each was reached, separated by ；: ``规划 2022-03-01；已建成 2023-06-01``
+(a lone state may go without its date: ``已建成``). States: 规划, 建设中, 已建成. Dates:
+2023-05-01, 2023/5/1, 2023.5.1 or 2023年5月1日.
 
 Example::
 
@@ -14,6 +16,8 @@ Example::
     ...     "牵头街道": "330402001", "覆盖社区": "330402001001", "申报日期": "2022/5/1"})
     >>> data.level, data.dates["declared"], reasons
     ('provincial', datetime.date(2022, 5, 1), [])
+    >>> parse_scenario_cell("规划 2022-03-01；已建成（2023/6/1）")
+    {'planned': datetime.date(2022, 3, 1), 'delivered': datetime.date(2023, 6, 1)}
 """
 
 from __future__ import annotations
@@ -65,6 +69,10 @@ _CANONICAL = {alias.lower(): name for name, aliases in HEADER_ALIASES.items()
               for alias in (name, *aliases)}
 _CANONICAL.update({column.lower(): "" for column in REPORT_COLUMNS})  # rejects re-import
 _SPLIT = re.compile(r"[、；;,，\s]+")
+_STATE_PARTS = re.compile(r"[；;,，、\n]+")
+_STATE_AND_DATE = re.compile(
+    r"^(?P<state>.*?)\s*[（(]?\s*(?P<date>\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?)?"
+    r"\s*[)）]?$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$")
 
 
@@ -93,6 +101,21 @@ def parse_date(text: str) -> dt.date:
     return dt.date(int(match[1]), int(match[2]), int(match[3]))
 
 
+def parse_scenario_cell(text: str) -> dict[str, dt.date | None]:
+    """The states of a scenario cell with their dates; ValueError names the part not read."""
+    history: dict[str, dt.date | None] = {}
+    for part in (p.strip() for p in _STATE_PARTS.split(text) if p.strip()):
+        match = _STATE_AND_DATE.match(part)
+        state = _word(match["state"], ScenarioState) if match else None
+        if match is None or state is None or state in history:
+            raise ValueError(part)
+        try:
+            history[state] = parse_date(match["date"]) if match["date"] else None
+        except ValueError:
+            raise ValueError(part) from None
+    return history
+
+
 def _number(text: str, name: str, reasons: list[str]) -> Decimal | None:
     if not text.strip():
         return None
@@ -119,15 +142,14 @@ def parse_row(row: dict[str, str]) -> tuple[ProjectData | None, list[str]]:
                 dates[step] = parse_date(row[header])
             except ValueError:
                 reasons.append(f"{header}无效 / {header}: not a date (2023-05-01)")
-    scenarios: dict[str, str] = {}
+    scenarios: dict[str, dict[str, dt.date | None]] = {}
     for scenario, header in SCENARIO_HEADERS.items():
         if row.get(header, "").strip():
-            state = _word(row[header], ScenarioState)
-            if state is None:
-                reasons.append(f"{header}状态无效 / {header}: unknown state {row[header]!r} "
-                               "(规划, 建设中, 已建成)")
-            else:
-                scenarios[scenario] = state
+            try:
+                scenarios[scenario] = parse_scenario_cell(row[header])
+            except ValueError as exc:
+                reasons.append(f"{header}状态无效 / {header}: cannot read {str(exc)!r} "
+                               "(规划, 建设中 or 已建成, each with its date: 已建成 2023-06-01)")
     year: int | None = None
     if row.get("年度", "").strip():
         try:

@@ -8,14 +8,18 @@ given ones; an estate must lie in one of the communities. Scope: the caller's sc
 contain the lead street's communities it names and every community the project covers,
 before and after the change (else ``NotFound``, worded alike for unknown and outside).
 
-The history row (``change_log``, object_kind ``future_project``, county = the lead street's
-county) holds the values before and after, so every status transition has its date and actor.
+The scenarios come with the date of each state (:mod:`cimhouse.programme.project_scenarios`);
+the given histories replace the stored ones. The history row (``change_log``, object_kind
+``future_project``, county = the lead street's county) holds the values before and after, the
+scenario histories included, so every transition has its date and actor.
 
 Example::
 
     data = ProjectData(name="南湖未来社区", level="provincial", kind="renovation",
                        lead_street="330402001", communities=["330402001001"],
                        dates={"declared": dt.date(2022, 5, 1), "listed": dt.date(2022, 9, 1)},
+                       scenarios={"health": {"planned": dt.date(2022, 5, 1),
+                                             "delivered": dt.date(2024, 3, 1)}},
                        external_id="JX-2022-001")
     outcome = upsert_project(session, data, actor="cli:alice", scope=parse_scope("3304"))
     outcome.project.status, outcome.created      # ('listed', True)
@@ -34,6 +38,13 @@ from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput, NotFound
 from cimhouse.i18n import _
+from cimhouse.programme.project_scenarios import (
+    Scenarios,
+    as_json,
+    check_scenarios,
+    load_scenarios,
+    replace_scenarios,
+)
 from cimhouse.schema import (
     ChangeLog,
     Estate,
@@ -43,11 +54,11 @@ from cimhouse.schema import (
     Region,
 )
 from cimhouse.schema.programme import STATUS_DATE_COLUMNS
-from cimhouse.schema.vocab import ProjectKind, ProjectLevel, ProjectStatus, Scenario, ScenarioState
+from cimhouse.schema.vocab import ProjectKind, ProjectLevel, ProjectStatus
 from cimhouse.scope import Scope
 
 STEPS: tuple[str, ...] = tuple(s.value for s in ProjectStatus)
-SNAPSHOT = ("external_id", "name", "level", "kind", "themes", "scenarios", "status", "year",
+SNAPSHOT = ("external_id", "name", "level", "kind", "themes", "status", "year",
             "lead_street", "investment_10k", "area_m2", "households",
             *STATUS_DATE_COLUMNS.values())
 
@@ -64,7 +75,7 @@ class ProjectData:
     dates: dict[str, dt.date]  # lifecycle step -> date
     external_id: str | None = None
     themes: list[str] = field(default_factory=list)
-    scenarios: dict[str, str] = field(default_factory=dict)
+    scenarios: Scenarios = field(default_factory=dict)  # scenario -> {state: date or None}
     year: int | None = None
     estates: list[str] = field(default_factory=list)  # estate codes
     investment_10k: Decimal | None = None
@@ -104,11 +115,7 @@ def check_values(data: ProjectData) -> None:
         raise InvalidInput(_("unknown level {level!r}", level=data.level))
     if data.kind not in {v.value for v in ProjectKind}:
         raise InvalidInput(_("unknown kind {kind!r}", kind=data.kind))
-    for scenario, state in data.scenarios.items():
-        if scenario not in {v.value for v in Scenario}:
-            raise InvalidInput(_("unknown scenario {scenario!r}", scenario=scenario))
-        if state not in {v.value for v in ScenarioState}:
-            raise InvalidInput(_("unknown scenario state {state!r}", state=state))
+    check_scenarios(data.scenarios)
     if not (data.lead_street.isdigit() and len(data.lead_street) == 9):
         raise InvalidInput(_("the lead street must be a 9-digit code"))
     if not data.communities:
@@ -121,8 +128,9 @@ def check_values(data: ProjectData) -> None:
     status_of(data.dates)
 
 
-def project_snapshot(project: FutureProject) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def project_snapshot(session: Session, project: FutureProject) -> dict[str, Any]:
+    """The values the change log keeps, the scenario histories included."""
+    out: dict[str, Any] = {"scenarios": as_json(load_scenarios(session, [project.id])[project.id])}
     for name in SNAPSHOT:
         value = getattr(project, name)
         if isinstance(value, dt.date):
@@ -202,11 +210,10 @@ def upsert_project(session: Session, data: ProjectData, *, actor: str,
             FutureProjectRegion.project_id == project.id)))
         if scope is not None and not all(scope.covers_region(c) for c in before_regions):
             raise NotFound(_("project {project} not found", project=data.external_id or data.name))
-        previous = project_snapshot(project) | {"communities": before_regions}
+        previous = project_snapshot(session, project) | {"communities": before_regions}
     project.name = data.name.strip()
     project.level, project.kind = data.level, data.kind
     project.themes = sorted(set(data.themes))
-    project.scenarios = dict(sorted(data.scenarios.items()))
     project.year, project.lead_street = data.year, data.lead_street
     project.investment_10k, project.area_m2 = data.investment_10k, data.area_m2
     project.households = data.households
@@ -216,7 +223,8 @@ def upsert_project(session: Session, data: ProjectData, *, actor: str,
     project.status = status_of(data.dates)
     session.flush()
     communities = sorted(set(data.communities))
-    current = project_snapshot(project) | {"communities": communities}
+    current = (project_snapshot(session, project) | {"communities": communities,
+                                                     "scenarios": as_json(data.scenarios)})
     if previous is not None and _same(previous, current):
         # the estates may still differ: compare them too before calling it unchanged
         old_estates = {(county, eid) for county, eid in session.execute(select(
@@ -230,6 +238,7 @@ def upsert_project(session: Session, data: ProjectData, *, actor: str,
         FutureProjectEstate.project_id == project.id))
     session.add_all([FutureProjectRegion(project_id=project.id, region_code=c)
                      for c in communities])
+    replace_scenarios(session, project.id, data.scenarios)
     session.add_all([FutureProjectEstate(county=county, project_id=project.id, estate_id=eid)
                      for county, eid in estates])
     record_project_change(session, project, "insert" if created else "update", previous,

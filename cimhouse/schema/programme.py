@@ -1,8 +1,10 @@
 """The future-community programme (未来社区): creation projects and gap-filling projects.
 
 - ``future_project`` (reference table: a few thousand rows): name, level, kind, themes, the
-  nine "139" scenarios with their state, the lifecycle with one date column per step
-  (``reserve_on`` ... ``accepted_on``), year, lead street, figures and an optional boundary.
+  lifecycle with one date column per step (``reserve_on`` ... ``accepted_on``), year, lead
+  street, figures and an optional boundary (CGCS2000, ``cimhouse import project-boundaries``).
+- ``future_project_scenario``: the nine "139" scenarios of a project, one row per state
+  reached with its date (reference table), so the state on any date can be read back.
 - ``future_project_region``: the communities (level 5) a project covers (reference table).
 - ``future_project_estate``: the estates it covers (county-keyed, co-located with estate).
 - ``gap_project``: a gap-filling (补短板) project made from a gap: a category for a
@@ -45,6 +47,8 @@ from cimhouse.schema.vocab import (
     ProjectKind,
     ProjectLevel,
     ProjectStatus,
+    Scenario,
+    ScenarioState,
     check_in,
 )
 
@@ -71,8 +75,6 @@ class FutureProject(Base):
     level: Mapped[str] = mapped_column(String(12))
     kind: Mapped[str] = mapped_column(String(20))
     themes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
-    # {scenario: state} over the nine scenarios of the "139" frame (schema.vocab.Scenario)
-    scenarios: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     status: Mapped[str] = mapped_column(String(20))
     year: Mapped[int | None] = mapped_column(SmallInteger)
     lead_street: Mapped[str] = mapped_column(ForeignKey("region.code"))
@@ -102,6 +104,26 @@ class FutureProjectRegion(Base):
     project_id: Mapped[int] = mapped_column(
         ForeignKey("future_project.id", ondelete="CASCADE"), primary_key=True)
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), primary_key=True)
+
+
+class FutureProjectScenario(Base):
+    """A state a project's scenario reached, and since when (null: known, but not when).
+
+    States go ``planned`` -> ``in_progress`` -> ``delivered`` (one may be skipped), their
+    dates never go backwards; the state on a date is the last one reached on or before it.
+    """
+
+    __tablename__ = "future_project_scenario"
+    __table_args__ = (
+        CheckConstraint(check_in("scenario", Scenario), name="scenario"),
+        CheckConstraint(check_in("state", ScenarioState), name="state"),
+    )
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("future_project.id", ondelete="CASCADE"), primary_key=True)
+    scenario: Mapped[str] = mapped_column(String(20), primary_key=True)
+    state: Mapped[str] = mapped_column(String(12), primary_key=True)
+    since: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class FutureProjectEstate(Base):

@@ -2,8 +2,8 @@
 
 ``node``: the kind named inside the global id picks the table, so it is a guarded decision
 (a plan serves ids of one kind); the key is bound. Persons and relations without
-``person_reader`` are null, as in ``resolve_node``; jobs, import runs and facilities take
-the resolver path. ``persons``: persons with a relation to a house in scope, by id.
+``person_reader`` are null, as in ``resolve_node``; jobs, import runs, facilities and
+households take the resolver path. ``persons``: persons with a relation to a house in scope, by id.
 
 Example::
 
@@ -60,7 +60,7 @@ def compile_node(c: Compiler, fd: GraphQLField, nodes: list[FieldNode]) -> str:
     elif kind == "Region":
         table, type_name = "region", "Region"
         where = f"{x}.code = {key} AND {region_scope_sql(c, x)}"
-    elif kind in ("Job", "ImportRun", "Facility"):
+    elif kind in ("Job", "ImportRun", "Facility", "Household"):
         raise NotCompilable(f"node of {kind}")
     elif kind == "Person":
         if not c.arg(fd, node, "id", lambda v: parse_global_id(str(v))[1].isdigit()):

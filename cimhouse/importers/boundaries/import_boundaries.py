@@ -28,11 +28,10 @@ from typing import Any
 from sqlalchemy import literal_column, text
 from sqlalchemy.orm import Session
 
-from cimhouse.crs import geometry_to_storage, in_china
 from cimhouse.db.bulk import copy_rows, create_staging, execute_count
 from cimhouse.errors import InvalidInput
 from cimhouse.i18n import _
-from cimhouse.importers.boundaries.reading import read_boundary_file
+from cimhouse.importers.boundaries.reading import polygon_in_storage, read_boundary_file
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.rejects import RejectedRow, write_rejects
 from cimhouse.schema import Estate
@@ -104,19 +103,9 @@ def _validate(features: list[Any], crs: str, level: str
         elif key in seen:
             reasons.append(f"与第{seen[key]}个要素重复 / duplicate of feature {seen[key]}")
         seen.setdefault(key, number)
-        if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
-            reasons.append("几何应为面 / geometry must be a Polygon or MultiPolygon")
-        else:
-            system = crs if srid is None else f"EPSG:{srid}"
-            try:
-                geom = geometry_to_storage(geom, system)
-            except ValueError:
-                reasons.append(f"未知坐标系 / unknown coordinate system {system!r}")
-            else:
-                if not in_china(geom):
-                    reasons.append("坐标不在中国境内 / coordinates outside China "
-                                   "(wrong coordinate system?)")
-        if reasons:
+        geom, refused = polygon_in_storage(geom, srid, crs)
+        reasons += refused
+        if reasons or geom is None:
             rejected.append(RejectedRow(number, {"key": key}, reasons))
         else:
             staged.append((number, code, name, community, f"SRID=4490;{geom.wkt}"))

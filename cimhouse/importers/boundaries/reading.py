@@ -27,11 +27,28 @@ from shapely.errors import ShapelyError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from cimhouse.crs import geometry_to_storage, in_china
 from cimhouse.errors import InvalidInput
 from cimhouse.i18n import _
 
 Feature = tuple[int, dict[str, Any], BaseGeometry | None, int | None]
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+
+
+def polygon_in_storage(geom: BaseGeometry | None, srid: int | None, crs: str
+                       ) -> tuple[BaseGeometry | None, list[str]]:
+    """A feature's polygon in the storage CRS (EPSG:4490), or None and the bilingual reasons
+    it is refused; ``srid`` (the file's own CRS) wins over ``crs`` (the caller's default)."""
+    if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        return None, ["几何应为面 / geometry must be a Polygon or MultiPolygon"]
+    system = crs if srid is None else f"EPSG:{srid}"
+    try:
+        stored = geometry_to_storage(geom, system)
+    except ValueError:
+        return None, [f"未知坐标系 / unknown coordinate system {system!r}"]
+    if not in_china(stored):
+        return None, ["坐标不在中国境内 / coordinates outside China (wrong coordinate system?)"]
+    return stored, []
 
 
 def gpkg_geometry(blob: bytes | None) -> BaseGeometry | None:
