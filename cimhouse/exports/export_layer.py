@@ -49,14 +49,17 @@ def export_layer(session: Session, *, scope: Scope | None, layer: str, fmt: str,
     writer = open_writer(fmt, spec, path, system)
     rows = 0
     try:
-        result = session.execute(spec.select(scope).execution_options(yield_per=BATCH))
+        # Core rows through a server-side cursor (no ORM row processing: the layer is plain
+        # columns), BATCH rows per round trip
+        result = session.connection().execution_options(yield_per=BATCH).execute(
+            spec.select(scope))
         for batch in result.partitions():
             # one vectorised WKB parse per batch (shapely/GEOS), not one call per row
             shapes = shapely.from_wkb([None if r[-1] is None else bytes(r[-1]) for r in batch])
-            for row, geometry in zip(batch, shapes, strict=True):
-                if geometry is not None and system != "CGCS2000":
-                    geometry = geometry_from_storage(geometry, system)
-                writer.write(tuple(row[:-1]), geometry)
+            if system != "CGCS2000":
+                shapes = [None if g is None else geometry_from_storage(g, system)
+                          for g in shapes]
+            writer.write_many([tuple(row[:-1]) for row in batch], list(shapes))
             rows += len(batch)
     finally:
         writer.close()
