@@ -28,14 +28,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, String, and_, any_, bindparam
+from sqlalchemy import BigInteger, ColumnElement, Select, String, and_, any_, bindparam, or_
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import aliased
 
 from cimhouse.schema import House, Household, HouseholdMember
 from cimhouse.scope import Scope
 from cimhouse.timetravel.rewind_rows import (
     as_of_select,
-    membership_valid_on,
     undo_changes,
     value_on,
 )
@@ -74,13 +74,16 @@ def household_of_persons_on(day: dt.date, scope: Scope | None,
     """``(person_id, household, undo)``: the household each of ``person_ids`` belonged to on
     ``day`` (a membership valid then), in scope; at most one per county."""
     undo = undo_changes(Household, day, scope.county_keys if scope else ())
-    member = and_(HouseholdMember.county == Household.county,
-                  HouseholdMember.household_id == Household.id, membership_valid_on(day))
+    # an alias: the existence rule's EXISTS over household_member must not correlate to it
+    m = aliased(HouseholdMember)
+    member = and_(m.county == Household.county, m.household_id == Household.id,
+                  or_(m.valid_from.is_(None), m.valid_from <= day),
+                  or_(m.valid_to.is_(None), m.valid_to > day))  # membership_valid_on(day)
     return (as_of_select(Household, day, scope, undo)
-            .join(HouseholdMember, member)
-            .where(_any(HouseholdMember.person_id, person_ids, BigInteger))
-            .add_columns(HouseholdMember.person_id)
-            .order_by(HouseholdMember.person_id, Household.county, Household.id))
+            .join_from(Household, m, member)
+            .where(_any(m.person_id, person_ids, BigInteger))
+            .add_columns(m.person_id)
+            .order_by(m.person_id, Household.county, Household.id))
 
 
 __all__ = ["household_of_persons_on", "households_of_houses_on", "houses_existing_on"]
