@@ -138,7 +138,7 @@ class HouseholdType(Node):
         house_id = self.row.house_id
         if day != self.as_of:  # another day than it was read on: its house on that day
             then = await info.context.loaders.households.on_day.load(
-                (self.row.county, self.row.id, as_of))
+                (self.row.county, self.row.id, day))
             if then is None:
                 return None
             house_id = then.house_id

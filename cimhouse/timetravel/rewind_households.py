@@ -48,7 +48,7 @@ def _any(column: Any, values: list[Any], item: Any) -> ColumnElement[bool]:
 
 
 def houses_existing_on(day: dt.date, scope: Scope | None,
-                       keys: list[HouseKey]) -> Select[Any]:
+                       keys: list[HouseKey]) -> Select[str, int]:
     """``(county, id)`` of the houses among ``keys`` (in scope) that existed on ``day``."""
     return as_of_select(House, day, scope).with_only_columns(House.county, House.id).where(
         _any(House.county, [k[0] for k in keys], String),
