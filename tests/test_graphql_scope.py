@@ -100,6 +100,12 @@ QUERIES: dict[str, str] = {
                    "node { name regionCode } } } }",
     "statistics_as_of": "query($r: String!, $d: Date) { statistics(regionCode: $r, asOf: $d) "
                         "{ houses persons occupiedHouses } }",
+    "households_as_of": "query($d: Date, $n: String!) { houses(first: 50) { edges { node { "
+                        "code households(asOf: $d) { number kind size head { name } house { "
+                        "code regionCode } members { person { name } } } } } } "
+                        "person(idNumber: $n) { household(asOf: $d) { number house { code } "
+                        "then: house(asOf: \"2020-06-30\") { code } members { person { "
+                        "name } } } } }",
 }
 DAYS = (dt.date(2018, 6, 1), dt.date(2020, 1, 1), dt.date(2026, 6, 30), dt.date.today())
 #: the ingesters' counts per county (issue 19): the world's counties and one without houses
@@ -244,6 +250,16 @@ def expected_counts(name: str, scope: str, world: World, day: str | None = None,
             assert [h["number"] for h in house["households"]] == [
                 n for n, (code, _m) in world.households.items() if code == house["code"]]
 
+    def households_on(day: str | None) -> Callable[[dict[str, Any]], None]:
+        def check_households(reply: dict[str, Any]) -> None:
+            # every membership of the world starts on 2020-01-01 and none ended
+            for edge in reply["houses"]["edges"]:
+                house = edge["node"]
+                assert [h["number"] for h in house["households"]] == [
+                    n for n, (code, _m) in world.households.items() if code == house["code"]
+                    and (day or "9") >= "2020"], (scope, day)
+        return check_households
+
     def household_statistics(reply: dict[str, Any]) -> None:
         # never more than the households of the houses the scope sees
         seen = [n for n, (code, _m) in world.households.items() if world.visible(code, scope)]
@@ -276,7 +292,8 @@ def expected_counts(name: str, scope: str, world: World, day: str | None = None,
             "household_statistics": household_statistics,
             "houses_as_of": houses_on(day),
             "safety_readings": safety_readings, "safety_ingest": safety_ingest,
-            "safety_contacts": safety_contacts}.get(name, lambda _: None)
+            "safety_contacts": safety_contacts,
+            "households_as_of": households_on(day)}.get(name, lambda _: None)
 
 
 PROJECTS: dict[str, tuple[set[str], set[str]]] = {}

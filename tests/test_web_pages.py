@@ -167,3 +167,15 @@ def test_map_draws_the_data_and_search_flies_to_a_house(server: str, aw: ApiWorl
         assert abs(after[0] - flown["lon"]) < 1e-4
         assert abs(after[1] - flown["lat"]) < 1e-4
         assert page.evaluate("window.cimhouseMap.getZoom()") > 16
+        # at this zoom the houses come from the vector tiles, decoded in the page
+        drawn = page.wait_for("window.cimhouseHouses && window.cimhouseHouses.zoom > 16 "
+                              "&& window.cimhouseHouses.features.length > 0 "
+                              "&& window.cimhouseHouses")
+        at = {code: point for code, point in drawn["features"]}
+        assert house in at, drawn
+        assert abs(at[house][0] - flown["lon"]) < 1e-3
+        assert abs(at[house][1] - flown["lat"]) < 1e-3
+        page.wait_for("!window.cimhouseMap.isMoving() && window.cimhouseMap.areTilesLoaded()")
+        time.sleep(0.3)
+        assert page.evaluate("window.cimhouseMap.queryRenderedFeatures("
+                             "{layers: ['houses']}).length") > 0

@@ -49,7 +49,10 @@ def _batches(session: Session, scope: Scope | None, layer: str, metric_srid: int
         for start in range(0, len(rows), BATCH):
             yield rows[start:start + BATCH]
         return
-    result = session.execute(LAYERS[layer].select(scope).execution_options(yield_per=BATCH))
+    # Core rows through a server-side cursor (no ORM row processing: the layer is plain
+    # columns), BATCH rows per round trip
+    result = session.connection().execution_options(yield_per=BATCH).execute(
+        LAYERS[layer].select(scope))
     yield from result.partitions()
 
 
@@ -70,10 +73,10 @@ def export_layer(session: Session, *, scope: Scope | None, layer: str, fmt: str,
         for batch in _batches(session, scope, layer, metric_srid):
             # one vectorised WKB parse per batch (shapely/GEOS), not one call per row
             shapes = shapely.from_wkb([None if r[-1] is None else bytes(r[-1]) for r in batch])
-            for row, geometry in zip(batch, shapes, strict=True):
-                if geometry is not None and system != "CGCS2000":
-                    geometry = geometry_from_storage(geometry, system)
-                writer.write(tuple(row[:-1]), geometry)
+            if system != "CGCS2000":
+                shapes = [None if g is None else geometry_from_storage(g, system)
+                          for g in shapes]
+            writer.write_many([tuple(row[:-1]) for row in batch], list(shapes))
             rows += len(batch)
     finally:
         writer.close()

@@ -18,9 +18,12 @@ import csv
 import json
 import sqlite3
 import struct
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import numpy as np
 import shapely
 from openpyxl import Workbook
 from pyproj import CRS
@@ -46,10 +49,24 @@ def plain_value(value: Any) -> Any:
 
 class Writer(Protocol):
     def write(self, values: tuple[Any, ...], geometry: BaseGeometry | None) -> None: ...
+    def write_many(self, rows: Sequence[tuple[Any, ...]],
+                   geometries: Sequence[BaseGeometry | None]) -> None: ...
     def close(self) -> None: ...
 
 
-class GeoJsonWriter:
+class _OneByOne(ABC):
+    """``write_many`` as one ``write`` per row (formats without a faster batch path)."""
+
+    @abstractmethod
+    def write(self, values: tuple[Any, ...], geometry: BaseGeometry | None) -> None: ...
+
+    def write_many(self, rows: Sequence[tuple[Any, ...]],
+                   geometries: Sequence[BaseGeometry | None]) -> None:
+        for values, geometry in zip(rows, geometries, strict=True):
+            self.write(values, geometry)
+
+
+class GeoJsonWriter(_OneByOne):
     """A FeatureCollection written feature by feature (RFC 7946 wants WGS 84; the ``crs``
     member names another system, as GDAL reads it)."""
 
@@ -76,7 +93,7 @@ class GeoJsonWriter:
         self.out.close()
 
 
-class CsvWriter:
+class CsvWriter(_OneByOne):
     """UTF-8 with BOM (Excel opens it right), field names as header, geometry as WKT."""
 
     def __init__(self, layer: Layer, path: Path, system: str) -> None:  # noqa: ARG002 (one signature for every writer; WKT names no CRS)
@@ -88,11 +105,18 @@ class CsvWriter:
         self.csv.writerow([plain_value(v) for v in values]
                           + [geometry.wkt if geometry is not None else ""])
 
+    def write_many(self, rows: Sequence[tuple[Any, ...]],
+                   geometries: Sequence[BaseGeometry | None]) -> None:
+        # one vectorised WKT conversion per batch (GEOS), one writerows call
+        wkts = shapely.to_wkt(np.asarray(geometries, dtype=object))
+        self.csv.writerows([*(plain_value(v) for v in values), "" if wkt is None else wkt]
+                           for values, wkt in zip(rows, wkts, strict=True))
+
     def close(self) -> None:
         self.out.close()
 
 
-class XlsxWriter:
+class XlsxWriter(_OneByOne):
     """One sheet named after the layer, Chinese headers, 经度/纬度 of a point on the shape."""
 
     def __init__(self, layer: Layer, path: Path, system: str) -> None:
@@ -155,6 +179,9 @@ class GpkgWriter:
         marks = ", ".join("?" for _ in layer.columns)
         self.insert = f'INSERT INTO "{layer.name}" (geom, {names}) VALUES (?, {marks})'
         self.header = b"GP\x00\x01" + struct.pack("<i", srid)  # v1, little endian, no envelope
+        # text and integer columns arrive as str/int from PostgreSQL; only numerics need
+        # converting (Decimal -> float) in the batch path
+        self.real = frozenset(i for i, c in enumerate(layer.columns) if c.kind == "real")
 
     def write(self, values: tuple[Any, ...], geometry: BaseGeometry | None) -> None:
         blob = None
@@ -165,6 +192,24 @@ class GpkgWriter:
             self.bounds = [x0, y0, x1, y1] if b is None else [
                 min(b[0], x0), min(b[1], y0), max(b[2], x1), max(b[3], y1)]
         self.db.execute(self.insert, (blob, *(plain_value(v) for v in values)))
+
+    def write_many(self, rows: Sequence[tuple[Any, ...]],
+                   geometries: Sequence[BaseGeometry | None]) -> None:
+        """A batch: one vectorised WKB conversion and envelope, one ``executemany``."""
+        shapes = np.asarray(geometries, dtype=object)
+        empty = shapely.is_missing(shapes) | shapely.is_empty(shapes)
+        shapes[empty] = None
+        wkbs = shapely.to_wkb(shapes, byte_order=1)
+        if not empty.all():
+            x0, y0, x1, y1 = shapely.total_bounds(shapes)
+            b = self.bounds
+            self.bounds = [x0, y0, x1, y1] if b is None else [
+                min(b[0], x0), min(b[1], y0), max(b[2], x1), max(b[3], y1)]
+        header, real = self.header, self.real
+        self.db.executemany(self.insert, (
+            (None if wkb is None else header + wkb,
+             *(plain_value(v) if i in real else v for i, v in enumerate(values)))
+            for values, wkb in zip(rows, wkbs, strict=True)))
 
     def close(self) -> None:
         if self.bounds:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
@@ -43,8 +43,10 @@ MAX_PAGE = 1000
 _DROPPED = ("_hash", "_enc", "_cipher")
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
+    """One feed entry (a named tuple: built once per change on a catch-up, a frozen
+    dataclass's ``__init__`` cost more than reading the row)."""
+
     seq: int
     kind: str
     object_id: str
@@ -144,10 +146,10 @@ def read_changes(session: Session, *, scope: Scope | None, after: int, first: in
         if len(rows) > first:  # the page ends before this: no need to read lineage past it
             upper = rows[-1][0]
     if "code" in wanted:
-        lineage = session.execute(select(CodeLineage).where(
+        # plain columns, not ORM entities (building one per entry cost most of a catch-up)
+        lineage = session.execute(select(*_LINEAGE).where(
             CodeLineage.seq > after, CodeLineage.seq <= upper,
-            _scope_clause(CodeLineage, scope)).order_by(CodeLineage.seq).limit(first + 1)
-        ).scalars()
+            _scope_clause(CodeLineage, scope)).order_by(CodeLineage.seq).limit(first + 1))
         found.extend(_code_change(r, scope) for r in lineage)
     found.sort(key=lambda c: c.seq)
     page = found[:first]
@@ -167,15 +169,21 @@ def _code_within(code: str | None, scope: Scope | None) -> str | None:
     return code if code[:12].startswith(scope.code) else None
 
 
-def _code_change(row: CodeLineage, scope: Scope | None) -> Change:
+_LINEAGE = (CodeLineage.seq, CodeLineage.event, CodeLineage.parent_code,
+            CodeLineage.child_code, CodeLineage.recorded_at, CodeLineage.actor,
+            CodeLineage.job_id, CodeLineage.feed_region, CodeLineage.effective_date,
+            CodeLineage.note)
+
+
+def _code_change(row: Any, scope: Scope | None) -> Change:
+    """A lineage entry (a row of the :data:`_LINEAGE` columns) as a feed change."""
+    seq, event, parent_code, child_code, at, actor, job_id, region, effective, note = row
     # the entry lies where its object (the child, else the retired parent) lies
-    parent = row.parent_code if row.child_code is None else _code_within(row.parent_code,
-                                                                         scope)
-    return Change(row.seq or 0, "code", row.child_code or row.parent_code or "", row.event,
-                  row.recorded_at, row.actor, f"job:{row.job_id}" if row.job_id else None,
-                  row.feed_region, {"code": parent} if row.parent_code else None,
-                  {"code": row.child_code, "effectiveDate": row.effective_date.isoformat(),
-                   "note": row.note})
+    parent = parent_code if child_code is None else _code_within(parent_code, scope)
+    return Change(seq or 0, "code", child_code or parent_code or "", event, at, actor,
+                  f"job:{job_id}" if job_id else None, region,
+                  {"code": parent} if parent_code else None,
+                  {"code": child_code, "effectiveDate": effective.isoformat(), "note": note})
 
 
 def position_at(session: Session, when: dt.datetime) -> int:

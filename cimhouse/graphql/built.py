@@ -256,12 +256,16 @@ class HouseType(Node):
         return await house_relations(info, self.row, [RelationKindEnum.TENANT],
                                      as_of or self.as_of, False)
 
-    @strawberry.field(description="Households (户) registered at the house (户籍). Needs "
-                                  "person_reader.")
-    async def households(self, info: Info[RequestContext, None]) -> list[HouseholdRef]:
+    @strawberry.field(description="Households (户) registered at the house (户籍) on `asOf`, "
+                                  "with their kind then (docs/feed.md, Time travel; default: "
+                                  "the day of the list, else the current registrations). "
+                                  "Needs person_reader.")
+    async def households(self, info: Info[RequestContext, None],
+                         as_of: dt.date | None = None) -> list[HouseholdRef]:
         from cimhouse.graphql.households import households_of_house
 
-        return await households_of_house(info, self.row.county, self.row.id)
+        return await households_of_house(info, self.row.county, self.row.id,
+                                         as_of or self.as_of)
 
 
 async def house_relations(info: Info[RequestContext, None], house: House,

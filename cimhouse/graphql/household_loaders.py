@@ -24,9 +24,17 @@ from strawberry.dataloader import DataLoader
 from cimhouse.graphql.loaders import _any, _loader, _pairs
 from cimhouse.schema import House, Household, HouseholdMember, Person, PersonHouse
 from cimhouse.scope import Scope, scope_filter
+from cimhouse.timetravel.rewind_households import (
+    household_of_persons_on,
+    households_of_houses_on,
+    houses_existing_on,
+)
+from cimhouse.timetravel.rewind_rows import as_of_select, rewind
 
-#: (county, house_id) / (person_id, as_of) / (county, household_id, as_of or None: all)
+#: (county, house_id) / (county, house or household id, as_of) / (person_id, as_of) /
+#: (county, household_id, as_of or None: all)
 HouseKey = tuple[str, int]
+HouseDayKey = tuple[str, int, dt.date]
 PersonKey = tuple[int, dt.date]
 MembersKey = tuple[str, int, dt.date | None]
 Member = tuple[HouseholdMember, Person]
@@ -58,6 +66,9 @@ class HouseholdLoaders:
         self.session = session
         self.scope = scope
         self.of_house: DataLoader[HouseKey, list[Household]] = _loader(self._of_house)
+        self.of_house_on: DataLoader[HouseDayKey, list[Household]] = _loader(
+            self._of_house_on)
+        self.on_day: DataLoader[HouseDayKey, Household | None] = _loader(self._on_day)
         self.of_person: DataLoader[PersonKey, Household | None] = _loader(self._of_person)
         self.members: DataLoader[MembersKey, list[Member]] = _loader(self._members)
 
@@ -71,21 +82,46 @@ class HouseholdLoaders:
             found[(row.county, row.house_id)].append(row)
         return [found.get(k, []) for k in keys]
 
+    def _of_house_on(self, keys: list[HouseDayKey]) -> list[list[Household]]:
+        """The households registered at each house on the key's day (rewound to it)."""
+        found: dict[HouseDayKey, list[Household]] = defaultdict(list)
+        by_date: dict[dt.date, list[HouseKey]] = defaultdict(list)
+        for county, house_id, as_of in keys:
+            by_date[as_of].append((county, house_id))
+        for as_of, houses in by_date.items():
+            existing = {(c, i) for c, i in self.session.execute(
+                houses_existing_on(as_of, self.scope, houses))}
+            rows = self.session.execute(households_of_houses_on(as_of, self.scope, houses))
+            for household, undo, house_then in rows:
+                if (household.county, house_then) in existing:
+                    found[(household.county, house_then, as_of)].append(
+                        rewind(household, undo))
+        return [found.get(k, []) for k in keys]
+
+    def _on_day(self, keys: list[HouseDayKey]) -> list[Household | None]:
+        """Each household (county, id) as it was on the key's day; None: it did not exist."""
+        found: dict[HouseDayKey, Household] = {}
+        by_date: dict[dt.date, list[HouseKey]] = defaultdict(list)
+        for county, household_id, as_of in keys:
+            by_date[as_of].append((county, household_id))
+        for as_of, pairs in by_date.items():
+            rows = self.session.execute(as_of_select(Household, as_of, self.scope).where(
+                _pairs(Household.county, Household.id, pairs)))
+            for household, undo in rows:
+                found[(household.county, household.id, as_of)] = rewind(household, undo)
+        return [found.get(k) for k in keys]
+
     def _of_person(self, keys: list[PersonKey]) -> list[Household | None]:
+        """The household of each person on the key's day, with its values then."""
         found: dict[PersonKey, Household] = {}
         by_date: dict[dt.date, list[int]] = defaultdict(list)
         for person_id, as_of in keys:
             by_date[as_of].append(person_id)
         for as_of, ids in by_date.items():
-            rows = self.session.execute(
-                select(HouseholdMember.person_id, Household)
-                .join(Household, (Household.county == HouseholdMember.county)
-                      & (Household.id == HouseholdMember.household_id))
-                .join(House, household_house_in_scope(self.scope))
-                .where(_any_of(HouseholdMember.person_id, ids), member_valid_on(as_of))
-                .order_by(HouseholdMember.person_id, Household.county))
-            for person_id, household in rows:  # one per county at most; the first county
-                found.setdefault((person_id, as_of), household)
+            rows = self.session.execute(household_of_persons_on(as_of, self.scope, ids))
+            for household, undo, person_id in rows:  # one per county at most; the first
+                if (person_id, as_of) not in found:
+                    found[(person_id, as_of)] = rewind(household, undo)
         return [found.get(k) for k in keys]
 
     def _members(self, keys: list[MembersKey]) -> list[list[Member]]:

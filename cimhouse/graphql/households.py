@@ -77,13 +77,21 @@ class HouseholdMemberType(Node):
                                                "(needs person_reader).")
 class HouseholdType(Node):
     row: strawberry.Private[Household]
+    # the day it was read on (``asOf`` of House.households / Person.household): its kind and
+    # house are those of that day, and its nested fields default to that day
+    as_of: strawberry.Private[dt.date | None] = None
     number: str = strawberry.field(description="户号, unique in its county.")
-    kind: HouseholdKind
+    kind: HouseholdKind = strawberry.field(
+        description="户别 (on the day the household was read on, when one was given).")
 
     @classmethod
-    def from_row(cls, row: Household) -> HouseholdType:
-        return cls(row=row, id=global_id("Household", county_key(row.county, row.id)),
+    def from_row(cls, row: Household, as_of: dt.date | None = None) -> HouseholdType:
+        return cls(row=row, as_of=as_of,
+                   id=global_id("Household", county_key(row.county, row.id)),
                    number=row.number, kind=HouseholdKind(row.kind))
+
+    def _day(self, as_of: dt.date | None) -> dt.date:
+        return as_of or self.as_of or dt.date.today()
 
     async def _members(self, info: Info[RequestContext, None], as_of: dt.date | None
                        ) -> list[HouseholdMemberType]:
@@ -92,46 +100,72 @@ class HouseholdType(Node):
             (self.row.county, self.row.id, as_of))
         return [HouseholdMemberType.from_row(m, p) for m, p in rows]
 
-    @strawberry.field(description="Members on `asOf` (default today), the head first; "
-                                  "`allDates` includes past memberships.")
+    @strawberry.field(description="Members on `asOf` (default: the day the household was "
+                                  "read on, else today), the head first; `allDates` includes "
+                                  "past memberships.")
     async def members(self, info: Info[RequestContext, None], as_of: dt.date | None = None,
                       all_dates: bool = False) -> list[HouseholdMemberType]:
-        return await self._members(info, None if all_dates else as_of or dt.date.today())
+        return await self._members(info, None if all_dates else self._day(as_of))
 
-    @strawberry.field(description="The head (户主) on `asOf` (default today).")
+    @strawberry.field(description="The head (户主) on `asOf` (default: the day the household "
+                                  "was read on, else today).")
     async def head(self, info: Info[RequestContext, None],
                    as_of: dt.date | None = None) -> PersonRef | None:
         from cimhouse.graphql.people import PersonType
 
-        members = await self._members(info, as_of or dt.date.today())
+        members = await self._members(info, self._day(as_of))
         head = next((m for m in members if m.relation is HeadRelation.HEAD), None)
         return PersonType.from_row(head.person_row) if head else None
 
-    @strawberry.field(description="Members on `asOf` (default today).")
+    @strawberry.field(description="Members on `asOf` (default: the day the household was "
+                                  "read on, else today).")
     async def size(self, info: Info[RequestContext, None], as_of: dt.date | None = None) -> int:
-        return len(await self._members(info, as_of or dt.date.today()))
+        return len(await self._members(info, self._day(as_of)))
 
-    @strawberry.field(description="The house the household is registered at (户籍).")
-    async def house(self, info: Info[RequestContext, None]) -> HouseRef | None:
-        from cimhouse.graphql.built import HouseType
+    @strawberry.field(description="The house the household is registered at (户籍) on `asOf` "
+                                  "(default: the day the household was read on, else the "
+                                  "current registration), as it was then; null when that "
+                                  "house did not exist on that day (e.g. demolished).")
+    async def house(self, info: Info[RequestContext, None],
+                    as_of: dt.date | None = None) -> HouseRef | None:
+        from cimhouse.graphql.built import HouseType, rows_on
+        from cimhouse.schema import House
 
-        row = await info.context.loaders.house.load((self.row.county, self.row.house_id))
-        return HouseType.from_row(row) if row else None
+        day = as_of or self.as_of
+        if day is None:
+            row = await info.context.loaders.house.load((self.row.county, self.row.house_id))
+            return HouseType.from_row(row) if row else None
+        house_id = self.row.house_id
+        if day != self.as_of:  # another day than it was read on: its house on that day
+            then = await info.context.loaders.households.on_day.load(
+                (self.row.county, self.row.id, day))
+            if then is None:
+                return None
+            house_id = then.house_id
+        found = rows_on(info, House, day, 1, House.county == self.row.county,
+                        House.id == house_id)
+        return HouseType.from_row(found[0], day) if found else None
 
 
 async def households_of_house(info: Info[RequestContext, None], county: str,
-                              house_id: int) -> list[HouseholdType]:
+                              house_id: int, as_of: dt.date | None) -> list[HouseholdType]:
+    """The households registered at the house: on ``as_of`` (time travel, the households
+    of that day with their values then), else the current registrations."""
     info.context.require(Role.PERSON_READER)
-    rows = await info.context.loaders.households.of_house.load((county, house_id))
-    return [HouseholdType.from_row(r) for r in rows]
+    loaders = info.context.loaders.households
+    if as_of is None:
+        return [HouseholdType.from_row(r) for r in await loaders.of_house.load((county, house_id))]
+    rows = await loaders.of_house_on.load((county, house_id, as_of))
+    return [HouseholdType.from_row(r, as_of) for r in rows]
 
 
 async def household_of_person(info: Info[RequestContext, None], person_id: int,
                               as_of: dt.date | None) -> HouseholdType | None:
+    """The person's household on ``as_of`` (default today), with its kind and house then."""
     info.context.require(Role.PERSON_READER)
     row = await info.context.loaders.households.of_person.load(
         (person_id, as_of or dt.date.today()))
-    return HouseholdType.from_row(row) if row else None
+    return HouseholdType.from_row(row, as_of) if row else None
 
 
 @strawberry.type

@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 import strawberry
-from sqlalchemy import ColumnElement, and_, case, distinct, exists, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 from strawberry.types import Info
 
@@ -90,40 +90,56 @@ def houses_on(scope: Scope, as_of: dt.date) -> Any:
         value_on(House.use, undo).label("use")).subquery("h")
 
 
-def _counts(session: Session, column: Any, houses: Any,
-            where: ColumnElement[bool]) -> list[KeyCount]:
-    rows = session.execute(select(column, func.count()).select_from(houses).where(where)
-                           .group_by(column).order_by(column))
-    return [KeyCount(key=str(k), count=int(n)) for k, n in rows]
+def aged_from(day: dt.date, years: int) -> dt.date:
+    """The latest birth date of someone aged at least ``years`` on ``day`` (whole years, as
+    PostgreSQL's ``age()`` counts them: born 29 February, one is a year older on 1 March).
+
+    >>> aged_from(dt.date(2026, 12, 2), 60), aged_from(dt.date(2028, 2, 29), 1)
+    (datetime.date(1966, 12, 2), datetime.date(2027, 2, 28))
+    """
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year - years, day=28)
 
 
 def compute_statistics(session: Session, scope: Scope, region_code: str | None,
                        estate_code: str | None, as_of: dt.date) -> Statistics:
     """Statistics of the houses that existed on ``as_of`` (values of that day) and of the
-    persons whose relations were valid then (docs/feed.md, "Time travel")."""
+    persons whose relations were valid then (docs/feed.md, "Time travel").
+
+    Two statements, each rewinding the houses once: the houses grouped by (status, use),
+    from which every house figure is summed here, and the living persons grouped by age
+    band next to the count of occupied houses (it used to be six statements, each
+    rewinding every house again).
+    """
     h = houses_on(scope, as_of)
     target = _target(h, region_code, estate_code)
-    total = int(session.scalar(select(func.count()).select_from(h).where(target)) or 0)
+    pairs = [(str(status), str(use), int(n)) for status, use, n in session.execute(
+        select(h.c.status, h.c.use, func.count()).where(target)
+        .group_by(h.c.status, h.c.use))]
     living = (select(PersonHouse.person_id, PersonHouse.county, PersonHouse.house_id)
               .join(h, (h.c.county == PersonHouse.county) & (h.c.id == PersonHouse.house_id))
-              .where(target, PersonHouse.relation.in_(LIVING), valid_on(as_of)).subquery())
-    occupied = int(session.scalar(select(func.count(distinct(
-        func.row(living.c.county, living.c.house_id))))) or 0)
-    age = func.date_part("year", func.age(as_of, Person.birth_date))
-    band_cases = [(and_(age >= lo, age < hi), label) for label, lo, hi in AGE_BANDS]
-    band = case(*band_cases, else_="unknown")
-    people = select(Person.id, band.label("band"), age.label("age")).where(
+              .where(target, PersonHouse.relation.in_(LIVING), valid_on(as_of))
+              .cte("living"))
+    # "aged lo up to hi" as birth dates, compared as dates (age() per person cost more
+    # than the rest of the statement)
+    born = Person.birth_date
+    band = case(*[(and_(born <= aged_from(as_of, lo), born > aged_from(as_of, hi)), label)
+                  for label, lo, hi in AGE_BANDS], else_="unknown")
+    people = select(band.label("band")).where(
         Person.id.in_(select(living.c.person_id))).subquery()
-    band_rows: dict[str, int] = {
-        str(k): int(v) for k, v in session.execute(
-            select(people.c.band, func.count()).group_by(people.c.band))}
+    houses_lived_in = select(living.c.county, living.c.house_id).distinct().subquery()
+    band_rows: dict[str, int] = {str(k): int(v) for k, v in session.execute(
+        select(people.c.band, func.count()).group_by(people.c.band)
+        .union_all(select(literal("occupied"), func.count()).select_from(houses_lived_in)))}
+    occupied = band_rows.pop("occupied", 0)
     persons = sum(band_rows.values())
-    in_use_residential = int(session.scalar(select(func.count()).select_from(h).where(
-        target, h.c.use == "residential", h.c.status == "in_use")) or 0)
+    in_use_residential = sum(n for status, use, n in pairs
+                             if use == "residential" and status == "in_use")
     return Statistics(
-        as_of=as_of, houses=total,
-        houses_by_status=_counts(session, h.c.status, h, target),
-        houses_by_use=_counts(session, h.c.use, h, target),
+        as_of=as_of, houses=sum(n for _, _, n in pairs),
+        houses_by_status=_sum_by(pairs, 0), houses_by_use=_sum_by(pairs, 1),
         occupied_houses=occupied,
         occupancy_rate=round(occupied / in_use_residential, 4) if in_use_residential else None,
         persons=persons,
@@ -134,6 +150,15 @@ def compute_statistics(session: Session, scope: Scope, region_code: str | None,
         elderly_80_plus=int(band_rows.get("80+", 0)),
         children_0_to_3=int(band_rows.get("0-2", 0)),
         children_3_to_6=int(band_rows.get("3-5", 0)))
+
+
+def _sum_by(pairs: list[tuple[str, str, int]], index: int) -> list[KeyCount]:
+    """Counts per status (index 0) or use (1), ordered by key, from the (status, use) groups."""
+    sums: dict[str, int] = {}
+    for pair in pairs:
+        key = str(pair[index])
+        sums[key] = sums.get(key, 0) + int(pair[2])
+    return [KeyCount(key=k, count=n) for k, n in sorted(sums.items())]
 
 
 def resolve_statistics(info: Info[RequestContext, None], region_code: str | None = None,

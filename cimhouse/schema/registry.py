@@ -35,6 +35,10 @@ class CodeRegistry(Base):
         CheckConstraint("code ~ '^[0-9]{24}[0-9X]$'", name="code_format"),
         Index("ix_code_registry_county_object", "county", "object_kind", "object_id"),
         Index("ix_code_registry_code", "code"),  # look a code up without its county
+        # asOf: codes retired by / issued after a day (migration 0028)
+        Index("ix_code_registry_retired", "county", "code", "retired_at",
+              postgresql_where=text("retired_at IS NOT NULL")),
+        Index("ix_code_registry_issued", "county", "object_kind", "issued_at"),
     )
 
     county: Mapped[County]

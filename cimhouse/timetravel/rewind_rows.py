@@ -86,9 +86,12 @@ def undo_changes(model: Any, day: dt.date, counties: tuple[str, ...] = ()) -> Su
     kind, table = KINDS[model], model.__tablename__
     tag = f"{day:%Y%m%d}"  # two days in one statement (an interval): distinct names
     # change_log names an object by its code or by its id (uncoded, or the register import):
-    # two equi-joins, not one OR (an OR join is a nested loop over every row pair)
-    matches = ["t.code = c.object_id", "t.id::text = c.object_id"] if model in _CODED \
-        else ["t.id::text = c.object_id"]
+    # two equi-joins, not one OR (an OR join is a nested loop over every row pair). The id
+    # is compared as a number computed from the change (canonical decimals only, as
+    # ``t.id::text`` would), so the few changes after D probe the primary key; ``t.id::text``
+    # made it hash every row of the table, in every statement.
+    by_id = "t.id = CASE WHEN c.object_id ~ '^[1-9][0-9]{0,17}$' THEN c.object_id::bigint END"
+    matches = ["t.code = c.object_id", by_id] if model in _CODED else [by_id]
     on_county = f"AND c.county = ANY(:tt_counties_{tag})" if counties else ""
     logged = "\n            UNION ALL".join(f"""
             SELECT c.county, t.id, e.key, e.value, c.changed_at AS at, c.id AS ord
