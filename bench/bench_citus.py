@@ -202,6 +202,8 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=32, help="shards per distributed table")
     parser.add_argument("--keep", type=Path,
                         help="keep the generated register in DIR (reused when present)")
+    parser.add_argument("--backends", choices=["both", "single", "citus"], default="both",
+                        help="measure both (the figure to quote: same run) or only one")
     args = parser.parse_args()
     with bench_cluster(prefix="cimbench-citus-") as bench, \
             bench_citus(bench, workers=2, shard_count=args.shards) as nodes:
@@ -216,9 +218,12 @@ def main() -> None:
             print(f"generated {houses:,} houses in {time.perf_counter() - started:.1f} s "
                   f"(load {machine_load()})", flush=True)
         print(f"machine load average at the start (1/5/15 min): {machine_load()}", flush=True)
-        results = [measure("single node", bench.cluster, bench.settings, path, None),
-                   measure(f"Citus 1+2, {args.shards} shards", nodes, bench.settings, path,
-                           args.shards)]
+        results = []
+        if args.backends in ("both", "single"):
+            results.append(measure("single node", bench.cluster, bench.settings, path, None))
+        if args.backends in ("both", "citus"):
+            results.append(measure(f"Citus 1+2, {args.shards} shards", nodes, bench.settings,
+                                   path, args.shards))
         print_table(results)
         print()
         print_load()
