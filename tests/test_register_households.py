@@ -160,7 +160,7 @@ def test_an_import_leaves_fresh_statistics_for_the_next_one(fresh_engine: Engine
     """Regression: re-importing a 2,000-row register right after its first import took 62 s,
     its household checks planned for a ``household`` table the planner thought empty; on
     Citus a code job right after a 1M-row import planned for empty shards (minutes)."""
-    filled = ("house", "person_house", "household", "household_member")
+    filled: tuple[str, ...] = ("house", "person_house", "household", "household_member")
     if not ON_CITUS:  # on Citus a reference table, left to autovacuum (apply._analyze_filled)
         filled += ("person",)
     with session_scope(fresh_engine) as session:
