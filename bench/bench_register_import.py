@@ -19,10 +19,8 @@ import resource
 import subprocess
 import sys
 import time
-from typing import Any
 
-from harness import bench_cluster, copy_bound
-from sqlalchemy import Engine, event
+from harness import bench_cluster, copy_bound, time_statements
 
 from cimhouse.db import session_scope
 from cimhouse.importers.load_regions import load_regions
@@ -34,22 +32,6 @@ ROWS_PER_HOUSE = 5.6  # what the generator's household mix yields
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def time_statements(engine: Engine) -> list[tuple[float, str]]:
-    """Collect (seconds, statement start) of every statement the engine runs from now on."""
-    timings: list[tuple[float, str]] = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def started(conn: Any, *_: Any) -> None:
-        conn.info["bench_started"] = time.perf_counter()
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def finished(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seconds = time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
-        timings.append((seconds, " ".join(statement.split())[:90]))
-
-    return timings
 
 
 def main() -> None:

@@ -14,6 +14,10 @@ A benchmark's own file keeps what it measures; this module keeps how it gets a d
 
 The cluster lives in a temp dir under /tmp and is destroyed on the way out (``keep``: a
 directory that survives, the cluster only stopped, for re-running a benchmark on its data).
+A local Citus cluster (coordinator + workers) lives next to it::
+
+    with bench_cluster() as bench, bench_citus(bench, shard_count=32) as nodes:
+        engine = make_engine(bench.settings, url=nodes.url("bench"))
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from cimhouse.db import EmbeddedCluster, make_engine
+from cimhouse.db.citus_nodes import LocalCitusCluster
 from cimhouse.db.migrate import upgrade
 from cimhouse.settings import Settings
 
@@ -68,6 +74,35 @@ def bench_cluster(prefix: str = "cimbench-", keep: Path | None = None) -> Iterat
             shutil.rmtree(root, ignore_errors=True)
         else:
             cluster.stop()
+
+
+@contextmanager
+def bench_citus(bench: Bench, *, workers: int = 2,
+                shard_count: int = 32) -> Iterator[LocalCitusCluster]:
+    """A started local Citus cluster (coordinator + ``workers``, Unix sockets under
+    ``bench.root``), ``shard_count`` shards per distributed table; destroyed afterwards."""
+    nodes = LocalCitusCluster(bench.root / "citus", workers=workers, shard_count=shard_count)
+    nodes.start()
+    try:
+        yield nodes
+    finally:
+        nodes.destroy()
+
+
+def time_statements(engine: Engine) -> list[tuple[float, str]]:
+    """Collect (seconds, statement start) of every statement the engine runs from now on."""
+    timings: list[tuple[float, str]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def started(conn: Any, *_: Any) -> None:
+        conn.info["bench_started"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def finished(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seconds = time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
+        timings.append((seconds, " ".join(statement.split())[:90]))
+
+    return timings
 
 
 def machine_load() -> str:

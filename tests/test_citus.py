@@ -7,12 +7,15 @@ touch one shard (EXPLAIN shows one task).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
 
+from cimhouse.coding.house_code import encode
 from cimhouse.db.distribute import DISTRIBUTED_TABLES, REFERENCE_TABLES, distribute
+from cimhouse.graphql.codes import scoped_registry
 from cimhouse.schema import CodeRegistry, House
 from cimhouse.scope import code_county_keys, parse_scope, scope_filter, with_county_keys
 from tests.helpers.database import citus_only
@@ -65,3 +68,34 @@ def test_code_lookup_touches_one_shard(session: Session) -> None:
     plan = explain(session, select(CodeRegistry).where(CodeRegistry.county.in_(keys),
                                                        CodeRegistry.code == code))
     assert "Task Count: 1" in plan, plan
+
+
+def sent_statements(session: Session, run: Callable[[], object]) -> list[tuple[str, Any]]:
+    """The SQL statements (with their parameters) that ``run`` sends on the session's
+    connection."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    connection = session.connection()
+    event.listen(connection, "before_cursor_execute", capture)
+    try:
+        run()
+    finally:
+        event.remove(connection, "before_cursor_execute", capture)
+    return sent
+
+
+def test_the_code_lookup_sends_one_shard_statements(session: Session) -> None:
+    # the statements the GraphQL codeLookup resolver sends (cimhouse.graphql.codes), not a
+    # look-alike: EXPLAINed with their own parameters
+    county = with_county_keys(session, parse_scope("330402"))
+    code = encode("330402007024", 1, 1, 1)
+    sent = sent_statements(session, lambda: scoped_registry(session, county, [code]))
+    lookups = [(sql, parameters) for sql, parameters in sent if "code_registry" in sql]
+    assert len(lookups) == 1, sent
+    for sql, parameters in lookups:
+        plan = "\n".join(str(row[0]) for row in
+                         session.connection().exec_driver_sql(f"EXPLAIN {sql}", parameters))
+        assert "Task Count: 1" in plan, plan
