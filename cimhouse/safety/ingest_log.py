@@ -42,14 +42,17 @@ def record_batch(session: Session, source: str, result: IngestResult, *,
     if counties:
         rows = [{"county": c, **{n: result.by_county.get((c, n), 0) for n in COUNTS}}
                 for c in counties]
+        # The time in the inserted row, not now() in DO UPDATE SET: Citus refuses functions
+        # that are not IMMUTABLE there on a distributed table.
         session.execute(text(f"""
-            INSERT INTO reading_ingest_count AS t (county, source, day, {", ".join(COUNTS)})
-            SELECT r.county, :source, :day, {", ".join(f"r.{n}" for n in COUNTS)}
+            INSERT INTO reading_ingest_count AS t (county, source, day, {", ".join(COUNTS)},
+                                                   updated_at)
+            SELECT r.county, :source, :day, {", ".join(f"r.{n}" for n in COUNTS)}, now()
             FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
                 county text, {", ".join(f"{n} bigint" for n in COUNTS)})
             ON CONFLICT (county, source, day) DO UPDATE SET
                 {", ".join(f"{n} = t.{n} + excluded.{n}" for n in COUNTS)},
-                updated_at = now()"""),
+                updated_at = excluded.updated_at"""),
             {"source": source, "day": day, "rows": json.dumps(rows)})
     rejects = result.rejects[:MAX_REJECTS_PER_BATCH]
     if not rejects:
