@@ -69,9 +69,18 @@ def pg_cluster() -> Iterator[EmbeddedCluster]:
         root.rmdir() if root.exists() and not any(root.iterdir()) else None
 
 
+#: the request deadline on Citus: three nodes on two loaded cores answer a first request
+#: (new connections to the workers) in seconds; tests check behaviour, not speed (bench/),
+#: and those about the deadline set their own
+CITUS_STATEMENT_TIMEOUT_MS = 60_000
+
+
 @pytest.fixture(scope="session")
 def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(var_dir=tmp_path_factory.mktemp("var"), secret_key_b64=TEST_KEY)
+    settings = Settings(var_dir=tmp_path_factory.mktemp("var"), secret_key_b64=TEST_KEY)
+    if ON_CITUS:
+        return settings.with_changes(statement_timeout_ms=CITUS_STATEMENT_TIMEOUT_MS)
+    return settings
 
 
 @pytest.fixture(scope="session")
