@@ -31,7 +31,7 @@ from cimhouse.coding.jobs import (
 from cimhouse.db import session_scope
 from cimhouse.schema import Job
 from tests.helpers.coding_world import COMMUNITY, OTHER_COUNTY_COMMUNITY, build_world
-from tests.helpers.database import ON_CITUS
+from tests.helpers.database import someone_waits
 
 COUNTIES = ("330402", "330411")
 #: generous: a job that waits for the other never gets there, whatever the time given
@@ -163,17 +163,6 @@ def test_two_counties_in_callers_transactions_run_in_parallel(two_counties: Engi
             assert done.counts["houses"] == 2 * 3 * 4 * 3 + 2
 
 
-def _someone_waits(engine: Engine) -> bool:
-    """A backend of the database waits for a lock; on Citus on any node (a reference
-    table's shard lock is taken on the first worker: ``citus_lock_waits``)."""
-    with engine.connect() as conn:
-        if ON_CITUS:
-            return bool(conn.execute(text("SELECT count(*) FROM citus_lock_waits")).scalar())
-        return bool(conn.execute(text(
-            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE NOT l.granted AND a.datname = current_database()")).scalar())
-
-
 def test_enqueue_does_not_wait_for_another_open_enqueue(two_counties: Engine) -> None:
     """Two users queue jobs at the same time: neither waits for the other's commit (an
     INSERT then UPDATE of the ``job`` row locked its Citus shard exclusively)."""
@@ -194,7 +183,7 @@ def test_enqueue_does_not_wait_for_another_open_enqueue(two_counties: Engine) ->
         thread.start()
         # no deadline: the second enqueue either ends, or shows up waiting for a lock
         while thread.is_alive():
-            assert not _someone_waits(engine), "the second enqueue waits for the first"
+            assert not someone_waits(engine), "the second enqueue waits for the first"
             thread.join(0.05)
         assert not errors, errors
     with session_scope(engine) as session:

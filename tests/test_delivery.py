@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 
 import pytest
 from sqlalchemy import Engine, text
@@ -34,6 +35,7 @@ from cimhouse.errors import InvalidInput
 from cimhouse.schema import Delivery, Job
 from cimhouse.settings import Settings
 from tests.helpers.cli import wide_console
+from tests.helpers.database import someone_waits
 from tests.helpers.delivery_worker import run_until_settled
 from tests.helpers.receiver import Receiver
 
@@ -177,3 +179,39 @@ def test_an_attempt_cut_off_with_its_worker_is_queued_again(fresh_engine: Engine
         assert recover_deliveries(session) == []
     stale = attempt_delivery(fresh_engine, test_settings, job_id, queue_id=first_entry)
     assert stale["skipped"] is True  # the old entry no longer sends
+
+
+def test_enqueue_does_not_wait_for_another_open_enqueue(fresh_engine: Engine,
+                                                        test_settings: Settings) -> None:
+    """Two deliveries queued at the same time (two alerts, two webhooks): neither waits for
+    the other's commit. Writing the job row and then its queue id (an INSERT then an
+    UPDATE) locked the Citus reference table's shard exclusively, and two such enqueues
+    deadlocked (issue 12; this test waits for ever there without the fix)."""
+    done: list[int] = []
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with session_scope(fresh_engine) as session:
+                done.append(enqueue_delivery(session, test_settings, url="http://127.0.0.1:9/b",
+                                             payload={}, secret="s", actor="bob").id)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    with session_scope(fresh_engine) as session:
+        first = enqueue_delivery(session, test_settings, url="http://127.0.0.1:9/a",
+                                 payload={}, secret="s", actor="alice")
+        assert first.queue_job_id is not None
+        thread = threading.Thread(target=second)
+        thread.start()
+        # no deadline: the second enqueue either ends, or shows up waiting for a lock
+        while thread.is_alive():
+            assert not someone_waits(fresh_engine), "the second enqueue waits for the first"
+            thread.join(0.05)
+        assert not errors, errors
+        first_id = first.id
+    with session_scope(fresh_engine) as session:
+        jobs = session.query(Job).filter(Job.id.in_([first_id, *done])).all()
+        assert sorted(str(job.requested_by) for job in jobs) == ["alice", "bob"]
+        assert all(job.queue_job_id is not None for job in jobs)
+        assert session.query(Delivery).filter(Delivery.job_id.in_([first_id, *done])).count() == 2

@@ -53,6 +53,52 @@ def test_a_unique_violation_becomes_a_conflict(session: Session) -> None:
     assert "twice" not in error.message
 
 
+class _CitusDiag:
+    """The fields of an error Citus passed on from a worker: no constraint name."""
+
+    constraint_name = None
+
+    def __init__(self, message: str) -> None:
+        self.message_primary = message
+
+
+class _CitusError(Exception):
+    def __init__(self, sqlstate: str, message: str) -> None:
+        super().__init__(message)
+        self.sqlstate, self.diag = sqlstate, _CitusDiag(message)
+
+
+@pytest.mark.parametrize(("sqlstate", "message", "expected"), [
+    ("23505", 'duplicate key value violates unique constraint "uq_api_principal_name_102010"',
+     (Conflict, "a principal with this name already exists")),
+    ("23514", 'new row for relation "api_principal_102010" violates check constraint '
+              '"ck_api_principal_scope_level"', (InvalidInput, "unknown scope level")),
+    ("23505", 'duplicate key value violates unique constraint "not_ours_7"',
+     (Conflict, "the object already exists")),
+])
+def test_a_constraint_named_only_in_the_message_is_translated(
+        sqlstate: str, message: str, expected: tuple[type[CimhouseError], str]) -> None:
+    """Citus reports a reference table's constraint in the message only (the error's
+    constraint field is empty; found running this file on Citus)."""
+    error = integrity_error(IntegrityError("INSERT ...", {}, _CitusError(sqlstate, message)))
+    assert (type(error), error.message) == expected
+
+
+def test_a_duplicate_is_recognised_also_as_citus_passes_it_on() -> None:
+    """A COPY into a Citus table reports a duplicate key as an internal error (XX000) with
+    the worker's message; the readings ingester then takes its staged way (found running
+    tests/test_safety.py on Citus)."""
+    import psycopg
+
+    from cimhouse.db.integrity import is_unique_violation
+
+    assert is_unique_violation(psycopg.errors.UniqueViolation("duplicate"))
+    assert is_unique_violation(psycopg.errors.InternalError_(
+        'duplicate key value violates unique constraint "device_reading_202611_pkey_102108"'))
+    assert not is_unique_violation(psycopg.errors.InternalError_("cannot plan this"))
+    assert not is_unique_violation(psycopg.errors.CheckViolation("duplicate key value"))
+
+
 def test_a_check_violation_becomes_invalid_input(session: Session) -> None:
     with pytest.raises(IntegrityError) as caught, session.begin_nested():
         session.execute(text("INSERT INTO api_principal (name, scope_code, scope_level, roles,"

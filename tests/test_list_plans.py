@@ -137,7 +137,20 @@ def test_community_page_walks_the_region_index(fresh_engine: Engine, test_settin
 
 
 def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
+    """The plan's nodes; on Citus with those of its subplans and tasks, their relation
+    names without the shard suffix."""
+    node = {**plan, "Relation Name": re.sub(r"_\d+$", "", plan["Relation Name"])} \
+        if "Relation Name" in plan else plan
+    found = [node, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
+    distributed = plan.get("Distributed Query", {})
+    for subplan in distributed.get("Subplans", []):
+        for explained in subplan.get("PlannedStmt", []):
+            found += _nodes(explained["Plan"])
+    for task in distributed.get("Job", {}).get("Tasks", []):
+        for remote in task.get("Remote Plan", []):
+            for explained in remote:
+                found += _nodes(explained["Plan"])
+    return found
 
 
 PERSONS = "{ persons(first: 50) { totalCount edges { node { name } } } }"

@@ -109,9 +109,11 @@ def test_a_tile_is_one_statement(tw: tuple[ApiWorld, Places]) -> None:
     def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
         statements.append(statement)
 
-    x, y = next(iter(places["houses"].values()))
+    county = aw.world.communities[0][:6]
+    # a house of that county (places come in the database's order: on Citus shard by shard)
+    x, y = next(xy for code, xy in sorted(places["houses"].items()) if code.startswith(county))
     with session_scope(aw.engine) as session:
-        scope = with_county_keys(session, parse_scope(aw.world.communities[0][:6]))
+        scope = with_county_keys(session, parse_scope(county))
         event.listen(aw.engine, "before_cursor_execute", count)
         try:
             data = render_tile(session, scope, "houses", 16, x, y)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -93,8 +94,10 @@ class LocalCitusCluster:
                             (dbname,)).fetchone():
                 return False
         if template:
-            for node in self.nodes:
-                _copy_database(node, dbname, template)
+            # the nodes copy at the same time (each its own server): a copy waits mostly
+            # for its files, and the test suite makes one per test that commits
+            with ThreadPoolExecutor(len(self.nodes)) as pool:
+                list(pool.map(lambda node: _copy_database(node, dbname, template), self.nodes))
             return True
         for node in self.workers:
             _create_database(node, dbname)
@@ -109,16 +112,19 @@ class LocalCitusCluster:
     def drop_database(self, dbname: str) -> None:
         """Drop ``dbname`` on every node; retried while Citus's maintenance daemon (which
         ``WITH (FORCE)`` does not end) still holds it."""
-        for node in self.nodes:
-            for attempt in range(50):
-                try:
-                    node.drop_database(dbname)
-                    break
-                except psycopg.errors.ObjectInUse:
-                    time.sleep(0.05 * (attempt + 1))
-            else:
-                raise DatabaseUnavailable(_("database {dbname} stays in use on {node}",
-                                            dbname=dbname, node=node.root.name))
+        with ThreadPoolExecutor(len(self.nodes)) as pool:
+            list(pool.map(lambda node: _drop_database(node, dbname), self.nodes))
+
+
+def _drop_database(node: EmbeddedCluster, dbname: str) -> None:
+    for attempt in range(50):
+        try:
+            node.drop_database(dbname)
+            return
+        except psycopg.errors.ObjectInUse:
+            time.sleep(0.05 * (attempt + 1))
+    raise DatabaseUnavailable(_("database {dbname} stays in use on {node}",
+                                dbname=dbname, node=node.root.name))
 
 
 def _create_database(node: EmbeddedCluster, dbname: str) -> None:

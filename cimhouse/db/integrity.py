@@ -19,6 +19,8 @@ Example::
 
 from __future__ import annotations
 
+import re
+
 from cimhouse.errors import CimhouseError, Conflict, InvalidInput, NotFound
 
 _TAKEN = "this code is already given to another object"
@@ -77,10 +79,25 @@ SQLSTATE_ERRORS: dict[str, tuple[type[CimhouseError], str]] = {
 }
 
 
+#: the constraint named in the server's message (``... violates unique constraint "x"``)
+_NAMED_IN_MESSAGE = re.compile(r'constraint "([^"]+)"')
+
+
+def _constraint_name(orig: BaseException) -> str | None:
+    diag = getattr(orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        return str(name)
+    # Citus passes a worker's error on without its fields (a reference table's constraint,
+    # for one): the name is then only in the message
+    found = _NAMED_IN_MESSAGE.search(getattr(diag, "message_primary", None) or str(orig))
+    return found.group(1) if found else None
+
+
 def integrity_error(exc: BaseException) -> CimhouseError:
     """The domain error for an integrity error (SQLAlchemy's wrapper or psycopg's own)."""
     orig = getattr(exc, "orig", None) or exc
-    name = getattr(getattr(orig, "diag", None), "constraint_name", None)
+    name = _constraint_name(orig)
     if name and name not in CONSTRAINT_ERRORS:
         # Citus reports the constraint of the shard: the name with "_<shard id>" appended
         base, _, shard = name.rpartition("_")
@@ -96,3 +113,15 @@ def is_integrity_error(exc: BaseException) -> bool:
     from sqlalchemy.exc import IntegrityError
 
     return isinstance(exc, IntegrityError | psycopg.errors.IntegrityError)
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """A duplicate key, also from a COPY into a Citus table (which passes the worker's error
+    on as an internal error, SQLSTATE XX000, with the same message)."""
+    import psycopg
+
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        return True
+    message = getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc)
+    return isinstance(exc, psycopg.errors.InternalError) and message.startswith(
+        "duplicate key value violates unique constraint")

@@ -88,8 +88,14 @@ def enqueue_delivery(session: Session, settings: Settings, *, url: str, payload:
     if len(body.encode("utf-8")) > MAX_BODY_BYTES:
         raise InvalidInput(_("delivery body larger than {max_body_bytes} bytes",
                              max_body_bytes=MAX_BODY_BYTES))
-    job = Job(kind=JOB_KIND, scope_code=scope_code, status=RunStatus.QUEUED.value,
-              requested_by=actor,
+    # One INSERT of the job row with every column, its id taken first: on Citus ``job`` is a
+    # reference table, an INSERT locks its shard in a shared mode and an UPDATE exclusively
+    # (to the end of the transaction), so an INSERT followed by an UPDATE of the queue id
+    # deadlocks with another enqueue doing the same (as in enqueue_code_assignment).
+    job_id = int(session.execute(text(
+        "SELECT nextval(pg_get_serial_sequence('job', 'id'))")).scalar_one())
+    job = Job(id=job_id, kind=JOB_KIND, scope_code=scope_code, status=RunStatus.QUEUED.value,
+              requested_by=actor, queue_job_id=defer_attempt(session, job_id, None),
               options={"target": shown_url(url), "max_attempts": max_attempts,
                        "runner": "worker", **({"context": context} if context else {})},
               counts={"attempts": 0, "bytes": len(body.encode("utf-8"))})
@@ -99,7 +105,6 @@ def enqueue_delivery(session: Session, settings: Settings, *, url: str, payload:
                          secret_enc=SecretBox.from_settings(settings).seal(secret),
                          max_attempts=max_attempts, base_delay_s=base_delay_s,
                          on_delivered=on_delivered, context=context or {}))
-    job.queue_job_id = defer_attempt(session, job.id, None)
     session.add(AuditLog(actor=actor, action="enqueue_delivery", object_kind="job",
                          object_ref=str(job.id), detail={"target": shown_url(url)}))
     session.flush()

@@ -151,7 +151,11 @@ def tile_statement(layer: str, z: int, x: int, y: int, scope: Scope | None) -> S
     env = func.ST_MakeEnvelope(*tile_bounds(z, x, y), WEB_MERCATOR)
     box = func.ST_Transform(func.ST_MakeEnvelope(
         *tile_bounds(z, x, y, margin=BUFFER / EXTENT), WEB_MERCATOR), SRID)
-    rows = _rows(layer, scope, env, box).subquery("t")
+    # The features as a materialised CTE: Citus cannot pass a whole-row value (``t``) of a
+    # subquery over shards to the aggregate ("input of anonymous composite types"), nor keep
+    # its column names ("no geometry column found"); it computes a CTE's rows first and
+    # aggregates them on the coordinator. PostgreSQL aggregates the same rows.
+    rows = _rows(layer, scope, env, box).cte("t").prefix_with("MATERIALIZED")
     return select(func.ST_AsMVT(literal_column("t"), layer, EXTENT, "geom")).select_from(
         rows).where(rows.c.geom.is_not(None))
 

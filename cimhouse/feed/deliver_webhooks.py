@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import procrastinate
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.db import session_scope
@@ -59,6 +59,10 @@ class WebhookRound:
 
 def queue_next_batch(session: Session, settings: Settings, hook: Webhook) -> Job | None:
     """Queue the changes after ``hook.cursor`` (None when there are none); caller commits."""
+    # Citus: the delivery's job (a reference table) is written after the feed was read from
+    # every shard, which Citus refuses after a parallel multi-shard access; one connection
+    # per node, set before the read. A placeholder setting on plain PostgreSQL.
+    session.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
     scope = with_county_keys(session, parse_scope(hook.scope_code))
     page = read_changes(session, scope=scope, after=hook.cursor, first=hook.batch_size,
                         kinds=list(hook.kinds), with_persons=hook.with_persons)

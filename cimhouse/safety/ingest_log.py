@@ -58,6 +58,8 @@ def record_batch(session: Session, source: str, result: IngestResult, *,
     if counties:
         rows = [{"county": c, **{n: by_county.get((c, n), 0) for n in COUNTS}}
                 for c in counties]
+        # The time in the inserted row, not now() in DO UPDATE SET: Citus refuses functions
+        # that are not IMMUTABLE there on a distributed table.
         session.execute(text(f"""
             INSERT INTO reading_ingest_count AS t (county, source, day, {", ".join(COUNTS)},
                                                    updated_at)
@@ -66,7 +68,6 @@ def record_batch(session: Session, source: str, result: IngestResult, *,
                 county text, {", ".join(f"{n} bigint" for n in COUNTS)})
             ON CONFLICT (county, source, day) DO UPDATE SET
                 {", ".join(f"{n} = t.{n} + excluded.{n}" for n in COUNTS)},
-                -- Citus allows IMMUTABLE functions only here: now() from the new row
                 updated_at = excluded.updated_at"""),
             {"source": source, "day": day, "rows": json.dumps(rows)})
     rejects = result.rejects[:MAX_REJECTS_PER_BATCH]

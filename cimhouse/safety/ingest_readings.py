@@ -41,6 +41,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from cimhouse.db.bulk import copy_rows, create_staging, driver_connection
+from cimhouse.db.integrity import is_unique_violation
 from cimhouse.safety.rules import IMMEDIATE, METRICS, METRICS_BY_KIND, AlertEvidence, raise_alerts
 from cimhouse.schema import Device, House
 from cimhouse.scope import Scope, scope_filter
@@ -339,7 +340,9 @@ def _write(session: Session, good: list[tuple[_Device, _Reading]]
         with conn.cursor() as cur, cur.copy(
                 "COPY device_reading (county, device_id, metric, ts, value) FROM STDIN") as copy:
             copy.write(lines)
-    except psycopg.errors.UniqueViolation:
+    except psycopg.Error as exc:
+        if not is_unique_violation(exc):
+            raise
         conn.execute("ROLLBACK TO SAVEPOINT reading_copy")  # nothing of the batch is in
     else:
         conn.execute("RELEASE SAVEPOINT reading_copy")

@@ -6,6 +6,7 @@ import os
 import uuid
 
 import pytest
+from sqlalchemy import Engine, text
 
 from cimhouse.db import EmbeddedCluster
 
@@ -27,3 +28,14 @@ def clone_database(cluster: EmbeddedCluster, template: str, prefix: str = "t") -
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     cluster.ensure_database(name, template=template)
     return name
+
+
+def someone_waits(engine: Engine) -> bool:
+    """A backend of the database waits for a lock; on Citus on any node (a reference
+    table's shard lock is taken on the first worker: ``citus_lock_waits``)."""
+    with engine.connect() as conn:
+        if ON_CITUS:
+            return bool(conn.execute(text("SELECT count(*) FROM citus_lock_waits")).scalar())
+        return bool(conn.execute(text(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE NOT l.granted AND a.datname = current_database()")).scalar())

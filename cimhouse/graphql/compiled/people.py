@@ -30,7 +30,13 @@ from cimhouse.graphql.compiled.objects import (
     many,
     single,
 )
-from cimhouse.graphql.compiled.sqlparts import b64, county_global_id, scope_sql, valid_on_sql
+from cimhouse.graphql.compiled.sqlparts import (
+    b64,
+    county_global_id,
+    county_keys_sql,
+    scope_sql,
+    valid_on_sql,
+)
 from cimhouse.schema.vocab import Role
 
 LIVING = ("resident", "registered", "tenant")
@@ -52,6 +58,9 @@ def _relations(fixed_kinds: tuple[str, ...] | None) -> FieldFn:
         c.needs(Role.PERSON_READER)
         node = nodes[0]
         conds = [f"{{x}}.county = {t}.county", f"{{x}}.house_id = {t}.id"]
+        keyed = county_keys_sql(c, "{x}")  # the house's keys again: one Citus shard
+        if keyed:
+            conds.append(keyed)
         all_dates = False if fixed_kinds is not None else c.arg(fd, node, "allDates", bool)
         if not all_dates:
             date = c.param(lambda env: env.args(fd, node).get("asOf") or env.today, "date")

@@ -56,11 +56,21 @@ def scope_sql(c: Compiler, table: str, t: str) -> str:
     query then prunes to the scope's shards, so a county's query is one task (nested
     lateral pages included) instead of a multi-shard plan Citus refuses.
     """
-    scope = c.env.principal.scope
-    if scope.county_keys and table in COUNTY_KEYED:
-        keys = c.principal_param(lambda p: list(p.scope.county_keys), "text[]")
-        return f"{t}.county = ANY({keys}) AND {_scope_sql(c, table, t)}"
+    keyed = county_keys_sql(c, t) if table in COUNTY_KEYED else None
+    if keyed:
+        return f"{keyed} AND {_scope_sql(c, table, t)}"
     return _scope_sql(c, table, t)
+
+
+def county_keys_sql(c: Compiler, t: str) -> str | None:
+    """``t.county = ANY(keys)`` with the scope's county keys; None for a scope without them
+    (wider than a county). Also for rows reached through a scoped parent (a house's
+    relations): Citus routes a nested query to one shard only when every level names its
+    county, a join on the parent's county is not enough."""
+    if not c.env.principal.scope.county_keys:
+        return None
+    keys = c.principal_param(lambda p: list(p.scope.county_keys), "text[]")
+    return f"{t}.county = ANY({keys})"
 
 
 def _scope_sql(c: Compiler, table: str, t: str) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
@@ -80,6 +81,11 @@ def import_ifc(session: Session, path: Path, *, estate: str | None = None,
     Raises :class:`~cimhouse.errors.InvalidInput` for a broken file, a bad option or a
     geometry step over ``geometry_timeout_s``; nothing is written then.
     """
+    # Citus: the caller may write reference tables (the job of ``--assign-codes``) after the
+    # estate's objects in this transaction, which Citus refuses after a parallel multi-shard
+    # access; one connection per node, set before the first query, as in the register
+    # import. A placeholder setting on plain PostgreSQL.
+    session.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     rule = DwellingRule.parse(dwellings)
