@@ -20,16 +20,19 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cimhouse.errors import InvalidInput
 from cimhouse.i18n import _
-from cimhouse.importers.boundaries.reading import polygon_in_storage, read_boundary_file
+from cimhouse.importers.boundaries.reading import (
+    BoundaryUpdateResult,
+    first_property,
+    polygon_in_storage,
+    read_boundary_file,
+)
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.rejects import RejectedRow, write_rejects
 from cimhouse.programme.upsert_project import record_project_change
@@ -41,35 +44,8 @@ STREET_KEYS = ("牵头街道", "lead_street", "街道代码", "牵头街道代�
 _AREA = "round(CAST(ST_Area(CAST({g} AS geography)) AS numeric), 1)"
 
 
-@dataclass
-class ProjectBoundaryResult:
-    read: int = 0
-    updated: int = 0
-    rejected: list[RejectedRow] = field(default_factory=list)
-    import_run_id: int | None = None
-    report_path: Path | None = None
-
-    @property
-    def accepted(self) -> int:
-        return self.read - len(self.rejected)
-
-    @property
-    def unchanged(self) -> int:
-        return self.accepted - self.updated
-
-    def summary(self) -> dict[str, object]:
-        return {"read": self.read, "accepted": self.accepted, "rejected": len(self.rejected),
-                "updated": self.updated, "unchanged": self.unchanged,
-                "import_run_id": self.import_run_id,
-                "report": str(self.report_path) if self.report_path else None}
-
-
-def _first(props: dict[str, Any], keys: tuple[str, ...]) -> str:
-    for key in keys:
-        value = props.get(key)
-        if value not in (None, ""):
-            return str(value).strip()
-    return ""
+class ProjectBoundaryResult(BoundaryUpdateResult):
+    """What ``import_project_boundaries`` did (the boundary imports' one result shape)."""
 
 
 def _projects(session: Session, keys: list[tuple[str, str, str]]) -> dict[tuple[str, ...], int]:
@@ -125,8 +101,8 @@ def import_project_boundaries(session: Session, path: Path, *, crs: str = "CGCS2
     result = ProjectBoundaryResult(read=len(features))
     handle = begin_run(session, kind="project_boundaries", path=path, actor=actor,
                        dry_run=dry_run, rows_read=result.read, options={"crs": crs})
-    keyed = [(_first(p, ID_KEYS), _first(p, STREET_KEYS), _first(p, NAME_KEYS))
-             for _n, p, _g, _s in features]
+    keyed = [(first_property(p, ID_KEYS), first_property(p, STREET_KEYS),
+              first_property(p, NAME_KEYS)) for _n, p, _g, _s in features]
     projects = _projects(session, keyed)
     seen: dict[tuple[str, ...], int] = {}
     source = f"import_run:{handle.id}"

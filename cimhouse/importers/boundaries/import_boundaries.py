@@ -21,7 +21,7 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,12 @@ from sqlalchemy.orm import Session
 from cimhouse.db.bulk import copy_rows, create_staging, execute_count
 from cimhouse.errors import InvalidInput
 from cimhouse.i18n import _
-from cimhouse.importers.boundaries.reading import polygon_in_storage, read_boundary_file
+from cimhouse.importers.boundaries.reading import (
+    BoundaryUpdateResult,
+    first_property,
+    polygon_in_storage,
+    read_boundary_file,
+)
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.rejects import RejectedRow, write_rejects
 from cimhouse.schema import Estate
@@ -49,42 +54,17 @@ _SUFFIX = "'(居民委员会|居委会|村民委员会|村委会)$'"
 
 
 @dataclass
-class BoundaryImportResult:
-    read: int = 0
-    updated: int = 0
-    rejected: list[RejectedRow] = field(default_factory=list)
+class BoundaryImportResult(BoundaryUpdateResult):
     buildings_assigned: int = 0
-    import_run_id: int | None = None
-    report_path: Path | None = None
-
-    @property
-    def accepted(self) -> int:
-        return self.read - len(self.rejected)
-
-    @property
-    def unchanged(self) -> int:
-        return self.accepted - self.updated
 
     def summary(self) -> dict[str, object]:
-        return {"read": self.read, "accepted": self.accepted, "rejected": len(self.rejected),
-                "updated": self.updated, "unchanged": self.unchanged,
-                "buildings_assigned": self.buildings_assigned,
-                "import_run_id": self.import_run_id,
-                "report": str(self.report_path) if self.report_path else None}
-
-
-def _first(props: dict[str, Any], keys: tuple[str, ...]) -> str:
-    for key in keys:
-        value = props.get(key)
-        if value not in (None, ""):
-            return str(value).strip()
-    return ""
+        return {**super().summary(), "buildings_assigned": self.buildings_assigned}
 
 
 def feature_key(props: dict[str, Any], level: str) -> str:
     """How a feature is named in reports: its code, else [community/]name."""
-    code, name = _first(props, CODE_KEYS[level]), _first(props, NAME_KEYS)
-    community = _first(props, COMMUNITY_KEYS) if level == "estate" else ""
+    code, name = first_property(props, CODE_KEYS[level]), first_property(props, NAME_KEYS)
+    community = first_property(props, COMMUNITY_KEYS) if level == "estate" else ""
     return code or (f"{community}/{name}" if community and name else name)
 
 
@@ -94,8 +74,8 @@ def _validate(features: list[Any], crs: str, level: str
     rejected: list[RejectedRow] = []
     seen: dict[str, int] = {}
     for number, props, geom, srid in features:
-        code, name = _first(props, CODE_KEYS[level]), _first(props, NAME_KEYS)
-        community = _first(props, COMMUNITY_KEYS) if level == "estate" else ""
+        code, name = first_property(props, CODE_KEYS[level]), first_property(props, NAME_KEYS)
+        community = first_property(props, COMMUNITY_KEYS) if level == "estate" else ""
         key = feature_key(props, level)
         reasons: list[str] = []
         if not key:
