@@ -179,6 +179,27 @@ def test_bad_input_is_counted_and_good_readings_kept(sw: SafetyWorld, api: TestC
     assert send(api, sw.tokens["staff_a"], batch).status_code == 403  # not a gateway
 
 
+def test_each_reading_keeps_its_own_time_outcome_in_a_batch(sw: SafetyWorld) -> None:
+    """The writer checks each distinct ``ts`` text once per batch: every reading still gets
+    its own outcome (``True`` is no epoch 1, one instant in two offsets is a duplicate)."""
+    at = dt.datetime(2026, 11, 23, 3, 17, tzinfo=CHINA)
+    batch: list[Any] = [
+        reading("MOT-A1", "motion", at, 1.0),
+        reading("MOT-A1", "motion", at.astimezone(dt.UTC), 1.0),  # the same instant
+        {"device": "MOT-A1", "metric": "motion", "ts": True, "value": 1},
+        {"device": "MOT-A1", "metric": "motion", "ts": 1, "value": 1},  # 1970
+        {"device": "MOT-A1", "metric": "motion", "ts": "yesterday", "value": 1},
+        {"device": "MOT-A1", "metric": "motion", "ts": "yesterday", "value": 1},
+        reading("MOT-A1", "motion", at + dt.timedelta(minutes=1), 0.0),
+    ]
+    with Session(sw.engine) as session:
+        result = ingest_readings(session, batch, scope=None)
+        session.rollback()
+    assert (result.received, result.stored, result.duplicate, result.malformed) == (7, 2, 1, 4)
+    assert [(r.index, r.reason) for r in result.rejects] == [
+        (2, "bad_ts"), (3, "ts_out_of_range"), (4, "bad_ts"), (5, "bad_ts")]
+
+
 def _day(session: Session, uid: str, day: dt.date, *, active: bool) -> None:
     readings = [reading(uid, "motion", dt.datetime.combine(day, dt.time(h), CHINA),
                         1.0 if active else 0.0) for h in range(7, 20)]

@@ -33,7 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import psycopg
 from sqlalchemy import Text, bindparam, cast, func, select, text
@@ -128,13 +128,10 @@ class IngestResult:
         self.rejects.append(reject)
 
 
-class _Reading(NamedTuple):  # a tuple: a frozen dataclass costs 3x as much to build
-    position: int
-    uid: str
-    county: str | None  # the county an MQTT topic names (the device must be there)
-    metric: str
-    ts: dt.datetime
-    value: float
+#: a validated reading, a plain tuple (a NamedTuple cost 4x as much to build, per reading):
+#: (position in the batch, device uid, the county an MQTT topic names (the device must be
+#: there) or None, metric, ts, ts in ISO form for COPY, value)
+_Reading = tuple[int, str, str | None, str, dt.datetime, str, float]
 
 
 def _parse_ts(raw: Any) -> dt.datetime | None:
@@ -149,7 +146,34 @@ def _parse_ts(raw: Any) -> dt.datetime | None:
     return None
 
 
-def _parse(index: int, item: Any, now: dt.datetime) -> _Reading | Reject:
+class _Times:
+    """``ts`` values checked once per batch: readings of one gateway message mostly share a
+    few times, and parsing, range-checking and formatting a time cost more than every other
+    check of a reading together (profiled). ``check`` gives (ts, ISO text) or a reason code."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.latest = now + MAX_FUTURE
+        self.known: dict[str, tuple[dt.datetime, str] | str] = {}
+
+    def check(self, raw: Any) -> tuple[dt.datetime, str] | str:
+        if isinstance(raw, str):  # only strings are kept: True == 1 as a dict key
+            outcome = self.known.get(raw)
+            if outcome is None:
+                outcome = self.known[raw] = self._check(raw)
+            return outcome
+        return self._check(raw)
+
+    def _check(self, raw: Any) -> tuple[dt.datetime, str] | str:
+        ts = _parse_ts(raw)
+        if ts is None:
+            return "bad_ts"
+        if not EARLIEST <= ts <= self.latest:
+            return "ts_out_of_range"
+        return ts, ts.isoformat()
+
+
+def _parse(index: int, item: Any, times: _Times) -> _Reading | Reject:
+    """One reading's checks, in this order (the first that fails is its reason)."""
     if not isinstance(item, dict):
         return Reject(index, None, "not_object")
     county = item.get("county")
@@ -162,12 +186,10 @@ def _parse(index: int, item: Any, now: dt.datetime) -> _Reading | Reject:
         return Reject(index, uid, "unknown_metric", str(metric)[:20], county or "")
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return Reject(index, uid, "bad_value", county=county or "")
-    ts = _parse_ts(item.get("ts"))
-    if ts is None:
-        return Reject(index, uid, "bad_ts", county=county or "")
-    if not EARLIEST <= ts <= now + MAX_FUTURE:
-        return Reject(index, uid, "ts_out_of_range", county=county or "")
-    return _Reading(index, uid, county, str(metric), ts, float(value))
+    ts = times.check(item.get("ts"))
+    if isinstance(ts, str):
+        return Reject(index, uid, ts, county=county or "")
+    return (index, uid, county, metric, ts[0], ts[1], float(value))
 
 
 @dataclass
@@ -184,9 +206,15 @@ class _Device:
     #: the ``last_seen_at`` the database holds as far as we know (``last_seen_at`` itself is
     #: the newest reading seen, which out-of-order counting compares with)
     written_seen_at: dt.datetime | None = None
+    #: the metrics this kind sends (and ``battery``), and the COPY line's first fields
+    metrics: frozenset[str] = frozenset()
+    copy_prefix: str = ""
 
     def __post_init__(self) -> None:
         self.written_seen_at = self.last_seen_at
+        self.metrics = frozenset({"battery", *METRICS_BY_KIND.get(self.kind, ())})
+        # county digits and an id: nothing to escape in COPY text
+        self.copy_prefix = f"{self.county}\t{self.id}\t"
 
 
 def text_array(values: Sequence[str]) -> str:
@@ -242,8 +270,8 @@ class DeviceCache:
 
 def _months(good: list[tuple[_Device, _Reading]]) -> set[dt.date]:
     """Every month (UTC) from the earliest reading's to the latest's."""
-    first = min(r.ts for _, r in good).astimezone(dt.UTC)
-    last = max(r.ts for _, r in good).astimezone(dt.UTC)
+    first = min(r[4] for _, r in good).astimezone(dt.UTC)
+    last = max(r[4] for _, r in good).astimezone(dt.UTC)
     months, month = set(), dt.date(first.year, first.month, 1)
     while month <= last.date():
         months.add(month)
@@ -259,27 +287,30 @@ def ensure_partitions(session: Session, months: set[dt.date]) -> None:
             session.execute(text("SELECT cimhouse_reading_partition(:m)"), {"m": month})
 
 
-def _pick(candidates: list[_Device] | None, county: str | None) -> _Device | None:
-    if not candidates:
-        return None
-    if county is None:
-        return candidates[0]
-    return next((d for d in candidates if d.county == county), None)
-
-
 def _sort(parsed: list[_Reading], devices: dict[str, list[_Device]],
           result: IngestResult) -> list[tuple[_Device, _Reading]]:
-    seen: set[tuple[str, int, str, dt.datetime]] = set()
+    """Each reading's device (in the topic's county when it names one), its metric checked
+    against the device's kind, duplicates within the batch counted."""
+    seen: set[tuple[int, str, dt.datetime]] = set()
     good: list[tuple[_Device, _Reading]] = []
     for reading in parsed:
-        device = _pick(devices.get(reading.uid), reading.county)
+        position, uid, county, metric, ts = reading[:5]
+        candidates = devices.get(uid)
+        device = None
+        if candidates:
+            if county is None:
+                device = candidates[0]
+            elif len(candidates) == 1:  # a uid is nearly always registered once
+                device = candidates[0] if candidates[0].county == county else None
+            else:
+                device = next((d for d in candidates if d.county == county), None)
         if device is None:
-            result.reject(Reject(reading.position, reading.uid, "unknown_device",
-                                 county=reading.county or ""))
-        elif reading.metric != "battery" and reading.metric not in METRICS_BY_KIND[device.kind]:
-            result.reject(Reject(reading.position, reading.uid, "metric_not_for_kind",
-                                 f"{device.kind}: {reading.metric}", device.county))
-        elif (key := (device.county, device.id, reading.metric, reading.ts)) in seen:
+            result.reject(Reject(position, uid, "unknown_device", county=county or ""))
+        elif metric not in device.metrics:
+            result.reject(Reject(position, uid, "metric_not_for_kind",
+                                 f"{device.kind}: {metric}", device.county))
+        # id(device): one object per (county, id) in the cache, so it stands for the key
+        elif (key := (id(device), metric, ts)) in seen:
             result.count(device.county, "duplicate")
         else:
             seen.add(key)
@@ -299,14 +330,15 @@ def ingest_readings(session: Session, items: Sequence[Any], *, scope: Scope | No
     now = now or dt.datetime.now(dt.UTC)
     result = IngestResult(received=len(items))
     parsed: list[_Reading] = []
+    times = _Times(now)
     for index, item in enumerate(items):
-        outcome = _parse(index, item, now)
+        outcome = _parse(index, item, times)
         if isinstance(outcome, Reject):
             result.reject(outcome)
         else:
             parsed.append(outcome)
     cache = devices if devices is not None else DeviceCache(scope)
-    known = cache.get(session, {r.uid for r in parsed}) if parsed else {}
+    known = cache.get(session, {r[1] for r in parsed}) if parsed else {}
     good = _sort(parsed, known, result)
     if not good:
         return result
@@ -332,8 +364,7 @@ def _write(session: Session, good: list[tuple[_Device, _Reading]]
     """COPY straight in; on a stored duplicate, the staged way. Returns what was new."""
     # COPY text built here: every field is ours (county digits, id, a known metric, an ISO
     # time, a finite float), so nothing needs escaping; row-by-row write_row cost 2x as much
-    lines = "".join([f"{d.county}\t{d.id}\t{r.metric}\t{r.ts.isoformat()}\t{r.value!r}\n"
-                     for d, r in good])
+    lines = "".join([f"{d.copy_prefix}{r[3]}\t{r[5]}\t{r[6]!r}\n" for d, r in good])
     conn = driver_connection(session)
     conn.execute("SAVEPOINT reading_copy")
     try:
@@ -350,14 +381,14 @@ def _write(session: Session, good: list[tuple[_Device, _Reading]]
     create_staging(session, "stage_reading",
                    "county text, device_id bigint, metric text, ts timestamptz, value float8")
     copy_rows(session, "stage_reading", COLUMNS,
-              [(d.county, d.id, r.metric, r.ts, r.value) for d, r in good])
+              [(d.county, d.id, r[3], r[4], r[6]) for d, r in good])
     new = session.execute(text("""
         INSERT INTO device_reading (county, device_id, metric, ts, value)
         SELECT county, device_id, metric, ts, value FROM stage_reading
         ON CONFLICT DO NOTHING
         RETURNING county, device_id, metric, ts""")).all()
     kept = {(r.county, r.device_id, r.metric, r.ts) for r in new}
-    return [(d, r) for d, r in good if (d.county, d.id, r.metric, r.ts) in kept]
+    return [(d, r) for d, r in good if (d.county, d.id, r[3], r[4]) in kept]
 
 
 def _digest(stored: list[tuple[_Device, _Reading]], result: IngestResult
@@ -368,24 +399,24 @@ def _digest(stored: list[tuple[_Device, _Reading]], result: IngestResult
     immediate rules' evidence."""
     state: dict[int, list[Any]] = {}  # id(device) -> [device, newest ts, battery ts, level]
     alerts: list[AlertEvidence] = []
-    for device, reading in stored:
+    for device, (_position, _uid, _county, metric, ts, iso, value) in stored:
         entry = state.get(id(device))
         if entry is None:
             entry = state[id(device)] = [device, device.last_seen_at, None, None]
-        ts = reading.ts
-        if entry[1] is None or ts > entry[1]:
+        newest = entry[1]
+        if newest is None or ts > newest:
             entry[1] = ts
-        elif ts < entry[1]:
+        elif ts < newest:
             result.count(device.county, "out_of_order")
-        if reading.metric == "battery" and (entry[2] is None or ts >= entry[2]):
-            entry[2], entry[3] = ts, round(min(100.0, max(0.0, reading.value)))
-        rule = IMMEDIATE.get(reading.metric)
-        if rule is not None and reading.value >= rule[0]:
+        if metric == "battery" and (entry[2] is None or ts >= entry[2]):
+            entry[2], entry[3] = ts, round(min(100.0, max(0.0, value)))
+        rule = IMMEDIATE.get(metric)
+        if rule is not None and value >= rule[0]:
             alerts.append(AlertEvidence(
                 county=device.county, house_id=device.house_id, person_id=device.person_id,
                 device_id=device.id, kind=rule[1].value, severity=rule[2].value, at=ts,
-                evidence={"device": device.uid, "metric": reading.metric,
-                          "ts": ts.isoformat(), "value": reading.value}))
+                evidence={"device": device.uid, "metric": metric, "ts": iso,
+                          "value": value}))
     changed = []
     for device, seen, _at, level in state.values():
         device.last_seen_at = seen

@@ -93,8 +93,8 @@ def message_items(topic: str, payload: bytes) -> list[dict[str, Any]] | str:
     items = body if isinstance(body, list) else [body]
     out: list[dict[str, Any]] = []
     for item in items:
-        if isinstance(item, dict):
-            item = {**item, "county": county}
+        if isinstance(item, dict):  # parsed from this payload just now: ours to change
+            item["county"] = county
             if device is not None:
                 item["device"] = device
         out.append(item)
