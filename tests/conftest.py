@@ -36,6 +36,7 @@ from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.db.citus_nodes import LocalCitusCluster
 from cimhouse.db.distribute import distribute
 from cimhouse.db.migrate import upgrade
+from cimhouse.i18n import process_language_kept
 from cimhouse.importers.load_regions import load_regions
 from cimhouse.settings import Settings
 from tests.helpers.database import ON_CITUS, clone_database
@@ -50,6 +51,14 @@ CITUS_TEST_SHARDS = 4
 # deadline anywhere; speed is measured in bench/.
 hypothesis_settings.register_profile("cimhouse", deadline=None)
 hypothesis_settings.load_profile("cimhouse")
+
+
+@pytest.fixture(autouse=True)
+def _process_language_restored() -> Iterator[None]:
+    """A CLI test with ``--lang zh`` sets the process language, as the console script does
+    once per process; the next test in this worker must not inherit it."""
+    with process_language_kept():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -137,6 +137,23 @@ def language_scope(language: str) -> Iterator[str]:
         _request_language.reset(token)
 
 
+@contextmanager
+def process_language_kept() -> Iterator[None]:
+    """Put the process language back after the block: for a caller that runs several CLI
+    commands in one process (a test runner, a notebook), where one command's ``--lang`` must
+    not carry over to the next."""
+    saved = (_process_language, _requested_language)
+    try:
+        yield
+    finally:
+        _restore_process_language(*saved)
+
+
+def _restore_process_language(process: str | None, requested: str | None) -> None:
+    global _process_language, _requested_language
+    _process_language, _requested_language = process, requested
+
+
 def catalog(language: str) -> gettext.NullTranslations:
     """The translations of ``language`` (English is the ``msgid`` itself)."""
     found = _catalogs.get(language)
@@ -218,4 +235,4 @@ def bilingual(text: str) -> str:
 
 __all__ = ["LANGUAGES", "Message", "_", "bilingual", "catalog", "current_language",
            "language_from_accept", "language_from_env", "language_scope", "normalize_language",
-           "render", "requested_language", "set_language", "translate"]
+           "process_language_kept", "render", "requested_language", "set_language", "translate"]
