@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -10,13 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import shapely
 from openpyxl import load_workbook
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from cimhouse.cli.main import app
+from cimhouse.crs import normalize_coordinate_system
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
-from cimhouse.exports.export_layer import export_layer
+from cimhouse.exports.copy_csv import copy_csv_supported
+from cimhouse.exports.export_layer import export_layer, write_rows
+from cimhouse.exports.layers import LAYERS
+from cimhouse.exports.writers import open_writer
 from cimhouse.scope import parse_scope, with_county_keys
 from cimhouse.settings import Settings
 from tests.helpers.graphql_world import World, build_world
@@ -153,3 +159,46 @@ def test_cli_export(world_db: tuple[Engine, World, str], tmp_path: Path,
     bad = CliRunner().invoke(app, ["export", "--scope", "330402", "--layer", "persons",
                                    "--format", "csv", "--out", str(out)])
     assert bad.exit_code != 0
+
+
+@pytest.mark.parametrize("crs", ["CGCS2000", "WGS84"])
+def test_csv_by_copy_equals_the_row_writer(world_db: tuple[Engine, World, str],
+                                           tmp_path: Path, crs: str) -> None:
+    """The CSV streamed by COPY (PostGIS WKT, reals as double precision) holds what the row
+    writer (shapely WKT, Python floats) writes: same header, rows, values and shapes, in
+    the same order, quotes and line breaks in a value included."""
+    engine, world, _ = world_db
+    scope = world.communities[0][:6]
+    with session_scope(engine) as session:
+        # inside this transaction only (rolled back): the world has no points or areas
+        session.execute(text(
+            "UPDATE house SET location = ST_SetSRID(ST_MakePoint(120.7 + id * 0.0001234567,"
+            " 30.7 + id * 0.0000765432), 4490), area_m2 = 60.25 + id"))
+        session.execute(text(
+            "UPDATE house SET address_norm = 'A \"quoted\", two' || chr(10) || 'lines' "
+            "WHERE id = (SELECT min(id) FROM house)"))
+        parsed = with_county_keys(session, parse_scope(scope))
+        for layer in ("estates", "buildings", "houses", "facilities"):
+            spec = LAYERS[layer]
+            assert copy_csv_supported(spec, normalize_coordinate_system(crs))
+            copied = export_layer(session, scope=parsed, layer=layer, fmt="csv",
+                                  path=tmp_path / "copy.csv", crs=crs).rows
+            writer = open_writer("csv", spec, tmp_path / "rows.csv", crs)
+            try:
+                written = write_rows(session, parsed, layer, writer, crs)
+            finally:
+                writer.close()
+            by_copy, by_rows = (list(csv.reader((tmp_path / f).open(encoding="utf-8-sig")))
+                                for f in ("copy.csv", "rows.csv"))
+            assert copied == written == len(by_rows) - 1 > 0, layer
+            assert by_copy[0] == by_rows[0]
+            kinds = [c.kind for c in spec.columns]
+            for mine, theirs in zip(by_copy[1:], by_rows[1:], strict=True):
+                for kind, a, b in zip(kinds, mine, theirs, strict=False):
+                    assert (float(a) == float(b)) if kind == "real" and a else a == b
+                assert shapely.from_wkt(mine[-1]).equals_exact(
+                    shapely.from_wkt(theirs[-1]), 1e-6), (mine[-1], theirs[-1])
+            if layer == "houses":
+                quoted = [v for row in by_copy[1:] for v in row if "quoted" in v]
+                assert quoted == ['A "quoted", two\nlines']
+        session.rollback()

@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from cimhouse.schema import Building, Estate, Facility, House
 from cimhouse.scope import Scope, scope_filter
 
 Rows = Select[*tuple[Any, ...]]  # a SELECT of any number of columns
+Shape = Callable[[Any], Any]  # geometry column -> the selected expression (WKB, WKT)
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,12 @@ class Layer:
     geometry_type: str  # GeoPackage geometry type name
     computed: bool = False  # rows from read_gap_features, not from one SELECT
 
-    def select(self, scope: Scope | None) -> Rows:
+    def select(self, scope: Scope | None, geometry: Shape = func.ST_AsBinary) -> Rows:
+        """The layer's rows in ``scope``, the geometry last as ``geometry(column)`` (WKB by
+        default; the CSV export asks for WKT, made by PostGIS)."""
         if self.computed:
             raise TypeError(f"layer {self.name} is computed: use read_gap_features")
-        return _SELECTS[self.name](scope)
+        return _SELECTS[self.name](scope, geometry)
 
 
 def _c(name: str, header: str, kind: str = "text") -> Column:
@@ -82,38 +86,38 @@ LAYERS = {
 }
 
 
-def _estates(scope: Scope | None) -> Rows:
+def _estates(scope: Scope | None, geometry: Shape) -> Rows:
     return select(Estate.code, Estate.name, Estate.region_code, Estate.kind, Estate.status,
-                  Estate.address, func.ST_AsBinary(Estate.boundary)).where(
+                  Estate.address, geometry(Estate.boundary)).where(
         scope_filter(Estate, scope)).order_by(Estate.county, Estate.id)
 
 
-def _buildings(scope: Scope | None) -> Rows:
+def _buildings(scope: Scope | None, geometry: Shape) -> Rows:
     est = aliased(Estate)
     return select(Building.code, est.code, Building.region_code, Building.building_label,
                   Building.address_norm, Building.floors_above, Building.height_m,
-                  Building.use, Building.status, func.ST_AsBinary(Building.footprint)
+                  Building.use, Building.status, geometry(Building.footprint)
                   ).outerjoin(est, (est.county == Building.county)
                               & (est.id == Building.estate_id)).where(
         scope_filter(Building, scope)).order_by(Building.county, Building.id)
 
 
-def _houses(scope: Scope | None) -> Rows:
+def _houses(scope: Scope | None, geometry: Shape) -> Rows:
     bld, est = aliased(Building), aliased(Estate)
     query: Rows = select(
         House.code, House.region_code, est.name, bld.building_label, House.unit_label,
         House.floor_number, House.room_label, House.area_m2, House.use, House.status,
-        House.address_norm, func.ST_AsBinary(House.location)
+        House.address_norm, geometry(House.location)
     ).join(bld, (bld.county == House.county) & (bld.id == House.building_id)
            ).outerjoin(est, (est.county == bld.county) & (est.id == bld.estate_id)).where(
         scope_filter(House, scope)).order_by(House.county, House.id)
     return query
 
 
-def _facilities(scope: Scope | None) -> Rows:
+def _facilities(scope: Scope | None, geometry: Shape) -> Rows:
     return select(Facility.id, Facility.category, Facility.subtype, Facility.name,
                   Facility.capacity, Facility.status, Facility.region_code, Facility.address,
-                  func.ST_AsBinary(Facility.geom)).where(
+                  geometry(Facility.geom)).where(
         scope_filter(Facility, scope)).order_by(Facility.county, Facility.id)
 
 

@@ -164,13 +164,18 @@ _PROJECT_FIGURES = ("provincial_declared", "provincial_creation", "provincial_bu
 
 
 def progress_sql() -> str:
-    """One statement, set-based, the area names included. Each project counts once per
-    street, per county and in total: (area, project) pairs are first reduced to distinct
-    rows (GROUPING SETS with the project id), so every figure is a plain ``count(*)
-    FILTER``. The communities are read once and summed per street, then per county and in
-    total over the street rows. It replaced 25 ``count(DISTINCT ...)`` over GROUPING SETS of
-    every (community, project) row, which sorted them once per figure and grouping set
-    (docs/performance.md, "Programme")."""
+    """One statement, set-based, the area names included, reading the communities once.
+
+    The communities of the region are read in one pass (``communities``), joined to the
+    (community, project) pairs prepared beforehand (``covering``, a few thousand rows, each
+    marked ``first`` of its community and ``covered`` when a provincial creation project
+    covers it): the community figures count the ``first`` rows over GROUPING SETS (street,
+    county, total), and the (area, project) pairs are the same rows reduced to distinct
+    ones (GROUPING SETS with the project id), so every figure is a plain ``count(*)
+    FILTER``. It used to read the communities
+    twice, once joined to the projects and once to count them (docs/performance.md,
+    "Programme"); before that, 25 ``count(DISTINCT ...)`` over GROUPING SETS of every
+    (community, project) row."""
     prov = "p.level = 'provincial'"
     status_counts = ", ".join(f"count(*) FILTER (WHERE p.stage = {i + 1}) AS st_{step}"
                               for i, step in enumerate(STEPS))
@@ -182,20 +187,32 @@ def progress_sql() -> str:
     return f"""
         WITH proj AS MATERIALIZED (
             SELECT p.id, p.level, {_stage_sql()} AS stage FROM future_project p),
-        pairs AS MATERIALIZED (
-            SELECT left(r.code, 6) AS county, r.parent_code AS street, r.code, p.id,
-                   {prov} AND p.stage >= {LISTED} AS covers
+        covering AS (  -- (community, project) pairs; whether a project covers the community
+            SELECT pr.region_code AS code, p.id, row_number() OVER w = 1 AS first,
+                   bool_or({prov} AND p.stage >= {LISTED}) OVER w AS covered
             FROM future_project_region pr
             JOIN proj p ON p.id = pr.project_id AND p.stage > 0
-            JOIN region r ON r.code = pr.region_code AND r.level = 5 AND r.valid_to IS NULL
-            WHERE pr.region_code >= :lo AND pr.region_code < :hi),
+            WHERE pr.region_code >= :lo AND pr.region_code < :hi
+            WINDOW w AS (PARTITION BY pr.region_code)),
+        pass AS MATERIALIZED (  -- the one pass over the communities: per (street, project),
+            -- the communities counted once each (``first``: NULL project = not covered)
+            SELECT r.parent_code AS street, v.id,
+                   count(*) FILTER (WHERE v.first IS NOT FALSE) AS communities,
+                   count(*) FILTER (WHERE v.first IS NOT FALSE AND {_URBAN})
+                       AS urban_communities,
+                   count(*) FILTER (WHERE v.first AND v.covered AND {_URBAN}) AS urban_covered
+            FROM region r LEFT JOIN covering v ON v.code = r.code
+            WHERE r.level = 5 AND r.valid_to IS NULL AND r.code >= :lo AND r.code < :hi
+            GROUP BY r.parent_code, v.id),
         delivered AS (  -- scenarios delivered on :as_of (an undated state: since ever)
             SELECT s.project_id, {scenario_flags}
             FROM future_project_scenario s
             WHERE s.state = 'delivered' AND (s.since IS NULL OR s.since <= :as_of)
             GROUP BY s.project_id),
-        area_project AS (
-            SELECT county, street, id, grouping(county, street) AS g FROM pairs
+        area_project AS (  -- distinct (area, project) pairs
+            SELECT county, street, id, grouping(county, street) AS g
+            FROM (SELECT left(street, 6) AS county, street, id FROM pass
+                  WHERE id IS NOT NULL) x
             GROUP BY GROUPING SETS ((county, street, id), (county, id), (id))),
         project_figures AS (
             SELECT a.county, a.street, a.g,
@@ -213,26 +230,16 @@ def progress_sql() -> str:
             JOIN proj p ON p.id = a.id
             LEFT JOIN delivered d ON d.project_id = a.id
             GROUP BY a.county, a.street, a.g),
-        covered AS (SELECT DISTINCT code FROM pairs WHERE covers),
-        street_communities AS (  -- one pass over the communities, one row per street
-            SELECT c.street, count(*) AS communities,
-                   count(*) FILTER (WHERE c.urban) AS urban_communities,
-                   count(*) FILTER (WHERE c.urban AND v.code IS NOT NULL) AS urban_covered
-            FROM (SELECT r.code, r.parent_code AS street, {_URBAN} AS urban FROM region r
-                  WHERE r.level = 5 AND r.valid_to IS NULL
-                    AND r.code >= :lo AND r.code < :hi) c
-            LEFT JOIN covered v ON v.code = c.code
-            GROUP BY c.street),
         community_figures AS (
             SELECT county, street, grouping(county, street) AS g,
-                   sum(communities) AS communities,
-                   sum(urban_communities) AS urban_communities,
-                   sum(urban_covered) AS urban_covered
-            FROM (SELECT left(street, 6) AS county, * FROM street_communities) s
+                   sum(communities)::bigint AS communities,
+                   sum(urban_communities)::bigint AS urban_communities,
+                   sum(urban_covered)::bigint AS urban_covered
+            FROM (SELECT left(street, 6) AS county, * FROM pass) s
             GROUP BY GROUPING SETS ((county, street), (county), ()))
         SELECT f.county, f.street, f.g, coalesce(n.name, '') AS name,
                f.communities, f.urban_communities, f.urban_covered,
-               {", ".join(f"pf.{name}" for name in _PROJECT_FIGURES)}
+               {", ".join(f"coalesce(pf.{name}, 0)" for name in _PROJECT_FIGURES)}
         FROM community_figures f
         LEFT JOIN project_figures pf
           ON pf.g = f.g AND coalesce(pf.county, '') = coalesce(f.county, '')
@@ -249,8 +256,9 @@ _SCENARIOS = tuple(s.value for s in Scenario)  # enum .value costs ~5 us: not pe
 
 
 def _figures(row: Any) -> Figures:
-    # by position, names resolved once: 1,500 rows of 33 figures by name took ~0.2 s
-    v = [int(x or 0) for x in row[4:]]
+    # by position, names resolved once: 1,500 rows of 33 figures by name took ~0.2 s;
+    # every figure arrives as a bigint, never NULL (no Decimal from sum(), no conversion)
+    v = row[4:]
     statuses, scenarios = v[8:8 + len(STEPS)], v[8 + len(STEPS):]
     return Figures(
         communities=v[0], urban_communities=v[1], urban_covered=v[2],
