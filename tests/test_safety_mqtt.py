@@ -207,6 +207,37 @@ def test_bad_payloads_are_counted_and_good_ones_kept(sw: SafetyWorld, broker: Br
     assert ingest.thread.is_alive()  # none of it stopped the ingester
 
 
+def test_ingesters_of_a_shared_subscription_split_columnar_batches(
+        sw: SafetyWorld, broker: BrokerAddress) -> None:
+    """``cimhouse safety ingest --processes N``: the ingesters of one MQTT 5 shared
+    subscription group each take some of the messages; every reading is stored once, and a
+    ragged columnar batch is one counted, recorded refusal."""
+    runs = [Running(MqttIngester(sw.engine, broker, client_id=f"tests-share-{n}",
+                                 share="tests")) for n in (1, 2)]
+    at = NOW - dt.timedelta(hours=5, seconds=-17)  # seconds no simulated reading has
+    before = stored(sw, "MOT-A2")
+    try:
+        with Publisher(broker) as publisher:
+            for m in range(20):
+                publisher.publish(gateway_topic("330402", "GW-S"), {"columns": {
+                    "device": ["MOT-A2"], "metric": ["motion"], "value": [1],
+                    "ts": [(at + dt.timedelta(minutes=m)).isoformat()]}})
+            publisher.publish(gateway_topic("330402", "GW-S"), {"columns": {
+                "device": ["MOT-A2"], "metric": ["motion"], "ts": [], "value": [1]}})
+        deadline = time.monotonic() + 30
+        while sum(r.received() for r in runs) < 21 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        for run in runs:
+            run.close()
+    assert sum(r.received() for r in runs) == 21
+    assert all(r.ingester.stats.messages > 0 for r in runs)  # each took a share
+    assert stored(sw, "MOT-A2") == before + 20
+    with session_scope(sw.engine) as session:
+        assert session.execute(text(
+            "SELECT count(*) FROM reading_reject WHERE reason = 'bad_columns'")).scalar() == 1
+
+
 def test_readings_sent_while_the_ingester_is_away_arrive(sw: SafetyWorld,
                                                          broker: BrokerAddress) -> None:
     first = Running(MqttIngester(sw.engine, broker, client_id="tests-away"))
