@@ -196,7 +196,7 @@ def test_the_token_is_checked_in_a_transaction_of_its_own(sw: SafetyWorld,
     finally:
         event.remove(sw.engine, "before_cursor_execute", statement)
         event.remove(sw.engine, "commit", commit)
-    assert reply.status_code == 200 and reply.json()["stored"] == 1
+    assert (reply.status_code, reply.json()["stored"]) == (200, 1)
     assert "principal" in seen
     after = seen[seen.index("principal"):]
     assert after.index("commit") < after.index("reading"), seen
