@@ -167,7 +167,7 @@ class MqttIngester:
             client.username_pw_set(self.address.username, self.address.password)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
-        client.on_subscribe = lambda *_args: self.subscribed.set()
+        client.on_subscribe = self._on_subscribe
         client.on_message = lambda _c, _u, message: self._inbox.put(message)
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
@@ -184,8 +184,15 @@ class MqttIngester:
             log.error("broker refused the connection: %s", reason)
             return
         client.subscribe([(topic, 1) for topic in self.topics])
-        log.info("connected to %s, subscribed to %s", self.address.url(), ", ".join(self.topics))
+        log.info("connected to %s, subscribing to %s", self.address.url(),
+                 ", ".join(self.topics))
         self.connected.set()
+
+    def _on_subscribe(self, *_args: Any) -> None:
+        # logged on the broker's SUBACK, not when the request is queued: what is published
+        # after this line reaches the ingester (the bench and the tests wait for it)
+        log.info("subscribed (%s)", self.client_id)
+        self.subscribed.set()
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any,
                        _properties: Any) -> None:
