@@ -2,6 +2,8 @@
 
 Run: .venv/bin/python bench/bench_safety.py                                   (200,000 readings)
      .venv/bin/python bench/bench_safety.py --readings 60000 --batch 5000     (quick)
+     .venv/bin/python bench/bench_safety.py --readings 60000 --shape objects --clients 1 \
+         --workers 1 --processes 1                     (last round's setting, for comparison)
 
 A throwaway cluster gets the real Zhejiang regions, one estate per Jiaxing county with
 ``--houses`` houses and a motion sensor, a gas detector and a water meter at each (set-based
@@ -9,12 +11,17 @@ SQL); the database is then copied (``CREATE DATABASE ... TEMPLATE``) once per pa
 starts equal. Readings: every device sends one reading per minute, in time order, gas below
 the alarm level (no alerts), generated and encoded before timing.
 
-Timed, the same readings each time, each path in its own processes as deployed:
+Timed, the same readings each time, each path in its own processes as deployed; bodies in
+the ``--shape`` given (``columns``: the compact columnar batch, ``objects``: a JSON object
+per reading; docs/safety.md):
 
-- **HTTP**: ``cimhouse serve`` (uvicorn) and ``POST /safety/readings`` with ``--batch``
-  readings per request, one client; from the first request to the last answer.
-- **MQTT, gateway batches**: an embedded mosquitto, ``cimhouse safety ingest`` (``--batch``
-  readings per transaction), a publisher sending ``--per-message`` readings per message on
+- **HTTP**: ``cimhouse serve --workers W`` (uvicorn) and ``POST /safety/readings`` with
+  ``--batch`` readings per request from ``--clients`` concurrent clients (gateways: a fleet
+  of them posts at once, so several requests in flight is the real load, not one client
+  waiting for each answer); from the first request to the last answer.
+- **MQTT, gateway batches**: an embedded mosquitto, ``cimhouse safety ingest --processes P``
+  (``--batch`` readings per transaction; P > 1 share the topics through an MQTT 5 shared
+  subscription), a publisher sending ``--per-message`` readings per message on
   ``cimhouse/{county}/gateway/{id}/readings`` (QoS 1); from the first publish until the
   database holds every reading (polled every 0.1 s).
 - **MQTT, one reading per message** on ``cimhouse/{county}/{device}/reading`` (a tenth of
@@ -31,7 +38,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -108,12 +117,35 @@ def env_for(url: str, var: Path, **extra: str) -> dict[str, str]:
             "CIMHOUSE_VAR_DIR": str(var), **extra}
 
 
-def bench_http(url: str, var: Path, batch: list[dict[str, Any]], size: int,
-               token: str) -> tuple[float, int]:
+def gateway_body(part: list[dict[str, Any]], shape: str) -> dict[str, Any]:
+    """A gateway's batch in ``shape`` (the readings' ``county`` is the topic's, not sent)."""
+    if shape == "columns":
+        return {"columns": {name: [r[name] for r in part]
+                            for name in ("device", "metric", "ts", "value")}}
+    return {"readings": [{k: v for k, v in r.items() if k != "county"} for r in part]}
+
+
+def bench_http(url: str, var: Path, batch: list[dict[str, Any]], args: argparse.Namespace,
+               token: str) -> tuple[float, int, int]:
+    """(seconds, readings stored in them, readings stored by the untimed first request of
+    each client: it connects and fills that server worker's device cache, as a running
+    server has it)."""
     port = 18000 + os.getpid() % 1000
-    server = subprocess.Popen([CIM, "serve", "--host", "127.0.0.1", "--port", str(port)],
+    server = subprocess.Popen([CIM, "serve", "--host", "127.0.0.1", "--port", str(port),
+                               "--workers", str(args.workers)],
                               env=env_for(url, var), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                              stderr=(var / "serve.log").open("w"))  # errors, if any
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    local = threading.local()
+
+    def post(body: bytes) -> int:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
+                                        headers=headers)
+        reply = local.client.post("/safety/readings", content=body)
+        reply.raise_for_status()
+        return int(reply.json()["stored"])
+
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
                           headers={"Authorization": f"Bearer {token}",
@@ -127,32 +159,38 @@ def bench_http(url: str, var: Path, batch: list[dict[str, Any]], size: int,
                     if server.poll() is not None or time.monotonic() > deadline:
                         raise SystemExit("cimhouse serve did not start") from None
                     time.sleep(0.2)
-            bodies = [json.dumps({"readings": [{k: v for k, v in r.items() if k != "county"}
-                                               for r in batch[i:i + size]]}).encode()
+            time.sleep(1.0 if args.workers > 1 else 0)  # every worker up, not just one
+            size = args.batch
+            bodies = [json.dumps(gateway_body(batch[i:i + size], args.shape)).encode()
                       for i in range(0, len(batch), size)]
-            started, stored = time.perf_counter(), 0
-            for body in bodies:
-                reply = client.post("/safety/readings", content=body)
-                reply.raise_for_status()
-                stored += reply.json()["stored"]
-            return time.perf_counter() - started, stored
+            with ThreadPoolExecutor(args.clients) as pool:
+                warm = sum(pool.map(post, bodies[:args.clients]))
+                started = time.perf_counter()
+                stored = sum(pool.map(post, bodies[args.clients:]))
+            return time.perf_counter() - started, stored, warm
     finally:
         server.terminate()
         server.wait(30)
 
 
 def bench_mqtt(url: str, dsn: str, var: Path, batch: list[dict[str, Any]], size: int,
-               per_message: int, broker: EmbeddedBroker) -> float:
-    """Seconds from the first publish until every reading is stored. ``per_message`` 0:
-    one reading per message on the device's own topic."""
+               per_message: int, broker: EmbeddedBroker, shape: str = "columns",
+               processes: int = 1) -> tuple[float, int]:
+    """(seconds from the first timed publish until every reading is stored, readings timed).
+    ``per_message`` 0: one reading per message on the device's own topic. Gateway batches:
+    two messages per ingester process go first, untimed (each process connects its database
+    session and fills its device cache, as a running ingester has them)."""
     ingester = subprocess.Popen(
         [CIM, "safety", "ingest", "--mqtt", broker.url(), "--batch", str(size),
-         "--client-id", f"bench-{per_message}"],
+         "--client-id", f"bench-{per_message}-{time.time_ns()}", "--processes",
+         str(processes)],
         env=env_for(url, var), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         assert ingester.stderr is not None
-        for line in ingester.stderr:  # wait until it has subscribed
-            if "subscribed" in line:
+        subscribed = 0
+        for line in ingester.stderr:  # wait until each process has subscribed
+            subscribed += "subscribed" in line
+            if subscribed == processes:
                 break
         time.sleep(0.5)
         if per_message:  # a gateway serves one county: its devices must be there
@@ -160,16 +198,24 @@ def bench_mqtt(url: str, dsn: str, var: Path, batch: list[dict[str, Any]], size:
             for r in batch:
                 counties.setdefault(r["county"], []).append(r)
             messages = [(gateway_topic(county, f"GW-{county}"), json.dumps(
-                {"readings": part[i:i + per_message]}).encode())
+                gateway_body(part[i:i + per_message], shape)).encode(),
+                len(part[i:i + per_message]))
                 for county, part in counties.items() for i in range(0, len(part), per_message)]
+            warm = messages[:2 * processes]
         else:
             messages = [(device_topic(r["county"], r["device"]), json.dumps(
-                {k: r[k] for k in ("metric", "ts", "value")}).encode()) for r in batch]
-        started = time.perf_counter()
+                {k: r[k] for k in ("metric", "ts", "value")}).encode(), 1) for r in batch]
+            warm = []
         with Publisher(broker.address(), timeout=120) as publisher:
-            for topic, payload in messages:
+            for topic, payload, _n in warm:
                 publisher.publish(topic, payload)
-        return wait_stored(dsn, len(batch)) - started
+            warmed = sum(n for _t, _p, n in warm)
+            if warmed:
+                wait_stored(dsn, warmed)
+            started = time.perf_counter()
+            for topic, payload, _n in messages[len(warm):]:
+                publisher.publish(topic, payload)
+        return wait_stored(dsn, len(batch)) - started, len(batch) - warmed
     finally:
         ingester.terminate()
         ingester.wait(60)
@@ -197,6 +243,15 @@ def main() -> None:
     parser.add_argument("--per-message", type=int, default=500,
                         help="readings per MQTT gateway message")
     parser.add_argument("--houses", type=int, default=100, help="per county (7 counties)")
+    parser.add_argument("--no-single", action="store_true",
+                        help="skip the one-reading-a-message MQTT run (slow, ~500/s)")
+    parser.add_argument("--shape", choices=("columns", "objects"), default="columns",
+                        help="gateway batch bodies: columnar, or an object per reading")
+    parser.add_argument("--clients", type=int, default=4,
+                        help="HTTP clients posting at once (gateways of a fleet)")
+    parser.add_argument("--workers", type=int, default=2, help="cimhouse serve --workers")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="cimhouse safety ingest --processes (MQTT shared subscription)")
     parser.add_argument("--keep", type=Path, default=None,
                         help="keep the cluster in this directory (the world is built once)")
     args = parser.parse_args()
@@ -233,20 +288,25 @@ def run(bench: Any, args: argparse.Namespace) -> None:
             cluster.drop_database(name)
             cluster.ensure_database(name, template="base")
         print(f"data: {len(devices)} devices, {len(batch)} readings, batches of {args.batch}, "
-              f"{args.per_message} per MQTT message; load {machine_load()}")
-        http_s, stored = bench_http(cluster.url("http"), root, batch, args.batch, token)
-        assert stored == len(batch), stored
-        print(f"HTTP  POST /safety/readings: {len(batch) / http_s:,.0f} readings/s "
-              f"({http_s:.2f} s); load {machine_load()}")
-        mqtt_s = bench_mqtt(cluster.url("mqtt"), dsn["mqtt"], root, batch, args.batch,
-                            args.per_message, broker)
-        print(f"MQTT  gateway batches:       {len(batch) / mqtt_s:,.0f} readings/s "
-              f"({mqtt_s:.2f} s); load {machine_load()}")
-        single = batch[:max(1, len(batch) // 10)]
-        one_s = bench_mqtt(cluster.url("mqtt1"), dsn["mqtt1"], root, single, args.batch, 0,
-                           broker)
-        print(f"MQTT  one reading a message: {len(single) / one_s:,.0f} readings/s "
-              f"({len(single)} readings, {one_s:.2f} s); load {machine_load()}")
+              f"{args.per_message} per MQTT message, shape {args.shape}; {args.clients} HTTP "
+              f"clients, {args.workers} server workers, {args.processes} ingester processes; "
+              f"load {machine_load()}")
+        http_s, stored, warm = bench_http(cluster.url("http"), root, batch, args, token)
+        assert stored + warm == len(batch), (stored, warm)
+        print(f"HTTP  POST /safety/readings: {stored / http_s:,.0f} readings/s "
+              f"({stored} readings after {warm} untimed, {http_s:.2f} s); "
+              f"load {machine_load()}")
+        mqtt_s, timed = bench_mqtt(cluster.url("mqtt"), dsn["mqtt"], root, batch, args.batch,
+                                   args.per_message, broker, args.shape, args.processes)
+        print(f"MQTT  gateway batches:       {timed / mqtt_s:,.0f} readings/s "
+              f"({timed} readings after {len(batch) - timed} untimed, {mqtt_s:.2f} s); "
+              f"load {machine_load()}")
+        if not args.no_single:
+            single = batch[:max(1, len(batch) // 10)]
+            one_s, _ = bench_mqtt(cluster.url("mqtt1"), dsn["mqtt1"], root, single,
+                                  args.batch, 0, broker)
+            print(f"MQTT  one reading a message: {len(single) / one_s:,.0f} readings/s "
+                  f"({len(single)} readings, {one_s:.2f} s); load {machine_load()}")
         bound = bench_copy(dsn["bound"], batch)
         print(f"lower bound, raw COPY of the same readings: {len(batch) / bound:,.0f} "
               f"readings/s ({bound:.2f} s); load {machine_load()}")

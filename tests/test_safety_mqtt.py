@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +39,7 @@ from cimhouse.safety.mqtt_ingest import MqttIngester, device_topic, gateway_topi
 from cimhouse.safety.mqtt_publish import Publisher
 from cimhouse.scope import parse_scope
 from cimhouse.settings import Settings
+from tests.helpers.keys import TEST_KEY
 from tests.helpers.mqtt_ingest import Running
 from tests.helpers.ports import free_port
 from tests.helpers.safety_world import COMMUNITY_A, COMMUNITY_B, SafetyWorld, safety_world
@@ -205,6 +211,85 @@ def test_bad_payloads_are_counted_and_good_ones_kept(sw: SafetyWorld, broker: Br
                             "not_object", "metric_not_for_kind"}
     assert reasons["not_json"] == "不是 JSON / payload is not JSON"
     assert ingest.thread.is_alive()  # none of it stopped the ingester
+
+
+def test_ingesters_of_a_shared_subscription_split_columnar_batches(
+        sw: SafetyWorld, broker: BrokerAddress) -> None:
+    """``cimhouse safety ingest --processes N``: the ingesters of one MQTT 5 shared
+    subscription group each take some of the messages; every reading is stored once, and a
+    ragged columnar batch is one counted, recorded refusal."""
+    runs = [Running(MqttIngester(sw.engine, broker, client_id=f"tests-share-{n}",
+                                 share="tests")) for n in (1, 2)]
+    at = NOW - dt.timedelta(hours=5, seconds=-17)  # seconds no simulated reading has
+    before = stored(sw, "MOT-A2")
+    try:
+        with Publisher(broker) as publisher:
+            for m in range(20):
+                publisher.publish(gateway_topic("330402", "GW-S"), {"columns": {
+                    "device": ["MOT-A2"], "metric": ["motion"], "value": [1],
+                    "ts": [(at + dt.timedelta(minutes=m)).isoformat()]}})
+            publisher.publish(gateway_topic("330402", "GW-S"), {"columns": {
+                "device": ["MOT-A2"], "metric": ["motion"], "ts": [], "value": [1]}})
+        deadline = time.monotonic() + 30
+        while sum(r.received() for r in runs) < 21 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        for run in runs:
+            run.close()
+    assert sum(r.received() for r in runs) == 21
+    assert all(r.ingester.stats.messages > 0 for r in runs)  # each took a share
+    assert stored(sw, "MOT-A2") == before + 20
+    assert sum(r.ingester.stats.counts["malformed"] for r in runs) == 1
+    with session_scope(sw.engine) as session:  # (the module's own ingester may record it too)
+        assert session.execute(text(
+            "SELECT count(*) FROM reading_reject WHERE reason = 'bad_columns'")).scalar()
+
+
+def test_cli_ingest_processes_share_the_topics_and_stop_together(
+        sw: SafetyWorld, broker: BrokerAddress, tmp_path: Path) -> None:
+    """``cimhouse safety ingest --processes 2``: two child ingesters in one shared
+    subscription store the readings; SIGTERM to the command stops both, each printing its
+    counts."""
+    env = {**os.environ, "CIMHOUSE_SECRET_KEY": TEST_KEY, "CIMHOUSE_VAR_DIR": str(tmp_path),
+           "CIMHOUSE_DATABASE_URL": sw.engine.url.render_as_string(hide_password=False)}
+    command = subprocess.Popen(
+        [sys.executable, "-m", "cimhouse.cli.main", "safety", "ingest", "--mqtt",
+         broker.url(hide_password=False), "--processes", "2", "--client-id", "tests-cli"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    subscribed = threading.Semaphore(0)
+
+    def watch() -> None:
+        assert command.stderr is not None
+        for line in command.stderr:
+            if "subscribed" in line:
+                subscribed.release()
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        assert subscribed.acquire(timeout=60)
+        assert subscribed.acquire(timeout=60)
+        at = NOW - dt.timedelta(hours=7, seconds=-23)
+        before = stored(sw, "MOT-A2")
+        with Publisher(broker) as publisher:
+            for m in range(4):
+                publisher.publish(gateway_topic("330402", "GW-C"), {"columns": {
+                    "device": ["MOT-A2"], "metric": ["motion"], "value": [1],
+                    "ts": [(at + dt.timedelta(minutes=m)).isoformat()]}})
+        deadline = time.monotonic() + 60
+        while stored(sw, "MOT-A2") < before + 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert stored(sw, "MOT-A2") == before + 4
+    finally:
+        command.send_signal(signal.SIGTERM)
+        out, _ = command.communicate(timeout=60)
+    assert command.returncode == 0
+    decoder, printed, at_char = json.JSONDecoder(), [], 0
+    while out[at_char:].strip():
+        at_char += len(out[at_char:]) - len(out[at_char:].lstrip())
+        counts, at_char = decoder.raw_decode(out, at_char)
+        printed.append(counts)
+    assert sorted(c["client_id"] for c in printed) == ["tests-cli-1", "tests-cli-2"]
+    assert sum(c.get("received", 0) for c in printed) == 4
 
 
 def test_readings_sent_while_the_ingester_is_away_arrive(sw: SafetyWorld,

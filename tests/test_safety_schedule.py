@@ -62,7 +62,8 @@ class Worker:
 def inactivity(engine: Engine, house: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(text(
-            "SELECT a.state, a.escalation_level, a.ack_due_at, a.occurrences FROM safety_alert a"
+            "SELECT a.state, a.escalation_level, a.ack_due_at, a.occurrences, a.updated_at, "
+            "a.last_evidence_at FROM safety_alert a"
             " JOIN house h ON h.county = a.county AND h.id = a.house_id "
             "WHERE a.kind = 'inactivity' AND h.code = :c ORDER BY a.id"), {"c": house})]
 
@@ -134,3 +135,26 @@ def test_a_resolved_silence_alarms_again_only_after_n_more_hours(sw: SafetyWorld
     worker.tick(hours=6, minutes=15)  # 14:16: 8 daytime hours since the resolution
     assert [a["state"] for a in inactivity(sw.engine, sw.codes["HA1"])][-2:] == [
         "resolved", "open"]
+
+
+def test_an_open_silence_takes_no_new_occurrence_every_minute(sw: SafetyWorld,
+                                                               test_settings: Settings) -> None:
+    """Regression: while the inactivity alert was open, every minute's tick folded the same
+    silence into it again: one more occurrence, a changed row announced to the subscription,
+    each minute. Now the open alert is left alone; a resolution still restarts the count."""
+    day = DAY + dt.timedelta(days=20)
+    clock = ManualClock(dt.datetime.combine(day, dt.time(20), CHINA))
+    with session_scope(sw.engine) as session:  # other tests' alerts: resolved a day before
+        for alert in session.scalars(select(SafetyAlert).where(
+                SafetyAlert.kind == "inactivity", SafetyAlert.state != "resolved")):
+            change_alert(session, alert.county, alert.id, "resolve", scope=None,
+                         actor="api:staff", note="已处理", now=clock.now() - dt.timedelta(days=1))
+    worker = Worker(sw.engine, test_settings, clock)
+    worker.tick()  # a silent day (no reading at all): the alert opens
+    opened = inactivity(sw.engine, sw.codes["HA1"])[-1]
+    assert (opened["state"], opened["occurrences"]) == ("open", 1)
+    events = steps(sw.engine, sw.codes["HA1"])
+    for _ in range(3):
+        worker.tick(minutes=1)
+    assert inactivity(sw.engine, sw.codes["HA1"])[-1] == opened  # same row, untouched
+    assert steps(sw.engine, sw.codes["HA1"]) == events

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from typing import Any
 
 import typer
 
@@ -69,7 +71,15 @@ def ingest(
                                    help="Seconds a batch waits for more messages."),
     client_id: str = typer.Option("cimhouse-ingest", "--client-id",
                                   help="MQTT client id: its persistent session keeps the "
-                                       "readings that arrive while the ingester is stopped."),
+                                       "readings that arrive while the ingester is stopped "
+                                       "(with --processes N: ID-1 ... ID-N)."),
+    processes: int = typer.Option(1, "--processes", min=1, max=32,
+                                  help="Ingester processes sharing the readings through an "
+                                       "MQTT 5 shared subscription (--share)."),
+    share: str | None = typer.Option(None, "--share",
+                                     help="Shared subscription group ($share/GROUP/...): "
+                                          "ingesters of one group split the messages "
+                                          "(default with --processes > 1: cimhouse)."),
 ) -> None:
     """Subscribe to the readings' topics and store them until stopped (Ctrl-C / SIGTERM).
 
@@ -77,19 +87,60 @@ def ingest(
     (QoS 1, JSON; docs/safety.md). Readings are written in batches and acknowledged after
     their commit; bad messages are counted and recorded (cimhouse safety ingest-status).
 
-    Example: cimhouse safety ingest --mqtt mqtt://cimhouse:secret@127.0.0.1:1883
+    Example: cimhouse safety ingest --mqtt mqtt://cimhouse:secret@127.0.0.1:1883 --processes 2
     """
+    import logging
+
+    from cimhouse.safety.broker import BrokerAddress, broker_address
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    current = settings()
+    address = BrokerAddress.parse(mqtt) if mqtt else broker_address(current)
+    if processes > 1:
+        import multiprocessing
+
+        group = share or "cimhouse"
+        spawn = multiprocessing.get_context("spawn")
+        children = [spawn.Process(target=_ingest_one, args=(
+            address.url(hide_password=False), scope, batch, max_wait, f"{client_id}-{n}",
+            group)) for n in range(1, processes + 1)]
+        for child in children:
+            child.start()
+        _wait_children(children)
+        return
+    _ingest_one(address.url(hide_password=False), scope, batch, max_wait, client_id, share)
+
+
+def _wait_children(children: list[Any]) -> None:
+    """Until each child ended; SIGTERM / Ctrl-C here is passed on to them (each finishes and
+    acknowledges its batch)."""
+    import signal
+
+    def stop(*_args: Any) -> None:
+        for child in children:
+            if child.is_alive() and child.pid is not None:
+                os.kill(child.pid, signal.SIGTERM)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    for child in children:
+        child.join()
+
+
+def _ingest_one(url: str, scope: str | None, batch: int, max_wait: float, client_id: str,
+                share: str | None) -> None:
+    """One ingester process (the command itself, or one of its --processes)."""
     import logging
     import signal
     import threading
 
-    from cimhouse.safety.broker import BrokerAddress, broker_address
+    from cimhouse.safety.broker import BrokerAddress
     from cimhouse.safety.mqtt_ingest import MqttIngester
     from cimhouse.scope import parse_scope, with_county_keys
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     current = settings()
-    address = BrokerAddress.parse(mqtt) if mqtt else broker_address(current)
+    address = BrokerAddress.parse(url)
     eng = engine(current)
     parsed = None
     if scope:
@@ -99,9 +150,10 @@ def ingest(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_args: stop.set())
     ingester = MqttIngester(eng, address, scope=parsed, batch=batch, max_wait=max_wait,
-                            client_id=client_id)
+                            client_id=client_id, share=share)
     stats = ingester.run(stop)
-    print_json({"batches": stats.batches, "messages": stats.messages, **stats.counts})
+    print_json({"client_id": client_id, "batches": stats.batches, "messages": stats.messages,
+                **stats.counts})
 
 
 @safety_app.command("ingest-status")

@@ -8,10 +8,12 @@ a reading showing activity (:data:`cimhouse.safety.rules.ACTIVITY_MIN`) during t
 daytime hours (07:00-21:00 China time; nights do not count, so a quiet night never alarms).
 N is ``hours`` unless the person's ``attributes.inactivity_hours`` says otherwise. The clock
 is ``now``, passed by the caller (the worker's tick every minute, on its clock; tests and
-the simulator move it). An alert already open for the house folds the new evidence in. A
-resolution restarts the count: once someone resolved the house's inactivity alert, the
-same silence alarms again only after N more daytime hours without activity (the worker
-checks every minute; without this, a resolved alert would open again a minute later).
+the simulator move it). While the house's inactivity alert is open (acknowledged or
+escalated too) the check leaves it alone: the worker checks every minute, and the same
+silence seen again is no new occurrence (folding it would count one a minute, announce a
+change and notify again each time). A resolution restarts the count: once someone resolved
+the house's inactivity alert, the same silence alarms again only after N more daytime hours
+without activity (without this, a resolved alert would open again a minute later).
 
 Example::
 
@@ -94,28 +96,33 @@ def check_inactivity(session: Session, *, now: dt.datetime, scope: Scope | None,
         {"county": [c.county for c in candidates], "house": [c.house_id for c in candidates],
          "since": starts, "now": now}).all()
     busy = {(r.county, r.house_id) for r in active}
-    resolved = _last_resolved(session, [c for c in candidates
-                                        if (c.county, c.house_id) not in busy])
+    resolved, still_open = _alert_state(session, [c for c in candidates
+                                                  if (c.county, c.house_id) not in busy])
     items = [AlertEvidence(
         county=c.county, house_id=c.house_id, person_id=c.person_id, device_id=None,
         kind=AlertKind.INACTIVITY.value, severity=AlertSeverity.HIGH.value, at=now,
         evidence={"since": start.isoformat(), "until": now.isoformat(),
                   "daytime_hours": float(c.hours)})
         for c, start in zip(candidates, starts, strict=True)
-        if (c.county, c.house_id) not in busy
+        if (c.county, c.house_id) not in busy and (c.county, c.house_id) not in still_open
         and resolved.get((c.county, c.house_id), start) <= start]
     return raise_alerts(session, items, now=now)
 
 
-def _last_resolved(session: Session, houses: list[Any]) -> dict[tuple[str, int], dt.datetime]:
-    """When each house's latest inactivity alert was resolved (houses without one: absent)."""
+def _alert_state(session: Session, houses: list[Any]
+                 ) -> tuple[dict[tuple[str, int], dt.datetime], set[tuple[str, int]]]:
+    """When each house's latest inactivity alert was resolved (houses without one: absent),
+    and the houses whose inactivity alert is not resolved."""
     if not houses:
-        return {}
+        return {}, set()
     rows = session.execute(text("""
-        SELECT a.county, a.house_id, max(a.resolved_at) AS resolved_at
+        SELECT a.county, a.house_id,
+               max(a.resolved_at) FILTER (WHERE a.state = 'resolved') AS resolved_at,
+               bool_or(a.state <> 'resolved') AS still_open
         FROM unnest(CAST(:county AS text[]), CAST(:house AS bigint[])) AS c(county, house_id)
         JOIN safety_alert a ON a.county = c.county AND a.house_id = c.house_id
-        WHERE a.kind = 'inactivity' AND a.state = 'resolved'
+        WHERE a.kind = 'inactivity'
         GROUP BY a.county, a.house_id"""),
         {"county": [h.county for h in houses], "house": [h.house_id for h in houses]}).all()
-    return {(r.county, r.house_id): r.resolved_at for r in rows if r.resolved_at is not None}
+    return ({(r.county, r.house_id): r.resolved_at for r in rows if r.resolved_at is not None},
+            {(r.county, r.house_id) for r in rows if r.still_open})

@@ -8,7 +8,8 @@ the scope is unknown too, nothing leaks) or ``duplicate`` (the same device, metr
 again, in the batch or already stored). ``out_of_order`` counts stored readings older than
 what the device had sent before: they are kept (a gateway's backlog), never dropped. Bad
 readings never spoil good ones; each refused one is a :class:`Reject` with a reason code of
-:data:`REASONS` (Chinese / English), which :mod:`cimhouse.safety.ingest_log` records.
+:data:`REASONS` (Chinese / English), which :mod:`cimhouse.safety.ingest_log` records; the
+checks of a reading are in :mod:`cimhouse.safety.check_readings`.
 
 Writing (profiled: parameter arrays of datetimes cost more than the database's work): the
 good readings are COPied straight into ``device_reading`` under a savepoint; only when that
@@ -28,7 +29,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import math
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -42,51 +42,25 @@ from sqlalchemy.orm import Session
 
 from cimhouse.db.bulk import copy_rows, create_staging, driver_connection
 from cimhouse.db.integrity import is_unique_violation
-from cimhouse.safety.rules import IMMEDIATE, METRICS, METRICS_BY_KIND, AlertEvidence, raise_alerts
+from cimhouse.safety.check_readings import (
+    REASONS,
+    Columns,
+    Reading,
+    Reject,
+    Times,
+    parse_columns,
+    parse_item,
+    reason_text,
+)
+from cimhouse.safety.rules import IMMEDIATE, METRICS_BY_KIND, AlertEvidence, raise_alerts
 from cimhouse.schema import Device, House
 from cimhouse.scope import Scope, scope_filter
 
-#: readings from further ahead than this are refused (a gateway with a wrong clock)
-MAX_FUTURE = dt.timedelta(minutes=10)
-EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 #: ``last_seen_at`` is rewritten when it moves by this much (or a quarter heartbeat if less)
 SEEN_RESOLUTION = dt.timedelta(minutes=5)
-
-#: reason code -> "中文 / English" (stored with each reject; the code is the counter's key)
-REASONS: dict[str, str] = {
-    "not_json": "不是 JSON / payload is not JSON",
-    "bad_topic": "主题不符合 cimhouse/{县区}/{设备}/reading / topic outside the scheme",
-    "not_object": "不是 JSON 对象 / not a JSON object",
-    "device_missing": "缺少设备编号 / device missing",
-    "unknown_metric": "未知指标 / unknown metric",
-    "metric_not_for_kind": "该类设备不发送此指标 / this kind of device does not send this metric",
-    "bad_value": "数值不是有限数 / value is not a finite number",
-    "bad_ts": "时间须为带时区的 ISO 时间或 epoch 秒 / ts is not an ISO time with offset or "
-              "epoch seconds",
-    "ts_out_of_range": "时间超出范围（未来或 2000 年前） / ts out of range (future or before 2000)",
-    "unknown_device": "设备未登记或不在范围内 / unknown device (or outside the scope)",
-    "write_failed": "写入失败（内部错误，见日志） / could not be written (internal error, see "
-                    "the log)",
-}
-
-
-@dataclass(frozen=True)
-class Reject:
-    """A refused reading: its position in the batch, the device it named, why."""
-
-    index: int
-    device: str | None
-    reason: str  # a key of REASONS
-    detail: str = ""
-    county: str = ""  # the device's, else the MQTT topic's, else unknown
-
-
-def reason_text(code: str, lang: str = "both") -> str:
-    """>>> reason_text("bad_value", "en")
-    'value is not a finite number'
-    """
-    zh, en = REASONS[code].split(" / ", 1)
-    return {"zh": zh, "en": en}.get(lang, REASONS[code])
+#: the checks live in check_readings; these names are part of this module's interface
+__all__ = ["REASONS", "Columns", "DeviceCache", "IngestResult", "Reject", "ensure_partitions",
+           "ingest_readings", "reason_text", "seen_resolution", "text_array"]
 
 
 @dataclass
@@ -128,70 +102,6 @@ class IngestResult:
         self.rejects.append(reject)
 
 
-#: a validated reading, a plain tuple (a NamedTuple cost 4x as much to build, per reading):
-#: (position in the batch, device uid, the county an MQTT topic names (the device must be
-#: there) or None, metric, ts, ts in ISO form for COPY, value)
-_Reading = tuple[int, str, str | None, str, dt.datetime, str, float]
-
-
-def _parse_ts(raw: Any) -> dt.datetime | None:
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        return dt.datetime.fromtimestamp(raw, dt.UTC) if 0 < raw < 1e11 else None
-    if isinstance(raw, str):
-        try:
-            ts = dt.datetime.fromisoformat(raw)
-        except ValueError:
-            return None
-        return ts if ts.tzinfo is not None else None
-    return None
-
-
-class _Times:
-    """``ts`` values checked once per batch: readings of one gateway message mostly share a
-    few times, and parsing, range-checking and formatting a time cost more than every other
-    check of a reading together (profiled). ``check`` gives (ts, ISO text) or a reason code."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.latest = now + MAX_FUTURE
-        self.known: dict[str, tuple[dt.datetime, str] | str] = {}
-
-    def check(self, raw: Any) -> tuple[dt.datetime, str] | str:
-        if isinstance(raw, str):  # only strings are kept: True == 1 as a dict key
-            outcome = self.known.get(raw)
-            if outcome is None:
-                outcome = self.known[raw] = self._check(raw)
-            return outcome
-        return self._check(raw)
-
-    def _check(self, raw: Any) -> tuple[dt.datetime, str] | str:
-        ts = _parse_ts(raw)
-        if ts is None:
-            return "bad_ts"
-        if not EARLIEST <= ts <= self.latest:
-            return "ts_out_of_range"
-        return ts, ts.isoformat()
-
-
-def _parse(index: int, item: Any, times: _Times) -> _Reading | Reject:
-    """One reading's checks, in this order (the first that fails is its reason)."""
-    if not isinstance(item, dict):
-        return Reject(index, None, "not_object")
-    county = item.get("county")
-    county = county if isinstance(county, str) and len(county) == 6 else None
-    uid, metric, value = item.get("device"), item.get("metric"), item.get("value")
-    if not isinstance(uid, str) or not uid.strip() or len(uid) > 100:
-        return Reject(index, None, "device_missing", county=county or "")
-    uid = uid.strip()
-    if metric not in METRICS:
-        return Reject(index, uid, "unknown_metric", str(metric)[:20], county or "")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return Reject(index, uid, "bad_value", county=county or "")
-    ts = times.check(item.get("ts"))
-    if isinstance(ts, str):
-        return Reject(index, uid, ts, county=county or "")
-    return (index, uid, county, metric, ts[0], ts[1], float(value))
-
-
 @dataclass
 class _Device:
     county: str
@@ -209,12 +119,14 @@ class _Device:
     #: the metrics this kind sends (and ``battery``), and the COPY line's first fields
     metrics: frozenset[str] = frozenset()
     copy_prefix: str = ""
+    resolution: dt.timedelta = SEEN_RESOLUTION  # seen_resolution(heartbeat_s), once
 
     def __post_init__(self) -> None:
         self.written_seen_at = self.last_seen_at
         self.metrics = frozenset({"battery", *METRICS_BY_KIND.get(self.kind, ())})
         # county digits and an id: nothing to escape in COPY text
         self.copy_prefix = f"{self.county}\t{self.id}\t"
+        self.resolution = seen_resolution(self.heartbeat_s)
 
 
 def text_array(values: Sequence[str]) -> str:
@@ -268,10 +180,10 @@ class DeviceCache:
         return self._devices
 
 
-def _months(good: list[tuple[_Device, _Reading]]) -> set[dt.date]:
+def _months(good: list[tuple[_Device, Reading]]) -> set[dt.date]:
     """Every month (UTC) from the earliest reading's to the latest's."""
-    first = min(r[4] for _, r in good).astimezone(dt.UTC)
-    last = max(r[4] for _, r in good).astimezone(dt.UTC)
+    times = {r[4] for _, r in good}  # a batch holds few distinct times: min/max over those
+    first, last = min(times).astimezone(dt.UTC), max(times).astimezone(dt.UTC)
     months, month = set(), dt.date(first.year, first.month, 1)
     while month <= last.date():
         months.add(month)
@@ -287,12 +199,12 @@ def ensure_partitions(session: Session, months: set[dt.date]) -> None:
             session.execute(text("SELECT cimhouse_reading_partition(:m)"), {"m": month})
 
 
-def _sort(parsed: list[_Reading], devices: dict[str, list[_Device]],
-          result: IngestResult) -> list[tuple[_Device, _Reading]]:
+def _sort(parsed: list[Reading], devices: dict[str, list[_Device]],
+          result: IngestResult) -> list[tuple[_Device, Reading]]:
     """Each reading's device (in the topic's county when it names one), its metric checked
     against the device's kind, duplicates within the batch counted."""
     seen: set[tuple[int, str, dt.datetime]] = set()
-    good: list[tuple[_Device, _Reading]] = []
+    good: list[tuple[_Device, Reading]] = []
     for reading in parsed:
         position, uid, county, metric, ts = reading[:5]
         candidates = devices.get(uid)
@@ -319,24 +231,30 @@ def _sort(parsed: list[_Reading], devices: dict[str, list[_Device]],
 
 
 def ingest_readings(session: Session, items: Sequence[Any], *, scope: Scope | None,
-                    now: dt.datetime | None = None,
-                    devices: DeviceCache | None = None) -> IngestResult:
+                    now: dt.datetime | None = None, devices: DeviceCache | None = None,
+                    columns: Columns | None = None) -> IngestResult:
     """Store a batch; count every reading; raise the immediate alerts. Flushes, no commit.
 
     An item is ``{"device", "metric", "ts", "value"}`` and, from MQTT, the topic's
-    ``"county"`` (the device must be registered there). ``devices``: a cache of ``scope``'s
-    devices kept by a long-running caller (the MQTT ingester, the API per token scope).
+    ``"county"`` (the device must be registered there). ``columns``: more readings in the
+    columnar shape (positions after ``items``'). ``devices``: a cache of ``scope``'s devices
+    kept by a long-running caller (the MQTT ingester, the API per token scope).
     """
     now = now or dt.datetime.now(dt.UTC)
-    result = IngestResult(received=len(items))
-    parsed: list[_Reading] = []
-    times = _Times(now)
+    result = IngestResult(received=len(items) + (len(columns) if columns else 0))
+    parsed: list[Reading] = []
+    times = Times(now)
     for index, item in enumerate(items):
-        outcome = _parse(index, item, times)
+        outcome = parse_item(index, item, times)
         if isinstance(outcome, Reject):
             result.reject(outcome)
         else:
             parsed.append(outcome)
+    if columns:
+        more, rejects = parse_columns(columns, times, offset=len(items))
+        parsed += more
+        for reject in rejects:
+            result.reject(reject)
     cache = devices if devices is not None else DeviceCache(scope)
     known = cache.get(session, {r[1] for r in parsed}) if parsed else {}
     good = _sort(parsed, known, result)
@@ -359,8 +277,8 @@ def ingest_readings(session: Session, items: Sequence[Any], *, scope: Scope | No
 COLUMNS = ("county", "device_id", "metric", "ts", "value")
 
 
-def _write(session: Session, good: list[tuple[_Device, _Reading]]
-           ) -> list[tuple[_Device, _Reading]]:
+def _write(session: Session, good: list[tuple[_Device, Reading]]
+           ) -> list[tuple[_Device, Reading]]:
     """COPY straight in; on a stored duplicate, the staged way. Returns what was new."""
     # COPY text built here: every field is ours (county digits, id, a known metric, an ISO
     # time, a finite float), so nothing needs escaping; row-by-row write_row cost 2x as much
@@ -391,7 +309,7 @@ def _write(session: Session, good: list[tuple[_Device, _Reading]]
     return [(d, r) for d, r in good if (d.county, d.id, r[3], r[4]) in kept]
 
 
-def _digest(stored: list[tuple[_Device, _Reading]], result: IngestResult
+def _digest(stored: list[tuple[_Device, Reading]], result: IngestResult
             ) -> tuple[list[_Device], list[AlertEvidence]]:
     """One pass over the stored readings: ``out_of_order`` (older than what the device sent
     before, in an earlier batch or earlier in this one), each device's newest time and
@@ -421,7 +339,7 @@ def _digest(stored: list[tuple[_Device, _Reading]], result: IngestResult
     for device, seen, _at, level in state.values():
         device.last_seen_at = seen
         old = device.written_seen_at
-        if (old is None or seen - old >= seen_resolution(device.heartbeat_s)
+        if (old is None or seen - old >= device.resolution
                 or (level is not None and level != device.battery_pct)):
             device.written_seen_at = seen
             device.battery_pct = level if level is not None else device.battery_pct
@@ -443,6 +361,9 @@ def _update_devices(session: Session, changed: list[_Device]) -> None:
     """last_seen_at (never backwards: another writer may have gone further) and battery."""
     if not changed:
         return
+    # one order for every writer (the rows are locked until commit): concurrent ingesters
+    # (--processes, several HTTP requests) wait for each other here, never deadlock
+    changed = sorted(changed, key=lambda d: (d.county, d.id))
     session.execute(text("""
         UPDATE device d SET last_seen_at = greatest(d.last_seen_at, u.seen),
                battery_pct = coalesce(u.battery, d.battery_pct), updated_at = now()

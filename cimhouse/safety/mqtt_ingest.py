@@ -19,6 +19,11 @@ payloads, bad topics and unknown devices are counted and recorded
 retries it; an unexpected error in a batch writes its messages one by one, so one bad
 message cannot hold the others back. Nothing of this stops the ingester.
 
+Several processes (``cimhouse safety ingest --processes N``) share the work through an MQTT 5
+shared subscription (``$share/{group}/...``, ``share``): the broker hands each message to
+one member, each member batches, writes and acknowledges its own messages; a message a
+member received but did not acknowledge is sent again when that member's session resumes.
+
 Example::
 
     stop = threading.Event()
@@ -28,7 +33,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -48,6 +52,7 @@ from sqlalchemy.exc import OperationalError
 from cimhouse.db import session_scope
 from cimhouse.errors import DatabaseUnavailable
 from cimhouse.safety.broker import BrokerAddress
+from cimhouse.safety.check_readings import Columns, decode_json, gateway_shape
 from cimhouse.safety.ingest_log import record_batch
 from cimhouse.safety.ingest_readings import DeviceCache, IngestResult, Reject, ingest_readings
 from cimhouse.scope import Scope
@@ -69,9 +74,10 @@ def gateway_topic(county: str, gateway: str) -> str:
     return f"cimhouse/{county}/gateway/{gateway}/readings"
 
 
-def message_items(topic: str, payload: bytes) -> list[dict[str, Any]] | str:
-    """The readings of one message (each with the topic's county, and device), or the
-    reason code why none can be read from it."""
+def message_items(topic: str, payload: bytes
+                  ) -> tuple[list[dict[str, Any]], Columns | None] | str:
+    """The readings of one message (each with the topic's county, and device; a gateway's
+    columnar batch as :class:`Columns`), or the reason code why none can be read from it."""
     parts = topic.split("/")
     if len(parts) == 4 and parts[0] == "cimhouse" and parts[3] == "reading":
         county, device = parts[1], parts[2]
@@ -83,13 +89,17 @@ def message_items(topic: str, payload: bytes) -> list[dict[str, Any]] | str:
     if not (len(county) == 6 and county.isdigit()):
         return "bad_topic"
     try:
-        body = json.loads(payload)
+        body = decode_json(payload)
     except (ValueError, UnicodeDecodeError):
         return "not_json"
-    if device is None:
-        body = body.get("readings") if isinstance(body, dict) else body
-        if not isinstance(body, list):
-            return "not_object"
+    if device is None and not isinstance(body, list):  # a bare list of readings is one too
+        gateway = gateway_shape(body)
+        if isinstance(gateway, str):
+            return gateway
+        body, columns = gateway
+        if columns is not None:
+            columns.county = [county] * len(columns)
+            return [], columns
     items = body if isinstance(body, list) else [body]
     out: list[dict[str, Any]] = []
     for item in items:
@@ -98,7 +108,7 @@ def message_items(topic: str, payload: bytes) -> list[dict[str, Any]] | str:
             if device is not None:
                 item["device"] = device
         out.append(item)
-    return out
+    return out, None
 
 
 @dataclass
@@ -106,6 +116,20 @@ class _Batch:
     mids: list[tuple[int, int]] = field(default_factory=list)  # (mid, qos) to acknowledge
     items: list[Any] = field(default_factory=list)
     origin: list[int] = field(default_factory=list)  # item -> message number
+    #: the columnar messages' readings (positions after ``items``), and their message numbers
+    columns: Columns = field(default_factory=lambda: Columns([], [], [], [], []))
+    column_origin: list[int] = field(default_factory=list)
+
+    def size(self) -> int:
+        return len(self.items) + len(self.columns)
+
+    def message_of(self, index: int) -> int:
+        """The message number of a reject's position (readings, columns, then messages)."""
+        if index < len(self.items):
+            return self.origin[index]
+        if index < self.size():
+            return self.column_origin[index - len(self.items)]
+        return index - self.size()
     messages: list[tuple[str, bytes]] = field(default_factory=list)
     bad: list[tuple[int, str]] = field(default_factory=list)  # (message number, reason)
 
@@ -123,9 +147,11 @@ class MqttIngester:
 
     def __init__(self, engine: Engine, address: BrokerAddress, *, scope: Scope | None = None,
                  batch: int = 5000, max_wait: float = 0.2,
-                 client_id: str = "cimhouse-ingest") -> None:
+                 client_id: str = "cimhouse-ingest", share: str | None = None) -> None:
         self.engine, self.address, self.scope = engine, address, scope
         self.batch, self.max_wait, self.client_id = batch, max_wait, client_id
+        #: MQTT 5 shared subscription group: the broker hands each message to one member
+        self.topics = tuple(f"$share/{share}/{t}" for t in TOPICS) if share else TOPICS
         self.devices = DeviceCache(scope)
         self.stats = IngesterStats()
         self.connected = threading.Event()
@@ -141,7 +167,7 @@ class MqttIngester:
             client.username_pw_set(self.address.username, self.address.password)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
-        client.on_subscribe = lambda *_args: self.subscribed.set()
+        client.on_subscribe = self._on_subscribe
         client.on_message = lambda _c, _u, message: self._inbox.put(message)
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
@@ -157,9 +183,16 @@ class MqttIngester:
         if reason.is_failure:
             log.error("broker refused the connection: %s", reason)
             return
-        client.subscribe([(topic, 1) for topic in TOPICS])
-        log.info("connected to %s, subscribed to %s", self.address.url(), ", ".join(TOPICS))
+        client.subscribe([(topic, 1) for topic in self.topics])
+        log.info("connected to %s, subscribing to %s", self.address.url(),
+                 ", ".join(self.topics))
         self.connected.set()
+
+    def _on_subscribe(self, *_args: Any) -> None:
+        # logged on the broker's SUBACK, not when the request is queued: what is published
+        # after this line reaches the ingester (the bench and the tests wait for it)
+        log.info("subscribed (%s)", self.client_id)
+        self.subscribed.set()
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any,
                        _properties: Any) -> None:
@@ -176,7 +209,7 @@ class MqttIngester:
         message: mqtt.MQTTMessage | None = first
         while message is not None:
             self._add(batch, message)
-            if len(batch.items) >= self.batch or stop.is_set():
+            if batch.size() >= self.batch or stop.is_set():
                 break
             try:
                 message = self._inbox.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -194,24 +227,26 @@ class MqttIngester:
         if isinstance(items, str):
             batch.bad.append((number, items))
             return
-        batch.items.extend(items)
-        batch.origin.extend([number] * len(items))
+        readings, columns = items
+        batch.items.extend(readings)
+        batch.origin.extend([number] * len(readings))
+        if columns is not None:
+            batch.columns.extend(columns, message.topic.split("/")[1])
+            batch.column_origin.extend([number] * len(columns))
 
     def _write(self, batch: _Batch) -> IngestResult:
         """One transaction: the readings, the message-level rejects, the log."""
         with session_scope(self.engine) as session:
             result = ingest_readings(session, batch.items, scope=self.scope,
-                                     devices=self.devices)
+                                     devices=self.devices, columns=batch.columns)
             for number, reason in batch.bad:
                 topic = batch.messages[number][0].split("/")
                 county = topic[1] if len(topic) > 1 and len(topic[1]) == 6 else ""
                 result.received += 1
-                result.reject(Reject(len(batch.items) + number, None, reason, county=county))
+                result.reject(Reject(batch.size() + number, None, reason, county=county))
 
             def context(index: int) -> tuple[str | None, str | None]:
-                number = (batch.origin[index] if index < len(batch.items)
-                          else index - len(batch.items))
-                topic, payload = batch.messages[number]
+                topic, payload = batch.messages[batch.message_of(index)]
                 return topic, payload.decode("utf-8", "replace")
 
             record_batch(session, "mqtt", result, context=context)
@@ -254,13 +289,23 @@ class MqttIngester:
         for item, number in zip(batch.items, batch.origin, strict=True):
             singles[number].items.append(item)
             singles[number].origin.append(0)
+        columns, counties = batch.columns, batch.columns.county or []
+        for at, number in enumerate(batch.column_origin):
+            target = singles[number].columns
+            target.device.append(columns.device[at])
+            target.metric.append(columns.metric[at])
+            target.ts.append(columns.ts[at])
+            target.value.append(columns.value[at])
+            assert target.county is not None
+            target.county.append(counties[at])
+            singles[number].column_origin.append(0)
         for number, reason in batch.bad:
             singles[number].bad.append((0, reason))
         return singles
 
     def _refuse(self, batch: _Batch) -> IngestResult:
-        result = IngestResult(received=len(batch.items))
-        for index, _item in enumerate(batch.items):
+        result = IngestResult(received=batch.size())
+        for index in range(batch.size()):
             result.reject(Reject(index, None, "write_failed"))
         with session_scope(self.engine) as session:
             record_batch(session, "mqtt", result, context=lambda _i: (
