@@ -30,12 +30,13 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
+from cimhouse.db.bulk import county_in, staged_counties
 from cimhouse.errors import Conflict
 from cimhouse.i18n import _
 from cimhouse.schema import ChangeLog, CodeRegistry, House, PersonHouse
@@ -52,13 +53,17 @@ REJECT_REASON = ("房屋已注销（拆除、错登、拆分或合并），不�
 _SNAPSHOT_FIELDS = ("person_id", "house_id", "relation", "valid_from", "valid_to", "source")
 
 
-def retired_house_sql(alias: str = "h") -> str:
-    """SQL that is true when the house row ``alias`` is retired (set-based callers)."""
+def retired_house_sql(alias: str = "h", counties: Sequence[str] | None = None) -> str:
+    """SQL that is true when the house row ``alias`` is retired (set-based callers).
+
+    ``counties``: the houses' counties are among these (a code is registered in its house's
+    county), so the registry is read on their Citus shards only (:func:`county_in`)."""
     # An uncorrelated IN over the (few) retired codes, codes being unique: Citus cannot
     # correlate code_registry with a house joined to a local table (the register import).
+    where = "" if counties is None else f" AND {county_in('rr', counties)}"
     return (f"({alias}.status IN {RETIRING_STATUSES_SQL} OR ({alias}.status = 'out_of_use' "
             f"AND {alias}.code IN (SELECT rr.code FROM code_registry rr "
-            f"WHERE rr.status = 'retired')))")
+            f"WHERE rr.status = 'retired'{where})))")
 
 
 def retirement(session: Session, house: House) -> str | None:
@@ -95,12 +100,11 @@ def reject_rows_on_retired_houses(session: Session,
     """
     # Citus: no statement joins the local staging table to a distributed one; the counties,
     # then the candidate rows, go to the distributed queries as arrays.
-    counties = list(session.execute(text(f"SELECT DISTINCT county FROM {table}")).scalars())
+    counties = staged_counties(session, table)
     retired = f"""
         SELECT h.county, h.code, h.address_norm, h.realestate_unit_no FROM house h
         WHERE h.status IN {(*RETIRING_STATUSES, LifecycleStatus.OUT_OF_USE.value)!r}
-          AND {retired_house_sql('h')}
-          AND h.county = ANY (CAST(:counties AS text[]))"""
+          AND {retired_house_sql('h', counties)} AND {county_in('h', counties)}"""
     candidates = session.execute(text(f"""
         WITH retired AS MATERIALIZED ({retired}),
         matched AS (
@@ -111,7 +115,7 @@ def reject_rows_on_retired_houses(session: Session,
               ON r.county = x.county AND r.realestate_no = x.realestate_unit_no)
         SELECT m.line, min(m.code), min(r.county), min(r.house_norm), min(r.realestate_no)
         FROM matched m JOIN {table} r ON r.line = m.line
-        GROUP BY m.line ORDER BY m.line"""), {"counties": counties}).all()
+        GROUP BY m.line ORDER BY m.line""")).all()
     if not candidates:
         return {}
     columns = list(zip(*candidates, strict=True))
@@ -122,7 +126,7 @@ def reject_rows_on_retired_houses(session: Session,
         JOIN house o ON o.county = u.county
                     AND (o.address_norm = u.norm
                          OR (u.no IS NOT NULL AND o.realestate_unit_no = u.no))
-        WHERE NOT {retired_house_sql('o')}"""),
+        WHERE {county_in('o', counties)} AND NOT {retired_house_sql('o', counties)}"""),
         {"lines": list(columns[0]), "counties": list(columns[2]), "norms": list(columns[3]),
          "nos": list(columns[4])}).scalars())
     rows = [(line, code) for line, code, *_ in candidates if line not in open_lines]

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from cimhouse.db.bulk import county_in
 from cimhouse.errors import InvalidInput
 from cimhouse.i18n import _
 from cimhouse.idnumber import mask_id_number, normalize_id_number
@@ -37,6 +38,7 @@ from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.rejects import REPORT_COLUMNS, RejectsReport
 from cimhouse.pii import PiiVault
 from cimhouse.schema.vocab import ZH_NAMES, DeviceKind, DeviceStatus
+from cimhouse.scope import code_county_keys
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "uid": ("uid", "device_id", "device", "设备编号", "设备id"),
@@ -125,9 +127,12 @@ def _check(row: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
 def _lookups(session: Session, rows: list[dict[str, Any]], vault: PiiVault | None,
              ids: list[str]) -> tuple[dict[str, tuple[str, int]], dict[str, str],
                                       dict[str, int]]:
+    codes = sorted({r["house_code"] for r in rows})
+    # a code names its county (code_county_keys): Citus reads those house shards only
+    keys = code_county_keys(session, [c for c in codes if len(c) >= 6 and c[:6].isdigit()])
     houses = {r.code: (r.county, r.id) for r in session.execute(text(
-        "SELECT county, id, code FROM house WHERE code = ANY(:codes)"),
-        {"codes": sorted({r["house_code"] for r in rows})})}
+        f"SELECT h.county, h.id, h.code FROM house h "
+        f"WHERE {county_in('h', keys)} AND h.code = ANY(:codes)"), {"codes": codes})}
     owners = {r.uid: r.county for r in session.execute(text(
         "SELECT uid, county FROM device WHERE uid = ANY(:uids)"),
         {"uids": sorted({r["uid"] for r in rows})})}

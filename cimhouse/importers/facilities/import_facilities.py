@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cimhouse.db.bulk import copy_rows, create_staging, execute_count
+from cimhouse.db.bulk import copy_rows, county_in, create_staging, execute_count
 from cimhouse.errors import InvalidInput
 from cimhouse.i18n import _
 from cimhouse.importers.facilities.matching import (
@@ -157,13 +157,17 @@ def _apply(session: Session, result: FacilityImportResult, source: str, actor: s
     logged = [c for c in UPDATABLE if c not in ("geom", "attributes")]
     before = ", ".join(f"'{c}', f.{c}" for c in logged)
     after = ", ".join(f"'{c}', {new_values.get(c, 's.' + c)}" for c in logged)
+    # the counties of the facilities found: Citus reads their shards only (county_in)
+    found = tuple(session.execute(text(
+        "SELECT DISTINCT facility_county FROM stage_facility "
+        "WHERE facility_county IS NOT NULL ORDER BY 1")).scalars())
     session.execute(text(f"""
         WITH c AS MATERIALIZED (
             SELECT f.county, f.id, jsonb_build_object({before}) AS prev,
                    jsonb_build_object({after}) AS cur
             FROM facility f JOIN stage_facility s
                  ON f.county = s.facility_county AND f.id = s.facility_id
-            WHERE {changed})
+            WHERE {county_in('f', found)} AND ({changed}))
         INSERT INTO change_log (county, object_kind, object_id, operation, actor, source,
                                 previous, current)
         SELECT county, 'facility', id::text, 'update', :actor, :source, prev, cur
@@ -171,7 +175,8 @@ def _apply(session: Session, result: FacilityImportResult, source: str, actor: s
     result.updated = execute_count(session, text(f"""
         UPDATE facility f SET {assignments}, updated_at = now()
         FROM stage_facility s
-        WHERE f.county = s.facility_county AND f.id = s.facility_id AND ({changed})"""))
+        WHERE {county_in('f', found)} AND f.county = s.facility_county
+          AND f.id = s.facility_id AND ({changed})"""))
     result.added = execute_count(session, text("""
         WITH added AS (
             INSERT INTO facility (county, category, subtype, name, geom, capacity, region_code,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cimhouse.db.bulk import execute_count
+from cimhouse.db.bulk import county_in, execute_count
 from cimhouse.importers.facilities.rows import FacilityRow
 from cimhouse.services.sql import expand_box_sql
 
@@ -128,12 +128,17 @@ def find_existing(session: Session, *, source: str, metric_srid: int) -> int:
     that facility. Returns the number of such conflicts.
     """
     params = {"source": source, "srid": metric_srid, "near": SAME_PLACE_M}
-    session.execute(text("""
+    # the rows' counties: Citus reads their facility shards only (county_in); the conflict
+    # checks below look at every county on purpose
+    counties = tuple(session.execute(text(
+        "SELECT DISTINCT left(region_code, 6) FROM stage_facility "
+        "WHERE region_code IS NOT NULL ORDER BY 1")).scalars())
+    session.execute(text(f"""
         WITH hit AS (
             SELECT DISTINCT ON (s.line) s.line, f.county, f.id FROM stage_facility s
             JOIN facility f ON f.county = left(s.region_code, 6) AND f.source = :source
                            AND f.external_id = s.external_id
-            WHERE s.reason IS NULL AND s.external_id IS NOT NULL
+            WHERE {county_in('f', counties)} AND s.reason IS NULL AND s.external_id IS NOT NULL
             ORDER BY s.line, f.id)
         UPDATE stage_facility s SET facility_county = hit.county, facility_id = hit.id
         FROM hit WHERE hit.line = s.line"""), params)

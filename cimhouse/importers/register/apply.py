@@ -17,11 +17,13 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.coding.house_relations import retired_house_sql
-from cimhouse.db.bulk import execute_count
+from cimhouse.db.bulk import county_in, execute_count, staged_counties
 from cimhouse.db.distribute import REFERENCE_TABLES, citus_version
 from cimhouse.importers.register.apply_households import DERIVED, apply_households
 from cimhouse.importers.register.table import Target, staged, targets
@@ -70,15 +72,19 @@ def apply_staged(session: Session, *, actor: str, run_id: int,
     """
     params: dict[str, object] = {"actor": actor, "src": f"import_run:{run_id}", "run": run_id}
     counts: dict[str, int] = {}
+    # every read of a distributed table below names the file's counties: Citus then reads
+    # their shards only (see county_in)
+    counties = staged_counties(session, "stage_register")
     _run(session, _DROP_DERIVED)  # an earlier import in the same transaction left them
     _stage_houses(session)
-    counts["estates_added"] = _estates(session, params)
-    counts["buildings_added"] = _buildings(session, params)
-    counts["houses_added"], counts["houses_updated"] = _houses(session, params)
+    counts["estates_added"] = _estates(session, params, counties)
+    counts["buildings_added"] = _buildings(session, params, counties)
+    counts["houses_added"], counts["houses_updated"] = _houses(session, params, counties)
     counts["persons_added"], counts["persons_updated"] = _persons(session, params)
-    counts["relations_added"], counts["relations_updated"] = _relations(session, params)
+    counts["relations_added"], counts["relations_updated"] = _relations(session, params,
+                                                                        counties)
     if households:
-        counts |= apply_households(session, params)
+        counts |= apply_households(session, params, counties)
     _run(session, _DROP_DERIVED)
     _analyze_filled(session, counts)
     return counts
@@ -117,7 +123,7 @@ def _stage_houses(session: Session) -> None:
     _run(session, "ANALYZE stage_house")
 
 
-def _estates(session: Session, params: dict[str, object]) -> int:
+def _estates(session: Session, params: dict[str, object], counties: Sequence[str]) -> int:
     _run(session, """
         CREATE TEMP TABLE stage_estate ON COMMIT DROP AS
         SELECT county, region_code, estate_name, min(estate_kind) AS estate_kind,
@@ -125,13 +131,13 @@ def _estates(session: Session, params: dict[str, object]) -> int:
         FROM stage_house WHERE estate_name IS NOT NULL
         GROUP BY county, region_code, estate_name""")
     # A join, not a correlated subquery: Citus cannot correlate a distributed table.
-    match = """
+    match = f"""
         UPDATE stage_estate s SET estate_id = m.id
         FROM (SELECT u.county, u.region_code, u.estate_name, min(e.id) AS id
               FROM stage_estate u
               JOIN estate e ON e.county = u.county AND e.region_code = u.region_code
                            AND (e.name = u.estate_name OR u.estate_name = ANY (e.aliases))
-              WHERE u.estate_id IS NULL
+              WHERE {county_in('e', counties)} AND u.estate_id IS NULL
               GROUP BY u.county, u.region_code, u.estate_name) m
         WHERE m.county = s.county AND m.region_code = s.region_code
           AND m.estate_name = s.estate_name AND s.estate_id IS NULL"""
@@ -153,7 +159,7 @@ def _estates(session: Session, params: dict[str, object]) -> int:
     return added
 
 
-def _buildings(session: Session, params: dict[str, object]) -> int:
+def _buildings(session: Session, params: dict[str, object], counties: Sequence[str]) -> int:
     _run(session, """
         CREATE TEMP TABLE stage_building ON COMMIT DROP AS
         SELECT h.county, h.building_norm, min(h.region_code) AS region_code,
@@ -164,10 +170,10 @@ def _buildings(session: Session, params: dict[str, object]) -> int:
                                  AND se.estate_name = h.estate_name
         GROUP BY h.county, h.building_norm""")
     _run(session, "CREATE INDEX ON stage_building (county, building_norm)")
-    match = """
+    match = f"""
         UPDATE stage_building s SET building_id = b.id FROM building b
-        WHERE b.county = s.county AND b.address_norm = s.building_norm
-          AND s.building_id IS NULL"""
+        WHERE {county_in('b', counties)} AND b.county = s.county
+          AND b.address_norm = s.building_norm AND s.building_id IS NULL"""
     _run(session, match)
     added = _run(session, """
         WITH added AS (
@@ -191,17 +197,18 @@ def _buildings(session: Session, params: dict[str, object]) -> int:
     return added
 
 
-def _houses(session: Session, params: dict[str, object]) -> tuple[int, int]:
+def _houses(session: Session, params: dict[str, object],
+            counties: Sequence[str]) -> tuple[int, int]:
     # Retired houses take nothing (rows naming only them were rejected before).
     by_unit_no = f"""
         UPDATE stage_house s SET house_id = h.id FROM house h
         WHERE s.realestate_no IS NOT NULL AND h.county = s.county
           AND h.realestate_unit_no = s.realestate_no AND s.house_id IS NULL
-          AND NOT {retired_house_sql('h')}"""
+          AND {county_in('h', counties)} AND NOT {retired_house_sql('h', counties)}"""
     by_address = f"""
         UPDATE stage_house s SET house_id = h.id FROM house h
         WHERE h.county = s.county AND h.address_norm = s.house_norm AND s.house_id IS NULL
-          AND NOT {retired_house_sql('h')}"""
+          AND {county_in('h', counties)} AND NOT {retired_house_sql('h', counties)}"""
     _run(session, by_unit_no)
     _run(session, by_address)
     # Empty register cells never erase known values: COALESCE keeps the stored one.
@@ -218,14 +225,14 @@ def _houses(session: Session, params: dict[str, object]) -> tuple[int, int]:
         SELECT h.county, 'house', h.id::text, 'update', :actor, :src,
                jsonb_build_object({prev}), jsonb_build_object({cur})
         FROM house h JOIN stage_house s ON s.county = h.county AND s.house_id = h.id
-        WHERE {changed('h')}""", params)
+        WHERE {county_in('h', counties)} AND ({changed('h')})""", params)
     assignments = ", ".join(f"{t.column} = {t.new_value('s', 'house', name)}"
                             for name, t in _HOUSE_TARGETS)
     updated = _run(session, f"""
         UPDATE house SET {assignments}, updated_at = now(), version = house.version + 1
         FROM stage_house s
-        WHERE s.county = house.county AND s.house_id = house.id
-          AND ({changed('house')})""")
+        WHERE {county_in('house', counties)} AND s.county = house.county
+          AND s.house_id = house.id AND ({changed('house')})""")
     # New houses get their ids here, so nothing has to find them again after the insert.
     _run(session, """
         UPDATE stage_house SET house_id = nextval(pg_get_serial_sequence('house', 'id')),
@@ -303,7 +310,8 @@ def _persons(session: Session, params: dict[str, object]) -> tuple[int, int]:
     return added, updated
 
 
-def _relations(session: Session, params: dict[str, object]) -> tuple[int, int]:
+def _relations(session: Session, params: dict[str, object],
+               counties: Sequence[str]) -> tuple[int, int]:
     # The last row of a relation wins (its extra columns); integer keys lead the sort.
     _run(session, """
         CREATE TEMP TABLE stage_relation ON COMMIT DROP AS
@@ -316,12 +324,13 @@ def _relations(session: Session, params: dict[str, object]) -> tuple[int, int]:
     _run(session, "CREATE INDEX ON stage_relation (county, house_id, person_id)")
     # One pass finds and updates the changed relations and logs them; `old` is the row as
     # it was before this statement (a re-import that changes nothing joins only once).
-    updated = _run(session, """
+    updated = _run(session, f"""
         WITH changed AS (
             UPDATE person_house ph SET attributes = ph.attributes || s.extra,
                    updated_at = now(), version = ph.version + 1
             FROM stage_relation s, person_house old
-            WHERE s.county = ph.county AND s.house_id = ph.house_id
+            WHERE {county_in('ph', counties)} AND {county_in('old', counties)}
+              AND s.county = ph.county AND s.house_id = ph.house_id
               AND s.person_id = ph.person_id AND s.relation = ph.relation
               AND ph.valid_to IS NULL AND ph.attributes IS DISTINCT FROM ph.attributes || s.extra
               AND old.county = ph.county AND old.id = ph.id
@@ -332,7 +341,7 @@ def _relations(session: Session, params: dict[str, object]) -> tuple[int, int]:
                jsonb_build_object('attributes', previous),
                jsonb_build_object('attributes', current)
         FROM changed""", params)
-    added = _run(session, """
+    added = _run(session, f"""
         WITH added AS (
             INSERT INTO person_house (county, person_id, house_id, relation, source,
                                       import_run_id, attributes)
@@ -341,7 +350,7 @@ def _relations(session: Session, params: dict[str, object]) -> tuple[int, int]:
             LEFT JOIN person_house ph  -- an anti-join: Citus refuses NOT EXISTS on a local table
                    ON ph.county = s.county AND ph.house_id = s.house_id
                   AND ph.person_id = s.person_id AND ph.relation = s.relation
-                  AND ph.valid_to IS NULL
+                  AND ph.valid_to IS NULL AND {county_in('ph', counties)}
             WHERE ph.id IS NULL
             ORDER BY s.county, s.house_id  -- index order: fewer page visits
             RETURNING county, id, person_id, house_id, relation)

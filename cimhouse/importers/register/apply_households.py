@@ -10,16 +10,18 @@ same staging changes nothing the second time.
 
 Example::
 
-    counts = apply_households(session, params)   # inside apply_staged
+    counts = apply_households(session, params, ("330402",))   # inside apply_staged
     counts["households_added"], counts["members_added"], counts["members_ended"]
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cimhouse.db.bulk import execute_count
+from cimhouse.db.bulk import county_in, execute_count
 from cimhouse.schema.vocab import HeadRelation, RelationKind
 
 DERIVED = ("stage_household", "stage_member")
@@ -29,8 +31,12 @@ def _run(session: Session, sql: str, params: dict[str, object] | None = None) ->
     return execute_count(session, text(sql), params)
 
 
-def apply_households(session: Session, params: dict[str, object]) -> dict[str, int]:
-    """Households and memberships of the staged rows; counts of what was added/changed."""
+def apply_households(session: Session, params: dict[str, object],
+                     counties: Sequence[str]) -> dict[str, int]:
+    """Households and memberships of the staged rows; counts of what was added/changed.
+
+    ``counties``: the file's, named on every read of a distributed table (``county_in``).
+    """
     counts = dict.fromkeys(("households_added", "households_updated", "members_added",
                             "members_ended"), 0)
     # The house of the 户籍 rows, else of the head's rows, else of the first row.
@@ -48,15 +54,16 @@ def apply_households(session: Session, params: dict[str, object]) -> dict[str, i
     if not session.execute(text("SELECT EXISTS (SELECT 1 FROM stage_household)")).scalar_one():
         return counts  # a register without households
     _run(session, "ANALYZE stage_household")
-    _run(session, """
+    _run(session, f"""
         UPDATE stage_household s SET household_id = h.id FROM household h
-        WHERE h.county = s.county AND h.number = s.household_no""")
-    counts["households_updated"] = _run(session, """
+        WHERE {county_in('h', counties)} AND h.county = s.county AND h.number = s.household_no""")
+    counts["households_updated"] = _run(session, f"""
         WITH changed AS (
             UPDATE household h SET kind = s.kind, house_id = s.house_id, updated_at = now(),
                    version = h.version + 1
             FROM stage_household s, household old
-            WHERE s.county = h.county AND s.household_id = h.id
+            WHERE {county_in('h', counties)} AND {county_in('old', counties)}
+              AND s.county = h.county AND s.household_id = h.id
               AND (h.kind, h.house_id) IS DISTINCT FROM (s.kind, s.house_id)
               AND old.county = h.county AND old.id = h.id
             RETURNING h.county, h.id, old.kind AS old_kind, old.house_id AS old_house,
@@ -81,11 +88,12 @@ def apply_households(session: Session, params: dict[str, object]) -> dict[str, i
         SELECT county, 'household', household_id::text, 'insert', :actor, :src, NULL,
                jsonb_build_object('number', household_no, 'kind', kind, 'house_id', house_id)
         FROM stage_household WHERE is_new""", params)
-    _members(session, params, counts)
+    _members(session, params, counts, counties)
     return counts
 
 
-def _members(session: Session, params: dict[str, object], counts: dict[str, int]) -> None:
+def _members(session: Session, params: dict[str, object], counts: dict[str, int],
+             counties: Sequence[str]) -> None:
     _run(session, """
         CREATE TEMP TABLE stage_member ON COMMIT DROP AS
         SELECT DISTINCT ON (sh.county, sh.household_id, sp.person_id)
@@ -96,7 +104,9 @@ def _members(session: Session, params: dict[str, object], counts: dict[str, int]
         ORDER BY sh.county, sh.household_id, sp.person_id, r.line DESC""")
     _run(session, "CREATE INDEX ON stage_member (person_id)")
     # A person is in one household at a time: a current membership that the file changes
-    # (another household or another relation to the head) ends today.
+    # (another household or another relation to the head) ends today. Its household may
+    # be in a county the file does not name (a person who moved): this statement reads
+    # household_member on every shard, by person.
     counts["members_ended"] = _run(session, """
         WITH ended AS (
             UPDATE household_member m SET valid_to = current_date, updated_at = now(),
@@ -112,7 +122,7 @@ def _members(session: Session, params: dict[str, object], counts: dict[str, int]
                jsonb_build_object('valid_to', NULL),
                jsonb_build_object('valid_to', current_date)
         FROM ended""", params)
-    _run(session, """
+    _run(session, f"""
         CREATE TEMP TABLE stage_member_new ON COMMIT DROP AS
         SELECT s.county, s.household_id, s.person_id, s.relation,
                nextval(pg_get_serial_sequence('household_member', 'id')) AS id
@@ -120,7 +130,7 @@ def _members(session: Session, params: dict[str, object], counts: dict[str, int]
         LEFT JOIN household_member m  -- an anti-join: Citus refuses NOT EXISTS on a local table
                ON m.county = s.county AND m.household_id = s.household_id
               AND m.person_id = s.person_id AND m.relation = s.relation
-              AND m.valid_to IS NULL
+              AND m.valid_to IS NULL AND {county_in('m', counties)}
         WHERE m.id IS NULL""")
     counts["members_added"] = _run(session, """
         INSERT INTO household_member (county, id, household_id, person_id, relation,

@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.addressing.normalize import edit_distance, normalize_estate_name
+from cimhouse.db.bulk import county_in, staged_counties
 
 
 @dataclass
@@ -56,7 +57,8 @@ def near_duplicate_estates(session: Session, stage: str = "stage_register"
                            ) -> list[EstateWarning]:
     """Staged estates the apply step would create that resemble one of their community."""
     # An anti-join, not NOT EXISTS: Citus refuses a correlated subquery from the temp table
-    # into the distributed estate.
+    # into the distributed estate. The file's counties: Citus reads their shards only.
+    counties = staged_counties(session, stage)
     new = session.execute(text(f"""
         WITH named AS (
             SELECT county, region_code, estate_name, array_agg(line ORDER BY line) AS lines
@@ -66,7 +68,8 @@ def near_duplicate_estates(session: Session, stage: str = "stage_register"
             SELECT DISTINCT n.county, n.region_code, n.estate_name
             FROM named n
             JOIN estate e ON e.county = n.county AND e.region_code = n.region_code
-                         AND (e.name = n.estate_name OR n.estate_name = ANY (e.aliases)))
+                         AND (e.name = n.estate_name OR n.estate_name = ANY (e.aliases))
+            WHERE {county_in('e', counties)})
         SELECT n.county, n.region_code, n.estate_name, n.lines
         FROM named n
         LEFT JOIN known k ON k.county = n.county AND k.region_code = n.region_code

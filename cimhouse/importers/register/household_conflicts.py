@@ -19,10 +19,12 @@ Example::
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from cimhouse.db.bulk import county_in, staged_counties
 from cimhouse.importers.register.conflicts import summarise_houses
 from cimhouse.schema.vocab import HeadRelation, RelationKind
 
@@ -86,15 +88,18 @@ _PERSON_REASONS = """
     FROM p JOIN stage_register r ON r.id_hash = p.id_hash AND r.household_no IS NOT NULL"""
 
 # The stored head of a household the file gives another head, when the file does not
-# place the stored head anywhere (person is a reference table: read by id_hash).
-_STORED_HEAD_REASONS = f"""
+# place the stored head anywhere (person is a reference table: read by id_hash). The
+# file's counties named on the distributed tables: Citus reads their shards only.
+def _stored_head_reasons(counties: Sequence[str]) -> str:
+    return f"""
     WITH heads AS MATERIALIZED (
         SELECT h.county, h.number, p.id_hash, p.id_masked
         FROM household h
         JOIN household_member m ON m.county = h.county AND m.household_id = h.id
                                AND m.relation = {_HEAD} AND m.valid_to IS NULL
         JOIN person p ON p.id = m.person_id
-        WHERE (h.county, h.number) IN (SELECT DISTINCT county, household_no
+        WHERE {county_in('h', counties)} AND {county_in('m', counties)}
+          AND (h.county, h.number) IN (SELECT DISTINCT county, household_no
                                        FROM stage_register WHERE household_no IS NOT NULL))
     SELECT r.line, format('库中该户的户主为另一人 (%s)，本文件未给出其去向: %s / the stored '
                           'household %s has another head (%s) whom this file does not place',
@@ -117,7 +122,8 @@ def reject_household_conflicts(session: Session) -> dict[int, list[str]]:
         return {}
     session.execute(text("DROP TABLE IF EXISTS stage_household_check"))
     session.execute(text(_HOUSEHOLDS))
-    for statement in (_HOUSEHOLD_REASONS, _PERSON_REASONS, _STORED_HEAD_REASONS):
+    stored_heads = _stored_head_reasons(staged_counties(session, "stage_register"))
+    for statement in (_HOUSEHOLD_REASONS, _PERSON_REASONS, stored_heads):
         for line, reason in session.execute(text(statement)):
             if reason and reason not in rejected[line]:
                 rejected[line].append(reason)

@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cimhouse.coding.house_relations import retired_house_sql
+from cimhouse.db.bulk import county_in, staged_counties
 from cimhouse.importers.register.conflicts import summarise_houses
 from cimhouse.importers.register.table import Staged, targets
 
@@ -78,7 +80,9 @@ _FILE_VALUES = ", ".join(f"('{name}', '{zh}', '{en}', ({value})::text, ({stored}
 # The house each staged house will update (as apply.py matches: an open house, by
 # 不动产单元号 first, then by the normalised address), the fields a lifecycle command set on
 # it after ``as_of``, and where the file disagrees with the stored value of such a field.
-_HOUSE_REASONS = f"""
+# ``counties``: the file's (see :func:`county_in`), on every distributed table read.
+def _house_reasons(counties: Sequence[str]) -> str:
+    return f"""
     WITH matched AS (
         -- DISTINCT ON over two equi-joins, not LATERAL (... LIMIT 1) over the temp table,
         -- which Citus cannot push down; both joins hash on plain PostgreSQL.
@@ -88,13 +92,13 @@ _HOUSE_REASONS = f"""
                 SELECT c.county, c.house_norm, h.id, h.code, true AS by_unit_no
                 FROM stage_house_summary c
                 JOIN house h ON h.county = c.county AND h.realestate_unit_no = c.realestate_no_lo
-                WHERE NOT {retired_house_sql('h')}
+                WHERE {county_in('h', counties)} AND NOT {retired_house_sql('h', counties)}
                 UNION ALL
                 SELECT c.county, c.house_norm, h.id, h.code,
                        h.realestate_unit_no IS NOT DISTINCT FROM c.realestate_no_lo
                 FROM stage_house_summary c
                 JOIN house h ON h.county = c.county AND h.address_norm = c.house_norm
-                WHERE NOT {retired_house_sql('h')}) m
+                WHERE {county_in('h', counties)} AND NOT {retired_house_sql('h', counties)}) m
             ORDER BY m.county, m.house_norm, m.by_unit_no DESC, m.id) picked
         WHERE code IS NOT NULL),
     edits AS (
@@ -104,7 +108,8 @@ _HOUSE_REASONS = f"""
         JOIN change_log e ON e.county = m.county AND e.object_kind = 'house'
                          AND e.object_id = m.code
         CROSS JOIN LATERAL jsonb_object_keys(e.current) AS k(field)
-        WHERE e.source = ANY (:sources) AND e.current IS NOT NULL
+        WHERE {county_in('e', counties)} AND e.source = ANY (:sources)
+          AND e.current IS NOT NULL
           AND (CAST(:as_of AS timestamptz) IS NULL OR e.changed_at > :as_of)
         ORDER BY m.county, m.house_norm, k.field, e.changed_at DESC)
     SELECT r.line, d.county, d.house_norm, format(
@@ -125,14 +130,16 @@ _HOUSE_REASONS = f"""
         JOIN house h ON h.county = e.county AND h.code = e.code
         CROSS JOIN LATERAL (VALUES {_FILE_VALUES})
             AS f(name, zh, en, value, stored, keeps_stored)
-        WHERE f.name = e.field AND f.value IS DISTINCT FROM f.stored
+        WHERE {county_in('h', counties)} AND f.name = e.field
+          AND f.value IS DISTINCT FROM f.stored
           AND NOT (f.keeps_stored AND f.value IS NULL)) d
     JOIN stage_register r ON r.county = d.county AND r.house_norm = d.house_norm"""
 
 
 # An estate renamed by ``codes relabel`` whose old name the file still uses: the import
 # would take the old name for a new estate (an empty twin of the renamed one).
-_ESTATE_REASONS = """
+def _estate_reasons(counties: Sequence[str]) -> str:
+    return f"""
     WITH named AS (
         SELECT DISTINCT county, region_code, estate_name FROM stage_register
         WHERE estate_name IS NOT NULL),
@@ -142,7 +149,8 @@ _ESTATE_REASONS = """
         SELECT DISTINCT n.county, n.region_code, n.estate_name
         FROM named n
         JOIN estate x ON x.county = n.county AND x.region_code = n.region_code
-                     AND (x.name = n.estate_name OR n.estate_name = ANY (x.aliases))),
+                     AND (x.name = n.estate_name OR n.estate_name = ANY (x.aliases))
+        WHERE {county_in('x', counties)}),
     renamed AS (
         SELECT DISTINCT ON (n.county, n.region_code, n.estate_name)
                n.county, n.region_code, n.estate_name, e.code, e.name,
@@ -153,7 +161,8 @@ _ESTATE_REASONS = """
                          AND c.object_id = e.code AND c.source = 'relabel'
         LEFT JOIN known k ON k.county = n.county AND k.region_code = n.region_code
                          AND k.estate_name = n.estate_name
-        WHERE c.previous ->> 'name' = n.estate_name
+        WHERE {county_in('e', counties)} AND {county_in('c', counties)}
+          AND c.previous ->> 'name' = n.estate_name
           AND (CAST(:as_of AS timestamptz) IS NULL OR c.changed_at > :as_of)
           AND k.county IS NULL
         ORDER BY n.county, n.region_code, n.estate_name, c.changed_at DESC)
@@ -184,14 +193,16 @@ def reject_stored_conflicts(session: Session, *, update_persons: bool,
     houses: set[tuple[str, str]] = set()
     estates: set[str] = set()
     params = {"sources": list(LIFECYCLE_SOURCES), "as_of": as_of}
-    for line, code, reason in session.execute(text(_ESTATE_REASONS), params):
+    counties = staged_counties(session, "stage_register")
+    for line, code, reason in session.execute(text(_estate_reasons(counties)), params):
         rejected[line].append(reason)
         estates.add(code)
     if not update_persons:
         for line, id_hash, reason in session.execute(text(_PERSON_REASONS)):
             rejected[line].append(reason)
             persons.add(bytes(id_hash))
-    for line, county, house_norm, reason in session.execute(text(_HOUSE_REASONS), params):
+    for line, county, house_norm, reason in session.execute(text(_house_reasons(counties)),
+                                                          params):
         rejected[line].append(reason)
         houses.add((county, house_norm))
     if rejected:
