@@ -15,7 +15,9 @@ No layer carries personal data. ``gaps`` (from z10) is computed for the token's 
 :func:`cimhouse.exports.gap_features.read_gap_features` (the services' ``find_gaps``, scoped in
 SQL, and the estates' points inside the tile, scoped in SQL); its tile is then one
 ``ST_AsMVT`` over those rows passed as arrays (no table read: the same on Citus). Each tile
-of it pays the gap computation of the whole scope (see docs/tiles.md).
+of it would pay the gap computation of the whole scope: the tiles endpoint passes a
+:class:`~cimhouse.exports.gap_cache.GapCache`, so the gaps of a scope are computed once per
+data version (see docs/tiles.md).
 
 Example::
 
@@ -45,6 +47,7 @@ from sqlalchemy.types import Float
 
 from cimhouse.crs import transform_point
 from cimhouse.errors import InvalidInput, NotFound
+from cimhouse.exports.gap_cache import GapCache
 from cimhouse.exports.gap_features import read_gap_features
 from cimhouse.exports.layers import LAYERS
 from cimhouse.i18n import _
@@ -161,13 +164,13 @@ def tile_statement(layer: str, z: int, x: int, y: int, scope: Scope | None) -> S
 
 
 def _gap_tile(session: Session, scope: Scope | None, z: int, x: int, y: int,
-              metric_srid: int) -> bytes | None:
+              metric_srid: int, cache: GapCache | None) -> bytes | None:
     """The gaps of ``scope`` inside tile z/x/y (with its buffer) as one MVT statement."""
     west, south, east, north = tile_bounds(z, x, y, margin=BUFFER / EXTENT)
     corners = [transform_point(px, py, WEB_MERCATOR, SRID)
                for px, py in ((west, south), (east, north))]
     box = (corners[0][0], corners[0][1], corners[1][0], corners[1][1])
-    rows = read_gap_features(session, scope, metric_srid=metric_srid, box=box)
+    rows = read_gap_features(session, scope, metric_srid=metric_srid, box=box, cache=cache)
     if not rows:
         return None
     names = [c.name for c in LAYERS["gaps"].columns]
@@ -190,15 +193,17 @@ def _gap_tile(session: Session, scope: Scope | None, z: int, x: int, y: int,
 
 
 def render_tile(session: Session, scope: Scope | None, layer: str, z: int, x: int,
-                y: int, *, metric_srid: int = DEFAULT_METRIC_SRID) -> bytes:
+                y: int, *, metric_srid: int = DEFAULT_METRIC_SRID,
+                gap_cache: GapCache | None = None) -> bytes:
     """Tile z/x/y of ``layer`` as MVT bytes; ``b""`` when empty (or below the layer's zoom).
 
-    ``metric_srid``: the CRS the gaps' distances are measured in (settings' METRIC_CRS)."""
+    ``metric_srid``: the CRS the gaps' distances are measured in (settings' METRIC_CRS);
+    ``gap_cache``: where the ``gaps`` layer keeps a scope's gaps between tiles."""
     if layer in MIN_ZOOM and z < MIN_ZOOM[layer]:
         tile_bounds(z, x, y)  # a tile that does not exist is still NOT_FOUND
         return b""
     if layer == "gaps":
-        return _gap_tile(session, scope, z, x, y, metric_srid) or b""
+        return _gap_tile(session, scope, z, x, y, metric_srid, gap_cache) or b""
     data = session.execute(tile_statement(layer, z, x, y, scope)).scalar()
     return bytes(data) if data else b""
 
