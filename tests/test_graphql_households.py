@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, text
 
 from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster, session_scope
@@ -256,3 +258,31 @@ def test_household_fields_take_the_counted_fallback(hw: tuple[ApiWorld, int],
     assert after["fallback"] - before["fallback"] == 2
     gained = Counter(after["reasons"]) - Counter(before["reasons"])
     assert gained == {"House.households": 1, "Query.householdStatistics": 1}, gained
+
+
+def test_member_nodes_keep_to_the_scope(hw: tuple[ApiWorld, int],
+                                        hclient: TestClient) -> None:
+    """Property: a HouseholdMember id resolves exactly when its household's house lies in
+    the token's scope (every level, estates too); otherwise null, like an unknown id."""
+    built, _hidden = hw
+    with session_scope(built.engine) as session:
+        members = [(global_id("HouseholdMember", f"{county}:{row_id}"), house)
+                   for county, row_id, house in session.execute(text(
+                       "SELECT m.county, m.id, h.code FROM household_member m "
+                       "JOIN household d ON d.county = m.county AND d.id = m.household_id "
+                       "JOIN house h ON h.county = d.county AND h.id = d.house_id"))]
+    scopes = sorted({c[:n] for c in built.world.communities for n in (2, 4, 6, 9, 12)}
+                    | set(built.world.estates[:3]) | {"330421"})
+    assert members
+
+    @settings(max_examples=40, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.sampled_from(scopes), st.sampled_from(members))
+    def run(scope: str, member: tuple[str, str]) -> None:
+        node_id, house = member
+        found = post(hclient, issue_token_for(built, scope), MEMBER_NODE, {"id": node_id})
+        assert "errors" not in found, found
+        inside = house in built.world.objects and built.world.visible(house, scope)
+        assert (found["data"]["node"] is not None) == inside, (scope, house, found)
+
+    run()
