@@ -22,6 +22,9 @@ three-county world, and checks every code, name and count that comes back:
 - vector tiles (``/tiles/{layer}/{z}/{x}/{y}.mvt``), decoded: every object of the layer in
   its tile when the scope holds it, nowhere otherwise (gaps too, through the app's gap cache
   that every scope drawn shares);
+- the future-community projects' boundaries (``projects``) in OGC items and single
+  features, vector tiles and file exports: shown only to a scope holding every community of
+  the project (the rule of ``FutureProject.geometry``);
 - change-feed webhooks: the batches a real receiver on 127.0.0.1 gets (signed) hold every
   change of the webhook's scope and kinds, in feed order, and nothing else.
 """
@@ -45,6 +48,7 @@ from typer.testing import CliRunner
 from cimhouse.cli.main import app
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.exports.export_layer import export_layer
+from cimhouse.exports.vector_tiles import tile_of
 from cimhouse.feed.manage_webhooks import add_webhook, remove_webhook
 from cimhouse.feed.stamp_changes import stamp_changes
 from cimhouse.programme.progress import compute_progress
@@ -55,9 +59,11 @@ from tests.helpers.delivery_worker import drain_webhook, received_changes
 from tests.helpers.gaps import expected_gaps
 from tests.helpers.graphql_world import ApiWorld, World, api_world, issue_token
 from tests.helpers.keys import TEST_KEY
+from tests.helpers.projects import add_bounded_projects, boundary_visible_in
 from tests.helpers.receiver import Receiver
 from tests.helpers.tiles import KEY, ZOOM, fetch_tile, tile_places
 
+PROJECTS: dict[int, list[str]] = {}  # future projects with a boundary: id -> communities
 PROPERTY = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
@@ -75,6 +81,7 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
             session.execute(text(
                 "INSERT INTO device (county, uid, kind, house_id) "
                 "SELECT county, 'D-' || county || '-' || id, 'gas', id FROM house"))
+            PROJECTS.update(add_bounded_projects(session, built.world))
             session.execute(text(  # an open alert at every house (map layer, subscription)
                 "INSERT INTO safety_alert (county, kind, severity, house_id, opened_at, "
                 "last_evidence_at) SELECT county, 'sos', 'high', id, now(), now() FROM house"))
@@ -451,3 +458,39 @@ def test_webhook_deliveries(aw: ApiWorld, test_settings: Settings) -> None:
         assert cursors == sorted(set(cursors))  # in feed order, each once
 
     run()
+
+
+def test_project_boundaries(aw: ApiWorld, client: TestClient, tmp_path: Path) -> None:
+    """The ``projects`` layer (OGC, tiles, export): exactly the projects every community of
+    which lies in the scope; a single feature outside reads as unknown."""
+    assert len(PROJECTS) > 2
+    with session_scope(aw.engine) as session:
+        tiles = {pid: tile_of(lon, lat, 12) for pid, lon, lat in session.execute(text(
+            "SELECT id, ST_X(ST_PointOnSurface(boundary)), ST_Y(ST_PointOnSurface(boundary)) "
+            "FROM future_project WHERE boundary IS NOT NULL"))}
+    assert set(tiles) == set(PROJECTS)
+    out = tmp_path / "projects.csv"
+
+    @PROPERTY
+    @given(st.sampled_from(scopes_of(aw)), st.sampled_from(sorted(PROJECTS)))
+    def run(scope: str, pid: int) -> None:
+        expected = {p for p, cs in PROJECTS.items() if boundary_visible_in(cs, scope)}
+        reply = client.get("/ogc/collections/projects/items", params={"limit": 1000},
+                           headers=bearer(aw, scope))
+        assert reply.status_code == 200, reply.text
+        assert {f["properties"]["id"] for f in reply.json()["features"]} == expected, scope
+        one = client.get(f"/ogc/collections/projects/items/{pid}", headers=bearer(aw, scope))
+        assert one.status_code == (200 if pid in expected else 404), (scope, pid)
+        seen: set[int] = set()
+        for x, y in sorted(set(tiles.values())):
+            features = fetch_tile(client, aw.tokens[f"scope:{scope}"], "projects", 12, x, y)
+            seen |= {int(f["properties"]["id"]) for f in features}
+        assert seen == expected, scope
+        with session_scope(aw.engine) as session:
+            export_layer(session, scope=with_county_keys(session, parse_scope(scope)),
+                         layer="projects", fmt="csv", path=out)
+        with out.open(encoding="utf-8-sig") as f:
+            assert {int(r[0]) for r in list(csv.reader(f))[1:]} == expected, scope
+
+    run()
+

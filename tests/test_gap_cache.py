@@ -137,5 +137,5 @@ def test_entries_are_bounded(gw: ApiWorld) -> None:
     cache = GapCache(size=2)
     with session_scope(gw.engine) as session:
         for scope in sorted({c[:6] for c in gw.world.communities}) * 2:
-            cache.rows(session, parse_scope(scope), metric_srid=4549, compute=lambda: [scope])
-    assert len(cache._entries) <= 2  # noqa: SLF001 (the bound is what is tested)
+            cache.rows(session, parse_scope(scope), metric_srid=4549, compute=list)
+    assert len(cache._entries) <= 2

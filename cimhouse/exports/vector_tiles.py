@@ -10,7 +10,9 @@ WGS 84 (metres apart; the map has no online base map to disagree with).
 
 Layers and the zoom from which they are served (below it a tile is empty, so a whole province
 is never drawn house by house): estates and facilities from z10, buildings from z13, houses
-from z15. Houses without a location of their own lie at their building's point on surface.
+from z15, the future-community projects' boundaries (``projects``, shown only to a scope
+holding every community of the project) from z10. Houses without a location of their own
+lie at their building's point on surface.
 No layer carries personal data. ``gaps`` (from z10) is computed for the token's scope by
 :func:`cimhouse.exports.gap_features.read_gap_features` (the services' ``find_gaps``, scoped in
 SQL, and the estates' points inside the tile, scoped in SQL); its tile is then one
@@ -49,9 +51,9 @@ from cimhouse.crs import transform_point
 from cimhouse.errors import InvalidInput, NotFound
 from cimhouse.exports.gap_cache import GapCache
 from cimhouse.exports.gap_features import read_gap_features
-from cimhouse.exports.layers import LAYERS
+from cimhouse.exports.layers import LAYERS, project_boundaries_visible
 from cimhouse.i18n import _
-from cimhouse.schema import Building, Estate, Facility, House
+from cimhouse.schema import Building, Estate, Facility, FutureProject, House
 from cimhouse.schema.base import SRID
 from cimhouse.schema.vocab import FacilityCategory, LifecycleStatus, vocab_label
 from cimhouse.scope import Scope, scope_filter
@@ -61,7 +63,8 @@ from cimhouse.settings import DEFAULT_METRIC_SRID
 EXTENT = 4096
 BUFFER = 64  # pixels of the tile's edge drawn from the neighbours (lines and fills join)
 MAX_ZOOM = 22
-MIN_ZOOM = {"estates": 10, "facilities": 10, "buildings": 13, "houses": 15, "gaps": 10}
+MIN_ZOOM = {"estates": 10, "facilities": 10, "buildings": 13, "houses": 15, "gaps": 10,
+            "projects": 10}
 TILE_LAYERS = tuple(MIN_ZOOM)
 WEB_MERCATOR = 3857
 _HALF = 20037508.342789244  # half the web mercator world, metres
@@ -142,6 +145,11 @@ def _rows(layer: str, scope: Scope | None, env: Any, box: Any) -> Select[Any]:
                       case({k: float(v) for k, v in radius.items()}, value=Facility.category,
                            else_=cast(None, Float)).label("radius_m")).where(
             scope_filter(Facility, scope), Facility.geom.op("&&")(box))
+    if layer == "projects":  # a reference table: few rows, no spatial index needed
+        return select(mvt_geom(FutureProject.boundary), FutureProject.id,
+                      FutureProject.name, FutureProject.level, FutureProject.kind,
+                      FutureProject.status, FutureProject.year).where(
+            project_boundaries_visible(scope), FutureProject.boundary.op("&&")(box))
     raise NotFound(_("no tile layer {layer!r}; layers: {layers}", layer=layer,
                      layers=", ".join(TILE_LAYERS)))
 
