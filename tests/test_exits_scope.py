@@ -81,10 +81,10 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
             session.execute(text(
                 "INSERT INTO device (county, uid, kind, house_id) "
                 "SELECT county, 'D-' || county || '-' || id, 'gas', id FROM house"))
-            PROJECTS.update(add_bounded_projects(session, built.world))
             session.execute(text(  # an open alert at every house (map layer, subscription)
                 "INSERT INTO safety_alert (county, kind, severity, house_id, opened_at, "
                 "last_evidence_at) SELECT county, 'sos', 'high', id, now(), now() FROM house"))
+        PROJECTS.update(add_bounded_projects(built.engine, built.world))
         yield built
 
 

@@ -139,3 +139,30 @@ def test_entries_are_bounded(gw: ApiWorld) -> None:
         for scope in sorted({c[:6] for c in gw.world.communities}) * 2:
             cache.rows(session, parse_scope(scope), metric_srid=4549, compute=list)
     assert len(cache._entries) <= 2
+
+
+def test_concurrent_tiles_of_a_scope_compute_once(gw: ApiWorld) -> None:
+    """A map asks for several tiles at once: one computation, the others wait for it."""
+    import threading
+    import time
+
+    cache, calls, results = GapCache(), [], []
+    scope = parse_scope(gw.world.communities[0][:6])
+
+    def compute() -> list[object]:
+        calls.append(1)
+        time.sleep(0.3)
+        return ["gaps"]
+
+    def tile() -> None:
+        with session_scope(gw.engine) as session:
+            results.append(cache.rows(session, scope, metric_srid=4549, compute=compute))
+
+    threads = [threading.Thread(target=tile) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert results == [["gaps"]] * 4
+    assert (cache.misses, cache.hits) == (1, 3)

@@ -61,7 +61,7 @@ def server(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Setting
                          if o.kind == "house" and o.county == a[:6])
         retire_house(session, demolished, "demolished", actor="tests", reason="拆除")
         tokens["demolished"] = demolished
-        PROJECTS.update(add_bounded_projects(session, world))
+    PROJECTS.update(add_bounded_projects(engine, world))
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(create_app(test_settings, engine=engine),
                                         host="127.0.0.1", port=port, log_level="warning"))

@@ -166,8 +166,10 @@ def test_map_draws_the_data_and_search_flies_to_a_house(server: str, aw: ApiWorl
     truth = expected_gaps(aw.engine)
     with Chromium() as page:
         page.goto(f"{server}/map#token={token}")
-        page.wait_for("window.cimhouseReady === true")
-        page.wait_for(SETTLED)
+        # "load" waits for the first tiles in view, each a scoped statement (on Citus, under
+        # the CI's load, slower than the default wait)
+        page.wait_for("window.cimhouseReady === true", timeout=120)
+        page.wait_for(SETTLED, timeout=120)
         time.sleep(0.5)
         stats = page.evaluate(PIXELS)
         # the regions cover part of the frame (the world spans counties)
@@ -182,7 +184,7 @@ def test_map_draws_the_data_and_search_flies_to_a_house(server: str, aw: ApiWorl
         page.evaluate(f"window.cimhouseMap.jumpTo({{center: {list(centre)}, zoom: 16}}); true")
         gaps = page.wait_for(f"{SETTLED} && (() => {{ const g = {SOURCE.format('gaps')}"
                              f".filter(f => f[0].estate_code === '{estate}');"
-                             " return g.length > 0 && g; })()")
+                             " return g.length > 0 && g; })()", timeout=120)
         assert {g[0]["category"] for g in gaps} == {c for e, c in truth if e == estate}
         time.sleep(0.3)
         stats = page.evaluate(PIXELS)
@@ -206,7 +208,7 @@ def test_map_draws_the_data_and_search_flies_to_a_house(server: str, aw: ApiWorl
         assert abs(after[1] - flown["lat"]) < 1e-4
         assert page.evaluate("window.cimhouseMap.getZoom()") > 16
         drawn = page.wait_for(f"{SETTLED} && (() => {{ const h = {SOURCE.format('houses')};"
-                              " return h.length > 0 && h; })()")
+                              " return h.length > 0 && h; })()", timeout=120)
         at = {props["code"]: point for props, point in drawn}
         assert house in at, drawn
         assert abs(at[house][0] - flown["lon"]) < 1e-3

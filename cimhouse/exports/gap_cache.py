@@ -76,23 +76,43 @@ class GapCache:
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[Key, list[Any]] = OrderedDict()
+        self._computing: dict[Key, threading.Lock] = {}  # one computation per key at a time
         self._lock = threading.Lock()
 
-    def rows(self, session: Session, scope: Scope | None, *, metric_srid: int,
-             compute: Callable[[], list[Any]]) -> list[Any]:
-        """The rows of ``scope`` at the current data version: cached, else ``compute()``."""
-        key = (scope_key(scope), metric_srid, dt.date.today(), data_version(session))
+    def _cached(self, key: Key) -> list[Any] | None:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return found
-        computed = compute()  # outside the lock: other scopes' tiles need not wait
+            return found
+
+    def rows(self, session: Session, scope: Scope | None, *, metric_srid: int,
+             compute: Callable[[], list[Any]]) -> list[Any]:
+        """The rows of ``scope`` at the current data version: cached, else ``compute()``.
+
+        A map asks for several tiles of a scope at once: the first computes, the others
+        (same key) wait for it instead of computing the same gaps side by side; other
+        scopes' tiles do not wait."""
+        key = (scope_key(scope), metric_srid, dt.date.today(), data_version(session))
+        found = self._cached(key)
+        if found is not None:
+            return found
         with self._lock:
-            self.misses += 1
-            self._entries[key] = computed
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            gate = self._computing.setdefault(key, threading.Lock())
+        with gate:
+            found = self._cached(key)
+            if found is not None:
+                return found
+            try:
+                computed = compute()
+            finally:
+                with self._lock:
+                    self._computing.pop(key, None)
+            with self._lock:
+                self.misses += 1
+                self._entries[key] = computed
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
         return computed
