@@ -1,5 +1,6 @@
 """Benchmark: a vector tile of a dense estate area through ``GET /tiles/...``, p50, next to
-the bare ``ST_AsMVT`` query of the same tile.
+the bare ``ST_AsMVT`` query of the same tile. ``gaps`` twice: without the app's gap cache
+(every tile computes the scope's gaps, as before round 23) and with it.
 
 Run: .venv/bin/python bench/bench_tiles.py [--houses N --buildings M --requests R]
      (default 40,000 houses in 1,000 buildings, 50 requests per tile)
@@ -36,8 +37,11 @@ from cimhouse.db import session_scope
 from cimhouse.exports.vector_tiles import WEB_MERCATOR, tile_bounds, tile_of
 
 LON0, LAT0, STEP = 120.70, 30.70, 0.0004  # the grid: 100 buildings a row, 40 m apart
-CASES = (("buildings", 16), ("houses", 16), ("estates", 14))
+CASES = (("buildings", 16), ("houses", 16), ("estates", 14), ("gaps", 14))
 BARE = {"buildings": ("building", "footprint"), "estates": ("estate", "boundary")}
+# gaps are computed (find_gaps for the token's scope): measured without the app's gap cache
+# (each tile computes them, as before round 23) and with it (once per data version)
+UNCACHED = "gaps (no cache)"
 
 
 def lay_out(engine: object) -> None:
@@ -62,6 +66,9 @@ def bare_sql(layer: str, z: int, x: int, y: int) -> str:
         source = ("(SELECT h.code, ST_PointOnSurface(b.footprint) AS g FROM house h "
                   "JOIN building b ON b.county = h.county AND b.id = h.building_id "
                   f"WHERE b.footprint && {box}) s")
+    elif layer == "gaps":  # the estates' points, as many as the tile's gaps' points
+        source = (f"(SELECT code, ST_PointOnSurface(boundary) AS g FROM estate "
+                  f"WHERE boundary && {box}) s")
     else:
         table, column = BARE[layer]
         source = f"(SELECT code, {column} AS g FROM {table} WHERE {column} && {box}) s"
@@ -89,7 +96,8 @@ def main() -> None:
         with session_scope(engine) as session:
             token = create_token(session, name="bench-tiles", scope=COUNTY, roles=["reader"],
                                  actor="bench").token
-        server = uvicorn.Server(uvicorn.Config(create_app(bench.settings, engine=engine),
+        app = create_app(bench.settings, engine=engine)
+        server = uvicorn.Server(uvicorn.Config(app,
                                                host="127.0.0.1", port=args.port,
                                                log_level="warning", **UVICORN_OPTIONS))
         thread = threading.Thread(target=server.run, daemon=True)
@@ -99,11 +107,14 @@ def main() -> None:
         centre = (LON0 + 50 * STEP, LAT0 + (args.buildings // 200) * STEP)
         print(f"{args.houses:,} houses in {args.buildings:,} buildings; tile at "
               f"{centre[0]:.4f},{centre[1]:.4f}; {args.requests} requests each; p50 ms")
-        print(f"{'layer':>10} {'z':>3} {'features':>8} {'bytes':>8} {'bare SQL (bound)':>17} "
+        print(f"{'layer':>15} {'z':>3} {'features':>8} {'bytes':>8} {'bare SQL (bound)':>17} "
               f"{'GET /tiles':>11} {'x bound':>8}")
         headers = {"Authorization": f"Bearer {token}"}
         with psycopg.connect(bench.cluster.conninfo("tiles")) as raw:
-            for layer, z in CASES:
+            cache = app.state.gap_cache
+            for case, z in (*CASES[:3], (UNCACHED, 14), CASES[3]):
+                layer = "gaps" if case == UNCACHED else case
+                cache.size = 0 if case == UNCACHED else 64
                 x, y = tile_of(*centre, z)
                 sql = bare_sql(layer, z, x, y)
                 bound: list[float] = []
@@ -128,7 +139,7 @@ def main() -> None:
                 features = len(mapbox_vector_tile.decode(body)[layer]["features"])
                 assert bare is not None
                 ratio = p50_ms(measured) / max(p50_ms(bound), 1e-6)
-                print(f"{layer:>10} {z:>3} {features:>8} {len(body):>8} "
+                print(f"{case:>15} {z:>3} {features:>8} {len(body):>8} "
                       f"{p50_ms(bound):>17.2f} {p50_ms(measured):>11.2f} {ratio:>7.1f}x")
         server.should_exit = True
         thread.join(timeout=10)

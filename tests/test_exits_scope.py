@@ -4,7 +4,8 @@ The GraphQL queries have their own property test (tests/test_graphql_scope.py); 
 draws a principal at any of the six levels and one of the other exits over the same
 three-county world, and checks every code, name and count that comes back:
 
-- the map's GeoJSON layers and its search box (``/map/layers/*.geojson``, ``/map/search``);
+- the map's GeoJSON layers (regions, alerts) and its search box (``/map/layers/*.geojson``,
+  ``/map/search``); the map's other layers are the vector tiles below;
 - OGC API Features items and single features (``/ogc/collections/*/items[/id]``), with
   ``datetime`` (asOf) and ``crs``, and the ``gaps`` collection;
 - file exports (:func:`cimhouse.exports.export_layer.export_layer`, the ``cimhouse export``
@@ -19,7 +20,11 @@ three-county world, and checks every code, name and count that comes back:
 - ``POST /safety/readings``: a gateway's token stores readings only for the devices of its
   scope; a device outside it is answered exactly like a device that does not exist;
 - vector tiles (``/tiles/{layer}/{z}/{x}/{y}.mvt``), decoded: every object of the layer in
-  its tile when the scope holds it, nowhere otherwise (gaps too);
+  its tile when the scope holds it, nowhere otherwise (gaps too, through the app's gap cache
+  that every scope drawn shares);
+- the future-community projects' boundaries (``projects``) in OGC items and single
+  features, vector tiles and file exports: shown only to a scope holding every community of
+  the project (the rule of ``FutureProject.geometry``);
 - change-feed webhooks: the batches a real receiver on 127.0.0.1 gets (signed) hold every
   change of the webhook's scope and kinds, in feed order, and nothing else.
 """
@@ -43,6 +48,7 @@ from typer.testing import CliRunner
 from cimhouse.cli.main import app
 from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.exports.export_layer import export_layer
+from cimhouse.exports.vector_tiles import tile_of
 from cimhouse.feed.manage_webhooks import add_webhook, remove_webhook
 from cimhouse.feed.stamp_changes import stamp_changes
 from cimhouse.programme.progress import compute_progress
@@ -53,9 +59,11 @@ from tests.helpers.delivery_worker import drain_webhook, received_changes
 from tests.helpers.gaps import expected_gaps
 from tests.helpers.graphql_world import ApiWorld, World, api_world, issue_token
 from tests.helpers.keys import TEST_KEY
+from tests.helpers.projects import add_bounded_projects, boundary_visible_in
 from tests.helpers.receiver import Receiver
 from tests.helpers.tiles import KEY, ZOOM, fetch_tile, tile_places
 
+PROJECTS: dict[int, list[str]] = {}  # future projects with a boundary: id -> communities
 PROPERTY = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
@@ -76,6 +84,7 @@ def aw(pg_cluster: EmbeddedCluster, template_db: str,
             session.execute(text(  # an open alert at every house (map layer, subscription)
                 "INSERT INTO safety_alert (county, kind, severity, house_id, opened_at, "
                 "last_evidence_at) SELECT county, 'sos', 'high', id, now(), now() FROM house"))
+        PROJECTS.update(add_bounded_projects(built.engine, built.world))
         yield built
 
 
@@ -126,7 +135,10 @@ def bearer(aw: ApiWorld, scope: str) -> dict[str, str]:
 
 def test_map_layers_and_search(aw: ApiWorld, client: TestClient) -> None:
     world = aw.world
-    layers = ("regions", "estates", "buildings", "facilities", "gaps", "alerts")
+    layers = ("regions", "alerts")  # the rest of the map comes from the tiles (below)
+    for gone in ("estates", "buildings", "facilities", "gaps"):
+        reply = client.get(f"/map/layers/{gone}.geojson", headers=bearer(aw, world.estates[0]))
+        assert reply.status_code == 404, gone
 
     @PROPERTY
     @given(st.sampled_from(scopes_of(aw)), st.sampled_from(layers),
@@ -136,8 +148,6 @@ def test_map_layers_and_search(aw: ApiWorld, client: TestClient) -> None:
         assert reply.status_code == 200, reply.text
         features = reply.json()["features"]
         check(features, scope, world)
-        if layer == "estates":  # every estate of the world has a boundary
-            assert len(features) == sum(world.visible(e, scope) for e in world.estates)
         if layer == "alerts":  # one open alert per house, drawn at its estate at least
             assert len(features) == sum(o.kind == "house" and world.visible(c, scope)
                                         for c, o in world.objects.items())
@@ -399,7 +409,12 @@ def test_vector_tiles(aw: ApiWorld, client: TestClient) -> None:
             if layer == "gaps" else {k: k for k in places[layer]}
         assert seen == {k for k in places[layer] if world.visible(owner[k], scope)}
 
+    cache = client.app.state.gap_cache  # type: ignore[attr-defined]
+    hits = cache.hits
     run()
+    # the gaps tiles went through the app's one cache, shared by every scope drawn (a scope
+    # is part of its key): the property above holds with the cache serving them
+    assert cache.hits > hits or cache.misses > 0
 
 
 def test_webhook_deliveries(aw: ApiWorld, test_settings: Settings) -> None:
@@ -443,3 +458,39 @@ def test_webhook_deliveries(aw: ApiWorld, test_settings: Settings) -> None:
         assert cursors == sorted(set(cursors))  # in feed order, each once
 
     run()
+
+
+def test_project_boundaries(aw: ApiWorld, client: TestClient, tmp_path: Path) -> None:
+    """The ``projects`` layer (OGC, tiles, export): exactly the projects every community of
+    which lies in the scope; a single feature outside reads as unknown."""
+    assert len(PROJECTS) > 2
+    with session_scope(aw.engine) as session:
+        tiles = {pid: tile_of(lon, lat, 12) for pid, lon, lat in session.execute(text(
+            "SELECT id, ST_X(ST_PointOnSurface(boundary)), ST_Y(ST_PointOnSurface(boundary)) "
+            "FROM future_project WHERE boundary IS NOT NULL"))}
+    assert set(tiles) == set(PROJECTS)
+    out = tmp_path / "projects.csv"
+
+    @PROPERTY
+    @given(st.sampled_from(scopes_of(aw)), st.sampled_from(sorted(PROJECTS)))
+    def run(scope: str, pid: int) -> None:
+        expected = {p for p, cs in PROJECTS.items() if boundary_visible_in(cs, scope)}
+        reply = client.get("/ogc/collections/projects/items", params={"limit": 1000},
+                           headers=bearer(aw, scope))
+        assert reply.status_code == 200, reply.text
+        assert {f["properties"]["id"] for f in reply.json()["features"]} == expected, scope
+        one = client.get(f"/ogc/collections/projects/items/{pid}", headers=bearer(aw, scope))
+        assert one.status_code == (200 if pid in expected else 404), (scope, pid)
+        seen: set[int] = set()
+        for x, y in sorted(set(tiles.values())):
+            features = fetch_tile(client, aw.tokens[f"scope:{scope}"], "projects", 12, x, y)
+            seen |= {int(f["properties"]["id"]) for f in features}
+        assert seen == expected, scope
+        with session_scope(aw.engine) as session:
+            export_layer(session, scope=with_county_keys(session, parse_scope(scope)),
+                         layer="projects", fmt="csv", path=out)
+        with out.open(encoding="utf-8-sig") as f:
+            assert {int(r[0]) for r in list(csv.reader(f))[1:]} == expected, scope
+
+    run()
+

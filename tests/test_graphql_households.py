@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, text
 
 from cimhouse.api.app import create_app
 from cimhouse.db import EmbeddedCluster, session_scope
@@ -149,6 +151,40 @@ def test_node_finds_a_household_by_its_global_id_inside_the_scope(
     assert post(hclient, built.tokens["province"], NODE, {"id": unknown})["data"]["node"] is None
 
 
+MEMBER_NODE = """query($id: ID!) { node(id: $id) { __typename id ... on HouseholdMember {
+    relation validFrom person { name idNumber } } } }"""
+MEMBERS = """query($c: String!) { lookup(code: $c) { house { households { id
+    members { id relation validFrom person { name idNumber } } } } } }"""
+
+
+def test_node_finds_a_household_member_by_its_global_id_inside_the_scope(
+        hw: tuple[ApiWorld, int], hclient: TestClient) -> None:
+    """node(id:) answered null for every HouseholdMember id (regression): the compiled
+    path had no case for it. It takes the counted fallback (cimhouse/graphql/node.py)."""
+    built, _hidden = hw
+    code = first_house(built)
+    for token in ("county", "province"):  # masked as the list masks it for each token
+        reply = post(hclient, built.tokens[token], MEMBERS, {"c": code})
+        assert "errors" not in reply, reply
+        members = [m for h in reply["data"]["lookup"]["house"]["households"]
+                   for m in h["members"]]
+        assert members
+        assert len({m["id"] for m in members}) == len(members)
+        for member in members:
+            assert parse_global_id(member["id"])[0] == "HouseholdMember"
+            found = post(hclient, built.tokens[token], MEMBER_NODE, {"id": member["id"]})
+            assert "errors" not in found, found
+            assert found["data"]["node"] == {"__typename": "HouseholdMember", **member}, token
+    # another county, a reader without person_reader, an unknown id: null alike
+    for token in ("other_county", "town"):
+        found = post(hclient, built.tokens[token], MEMBER_NODE, {"id": members[0]["id"]})
+        assert found["data"]["node"] is None, (token, found)
+    county = parse_global_id(members[0]["id"])[1].partition(":")[0]
+    unknown = global_id("HouseholdMember", f"{county}:999999999")
+    assert post(hclient, built.tokens["province"], MEMBER_NODE,
+                {"id": unknown})["data"]["node"] is None
+
+
 def test_person_household_inside_the_scope_only(hw: tuple[ApiWorld, int],
                                                 hclient: TestClient) -> None:
     built, hidden = hw
@@ -222,3 +258,31 @@ def test_household_fields_take_the_counted_fallback(hw: tuple[ApiWorld, int],
     assert after["fallback"] - before["fallback"] == 2
     gained = Counter(after["reasons"]) - Counter(before["reasons"])
     assert gained == {"House.households": 1, "Query.householdStatistics": 1}, gained
+
+
+def test_member_nodes_keep_to_the_scope(hw: tuple[ApiWorld, int],
+                                        hclient: TestClient) -> None:
+    """Property: a HouseholdMember id resolves exactly when its household's house lies in
+    the token's scope (every level, estates too); otherwise null, like an unknown id."""
+    built, _hidden = hw
+    with session_scope(built.engine) as session:
+        members = [(global_id("HouseholdMember", f"{county}:{row_id}"), house)
+                   for county, row_id, house in session.execute(text(
+                       "SELECT m.county, m.id, h.code FROM household_member m "
+                       "JOIN household d ON d.county = m.county AND d.id = m.household_id "
+                       "JOIN house h ON h.county = d.county AND h.id = d.house_id"))]
+    scopes = sorted({c[:n] for c in built.world.communities for n in (2, 4, 6, 9, 12)}
+                    | set(built.world.estates[:3]) | {"330421"})
+    assert members
+
+    @settings(max_examples=40, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.sampled_from(scopes), st.sampled_from(members))
+    def run(scope: str, member: tuple[str, str]) -> None:
+        node_id, house = member
+        found = post(hclient, issue_token_for(built, scope), MEMBER_NODE, {"id": node_id})
+        assert "errors" not in found, found
+        inside = house in built.world.objects and built.world.visible(house, scope)
+        assert (found["data"]["node"] is not None) == inside, (scope, house, found)
+
+    run()

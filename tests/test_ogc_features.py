@@ -32,6 +32,7 @@ from cimhouse.crs import OGC_CRS84, OGC_STORAGE_CRS
 from cimhouse.db import EmbeddedCluster, make_engine, session_scope
 from cimhouse.settings import Settings
 from tests.helpers.graphql_world import World, build_world, issue_token
+from tests.helpers.projects import add_bounded_projects, boundary_visible_in
 
 pytestmark = pytest.mark.skipif(shutil.which("ogrinfo") is None,
                                 reason="gdal-bin (ogrinfo) is installed by `make test`")
@@ -60,6 +61,7 @@ def server(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Setting
                          if o.kind == "house" and o.county == a[:6])
         retire_house(session, demolished, "demolished", actor="tests", reason="拆除")
         tokens["demolished"] = demolished
+    PROJECTS.update(add_bounded_projects(engine, world))
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(create_app(test_settings, engine=engine),
                                         host="127.0.0.1", port=port, log_level="warning"))
@@ -72,6 +74,9 @@ def server(pg_cluster: EmbeddedCluster, template_db: str, test_settings: Setting
     thread.join(timeout=10)
     engine.dispose()
     pg_cluster.drop_database(name)
+
+
+PROJECTS: dict[int, list[str]] = {}  # future projects with a boundary: id -> communities
 
 
 def _ogrinfo(url: str, token: str | None, *args: str) -> subprocess.CompletedProcess[str]:
@@ -232,3 +237,34 @@ def test_scope_holds_with_crs_and_datetime(server: tuple[str, World, dict[str, s
             kind = world.objects[code].kind + "s"
             assert _get(f"{url}/collections/{kind}/items/{code}{query}",
                         tokens["b"])[0] == 404
+
+
+def test_gdal_reads_project_boundaries_of_the_scope_only(
+        server: tuple[str, World, dict[str, str]]) -> None:
+    """The ``projects`` collection: a county's token gets the boundaries of the projects
+    all of whose communities are in the county, not one spanning two counties."""
+    url, world, tokens = server
+    listed = _ogrinfo(url, tokens["a"])
+    assert "projects" in listed.stdout, listed.stdout
+    for token, community in (("a", world.communities[0]), ("b", world.communities[-1])):
+        county = community[:6]
+        got = _ogrinfo(url, tokens[token], "projects")
+        assert got.returncode == 0, got.stderr
+        ids = {int(line.split("=", 1)[1]) for line in got.stdout.splitlines()
+               if line.strip().startswith("id (Integer") and "=" in line}
+        expected = {p for p, cs in PROJECTS.items() if boundary_visible_in(cs, county)}
+        assert expected
+        assert ids == expected, got.stdout
+        assert "MULTIPOLYGON" in got.stdout
+    spanning = [p for p, cs in PROJECTS.items() if len({c[:6] for c in cs}) > 1]
+    assert spanning
+    for token in ("a", "b"):
+        status, _headers, _body = _get(f"{url}/collections/projects/items/{spanning[0]}",
+                                       tokens[token])
+        assert status == 404
+    # no history to rewind: a day is refused, worded in the request's language
+    status, _headers, body = _get(f"{url}/collections/projects/items?datetime=2026-01-01",
+                                  tokens["a"])
+    assert status == 422, body
+    assert "datetime" in json.dumps(body, ensure_ascii=False)
+

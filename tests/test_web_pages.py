@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from cimhouse.api.app import create_app
-from cimhouse.db import EmbeddedCluster
+from cimhouse.db import EmbeddedCluster, session_scope
 from cimhouse.settings import Settings
 from cimhouse.web.assets import ASSETS, integrity, missing
 from cimhouse.web.browser import CHROMIUM, Chromium
+from tests.helpers.gaps import expected_gaps
 from tests.helpers.graphql_world import ApiWorld, api_world
 
 browser = pytest.mark.skipif(not Path(CHROMIUM).exists() or bool(missing()),
@@ -102,21 +104,24 @@ def test_map_data_keeps_to_the_scope(aw: ApiWorld, test_settings: Settings) -> N
         assert reply.status_code == 200, reply.text
         return [f["properties"] for f in reply.json()["features"]]
 
-    assert client.get("/map/layers/estates.geojson").status_code == 401
+    assert client.get("/map/layers/regions.geojson").status_code == 401
+    for gone in ("estates", "buildings", "facilities", "gaps"):  # the tiles draw them now
+        assert client.get(f"/map/layers/{gone}.geojson",
+                          headers={"Authorization": f"Bearer {aw.tokens['province']}"}
+                          ).status_code == 404
     wide, narrow = aw.tokens["province"], aw.tokens["other_county"]
     other = aw.world.communities[-1][:6]
-    for name in ("estates", "buildings", "facilities", "gaps", "regions"):
+    for name in ("regions", "alerts"):
         everything, mine = layer(wide, name), layer(narrow, name)
         assert len(mine) <= len(everything), name
         codes = [str(p.get("code") or "") for p in mine]
         assert all(c.startswith(other) or not c for c in codes if len(c) in (12, 25)), name
         names = {p.get("name") for p in mine}
         assert names <= {p.get("name") for p in everything}, name
-    assert layer(wide, "estates")
-    assert layer(wide, "buildings")
-    inside = {p["code"] for p in layer(narrow, "estates")}
+    assert layer(wide, "regions")
+    inside = {str(p["code"]) for p in layer(narrow, "regions")}
     assert inside
-    assert all(str(c).startswith(other) for c in inside)
+    assert all(c.startswith(other) or other.startswith(c) for c in inside)
     outside = next(code for code, obj in aw.world.objects.items()
                    if obj.kind == "house" and not code.startswith(other))
     for token, hits in ((wide, 1), (narrow, 0)):
@@ -142,20 +147,55 @@ def test_graphiql_runs_a_query_offline(server: str, aw: ApiWorld) -> None:
     assert aw.world.estates[0] in result
 
 
+SETTLED = "!window.cimhouseMap.isMoving() && window.cimhouseMap.areTilesLoaded()"
+CLICK = """((lngLat) => {{ const map = window.cimhouseMap; window.cimhouseLastClick = null;
+  document.querySelectorAll('.maplibregl-popup').forEach(p => p.remove());
+  map.fire('click', {{ point: map.project(lngLat), lngLat: new maplibregl.LngLat(...lngLat) }});
+  const popup = document.querySelector('.maplibregl-popup');
+  return {{ props: window.cimhouseLastClick, popup: popup && popup.innerText }}; }})({})"""
+SOURCE = ("window.cimhouseMap.querySourceFeatures('{0}', {{sourceLayer: '{0}'}})"
+          ".map(f => [f.properties, f.geometry.coordinates])")
+
+
 @browser
 def test_map_draws_the_data_and_search_flies_to_a_house(server: str, aw: ApiWorld) -> None:
+    """The map's layers come from the scoped vector tiles: at a gap estate the one ``gaps``
+    layer is drawn in red and its popup lists the missing categories; after the search flies
+    to a house, the house is among the tile's features at its point and its popup names it."""
     token = aw.tokens["province"]
+    truth = expected_gaps(aw.engine)
     with Chromium() as page:
         page.goto(f"{server}/map#token={token}")
-        page.wait_for("window.cimhouseReady === true")
-        page.wait_for("window.cimhouseMap.areTilesLoaded() && !window.cimhouseMap.isMoving()")
+        # "load" waits for the first tiles in view, each a scoped statement (on Citus, under
+        # the CI's load, slower than the default wait)
+        page.wait_for("window.cimhouseReady === true", timeout=120)
+        page.wait_for(SETTLED, timeout=120)
         time.sleep(0.5)
         stats = page.evaluate(PIXELS)
-        # features cover part of the frame (the world spans counties), in several colours,
-        # the service gaps in red among them
+        # the regions cover part of the frame (the world spans counties)
         assert stats["painted"] > 0.005, stats
-        assert stats["colours"] >= 4, stats
+        assert stats["colours"] >= 2, stats
+        # the gaps of an estate, from /tiles/gaps (vector_tiles: find_gaps), drawn in red
+        estate = sorted(truth)[0][0]
+        with session_scope(aw.engine) as session:
+            centre = session.execute(text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(boundary) p "
+                "FROM estate WHERE code = :c) s"), {"c": estate}).one()
+        page.evaluate(f"window.cimhouseMap.jumpTo({{center: {list(centre)}, zoom: 16}}); true")
+        gaps = page.wait_for(f"{SETTLED} && (() => {{ const g = {SOURCE.format('gaps')}"
+                             f".filter(f => f[0].estate_code === '{estate}');"
+                             " return g.length > 0 && g; })()", timeout=120)
+        assert {g[0]["category"] for g in gaps} == {c for e, c in truth if e == estate}
+        time.sleep(0.3)
+        stats = page.evaluate(PIXELS)
         assert stats["red"] > 0, stats
+        assert stats["colours"] >= 4, stats
+        clicked = page.evaluate(CLICK.format(json.dumps(gaps[0][1])))
+        assert clicked["props"]["code"] == estate, clicked
+        missing = set(clicked["props"]["missing"].split("、"))
+        assert missing == {g[0]["category_label"] for g in gaps}, clicked
+        assert "缺少 / missing" in clicked["popup"]
+        # the search flies to a house; the houses come from /tiles/houses at that zoom
         before = page.evaluate("window.cimhouseMap.getCenter().toArray()")
         house = next(code for code, obj in aw.world.objects.items() if obj.kind == "house")
         page.evaluate(f"document.getElementById('search').value = {json.dumps(house)};"
@@ -167,15 +207,20 @@ def test_map_draws_the_data_and_search_flies_to_a_house(server: str, aw: ApiWorl
         assert abs(after[0] - flown["lon"]) < 1e-4
         assert abs(after[1] - flown["lat"]) < 1e-4
         assert page.evaluate("window.cimhouseMap.getZoom()") > 16
-        # at this zoom the houses come from the vector tiles, decoded in the page
-        drawn = page.wait_for("window.cimhouseHouses && window.cimhouseHouses.zoom > 16 "
-                              "&& window.cimhouseHouses.features.length > 0 "
-                              "&& window.cimhouseHouses")
-        at = {code: point for code, point in drawn["features"]}
+        drawn = page.wait_for(f"{SETTLED} && (() => {{ const h = {SOURCE.format('houses')};"
+                              " return h.length > 0 && h; })()", timeout=120)
+        at = {props["code"]: point for props, point in drawn}
         assert house in at, drawn
         assert abs(at[house][0] - flown["lon"]) < 1e-3
         assert abs(at[house][1] - flown["lat"]) < 1e-3
-        page.wait_for("!window.cimhouseMap.isMoving() && window.cimhouseMap.areTilesLoaded()")
         time.sleep(0.3)
         assert page.evaluate("window.cimhouseMap.queryRenderedFeatures("
                              "{layers: ['houses']}).length") > 0
+        # houses without a location of their own share their building's point: the popup
+        # names one house drawn there
+        clicked = page.evaluate(CLICK.format(json.dumps(at[house])))
+        code = clicked["props"]["code"]
+        assert code in at, clicked
+        assert abs(at[code][0] - at[house][0]) < 1e-6, clicked
+        assert abs(at[code][1] - at[house][1]) < 1e-6, clicked
+        assert code in clicked["popup"]

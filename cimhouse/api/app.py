@@ -35,6 +35,7 @@ from cimhouse.auth.principal import Principal
 from cimhouse.auth.tokens import authenticate, bearer_token
 from cimhouse.db import make_engine
 from cimhouse.errors import CimhouseError, DatabaseUnavailable, Unauthenticated, error_code
+from cimhouse.exports.gap_cache import GapCache
 from cimhouse.graphql.compiled.connections import AsyncConnections
 from cimhouse.graphql.compiled.edge import CompiledRouter, install_deadline
 from cimhouse.graphql.compiled.fastpath import CompiledFastPath
@@ -157,7 +158,9 @@ def create_app(settings: Settings, engine: Engine | None = None, *,
 
     # OGC API Features and vector tiles, token-scoped (gaps measured in METRIC_CRS)
     app.include_router(ogc_router(db, settings.metric_srid), prefix="/ogc")
-    app.include_router(tiles_router(db, settings.metric_srid), prefix="/tiles")
+    app.state.gap_cache = GapCache()  # a scope's gaps once per data version, not per tile
+    app.include_router(tiles_router(db, settings.metric_srid, app.state.gap_cache),
+                       prefix="/tiles")
 
     @app.get("/graphql/stats")
     def graphql_stats() -> dict[str, object]:

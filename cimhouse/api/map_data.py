@@ -1,5 +1,6 @@
-"""The map's data: GeoJSON layers and the search box, each filtered by the caller's scope in
-SQL (:func:`cimhouse.scope.scope_filter`), behind the same bearer token as the GraphQL API.
+"""The map's data: its GeoJSON layers (the regions and the open alerts) and the search box,
+each filtered by the caller's scope in SQL (:func:`cimhouse.scope.scope_filter`), behind the
+same bearer token as the GraphQL API. The rest of the map comes from the vector tiles.
 
 ``GET /map/layers/{layer}.geojson`` with ``layer`` one of :data:`LAYERS`; ``GET /map/search
 ?q=...`` answers the best houses for an address or a code with a point to fly to. Nothing
@@ -19,20 +20,17 @@ from cimhouse.addressing.search_addresses import search_addresses
 from cimhouse.auth.principal import Principal
 from cimhouse.coding.house_code import validate
 from cimhouse.errors import InvalidInput
-from cimhouse.schema import Building, Estate, Facility, House, Region, SafetyAlert
+from cimhouse.schema import Building, Estate, House, Region, SafetyAlert
 from cimhouse.schema.vocab import (
     AlertKind,
     AlertState,
-    FacilityCategory,
-    LifecycleStatus,
     vocab_label,
 )
 from cimhouse.scope import scope_filter, with_county_keys
-from cimhouse.services.gaps import find_gaps
-from cimhouse.services.policy import ServicePolicy
-from cimhouse.settings import Settings
 
-LAYERS = ("regions", "estates", "buildings", "facilities", "gaps", "alerts")
+# The estates, buildings, houses, facilities and service gaps come from the scoped vector tiles
+# (cimhouse/exports/vector_tiles.py; the gaps are its one ``gaps`` layer); these two are small.
+LAYERS = ("regions", "alerts")
 MAX_FEATURES = 20_000  # a page holds this many; narrower tokens see their own part whole
 
 
@@ -47,8 +45,7 @@ def _geojson(column: Any) -> Any:
     return func.ST_AsGeoJSON(column, 7)
 
 
-def map_layer(session: Session, principal: Principal, layer: str,
-              settings: Settings) -> dict[str, Any]:
+def map_layer(session: Session, principal: Principal, layer: str) -> dict[str, Any]:
     """One layer as a GeoJSON FeatureCollection, limited to the principal's scope."""
     scope = with_county_keys(session, principal.scope)
     query: Select[Any]
@@ -73,50 +70,6 @@ def map_layer(session: Session, principal: Principal, layer: str,
         drawn += [(g, {"code": code, "name": names.get(code), "level": 5, "derived": True})
                   for g, code in derived]
         return _collection(drawn)
-    if layer == "estates":
-        query = (select(_geojson(Estate.boundary), Estate.code, Estate.name, Estate.status,
-                        Estate.region_code)
-                 .where(scope_filter(Estate, scope), Estate.boundary.is_not(None)))
-        return _collection((g, {"code": c, "name": n, "status": s,
-                                "status_label": vocab_label(LifecycleStatus, s),
-                                "region_code": r})
-                           for g, c, n, s, r in session.execute(query.limit(MAX_FEATURES)))
-    if layer == "buildings":
-        # houses per building: a grouped join on the distribution key (no correlated subquery)
-        counts = (select(House.county, House.building_id, func.count().label("houses"))
-                  .where(scope_filter(House, scope))
-                  .group_by(House.county, House.building_id).subquery())
-        query = (select(_geojson(Building.footprint), Building.code, Building.building_label,
-                        Building.status, Building.floors_above, counts.c.houses)
-                 .outerjoin(counts, (counts.c.county == Building.county)
-                            & (counts.c.building_id == Building.id))
-                 .where(scope_filter(Building, scope), Building.footprint.is_not(None)))
-        return _collection((g, {"code": c, "label": lb, "status": s,
-                                "status_label": vocab_label(LifecycleStatus, s),
-                                "floors": f, "houses": h})
-                           for g, c, lb, s, f, h in session.execute(query.limit(MAX_FEATURES)))
-    if layer == "facilities":
-        policy = ServicePolicy.default()
-        query = (select(_geojson(func.ST_PointOnSurface(Facility.geom)), Facility.name,
-                        Facility.category, Facility.subtype)
-                 .where(scope_filter(Facility, scope), Facility.geom.is_not(None)))
-        return _collection((g, {"name": n, "category": c,
-                                "category_label": vocab_label(FacilityCategory, c),
-                                "subtype": st, "radius_m": policy.radius(c)
-                                if c in policy.radius_m else None})
-                           for g, n, c, st in session.execute(query.limit(MAX_FEATURES)))
-    if layer == "gaps":
-        gaps = find_gaps(session, scope, metric_srid=settings.metric_srid)
-        by_estate: dict[str, list[str]] = {}
-        for gap in gaps.estates:
-            if gap.estate_code:
-                by_estate.setdefault(gap.estate_code, []).append(
-                    vocab_label(FacilityCategory, gap.category))
-        query = (select(_geojson(Estate.boundary), Estate.code, Estate.name)
-                 .where(scope_filter(Estate, scope), Estate.code.in_(list(by_estate)),
-                        Estate.boundary.is_not(None)))
-        return _collection((g, {"code": c, "name": n, "missing": "、".join(by_estate[c])})
-                           for g, c, n in session.execute(query))
     if layer == "alerts":
         return _collection(_open_alerts(session, scope))
     raise ValueError(layer)

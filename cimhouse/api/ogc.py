@@ -10,7 +10,9 @@ page is full. Parameters:
 - ``crs``: the response CRS, one of ``crs`` in the collection (CRS84 default, EPSG:4490 =
   CGCS2000 storage, EPSG:4326), axes in that CRS's order (EPSG:4490/4326: latitude first);
   the answer names it in the ``Content-Crs`` header;
-- ``datetime`` (not on ``gaps``, computed for today): an instant (``2026-01-01`` or an
+- ``datetime`` (not on ``gaps``, computed for today, nor on ``projects``, the boundaries
+  of the future-community projects, shown only to a scope holding every community of the
+  project): an instant (``2026-01-01`` or an
   RFC 3339 date-time, read as its day) gives the features that existed on that day with
   their values then (GraphQL ``asOf``); an interval (``a/b``, ``../b``, ``a/..``) the
   features that existed on any day of it, with their values at its end (docs/feed.md,
@@ -42,7 +44,7 @@ from cimhouse.exports.gap_features import read_gap_features
 from cimhouse.exports.layers import LAYERS
 from cimhouse.exports.writers import plain_value
 from cimhouse.i18n import _
-from cimhouse.schema import Building, Estate, Facility, House
+from cimhouse.schema import Building, Estate, Facility, FutureProject, House
 from cimhouse.schema.vocab import Role
 from cimhouse.scope import with_county_keys
 from cimhouse.settings import DEFAULT_METRIC_SRID
@@ -55,9 +57,12 @@ from cimhouse.timetravel.rewind_rows import (
 
 GEOJSON = "application/geo+json"
 _MODELS: dict[str, Any] = {"estates": Estate, "buildings": Building, "houses": House,
-                           "facilities": Facility}
+                           "facilities": Facility, "projects": FutureProject}
 _GEOMETRY = {"estates": Estate.boundary, "buildings": Building.footprint,
-             "houses": House.location, "facilities": Facility.geom}
+             "houses": House.location, "facilities": Facility.geom,
+             "projects": FutureProject.boundary}
+_UNDATED = ("projects",)  # no valid-time history to rewind: served as they are today
+_BY_ID = ("facilities", "projects")  # features named by their numeric id, not a code
 CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
                "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
                "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"]
@@ -187,6 +192,9 @@ def _rows(session: Session, scope: Any, name: str, *, where: Any = None,
     if box:
         query = query.where(func.ST_Intersects(_GEOMETRY[name],
                                                func.ST_MakeEnvelope(*box, 4490)))
+    if when is not None and name in _UNDATED:
+        raise InvalidInput(_("datetime: the {name} collection is served for today only",
+                             name=name))
     if when is not None:
         query = _dated(query, name, when, scope.county_keys)
     return list(session.execute(query.limit(limit).offset(offset)).all())
@@ -205,7 +213,7 @@ def _page_links(url: str, limit: int, offset: int, full: bool, params: dict[str,
 
 def _match(name: str, feature_id: str) -> Any:
     model = _MODELS[name]
-    if name != "facilities":
+    if name not in _BY_ID:
         return model.code == feature_id
     if not feature_id.isdigit():
         raise NotFound(_("no feature {feature_id!r}", feature_id=feature_id))

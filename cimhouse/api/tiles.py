@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from cimhouse.auth.tokens import authenticate, bearer_token
+from cimhouse.exports.gap_cache import GapCache
 from cimhouse.exports.vector_tiles import render_tile
 from cimhouse.schema.vocab import Role
 from cimhouse.settings import DEFAULT_METRIC_SRID
@@ -33,9 +34,12 @@ MAX_AGE_S = 60
 CACHE_HEADERS = {"Cache-Control": f"private, max-age={MAX_AGE_S}", "Vary": "Authorization"}
 
 
-def tiles_router(db: Engine, metric_srid: int = DEFAULT_METRIC_SRID) -> APIRouter:
-    """The /tiles routes; ``metric_srid`` is the CRS the gaps' distances are measured in."""
+def tiles_router(db: Engine, metric_srid: int = DEFAULT_METRIC_SRID,
+                 gap_cache: GapCache | None = None) -> APIRouter:
+    """The /tiles routes; ``metric_srid`` is the CRS the gaps' distances are measured in;
+    ``gap_cache`` keeps a scope's gaps between its tiles (the app's ``state.gap_cache``)."""
     router = APIRouter()
+    gap_cache = GapCache() if gap_cache is None else gap_cache
 
     @router.get("/{layer}/{z}/{x}/{y}.mvt")
     def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response:
@@ -46,7 +50,7 @@ def tiles_router(db: Engine, metric_srid: int = DEFAULT_METRIC_SRID) -> APIRoute
             session.commit()  # last_used_at; the tile reads in a fresh snapshot
             # authenticate resolved the scope's county keys already (Citus routing)
             data = render_tile(session, principal.scope, layer, z, x, y,
-                               metric_srid=metric_srid)
+                               metric_srid=metric_srid, gap_cache=gap_cache)
         if not data:
             return Response(status_code=204, headers=CACHE_HEADERS)
         etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'

@@ -63,7 +63,7 @@ def add_map_routes(app: FastAPI, settings: Settings, engine: Engine) -> None:
             raise HTTPException(status_code=404)
         with Session(engine) as session:
             principal = signed_in(session, authorization)
-            return JSONResponse(map_layer(session, principal, layer, settings),
+            return JSONResponse(map_layer(session, principal, layer),
                                 media_type="application/geo+json")
 
     @app.get("/map/search", include_in_schema=False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 CHANGE_KINDS = ("estate", "building", "house", "facility", "person_house", "person",
                 "household", "household_member", "region", "code")
 #: the keys of cimhouse.exports.layers.LAYERS
-EXPORT_LAYERS = ("estates", "buildings", "houses", "facilities", "gaps")
+EXPORT_LAYERS = ("estates", "buildings", "houses", "facilities", "gaps", "projects")
 #: cimhouse.exports.writers.FORMATS
 EXPORT_FORMATS = ("geojson", "gpkg", "csv", "xlsx")
 #: cimhouse.addressing.search_addresses.MAX_FIRST

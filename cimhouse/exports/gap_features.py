@@ -6,7 +6,9 @@ the gap computation reads only the scope (its SQL carries the scope predicate), 
 nearest facility outside the scope is not named, only its distance given. The point is the
 one the distance was measured from (:func:`cimhouse.services.sql.estate_points_sql`: a point
 on the estate's boundary, else the centroid of its buildings), read by a second scoped
-statement; ``box`` (EPSG:4490) limits that statement to the features inside it (bbox, tiles).
+statement; ``box`` (EPSG:4490) keeps the features whose point lies inside it (bbox, tiles).
+The tiles pass a :class:`~cimhouse.exports.gap_cache.GapCache`: the located gaps of a scope
+are computed once per data version, not once per tile.
 
 Gaps are computed for today (the facilities in use now), so there is no ``datetime``.
 Features are ranked like ``find_gaps``: most people affected first.
@@ -26,9 +28,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from cimhouse.exports.gap_cache import GapCache
 from cimhouse.schema.vocab import FacilityCategory, vocab_label
 from cimhouse.scope import Scope
-from cimhouse.services.gaps import find_gaps
+from cimhouse.services.gaps import EstateGap, find_gaps
 from cimhouse.services.sql import estate_points_sql
 
 Box = tuple[float, float, float, float]
@@ -43,27 +46,43 @@ def gap_id(estate_code: str, category: str) -> str:
     return f"{estate_code}-{category}"
 
 
-def _points(session: Session, scope: Scope | None, codes: list[str], metric_srid: int,
-            box: Box | None) -> dict[str, bytes]:
-    """Estate code -> WKB point (EPSG:4490) of the estates of ``codes`` in ``scope``."""
-    inside = "AND s.pt && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)" if box else ""
-    params: dict[str, Any] = {"codes": codes, "metric_srid": metric_srid}
-    if box:
-        params |= dict(zip(("x0", "y0", "x1", "y1"), box, strict=True))
+Located = tuple[EstateGap, float, float, bytes]  # the gap, its point's lon, lat and WKB
+
+
+def _points(session: Session, scope: Scope | None, codes: list[str], metric_srid: int
+            ) -> dict[str, tuple[float, float, bytes]]:
+    """Estate code -> (lon, lat, WKB point, EPSG:4490) of the estates of ``codes`` in ``scope``."""
     rows = session.execute(text(
-        f"SELECT s.code, ST_AsBinary(s.pt) FROM ({estate_points_sql(scope)}) s "
-        f"WHERE s.code = ANY(:codes) AND s.pt IS NOT NULL {inside}"), params)
-    return {code: bytes(wkb) for code, wkb in rows}
+        f"SELECT s.code, ST_X(s.pt), ST_Y(s.pt), ST_AsBinary(s.pt) "
+        f"FROM ({estate_points_sql(scope)}) s "
+        f"WHERE s.code = ANY(:codes) AND s.pt IS NOT NULL"),
+        {"codes": codes, "metric_srid": metric_srid})
+    return {code: (lon, lat, bytes(wkb)) for code, lon, lat, wkb in rows}
+
+
+def locate_gaps(session: Session, scope: Scope | None, *, metric_srid: int) -> list[Located]:
+    """Every gap of ``scope`` with its point (language-neutral: what :class:`GapCache` keeps)."""
+    gaps = find_gaps(session, scope, metric_srid=metric_srid, visible=scope)
+    codes = sorted({g.estate_code for g in gaps.estates if g.estate_code})
+    points = _points(session, scope, codes, metric_srid) if codes else {}
+    return [(g, *points[g.estate_code]) for g in gaps.estates
+            if g.estate_code and g.estate_code in points]
 
 
 def read_gap_features(session: Session, scope: Scope | None, *, metric_srid: int,
-                      box: Box | None = None) -> list[tuple[Any, ...]]:
-    """The gaps of ``scope`` as rows: the values of ``LAYERS["gaps"]``' columns, then WKB."""
-    gaps = find_gaps(session, scope, metric_srid=metric_srid, visible=scope)
-    codes = sorted({g.estate_code for g in gaps.estates if g.estate_code})
-    points = _points(session, scope, codes, metric_srid, box) if codes else {}
+                      box: Box | None = None, cache: GapCache | None = None
+                      ) -> list[tuple[Any, ...]]:
+    """The gaps of ``scope`` as rows: the values of ``LAYERS["gaps"]``' columns, then WKB.
+
+    ``box`` (EPSG:4490) keeps the gaps whose point lies in it; ``cache`` (the tiles') keeps
+    the located gaps per scope and data version (:mod:`cimhouse.exports.gap_cache`)."""
+    def compute() -> list[Located]:
+        return locate_gaps(session, scope, metric_srid=metric_srid)
+
+    located = (compute() if cache is None
+               else cache.rows(session, scope, metric_srid=metric_srid, compute=compute))
     return [(gap_id(g.estate_code, g.category), g.estate_code, g.estate_name, g.region_code,
              g.category, vocab_label(FacilityCategory, g.category), g.radius_m,
-             g.nearest_facility, g.distance_m, g.affected_group, g.affected,
-             points[g.estate_code])
-            for g in gaps.estates if g.estate_code in points]
+             g.nearest_facility, g.distance_m, g.affected_group, g.affected, wkb)
+            for g, lon, lat, wkb in located if g.estate_code
+            and (box is None or (box[0] <= lon <= box[2] and box[1] <= lat <= box[3]))]

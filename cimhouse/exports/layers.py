@@ -1,6 +1,7 @@
 """The exported layers: columns with their Chinese headers, and the scoped SQL that reads them.
 
-Every layer but ``gaps`` is one SELECT filtered by :func:`cimhouse.scope.scope_filter` in SQL;
+Every layer but ``gaps`` is one SELECT filtered by :func:`cimhouse.scope.scope_filter` in SQL
+(``projects``: by the programme's project scope rules, in SQL);
 ``gaps`` is computed by the services module (``computed``: its rows come from
 :func:`cimhouse.exports.gap_features.read_gap_features`, scoped in SQL as well). The geometry
 leaves PostgreSQL as WKB in storage CRS (EPSG:4490) and is converted by :mod:`cimhouse.crs`.
@@ -18,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
 
-from cimhouse.schema import Building, Estate, Facility, House
+from cimhouse.programme.project_scope import boundary_visible, project_visible
+from cimhouse.schema import Building, Estate, Facility, FutureProject, House
 from cimhouse.scope import Scope, scope_filter
 
 Rows = Select[*tuple[Any, ...]]  # a SELECT of any number of columns
@@ -83,6 +85,12 @@ LAYERS = {
         _c("nearest_facility", "最近设施"), _c("distance_m", "最近设施距离(米)", "real"),
         _c("affected_group", "受影响人群"), _c("affected", "受影响人数", "integer")),
         "POINT", computed=True),
+    # future-community projects' boundaries (cimhouse import project-boundaries), shown only
+    # when every community of the project lies in the scope (as FutureProject.geometry)
+    "projects": Layer("projects", "未来社区项目", (
+        _c("id", "项目编号", "integer"), _c("external_id", "外部编号"), _c("name", "项目名称"),
+        _c("level", "级别"), _c("kind", "类型"), _c("status", "状态"),
+        _c("year", "年度", "integer"), _c("lead_street", "牵头街道")), "MULTIPOLYGON"),
 }
 
 
@@ -121,5 +129,20 @@ def _facilities(scope: Scope | None, geometry: Shape) -> Rows:
         scope_filter(Facility, scope)).order_by(Facility.county, Facility.id)
 
 
+def project_boundaries_visible(scope: Scope | None) -> Any:
+    """The projects whose boundary ``scope`` may see: visible, and no community outside it
+    (:mod:`cimhouse.programme.project_scope`, the rule of ``FutureProject.geometry``)."""
+    return and_(FutureProject.boundary.is_not(None), project_visible(scope),
+                boundary_visible(scope))
+
+
+def _projects(scope: Scope | None) -> Rows:
+    return select(FutureProject.id, FutureProject.external_id, FutureProject.name,
+                  FutureProject.level, FutureProject.kind, FutureProject.status,
+                  FutureProject.year, FutureProject.lead_street,
+                  func.ST_AsBinary(FutureProject.boundary)).where(
+        project_boundaries_visible(scope)).order_by(FutureProject.id)
+
+
 _SELECTS = {"estates": _estates, "buildings": _buildings, "houses": _houses,
-            "facilities": _facilities}
+            "facilities": _facilities, "projects": _projects}

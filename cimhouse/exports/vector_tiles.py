@@ -10,12 +10,16 @@ WGS 84 (metres apart; the map has no online base map to disagree with).
 
 Layers and the zoom from which they are served (below it a tile is empty, so a whole province
 is never drawn house by house): estates and facilities from z10, buildings from z13, houses
-from z15. Houses without a location of their own lie at their building's point on surface.
+from z15, the future-community projects' boundaries (``projects``, shown only to a scope
+holding every community of the project) from z10. Houses without a location of their own
+lie at their building's point on surface.
 No layer carries personal data. ``gaps`` (from z10) is computed for the token's scope by
 :func:`cimhouse.exports.gap_features.read_gap_features` (the services' ``find_gaps``, scoped in
 SQL, and the estates' points inside the tile, scoped in SQL); its tile is then one
 ``ST_AsMVT`` over those rows passed as arrays (no table read: the same on Citus). Each tile
-of it pays the gap computation of the whole scope (see docs/tiles.md).
+of it would pay the gap computation of the whole scope: the tiles endpoint passes a
+:class:`~cimhouse.exports.gap_cache.GapCache`, so the gaps of a scope are computed once per
+data version (see docs/tiles.md).
 
 Example::
 
@@ -45,10 +49,11 @@ from sqlalchemy.types import Float
 
 from cimhouse.crs import transform_point
 from cimhouse.errors import InvalidInput, NotFound
+from cimhouse.exports.gap_cache import GapCache
 from cimhouse.exports.gap_features import read_gap_features
-from cimhouse.exports.layers import LAYERS
+from cimhouse.exports.layers import LAYERS, project_boundaries_visible
 from cimhouse.i18n import _
-from cimhouse.schema import Building, Estate, Facility, House
+from cimhouse.schema import Building, Estate, Facility, FutureProject, House
 from cimhouse.schema.base import SRID
 from cimhouse.schema.vocab import FacilityCategory, LifecycleStatus, vocab_label
 from cimhouse.scope import Scope, scope_filter
@@ -58,7 +63,8 @@ from cimhouse.settings import DEFAULT_METRIC_SRID
 EXTENT = 4096
 BUFFER = 64  # pixels of the tile's edge drawn from the neighbours (lines and fills join)
 MAX_ZOOM = 22
-MIN_ZOOM = {"estates": 10, "facilities": 10, "buildings": 13, "houses": 15, "gaps": 10}
+MIN_ZOOM = {"estates": 10, "facilities": 10, "buildings": 13, "houses": 15, "gaps": 10,
+            "projects": 10}
 TILE_LAYERS = tuple(MIN_ZOOM)
 WEB_MERCATOR = 3857
 _HALF = 20037508.342789244  # half the web mercator world, metres
@@ -139,6 +145,11 @@ def _rows(layer: str, scope: Scope | None, env: Any, box: Any) -> Select[Any]:
                       case({k: float(v) for k, v in radius.items()}, value=Facility.category,
                            else_=cast(None, Float)).label("radius_m")).where(
             scope_filter(Facility, scope), Facility.geom.op("&&")(box))
+    if layer == "projects":  # a reference table: few rows, no spatial index needed
+        return select(mvt_geom(FutureProject.boundary), FutureProject.id,
+                      FutureProject.name, FutureProject.level, FutureProject.kind,
+                      FutureProject.status, FutureProject.year).where(
+            project_boundaries_visible(scope), FutureProject.boundary.op("&&")(box))
     raise NotFound(_("no tile layer {layer!r}; layers: {layers}", layer=layer,
                      layers=", ".join(TILE_LAYERS)))
 
@@ -161,13 +172,13 @@ def tile_statement(layer: str, z: int, x: int, y: int, scope: Scope | None) -> S
 
 
 def _gap_tile(session: Session, scope: Scope | None, z: int, x: int, y: int,
-              metric_srid: int) -> bytes | None:
+              metric_srid: int, cache: GapCache | None) -> bytes | None:
     """The gaps of ``scope`` inside tile z/x/y (with its buffer) as one MVT statement."""
     west, south, east, north = tile_bounds(z, x, y, margin=BUFFER / EXTENT)
     corners = [transform_point(px, py, WEB_MERCATOR, SRID)
                for px, py in ((west, south), (east, north))]
     box = (corners[0][0], corners[0][1], corners[1][0], corners[1][1])
-    rows = read_gap_features(session, scope, metric_srid=metric_srid, box=box)
+    rows = read_gap_features(session, scope, metric_srid=metric_srid, box=box, cache=cache)
     if not rows:
         return None
     names = [c.name for c in LAYERS["gaps"].columns]
@@ -190,15 +201,17 @@ def _gap_tile(session: Session, scope: Scope | None, z: int, x: int, y: int,
 
 
 def render_tile(session: Session, scope: Scope | None, layer: str, z: int, x: int,
-                y: int, *, metric_srid: int = DEFAULT_METRIC_SRID) -> bytes:
+                y: int, *, metric_srid: int = DEFAULT_METRIC_SRID,
+                gap_cache: GapCache | None = None) -> bytes:
     """Tile z/x/y of ``layer`` as MVT bytes; ``b""`` when empty (or below the layer's zoom).
 
-    ``metric_srid``: the CRS the gaps' distances are measured in (settings' METRIC_CRS)."""
+    ``metric_srid``: the CRS the gaps' distances are measured in (settings' METRIC_CRS);
+    ``gap_cache``: where the ``gaps`` layer keeps a scope's gaps between tiles."""
     if layer in MIN_ZOOM and z < MIN_ZOOM[layer]:
         tile_bounds(z, x, y)  # a tile that does not exist is still NOT_FOUND
         return b""
     if layer == "gaps":
-        return _gap_tile(session, scope, z, x, y, metric_srid) or b""
+        return _gap_tile(session, scope, z, x, y, metric_srid, gap_cache) or b""
     data = session.execute(tile_statement(layer, z, x, y, scope)).scalar()
     return bytes(data) if data else b""
 

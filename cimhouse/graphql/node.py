@@ -13,7 +13,7 @@ from cimhouse.graphql.common import Node, parse_county_key, parse_global_id
 from cimhouse.graphql.context import RequestContext
 from cimhouse.graphql.facilities import FacilityType
 from cimhouse.graphql.household_loaders import household_house_in_scope
-from cimhouse.graphql.households import HouseholdType
+from cimhouse.graphql.households import HouseholdMemberType, HouseholdType
 from cimhouse.graphql.operations import (
     ImportRunType,
     JobType,
@@ -28,6 +28,7 @@ from cimhouse.schema import (
     Facility,
     House,
     Household,
+    HouseholdMember,
     ImportRun,
     Job,
     Person,
@@ -49,7 +50,8 @@ def resolve_node(info: Info[RequestContext, None], id: strawberry.ID) -> Node | 
     ctx.require(Role.READER)
     kind, key = parse_global_id(str(id))
     session = ctx.session
-    if kind in ("Person", "PersonHouse", "Household") and not ctx.can(Role.PERSON_READER):
+    if kind in ("Person", "PersonHouse", "Household", "HouseholdMember") \
+            and not ctx.can(Role.PERSON_READER):
         return None
     if kind in COUNTY_KEYED:
         model, gql = COUNTY_KEYED[kind]
@@ -63,6 +65,16 @@ def resolve_node(info: Info[RequestContext, None], id: strawberry.ID) -> Node | 
             select(Household).join(House, household_house_in_scope(ctx.scope))
             .where(Household.county == county, Household.id == row_id))
         return HouseholdType.from_row(household) if household else None
+    if kind == "HouseholdMember":  # visible when its household's house is in scope (as above)
+        county, row_id = parse_county_key(key)
+        found = session.execute(
+            select(HouseholdMember, Person)
+            .join(Household, (Household.county == HouseholdMember.county)
+                  & (Household.id == HouseholdMember.household_id))
+            .join(House, household_house_in_scope(ctx.scope))
+            .join(Person, Person.id == HouseholdMember.person_id)
+            .where(HouseholdMember.county == county, HouseholdMember.id == row_id)).first()
+        return HouseholdMemberType.from_row(*found) if found else None
     if kind == "Region":
         region = session.scalar(select(Region).where(Region.code == key,
                                                      scope_filter(Region, ctx.scope)))

@@ -20,7 +20,6 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -29,33 +28,14 @@ from cimhouse.errors import CimhouseError, InvalidInput
 from cimhouse.i18n import _, bilingual
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.rejects import RejectedRow, write_rejects
+from cimhouse.importers.result import UpsertResult
 from cimhouse.programme.project_rows import parse_row as parse_project_row
 from cimhouse.programme.project_rows import read_project_file
 from cimhouse.programme.upsert_project import upsert_project
 
 
-@dataclass
-class ProjectImportResult:
-    read: int = 0
-    added: int = 0
-    updated: int = 0
-    rejected: list[RejectedRow] = field(default_factory=list)
-    import_run_id: int | None = None
-    report_path: Path | None = None
-
-    @property
-    def accepted(self) -> int:
-        return self.read - len(self.rejected)
-
-    @property
-    def unchanged(self) -> int:
-        return self.accepted - self.added - self.updated
-
-    def summary(self) -> dict[str, object]:
-        return {"read": self.read, "accepted": self.accepted, "rejected": len(self.rejected),
-                "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "import_run_id": self.import_run_id,
-                "report": str(self.report_path) if self.report_path else None}
+class ProjectImportResult(UpsertResult):
+    """Projects read, added, updated, unchanged, rejected (:mod:`cimhouse.importers.result`)."""
 
 
 def import_projects(session: Session, path: Path, *, actor: str = "cli",

@@ -60,7 +60,7 @@ def compile_node(c: Compiler, fd: GraphQLField, nodes: list[FieldNode]) -> str:
     elif kind == "Region":
         table, type_name = "region", "Region"
         where = f"{x}.code = {key} AND {region_scope_sql(c, x)}"
-    elif kind in ("Job", "ImportRun", "Facility", "Household"):
+    elif kind in ("Job", "ImportRun", "Facility", "Household", "HouseholdMember"):
         raise NotCompilable(f"node of {kind}")
     elif kind == "Person":
         if not c.arg(fd, node, "id", lambda v: parse_global_id(str(v))[1].isdigit()):

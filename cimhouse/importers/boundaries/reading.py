@@ -19,7 +19,7 @@ import json
 import re
 import sqlite3
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from cimhouse.crs import geometry_to_storage, in_china
 from cimhouse.errors import InvalidInput
 from cimhouse.i18n import _
-from cimhouse.importers.rejects import RejectedRow
+from cimhouse.importers.result import ImportResult
 
 Feature = tuple[int, dict[str, Any], BaseGeometry | None, int | None]
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
@@ -146,29 +146,18 @@ def read_boundary_file(path: Path) -> list[Feature]:
 
 
 @dataclass
-class BoundaryUpdateResult:
+class BoundaryUpdateResult(ImportResult):
     """What a boundary import did: features read, boundaries changed, rejects (the community and
     estate boundaries import and the project boundaries import both report this way)."""
 
-    read: int = 0
     updated: int = 0
-    rejected: list[RejectedRow] = field(default_factory=list)
-    import_run_id: int | None = None
-    report_path: Path | None = None
-
-    @property
-    def accepted(self) -> int:
-        return self.read - len(self.rejected)
 
     @property
     def unchanged(self) -> int:
         return self.accepted - self.updated
 
-    def summary(self) -> dict[str, object]:
-        return {"read": self.read, "accepted": self.accepted, "rejected": len(self.rejected),
-                "updated": self.updated, "unchanged": self.unchanged,
-                "import_run_id": self.import_run_id,
-                "report": str(self.report_path) if self.report_path else None}
+    def counts(self) -> dict[str, object]:
+        return {"updated": self.updated, "unchanged": self.unchanged}
 
 
 def first_property(props: dict[str, Any], keys: tuple[str, ...]) -> str:

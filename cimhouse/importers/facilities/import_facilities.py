@@ -39,6 +39,7 @@ from cimhouse.importers.facilities.reading import read_facility_file
 from cimhouse.importers.facilities.rows import FacilityRow, validate_row
 from cimhouse.importers.import_runs import begin_run, end_run
 from cimhouse.importers.rejects import RejectedRow, write_rejects
+from cimhouse.importers.result import UpsertResult
 
 # Every attribute a file gives is compared and updated; the county never changes (see
 # matching.find_existing), and source + external id are the key.
@@ -47,30 +48,12 @@ UPDATABLE = ("name", "category", "subtype", "address", "geom", "capacity", "stat
 
 
 @dataclass
-class FacilityImportResult:
-    read: int = 0
-    added: int = 0
-    updated: int = 0
+class FacilityImportResult(UpsertResult):
     conflicts: int = 0  # rows rejected because their key names another county's facility
-    rejected: list[RejectedRow] = field(default_factory=list)
     matched_by: dict[str, int] = field(default_factory=dict)
-    import_run_id: int | None = None
-    report_path: Path | None = None
 
-    @property
-    def accepted(self) -> int:
-        return self.read - len(self.rejected)
-
-    @property
-    def unchanged(self) -> int:
-        return self.accepted - self.added - self.updated
-
-    def summary(self) -> dict[str, object]:
-        return {"read": self.read, "accepted": self.accepted, "rejected": len(self.rejected),
-                "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "conflicts": self.conflicts, "matched_by": self.matched_by,
-                "import_run_id": self.import_run_id,
-                "report": str(self.report_path) if self.report_path else None}
+    def counts(self) -> dict[str, object]:
+        return {**super().counts(), "conflicts": self.conflicts, "matched_by": self.matched_by}
 
 
 def _row_key(row: FacilityRow) -> tuple[str, ...]:
