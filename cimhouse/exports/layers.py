@@ -136,13 +136,14 @@ def project_boundaries_visible(scope: Scope | None) -> Any:
                 boundary_visible(scope))
 
 
-def _projects(scope: Scope | None) -> Rows:
+def _projects(scope: Scope | None, geometry: Shape) -> Rows:
     return select(FutureProject.id, FutureProject.external_id, FutureProject.name,
                   FutureProject.level, FutureProject.kind, FutureProject.status,
                   FutureProject.year, FutureProject.lead_street,
-                  func.ST_AsBinary(FutureProject.boundary)).where(
+                  geometry(FutureProject.boundary)).where(
         project_boundaries_visible(scope)).order_by(FutureProject.id)
 
 
-_SELECTS = {"estates": _estates, "buildings": _buildings, "houses": _houses,
-            "facilities": _facilities, "projects": _projects}
+_SELECTS: dict[str, Callable[[Scope | None, Shape], Rows]] = {
+    "estates": _estates, "buildings": _buildings, "houses": _houses,
+    "facilities": _facilities, "projects": _projects}
