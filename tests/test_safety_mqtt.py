@@ -245,11 +245,25 @@ def test_ingesters_of_a_shared_subscription_split_columnar_batches(
             "SELECT count(*) FROM reading_reject WHERE reason = 'bad_columns'")).scalar()
 
 
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[BrokerAddress]:
+    """A broker of the test's own. With the module's broker, the children of
+    ``--processes`` got no message at all while the module's plain ingester was connected
+    (seen in CI; not yet explained, see docs/safety.md), so the count below was wrong."""
+    embedded = EmbeddedBroker(tmp_path / "mqtt", port=free_port())
+    embedded.start()
+    try:
+        yield embedded.address()
+    finally:
+        embedded.stop()
+
+
 def test_cli_ingest_processes_share_the_topics_and_stop_together(
-        sw: SafetyWorld, broker: BrokerAddress, tmp_path: Path) -> None:
+        sw: SafetyWorld, own_broker: BrokerAddress, tmp_path: Path) -> None:
     """``cimhouse safety ingest --processes 2``: two child ingesters in one shared
     subscription store the readings; SIGTERM to the command stops both, each printing its
     counts."""
+    broker = own_broker
     env = {**os.environ, "CIMHOUSE_SECRET_KEY": TEST_KEY, "CIMHOUSE_VAR_DIR": str(tmp_path),
            "CIMHOUSE_DATABASE_URL": sw.engine.url.render_as_string(hide_password=False)}
     command = subprocess.Popen(
